@@ -1,0 +1,29 @@
+# Two set-up commands (see README): `make app` starts the editor, `make test` runs everything.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: app test lint bench clean-venv
+
+$(STAMP): pyproject.toml requirements/nodeps.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps -r requirements/nodeps.txt
+	touch $(STAMP)
+
+app: $(STAMP)
+	$(VENV)/bin/latent-atelier resources/samples/astronaut.png
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+clean-venv:
+	rm -rf $(VENV)

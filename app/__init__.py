@@ -1,0 +1,1 @@
+"""Latent Atelier: the desktop app and the command line."""

@@ -1,0 +1,204 @@
+"""The Operation protocol: one definition that the GUI, the CLI and the tests all use.
+
+An Operation declares its inputs and outputs as :class:`Slot` s and its settings as a
+``Params`` dataclass whose fields are made with :func:`param` (default, range, help).
+``run(gen, inputs, params, progress)`` does the work and returns a :class:`Result`.
+
+Data at the boundary (see shared/DESIGN.md): images are ``float32 H x W x 3`` in
+``[0, 1]`` sRGB; RGBA images ``H x W x 4`` straight alpha; masks ``H x W`` float32 in
+``[0, 1]``; label maps ``H x W`` int32; latents are :class:`models.generator.Latent`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+SlotKind = Literal["image", "rgba", "mask", "labels", "latent", "placement", "file"]
+
+
+class Cancelled(Exception):
+    """Raised by :meth:`Progress.step` when the user cancelled; the run changes nothing."""
+
+
+class OperationError(Exception):
+    """A user-facing problem with an operation's inputs: the message says what to do."""
+
+
+def param(
+    default: Any,
+    low: float | None = None,
+    high: float | None = None,
+    help: str = "",
+    choices: tuple[Any, ...] | None = None,
+) -> Any:
+    """A Params field with its default, allowed range (or choices) and help text."""
+    meta = {"low": low, "high": high, "help": help, "choices": choices}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """What a form or a CLI flag needs to know of one Params field."""
+
+    name: str
+    type: type
+    default: Any
+    low: float | None
+    high: float | None
+    help: str
+    choices: tuple[Any, ...] | None
+
+
+def param_specs(params_cls: type) -> list[ParamSpec]:
+    """The fields of a Params dataclass, in order, with their metadata."""
+    hints = _resolved_types(params_cls)
+    specs = []
+    for f in dataclasses.fields(params_cls):
+        m = f.metadata
+        specs.append(
+            ParamSpec(
+                name=f.name,
+                type=hints[f.name],
+                default=f.default,
+                low=m.get("low"),
+                high=m.get("high"),
+                help=m.get("help", ""),
+                choices=m.get("choices"),
+            )
+        )
+    return specs
+
+
+def _resolved_types(params_cls: type) -> dict[str, type]:
+    import typing
+
+    return typing.get_type_hints(params_cls)
+
+
+def validate_params(params: Any) -> None:
+    """Raise :class:`OperationError` when a value is outside its declared range or choices."""
+    for spec in param_specs(type(params)):
+        value = getattr(params, spec.name)
+        if spec.choices is not None and value not in spec.choices:
+            raise OperationError(f"{spec.name}={value!r}: choose one of {list(spec.choices)}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if spec.low is not None and value < spec.low:
+                raise OperationError(f"{spec.name}={value} is below its minimum {spec.low}")
+            if spec.high is not None and value > spec.high:
+                raise OperationError(f"{spec.name}={value} is above its maximum {spec.high}")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """An input or output of an Operation: its name, kind, and whether it may be absent."""
+
+    name: str
+    kind: SlotKind
+    optional: bool = False
+    help: str = ""
+    multiple: bool = False  # an output holding several variants to choose from
+
+
+@dataclass
+class Result:
+    """What an Operation returns: outputs by slot name, final metrics, and notes."""
+
+    outputs: dict[str, Any]
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+ProgressCallback = Callable[[int, int, "np.ndarray | None", Mapping[str, float]], None]
+
+
+class Progress:
+    """Reports steps, previews and metrics; checks for cancellation at every step.
+
+    ``callback(step, total, preview, metrics)`` is called for each step; previews are
+    only built when :meth:`wants_preview` says so (throttled, default 10 per second).
+    """
+
+    def __init__(
+        self,
+        callback: ProgressCallback | None = None,
+        preview_interval_s: float = 0.1,
+        stage_prefix: str = "",
+    ) -> None:
+        self._callback = callback
+        self._cancelled = False
+        self._preview_interval = preview_interval_s
+        self._last_preview = -1e9
+        self.stage = stage_prefix
+        self.history: list[tuple[int, int, dict[str, float]]] = []
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._cancelled
+
+    def cancel(self) -> None:
+        """Ask the running operation to stop at its next step (thread-safe flag)."""
+        self._cancelled = True
+
+    def wants_preview(self) -> bool:
+        """True when a preview would be shown now (the throttle has elapsed)."""
+        if self._callback is None:
+            return False
+        return time.monotonic() - self._last_preview >= self._preview_interval
+
+    def step(
+        self,
+        i: int,
+        n: int,
+        preview: np.ndarray | None = None,
+        metrics: Mapping[str, float] | None = None,
+    ) -> None:
+        """Report step ``i`` of ``n``; raise :class:`Cancelled` if the user cancelled."""
+        if self._cancelled:
+            raise Cancelled()
+        m = dict(metrics or {})
+        self.history.append((i, n, m))
+        if len(self.history) > 100_000:
+            del self.history[:50_000]
+        if preview is not None:
+            self._last_preview = time.monotonic()
+        if self._callback is not None:
+            self._callback(i, n, preview, m)
+
+    def set_stage(self, name: str) -> None:
+        """Name the current phase (e.g. "W+", "noise"); shown beside the progress bar."""
+        self.stage = name
+
+
+class Operation:
+    """Base class of every capability. Subclasses set the class attributes and ``run``."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    inputs: ClassVar[tuple[Slot, ...]] = ()
+    outputs: ClassVar[tuple[Slot, ...]] = ()
+    Params: ClassVar[type] = object
+    needs_generator: ClassVar[bool] = True
+    #: generator architectures this operation works with (empty = any)
+    archs: ClassVar[tuple[str, ...]] = ()
+
+    def run(self, gen: Any, inputs: dict[str, Any], params: Any, progress: Progress) -> Result:
+        """Do the work. Must call ``progress.step`` at least once per optimisation step."""
+        raise NotImplementedError
+
+    def default_params(self) -> Any:
+        """A Params instance with every default."""
+        return self.Params()
+
+    def check_inputs(self, inputs: Mapping[str, Any]) -> None:
+        """Raise :class:`OperationError` naming any required input that is missing."""
+        missing = [s.name for s in self.inputs if not s.optional and inputs.get(s.name) is None]
+        if missing:
+            raise OperationError(f"{self.title or self.name}: missing input(s) {missing}")

@@ -1,0 +1,152 @@
+"""Placement: the explicit transform between a full-resolution photo and the model's square.
+
+A :class:`Placement` holds the 2x3 affine ``matrix`` that maps photo pixel coordinates
+``(x, y)`` to crop coordinates ``(u, v)`` in a ``size x size`` crop, and its exact inverse.
+Operations see ``extract(photo)``; results go back with ``paste(photo, crop)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A photo -> crop affine transform (``matrix``, 2x3, float64) and the crop ``size``."""
+
+    matrix: np.ndarray
+    size: int
+    photo_shape: tuple[int, int]  # (height, width) of the photo it was made for
+
+    # -- construction ------------------------------------------------------------------
+    @staticmethod
+    def from_box(x0: float, y0: float, side: float, size: int, photo_shape: tuple[int, int]) -> Placement:
+        """An axis-aligned square box (top-left ``x0, y0``, ``side`` photo pixels) -> crop."""
+        if side <= 0 or size <= 0:
+            raise ValueError("a placement box needs a positive side and size")
+        s = size / side
+        m = np.array([[s, 0.0, -x0 * s], [0.0, s, -y0 * s]], dtype=np.float64)
+        return Placement(m, int(size), (int(photo_shape[0]), int(photo_shape[1])))
+
+    @staticmethod
+    def centered(photo_shape: tuple[int, int], size: int, fit: str = "cover") -> Placement:
+        """The largest centred square (``cover``) or the whole photo padded (``contain``)."""
+        h, w = photo_shape[:2]
+        side = min(h, w) if fit == "cover" else max(h, w)
+        return Placement.from_box((w - side) / 2, (h - side) / 2, side, size, (h, w))
+
+    @staticmethod
+    def from_points(src: np.ndarray, dst: np.ndarray, size: int, photo_shape: tuple[int, int]) -> Placement:
+        """A similarity transform taking photo points ``src`` onto crop points ``dst`` (N x 2)."""
+        m, _ = cv2.estimateAffinePartial2D(
+            np.asarray(src, np.float64), np.asarray(dst, np.float64), method=cv2.LMEDS
+        )
+        if m is None:
+            raise ValueError("these points do not define a placement")
+        return Placement(m.astype(np.float64), int(size), (int(photo_shape[0]), int(photo_shape[1])))
+
+    # -- geometry ----------------------------------------------------------------------
+    @property
+    def inverse(self) -> np.ndarray:
+        """The exact inverse affine (crop -> photo), 2x3."""
+        a = np.vstack([self.matrix, [0.0, 0.0, 1.0]])
+        return np.linalg.inv(a)[:2]
+
+    @property
+    def scale(self) -> float:
+        """Crop pixels per photo pixel."""
+        return float(np.sqrt(abs(np.linalg.det(self.matrix[:, :2]))))
+
+    def to_crop(self, points: np.ndarray) -> np.ndarray:
+        """Map photo points (N x 2) into crop coordinates."""
+        p = np.asarray(points, np.float64)
+        return p @ self.matrix[:, :2].T + self.matrix[:, 2]
+
+    def to_photo(self, points: np.ndarray) -> np.ndarray:
+        """Map crop points (N x 2) back into photo coordinates."""
+        inv = self.inverse
+        p = np.asarray(points, np.float64)
+        return p @ inv[:, :2].T + inv[:, 2]
+
+    def check_photo(self, photo: np.ndarray) -> None:
+        """Raise ValueError when ``photo`` is not the size this placement was made for."""
+        if tuple(photo.shape[:2]) != tuple(self.photo_shape):
+            raise ValueError(
+                f"placement was made for a {self.photo_shape[1]}x{self.photo_shape[0]} photo, "
+                f"got {photo.shape[1]}x{photo.shape[0]}: place the region again"
+            )
+
+    # -- pixels ------------------------------------------------------------------------
+    def extract(self, photo: np.ndarray, border: str = "reflect") -> np.ndarray:
+        """The crop at model resolution (float32), antialiased when shrinking."""
+        self.check_photo(photo)
+        src = np.ascontiguousarray(photo, dtype=np.float32)
+        scale = self.scale
+        if scale < 1.0:  # prefilter to avoid aliasing when the crop is smaller than the box
+            sigma = 0.5 / scale
+            src = cv2.GaussianBlur(src, (0, 0), sigmaX=sigma, sigmaY=sigma)
+        mode = cv2.BORDER_REFLECT101 if border == "reflect" else cv2.BORDER_CONSTANT
+        out = cv2.warpAffine(
+            src, self.matrix, (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=mode
+        )
+        return out.astype(np.float32)
+
+    def crop_mask(self) -> np.ndarray:
+        """Photo-sized float mask: 1 where the crop covers the photo."""
+        ones = np.ones((self.size, self.size), np.float32)
+        h, w = self.photo_shape
+        return cv2.warpAffine(ones, self.inverse, (w, h), flags=cv2.INTER_LINEAR)
+
+    def paste(
+        self,
+        photo: np.ndarray,
+        crop: np.ndarray,
+        feather: float = 0.04,
+        mask: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Put ``crop`` back into ``photo`` at full resolution, with a feathered edge.
+
+        ``feather`` is the width of the soft edge as a fraction of the crop size. ``mask``
+        (crop-sized) limits the paste to where the crop was actually changed.
+        """
+        self.check_photo(photo)
+        h, w = self.photo_shape
+        weight = np.ones((self.size, self.size), np.float32)
+        f = max(1, int(round(feather * self.size)))
+        if feather > 0:
+            ramp = np.minimum(np.arange(self.size) + 0.5, self.size - np.arange(self.size) - 0.5)
+            ramp = np.clip(ramp / f, 0.0, 1.0).astype(np.float32)
+            weight = np.minimum(ramp[None, :], ramp[:, None])
+        if mask is not None:
+            weight = weight * np.asarray(mask, np.float32)
+        back = cv2.warpAffine(
+            np.ascontiguousarray(crop, np.float32), self.inverse, (w, h), flags=cv2.INTER_CUBIC,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        wb = cv2.warpAffine(weight, self.inverse, (w, h), flags=cv2.INTER_LINEAR)
+        wb = np.clip(wb, 0.0, 1.0)
+        if photo.ndim == 3:
+            wb = wb[..., None]
+        out = photo.astype(np.float32) * (1.0 - wb) + back.reshape(photo.shape) * wb
+        return np.clip(out, 0.0, 1.0).astype(np.float32) if photo.dtype != np.float32 else out
+
+    # -- persistence ---------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """JSON-ready form (project files carry it)."""
+        return {
+            "matrix": self.matrix.tolist(),
+            "size": self.size,
+            "photo_shape": list(self.photo_shape),
+        }
+
+    @staticmethod
+    def from_dict(d: dict) -> Placement:
+        """Inverse of :meth:`to_dict`, with validation."""
+        m = np.asarray(d["matrix"], np.float64)
+        if m.shape != (2, 3) or not np.all(np.isfinite(m)):
+            raise ValueError("placement matrix must be a finite 2x3 array")
+        shape = tuple(int(v) for v in d["photo_shape"])
+        return Placement(m, int(d["size"]), (shape[0], shape[1]))

@@ -1,0 +1,19 @@
+"""Shared test set-up: offscreen Qt, deterministic torch, few threads."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("LATENT_ATELIER_DEVICE", "cpu")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed_torch():
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    torch.manual_seed(0)
+    yield
