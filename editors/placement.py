@@ -20,6 +20,7 @@ class Placement:
     matrix: np.ndarray
     size: int
     photo_shape: tuple[int, int]  # (height, width) of the photo it was made for
+    feather: float = 0.04  # default soft-edge width of :meth:`paste`, a fraction of ``size``
 
     # -- construction ------------------------------------------------------------------
     @staticmethod
@@ -71,6 +72,11 @@ class Placement:
         p = np.asarray(points, np.float64)
         return p @ inv[:, :2].T + inv[:, 2]
 
+    def corners(self) -> np.ndarray:
+        """The crop's four outer corners in photo coordinates (TL, TR, BR, BL; 4 x 2)."""
+        e = self.size - 0.5
+        return self.to_photo(np.array([[-0.5, -0.5], [e, -0.5], [e, e], [-0.5, e]]))
+
     def check_photo(self, photo: np.ndarray) -> None:
         """Raise ValueError when ``photo`` is not the size this placement was made for."""
         if tuple(photo.shape[:2]) != tuple(self.photo_shape):
@@ -104,18 +110,24 @@ class Placement:
         self,
         photo: np.ndarray,
         crop: np.ndarray,
-        feather: float = 0.04,
+        feather: float | None = None,
         mask: np.ndarray | None = None,
+        blend: str = "alpha",
     ) -> np.ndarray:
         """Put ``crop`` back into ``photo`` at full resolution, with a feathered edge.
 
-        ``feather`` is the width of the soft edge as a fraction of the crop size. ``mask``
-        (crop-sized) limits the paste to where the crop was actually changed.
+        ``feather`` is the width of the soft edge as a fraction of the crop size (default:
+        this placement's ``feather``). ``mask`` (crop-sized) limits the paste to where the
+        crop was actually changed. ``blend="poisson"`` solves a Poisson blend inside the
+        pasted region (colour and brightness follow the photo at the seam).
         """
         self.check_photo(photo)
+        if blend not in ("alpha", "poisson"):
+            raise ValueError(f"blend={blend!r}: choose 'alpha' or 'poisson'")
+        feather = self.feather if feather is None else feather
         h, w = self.photo_shape
         weight = np.ones((self.size, self.size), np.float32)
-        f = max(1, int(round(feather * self.size)))
+        f = max(1, round(feather * self.size))
         if feather > 0:
             ramp = np.minimum(np.arange(self.size) + 0.5, self.size - np.arange(self.size) - 0.5)
             ramp = np.clip(ramp / f, 0.0, 1.0).astype(np.float32)
@@ -131,6 +143,8 @@ class Placement:
         if photo.ndim == 3:
             wb = wb[..., None]
         out = photo.astype(np.float32) * (1.0 - wb) + back.reshape(photo.shape) * wb
+        if blend == "poisson" and photo.ndim == 3:
+            out = _poisson_inside(photo, back.reshape(photo.shape), wb[..., 0] > 0.5, out)
         return np.clip(out, 0.0, 1.0).astype(np.float32) if photo.dtype != np.float32 else out
 
     # -- persistence ---------------------------------------------------------------------
@@ -140,6 +154,7 @@ class Placement:
             "matrix": self.matrix.tolist(),
             "size": self.size,
             "photo_shape": list(self.photo_shape),
+            "feather": self.feather,
         }
 
     @staticmethod
@@ -149,4 +164,30 @@ class Placement:
         if m.shape != (2, 3) or not np.all(np.isfinite(m)):
             raise ValueError("placement matrix must be a finite 2x3 array")
         shape = tuple(int(v) for v in d["photo_shape"])
-        return Placement(m, int(d["size"]), (shape[0], shape[1]))
+        feather = float(d.get("feather", 0.04))
+        if not np.isfinite(feather) or feather < 0:
+            raise ValueError("placement feather must be a finite number >= 0")
+        return Placement(m, int(d["size"]), (shape[0], shape[1]), feather)
+
+
+def _poisson_inside(
+    photo: np.ndarray, back: np.ndarray, region: np.ndarray, fallback: np.ndarray
+) -> np.ndarray:
+    """``fallback`` with the pixels of ``region`` replaced by a Poisson blend of ``back``."""
+    from editors.poisson import poisson_stitch
+
+    ys, xs = np.nonzero(region)
+    if ys.size == 0:
+        return fallback
+    h, w = region.shape
+    y0, y1 = max(0, ys.min() - 2), min(h, ys.max() + 3)
+    x0, x1 = max(0, xs.min() - 2), min(w, xs.max() + 3)
+    labels = region[y0:y1, x0:x1].astype(np.int32)
+    blended = poisson_stitch(
+        np.asarray(photo[y0:y1, x0:x1], np.float32), labels,
+        {1: np.asarray(back[y0:y1, x0:x1], np.float32)},
+    )
+    out = fallback.copy()
+    inside = labels > 0
+    out[y0:y1, x0:x1][inside] = np.clip(blended[inside], 0.0, 1.0)
+    return out

@@ -1,0 +1,198 @@
+"""``latent-atelier-cli``: one sub-command per registered Operation, plus model tools.
+
+Sub-commands are generated from each Operation's Slots (positional first input, the rest
+as ``--<slot> FILE``) and Params (``--<param> VALUE`` with its range and help), so the CLI
+and the GUI never drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.cli_io import InputError, read_input, write_output
+from editors.operation import (
+    Cancelled,
+    Operation,
+    OperationError,
+    Progress,
+    param_specs,
+    validate_params,
+)
+
+EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable]] = {}
+
+
+def extra_command(name: str, help: str, configure: Callable[[argparse.ArgumentParser], None]):
+    """Register a non-Operation sub-command: decorates ``run(args) -> int``;
+    ``configure(parser)`` adds its arguments."""
+
+    def wrap(fn):
+        EXTRA_COMMANDS[name] = (help, configure, fn)
+        return fn
+
+    return wrap
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_operation_parser(sub: argparse._SubParsersAction, op_cls: type[Operation]) -> None:
+    op = op_cls()
+    p = sub.add_parser(op.name, help=op.title, description=op.description or op.title)
+    first, *rest = op.inputs or (None,)
+    if first is not None:
+        p.add_argument(first.name, help=f"{first.kind} file: {first.help}".strip(": "),
+                       nargs="?" if first.optional else None)
+    for slot in rest:
+        p.add_argument(_flag(slot.name), dest=slot.name, metavar="FILE",
+                       help=f"{slot.kind} file{'' if slot.optional else ' (required)'}: {slot.help}")
+    for spec in param_specs(op.Params):
+        rng = "" if spec.low is None else f" [{spec.low}..{spec.high}]"
+        helptext = f"{spec.help}{rng} (default {spec.default})"
+        if spec.type is bool:
+            p.add_argument(_flag(spec.name), dest=spec.name, action=argparse.BooleanOptionalAction,
+                           default=spec.default, help=helptext)
+        else:
+            p.add_argument(_flag(spec.name), dest=spec.name, type=spec.type, default=spec.default,
+                           choices=spec.choices, help=helptext)
+    p.add_argument("--out-dir", default="out", help="folder for the results (default ./out)")
+    p.set_defaults(_operation=op.name)
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None,
+                   help="checkpoint (.safetensors, rosinality/FurryGAN .pt, NVIDIA .pkl) or "
+                        "random:<arch>:<size>[:seed]; default: the bundled demo model")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, built from the registry."""
+    from editors.registry import all_operations
+
+    parser = argparse.ArgumentParser(prog="latent-atelier-cli", description=__doc__.split("\n")[0])
+    _model_args(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for op_cls in all_operations().values():
+        _add_operation_parser(sub, op_cls)
+    import app.cli_commands  # noqa: F401  (registers sample, info, train, ...)
+
+    for name, (helptext, configure, _fn) in sorted(EXTRA_COMMANDS.items()):
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        configure(p)
+    return parser
+
+
+class TerminalProgress:
+    """A tqdm bar per stage, with the latest metrics in its postfix."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self._bar = None
+        self._stage = None
+        self.progress = Progress(self._on_step, preview_interval_s=1e9)
+
+    def _on_step(self, i: int, n: int, _preview: Any, metrics: dict[str, float]) -> None:
+        stage = self.progress.stage
+        if self._bar is None or stage != self._stage or n != self._bar.total:
+            self.close()
+            self._bar = self._tqdm(total=n, desc=stage or "working", file=sys.stderr,
+                                   dynamic_ncols=True, leave=True, initial=i - 1)
+            self._stage = stage
+        self._bar.update(i - self._bar.n)
+        if metrics:
+            self._bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=False)
+
+    def close(self) -> None:
+        """Finish the current bar."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def run_operation(args: argparse.Namespace) -> int:
+    """Load inputs, run the operation with a progress bar, write outputs, print metrics."""
+    from editors.registry import get_operation
+
+    op = get_operation(args._operation)
+    gen = None
+    if op.needs_generator:
+        from models.devices import pick_device
+
+        from models.zoo import load_model
+
+        device = pick_device(args.device)
+        t0 = time.perf_counter()
+        gen = load_model(args.model, device)
+        print(f"model: {gen.arch} {gen.resolution}px on {device} ({time.perf_counter() - t0:.1f}s)",
+              file=sys.stderr)
+        if op.archs and gen.arch not in op.archs:
+            raise OperationError(f"{op.name} needs a {' or '.join(op.archs)} model, not {gen.arch}")
+    inputs = {}
+    for slot in op.inputs:
+        path = getattr(args, slot.name, None)
+        if path is not None:
+            inputs[slot.name] = read_input(slot, path, gen)
+    op.check_inputs(inputs)
+    params = op.Params(**{s.name: getattr(args, s.name) for s in param_specs(op.Params)})
+    validate_params(params)
+    bar = TerminalProgress()
+    t0 = time.perf_counter()
+    try:
+        result = op.run(gen, inputs, params, bar.progress)
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - t0
+    out_dir = Path(args.out_dir)
+    written: list[Path] = []
+    known = {s.name: s for s in op.outputs}
+    for name, value in result.outputs.items():
+        slot = known.get(name)
+        if slot is None:
+            from editors.operation import Slot
+
+            slot = Slot(name, "placement" if hasattr(value, "to_dict") else "file")
+        written += write_output(slot, value, out_dir)
+    for path in written:
+        print(f"wrote {path}")
+    for key, value in result.metrics.items():
+        print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+    print(f"time: {elapsed:.1f}s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``latent-atelier-cli``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if getattr(args, "_operation", None):
+            return run_operation(args)
+        _help, _configure, fn = EXTRA_COMMANDS[args.command]
+        return int(fn(args) or 0)
+    except Cancelled:
+        print("cancelled: nothing was written", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    except (OperationError, InputError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # checkpoint and image errors carry their own message
+        if type(exc).__name__.endswith("Error") and type(exc).__module__.startswith(("models", "app")):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""CLI sub-commands that are not Operations: ``sample`` and ``info``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from app.cli import extra_command
+
+
+def _sample_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--n", type=int, default=16, help="number of images (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    p.add_argument("--truncation", type=float, default=0.7, help="truncation psi (default 0.7)")
+    p.add_argument("--out", default="samples.png", help="grid PNG to write")
+    p.add_argument("--alpha", action="store_true", help="FurryGAN: also write the alpha grid")
+
+
+def image_grid(images: list[np.ndarray], columns: int | None = None) -> np.ndarray:
+    """Tile equally sized ``H x W x C`` images into one grid image."""
+    n = len(images)
+    cols = columns or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    h, w = images[0].shape[:2]
+    grid = np.zeros((rows * h, cols * w, *images[0].shape[2:]), np.float32)
+    for i, img in enumerate(images):
+        r, c = divmod(i, cols)
+        grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = img
+    return grid
+
+
+@extra_command("sample", "draw random images from a model into a grid PNG", _sample_args)
+def sample(args: argparse.Namespace) -> int:
+    """Random samples (seeds seed..seed+n-1) as one grid image."""
+    import torch
+    from models.devices import pick_device
+
+    from app.document.image_write import write_image, write_matte
+    from editors.embed_core import to_numpy_image
+    from models.zoo import load_model
+
+    gen = load_model(args.model, pick_device(args.device))
+    images, alphas = [], []
+    with torch.no_grad():
+        for i in range(args.n):
+            lat = gen.random_latent(args.seed + i, truncation=args.truncation)
+            out = gen.synthesize(lat, return_alpha=args.alpha)
+            images.append(to_numpy_image(out.image))
+            if args.alpha and out.alpha is not None:
+                alphas.append(out.alpha[0, 0].cpu().numpy())
+    write_image(Path(args.out), image_grid(images))
+    print(f"wrote {args.out}")
+    if alphas:
+        apath = Path(args.out).with_name(Path(args.out).stem + "_alpha.png")
+        write_matte(apath, image_grid([a[..., None] for a in alphas])[..., 0])
+        print(f"wrote {apath}")
+    return 0
+
+
+def _info_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="model file to describe")
+
+
+@extra_command("info", "print a checkpoint's architecture", _info_args)
+def info(args: argparse.Namespace) -> int:
+    """Describe a checkpoint without building more than needed."""
+    from models.checkpoints import describe
+
+    print(json.dumps(describe(args.checkpoint), indent=2, default=str))
+    return 0

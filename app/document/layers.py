@@ -1,0 +1,290 @@
+"""Layers of a document: kinds, segment palettes, and the Layer record itself (no Qt).
+
+Pixel conventions (straight alpha, float32 in [0, 1]):
+
+- PHOTO / RESULT / BACKGROUND: ``H x W x 3`` or ``H x W x 4``
+- PAINT: ``H x W x 4``
+- MASK / MATTE: ``H x W``
+- LABELS: ``H x W`` int32 segment ids (0 = no segment), coloured through a :class:`Palette`
+"""
+
+from __future__ import annotations
+
+import colorsys
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+Rect = tuple[int, int, int, int]  # x, y, w, h
+
+MASK_TINT = (1.0, 0.15, 0.2)  # overlay colour of masks and mattes
+MASK_OVERLAY_ALPHA = 0.5
+LABEL_OVERLAY_ALPHA = 0.5
+
+
+class LayerKind(str, Enum):
+    """What a layer holds; decides its pixel layout and how it is shown."""
+
+    PHOTO = "photo"
+    PAINT = "paint"
+    MASK = "mask"
+    LABELS = "labels"
+    RESULT = "result"
+    MATTE = "matte"
+    BACKGROUND = "background"
+
+    @property
+    def is_color(self) -> bool:
+        """True for kinds whose pixels are RGB or RGBA."""
+        return self in (LayerKind.PHOTO, LayerKind.PAINT, LayerKind.RESULT, LayerKind.BACKGROUND)
+
+    @property
+    def is_scalar(self) -> bool:
+        """True for single-channel float kinds (masks and mattes)."""
+        return self in (LayerKind.MASK, LayerKind.MATTE)
+
+
+class LayerLocked(RuntimeError):
+    """An edit was attempted on a locked layer."""
+
+
+@dataclass
+class Segment:
+    """One named segment of a label map."""
+
+    id: int
+    name: str
+    color: tuple[int, int, int]
+
+
+def _auto_color(index: int) -> tuple[int, int, int]:
+    """Distinct colours by golden-ratio hue steps."""
+    h = (index * 0.61803398875) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(h, 0.75, 0.95)
+    return (round(r * 255), round(g * 255), round(b * 255))
+
+
+@dataclass
+class Palette:
+    """Named, coloured segments of a label layer; ids 1..65535 (0 means unlabelled)."""
+
+    segments: list[Segment] = field(default_factory=list)
+
+    def add(self, name: str, color: tuple[int, int, int] | None = None) -> Segment:
+        """Append a segment with the next free id."""
+        new_id = max((s.id for s in self.segments), default=0) + 1
+        if new_id > 65535:
+            raise ValueError("a label layer holds at most 65535 segments")
+        seg = Segment(new_id, name, _check_color(color) if color else _auto_color(new_id))
+        self.segments.append(seg)
+        return seg
+
+    def get(self, id: int) -> Segment:
+        """The segment with this id (KeyError when there is none)."""
+        for s in self.segments:
+            if s.id == id:
+                return s
+        raise KeyError(f"no segment with id {id}")
+
+    def rename(self, id: int, name: str) -> None:
+        """Give segment ``id`` a new name."""
+        self.get(id).name = name
+
+    def recolor(self, id: int, color: tuple[int, int, int]) -> None:
+        """Give segment ``id`` a new colour (0..255 per channel)."""
+        self.get(id).color = _check_color(color)
+
+    def remove(self, id: int) -> None:
+        """Forget segment ``id`` (its pixels stay until repainted)."""
+        self.segments.remove(self.get(id))
+
+    def color_lut(self) -> np.ndarray:
+        """An N x 3 uint8 table id -> colour, N = 256 or more (row 0, unlabelled, is unused)."""
+        top = max((s.id for s in self.segments), default=0)
+        lut = np.zeros((max(256, top + 1), 3), np.uint8)
+        for s in self.segments:
+            lut[s.id] = s.color
+        return lut
+
+    def copy(self) -> Palette:
+        """A deep copy."""
+        return Palette([Segment(s.id, s.name, tuple(s.color)) for s in self.segments])
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """JSON-ready form."""
+        return [{"id": s.id, "name": s.name, "color": list(s.color)} for s in self.segments]
+
+    @staticmethod
+    def from_list(items: list[dict[str, Any]]) -> Palette:
+        """Inverse of :meth:`to_list`, with validation."""
+        segs = []
+        for it in items:
+            sid = int(it["id"])
+            if not 1 <= sid <= 65535:
+                raise ValueError(f"segment id {sid} out of range 1..65535")
+            segs.append(Segment(sid, str(it["name"]), _check_color(tuple(it["color"]))))
+        return Palette(segs)
+
+
+def _check_color(color: tuple[int, ...]) -> tuple[int, int, int]:
+    if len(color) != 3 or not all(0 <= int(c) <= 255 for c in color):
+        raise ValueError(f"a segment colour is three integers 0..255, got {color!r}")
+    return (int(color[0]), int(color[1]), int(color[2]))
+
+
+@dataclass(eq=False)
+class Layer:
+    """One layer: pixels plus display properties and the data that rides along with it."""
+
+    id: str
+    name: str
+    kind: LayerKind
+    pixels: np.ndarray
+    visible: bool = True
+    opacity: float = 1.0
+    locked: bool = False
+    offset: tuple[int, int] = (0, 0)
+    palette: Palette | None = None
+    latent: Any = None  # models.generator.Latent or anything with to_bytes()
+    placement: Any = None  # editors.placement.Placement
+    operation: dict | None = None
+    pending: bool = False
+    extras: dict[str, bytes] = field(default_factory=dict)
+    revision: int = 0  # bumped on every pixel change (recovery snapshots use it)
+
+    @property
+    def width(self) -> int:
+        """Width of the pixel array."""
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        """Height of the pixel array."""
+        return int(self.pixels.shape[0])
+
+    @property
+    def rect(self) -> Rect:
+        """Where the layer lies in document coordinates (x, y, w, h)."""
+        return (self.offset[0], self.offset[1], self.width, self.height)
+
+    def rgba(self, region: Rect | None = None) -> np.ndarray:
+        """HxWx4 float32 straight-alpha view for display (``region`` in layer coordinates).
+
+        Labels are shown through the palette at half alpha, masks and mattes as a tinted
+        overlay; colour layers without alpha are opaque.
+        """
+        if region is None:
+            px = self.pixels
+        else:
+            x, y, w, h = region
+            px = self.pixels[y : y + h, x : x + w]
+        return to_rgba(px, self.kind, self.palette)
+
+    def copy(self, new_id: bool = False) -> Layer:
+        """A copy with its own pixels (and a fresh id when ``new_id``)."""
+        return Layer(
+            id=uuid.uuid4().hex if new_id else self.id,
+            name=self.name,
+            kind=self.kind,
+            pixels=self.pixels.copy(),
+            visible=self.visible,
+            opacity=self.opacity,
+            locked=self.locked,
+            offset=tuple(self.offset),
+            palette=self.palette.copy() if self.palette else None,
+            latent=self.latent,
+            placement=self.placement,
+            operation=dict(self.operation) if self.operation else None,
+            pending=self.pending,
+            extras=dict(self.extras),
+        )
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the pixels."""
+        return int(self.pixels.nbytes)
+
+
+def to_rgba(px: np.ndarray, kind: LayerKind, palette: Palette | None = None) -> np.ndarray:
+    """Display form (HxWx4 float32 straight alpha) of raw layer pixels of ``kind``."""
+    h, w = px.shape[:2]
+    if kind == LayerKind.LABELS:
+        lut = (palette or Palette()).color_lut().astype(np.float32) / 255.0
+        ids = np.where((px > 0) & (px < len(lut)), px, 0)
+        out = np.empty((h, w, 4), np.float32)
+        out[..., :3] = lut[ids]
+        out[..., 3] = np.where(ids > 0, LABEL_OVERLAY_ALPHA, 0.0)
+        return out
+    if kind.is_scalar:
+        out = np.empty((h, w, 4), np.float32)
+        out[..., :3] = MASK_TINT
+        out[..., 3] = px * MASK_OVERLAY_ALPHA
+        return out
+    if px.ndim == 3 and px.shape[2] == 4:
+        return px
+    out = np.empty((h, w, 4), np.float32)
+    out[..., :3] = px[..., :3]
+    out[..., 3] = 1.0
+    return out
+
+
+def check_pixels(kind: LayerKind, pixels: np.ndarray) -> np.ndarray:
+    """Validate (and convert the dtype of) ``pixels`` for a layer of ``kind``."""
+    a = np.asarray(pixels)
+    if kind == LayerKind.LABELS:
+        if a.ndim != 2:
+            raise ValueError(f"a label layer needs HxW integer ids, got shape {a.shape}")
+        return np.ascontiguousarray(a, np.int32)
+    if kind.is_scalar:
+        if a.ndim != 2:
+            raise ValueError(f"a {kind.value} layer needs HxW floats, got shape {a.shape}")
+        return np.ascontiguousarray(a, np.float32)
+    if kind == LayerKind.PAINT:
+        if a.ndim != 3 or a.shape[2] != 4:
+            raise ValueError(f"a paint layer needs HxWx4 RGBA floats, got shape {a.shape}")
+    elif a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(f"a {kind.value} layer needs HxWx3 or HxWx4 floats, got {a.shape}")
+    return np.ascontiguousarray(a, np.float32)
+
+
+def blank_pixels(kind: LayerKind, size: tuple[int, int]) -> np.ndarray:
+    """Empty pixels of ``kind`` for ``size = (w, h)``: transparent, zero or white."""
+    w, h = size
+    if kind == LayerKind.LABELS:
+        return np.zeros((h, w), np.int32)
+    if kind.is_scalar:
+        return np.zeros((h, w), np.float32)
+    if kind == LayerKind.BACKGROUND:
+        return np.ones((h, w, 3), np.float32)
+    return np.zeros((h, w, 4), np.float32)
+
+
+def new_layer(
+    kind: LayerKind | str,
+    name: str | None = None,
+    size: tuple[int, int] | None = None,
+    pixels: np.ndarray | None = None,
+    **props: Any,
+) -> Layer:
+    """A new layer of ``kind`` from ``pixels`` or blank of ``size = (w, h)``.
+
+    Label layers get an empty palette; ``props`` sets any other Layer field.
+    """
+    kind = LayerKind(kind)
+    if pixels is None:
+        if size is None:
+            raise ValueError("new_layer needs either size=(w, h) or pixels=")
+        pixels = blank_pixels(kind, size)
+    pixels = check_pixels(kind, pixels)
+    if kind == LayerKind.LABELS and props.get("palette") is None:
+        props["palette"] = Palette()
+    return Layer(
+        id=props.pop("id", None) or uuid.uuid4().hex,
+        name=name or kind.value.capitalize(),
+        kind=kind,
+        pixels=pixels,
+        **props,
+    )

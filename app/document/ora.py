@@ -1,0 +1,369 @@
+"""OpenRaster (``.ora``) project files: our own, and those Krita, GIMP and MyPaint write.
+
+Layout written (OpenRaster 0.0.6): an uncompressed ``mimetype`` entry first, ``stack.xml``,
+one ``data/*.png`` per layer, ``Thumbnails/thumbnail.png`` (at most 256 px) and
+``mergedimage.png``. Other programs see every layer as an ordinary PNG layer (masks as a
+tinted overlay, label maps in their palette colours). Our extras live under
+``latent-atelier/`` and are named by attributes in our own XML namespace, which other
+programs ignore:
+
+- ``la:id``, ``la:kind``, ``la:pending``: the layer's identity and kind
+- ``la:data``: masks/mattes and label maps as 16-bit grayscale PNG (the exact values)
+- ``la:exact``: float32 ``.npy`` when 8/16-bit PNG cannot hold the pixels exactly
+- ``la:palette``, ``la:placement``, ``la:operation``: JSON; ``la:latent``: ``.npz``
+- ``la:extras``: JSON mapping of extra names to entries carried along as bytes
+
+Reading never executes anything (no pickles; ``np.load(allow_pickle=False)``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import posixpath
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import cv2
+import numpy as np
+
+from app.document.document import Document
+from app.document.layers import Layer, LayerKind, Palette, check_pixels, new_layer
+from models.atomic import atomic_open
+
+MIMETYPE = b"image/openraster"
+ORA_VERSION = "0.0.6"
+NS = "https://latent-atelier.org/ns/openraster/1"
+EXTRAS_DIR = "latent-atelier"
+THUMBNAIL_MAX = 256
+MAX_LAYER_PIXELS = 1 << 28
+ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+
+ET.register_namespace("la", NS)
+
+
+class ProjectError(Exception):
+    """A project file cannot be read or written; the message says what to do."""
+
+
+def _q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+# -- PNG codec --------------------------------------------------------------------------------
+def encode_png(pixels: np.ndarray, bit_depth: int) -> bytes:
+    """PNG bytes of float [0, 1] pixels (HxW, HxWx3 or HxWx4) at 8 or 16 bits."""
+    scale, dtype = (255.0, np.uint8) if bit_depth == 8 else (65535.0, np.uint16)
+    q = np.round(np.clip(pixels, 0.0, 1.0) * scale).astype(dtype)
+    return encode_png_ints(q)
+
+
+def encode_png_ints(q: np.ndarray) -> bytes:
+    """PNG bytes of uint8/uint16 samples (RGB order)."""
+    if q.ndim == 3:
+        q = q[..., [2, 1, 0, 3]] if q.shape[2] == 4 else q[..., ::-1]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(q), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise ProjectError("could not encode a layer as PNG")
+    return buf.tobytes()
+
+
+def decode_png(data: bytes, what: str) -> np.ndarray:
+    """uint8/uint16 samples (RGB order) of a PNG (or any image cv2 reads)."""
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise ProjectError(f"{what} is not a readable PNG image")
+    if arr.ndim == 3:
+        arr = arr[..., [2, 1, 0, 3]] if arr.shape[2] == 4 else arr[..., 2::-1]
+    return arr
+
+
+def _to_float(q: np.ndarray) -> np.ndarray:
+    scale = np.float32(255.0 if q.dtype == np.uint8 else 65535.0)
+    return q.astype(np.float32) / scale
+
+
+def _exact_depth(px: np.ndarray) -> int | None:
+    """8 or 16 when that PNG depth reproduces float32 ``px`` bit for bit, else None."""
+    for depth, scale in ((8, 255.0), (16, 65535.0)):
+        q = np.round(np.clip(px, 0.0, 1.0) * scale)
+        if np.array_equal(q.astype(np.float32) / np.float32(scale), px):
+            return depth
+    return None
+
+
+# -- writing ------------------------------------------------------------------------------------
+@dataclass
+class _Writer:
+    zf: zipfile.ZipFile
+
+    def put(self, name: str, data: bytes, compress: bool = True) -> None:
+        info = zipfile.ZipInfo(name, ZIP_TIME)
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        info.external_attr = 0o644 << 16
+        self.zf.writestr(info, data)
+
+    def put_npy(self, name: str, arr: np.ndarray) -> None:
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+        self.put(name, buf.getvalue())
+
+    def put_json(self, name: str, obj: Any) -> None:
+        self.put(name, json.dumps(obj, indent=1).encode("utf-8"))
+
+
+def save_ora(doc: Document, path: str | os.PathLike) -> None:
+    """Write ``doc`` to an OpenRaster file atomically (the old file stays on any failure)."""
+    target = Path(path)
+    try:
+        with atomic_open(target) as fh, zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
+            _write_all(_Writer(zf), doc)
+    except ProjectError:
+        raise
+    except OSError as exc:
+        raise ProjectError(f"could not save {target}: {exc.strerror or exc}") from exc
+
+
+def _write_all(w: _Writer, doc: Document) -> None:
+    w.put("mimetype", MIMETYPE, compress=False)
+    root = ET.Element("image", {"version": ORA_VERSION, "w": str(doc.width), "h": str(doc.height),
+                                "xres": "72", "yres": "72"})
+    root.set(_q("version"), "1")
+    if doc.active_id:
+        root.set(_q("active"), doc.active_id)
+    stack = ET.SubElement(root, "stack")
+    for i, layer in reversed(list(enumerate(doc.layers))):  # stack.xml lists the top first
+        stack.append(_write_layer(w, layer, f"layer{i:03d}"))
+    xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    w.put("stack.xml", xml)
+    merged = doc.composite()
+    w.put("mergedimage.png", encode_png(merged, 8))
+    w.put("Thumbnails/thumbnail.png", encode_png(_thumbnail(merged), 8))
+
+
+def _write_layer(w: _Writer, layer: Layer, uid: str) -> ET.Element:
+    src = f"data/{uid}.png"
+    el = ET.Element("layer", {
+        "name": layer.name,
+        "src": src,
+        "x": str(int(layer.offset[0])),
+        "y": str(int(layer.offset[1])),
+        "opacity": repr(float(layer.opacity)),
+        "visibility": "visible" if layer.visible else "hidden",
+        "composite-op": "svg:src-over",
+        "edit-locked": "true" if layer.locked else "false",
+    })
+    el.set(_q("id"), layer.id)
+    el.set(_q("kind"), layer.kind.value)
+    if layer.pending:
+        el.set(_q("pending"), "true")
+    base = f"{EXTRAS_DIR}/{uid}"
+    px = layer.pixels
+    if layer.kind.is_color:
+        depth = _exact_depth(px)
+        w.put(src, encode_png(px, depth or 16))
+        if depth is None:
+            w.put_npy(f"{base}-pixels.npy", px)
+            el.set(_q("exact"), f"{base}-pixels.npy")
+    else:
+        w.put(src, encode_png(layer.rgba(), 8))  # what other programs show
+        if layer.kind == LayerKind.LABELS:
+            if px.min(initial=0) < 0 or px.max(initial=0) > 65535:
+                raise ProjectError(f"layer '{layer.name}' has segment ids outside 0..65535")
+            w.put(f"{base}-labels.png", encode_png_ints(px.astype(np.uint16)))
+            el.set(_q("data"), f"{base}-labels.png")
+        else:
+            w.put(f"{base}-mask.png", encode_png(px, 16))
+            el.set(_q("data"), f"{base}-mask.png")
+            if _exact_depth(px) is None:
+                w.put_npy(f"{base}-pixels.npy", px)
+                el.set(_q("exact"), f"{base}-pixels.npy")
+    if layer.palette is not None:
+        w.put_json(f"{base}-palette.json", layer.palette.to_list())
+        el.set(_q("palette"), f"{base}-palette.json")
+    if layer.latent is not None:
+        w.put(f"{base}-latent.npz", layer.latent.to_bytes())
+        el.set(_q("latent"), f"{base}-latent.npz")
+    if layer.placement is not None:
+        w.put_json(f"{base}-placement.json", layer.placement.to_dict())
+        el.set(_q("placement"), f"{base}-placement.json")
+    if layer.operation is not None:
+        w.put_json(f"{base}-operation.json", layer.operation)
+        el.set(_q("operation"), f"{base}-operation.json")
+    if layer.extras:
+        names = {}
+        for j, (key, data) in enumerate(sorted(layer.extras.items())):
+            names[key] = f"{base}-extra{j:02d}.bin"
+            w.put(names[key], bytes(data))
+        w.put_json(f"{base}-extras.json", names)
+        el.set(_q("extras"), f"{base}-extras.json")
+    return el
+
+
+def _thumbnail(rgba: np.ndarray) -> np.ndarray:
+    h, w = rgba.shape[:2]
+    scale = min(1.0, THUMBNAIL_MAX / max(h, w))
+    if scale >= 1.0:
+        return rgba
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(rgba, size, interpolation=cv2.INTER_AREA)
+
+
+# -- reading --------------------------------------------------------------------------------------
+def load_ora(path: str | os.PathLike) -> Document:
+    """Read an OpenRaster file (ours or another program's) into a new Document.
+
+    Nested stacks are flattened (their offsets, opacity and visibility applied to their
+    layers). Raises :class:`ProjectError` with a clear message for anything unreadable.
+    """
+    p = Path(path)
+    try:
+        with zipfile.ZipFile(p) as zf:
+            doc = _read_all(zf, p)
+    except ProjectError as exc:
+        raise ProjectError(f"{p}: {exc}") from exc
+    except FileNotFoundError:
+        raise ProjectError(f"{p}: no such file") from None
+    except zipfile.BadZipFile as exc:
+        raise ProjectError(f"{p}: not an OpenRaster file (not a zip archive: {exc})") from exc
+    except Exception as exc:  # any decoding failure means the project is damaged
+        raise ProjectError(f"{p}: the project file is damaged ({type(exc).__name__}: {exc})") from exc
+    doc.path = p
+    doc.mark_saved()
+    return doc
+
+
+@dataclass
+class _Reader:
+    zf: zipfile.ZipFile
+
+    def get(self, name: str) -> bytes:
+        name = posixpath.normpath(name.lstrip("/"))
+        try:
+            return self.zf.read(name)
+        except KeyError:
+            raise ProjectError(f"the entry '{name}' is missing") from None
+
+    def npy(self, name: str) -> np.ndarray:
+        return np.load(io.BytesIO(self.get(name)), allow_pickle=False)
+
+    def json(self, name: str) -> Any:
+        return json.loads(self.get(name).decode("utf-8"))
+
+
+def _read_all(zf: zipfile.ZipFile, p: Path) -> Document:
+    r = _Reader(zf)
+    names = set(zf.namelist())
+    if "mimetype" in names and r.get("mimetype").strip() != MIMETYPE:
+        raise ProjectError("not an OpenRaster file (its mimetype is not image/openraster)")
+    if "stack.xml" not in names:
+        raise ProjectError("not an OpenRaster file (stack.xml is missing)")
+    xml = r.get("stack.xml")
+    if b"<!ENTITY" in xml or b"<!DOCTYPE" in xml:
+        raise ProjectError("stack.xml declares entities, which project files never need")
+    root = ET.fromstring(xml)
+    if root.tag != "image":
+        raise ProjectError("stack.xml has no <image> root")
+    width, height = int(root.get("w", "0")), int(root.get("h", "0"))
+    if width <= 0 or height <= 0 or width * height > MAX_LAYER_PIXELS:
+        raise ProjectError(f"stack.xml gives an invalid image size {width}x{height}")
+    top = root.find("stack")
+    if top is None:
+        raise ProjectError("stack.xml has no root <stack>")
+    layers_top_first: list[Layer] = []
+    _read_stack(r, top, (0, 0), 1.0, True, layers_top_first)
+    doc = Document(width, height, list(reversed(layers_top_first)))
+    active = root.get(_q("active"))
+    if active and any(lay.id == active for lay in doc.layers):
+        doc.active_id = active
+    return doc
+
+
+def _read_stack(r: _Reader, stack: ET.Element, origin: tuple[int, int], opacity: float,
+                visible: bool, out: list[Layer]) -> None:
+    ox = origin[0] + _int_attr(stack, "x")
+    oy = origin[1] + _int_attr(stack, "y")
+    for child in stack:
+        if child.tag == "stack":
+            _read_stack(r, child, (ox, oy), opacity * _opacity(child), visible and _visible(child),
+                        out)
+        elif child.tag == "layer":
+            out.append(_read_layer(r, child, (ox, oy), opacity, visible))
+        # text, filter and unknown elements are ignored
+
+
+def _int_attr(el: ET.Element, key: str) -> int:
+    return round(float(el.get(key, "0") or 0))
+
+
+def _opacity(el: ET.Element) -> float:
+    return min(1.0, max(0.0, float(el.get("opacity", "1") or 1)))
+
+
+def _visible(el: ET.Element) -> bool:
+    return el.get("visibility", "visible") != "hidden"
+
+
+def _read_layer(r: _Reader, el: ET.Element, origin: tuple[int, int], opacity: float,
+                visible: bool) -> Layer:
+    src = el.get("src")
+    if not src:
+        raise ProjectError(f"layer '{el.get('name', '?')}' has no src")
+    kind = LayerKind(el.get(_q("kind"), LayerKind.PAINT.value))
+    pixels = _read_pixels(r, el, src, kind)
+    props: dict[str, Any] = {
+        "visible": visible and _visible(el),
+        "opacity": opacity * _opacity(el),
+        "locked": el.get("edit-locked", "false") == "true",
+        "offset": (origin[0] + _int_attr(el, "x"), origin[1] + _int_attr(el, "y")),
+        "pending": el.get(_q("pending")) == "true",
+    }
+    if el.get(_q("id")):
+        props["id"] = el.get(_q("id"))
+    if el.get(_q("palette")):
+        props["palette"] = Palette.from_list(r.json(el.get(_q("palette"), "")))
+    if el.get(_q("latent")):
+        from models.generator import Latent  # torch is imported only when a latent is present
+
+        props["latent"] = Latent.from_bytes(r.get(el.get(_q("latent"), "")), source="layer latent")
+    if el.get(_q("placement")):
+        from editors.placement import Placement
+
+        props["placement"] = Placement.from_dict(r.json(el.get(_q("placement"), "")))
+    if el.get(_q("operation")):
+        props["operation"] = r.json(el.get(_q("operation"), ""))
+    if el.get(_q("extras")):
+        entries = r.json(el.get(_q("extras"), ""))
+        props["extras"] = {str(k): r.get(str(v)) for k, v in entries.items()}
+    return new_layer(kind, el.get("name") or "Layer", pixels=pixels, **props)
+
+
+def _read_pixels(r: _Reader, el: ET.Element, src: str, kind: LayerKind) -> np.ndarray:
+    exact = el.get(_q("exact"))
+    if exact:
+        return check_pixels(kind, r.npy(exact))
+    data_entry = el.get(_q("data"))
+    if kind == LayerKind.LABELS:
+        if not data_entry:
+            raise ProjectError("a label layer has no label data")
+        q = decode_png(r.get(data_entry), data_entry)
+        return check_pixels(kind, q.astype(np.int32))
+    if kind.is_scalar:
+        if not data_entry:
+            raise ProjectError(f"a {kind.value} layer has no mask data")
+        return check_pixels(kind, _to_float(decode_png(r.get(data_entry), data_entry)))
+    q = decode_png(r.get(src), src)
+    if q.shape[0] * q.shape[1] > MAX_LAYER_PIXELS:
+        raise ProjectError(f"layer {src} is too large")
+    px = _to_float(q)
+    if px.ndim == 2:
+        px = np.repeat(px[..., None], 3, axis=2)
+    if px.shape[2] == 2:  # gray + alpha
+        px = np.concatenate([np.repeat(px[..., :1], 3, axis=2), px[..., 1:]], axis=2)
+    if kind == LayerKind.PAINT and px.shape[2] == 3:
+        px = np.concatenate([px, np.ones((*px.shape[:2], 1), np.float32)], axis=2)
+    return check_pixels(kind, px)

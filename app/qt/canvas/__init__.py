@@ -1,0 +1,1 @@
+"""The painting canvas: view transform, cached composite, tools and the widget."""

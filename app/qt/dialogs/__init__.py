@@ -1,0 +1,1 @@
+"""Dialogs: preferences, keyboard shortcuts, crash recovery."""

@@ -1,0 +1,80 @@
+"""Preferences: compute device, default model, autosave interval, undo memory budget."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+if TYPE_CHECKING:
+    from app.document.preferences import Preferences
+
+# Listed without importing torch (startup must stay light); "auto" picks at run time.
+DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+MODEL_FILTER = "Generator checkpoints (*.pt *.pkl *.safetensors);;All files (*)"
+
+
+class PreferencesDialog(QDialog):
+    """Edits a Preferences value; ``apply()`` copies the fields back into it."""
+
+    def __init__(self, prefs: Preferences, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.prefs = prefs
+        form = QFormLayout(self)
+        self.device = QComboBox()
+        self.device.addItems(DEVICE_CHOICES)
+        current = prefs.device or "auto"
+        if current not in DEVICE_CHOICES:
+            self.device.addItem(current)
+        self.device.setCurrentText(current)
+        self.model_path = QLineEdit(str(prefs.default_model or ""))
+        self.model_path.setPlaceholderText("bundled demo model")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_model)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_path, 1)
+        model_row.addWidget(browse)
+        self.autosave = QSpinBox()
+        self.autosave.setRange(0, 3600)
+        self.autosave.setSuffix(" s")
+        self.autosave.setSpecialValueText("off")
+        self.autosave.setValue(int(prefs.autosave_seconds))
+        self.undo_budget = QSpinBox()
+        self.undo_budget.setRange(16, 1 << 20)
+        self.undo_budget.setSingleStep(128)
+        self.undo_budget.setSuffix(" MB")
+        self.undo_budget.setValue(int(prefs.undo_budget_mb))
+        form.addRow("Compute device", self.device)
+        form.addRow("Default model", model_row)
+        form.addRow("Autosave every", self.autosave)
+        form.addRow("Undo memory", self.undo_budget)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Default model", "", MODEL_FILTER)
+        if path:
+            self.model_path.setText(path)
+
+    def apply(self) -> None:
+        """Write the edited values into the Preferences object."""
+        self.prefs.device = self.device.currentText()
+        self.prefs.default_model = self.model_path.text().strip() or None
+        self.prefs.autosave_seconds = int(self.autosave.value())
+        self.prefs.undo_budget_mb = int(self.undo_budget.value())

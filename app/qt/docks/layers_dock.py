@@ -1,0 +1,267 @@
+"""Layers panel: the stack (top first) with thumbnails, visibility, rename, drag to reorder,
+opacity and lock for the active layer, and the segment palette of label layers."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QLabeledSlider
+
+from app.qt.docks.segment_palette import SegmentPaletteWidget
+from app.qt.icons import icon
+from app.qt.thumbnails import THUMB_SIZE, layer_thumbnail
+
+if TYPE_CHECKING:
+    from app.document.document import Document
+    from app.qt.document_signals import DocumentSignals
+
+LAYER_ID_ROLE = Qt.ItemDataRole.UserRole
+THUMB_DELAY_MS = 250
+OPACITY_MERGE_GAP_S = 1.0  # slider moves closer than this merge into one undo step
+
+
+def single_move(current: Sequence[str], desired: Sequence[str]) -> tuple[str, int] | None:
+    """The one (id, new index) that turns ``current`` into ``desired``, if one move does."""
+    if list(current) == list(desired) or sorted(current) != sorted(desired):
+        return None
+    for moved in current:
+        if [i for i in current if i != moved] == [i for i in desired if i != moved]:
+            return moved, list(desired).index(moved)
+    return None
+
+
+class LayerList(QListWidget):
+    """The stack, top layer first; reordering by internal drag and drop."""
+
+    order_dropped = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("layer_list")
+        self.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
+        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked)
+
+    def dropEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().dropEvent(event)
+        self.order_dropped.emit()
+
+    def ids_top_first(self) -> list[str]:
+        """Layer ids in display order."""
+        return [self.item(r).data(LAYER_ID_ROLE) for r in range(self.count())]
+
+
+class LayersDock(QDockWidget):
+    """Shows and edits the layer stack of the current document."""
+
+    label_selected = Signal(int)
+
+    def __init__(self, actions: Sequence[QAction], parent: QWidget | None = None) -> None:
+        super().__init__("Layers", parent)
+        self.setObjectName("layers_dock")
+        self.document: Document | None = None
+        self._signals: DocumentSignals | None = None
+        self._rebuilding = False
+        self._opacity_keys = itertools.count()
+        self._opacity_key: tuple[str, int] = ("opacity", -1)
+        self._last_opacity_change = 0.0
+        self.list = LayerList()
+        self.opacity = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.opacity.setObjectName("opacity_slider")
+        self.opacity.setRange(0, 100)
+        self.lock_button = QToolButton()
+        self.lock_button.setObjectName("lock_button")
+        self.lock_button.setIcon(icon("lock"))
+        self.lock_button.setCheckable(True)
+        self.lock_button.setToolTip("Lock the layer against painting")
+        self.palette = SegmentPaletteWidget()
+        self.palette_title = QLabel("Segments")
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        props = QHBoxLayout()
+        props.addWidget(QLabel("Opacity"))
+        props.addWidget(self.opacity, 1)
+        props.addWidget(self.lock_button)
+        layout.addLayout(props)
+        layout.addWidget(self.list, 1)
+        buttons = QHBoxLayout()
+        for action in actions:
+            b = QToolButton()
+            b.setDefaultAction(action)
+            b.setAutoRaise(True)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.palette_title)
+        layout.addWidget(self.palette)
+        self.setWidget(body)
+        self._thumb_timer = QTimer(self, singleShot=True, interval=THUMB_DELAY_MS)
+        self._thumb_timer.timeout.connect(self._refresh_thumbnails)
+        self._stale_thumbs: set[str] = set()
+        self.list.currentItemChanged.connect(self._on_current_item)
+        self.list.itemChanged.connect(self._on_item_changed)
+        self.list.order_dropped.connect(self._apply_dropped_order)
+        self.opacity.valueChanged.connect(self._on_opacity)
+        self.lock_button.toggled.connect(self._on_lock)
+        self.palette.segment_selected.connect(self.label_selected)
+        self.refresh()
+
+    # ------------------------------------------------------------- document
+    def set_document(self, document: Document | None, signals: DocumentSignals | None) -> None:
+        """Show another document's layers."""
+        if self._signals is not None:
+            for sig, slot in self._connections():
+                sig.disconnect(slot)
+        self.document, self._signals = document, signals
+        if signals is not None:
+            for sig, slot in self._connections():
+                sig.connect(slot)
+        self.refresh()
+
+    def _connections(self) -> list:
+        s = self._signals
+        assert s is not None
+        return [
+            (s.layers_changed, self._on_layers),
+            (s.props_changed, self._on_props),
+            (s.active_changed, self._on_active),
+            (s.pixels_changed, self._on_pixels),
+        ]
+
+    def _on_layers(self, *_args: object) -> None:
+        self.refresh()
+
+    def _on_props(self, layer_id: object, _rect: object) -> None:
+        self._stale_thumbs.add(str(layer_id))
+        self._thumb_timer.start()
+        self.refresh()
+
+    def _on_active(self, *_args: object) -> None:
+        self.refresh()
+
+    def _on_pixels(self, layer_id: object, _rect: object) -> None:
+        if layer_id is not None:
+            self._stale_thumbs.add(str(layer_id))
+            self._thumb_timer.start()
+
+    # --------------------------------------------------------------- display
+    def refresh(self) -> None:
+        """Rebuild rows and the active layer's controls from the document."""
+        self._rebuilding = True
+        self.list.clear()
+        doc = self.document
+        if doc is not None:
+            for layer in reversed(doc.layers):
+                item = QListWidgetItem(layer_thumbnail(layer), layer.name)
+                item.setData(LAYER_ID_ROLE, layer.id)
+                item.setFlags(
+                    item.flags()
+                    | Qt.ItemFlag.ItemIsEditable
+                    | Qt.ItemFlag.ItemIsUserCheckable
+                    | Qt.ItemFlag.ItemIsDragEnabled
+                )
+                item.setCheckState(Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
+                item.setToolTip(f"{layer.kind.value} layer{' (locked)' if layer.locked else ''}")
+                if layer.locked:
+                    font = QFont(item.font())
+                    font.setItalic(True)
+                    item.setFont(font)
+                    item.setForeground(QBrush(QColor(150, 150, 150)))
+                self.list.addItem(item)
+                if layer.id == doc.active_id:
+                    self.list.setCurrentItem(item)
+        self._rebuilding = False
+        self._refresh_active_controls()
+
+    def _refresh_active_controls(self) -> None:
+        from app.document.layers import LayerKind
+
+        layer = self.document.active_layer if self.document else None
+        for w in (self.opacity, self.lock_button):
+            w.setEnabled(layer is not None)
+            w.blockSignals(True)
+        self.opacity.setValue(round((layer.opacity if layer else 1.0) * 100))
+        self.lock_button.setChecked(bool(layer and layer.locked))
+        for w in (self.opacity, self.lock_button):
+            w.blockSignals(False)
+        is_labels = layer is not None and layer.kind == LayerKind.LABELS
+        self.palette.setVisible(is_labels)
+        self.palette_title.setVisible(is_labels)
+        self.palette.show_layer(self.document, layer.id if is_labels and layer else None)
+
+    def _refresh_thumbnails(self) -> None:
+        if self.document is None:
+            return
+        stale, self._stale_thumbs = self._stale_thumbs, set()
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            layer_id = item.data(LAYER_ID_ROLE)
+            if layer_id in stale:
+                with contextlib.suppress(KeyError):
+                    item.setIcon(layer_thumbnail(self.document.layer(layer_id)))
+
+    # ---------------------------------------------------------------- edits
+    def _on_current_item(self, item: QListWidgetItem | None, _prev: object) -> None:
+        if self._rebuilding or item is None or self.document is None:
+            return
+        self.document.set_active(item.data(LAYER_ID_ROLE))
+
+    def _on_item_changed(self, item: QListWidgetItem) -> None:
+        if self._rebuilding or self.document is None:
+            return
+        layer_id = item.data(LAYER_ID_ROLE)
+        try:
+            layer = self.document.layer(layer_id)
+        except KeyError:
+            return
+        visible = item.checkState() == Qt.CheckState.Checked
+        if visible != layer.visible:
+            self.document.set_layer_props(layer_id, visible=visible)
+        name = item.text().strip()
+        if name and name != layer.name:
+            self.document.set_layer_props(layer_id, name=name)
+
+    def _apply_dropped_order(self) -> None:
+        if self.document is None:
+            return
+        desired = list(reversed(self.list.ids_top_first()))
+        move = single_move([lay.id for lay in self.document.layers], desired)
+        if move is not None:
+            self.document.move_layer(*move)
+        else:
+            self.refresh()
+
+    def _on_opacity(self, value: int) -> None:
+        layer = self.document.active_layer if self.document else None
+        if layer is None or self.document is None:
+            return
+        now = time.monotonic()
+        if now - self._last_opacity_change > OPACITY_MERGE_GAP_S:
+            self._opacity_key = ("opacity", next(self._opacity_keys))
+        self._last_opacity_change = now
+        self.document.set_layer_props(layer.id, merge_key=self._opacity_key, opacity=value / 100.0)
+
+    def _on_lock(self, locked: bool) -> None:
+        layer = self.document.active_layer if self.document else None
+        if layer is not None and self.document is not None:
+            self.document.set_layer_props(layer.id, locked=locked)

@@ -1,0 +1,68 @@
+"""Entry point: ``latent-atelier [FILE]`` (or ``python -m app.qt.main [FILE]``).
+
+Opens FILE (a photo or an .ora project) or the bundled sample portrait, and offers to
+restore autosaved work when the last session did not close normally. Nothing here imports
+torch: the generator stack loads lazily when an operation first needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from app.qt.app_setup import create_application
+from app.qt.main_window import MainWindow
+from app.qt.resources_path import sample_photo
+
+RECOVERY_DIR_ENV = "LATENT_ATELIER_RECOVERY_DIR"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Command-line options (Qt's own options such as -platform are passed through)."""
+    parser = argparse.ArgumentParser(prog="latent-atelier", description="Latent Atelier editor")
+    parser.add_argument("file", nargs="?", help="a photo (PNG, JPEG, TIFF, WebP, BMP) or .ora")
+    parser.add_argument("--no-sample", action="store_true", help="start without the sample photo")
+    args, _qt_args = parser.parse_known_args(argv)
+    return args
+
+
+def recovery_dir() -> Path:
+    """Where autosaves go: $LATENT_ATELIER_RECOVERY_DIR, else $XDG_STATE_HOME/latent-atelier."""
+    override = os.environ.get(RECOVERY_DIR_ENV)
+    if override:
+        return Path(override)
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "latent-atelier" / "recovery"
+
+
+def build_window(argv: list[str] | None = None) -> tuple[QApplication, MainWindow]:
+    """Create the application and the shown main window with its first document."""
+    from app.document.preferences import Preferences
+    from app.document.recovery import RecoveryStore
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    app = create_application([sys.argv[0], *argv])
+    preferences = Preferences.load()
+    window = MainWindow(preferences, RecoveryStore(recovery_dir()))
+    window.show()
+    if window.offer_recovery():
+        return app, window
+    start = Path(args.file) if args.file else (None if args.no_sample else sample_photo())
+    if start is not None:
+        window.open_path(start)
+    return app, window
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the editor until its window closes; returns the exit status."""
+    app, _window = build_window(argv)
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

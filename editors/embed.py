@@ -1,0 +1,251 @@
+"""Image2StyleGAN++ building blocks (W_l, Mk_n, M_st) and the ``embed`` Operation (Algorithm 2).
+
+Algorithm 2: initialise (mean latent or U[-1, 1] for w, N(0, 1) noise), then W_l over the
+whole W+ (noise fixed), then Mk_n over the noise maps (w fixed) — once each, never joint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from editors.embed_core import (
+    M_ST_WEIGHTS,
+    MK_N_WEIGHTS,
+    W_L_WEIGHTS,
+    EmbeddingLoss,
+    OptimiserSettings,
+    Targets,
+    VariableMasks,
+    from_numpy_image,
+    from_numpy_mask,
+    masked_psnr,
+    optimise,
+    to_numpy_image,
+    with_weights,
+)
+from editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from editors.placement import Placement
+from editors.registry import register
+from models.generator import Generator, Latent
+
+
+def generator_device(gen: Generator) -> torch.device:
+    """The device a generator's weights live on."""
+    try:
+        return next(gen.parameters()).device  # type: ignore[attr-defined]
+    except (AttributeError, StopIteration):
+        return torch.device("cpu")
+
+
+def initial_latent(gen: Generator, init: str = "mean", seed: int = 0, batch: int = 1) -> Latent:
+    """w_ini (mean latent, or U[-1, 1] rows) and n_ini ~ N(0, 1), seeded."""
+    device = generator_device(gen)
+    g = torch.Generator().manual_seed(int(seed))
+    if init == "mean":
+        mean = gen.mean_latent()
+        w = {k: v.detach().cpu().expand(batch, -1, -1).clone() for k, v in mean.w.items()}
+    elif init == "uniform":
+        w = {
+            k: torch.rand((batch, rows, dim), generator=g) * 2.0 - 1.0
+            for k, (rows, dim) in gen.latent_shapes().items()
+        }
+    else:
+        raise OperationError(f"init must be 'mean' or 'uniform', not {init!r}")
+    noise = [torch.randn((batch, 1, h, w_), generator=g) for h, w_ in gen.noise_shapes]
+    return Latent(w, noise).to(device)
+
+
+def W_l(
+    gen: Generator,
+    latent: Latent,
+    x: torch.Tensor,
+    *,
+    m_p: torch.Tensor | None = None,
+    m_m: torch.Tensor | None = None,
+    w_rows: dict[str, torch.Tensor] | None = None,
+    steps: int = 5000,
+    lr: float = 0.01,
+    optimizer: str = "adam",
+    progress: Progress | None = None,
+    step_offset: int = 0,
+    total_steps: int | None = None,
+    extra_loss=None,
+) -> Latent:
+    """Masked W+ optimisation (Eq. 2): perceptual under M_p + MSE under M_m, noise fixed."""
+    loss = EmbeddingLoss(Targets(x=x, m_m=m_m, m_p=m_p), W_L_WEIGHTS)
+    return optimise(
+        gen, latent, loss,
+        settings=OptimiserSettings(optimizer, lr, steps),
+        variables="w",
+        masks=VariableMasks(w=w_rows),
+        progress=progress, stage="W+", psnr_mask=m_m,
+        step_offset=step_offset, total_steps=total_steps, extra_loss=extra_loss,
+    )
+
+
+def Mk_n(
+    gen: Generator,
+    latent: Latent,
+    x: torch.Tensor,
+    y: torch.Tensor | None = None,
+    *,
+    m: torch.Tensor | None = None,
+    noise_maps: list[bool] | None = None,
+    steps: int = 3000,
+    lr: float = 5.0,
+    progress: Progress | None = None,
+    step_offset: int = 0,
+    total_steps: int | None = None,
+) -> Latent:
+    """Masked noise optimisation (Eq. 3): MSE to x under M, to y outside it; w fixed."""
+    weights = MK_N_WEIGHTS if y is not None else with_weights(MK_N_WEIGHTS, mse2=0.0)
+    loss = EmbeddingLoss(Targets(x=x, y=y, m_m=m), weights)
+    return optimise(
+        gen, latent, loss,
+        settings=OptimiserSettings("adam", lr, steps),
+        variables="noise",
+        masks=VariableMasks(noise=noise_maps),
+        progress=progress, stage="noise", psnr_mask=m,
+        step_offset=step_offset, total_steps=total_steps,
+    )
+
+
+def M_st(
+    gen: Generator,
+    latent: Latent,
+    y: torch.Tensor,
+    *,
+    m_s: torch.Tensor | None = None,
+    steps: int = 1000,
+    lr: float = 0.01,
+    progress: Progress | None = None,
+) -> Latent:
+    """Masked style transfer (Eq. 4): Gram loss at conv3_3 under M_s, over the whole W+."""
+    loss = EmbeddingLoss(Targets(x=y, y=y, m_s=m_s), M_ST_WEIGHTS)
+    return optimise(
+        gen, latent, loss, settings=OptimiserSettings("adam", lr, steps), variables="w",
+        progress=progress, stage="style",
+    )
+
+
+@dataclass
+class EmbedOutcome:
+    """A finished embedding: the latent, its image (H x W x 3 in [0, 1]) and metrics."""
+
+    latent: Latent
+    image: np.ndarray
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def embed_image(
+    gen: Generator,
+    target: np.ndarray,
+    *,
+    steps_w: int = 5000,
+    steps_noise: int = 3000,
+    mask: np.ndarray | None = None,
+    init: str = "mean",
+    seed: int = 0,
+    lr_w: float = 0.01,
+    lr_noise: float = 5.0,
+    progress: Progress | None = None,
+    with_lpips: bool = False,
+) -> EmbedOutcome:
+    """Algorithm 2 on a model-resolution image ``target`` (S x S x 3, [0, 1]).
+
+    With ``mask`` (S x S), both phases only look at the masked pixels. Metrics hold the
+    PSNR after each phase (masked where masked), and LPIPS when ``with_lpips``.
+    """
+    size = gen.resolution
+    if target.shape[:2] != (size, size):
+        raise OperationError(
+            f"target is {target.shape[1]}x{target.shape[0]}; the model needs {size}x{size} "
+            "(use a Placement to crop and resize the photo)"
+        )
+    device = generator_device(gen)
+    torch.manual_seed(int(seed))
+    x = from_numpy_image(target, device)
+    m = None if mask is None else from_numpy_mask(mask, device)
+    total = steps_w + steps_noise
+    progress = progress or Progress()
+    lat = initial_latent(gen, init, seed)
+    progress.set_stage("W+")
+    lat = W_l(gen, lat, x, m_p=m, m_m=m, steps=steps_w, lr=lr_w, progress=progress, total_steps=total)
+    metrics: dict[str, float] = {}
+    with torch.no_grad():
+        img_w = gen.synthesize(lat).image
+        metrics["psnr_w"] = float(masked_psnr(img_w, x, m).mean())
+    progress.set_stage("noise")
+    lat = Mk_n(gen, lat, x, m=m, steps=steps_noise, lr=lr_noise, progress=progress,
+               step_offset=steps_w, total_steps=total)
+    with torch.no_grad():
+        img = gen.synthesize(lat).image
+        metrics["psnr"] = float(masked_psnr(img, x, m).mean())
+        if with_lpips:
+            from models.perceptual import get_lpips
+
+            lp = get_lpips(device)
+            metrics["lpips_w"] = float(lp(img_w, x).mean())
+            metrics["lpips"] = float(lp(img, x).mean())
+    return EmbedOutcome(lat.clone(), to_numpy_image(img), metrics)
+
+
+@dataclass
+class EmbedParams:
+    """Settings of the ``embed`` operation (Algorithm 2)."""
+
+    steps_w: int = param(1000, 0, 20000, "W+ steps (the paper uses 5000)")
+    steps_noise: int = param(1000, 0, 20000, "noise-map steps (the paper uses 3000)")
+    init: str = param("mean", help="start from the mean latent (faces) or U[-1,1] (other images)",
+                      choices=("mean", "uniform"))
+    lr_w: float = param(0.01, 1e-4, 1.0, "Adam learning rate for W+")
+    lr_noise: float = param(5.0, 1e-3, 50.0, "Adam learning rate for the noise maps")
+    seed: int = param(0, 0, 2**31 - 1, "random seed of the initial noise")
+
+
+@register
+class Embed(Operation):
+    """Reconstruct a photo in W+ and noise space (Image2StyleGAN++ Algorithm 2)."""
+
+    name = "embed"
+    title = "Embed photo"
+    description = "Find the latent (W+ rows and noise maps) that redraws the placed photo."
+    inputs = (
+        Slot("photo", "image", help="the photo (any size)"),
+        Slot("placement", "placement", optional=True, help="region to embed (default: centre square)"),
+        Slot("mask", "mask", optional=True, help="only these photo pixels count"),
+    )
+    outputs = (
+        Slot("reconstruction", "image", help="the generator's image at model resolution"),
+        Slot("result", "image", help="the reconstruction pasted back into the photo"),
+        Slot("latent", "latent"),
+    )
+    Params = EmbedParams
+
+    def run(self, gen: Generator, inputs: dict, params: EmbedParams, progress: Progress) -> Result:
+        """Embed the placed region of ``inputs["photo"]``."""
+        self.check_inputs(inputs)
+        photo = np.asarray(inputs["photo"], np.float32)[..., :3]
+        placement = inputs.get("placement") or Placement.centered(photo.shape[:2], gen.resolution)
+        if placement.size != gen.resolution:
+            raise OperationError(
+                f"the placement is {placement.size} px but the model draws {gen.resolution} px: "
+                "place the region again for this model"
+            )
+        crop = placement.extract(photo)
+        mask = inputs.get("mask")
+        crop_mask = None if mask is None else np.clip(placement.extract(np.asarray(mask, np.float32)), 0, 1)
+        out = embed_image(
+            gen, crop, steps_w=params.steps_w, steps_noise=params.steps_noise, mask=crop_mask,
+            init=params.init, seed=params.seed, lr_w=params.lr_w, lr_noise=params.lr_noise,
+            progress=progress, with_lpips=True,
+        )
+        pasted = placement.paste(photo, out.image, feather=0.02)
+        return Result(
+            outputs={"reconstruction": out.image, "result": pasted, "latent": out.latent,
+                     "placement": placement},
+            metrics=out.metrics,
+        )

@@ -1,0 +1,237 @@
+"""The ``matte`` Operation: FurryGAN inversion for a coarse alpha, refined at full resolution.
+
+1. Embed the photo's model-sized placement crop into FurryGAN (fg W+, bg W+, noise) with
+   the embedding engine; its synthesis gives the generator alpha (coarse + fine).
+2. Warp that alpha back onto the full photo (outside the placement = background).
+3. Build a trimap (sure fg / sure bg / unknown band of ``band`` pixels); painted
+   fg / bg / unknown masks override it.
+4. Solve closed-form matting inside the unknown band, then estimate the foreground
+   colours so edges stop carrying the old background.
+
+:func:`matte_from_trimap` runs steps 3-4 alone, for a painted trimap (no generator).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from editors.matting_refine import (
+    TrimapError,
+    apply_user_masks,
+    check_same_size,
+    count_tiles,
+    estimate_foreground,
+    make_trimap,
+    normalise_trimap,
+    refine_alpha,
+    soft_region,
+    unknown_region,
+    upsample_alpha,
+)
+from editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from editors.placement import Placement
+from editors.registry import register
+
+
+@dataclass
+class MatteOutcome:
+    """A finished matte at the photo's resolution."""
+
+    alpha: np.ndarray  # H x W
+    foreground: np.ndarray  # H x W x 4, straight alpha
+    trimap: np.ndarray  # H x W, 0 / 0.5 / 1
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def band_pixels(photo_shape: tuple[int, ...], band_px: int, band_fraction: float,
+                placement: Placement | None = None) -> float:
+    """Half-width of the unknown band: ``band_px`` if set, else a fraction of the long side.
+
+    With a placement, the band is never narrower than 1.5 model pixels seen on the photo,
+    the blur an upsampled generator alpha carries anyway.
+    """
+    if band_px > 0:
+        return float(band_px)
+    band = band_fraction * max(photo_shape[:2])
+    if placement is not None:
+        band = max(band, 1.5 / placement.scale)
+    return max(1.0, band)
+
+
+def _as_rgb(photo: np.ndarray) -> np.ndarray:
+    img = np.asarray(photo, np.float32)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise OperationError(
+            f"the photo must be H x W x 3 (RGB), got shape {img.shape}: load it with "
+            "app.document.image_read.read_image"
+        )
+    return np.ascontiguousarray(img[..., :3])
+
+
+def matte_from_trimap(
+    image: np.ndarray,
+    trimap: np.ndarray,
+    *,
+    fg_mask: np.ndarray | None = None,
+    bg_mask: np.ndarray | None = None,
+    unknown_mask: np.ndarray | None = None,
+    refine: bool = True,
+    fallback: np.ndarray | None = None,
+    progress: Progress | None = None,
+    tile: int = 512,
+) -> MatteOutcome:
+    """Closed-form matte and foreground for a (painted) trimap; no generator needed.
+
+    ``trimap`` may hold any grey levels: <= 0.1 is background, >= 0.9 foreground, the
+    rest unknown. With ``refine=False`` the unknown band takes ``fallback`` (or 0.5).
+    Progress reports one step per solved tile; a cancel raises before anything returns.
+    """
+    img = _as_rgb(image)
+    try:
+        check_same_size("trimap", np.asarray(trimap), img.shape)
+        tri = apply_user_masks(normalise_trimap(trimap), fg_mask, bg_mask, unknown_mask)
+    except TrimapError as exc:
+        raise OperationError(str(exc)) from exc
+    progress = progress or Progress()
+    unknown = unknown_region(tri)
+    if not refine:
+        alpha = np.where(tri >= 1.0, 1.0, 0.0).astype(np.float32)
+        alpha[unknown] = 0.5 if fallback is None else np.asarray(fallback, np.float32)[unknown]
+        progress.step(1, 1)
+        return MatteOutcome(alpha, np.dstack([img, alpha]), tri, {"unknown_px": float(unknown.sum())})
+    n_alpha = count_tiles(unknown, tile)
+    progress.set_stage("refine")
+
+    def alpha_step(i: int, _n: int) -> None:
+        progress.step(i, 2 * max(1, n_alpha))  # foreground tiles: about as many
+
+    alpha = refine_alpha(img, tri, tile=tile, fallback=fallback, on_tile=alpha_step)
+    n_fg = max(1, count_tiles(soft_region(alpha), tile))
+    progress.set_stage("foreground")
+
+    def fg_step(i: int, _n: int) -> None:
+        progress.step(n_alpha + i, n_alpha + n_fg)
+
+    fg = estimate_foreground(img, alpha, tile=tile, on_tile=fg_step)
+    progress.step(n_alpha + n_fg, n_alpha + n_fg)
+    metrics = {"unknown_px": float(unknown.sum()), "tiles": float(n_alpha)}
+    return MatteOutcome(alpha, np.dstack([fg, alpha]).astype(np.float32), tri, metrics)
+
+
+def generator_alpha(synthesis) -> np.ndarray:
+    """The generator's alpha (S x S): ``.alpha``, else clip(coarse + fine)."""
+    a = synthesis.alpha
+    if a is None:
+        if synthesis.coarse is None:
+            raise OperationError("this generator returns no alpha: matting needs a FurryGAN model")
+        a = synthesis.coarse if synthesis.fine is None else synthesis.coarse + synthesis.fine
+    return a[0, 0].detach().clamp(0, 1).cpu().numpy().astype(np.float32)
+
+
+@dataclass
+class MatteParams:
+    """Settings of the ``matte`` operation."""
+
+    steps_w: int = param(300, 0, 20000, "W+ steps of the FurryGAN embedding")
+    steps_noise: int = param(300, 0, 20000, "noise-map steps of the embedding")
+    band_px: int = param(0, 0, 1024, "half-width of the unknown band in photo pixels (0 = auto)")
+    band_fraction: float = param(
+        0.006, 0.0, 0.2, "auto band half-width as a fraction of the photo's longer side"
+    )
+    refine: bool = param(True, help="refine the edge at full resolution (closed-form matting)")
+    seed: int = param(0, 0, 2**31 - 1, "seed of the embedding's starting noise")
+
+
+@register
+class Matte(Operation):
+    """Alpha matte of a portrait: FurryGAN inversion, then full-resolution refinement."""
+
+    name = "matte"
+    title = "Cut out subject"
+    description = (
+        "Embed the photo into FurryGAN, take its alpha, and refine it at full resolution "
+        "(hair strands included). Paint fg/bg/unknown masks or a trimap to correct it."
+    )
+    inputs = (
+        Slot("photo", "image"),
+        Slot("placement", "placement", optional=True, help="model crop (default: centred)"),
+        Slot("fg_mask", "mask", optional=True, help="painted: surely subject"),
+        Slot("bg_mask", "mask", optional=True, help="painted: surely background"),
+        Slot("unknown_mask", "mask", optional=True, help="painted: let the solver decide"),
+        Slot("trimap", "mask", optional=True, help="a full trimap: skips the embedding"),
+    )
+    outputs = (
+        Slot("alpha", "mask"),
+        Slot("foreground", "rgba"),
+        Slot("trimap", "mask"),
+        Slot("generator_alpha", "mask", optional=True),
+        Slot("latent", "latent", optional=True),
+    )
+    Params = MatteParams
+    archs = ("furrygan",)
+
+    def run(self, gen, inputs: dict, params: MatteParams, progress: Progress) -> Result:
+        """Embed (unless a trimap is given), refine, estimate the foreground."""
+        self.check_inputs(inputs)
+        photo = _as_rgb(inputs["photo"])
+        masks = {k: inputs.get(k) for k in ("fg_mask", "bg_mask", "unknown_mask")}
+        for name, m in masks.items():
+            if m is not None:
+                try:
+                    check_same_size(name.replace("_", " "), np.asarray(m), photo.shape)
+                except TrimapError as exc:
+                    raise OperationError(str(exc)) from exc
+        if inputs.get("trimap") is not None:
+            out = matte_from_trimap(photo, inputs["trimap"], refine=params.refine,
+                                    progress=progress, **masks)
+            return self._result(out, params)
+
+        placement = inputs.get("placement") or Placement.centered(photo.shape, gen.resolution)
+        if placement.size != gen.resolution:
+            raise OperationError(
+                f"the placement crops {placement.size} px but the model is {gen.resolution} px: "
+                "place the region again for this model"
+            )
+        try:
+            placement.check_photo(photo)
+        except ValueError as exc:
+            raise OperationError(str(exc)) from exc
+        latent, crop_alpha, embed_metrics = self._embed(gen, placement.extract(photo), params,
+                                                        progress)
+        full_alpha = upsample_alpha(crop_alpha, placement)
+        band = band_pixels(photo.shape, params.band_px, params.band_fraction, placement)
+        trimap = make_trimap(full_alpha, band)
+        out = matte_from_trimap(photo, trimap, refine=params.refine, fallback=full_alpha,
+                                progress=progress, **masks)
+        out.metrics.update(embed_metrics)
+        out.metrics["band_px"] = band
+        result = self._result(out, params)
+        result.outputs["generator_alpha"] = full_alpha
+        result.outputs["latent"] = latent
+        return result
+
+    @staticmethod
+    def _embed(gen, crop: np.ndarray, params: MatteParams, progress: Progress):
+        import torch
+
+        from editors.embed import embed_image
+
+        progress.set_stage("embed")
+        outcome = embed_image(gen, crop, steps_w=params.steps_w, steps_noise=params.steps_noise,
+                              seed=params.seed, progress=progress)
+        with torch.no_grad():
+            syn = gen.synthesize(outcome.latent, return_alpha=True)
+        metrics = {f"embed_{k}": float(v) for k, v in outcome.metrics.items()}
+        return outcome.latent, generator_alpha(syn), metrics
+
+    @staticmethod
+    def _result(out: MatteOutcome, params: MatteParams) -> Result:
+        return Result(
+            {"alpha": out.alpha, "foreground": out.foreground, "trimap": out.trimap},
+            metrics=out.metrics,
+            params=vars(params).copy(),
+        )

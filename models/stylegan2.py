@@ -1,0 +1,278 @@
+"""StyleGAN2 (config F) generator in pure PyTorch, laid out like rosinality's Generator.
+
+``StyleGAN2Generator(...).state_dict()`` has exactly the keys and shapes of rosinality's
+``stylegan2-pytorch`` ``Generator`` (``style.N.*``, ``input.input``, ``conv1.*``,
+``to_rgb1.*``, ``convs.N.*``, ``to_rgbs.N.*``, ``noises.noise_N``), so its ``g_ema``
+weights load with ``strict=True``.
+
+Latent rows (W+): ``conv1`` uses row 0, ``to_rgb1`` row 1, ``convs.{2k}`` row 2k+1,
+``convs.{2k+1}`` row 2k+2 and ``to_rgbs.{k}`` row 2k+3. Noise map ``i`` feeds ``conv1``
+(i = 0) or ``convs.{i-1}``.
+
+Hookable layers (``layer_names``, in execution order) and what each outputs:
+
+- ``"input"``: the learned constant, ``(B, C4, 4, 4)``.
+- ``"conv1"`` / ``"convs.N"``: feature maps after modulated conv, noise, bias and leaky
+  ReLU, ``(B, C_res, res, res)``; even ``N`` upsamples.
+- ``"to_rgb1"`` / ``"to_rgbs.N"``: the running RGB image at that resolution (the skip
+  sum so far), ``(B, 3, res, res)``; the last ``to_rgbs`` is the output image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from models.generator import Hook, Latent, LatentShapeError, Synthesis
+from models.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
+
+MEAN_LATENT_SEED = 0x5EED
+
+
+def default_channels(channel_multiplier: int = 2) -> dict[int, int]:
+    """rosinality's width table: feature channels per resolution."""
+    cm = channel_multiplier
+    return {
+        4: 512,
+        8: 512,
+        16: 512,
+        32: 512,
+        64: 256 * cm,
+        128: 128 * cm,
+        256: 64 * cm,
+        512: 32 * cm,
+        1024: 16 * cm,
+    }
+
+
+def resolutions(size: int) -> list[int]:
+    """Every resolution a generator of ``size`` works at: 4, 8, ..., size."""
+    return [2**i for i in range(2, int(math.log2(size)) + 1)]
+
+
+class StyleGAN2Generator(nn.Module):
+    """StyleGAN2 mapping + synthesis network implementing ``models.generator.Generator``.
+
+    ``channels`` overrides entries of the width table (keys: resolutions, ints or
+    strings), e.g. ``{4: 16, 8: 16, 16: 16, 32: 16}`` for a tiny test model.
+    """
+
+    arch = "stylegan2"
+    latent_groups = ("w",)
+
+    def __init__(
+        self,
+        size: int,
+        style_dim: int = 512,
+        n_mlp: int = 8,
+        channel_multiplier: int = 2,
+        lr_mlp: float = 0.01,
+        channels: Mapping[int | str, int] | None = None,
+    ) -> None:
+        super().__init__()
+        if size < 8 or size & (size - 1):
+            raise ValueError(f"size must be a power of two >= 8, got {size}")
+        table = default_channels(channel_multiplier)
+        given = {int(k): int(v) for k, v in (channels or {}).items()}
+        table.update(given)
+        missing = [r for r in resolutions(size) if r not in table]
+        if missing:
+            raise ValueError(f"no channel width for resolutions {missing}; add them to channels")
+        self.size = self.resolution = size
+        self.style_dim = style_dim
+        self.n_mlp = n_mlp
+        self.channel_multiplier = channel_multiplier
+        self.lr_mlp = lr_mlp
+        self._channels_arg = {r: given[r] for r in sorted(given)} if channels else None
+        self.channels = {r: table[r] for r in resolutions(size)}
+
+        self.style = nn.Sequential(
+            PixelNorm(),
+            *[
+                EqualLinear(style_dim, style_dim, lr_mul=lr_mlp, activation="fused_lrelu")
+                for _ in range(n_mlp)
+            ],
+        )
+        c4 = self.channels[4]
+        self.input = ConstantInput(c4)
+        self.conv1 = StyledConv(c4, c4, 3, style_dim)
+        self.to_rgb1 = ToRGB(c4, style_dim, upsample=False)
+
+        self.log_size = int(math.log2(size))
+        self.num_layers = (self.log_size - 2) * 2 + 1
+        self.n_latent = self.log_size * 2 - 2
+        self.convs = nn.ModuleList()
+        self.upsamples = nn.ModuleList()  # empty; kept so the module tree matches rosinality
+        self.to_rgbs = nn.ModuleList()
+        self.noises = nn.Module()
+        self.noise_shapes: list[tuple[int, int]] = []
+        for i in range(self.num_layers):
+            res = 2 ** ((i + 5) // 2)
+            self.noise_shapes.append((res, res))
+            self.noises.register_buffer(f"noise_{i}", torch.randn(1, 1, res, res))
+
+        names = ["input", "conv1", "to_rgb1"]
+        in_ch = c4
+        for k, res in enumerate(resolutions(size)[1:]):
+            out_ch = self.channels[res]
+            self.convs.append(StyledConv(in_ch, out_ch, 3, style_dim, upsample=True))
+            self.convs.append(StyledConv(out_ch, out_ch, 3, style_dim))
+            self.to_rgbs.append(ToRGB(out_ch, style_dim))
+            names += [f"convs.{2 * k}", f"convs.{2 * k + 1}", f"to_rgbs.{k}"]
+            in_ch = out_ch
+        self.layer_names: tuple[str, ...] = tuple(names)
+
+        self._mean_w_cache: dict[tuple, torch.Tensor] = {}
+        self._mean_w_fixed: torch.Tensor | None = None
+
+    # -- description --------------------------------------------------------------------
+    def architecture(self) -> dict:
+        """JSON-able config: ``arch`` plus every constructor argument."""
+        return {
+            "arch": self.arch,
+            "size": self.size,
+            "style_dim": self.style_dim,
+            "n_mlp": self.n_mlp,
+            "channel_multiplier": self.channel_multiplier,
+            "lr_mlp": self.lr_mlp,
+            "channels": ({str(k): v for k, v in self._channels_arg.items()} if self._channels_arg else None),
+        }
+
+    @classmethod
+    def from_architecture(cls, config: Mapping) -> StyleGAN2Generator:
+        """Build an (untrained) generator from :meth:`architecture`'s dict."""
+        kwargs = {k: v for k, v in config.items() if k != "arch"}
+        return cls(**kwargs)
+
+    def latent_shapes(self) -> dict[str, tuple[int, int]]:
+        """``{"w": (n_latent, style_dim)}``."""
+        return {"w": (self.n_latent, self.style_dim)}
+
+    def z_dim(self) -> int:
+        """Size of ``z``: equal to ``style_dim``."""
+        return self.style_dim
+
+    @property
+    def device(self) -> torch.device:
+        """Where the weights live."""
+        return self.input.input.device
+
+    # -- latents ------------------------------------------------------------------------
+    def mapping(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``z`` ``(B, style_dim)`` -> ``{"w": (B, style_dim)}`` through PixelNorm + MLP."""
+        return {"w": self.style(z)}
+
+    def set_mean_w(self, w: torch.Tensor | None) -> None:
+        """Use ``w`` (e.g. a checkpoint's ``latent_avg``) as the mean W; None forgets it."""
+        self._mean_w_fixed = None if w is None else w.detach().reshape(-1).float().clone()
+
+    @property
+    def fixed_mean_w(self) -> torch.Tensor | None:
+        """The mean W given by :meth:`set_mean_w` (from a checkpoint), or None."""
+        return self._mean_w_fixed
+
+    def mean_w(self, n_samples: int = 4096) -> torch.Tensor:
+        """The mean W vector ``(style_dim,)``: the checkpoint's if set, else estimated.
+
+        The estimate maps ``n_samples`` seeded ``z`` draws and is cached until the mapping
+        weights change.
+        """
+        if self._mean_w_fixed is not None:
+            return self._mean_w_fixed.to(self.device)
+        versions = tuple(p._version for p in self.style.parameters())
+        key = (n_samples, str(self.device), versions)
+        cached = self._mean_w_cache.get(key)
+        if cached is None:
+            gen = torch.Generator().manual_seed(MEAN_LATENT_SEED)
+            z = torch.randn(n_samples, self.style_dim, generator=gen).to(self.device)
+            with torch.no_grad():
+                cached = self.style(z).float().mean(0)
+            self._mean_w_cache = {key: cached}
+        return cached
+
+    def _noise_like(self, batch: int, gen: torch.Generator | None) -> list[torch.Tensor]:
+        if gen is None:
+            return [torch.zeros(batch, 1, h, w, device=self.device) for h, w in self.noise_shapes]
+        return [torch.randn(batch, 1, h, w, generator=gen).to(self.device) for h, w in self.noise_shapes]
+
+    def mean_latent(self, n_samples: int = 4096) -> Latent:
+        """The mean W repeated over all rows with zero noise, batch 1."""
+        w = self.mean_w(n_samples).view(1, 1, -1).repeat(1, self.n_latent, 1)
+        return Latent({"w": w}, self._noise_like(1, None))
+
+    def random_latent(self, seed: int, batch: int = 1, truncation: float = 1.0) -> Latent:
+        """Seeded ``z`` through the mapping (truncated towards the mean W) and N(0,1) noise."""
+        gen = torch.Generator().manual_seed(int(seed))
+        z = torch.randn(batch, self.style_dim, generator=gen).to(self.device)
+        noise = self._noise_like(batch, gen)
+        with torch.no_grad():
+            w = self.style(z).float()
+            if truncation != 1.0:
+                mean = self.mean_w()
+                w = mean + truncation * (w - mean)
+        return Latent({"w": w.unsqueeze(1).repeat(1, self.n_latent, 1)}, noise)
+
+    def stored_noise(self, batch: int = 1) -> list[torch.Tensor]:
+        """The checkpoint's fixed noise maps (``noises.noise_i``), repeated over ``batch``."""
+        return [getattr(self.noises, f"noise_{i}").repeat(batch, 1, 1, 1) for i in range(self.num_layers)]
+
+    # -- synthesis ----------------------------------------------------------------------
+    def _check_hooks(self, hooks: Mapping[str, Hook] | None) -> None:
+        if hooks:
+            unknown = sorted(set(hooks) - set(self.layer_names))
+            if unknown:
+                raise KeyError(f"unknown layer(s) {unknown}; hookable: {list(self.layer_names)}")
+
+    def synthesize(
+        self,
+        latent: Latent,
+        *,
+        return_alpha: bool = False,
+        hooks: Mapping[str, Hook] | None = None,
+    ) -> Synthesis:
+        """Draw ``(B, 3, H, W)`` images in about [-1, 1] from W+ rows and noise maps.
+
+        StyleGAN2 has no matte: ``return_alpha`` is accepted and ``alpha`` stays None.
+        ``hooks`` maps layer names (see ``layer_names``) to functions that see the layer
+        output and may return a replacement.
+        """
+        del return_alpha
+        if "w" not in latent.w:
+            raise LatentShapeError(f"latent has groups {sorted(latent.w)}, StyleGAN2 needs 'w'")
+        w = latent.w["w"]
+        if w.ndim != 3 or tuple(w.shape[1:]) != (self.n_latent, self.style_dim):
+            raise LatentShapeError(
+                f"W+ is {tuple(w.shape)}, the model needs (B, {self.n_latent}, {self.style_dim})"
+            )
+        if len(latent.noise) != self.num_layers:
+            raise LatentShapeError(
+                f"latent has {len(latent.noise)} noise maps, the model needs {self.num_layers}"
+            )
+        self._check_hooks(hooks)
+        image = self._run(w, latent.noise, hooks or {})
+        return Synthesis(image=image)
+
+    def forward(self, latent: Latent, hooks: Mapping[str, Hook] | None = None) -> torch.Tensor:
+        """The image tensor of :meth:`synthesize`."""
+        return self.synthesize(latent, hooks=hooks).image
+
+    def _run(self, w: torch.Tensor, noise: list[torch.Tensor], hooks: Mapping[str, Hook]) -> torch.Tensor:
+        def hooked(name: str, out: torch.Tensor) -> torch.Tensor:
+            fn = hooks.get(name)
+            if fn is None:
+                return out
+            replaced = fn(out)
+            return out if replaced is None else replaced
+
+        out = hooked("input", self.input(w.shape[0]))
+        out = hooked("conv1", self.conv1(out, w[:, 0], noise[0]))
+        skip = hooked("to_rgb1", self.to_rgb1(out, w[:, 1]))
+        for k, to_rgb in enumerate(self.to_rgbs):
+            row = 2 * k + 1
+            out = hooked(f"convs.{2 * k}", self.convs[2 * k](out, w[:, row], noise[row]))
+            out = hooked(f"convs.{2 * k + 1}", self.convs[2 * k + 1](out, w[:, row + 1], noise[row + 1]))
+            skip = hooked(f"to_rgbs.{k}", to_rgb(out, w[:, row + 2], skip))
+        return skip

@@ -1,0 +1,81 @@
+"""Where the bundled models live, and how a model is named on the command line.
+
+A model spec is a checkpoint path, or ``random:<arch>:<size>[:<seed>]`` for a generator
+with random weights (benchmarks, tests, trying the tools without a checkpoint).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+DEMO_MODEL_NAME = "furrygan-demo.safetensors"
+
+
+def resources_dir() -> Path:
+    """The ``resources/`` folder (overridable with ``LATENT_ATELIER_RESOURCES``)."""
+    env = os.environ.get("LATENT_ATELIER_RESOURCES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1] / "resources"
+
+
+def default_model_path() -> Path:
+    """The bundled demo model (the app's and the CLI's default)."""
+    return resources_dir() / "models" / DEMO_MODEL_NAME
+
+
+def set_noise_strength(gen: torch.nn.Module, strength: float) -> torch.nn.Module:
+    """Give every noise input a learned-strength value like a trained model's.
+
+    Freshly initialised StyleGAN2 layers have zero noise strength, so noise maps would do
+    nothing; trained models have strengths of about 0.01-0.3.
+    """
+    from models.layers import NoiseInjection
+
+    with torch.no_grad():
+        for m in gen.modules():
+            if isinstance(m, NoiseInjection):
+                m.weight.fill_(strength)
+    return gen
+
+
+def random_generator(
+    arch: str, size: int, seed: int = 0, noise_strength: float = 0.1, **kwargs
+) -> torch.nn.Module:
+    """A generator with seeded random weights (config F widths unless overridden)."""
+    torch.manual_seed(seed)
+    if arch == "stylegan2":
+        from models.stylegan2 import StyleGAN2Generator
+
+        gen = StyleGAN2Generator(size, **kwargs)
+    elif arch == "furrygan":
+        from models.furrygan import FurryGAN
+
+        gen = FurryGAN(size, **kwargs)
+    else:
+        raise ValueError(f"unknown architecture {arch!r}: use stylegan2 or furrygan")
+    return set_noise_strength(gen, noise_strength).eval()
+
+
+def load_model(spec: str | os.PathLike | None, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Load a generator from a spec (path, ``random:...``, or None for the demo model)."""
+    if spec is None:
+        path = default_model_path()
+        if not path.exists():
+            raise FileNotFoundError(
+                f"the bundled demo model {path} is missing: reinstall, or pass a model file"
+            )
+        spec = path
+    text = str(spec)
+    if text.startswith("random:"):
+        parts = text.split(":")
+        if len(parts) not in (3, 4):
+            raise ValueError("random model spec is random:<arch>:<size>[:<seed>]")
+        seed = int(parts[3]) if len(parts) == 4 else 0
+        return random_generator(parts[1], int(parts[2]), seed).to(device)
+    from models.checkpoints import load_generator
+
+    return load_generator(text, device=device).eval()

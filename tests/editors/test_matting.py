@@ -1,0 +1,229 @@
+"""The matte Operation end to end with a tiny FurryGAN-like generator; cancel; trimap path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from app.document.image_write import export_matte_set, read_matte
+from editors.composite import generated_backgrounds
+from editors.matting import Matte, MatteParams, band_pixels, matte_from_trimap
+from editors.matting_metrics import segmentation_scores
+from editors.operation import Cancelled, OperationError, Progress
+from editors.placement import Placement
+from editors.registry import get_operation
+from models.generator import Latent, Synthesis
+
+
+class TinyFurry(nn.Module):
+    """A minimal generator with FurryGAN's interface: fg/bg groups, alpha, fg and bg images.
+
+    The subject is a soft disk whose radius and colour come from the fg rows; the
+    background colour from the bg rows; one shared noise map adds texture to both.
+    """
+
+    arch = "furrygan"
+    resolution = 32
+    n_latent = 4
+    latent_groups = ("fg", "bg")
+    noise_shapes = [(32, 32)]  # noqa: RUF012 - protocol attribute
+    layer_names = ("out",)
+
+    def __init__(self, dim: int = 8) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.dim = dim
+        self.map = nn.Linear(dim, 2 * dim)
+        self.to_fg = nn.Linear(dim, 3)
+        self.to_bg = nn.Linear(dim, 3)
+        self.to_radius = nn.Linear(dim, 1)
+        yy, xx = torch.meshgrid(torch.linspace(-1, 1, 32), torch.linspace(-1, 1, 32), indexing="ij")
+        self.register_buffer("dist", torch.sqrt(xx**2 + yy**2)[None, None])
+
+    def latent_shapes(self) -> dict[str, tuple[int, int]]:
+        return {"fg": (self.n_latent, self.dim), "bg": (self.n_latent, self.dim)}
+
+    def z_dim(self) -> int:
+        return self.dim
+
+    def mapping(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = self.map(z)
+        return {"fg": h[:, : self.dim], "bg": h[:, self.dim :]}
+
+    def _latent_from(self, styles: dict[str, torch.Tensor], noise: torch.Tensor) -> Latent:
+        w = {k: v[:, None, :].expand(-1, self.n_latent, -1).clone() for k, v in styles.items()}
+        return Latent(w, [noise])
+
+    def mean_latent(self, n_samples: int = 4096) -> Latent:
+        z = torch.randn(n_samples, self.dim, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            styles = {k: v.mean(0, keepdim=True) for k, v in self.mapping(z).items()}
+        return self._latent_from(styles, torch.zeros(1, 1, 32, 32))
+
+    def random_latent(self, seed: int, batch: int = 1, truncation: float = 1.0) -> Latent:
+        g = torch.Generator().manual_seed(seed)
+        z = torch.randn(batch, self.dim, generator=g)
+        with torch.no_grad():
+            return self._latent_from(self.mapping(z), torch.randn(batch, 1, 32, 32, generator=g))
+
+    def synthesize(self, latent: Latent, *, return_alpha: bool = False, hooks=None) -> Synthesis:
+        wf, wb = latent.w["fg"].mean(1), latent.w["bg"].mean(1)
+        noise = latent.noise[0]
+        radius = 0.55 + 0.25 * torch.tanh(self.to_radius(wf))[:, :, None, None]
+        coarse = torch.sigmoid((radius - self.dist) * 12.0)
+        fine = 0.05 * torch.sigmoid(noise) * coarse * (1 - coarse)
+        alpha = (coarse + fine).clamp(0, 1)
+        fg = torch.tanh(self.to_fg(wf))[:, :, None, None] + 0.05 * noise
+        bg = torch.tanh(self.to_bg(wb))[:, :, None, None] + 0.05 * noise
+        image = alpha * fg + (1 - alpha) * bg
+        if not return_alpha:
+            return Synthesis(image)
+        return Synthesis(image, alpha=alpha, coarse=coarse, fine=fine, fg=fg, bg=bg)
+
+    def architecture(self) -> dict:
+        return {"arch": self.arch, "size": self.resolution, "dim": self.dim}
+
+
+@pytest.fixture(scope="module")
+def gen() -> TinyFurry:
+    return TinyFurry().eval()
+
+
+def _photo(gen: TinyFurry, h: int = 64, w: int = 96):
+    """A wide photo whose centred square is a generated subject; and its true subject mask."""
+    import cv2
+
+    with torch.no_grad():
+        syn = gen.synthesize(gen.random_latent(5), return_alpha=True)
+    img = ((syn.image[0].clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
+    alpha = syn.alpha[0, 0].numpy()
+    side = min(h, w)
+    x0 = (w - side) // 2
+    photo = np.empty((h, w, 3), np.float32)
+    photo[:] = img[0, 0]  # background colour outside the square
+    photo[:, x0 : x0 + side] = cv2.resize(img, (side, side), interpolation=cv2.INTER_LINEAR)
+    truth = np.zeros((h, w), np.float32)
+    truth[:, x0 : x0 + side] = cv2.resize(alpha, (side, side), interpolation=cv2.INTER_LINEAR)
+    return photo, truth
+
+
+class StageRecorder:
+    def __init__(self, cancel_in: str | None = None) -> None:
+        self.progress = Progress(self)
+        self.stages: list[str] = []
+        self.cancel_in = cancel_in
+
+    def __call__(self, i, n, preview, metrics) -> None:
+        self.stages.append(self.progress.stage)
+        if self.progress.stage == self.cancel_in:
+            self.progress.cancel()
+
+
+def test_matte_end_to_end_on_a_wide_photo(gen):
+    photo, truth = _photo(gen)
+    before = photo.copy()
+    op = get_operation("matte")
+    assert isinstance(op, Matte) and op.archs == ("furrygan",)
+    fg_mask = np.zeros(photo.shape[:2], np.float32)
+    fg_mask[:4, :4] = 1.0  # a corner the user insists is subject
+    rec = StageRecorder()
+    params = MatteParams(steps_w=30, steps_noise=10, band_px=3)
+    res = op.run(gen, {"photo": photo, "fg_mask": fg_mask}, params, rec.progress)
+    out = res.outputs
+    h, w = photo.shape[:2]
+    assert out["alpha"].shape == (h, w) and out["trimap"].shape == (h, w)
+    assert out["foreground"].shape == (h, w, 4)
+    np.testing.assert_array_equal(out["foreground"][..., 3], out["alpha"])
+    assert set(np.unique(out["trimap"])) <= {0.0, 0.5, 1.0}
+    assert (out["alpha"][:4, :4] == 1.0).all()
+    ga = out["generator_alpha"]
+    assert ga.shape == (h, w) and ga[:, :10].max() == 0.0 and ga[:, -10:].max() == 0.0
+    out["latent"].validate(gen)
+    assert segmentation_scores(out["alpha"], truth)["iou_fg"] > 0.8
+    assert {"W+", "noise", "refine", "foreground"} <= set(rec.stages)
+    np.testing.assert_array_equal(photo, before)
+
+
+def test_generated_backgrounds_keep_fg_rows_and_change_bg(gen):
+    photo, _ = _photo(gen)
+    res = get_operation("matte").run(
+        gen, {"photo": photo}, MatteParams(steps_w=5, steps_noise=2), Progress()
+    )
+    latent = res.outputs["latent"]
+    bgs = generated_backgrounds(gen, latent, [0, 1, 0])
+    assert len(bgs) == 3 and bgs[0].shape == (32, 32, 3)
+    np.testing.assert_allclose(bgs[0], bgs[2])  # same seed, same background
+    assert np.abs(bgs[0] - bgs[1]).mean() > 1e-3
+    comps = generated_backgrounds(gen, latent, [0, 1], what="composite")
+    centre = (slice(14, 18), slice(14, 18))  # subject pixels: the fg rows did not move
+    np.testing.assert_allclose(comps[0][centre], comps[1][centre], atol=0.02)
+    op = get_operation("generate-background")
+    assert next(s for s in op.outputs if s.name == "backgrounds").multiple
+    out = op.run(gen, {"latent": latent}, op.Params(count=2, first_seed=1), Progress())
+    np.testing.assert_allclose(out.outputs["backgrounds"][0], bgs[1], atol=1e-6)
+
+
+def test_cancelled_matte_writes_nothing(gen, tmp_path):
+    photo, _ = _photo(gen)
+    rec = StageRecorder(cancel_in="refine")
+    out_dir = tmp_path / "export"
+    with pytest.raises(Cancelled):
+        res = get_operation("matte").run(
+            gen, {"photo": photo}, MatteParams(steps_w=3, steps_noise=2, band_px=3), rec.progress
+        )
+        export_matte_set(out_dir, alpha=res.outputs["alpha"], foreground=res.outputs["foreground"])
+    assert "refine" in rec.stages and "foreground" not in rec.stages
+    assert not out_dir.exists()
+
+
+def test_painted_trimap_skips_the_generator_and_refines(gen, tmp_path):
+    photo, truth = _photo(gen)
+    trimap = np.where(truth > 0.98, 1.0, np.where(truth < 0.02, 0.0, 0.5)).astype(np.float32)
+    res = get_operation("matte").run(gen, {"photo": photo, "trimap": trimap}, MatteParams(),
+                                     Progress())
+    assert "latent" not in res.outputs
+    assert segmentation_scores(res.outputs["alpha"], truth)["iou_fg"] > 0.9
+    paths = export_matte_set(tmp_path, alpha=res.outputs["alpha"],
+                             foreground=res.outputs["foreground"])
+    alpha_png = next(p for p in paths if p.name == "alpha_16bit.png")
+    assert np.abs(read_matte(alpha_png) - res.outputs["alpha"]).max() <= 1 / 65535
+
+
+def test_wrong_size_trimap_and_masks_get_clear_errors(gen):
+    photo, _ = _photo(gen)
+    with pytest.raises(OperationError, match=r"trimap is 95x64 but the photo is 96x64"):
+        matte_from_trimap(photo, np.zeros((64, 95), np.float32))
+    with pytest.raises(OperationError, match=r"fg mask is 10x10 but the photo is 96x64"):
+        get_operation("matte").run(gen, {"photo": photo, "fg_mask": np.zeros((10, 10))},
+                                   MatteParams(), Progress())
+    bad_place = Placement.centered((10, 10), 32)
+    with pytest.raises(OperationError, match="placement was made for a 10x10"):
+        get_operation("matte").run(gen, {"photo": photo, "placement": bad_place},
+                                   MatteParams(steps_w=1, steps_noise=1), Progress())
+
+
+def test_out_of_domain_photo_with_rough_trimap_needs_no_generator():
+    rng = np.random.default_rng(0)
+    h, w = 50, 70
+    yy, xx = np.mgrid[:h, :w]
+    truth = ((xx - 35) ** 2 / 400 + (yy - 25) ** 2 / 225 < 1).astype(np.float32)
+    fg = np.dstack([0.9 + 0 * xx, 0.6 * yy / h, 0.2 + 0 * xx]).astype(np.float32)
+    bg = np.dstack([0.1 + 0 * xx, 0.3 + 0.4 * xx / w, 0.9 + 0 * xx]).astype(np.float32)
+    photo = truth[..., None] * fg + (1 - truth[..., None]) * bg
+    photo += rng.normal(0, 0.005, photo.shape).astype(np.float32)
+    rough = np.full((h, w), 0.5, np.float32)  # a painted trimap: loose band around the edge
+    rough[(xx - 35) ** 2 / 256 + (yy - 25) ** 2 / 121 < 1] = 1.0
+    rough[(xx - 35) ** 2 / 625 + (yy - 25) ** 2 / 400 > 1] = 0.0
+    out = matte_from_trimap(np.clip(photo, 0, 1), rough)
+    assert segmentation_scores(out.alpha, truth)["iou_fg"] > 0.95
+    flat = matte_from_trimap(photo, rough, refine=False)
+    assert np.abs(out.alpha - truth).sum() < np.abs(flat.alpha - truth).sum()
+
+
+def test_band_width_auto_scales_with_photo_and_placement():
+    assert band_pixels((3000, 4000), 0, 0.006) == pytest.approx(24.0)
+    assert band_pixels((3000, 4000), 7, 0.006) == 7.0
+    placement = Placement.centered((3000, 4000), 32)  # 1 model px = ~94 photo px
+    assert band_pixels((3000, 4000), 0, 0.006, placement) == pytest.approx(1.5 * 3000 / 32)

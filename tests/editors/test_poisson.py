@@ -1,0 +1,144 @@
+"""Gradient-domain stitching: residual, seam removal, boundary and guidance fidelity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from editors.operation import OperationError
+from editors.poisson import (
+    naive_composite,
+    poisson_residual,
+    poisson_stitch,
+    seam_gradient_jump,
+)
+
+N = 96
+
+
+def _photo(n: int = N, seed: int = 0, noise: float = 0.02) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:n, 0:n] / n
+    chans = [0.5 + 0.3 * np.sin(6 * xx + c) * np.cos(5 * yy - c) for c in range(3)]
+    photo = np.stack(chans, -1) + noise * rng.standard_normal((n, n, 3))
+    return photo.astype(np.float32)
+
+
+def _voronoi_labels(n: int = N, count: int = 5, background: bool = True) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:n, 0:n] / n
+    pts = rng.uniform(0.25, 0.75, (count, 2))
+    dist = (yy[..., None] - pts[:, 0]) ** 2 + (xx[..., None] - pts[:, 1]) ** 2
+    labels = dist.argmin(-1).astype(np.int32) + 1
+    if background:
+        labels[(yy - 0.5) ** 2 + (xx - 0.5) ** 2 > 0.4**2] = 0
+    return labels
+
+
+def _offset_segments(photo: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Each segment = photo + its own constant colour offset + a low-frequency ramp."""
+    rng = np.random.default_rng(2)
+    n = photo.shape[0]
+    xx = np.mgrid[0:n, 0:n][1] / n
+    out = {}
+    for k in np.unique(labels[labels > 0]):
+        offset = rng.uniform(-0.15, 0.15, 3) + 0.05 * np.sin(3 * xx + k)[..., None]
+        out[int(k)] = (photo + offset).astype(np.float32)
+    return out
+
+
+@pytest.mark.parametrize("method", ["auto", "direct", "cg"])
+@pytest.mark.parametrize("background", [True, False])
+def test_residual_below_target(method: str, background: bool) -> None:
+    photo = _photo()
+    labels = _voronoi_labels(background=background)
+    segs = _offset_segments(photo, labels)
+    out = poisson_stitch(photo, labels, segs, method=method)
+    assert out.shape == photo.shape and out.dtype == np.float32
+    assert poisson_residual(out, photo, labels, segs) < 1e-4
+
+
+def test_residual_metric_detects_unsolved_image() -> None:
+    photo = _photo()
+    labels = _voronoi_labels()
+    segs = _offset_segments(photo, labels)
+    assert poisson_residual(naive_composite(photo, labels, segs), photo, labels, segs) > 1e-2
+
+
+def test_seam_jump_drops_five_fold_against_naive() -> None:
+    photo = _photo(noise=0.0)  # smooth photo: its own gradient across borders is small
+    labels = _voronoi_labels()
+    segs = _offset_segments(photo, labels)
+    naive = seam_gradient_jump(naive_composite(photo, labels, segs), labels)
+    stitched = seam_gradient_jump(poisson_stitch(photo, labels, segs), labels)
+    assert naive >= 5 * stitched
+    assert stitched < 2 * seam_gradient_jump(photo, labels) + 1e-3
+
+
+def test_label_zero_pixels_equal_photo_exactly() -> None:
+    photo = _photo()
+    labels = _voronoi_labels()
+    segs = _offset_segments(photo, labels)
+    out = poisson_stitch(photo, labels, segs, mixed_gradients=True)
+    assert np.array_equal(out[labels == 0], photo[labels == 0])
+
+
+def test_single_segment_reproduces_its_gradients() -> None:
+    """One segment over the whole frame: the solution is that image (mean pinned)."""
+    photo = _photo()
+    labels = np.ones((N, N), np.int32)
+    yy, xx = np.mgrid[0:N, 0:N] / N
+    seg = (photo + 0.2 * np.sin(2 * xx + yy)[..., None]).astype(np.float32)
+    out = poisson_stitch(photo, labels, {1: seg})
+    np.testing.assert_allclose(np.diff(out, axis=0), np.diff(seg, axis=0), atol=1e-4)
+    np.testing.assert_allclose(np.diff(out, axis=1), np.diff(seg, axis=1), atol=1e-4)
+
+
+def test_interior_gradients_follow_guidance_with_dirichlet_border() -> None:
+    """Inside a segment, far from its border, the correction is smooth: gradients stay
+    within a small tolerance of the segment's own (high-frequency) gradients."""
+    photo = _photo()
+    labels = np.zeros((N, N), np.int32)
+    labels[20:76, 20:76] = 1
+    seg = (photo * 0.0 + _photo(seed=5) + 0.3).astype(np.float32)
+    out = poisson_stitch(photo, labels, {1: seg})
+    inner = (slice(30, 66), slice(30, 66))
+    laplace = lambda a: (  # noqa: E731
+        4 * a[1:-1, 1:-1] - a[:-2, 1:-1] - a[2:, 1:-1] - a[1:-1, :-2] - a[1:-1, 2:]
+    )
+    np.testing.assert_allclose(laplace(out[inner]), laplace(seg[inner]), atol=1e-4)
+
+
+def test_array_form_equals_dict_form() -> None:
+    photo = _photo()
+    labels = _voronoi_labels()
+    segs = _offset_segments(photo, labels)
+    stack = np.stack([segs[k] for k in sorted(segs)])
+    np.testing.assert_allclose(
+        poisson_stitch(photo, labels, stack, method="direct"),
+        poisson_stitch(photo, labels, segs, method="direct"), atol=1e-6,
+    )
+
+
+def test_mixed_gradients_keep_strong_photo_edges() -> None:
+    photo = _photo()
+    photo[:, 48:] += 0.3  # a strong vertical edge inside the segment
+    labels = np.zeros((N, N), np.int32)
+    labels[16:80, 16:80] = 1
+    flat = np.full_like(photo, 0.5)
+    plain = poisson_stitch(photo, labels, {1: flat})
+    mixed = poisson_stitch(photo, labels, {1: flat}, mixed_gradients=True)
+    edge_plain = np.abs(plain[30:60, 48] - plain[30:60, 47]).mean()
+    edge_mixed = np.abs(mixed[30:60, 48] - mixed[30:60, 47]).mean()
+    assert edge_mixed > 0.25 and edge_plain < 0.05
+
+
+def test_bad_inputs_raise_clear_errors() -> None:
+    photo = _photo()
+    labels = _voronoi_labels()
+    with pytest.raises(OperationError, match="no segment image"):
+        poisson_stitch(photo, labels, {1: photo})
+    with pytest.raises(OperationError, match="labels shape"):
+        poisson_stitch(photo, labels[:10], {})
+    with pytest.raises(OperationError, match="method"):
+        poisson_stitch(photo, labels, _offset_segments(photo, labels), method="magic")

@@ -1,0 +1,64 @@
+"""GUI test fixtures: windows with isolated settings, preferences and recovery folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtTest import QTest
+
+from app.qt.main_window import MainWindow
+from app.qt.resources_path import sample_photo
+
+SAMPLE = sample_photo()
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path: Path) -> Callable[..., MainWindow]:
+    """Build shown main windows that write only under ``tmp_path``."""
+    from app.document.preferences import Preferences
+    from app.document.recovery import RecoveryStore
+
+    def build(autosave_seconds: int = 0, recovery_dir: Path | None = None) -> MainWindow:
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        prefs = Preferences()
+        prefs.autosave_seconds = autosave_seconds
+        store = RecoveryStore(recovery_dir or tmp_path / "recovery")
+        window = MainWindow(prefs, store, settings=settings)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    return build
+
+
+@pytest.fixture
+def window(make_window) -> MainWindow:
+    """A window showing the sample photo."""
+    w = make_window()
+    assert w.open_path(SAMPLE)
+    return w
+
+
+def widget_point(window: MainWindow, x: float, y: float) -> QPoint:
+    """The canvas widget position of document point (x, y)."""
+    p = window.canvas.doc_to_widget(x + 0.5, y + 0.5)
+    return QPoint(round(p.x()), round(p.y()))
+
+
+def drag(window: MainWindow, points: Sequence[tuple[float, float]]) -> None:
+    """Press at the first document point, move through the rest, release at the last."""
+    canvas = window.canvas
+    left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QTest.mousePress(canvas, left, none, widget_point(window, *points[0]))
+    for x, y in points[1:]:
+        QTest.mouseMove(canvas, widget_point(window, x, y))
+    QTest.mouseRelease(canvas, left, none, widget_point(window, *points[-1]))
+
+
+def line(x0: float, y0: float, x1: float, y1: float, n: int = 12) -> list[tuple[float, float]]:
+    """``n`` evenly spaced points from (x0, y0) to (x1, y1)."""
+    return [(x0 + (x1 - x0) * i / (n - 1), y0 + (y1 - y0) * i / (n - 1)) for i in range(n)]
