@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: app test lint bench clean-venv
 
-$(STAMP): pyproject.toml requirements/nodeps.txt
+$(STAMP): pyproject.toml requirements/nodeps.txt requirements/faces.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -m pip install -q --no-deps -r requirements/nodeps.txt
+	$(PY) -m pip install -q --no-deps -r requirements/faces.txt  # the optional 'faces' extra
 	touch $(STAMP)
 
 app: $(STAMP)

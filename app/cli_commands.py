@@ -71,3 +71,43 @@ def info(args: argparse.Namespace) -> int:
 
     print(json.dumps(describe(args.checkpoint), indent=2, default=str))
     return 0
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    from models.training.cli import configure_parser
+
+    configure_parser(p)
+
+
+@extra_command("train", "train a StyleGAN2 or FurryGAN generator (resumable)", _train_args)
+def train(args: argparse.Namespace) -> int:
+    """Delegate to the trainer's own runner."""
+    from models.training.cli import run
+
+    return run(args)
+
+
+def _portraits_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="output folder, e.g. data/portraits128")
+    p.add_argument("--size", type=int, default=128, help="image size (64, 128 or 256)")
+    p.add_argument("--n-train", type=int, default=30000)
+    p.add_argument("--n-eval", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--overwrite", action="store_true")
+
+
+@extra_command(
+    "build-portraits",
+    "render the synthetic portrait set (needs Node + the npm packages in models/training/synthetic/js)",
+    _portraits_args,
+)
+def build_portraits(args: argparse.Namespace) -> int:
+    """Build the synthetic portrait dataset (a build-time tool)."""
+    from models.training.synthetic.__main__ import main as synthetic_main
+
+    argv = ["build", "--out", args.out, "--size", str(args.size), "--n-train", str(args.n_train),
+            "--n-eval", str(args.n_eval), "--seed", str(args.seed), "--workers", str(args.workers)]
+    if args.overwrite:
+        argv.append("--overwrite")
+    return synthetic_main(argv)

@@ -89,16 +89,36 @@ class Placement:
     def extract(self, photo: np.ndarray, border: str = "reflect") -> np.ndarray:
         """The crop at model resolution (float32), antialiased when shrinking."""
         self.check_photo(photo)
-        src = np.ascontiguousarray(photo, dtype=np.float32)
         scale = self.scale
-        if scale < 1.0:  # prefilter to avoid aliasing when the crop is smaller than the box
-            sigma = 0.5 / scale
+        sigma = 0.5 / scale if scale < 1.0 else 0.0  # prefilter against aliasing when shrinking
+        (x0, x1), (y0, y1) = self._source_window(4.0 * sigma + 3.0)
+        src = np.ascontiguousarray(photo[y0:y1, x0:x1], dtype=np.float32)
+        if sigma > 0:
             src = cv2.GaussianBlur(src, (0, 0), sigmaX=sigma, sigmaY=sigma)
+        m = self.matrix.copy()
+        m[:, 2] += self.matrix[:, :2] @ np.array([x0, y0], np.float64)  # window -> crop
         mode = cv2.BORDER_REFLECT101 if border == "reflect" else cv2.BORDER_CONSTANT
         out = cv2.warpAffine(
-            src, self.matrix, (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=mode
+            src, m, (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=mode
         )
         return out.astype(np.float32)
+
+    def _source_window(self, margin: float) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The photo columns and rows (start, stop) that :meth:`extract` reads.
+
+        The crop's footprint plus ``margin``, widened so that samples mirrored at the
+        photo's edges stay inside: cutting it first gives the same crop as warping (and
+        blurring) the whole photo, without touching the rest of a large photo.
+        """
+        corners = self.corners()
+        spans = []
+        for axis, n in ((0, self.photo_shape[1]), (1, self.photo_shape[0])):
+            lo = float(corners[:, axis].min()) - margin
+            hi = float(corners[:, axis].max()) + margin
+            start = min(max(lo, 0.0), 2.0 * (n - 1) - hi)
+            stop = max(min(hi, n - 1.0), -lo)
+            spans.append((max(0, int(np.floor(start))), min(n, int(np.ceil(stop)) + 1)))
+        return spans[0], spans[1]
 
     def crop_mask(self) -> np.ndarray:
         """Photo-sized float mask: 1 where the crop covers the photo."""

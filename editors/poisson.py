@@ -53,8 +53,8 @@ SegmentImages = Mapping[int, np.ndarray] | np.ndarray
 
 def _check_inputs(
     photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate and return (photo float32, labels int, index map into stacked images)."""
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Validated photo (float32), segment images in label order, per-pixel index (-1 = photo)."""
     photo = np.asarray(photo)
     labels = np.asarray(labels)
     if photo.ndim != 3 or photo.shape[2] != 3:
@@ -68,14 +68,13 @@ def _check_inputs(
     if labels.min(initial=0) < 0:
         raise OperationError("labels must be >= 0 (0 = keep the photo)")
     ids = np.unique(labels[labels > 0])
-    stack = _stack_segments(segment_images, ids, photo.shape)
-    # Per-pixel index into ``stack`` (-1 for label 0).
-    lookup = np.full(int(labels.max(initial=0)) + 1, -1, dtype=np.int64)
+    segs = _segment_list(segment_images, ids, photo.shape)
+    lookup = np.full(int(labels.max(initial=0)) + 1, -1, dtype=np.int32)
     lookup[ids] = np.arange(ids.size)
-    return photo.astype(np.float32, copy=False), labels, (stack, lookup[labels])
+    return photo.astype(np.float32, copy=False), segs, lookup[labels]
 
 
-def _stack_segments(
+def _segment_list(
     segment_images: SegmentImages, ids: np.ndarray, shape: tuple[int, ...]
 ) -> list[np.ndarray]:
     """Segment images as a list of H x W x 3 float32 arrays in the order of ``ids``."""
@@ -101,15 +100,33 @@ def _stack_segments(
     return arrays
 
 
+def _composite(photo: np.ndarray, segs: list[np.ndarray], idx: np.ndarray) -> np.ndarray:
+    out = photo.copy()
+    boxes = ndimage.find_objects(idx + 1, max_label=len(segs))
+    for k, (image, box) in enumerate(zip(segs, boxes)):
+        if box is not None:
+            np.copyto(out[box], image[box], where=(idx[box] == k)[..., None])
+    return out
+
+
+def naive_composite(
+    photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages
+) -> np.ndarray:
+    """Hard mask compositing: each pixel from its segment's image, the photo at label 0."""
+    photo, segs, idx = _check_inputs(photo, labels, segment_images)
+    return _composite(photo, segs, idx)
+
+
 # --------------------------------------------------------------------------- system
 
 
 @dataclass
 class PoissonSystem:
-    """The discrete system in grid form: ``d * f - sum w * f_nbr = b`` on ``unknown``.
+    """The discrete system on the pixel grid: ``diag * f - sum w * f_nbr = b`` on ``unknown``.
 
-    ``wx[i, j]`` couples pixel (i, j) with (i, j+1), ``wy[i, j]`` couples (i, j) with
-    (i+1, j); both are 1 between two unknown pixels and 0 otherwise. ``b`` is (3, H, W).
+    ``wx[i, j]`` couples (i, j) with (i, j+1), ``wy[i, j]`` couples (i, j) with (i+1, j); they
+    are 1 between two unknown pixels and 0 otherwise. ``diag`` is 0 and ``b`` (H x W x 3) is 0
+    off the unknowns. ``pinned`` is the pixel held fixed when there is no label 0 at all.
     """
 
     unknown: np.ndarray
@@ -120,35 +137,34 @@ class PoissonSystem:
     pinned: tuple[int, int] | None
 
 
-def _edge_guidance(seg: np.ndarray, idx: np.ndarray, naive: np.ndarray, photo: np.ndarray,
-                   axis: int, mixed: bool) -> np.ndarray:
-    """Guidance ``v_pq`` on every edge along ``axis`` (p = lower index), shape (3, ...).
+def _edge_guidance(segs: list[np.ndarray], idx: np.ndarray, naive: np.ndarray,
+                   photo: np.ndarray, axis: int, mixed: bool) -> np.ndarray:
+    """Guidance ``v_pq`` on every edge along ``axis`` (p = lower index), H' x W' x 3.
 
     Inside a segment the naive composite's gradient is the segment's own gradient; only the
-    few edges whose ends have different labels are recomputed from the segment images.
+    edges whose two ends have different labels are recomputed from the segment images.
     """
     n = photo.shape[axis]
-    lo = [slice(None)] * 2
-    hi = [slice(None)] * 2
+    lo: list[slice] = [slice(None), slice(None)]
+    hi: list[slice] = [slice(None), slice(None)]
     lo[axis], hi[axis] = slice(0, n - 1), slice(1, n)
-    lo, hi = tuple(lo), tuple(hi)
-    v = naive[lo] - naive[hi]
-    idx_p, idx_q = idx[lo], idx[hi]
+    v = naive[tuple(lo)] - naive[tuple(hi)]
+    idx_p, idx_q = idx[tuple(lo)], idx[tuple(hi)]
     rows, cols = np.nonzero(idx_p != idx_q)
     if rows.size:
         a, b = idx_p[rows, cols], idx_q[rows, cols]
         a, b = np.where(a >= 0, a, b), np.where(b >= 0, b, a)  # label-0 side: other segment
         rq, cq = (rows + 1, cols) if axis == 0 else (rows, cols + 1)
         total = np.zeros((rows.size, 3), np.float32)
-        for k, image in enumerate(seg):
+        for k, image in enumerate(segs):
             for side in (a, b):
                 sel = side == k
                 total[sel] += image[rows[sel], cols[sel]] - image[rq[sel], cq[sel]]
         v[rows, cols] = 0.5 * total
     if mixed:
-        g_photo = photo[lo] - photo[hi]
+        g_photo = photo[tuple(lo)] - photo[tuple(hi)]
         v = np.where(np.abs(g_photo) > np.abs(v), g_photo, v)
-    return np.ascontiguousarray(np.moveaxis(v, -1, 0), dtype=np.float32)
+    return v
 
 
 def build_system(
@@ -156,240 +172,225 @@ def build_system(
     *, mixed_gradients: bool = False,
 ) -> PoissonSystem:
     """Assemble the stitching system (see the module docstring for the discretisation)."""
-    photo, labels, (seg, idx) = _check_inputs(photo, labels, segment_images)
-    unknown = labels > 0
-    h, w = labels.shape
-    naive = _composite(photo, seg, idx)
-    vx = _edge_guidance(seg, idx, naive, photo, 1, mixed_gradients) if seg else None
-    vy = _edge_guidance(seg, idx, naive, photo, 0, mixed_gradients) if seg else None
-    ux = (unknown[:, :-1] & unknown[:, 1:]).astype(np.float32)
-    uy = (unknown[:-1, :] & unknown[1:, :]).astype(np.float32)
+    photo, segs, idx = _check_inputs(photo, labels, segment_images)
+    return _build(photo, segs, idx, _composite(photo, segs, idx), mixed_gradients)
+
+
+def _build(photo: np.ndarray, segs: list[np.ndarray], idx: np.ndarray, naive: np.ndarray,
+           mixed: bool) -> PoissonSystem:
+    unknown = idx >= 0
+    known = ~unknown
+    h, w = unknown.shape
+    b = np.zeros((h, w, 3), np.float32)
+    if segs:
+        vx = _edge_guidance(segs, idx, naive, photo, 1, mixed)
+        vy = _edge_guidance(segs, idx, naive, photo, 0, mixed)
+        b[:, :-1] += vx
+        b[:, 1:] -= vx
+        b[:-1, :] += vy
+        b[1:, :] -= vy
+    # Dirichlet values from label-0 neighbours.
+    b[:, :-1] += photo[:, 1:] * known[:, 1:, None]
+    b[:, 1:] += photo[:, :-1] * known[:, :-1, None]
+    b[:-1, :] += photo[1:, :] * known[1:, :, None]
+    b[1:, :] += photo[:-1, :] * known[:-1, :, None]
+    b *= unknown[..., None]
     diag = np.zeros((h, w), np.float32)
     diag[:, :-1] += 1
     diag[:, 1:] += 1
     diag[:-1, :] += 1
     diag[1:, :] += 1
-    b = np.zeros((3, h, w), np.float32)
-    if vx is not None:
-        b[:, :, :-1] += vx
-        b[:, :, 1:] -= vx
-        b[:, :-1, :] += vy
-        b[:, 1:, :] -= vy
-    # Dirichlet contributions from label-0 neighbours.
-    ph = np.moveaxis(photo, -1, 0)
-    known = ~unknown
-    b[:, :, :-1] += ph[:, :, 1:] * known[:, 1:]
-    b[:, :, 1:] += ph[:, :, :-1] * known[:, :-1]
-    b[:, :-1, :] += ph[:, 1:, :] * known[1:, :]
-    b[:, 1:, :] += ph[:, :-1, :] * known[:-1, :]
-    b *= unknown
     diag *= unknown
+    wx = (unknown[:, :-1] & unknown[:, 1:]).astype(np.float32)
+    wy = (unknown[:-1, :] & unknown[1:, :]).astype(np.float32)
     pinned = None
     if unknown.any() and not known.any():
         pinned = (0, 0)
-    return PoissonSystem(unknown, diag, ux, uy, b, pinned)
+    return PoissonSystem(unknown, diag, wx, wy, b, pinned)
 
 
-def naive_composite(
-    photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages
-) -> np.ndarray:
-    """Hard mask compositing: each pixel from its segment's image, the photo at label 0."""
-    photo, labels, (seg, idx) = _check_inputs(photo, labels, segment_images)
-    return _composite(photo, seg, idx)
+def _with_pinned_fixed(sys_: PoissonSystem, x0: np.ndarray) -> PoissonSystem:
+    """Take the pinned pixel (value from ``x0``) out of the unknowns, into the neighbours' b."""
+    if sys_.pinned is None:
+        return sys_
+    i, j = sys_.pinned
+    h, w = sys_.unknown.shape
+    unknown = sys_.unknown.copy()
+    unknown[i, j] = False
+    diag, b = sys_.diag.copy(), sys_.b.copy()
+    diag[i, j] = 0
+    b[i, j] = 0
+    wx, wy = sys_.wx.copy(), sys_.wy.copy()
+    for di, dj in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+        a, c = i + di, j + dj
+        if 0 <= a < h and 0 <= c < w and unknown[a, c]:
+            b[a, c] += x0[i, j]
+    if j < w - 1:
+        wx[i, j] = 0
+    if j > 0:
+        wx[i, j - 1] = 0
+    if i < h - 1:
+        wy[i, j] = 0
+    if i > 0:
+        wy[i - 1, j] = 0
+    return PoissonSystem(unknown, diag, wx, wy, b, None)
 
 
-def _composite(photo: np.ndarray, seg: list[np.ndarray], idx: np.ndarray) -> np.ndarray:
-    out = photo.copy()
-    boxes = ndimage.find_objects(idx + 1, max_label=len(seg))
-    for k, (image, box) in enumerate(zip(seg, boxes)):
-        if box is not None:
-            np.copyto(out[box], image[box], where=(idx[box] == k)[..., None])
-    return out
-
-
-# --------------------------------------------------------------------------- operators
+# --------------------------------------------------------------------------- grid kernels
+# Fields are channel-last (H x W x C float32). The multigrid works on padded grids: a ring of
+# one cell with diag = 0 and zero weights surrounds every level, so the kernels need no
+# boundary tests. There ``wx[i, j]`` couples (i, j) with (i, j+1) and ``wy[i, j]`` couples
+# (i, j) with (i+1, j); all of diag, wx, wy have the padded grid's shape.
 
 
 @numba.njit(cache=True, nogil=True)
-def _restrict_into(r, out):  # pragma: no cover - compiled
-    """out[c, I, J] = sum of r over the 2 x 2 block (I, J) (blocks may hang over the edge)."""
-    nc, h, w = r.shape
+def _gauss_seidel_colour(diag, wx, wy, u, b, colour):  # pragma: no cover - compiled
+    """One Gauss-Seidel half-sweep over the interior pixels with (i + j) % 2 == colour."""
+    h, w, nc = u.shape
+    for i in range(1, h - 1):
+        for j in range(1 + (i + 1 + colour) % 2, w - 1, 2):
+            d = diag[i, j]
+            if d <= 0:
+                continue
+            e, f, n, s_ = wx[i, j - 1], wx[i, j], wy[i - 1, j], wy[i, j]
+            inv = 1.0 / d
+            for c in range(nc):
+                u[i, j, c] = inv * (b[i, j, c] + e * u[i, j - 1, c] + f * u[i, j + 1, c]
+                                    + n * u[i - 1, j, c] + s_ * u[i + 1, j, c])
+
+
+@numba.njit(cache=True, nogil=True)
+def _residual_restricted(diag, wx, wy, u, b, out):  # pragma: no cover - compiled
+    """Coarse (padded) ``out`` = 2 x 2 block sums of the fine residual ``b - A u``."""
+    h, w, nc = u.shape
     out[:] = 0
-    for c in range(nc):
-        for i in range(h):
-            for j in range(w):
-                out[c, i // 2, j // 2] += r[c, i, j]
+    for i in range(1, h - 1):
+        for j in range(1, w - 1):
+            d = diag[i, j]
+            if d <= 0:
+                continue
+            e, f, n, s_ = wx[i, j - 1], wx[i, j], wy[i - 1, j], wy[i, j]
+            ci, cj = (i - 1) // 2 + 1, (j - 1) // 2 + 1
+            for c in range(nc):
+                out[ci, cj, c] += b[i, j, c] - (
+                    d * u[i, j, c] - e * u[i, j - 1, c] - f * u[i, j + 1, c]
+                    - n * u[i - 1, j, c] - s_ * u[i + 1, j, c]
+                )
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_prolonged(u, e, scale):  # pragma: no cover - compiled
+    """u += scale * (piecewise-constant prolongation of the padded coarse field e)."""
+    h, w, nc = u.shape
+    for i in range(1, h - 1):
+        for j in range(1, w - 1):
+            ci, cj = (i - 1) // 2 + 1, (j - 1) // 2 + 1
+            for c in range(nc):
+                u[i, j, c] += scale * e[ci, cj, c]
+
+
+@numba.njit(cache=True, nogil=True)
+def _matvec_dot(diag, wx, wy, p, q):  # pragma: no cover - compiled
+    """q = A p on the interior (the ring of q stays as it is); returns p . q per channel."""
+    h, w, nc = p.shape
+    out = np.zeros(nc)
+    for i in range(1, h - 1):
+        for j in range(1, w - 1):
+            d = diag[i, j]
+            e, f, n, s_ = wx[i, j - 1], wx[i, j], wy[i - 1, j], wy[i, j]
+            for c in range(nc):
+                v = (d * p[i, j, c] - e * p[i, j - 1, c] - f * p[i, j + 1, c]
+                     - n * p[i - 1, j, c] - s_ * p[i + 1, j, c])
+                q[i, j, c] = v
+                out[c] += np.float64(v) * p[i, j, c]
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
 def _channel_dots(x, y):  # pragma: no cover - compiled
-    """Per-channel dot products of two (C, H, W) float32 arrays, accumulated in float64."""
-    nc, h, w = x.shape
+    """Per-channel dot products of two H x W x C float32 arrays, accumulated in float64."""
+    h, w, nc = x.shape
     out = np.zeros(nc)
-    for c in range(nc):
-        acc = 0.0
-        for i in range(h):
-            for j in range(w):
-                acc += np.float64(x[c, i, j]) * y[c, i, j]
-        out[c] = acc
+    for i in range(h):
+        for j in range(w):
+            for c in range(nc):
+                out[c] += np.float64(x[i, j, c]) * y[i, j, c]
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _cg_step(x, r, p, q, alpha):  # pragma: no cover - compiled
+    """x += alpha p; r -= alpha q (per channel); returns the new per-channel r . r."""
+    h, w, nc = x.shape
+    out = np.zeros(nc)
+    for i in range(h):
+        for j in range(w):
+            for c in range(nc):
+                x[i, j, c] += alpha[c] * p[i, j, c]
+                v = r[i, j, c] - alpha[c] * q[i, j, c]
+                r[i, j, c] = v
+                out[c] += np.float64(v) * v
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _cg_direction(p, z, beta):  # pragma: no cover - compiled
+    """p = z + beta p (per channel), in place."""
+    h, w, nc = p.shape
+    for i in range(h):
+        for j in range(w):
+            for c in range(nc):
+                p[i, j, c] = z[i, j, c] + beta[c] * p[i, j, c]
 
 
 def _apply(diag: np.ndarray, wx: np.ndarray, wy: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """``A u`` for the grid operator, u shaped (C, H, W); works in u's dtype."""
-    out = diag * u
-    t = wx * u[:, :, 1:]
-    out[:, :, :-1] -= t
-    t = wx * u[:, :, :-1]
-    out[:, :, 1:] -= t
-    t = wy * u[:, 1:, :]
-    out[:, :-1, :] -= t
-    t = wy * u[:, :-1, :]
-    out[:, 1:, :] -= t
+    """``A u`` for the (unpadded) grid operator, in u's dtype (used for residual checks)."""
+    out = diag[..., None] * u
+    out[:, :-1] -= wx[..., None] * u[:, 1:]
+    out[:, 1:] -= wx[..., None] * u[:, :-1]
+    out[:-1, :] -= wy[..., None] * u[1:, :]
+    out[1:, :] -= wy[..., None] * u[:-1, :]
     return out
-
-
-def _to_sparse(sys_: PoissonSystem) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """CSR matrix over unknown pixels, right-hand sides (n, 3) and flat pixel indices."""
-    unknown, diag = _pin_mask(sys_)
-    flat = np.flatnonzero(unknown)
-    h, w = unknown.shape
-    index = np.full(h * w, -1, np.int64)
-    index[flat] = np.arange(flat.size)
-    rows, cols, vals = [index[flat]], [index[flat]], [diag.ravel()[flat].astype(np.float64)]
-    for weights, step in ((sys_.wx, 1), (sys_.wy, w)):
-        full = np.zeros((h, w), np.float32)
-        if step == 1:
-            full[:, :-1] = weights
-        else:
-            full[:-1, :] = weights
-        p = np.flatnonzero(full.ravel() * unknown.ravel())
-        p = p[unknown.ravel()[p + step]]
-        i, j = index[p], index[p + step]
-        rows += [i, j]
-        cols += [j, i]
-        vals += [-np.ones(p.size), -np.ones(p.size)]
-    n = flat.size
-    a = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    )
-    rhs = sys_.b.reshape(3, -1)[:, flat].T.astype(np.float64)
-    return a, rhs, flat
-
-
-def _pin_mask(sys_: PoissonSystem) -> tuple[np.ndarray, np.ndarray]:
-    """Unknown mask and diagonal with the pinned pixel (if any) removed from the unknowns."""
-    if sys_.pinned is None:
-        return sys_.unknown, sys_.diag
-    unknown = sys_.unknown.copy()
-    unknown[sys_.pinned] = False
-    return unknown, sys_.diag
 
 
 # --------------------------------------------------------------------------- multigrid
 
 
-@numba.njit(cache=True, nogil=True)
-def _residual_into(diag, wx, wy, u, b, out):  # pragma: no cover - compiled
-    """out = b - A u for a weighted 5-point grid operator; arrays (C, H, W)."""
-    nc, h, w = u.shape
-    for c in range(nc):
-        for i in range(h):
-            for j in range(w):
-                s = diag[i, j] * u[c, i, j]
-                if j > 0:
-                    s -= wx[i, j - 1] * u[c, i, j - 1]
-                if j < w - 1:
-                    s -= wx[i, j] * u[c, i, j + 1]
-                if i > 0:
-                    s -= wy[i - 1, j] * u[c, i - 1, j]
-                if i < h - 1:
-                    s -= wy[i, j] * u[c, i + 1, j]
-                out[c, i, j] = b[c, i, j] - s
-
-
-@numba.njit(cache=True, nogil=True)
-def _gauss_seidel_colour(diag, wx, wy, u, b, colour):  # pragma: no cover - compiled
-    """One Gauss-Seidel half-sweep over the pixels with (i + j) % 2 == colour."""
-    nc, h, w = u.shape
-    for c in range(nc):
-        for i in range(h):
-            for j in range((i + colour) % 2, w, 2):
-                d = diag[i, j]
-                if d <= 0:
-                    continue
-                s = b[c, i, j]
-                if j > 0:
-                    s += wx[i, j - 1] * u[c, i, j - 1]
-                if j < w - 1:
-                    s += wx[i, j] * u[c, i, j + 1]
-                if i > 0:
-                    s += wy[i - 1, j] * u[c, i - 1, j]
-                if i < h - 1:
-                    s += wy[i, j] * u[c, i + 1, j]
-                u[c, i, j] = s / d
-
-
-@numba.njit(cache=True, nogil=True)
-def _add_prolonged(u, e, scale):  # pragma: no cover - compiled
-    """u += scale * (piecewise-constant prolongation of the coarse field e)."""
-    nc, h, w = u.shape
-    for c in range(nc):
-        for i in range(h):
-            for j in range(w):
-                u[c, i, j] += scale * e[c, i // 2, j // 2]
-
-
-@numba.njit(cache=True, nogil=True)
-def _restrict_into(r, out):  # pragma: no cover - compiled
-    """out[c, I, J] = sum of r over the 2 x 2 block (I, J) (blocks may hang over the edge)."""
-    nc, h, w = r.shape
-    out[:] = 0
-    for c in range(nc):
-        for i in range(h):
-            for j in range(w):
-                out[c, i // 2, j // 2] += r[c, i, j]
-
-
-@numba.njit(cache=True, nogil=True)
-def _channel_dots(x, y):  # pragma: no cover - compiled
-    """Per-channel dot products of two (C, H, W) float32 arrays, accumulated in float64."""
-    nc, h, w = x.shape
-    out = np.zeros(nc)
-    for c in range(nc):
-        acc = 0.0
-        for i in range(h):
-            for j in range(w):
-                acc += np.float64(x[c, i, j]) * y[c, i, j]
-        out[c] = acc
-    return out
-
-
-def _apply(diag: np.ndarray, wx: np.ndarray, wy: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """``A u`` for the grid operator, u shaped (C, H, W)."""
-    out = np.empty_like(u)
-    _residual_into(diag.astype(u.dtype), wx.astype(u.dtype), wy.astype(u.dtype), u,
-                   np.zeros_like(u), out)
-    return -out
-
-
 @dataclass
 class _Level:
+    """A padded grid operator (see the kernels' comment)."""
+
     diag: np.ndarray
     wx: np.ndarray
     wy: np.ndarray
 
+    @classmethod
+    def padded(cls, diag: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> _Level:
+        """From unpadded diag (h, w), wx (h, w-1), wy (h-1, w)."""
+        h, w = diag.shape
+        pd = np.zeros((h + 2, w + 2), np.float32)
+        px = np.zeros_like(pd)
+        py = np.zeros_like(pd)
+        pd[1:-1, 1:-1] = diag
+        px[1:-1, 1:-2] = wx
+        py[1:-2, 1:-1] = wy
+        return cls(pd, px, py)
+
+    def interior(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.diag[1:-1, 1:-1], self.wx[1:-1, 1:-2], self.wy[1:-2, 1:-1]
+
 
 def _coarsen(lv: _Level) -> _Level:
     """Galerkin coarse operator for 2x2 aggregation (piecewise-constant prolongation)."""
-    h, w = lv.diag.shape
+    diag, wx_in, wy_in = lv.interior()
+    h, w = diag.shape
     h2, w2 = (h + 1) // 2, (w + 1) // 2
     d = np.zeros((2 * h2, 2 * w2), np.float32)
-    d[:h, :w] = lv.diag
+    d[:h, :w] = diag
     wx = np.zeros((2 * h2, 2 * w2), np.float32)
-    wx[:h, : w - 1] = lv.wx
+    wx[:h, : w - 1] = wx_in
     wy = np.zeros((2 * h2, 2 * w2), np.float32)
-    wy[: h - 1, :w] = lv.wy
+    wy[: h - 1, :w] = wy_in
 
     def block_sum(a: np.ndarray) -> np.ndarray:
         return a.reshape(h2, 2, w2, 2).sum(axis=(1, 3))
@@ -399,71 +400,110 @@ def _coarsen(lv: _Level) -> _Level:
     )
     diag_c = block_sum(d) - 2 * internal
     diag_c[np.abs(diag_c) < 1e-6] = 0
-    cx = np.ascontiguousarray((wx[0::2, 1::2] + wx[1::2, 1::2])[:, : w2 - 1])
-    cy = np.ascontiguousarray((wy[1::2, 0::2] + wy[1::2, 1::2])[: h2 - 1, :])
-    return _Level(diag_c, cx, cy)
-
-
-def _restrict(r: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    out = np.empty((r.shape[0], *shape), r.dtype)
-    _restrict_into(r, out)
-    return out
+    cx = (wx[0::2, 1::2] + wx[1::2, 1::2])[:, : w2 - 1]
+    cy = (wy[1::2, 0::2] + wy[1::2, 1::2])[: h2 - 1, :]
+    return _Level.padded(diag_c, cx, cy)
 
 
 class _Multigrid:
     """Symmetric V-cycle preconditioner: red-black Gauss-Seidel smoothing, 2x2 aggregation
-    coarsening with an over-corrected coarse-grid correction, SuperLU on the coarsest grid."""
+    with an over-corrected coarse-grid correction, SuperLU on the coarsest grid."""
 
-    def __init__(self, diag: np.ndarray, wx: np.ndarray, wy: np.ndarray, *,
-                 coarse_size: int = 48, sweeps: int = 1, over: float = 1.8):
-        self.sweeps, self.over = sweeps, over
-        self.levels = [_Level(diag, wx, wy)]
-        while max(self.levels[-1].diag.shape) > coarse_size:
+    def __init__(self, finest: _Level, *, coarse_size: int = 48, over: float = 1.8):
+        self.over = np.float32(over)
+        self.levels = [finest]
+        while max(self.levels[-1].diag.shape) > coarse_size + 2:
             self.levels.append(_coarsen(self.levels[-1]))
         last = self.levels[-1]
-        self._coarse_mask = last.diag > 0
-        if self._coarse_mask.any():
-            sys_ = PoissonSystem(self._coarse_mask, last.diag, last.wx, last.wy,
-                                 np.zeros((3, *last.diag.shape), np.float32), None)
-            a, _, self._coarse_flat = _to_sparse_weighted(sys_)
+        self._coarse_flat = np.flatnonzero(last.diag > 0)
+        self._coarse_lu = None
+        if self._coarse_flat.size:
+            a, _ = _to_sparse(last.diag, last.wx[:, :-1], last.wy[:-1, :])
             self._coarse_lu = spla.splu(a.tocsc())
 
     def vcycle(self, b: np.ndarray, k: int = 0) -> np.ndarray:
-        """Approximate ``A^-1 b`` on level ``k``."""
+        """Approximate ``A^-1 b`` on level ``k`` (padded arrays)."""
         if k == len(self.levels) - 1:
             return self._coarse_solve(b)
         lv = self.levels[k]
         u = np.zeros_like(b)
-        for _ in range(self.sweeps):
-            _gauss_seidel_colour(lv.diag, lv.wx, lv.wy, u, b, 0)
-            _gauss_seidel_colour(lv.diag, lv.wx, lv.wy, u, b, 1)
-        r = np.empty_like(b)
-        _residual_into(lv.diag, lv.wx, lv.wy, u, b, r)
-        e = self.vcycle(_restrict(r, self.levels[k + 1].diag.shape), k + 1)
-        _add_prolonged(u, e, np.float32(self.over))
-        for _ in range(self.sweeps):
-            _gauss_seidel_colour(lv.diag, lv.wx, lv.wy, u, b, 1)
-            _gauss_seidel_colour(lv.diag, lv.wx, lv.wy, u, b, 0)
+        _gauss_seidel_colour(lv.diag, lv.wx, lv.wy, u, b, 0)
+        _gauss_seidel_colour(lv.diag, lv.wx, lv.wy, u, b, 1)
+        coarse = np.empty((*self.levels[k + 1].diag.shape, b.shape[2]), b.dtype)
+        _residual_restricted(lv.diag, lv.wx, lv.wy, u, b, coarse)
+        _add_prolonged(u, self.vcycle(coarse, k + 1), self.over)
+        _gauss_seidel_colour(lv.diag, lv.wx, lv.wy, u, b, 1)
+        _gauss_seidel_colour(lv.diag, lv.wx, lv.wy, u, b, 0)
         return u
 
     def _coarse_solve(self, b: np.ndarray) -> np.ndarray:
         u = np.zeros_like(b)
-        if self._coarse_mask.any():
-            rhs = b.reshape(b.shape[0], -1)[:, self._coarse_flat].T.astype(np.float64)
-            x = self._coarse_lu.solve(rhs)
-            u.reshape(b.shape[0], -1)[:, self._coarse_flat] = x.T
+        if self._coarse_lu is not None:
+            flat = b.reshape(-1, b.shape[2])
+            u.reshape(-1, b.shape[2])[self._coarse_flat] = self._coarse_lu.solve(
+                flat[self._coarse_flat].astype(np.float64)
+            )
         return u
 
 
-def _to_sparse_weighted(sys_: PoissonSystem) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """Like :func:`_to_sparse` but keeps arbitrary (coarse-level) edge weights."""
-    unknown = sys_.diag > 0
-    flat = np.flatnonzero(unknown)
-    h, w = unknown.shape
+def _pcg(mg: _Multigrid, lv: _Level, b: np.ndarray, x: np.ndarray, rtol: float,
+         maxiter: int) -> np.ndarray:
+    """Preconditioned conjugate gradients, one independent recurrence per channel."""
+    r = np.zeros_like(x)
+    _matvec_dot(lv.diag, lv.wx, lv.wy, x, r)
+    r = b - r
+    q = np.zeros_like(x)
+    target = rtol * (np.sqrt(_channel_dots(b, b)) + 1e-30)
+    rr = _channel_dots(r, r)
+    z = mg.vcycle(r)
+    p = z.copy()
+    rz = _channel_dots(r, z)
+    for _ in range(maxiter):
+        if np.all(np.sqrt(rr) <= target):
+            break
+        pq = _matvec_dot(lv.diag, lv.wx, lv.wy, p, q)
+        alpha = (rz / np.where(pq == 0, 1, pq)).astype(np.float32)
+        rr = _cg_step(x, r, p, q, alpha)
+        z = mg.vcycle(r)
+        rz_new = _channel_dots(r, z)
+        _cg_direction(p, z, (rz_new / np.where(rz == 0, 1, rz)).astype(np.float32))
+        rz = rz_new
+    return x
+
+
+def _solve_multigrid(sys_: PoissonSystem, x0: np.ndarray, rtol: float,
+                     maxiter: int = 200) -> np.ndarray:
+    """Multigrid-preconditioned CG in float32 on the bounding box of the unknowns."""
+    rows = np.flatnonzero(sys_.unknown.any(axis=1))
+    cols = np.flatnonzero(sys_.unknown.any(axis=0))
+    out = x0.astype(np.float32, copy=True)
+    if rows.size == 0:
+        return out
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    lv = _Level.padded(sys_.diag[r0:r1, c0:c1], sys_.wx[r0:r1, c0 : c1 - 1],
+                       sys_.wy[r0 : r1 - 1, c0:c1])
+    unknown = sys_.unknown[r0:r1, c0:c1, None]
+    b = np.zeros((r1 - r0 + 2, c1 - c0 + 2, 3), np.float32)
+    b[1:-1, 1:-1] = sys_.b[r0:r1, c0:c1]
+    x = np.zeros_like(b)
+    x[1:-1, 1:-1] = out[r0:r1, c0:c1] * unknown
+    x = _pcg(_Multigrid(lv), lv, b, x, rtol, maxiter)
+    out[r0:r1, c0:c1] = np.where(unknown, x[1:-1, 1:-1], out[r0:r1, c0:c1])
+    return out
+
+
+# --------------------------------------------------------------------------- sparse solvers
+
+
+def _to_sparse(diag: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> tuple[sp.csr_matrix,
+                                                                          np.ndarray]:
+    """CSR matrix over the pixels with ``diag > 0`` and their flat indices."""
+    h, w = diag.shape
+    flat = np.flatnonzero(diag > 0)
     index = np.full(h * w, -1, np.int64)
     index[flat] = np.arange(flat.size)
-    rows, cols, vals = [index[flat]], [index[flat]], [sys_.diag.ravel()[flat].astype(np.float64)]
-    for weights, step in ((sys_.wx, 1), (sys_.wy, w)):
+    rows, cols, vals = [index[flat]], [index[flat]], [diag.ravel()[flat].astype(np.float64)]
+    for weights, step in ((wx, 1), (wy, w)):
         full = np.zeros((h, w), np.float64)
         if step == 1:
             full[:, :-1] = weights
@@ -480,91 +520,19 @@ def _to_sparse_weighted(sys_: PoissonSystem) -> tuple[sp.csr_matrix, np.ndarray,
     a = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
     )
-    return a, sys_.b.reshape(3, -1)[:, flat].T.astype(np.float64), flat
+    return a, flat
 
 
-def _pcg_grid(sys_: PoissonSystem, x0: np.ndarray, rtol: float, maxiter: int = 200) -> np.ndarray:
-    """Multigrid-preconditioned CG, all channels at once in float32, on the bounding box
-    of the unknown pixels (Dirichlet values already sit in ``b``)."""
-    unknown, _ = _pin_mask(sys_)
-    rows, cols = np.flatnonzero(unknown.any(axis=1)), np.flatnonzero(unknown.any(axis=0))
-    out = x0.astype(np.float32, copy=True)
-    if rows.size == 0:
-        return out
-    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    unknown = unknown[box]
-    m = unknown.astype(np.float32)
-    diag = np.where(unknown, sys_.diag[box], 0).astype(np.float32)
-    wx = np.ascontiguousarray(sys_.wx[box[0], box[1].start : box[1].stop - 1] * m[:, :-1] * m[:, 1:])
-    wy = np.ascontiguousarray(sys_.wy[box[0].start : box[0].stop - 1, box[1]] * m[:-1, :] * m[1:, :])
-    b = sys_.b if sys_.pinned is None else sys_.b + _pinned_rhs(sys_, x0)
-    b = np.ascontiguousarray(b[:, box[0], box[1]] * m, dtype=np.float32)
-    x = np.ascontiguousarray(x0[:, box[0], box[1]] * m, dtype=np.float32)
-    x = _pcg(_Multigrid(diag, wx, wy), diag, wx, wy, b, x, rtol, maxiter)
-    out[:, box[0], box[1]] = np.where(unknown, x, out[:, box[0], box[1]])
-    return out
-
-
-def _pcg(mg: _Multigrid, diag: np.ndarray, wx: np.ndarray, wy: np.ndarray, b: np.ndarray,
-         x: np.ndarray, rtol: float, maxiter: int) -> np.ndarray:
-    """Preconditioned conjugate gradients, one independent recurrence per channel."""
-    r = np.empty_like(x)
-    _residual_into(diag, wx, wy, x, b, r)
-    q = np.empty_like(x)
-    zero = np.zeros_like(x)
-    bnorm = np.sqrt(_channel_dots(b, b)) + 1e-30
-    z = mg.vcycle(r)
-    p = z.copy()
-    rz = _channel_dots(r, z)
-    for _ in range(maxiter):
-        if np.all(np.sqrt(_channel_dots(r, r)) <= rtol * bnorm):
-            break
-        _residual_into(diag, wx, wy, p, zero, q)
-        q *= -1
-        pq = _channel_dots(p, q)
-        alpha = (rz / np.where(pq == 0, 1, pq)).astype(np.float32)[:, None, None]
-        x += alpha * p
-        r -= alpha * q
-        z = mg.vcycle(r)
-        rz_new = _channel_dots(r, z)
-        beta = (rz_new / np.where(rz == 0, 1, rz)).astype(np.float32)[:, None, None]
-        p = z + beta * p
-        rz = rz_new
-    return x
-
-
-def _pinned_rhs(sys_: PoissonSystem, x0: np.ndarray) -> np.ndarray:
-    """Right-hand-side contribution of the pinned pixel's (fixed) value to its neighbours."""
-    i, j = sys_.pinned
-    h, w = sys_.unknown.shape
-    extra = np.zeros_like(sys_.b)
-    for di, dj in ((0, 1), (1, 0), (0, -1), (-1, 0)):
-        a, c = i + di, j + dj
-        if 0 <= a < h and 0 <= c < w:
-            extra[:, a, c] += x0[:, i, j]
-    return extra * sys_.unknown
-
-
-# --------------------------------------------------------------------------- public API
-
-
-def solve_system(sys_: PoissonSystem, x0: np.ndarray, method: str = "auto",
-                 rtol: float = DEFAULT_RTOL) -> np.ndarray:
-    """Solve ``sys_`` starting from ``x0`` (3, H, W); returns the full (3, H, W) field."""
-    if method not in METHODS:
-        raise OperationError(f"unknown Poisson method {method!r}; choose one of {METHODS}")
-    if method in ("auto", "multigrid"):
-        return _pcg_grid(sys_, x0, rtol)
-    b_extra = _pinned_rhs(sys_, x0) if sys_.pinned is not None else 0
-    sys_b = PoissonSystem(sys_.unknown, sys_.diag, sys_.wx, sys_.wy, sys_.b + b_extra, sys_.pinned)
-    a, rhs, flat = _to_sparse(sys_b)
-    guess = x0.reshape(3, -1)[:, flat].T.astype(np.float64)
+def _solve_sparse(sys_: PoissonSystem, x0: np.ndarray, method: str, rtol: float) -> np.ndarray:
+    a, flat = _to_sparse(sys_.diag, sys_.wx, sys_.wy)
+    rhs = sys_.b.reshape(-1, 3)[flat].astype(np.float64)
+    guess = x0.reshape(-1, 3)[flat].astype(np.float64)
     if method == "direct":
-        sol = spla.splu(a.tocsc()).solve(rhs)
+        sol = spla.splu(a.tocsc()).solve(rhs)  # one factorisation, three right-hand sides
     elif method == "cg":
-        inv_d = sp.diags(1.0 / a.diagonal())
-        sol = np.stack([spla.cg(a, rhs[:, c], x0=guess[:, c], rtol=rtol, M=inv_d, maxiter=5000)[0]
-                        for c in range(3)], axis=1)
+        jacobi = sp.diags(1.0 / a.diagonal())
+        sol = np.stack([spla.cg(a, rhs[:, c], x0=guess[:, c], rtol=rtol, M=jacobi,
+                                maxiter=20000)[0] for c in range(3)], axis=1)
     else:
         try:
             import pyamg
@@ -573,9 +541,23 @@ def solve_system(sys_: PoissonSystem, x0: np.ndarray, method: str = "auto",
         ml = pyamg.ruge_stuben_solver(a.tocsr())
         sol = np.stack([ml.solve(rhs[:, c], x0=guess[:, c], tol=rtol, accel="cg")
                         for c in range(3)], axis=1)
-    out = x0.copy()
-    out.reshape(3, -1)[:, flat] = sol.T
+    out = x0.astype(np.float32, copy=True)
+    out.reshape(-1, 3)[flat] = sol
     return out
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def solve_system(sys_: PoissonSystem, x0: np.ndarray, method: str = "auto",
+                 rtol: float = DEFAULT_RTOL) -> np.ndarray:
+    """Solve ``sys_`` (H x W x 3) from the start value ``x0``; other pixels keep ``x0``."""
+    if method not in METHODS:
+        raise OperationError(f"unknown Poisson method {method!r}; choose one of {METHODS}")
+    fixed = _with_pinned_fixed(sys_, x0)
+    if method in ("auto", "multigrid"):
+        return _solve_multigrid(fixed, x0, rtol)
+    return _solve_sparse(fixed, x0, method, rtol)
 
 
 def poisson_stitch(
@@ -586,34 +568,34 @@ def poisson_stitch(
 
     ``labels``: H x W ints, 0 = keep the photo. ``segment_images``: ``{label: H x W x 3}`` or
     an (S, H, W, 3) array in increasing label order. The solve stops when the relative
-    residual ``||b - A f|| / ||b||`` of every channel is below ``rtol``.
+    residual ``||b - A f|| / ||b||`` of every channel is below ``rtol``. ``method``: one of
+    ``METHODS`` (see the module docstring).
     """
-    sys_ = build_system(photo, labels, segment_images, mixed_gradients=mixed_gradients)
-    naive = naive_composite(photo, labels, segment_images)
+    photo, segs, idx = _check_inputs(photo, labels, segment_images)
+    naive = _composite(photo, segs, idx)
+    sys_ = _build(photo, segs, idx, naive, mixed_gradients)
     if not sys_.unknown.any():
         return naive
-    x0 = np.ascontiguousarray(np.moveaxis(naive, -1, 0))
-    x = solve_system(sys_, x0, method, rtol)
+    out = solve_system(sys_, naive, method, rtol)
     if sys_.pinned is not None:  # pure Neumann: match the naive composite's mean
-        x += (x0.mean(axis=(1, 2)) - x.mean(axis=(1, 2)))[:, None, None]
-    out = np.moveaxis(x, 0, -1).astype(np.float32)
-    out[~sys_.unknown] = np.asarray(photo, np.float32)[~sys_.unknown]
-    return np.ascontiguousarray(out)
+        out += (naive.mean(axis=(0, 1)) - out.mean(axis=(0, 1))).astype(np.float32)
+    out[~sys_.unknown] = photo[~sys_.unknown]
+    return out
 
 
 def poisson_residual(
     result: np.ndarray, photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages,
     *, mixed_gradients: bool = False,
 ) -> float:
-    """Relative discrete residual ``||b - A f|| / ||b||`` over unknown pixels (float64)."""
+    """Relative discrete residual ``||b - A f|| / ||b||`` over the unknown pixels (float64)."""
     sys_ = build_system(photo, labels, segment_images, mixed_gradients=mixed_gradients)
     if not sys_.unknown.any():
         return 0.0
-    f = np.moveaxis(np.asarray(result, np.float64), -1, 0)
     # Dirichlet values are already in b, so label-0 pixels enter A f as zeros.
-    f = np.ascontiguousarray(np.where(sys_.unknown, f, 0.0))
+    f = np.where(sys_.unknown[..., None], np.asarray(result, np.float64), 0.0)
     b = sys_.b.astype(np.float64)
-    r = (b - _apply(sys_.diag, sys_.wx, sys_.wy, f)) * sys_.unknown
+    r = b - _apply(sys_.diag.astype(np.float64), sys_.wx, sys_.wy, f)
+    r *= sys_.unknown[..., None]
     return float(np.linalg.norm(r) / max(np.linalg.norm(b), 1e-30))
 
 
@@ -623,8 +605,8 @@ def seam_gradient_jump(image: np.ndarray, labels: np.ndarray) -> float:
     labels = np.asarray(labels)
     jumps = []
     for axis in (0, 1):
-        lo = [slice(None)] * 2
-        hi = [slice(None)] * 2
+        lo: list[slice] = [slice(None), slice(None)]
+        hi: list[slice] = [slice(None), slice(None)]
         n = labels.shape[axis]
         lo[axis], hi[axis] = slice(0, n - 1), slice(1, n)
         border = labels[tuple(lo)] != labels[tuple(hi)]

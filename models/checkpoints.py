@@ -115,14 +115,12 @@ def sniff_format(path: str | os.PathLike) -> str:
         return "torch"
     if head[:1] == b"\x80" and len(head) >= 2 and 2 <= head[1] <= 5:
         return "pickle"
-    raise CheckpointError(
-        p, "not a known checkpoint format (expected .safetensors, a torch .pt or a .pkl)"
-    )
+    raise CheckpointError(p, "not a known checkpoint format (expected .safetensors, a torch .pt or a .pkl)")
 
 
 # -- public API -----------------------------------------------------------------------
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
-    """Read any supported checkpoint into a generator on ``device``.
+def load_generator(path: str | os.PathLike, device: str | torch.device | None = "cpu") -> nn.Module:
+    """Read any supported checkpoint into a generator on ``device`` (None: pick_device()).
 
     The module comes back in eval mode with ``requires_grad`` off on its weights (editors
     optimise latents, not weights); call ``requires_grad_(True)`` to train it.
@@ -130,6 +128,10 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
     p = Path(path)
     gen, _ = _load(p)
     gen.eval().requires_grad_(False)
+    if device is None:
+        from models.devices import pick_device
+
+        device = pick_device()
     return gen.to(device)
 
 
@@ -169,9 +171,7 @@ def describe(path: str | os.PathLike) -> dict:
     }
 
 
-def save_generator(
-    gen: nn.Module, path: str | os.PathLike, dtype: torch.dtype = torch.float32
-) -> None:
+def save_generator(gen: nn.Module, path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> None:
     """Write ``gen`` as ``.safetensors`` with its architecture config, atomically.
 
     Floating-point tensors are stored as ``dtype`` (float32, float16 or bfloat16); a mean
@@ -301,9 +301,7 @@ def _torch_load(p: Path) -> Any:
             return torch.load(p, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise _Problem(
-                f"refused: the file needs objects beyond plain tensors to load ({first})"
-            ) from exc
+            raise _Problem(f"refused: the file needs objects beyond plain tensors to load ({first})") from exc
 
 
 def _state_dict_of(obj: Any) -> dict[str, torch.Tensor]:
@@ -322,16 +320,12 @@ def _from_torch_checkpoint(obj: Any) -> tuple[nn.Module, str]:
     elif obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         state = _state_dict_of(obj)  # a bare generator state dict
     else:
-        raise _Problem(
-            f"no StyleGAN2 generator found (expected 'g_ema'; the file has {sorted(obj)[:8]})"
-        )
+        raise _Problem(f"no StyleGAN2 generator found (expected 'g_ema'; the file has {sorted(obj)[:8]})")
     if any(k.startswith("style_fg") for k in state):
         gen = _furrygan_class().from_official_state_dict(state)
         return gen, "FurryGAN official .pt"
     if "input.input" not in state or "conv1.conv.weight" not in state:
-        raise _Problem(
-            "no StyleGAN2 generator found (expected 'g_ema' with rosinality's key names)"
-        )
+        raise _Problem("no StyleGAN2 generator found (expected 'g_ema' with rosinality's key names)")
     gen = _meta_build(stylegan2_config_from_state_dict(state), state)
     latent_avg = obj.get("latent_avg")
     if isinstance(latent_avg, torch.Tensor):
@@ -521,13 +515,9 @@ def ada_to_rosinality(
             raise _Problem(f"not a StyleGAN2 generator: '{key}' is missing")
         return tensors[key]
 
-    fcs = sorted(
-        int(m.group(1)) for k in tensors if (m := re.fullmatch(r"mapping\.fc(\d+)\.weight", k))
-    )
+    fcs = sorted(int(m.group(1)) for k in tensors if (m := re.fullmatch(r"mapping\.fc(\d+)\.weight", k)))
     res_list = sorted(
-        int(m.group(1))
-        for k in tensors
-        if (m := re.fullmatch(r"synthesis\.b(\d+)\.torgb\.weight", k))
+        int(m.group(1)) for k in tensors if (m := re.fullmatch(r"synthesis\.b(\d+)\.torgb\.weight", k))
     )
     if not res_list or res_list[0] != 4:
         raise _Problem("not a StyleGAN2 generator: no 'synthesis.b4.torgb' layer")

@@ -316,7 +316,9 @@ class FurryGAN(nn.Module):
         return feat
 
     @staticmethod
-    def _mask_head(head: StyledConv, feat: torch.Tensor, style: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    def _mask_head(
+        head: StyledConv, feat: torch.Tensor, style: torch.Tensor, noise: torch.Tensor
+    ) -> torch.Tensor:
         m = F.relu(head(feat, style, noise)).mean(dim=1, keepdim=True)
         return minmax_normalise(m)
 

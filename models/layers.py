@@ -51,14 +51,18 @@ def upfirdn2d(
         x = F.pad(x, (0, up - 1, 0, 0, 0, up - 1))
         x = x.reshape(b, c, h * up, w * up)
     p0, p1 = pad
-    x = F.pad(x, (max(p0, 0), max(p1, 0), max(p0, 0), max(p1, 0)))
-    if p0 < 0 or p1 < 0:
-        hh, ww = x.shape[-2:]
-        x = x[:, :, max(-p0, 0) : hh - max(-p1, 0), max(-p0, 0) : ww - max(-p1, 0)]
+    conv_pad = 0
+    if p0 == p1 and p0 >= 0:  # symmetric: let the convolution pad (saves a copy)
+        conv_pad = p0
+    else:
+        x = F.pad(x, (max(p0, 0), max(p1, 0), max(p0, 0), max(p1, 0)))
+        if p0 < 0 or p1 < 0:
+            hh, ww = x.shape[-2:]
+            x = x[:, :, max(-p0, 0) : hh - max(-p1, 0), max(-p0, 0) : ww - max(-p1, 0)]
     kh, kw = kernel.shape
     weight = torch.flip(kernel, (0, 1)).to(dtype=x.dtype, device=x.device)
     weight = weight.view(1, 1, kh, kw).expand(c, 1, kh, kw)
-    return F.conv2d(x, weight, stride=down, groups=c)
+    return F.conv2d(x, weight, stride=down, padding=conv_pad, groups=c)
 
 
 class Blur(nn.Module):
@@ -113,11 +117,16 @@ def fused_leaky_relu(
     negative_slope: float = LRELU_SLOPE,
     scale: float = LRELU_GAIN,
 ) -> torch.Tensor:
-    """``leaky_relu(x + bias) * scale``, with ``bias`` broadcast over channel dim 1."""
-    if bias is not None:
-        shape = (1, bias.shape[0]) + (1,) * (x.ndim - 2)
-        x = x + bias.view(shape).to(x.dtype)
-    return F.leaky_relu(x, negative_slope) * scale
+    """``leaky_relu(x + bias) * scale``, with ``bias`` broadcast over channel dim 1.
+
+    Computed as ``leaky_relu(scale * x + scale * bias)`` (equal for ``scale > 0``): two
+    passes over ``x`` instead of three.
+    """
+    if bias is None:
+        return F.leaky_relu(x * scale, negative_slope)
+    shape = (1, bias.shape[0]) + (1,) * (x.ndim - 2)
+    scaled_bias = bias.view(shape).to(x.dtype) * scale
+    return F.leaky_relu(torch.add(scaled_bias, x, alpha=scale), negative_slope)
 
 
 class FusedLeakyReLU(nn.Module):
@@ -330,7 +339,7 @@ class ConstantInput(nn.Module):
     def forward(self, batch: int | torch.Tensor) -> torch.Tensor:
         """``batch`` is a count, or any tensor whose first dimension is the batch."""
         n = batch if isinstance(batch, int) else batch.shape[0]
-        return self.input.expand(n, -1, -1, -1)
+        return self.input.repeat(n, 1, 1, 1)  # a copy: hooks may not alias the weights
 
 
 class StyledConv(nn.Module):

@@ -1,7 +1,7 @@
 """Where the bundled models live, and how a model is named on the command line.
 
-A model spec is a checkpoint path, or ``random:<arch>:<size>[:<seed>]`` for a generator
-with random weights (benchmarks, tests, trying the tools without a checkpoint).
+A model spec is a checkpoint path, or ``random:<arch>:<size>[:<seed>[:<width>]]`` for a
+generator with random weights (benchmarks, tests, trying the tools without a checkpoint).
 """
 
 from __future__ import annotations
@@ -72,10 +72,15 @@ def load_model(spec: str | os.PathLike | None, device: str | torch.device = "cpu
     text = str(spec)
     if text.startswith("random:"):
         parts = text.split(":")
-        if len(parts) not in (3, 4):
-            raise ValueError("random model spec is random:<arch>:<size>[:<seed>]")
-        seed = int(parts[3]) if len(parts) == 4 else 0
-        return random_generator(parts[1], int(parts[2]), seed).to(device)
+        if len(parts) not in (3, 4, 5):
+            raise ValueError("random model spec is random:<arch>:<size>[:<seed>[:<width>]]")
+        size = int(parts[2])
+        seed = int(parts[3]) if len(parts) >= 4 else 0
+        kwargs = {}
+        if len(parts) == 5:  # one channel width for every resolution (small, fast models)
+            width = int(parts[4])
+            kwargs = {"channels": {2**i: width for i in range(2, size.bit_length())}, "style_dim": width}
+        return random_generator(parts[1], size, seed, **kwargs).to(device)
     from models.checkpoints import load_generator
 
     return load_generator(text, device=device).eval()

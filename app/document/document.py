@@ -342,12 +342,22 @@ class Document:
             if part is None:
                 continue
             px, py, pw, ph = part
-            src = layer.rgba((px - layer.offset[0], py - layer.offset[1], pw, ph))
+            region = (px - layer.offset[0], py - layer.offset[1], pw, ph)
             sl = (slice(py - ay, py - ay + ph), slice(px - ax, px - ax + pw))
+            if layer.kind.is_color and layer.pixels.shape[2] == 3 and layer.opacity >= 1.0:
+                lx, ly = region[0], region[1]
+                rgb[sl] = layer.pixels[ly : ly + ph, lx : lx + pw]  # opaque: replaces below
+                alpha[sl] = 1.0
+                continue
+            src = layer.rgba(region)
             a = src[..., 3] * np.float32(layer.opacity)
             keep = 1.0 - a
-            rgb[sl] = src[..., :3] * a[..., None] + rgb[sl] * keep[..., None]
-            alpha[sl] = a + alpha[sl] * keep
+            dst_rgb = rgb[sl]
+            dst_rgb *= keep[..., None]
+            dst_rgb += src[..., :3] * a[..., None]
+            dst_a = alpha[sl]
+            dst_a *= keep
+            dst_a += a
         out = np.empty((ah, aw, 4), np.float32)
         np.divide(rgb, alpha[..., None], out=out[..., :3], where=alpha[..., None] > 0)
         out[..., :3][alpha <= 0] = 0.0

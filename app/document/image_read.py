@@ -75,7 +75,7 @@ def _read_with_pillow(data: bytes) -> ImageData:
         )
         bit_depth = 8
         if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-            arr = np.asarray(im, np.float64) / 65535.0
+            arr = np.asarray(im, np.float32) / np.float32(65535.0)
             return _finish(np.repeat(arr[..., None], 3, axis=2), 16, False, fmt)
         if im.mode == "F":
             arr = np.asarray(im, np.float32)
@@ -93,7 +93,7 @@ def _read_with_pillow(data: bytes) -> ImageData:
             im = im.convert("RGBA")
         elif im.mode not in ("RGB", "RGBA"):
             im = im.convert("RGB")  # L, CMYK without profile, YCbCr, ...
-        arr = np.asarray(im, np.float32) / 255.0
+        arr = np.asarray(im, np.float32) / np.float32(255.0)
         return _finish(arr, bit_depth, has_alpha, fmt, converted)
 
 
@@ -131,7 +131,7 @@ def _read_png16(data: bytes) -> ImageData:
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageReadError("corrupt 16-bit PNG data")
-    arr = _bgr_to_rgb(arr).astype(np.float64) / 65535.0
+    arr = _bgr_to_rgb(arr).astype(np.float32) / np.float32(65535.0)
     with Image.open(io.BytesIO(data)) as im:  # header only: the ICC profile and EXIF
         icc = im.info.get("icc_profile")
         orientation = im.getexif().get(0x0112, 1)
@@ -202,11 +202,11 @@ def _read_tiff(data: bytes) -> ImageData:
 
 
 def _normalise_dtype(arr: np.ndarray) -> tuple[int, np.ndarray]:
-    """(bit depth, float64 array scaled to [0, 1]) for integer or float samples."""
-    if arr.dtype == np.uint8:
-        return 8, arr.astype(np.float64) / 255.0
+    """(bit depth, float array scaled to [0, 1]) for integer or float samples."""
+    if arr.dtype == np.uint8:  # float32 division: the values PNG files round-trip exactly
+        return 8, arr.astype(np.float32) / np.float32(255.0)
     if arr.dtype == np.uint16:
-        return 16, arr.astype(np.float64) / 65535.0
+        return 16, arr.astype(np.float32) / np.float32(65535.0)
     if arr.dtype == np.bool_:
         return 8, arr.astype(np.float64)
     if np.issubdtype(arr.dtype, np.floating):

@@ -237,16 +237,21 @@ def load_ora(path: str | os.PathLike) -> Document:
     return doc
 
 
-@dataclass
+def _entry_key(name: str) -> str:
+    """Entry names compared without a leading slash or ``./`` (some writers add them)."""
+    return posixpath.normpath(name.replace("\\", "/").lstrip("/"))
+
+
 class _Reader:
-    zf: zipfile.ZipFile
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self.zf = zf
+        self.names = {_entry_key(n): n for n in zf.namelist() if not n.endswith("/")}
 
     def get(self, name: str) -> bytes:
-        name = posixpath.normpath(name.lstrip("/"))
-        try:
-            return self.zf.read(name)
-        except KeyError:
-            raise ProjectError(f"the entry '{name}' is missing") from None
+        key = _entry_key(name)
+        if key not in self.names:
+            raise ProjectError(f"the entry '{name}' is missing")
+        return self.zf.read(self.names[key])
 
     def npy(self, name: str) -> np.ndarray:
         return np.load(io.BytesIO(self.get(name)), allow_pickle=False)
@@ -257,7 +262,7 @@ class _Reader:
 
 def _read_all(zf: zipfile.ZipFile, p: Path) -> Document:
     r = _Reader(zf)
-    names = set(zf.namelist())
+    names = set(r.names)
     if "mimetype" in names and r.get("mimetype").strip() != MIMETYPE:
         raise ProjectError("not an OpenRaster file (its mimetype is not image/openraster)")
     if "stack.xml" not in names:

@@ -41,7 +41,7 @@ class Preferences:
     """Settings the preferences dialog edits; see :meth:`validate` for the allowed ranges."""
 
     device: str = "auto"  # auto, cpu, cuda, cuda:N, mps
-    default_model: str = ""  # a checkpoint path or a bundled model name; "" = the demo model
+    default_model: str | None = None  # a checkpoint path or bundled model name; None = demo
     autosave_seconds: int = 60  # 0 turns autosave off
     undo_budget_mb: int = 1024
     recent_files: list[str] = field(default_factory=list)
@@ -56,7 +56,7 @@ class Preferences:
         """Raise ValueError naming the first setting outside its allowed range."""
         if not isinstance(self.device, str) or not DEVICE_PATTERN.match(self.device):
             raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, not {self.device!r}")
-        if not isinstance(self.default_model, str):
+        if self.default_model is not None and not isinstance(self.default_model, str):
             raise ValueError("default_model must be a path or a model name")
         if not isinstance(self.autosave_seconds, int) or not (
             self.autosave_seconds == 0 or 10 <= self.autosave_seconds <= 3600

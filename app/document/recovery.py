@@ -39,6 +39,10 @@ class RecoveryEntry:
     saved_at: float
     pid: int
 
+    def __fspath__(self) -> str:
+        """An entry stands for its ``.ora`` file: ``load_ora(entry)`` and ``Path(entry)`` work."""
+        return str(self.path)
+
     @property
     def process_alive(self) -> bool:
         """True when the process that wrote it still runs (so it is no crash left-over)."""
@@ -168,12 +172,16 @@ class RecoveryStore:
         return doc
 
     def discard(self, entry: RecoveryEntry | None = None) -> None:
-        """Delete ``entry``'s files, or this session's own (on a clean exit or after a save)."""
+        """Delete ``entry``'s files; without one, this session's own files and the crash
+        left-overs already offered (on a clean exit, after a save, or when declined)."""
+        stems = [entry.session_id] if entry is not None else [
+            self.session_id, *(e.session_id for e in self.crashed())
+        ]
         with self._lock:
-            stem = entry.session_id if entry is not None else self.session_id
-            for suffix in (".ora", ".json"):
-                with contextlib.suppress(FileNotFoundError):
-                    (self.directory / f"{stem}{suffix}").unlink()
+            for stem in stems:
+                for suffix in (".ora", ".json"):
+                    with contextlib.suppress(FileNotFoundError):
+                        (self.directory / f"{stem}{suffix}").unlink()
             if entry is None:
                 self._frozen.clear()
 

@@ -29,7 +29,11 @@ def dark_palette() -> QPalette:
         (QPalette.ColorRole.Link, QColor(110, 160, 230)),
     ):
         p.setColor(role, color)
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.WindowText,
+    ):
         p.setColor(QPalette.ColorGroup.Disabled, role, QColor(128, 128, 128))
     return p
 

@@ -78,28 +78,17 @@ def background_layer_from(path: str | Path, size: tuple[int, int]) -> Layer:
 
 
 def export_flattened(doc: Document, path: str | Path) -> Path:
-    """Write the visible composite as PNG (RGBA), TIFF (RGBA) or JPEG (over white)."""
-    from app.document.image_write import write_image
+    """Write the visible composite: PNG/TIFF with alpha, JPEG over white."""
+    from app.document.export import export_flattened as write_flattened
 
-    suffix = Path(path).suffix.lower()
-    rgba = doc.composite()
-    if suffix in (".jpg", ".jpeg"):
-        return write_image(path, rgba, flatten_over=(1.0, 1.0, 1.0))
-    return write_image(path, rgba)
+    return write_flattened(doc, path)
 
 
 def export_layer(doc: Document, layer_id: str, path: str | Path) -> Path:
-    """Write one layer as it is displayed (labels through their palette, masks as grey)."""
-    from app.document.image_write import write_image
-    from app.document.layers import LayerKind
+    """Write one layer at its own size (labels in palette colours, masks as grey)."""
+    from app.document.export import export_layer as write_layer
 
-    layer = doc.layer(layer_id)
-    if layer.kind in (LayerKind.MASK, LayerKind.MATTE):
-        return write_image(path, layer.pixels)
-    rgba = layer.rgba()
-    if Path(path).suffix.lower() in (".jpg", ".jpeg"):
-        return write_image(path, rgba, flatten_over=(1.0, 1.0, 1.0))
-    return write_image(path, rgba)
+    return write_layer(doc, layer_id, path)
 
 
 def export_psd(doc: Document, path: str | Path) -> Path:

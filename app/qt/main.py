@@ -8,7 +8,6 @@ torch: the generator stack loads lazily when an operation first needs it.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -17,8 +16,6 @@ from PySide6.QtWidgets import QApplication
 from app.qt.app_setup import create_application
 from app.qt.main_window import MainWindow
 from app.qt.resources_path import sample_photo
-
-RECOVERY_DIR_ENV = "LATENT_ATELIER_RECOVERY_DIR"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -30,18 +27,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def recovery_dir() -> Path:
-    """Where autosaves go: $LATENT_ATELIER_RECOVERY_DIR, else $XDG_STATE_HOME/latent-atelier."""
-    override = os.environ.get(RECOVERY_DIR_ENV)
-    if override:
-        return Path(override)
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "latent-atelier" / "recovery"
-
-
 def build_window(argv: list[str] | None = None) -> tuple[QApplication, MainWindow]:
     """Create the application and the shown main window with its first document."""
-    from app.document.preferences import Preferences
+    from app.document.preferences import Preferences, recovery_dir
     from app.document.recovery import RecoveryStore
 
     argv = list(sys.argv[1:] if argv is None else argv)

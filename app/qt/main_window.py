@@ -6,6 +6,7 @@ drag and drop, autosave and the unsaved-changes prompt.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,7 +83,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.layers_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.operations_dock)
-        self.resizeDocks([self.tool_options, self.layers_dock], [250, 290], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.tool_options, self.layers_dock], [250, 290], Qt.Orientation.Horizontal
+        )
         self.resizeDocks([self.layers_dock, self.history_dock], [520, 200], Qt.Orientation.Vertical)
         self.actions_.build_menus_and_toolbars()
 
@@ -124,7 +127,7 @@ class MainWindow(QMainWindow):
         """Open an image or .ora as the window's document; on failure keep the current one."""
         path = Path(path)
         try:
-            doc = open_document(path, self.preferences.undo_budget_mb * 1024 * 1024)
+            doc = open_document(path, self.preferences.undo_budget_bytes)
         except Exception as exc:
             self.show_error("Could not open file", f"{path.name} could not be opened.\n\n{exc}")
             return False
@@ -267,7 +270,9 @@ class MainWindow(QMainWindow):
             palette = Palette()
             palette.add("Segment 1")
             props["palette"] = palette
-        layer = new_layer(kind_enum, f"{names.get(kind_enum, kind)} {count}", size=doc.size, **props)
+        layer = new_layer(
+            kind_enum, f"{names.get(kind_enum, kind)} {count}", size=doc.size, **props
+        )
         active = doc.active_layer
         index = doc.index_of(active.id) + 1 if active is not None else None
         doc.add_layer(layer, index)
@@ -321,35 +326,39 @@ class MainWindow(QMainWindow):
         """Push preference values into the running window (autosave, undo budget)."""
         self.autosave.set_interval(self.preferences.autosave_seconds)
         if self.document is not None:
-            self.document.history.set_budget(self.preferences.undo_budget_mb * 1024 * 1024)
+            self.document.history.set_budget(self.preferences.undo_budget_bytes)
 
     # ------------------------------------------------------ recovery/close
     def offer_recovery(self) -> bool:
-        """If an autosaved recovery file exists, ask to restore it; True when restored."""
+        """If an earlier session died with autosaved work, offer it back; True when restored.
+
+        The recovery files stay on disk until this session saves or closes cleanly, so a
+        second crash right after restoring still loses nothing.
+        """
         store = self.autosave.store
-        latest = store.latest()
-        if latest is None:
+        crashed = store.crashed()
+        if not crashed:
             return False
+        entry = crashed[0]  # newest first
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.saved_at))
         answer = QMessageBox.question(
             self,
             "Recover unsaved work?",
-            "Latent Atelier did not close normally last time. Restore the autosaved work "
-            f"from {Path(latest).name}?",
+            f"Latent Atelier did not close normally. Restore the work on “{entry.title}” "
+            f"autosaved at {when}?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,
         )
         if answer != QMessageBox.StandardButton.Yes:
-            store.discard()
+            for old in crashed:
+                store.discard(old)
             return False
-        from app.document.ora import load_ora
-
         try:
-            doc = load_ora(latest)
+            doc = store.load(entry)
         except Exception as exc:
             self.show_error("Recovery failed", f"The recovery file could not be read.\n\n{exc}")
             return False
-        doc.path = None
-        doc.dirty = True
+        doc.history.set_budget(self.preferences.undo_budget_bytes)
         self.set_document(doc)
         self.status.showMessage("Recovered autosaved work; save it to keep it.", 8000)
         return True
@@ -412,7 +421,9 @@ class MainWindow(QMainWindow):
         if doc is None:
             self.setWindowTitle(APP_TITLE)
             return
-        name = Path(doc.path).name if doc.path else (doc.layers[0].name if doc.layers else "Untitled")
+        name = (
+            Path(doc.path).name if doc.path else (doc.layers[0].name if doc.layers else "Untitled")
+        )
         self.setWindowTitle(f"{name}{' *' if doc.dirty else ''} — {APP_TITLE}")
 
     def _update_enabled(self) -> None:

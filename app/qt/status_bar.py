@@ -13,7 +13,11 @@ class CanvasStatusBar(QStatusBar):
         self.zoom_label = QLabel("—")
         self.position_label = QLabel("")
         self.pixel_label = QLabel("")
-        for label, width in ((self.position_label, 110), (self.pixel_label, 170), (self.zoom_label, 64)):
+        for label, width in (
+            (self.position_label, 110),
+            (self.pixel_label, 170),
+            (self.zoom_label, 64),
+        ):
             label.setMinimumWidth(width)
             self.addPermanentWidget(label)
 

@@ -67,7 +67,9 @@ class WindowActions:
         self.add_paint = self._make(
             "Add &paint layer", partial(w.add_layer, "paint"), "Ctrl+Shift+N", "add_paint"
         )
-        self.add_mask = self._make("Add &mask layer", partial(w.add_layer, "mask"), None, "add_mask")
+        self.add_mask = self._make(
+            "Add &mask layer", partial(w.add_layer, "mask"), None, "add_mask"
+        )
         self.add_labels = self._make(
             "Add &label layer", partial(w.add_layer, "labels"), None, "add_labels"
         )
@@ -97,8 +99,12 @@ class WindowActions:
         if icon_key:
             action.setIcon(icon(icon_key))
         if action.shortcuts():
-            action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({action.shortcut().toString()})")
-        action.triggered.connect(lambda checked=False: slot(checked) if action.isCheckable() else slot())
+            action.setToolTip(
+                f"{text.replace('&', '').rstrip('…')} ({action.shortcut().toString()})"
+            )
+        action.triggered.connect(
+            lambda checked=False: slot(checked) if action.isCheckable() else slot()
+        )
         self.w.addAction(action)  # shortcuts work even when the menu bar is hidden
         self._all.append(action)
         return action

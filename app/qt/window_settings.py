@@ -13,7 +13,9 @@ MAX_RECENT = 10
 
 def default_settings() -> QSettings:
     """The user's settings store (INI under the XDG config dir on Linux)."""
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+    )
 
 
 class WindowSettings:

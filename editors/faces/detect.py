@@ -216,8 +216,9 @@ def _mesh_near(sol, photo: np.ndarray, box: np.ndarray) -> np.ndarray | None:
     s = MESH_SIDE / side
     # cut the region first, so a huge photo is never blurred or copied as a whole
     h, w = photo.shape[:2]
-    x0, y0 = max(0, int(cx - side)), max(0, int(cy - side))
-    x1, y1 = min(w, int(cx + side) + 1), min(h, int(cy + side) + 1)
+    reach = side / 2 + (1.5 / s if s < 0.5 else 0.0) + 2  # the crop, plus the blur's tail
+    x0, y0 = max(0, int(cx - reach)), max(0, int(cy - reach))
+    x1, y1 = min(w, int(cx + reach) + 1), min(h, int(cy + reach) + 1)
     region = to_uint8_rgb(photo[y0:y1, x0:x1])
     if s < 0.5:  # antialias big faces before sampling them down
         region = cv2.GaussianBlur(region, (0, 0), 0.5 / s)

@@ -265,3 +265,19 @@ def test_failed_save_keeps_the_old_file(tmp_path):
         save_ora(doc, path)
     assert path.read_bytes() == old
     assert [p.name for p in tmp_path.iterdir()] == ["p.ora"]  # no temp file left behind
+
+
+def test_imported_16bit_photo_is_stored_as_16bit_png_exactly(tmp_path):
+    import cv2
+
+    from app.document.image_read import read_image
+
+    rgb16 = np.random.default_rng(5).integers(0, 65536, (12, 9, 3), dtype=np.uint16)
+    (tmp_path / "deep.png").write_bytes(cv2.imencode(".png", rgb16[..., ::-1])[1].tobytes())
+    doc = Document.from_image(read_image(tmp_path / "deep.png").pixels)
+    save_ora(doc, tmp_path / "deep.ora")
+    with zipfile.ZipFile(tmp_path / "deep.ora") as zf:
+        assert not [n for n in zf.namelist() if n.endswith(".npy")]  # no float side-car needed
+        src = ET.fromstring(zf.read("stack.xml")).find("stack/layer").get("src")
+        assert zf.read(src)[24] == 16  # the PNG header's bit depth
+    assert np.array_equal(load_ora(tmp_path / "deep.ora").layers[0].pixels, doc.layers[0].pixels)

@@ -70,6 +70,7 @@ def test_contain_letterboxes_and_none_keeps_pixel_size():
     out, cover = fit_background(bg, (40, 40), "contain")
     assert cover[:9].max() == 0.0 and cover[31:].max() == 0.0  # bars above and below
     assert cover[12:28].min() > 0.99
+    assert out[:9].max() == 0.0 and out[20, 5, 0] > 0.9 and out[20, 35, 2] > 0.9
     m = background_matrix(bg.shape, (40, 40), "none")
     assert m[0, 0] == 1.0 and m[0, 2] == pytest.approx(-30.0) and m[1, 2] == pytest.approx(-5.0)
     shifted = background_matrix(bg.shape, (40, 40), "none", scale=2.0, offset=(3, -4))

@@ -106,6 +106,16 @@ def test_zero_difference_moves_nothing() -> None:
     assert np.array_equal(out, labels)
 
 
+def test_boundary_without_difference_stays_put() -> None:
+    """F is high only in a blob deep inside segment 1: the 1|2 border must not move."""
+    photo = _photo()
+    labels = _two_halves()
+    edited = photo.copy()
+    edited[_disk(48, 20, 6)] += 0.5  # 22 px from the border, F = 0 near the border
+    out = refine_labels(labels, photo, {1: edited, 2: photo.copy()})
+    assert np.array_equal(out, labels)
+
+
 def test_result_is_a_partition_with_the_same_ids() -> None:
     photo = _photo()
     labels = _two_halves()

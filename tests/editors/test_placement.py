@@ -115,3 +115,24 @@ def test_corners_are_the_crop_edges():
         pl.to_crop(c), [[-0.5, -0.5], [99.5, -0.5], [99.5, 99.5], [-0.5, 99.5]]
     )
     assert c[1, 0] - c[0, 0] == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("border", ["reflect", "constant"])
+def test_extract_reads_only_a_window_but_matches_the_whole_photo_warp(border):
+    """Crops that shrink, rotate and hang over the photo's edges equal the plain recipe."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    photo = rng.random((150, 200, 3)).astype(np.float32)
+    mode = cv2.BORDER_REFLECT101 if border == "reflect" else cv2.BORDER_CONSTANT
+    for _ in range(40):
+        angle, scale, size = rng.uniform(-np.pi, np.pi), rng.uniform(0.1, 2.5), 48
+        lin = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        centre = rng.uniform([-40, -40], [240, 190])
+        m = np.hstack([lin, (np.array([size / 2, size / 2]) - lin @ centre)[:, None]])
+        pl = Placement(m, size, photo.shape[:2])
+        src = photo
+        if scale < 1:
+            src = cv2.GaussianBlur(photo, (0, 0), sigmaX=0.5 / scale, sigmaY=0.5 / scale)
+        want = cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=mode)
+        np.testing.assert_allclose(pl.extract(photo, border=border), want, atol=1e-3)

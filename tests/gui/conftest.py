@@ -15,6 +15,33 @@ from app.qt.resources_path import sample_photo
 SAMPLE = sample_photo()
 
 
+@pytest.fixture(autouse=True)
+def _no_modal_prompts(monkeypatch) -> list[tuple[str, str]]:
+    """Unsaved-changes and recovery questions answer "Discard"/"No"; errors are recorded."""
+    from PySide6.QtWidgets import QMessageBox
+
+    errors: list[tuple[str, str]] = []
+
+    def question(_parent, _title, _text, buttons=None, default=None):
+        if buttons is not None and buttons & QMessageBox.StandardButton.Discard:
+            return QMessageBox.StandardButton.Discard
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    monkeypatch.setattr(
+        QMessageBox,
+        "critical",
+        staticmethod(lambda _p, title, text, *a: errors.append((title, text))),
+    )
+    return errors
+
+
+@pytest.fixture
+def errors(_no_modal_prompts) -> list[tuple[str, str]]:
+    """(title, text) of every error box shown during the test."""
+    return _no_modal_prompts
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path: Path) -> Callable[..., MainWindow]:
     """Build shown main windows that write only under ``tmp_path``."""

@@ -47,7 +47,7 @@ def test_canvas_shows_the_stroke_after_repaint(window, qtbot) -> None:
     window.brush_settings.color = (0.0, 0.0, 1.0)
     drag(window, line(60, 60, 200, 60))
     window.canvas.repaint()
-    r, g, b, a = window.canvas.cache.pixel(130, 60)
+    r, _g, b, a = window.canvas.cache.pixel(130, 60)
     assert b > 200 and r < 40 and a == 255
 
 

@@ -85,8 +85,9 @@ def test_safetensors_without_our_config_is_refused(tmp_path):
 
 
 def test_build_generator_knows_stylegan2_only_by_name():
-    gen = build_generator({"arch": "stylegan2", "size": 8, "style_dim": 8, "n_mlp": 1,
-                           "channels": {"4": 8, "8": 8}})
+    gen = build_generator(
+        {"arch": "stylegan2", "size": 8, "style_dim": 8, "n_mlp": 1, "channels": {"4": 8, "8": 8}}
+    )
     assert gen.resolution == 8
     with pytest.raises(ValueError, match="unknown architecture"):
         build_generator({"arch": "biggan"})
@@ -409,3 +410,85 @@ def test_a_torch_file_with_the_wrong_content(tmp_path):
     torch.save(torch.zeros(3), path)
     with pytest.raises(CheckpointError, match="not a checkpoint dict"):
         load_generator(path)
+
+
+# An independent forward pass written from stylegan2-ada-pytorch's formulas (per-sample
+# loops, no fan-in scale before demodulation, const noise) to check the conversion.
+FIR = torch.tensor([1.0, 3.0, 3.0, 1.0])
+FIR2D = torch.outer(FIR, FIR) / 64
+
+
+def _fir(x, pad0, pad1, gain):
+    c = x.shape[1]
+    x = torch.nn.functional.pad(x, (pad0, pad1, pad0, pad1))
+    return torch.nn.functional.conv2d(x, (FIR2D * gain).expand(c, 1, 4, 4), groups=c)
+
+
+def _upsample2d(x):
+    b, c, h, w = x.shape
+    z = torch.zeros(b, c, 2 * h, 2 * w)
+    z[:, :, ::2, ::2] = x
+    return _fir(z, 2, 1, 4)
+
+
+def _nvidia_layer(layer, x, w, up):
+    styles = torch.nn.functional.linear(
+        w, layer.affine.weight / layer.affine.weight.shape[1] ** 0.5, layer.affine.bias
+    )
+    outs = []
+    for i in range(x.shape[0]):
+        wgt = layer.weight * styles[i].view(1, -1, 1, 1)
+        wgt = wgt * (wgt.square().sum((1, 2, 3)) + 1e-8).rsqrt().view(-1, 1, 1, 1)
+        if up:
+            y = torch.nn.functional.conv_transpose2d(x[i : i + 1], wgt.transpose(0, 1), stride=2)
+            y = _fir(y, 1, 1, 4)
+        else:
+            y = torch.nn.functional.conv2d(x[i : i + 1], wgt, padding=1)
+        outs.append(y)
+    y = torch.cat(outs) + layer.noise_const * layer.noise_strength
+    return torch.nn.functional.leaky_relu(y + layer.bias.view(1, -1, 1, 1), 0.2) * 2**0.5
+
+
+def _nvidia_torgb(layer, x, w):
+    gain = 1 / layer.weight.shape[1] ** 0.5
+    styles = (
+        torch.nn.functional.linear(
+            w, layer.affine.weight / layer.affine.weight.shape[1] ** 0.5, layer.affine.bias
+        )
+        * gain
+    )
+    outs = [
+        torch.nn.functional.conv2d(x[i : i + 1], layer.weight * styles[i].view(1, -1, 1, 1))
+        for i in range(x.shape[0])
+    ]
+    return torch.cat(outs) + layer.bias.view(1, -1, 1, 1)
+
+
+def _nvidia_synthesis(g_ema, ws):
+    syn = g_ema.synthesis
+    x = syn.b4.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
+    x = _nvidia_layer(syn.b4.conv1, x, ws[:, 0], up=False)
+    img = _nvidia_torgb(syn.b4.torgb, x, ws[:, 1])
+    idx, res = 1, 8
+    while hasattr(syn, f"b{res}"):
+        block = getattr(syn, f"b{res}")
+        x = _nvidia_layer(block.conv0, x, ws[:, idx], up=True)
+        x = _nvidia_layer(block.conv1, x, ws[:, idx + 1], up=False)
+        img = _upsample2d(img) + _nvidia_torgb(block.torgb, x, ws[:, idx + 2])
+        idx, res = idx + 2, res * 2
+    return img
+
+
+def test_ada_conversion_draws_what_the_nvidia_network_draws(tmp_path, fake_nvidia_modules):
+    from models.generator import Latent
+
+    g_ema = build_ada_generator("unused")
+    path = tmp_path / "snapshot.pkl"
+    write_ada_pickle(path, g_ema, fake_nvidia_modules)
+    gen = load_generator(path)
+    ws = torch.randn(2, gen.n_latent, 32)
+    with torch.no_grad():
+        ours = gen.synthesize(Latent({"w": ws}, gen.stored_noise(2))).image
+        theirs = _nvidia_synthesis(g_ema, ws)
+    assert ours.shape == theirs.shape == (2, 3, 16, 16)
+    assert torch.allclose(ours, theirs, atol=1e-4 * theirs.abs().max().item())

@@ -20,8 +20,17 @@ def tiny(**kw) -> StyleGAN2Generator:
 
 def rosinality_keys(size: int, n_mlp: int, style_dim: int = 512, cm: int = 2) -> dict:
     """Key -> shape of rosinality's Generator.state_dict(), written from its layout."""
-    widths = {4: 512, 8: 512, 16: 512, 32: 512, 64: 256 * cm, 128: 128 * cm, 256: 64 * cm,
-              512: 32 * cm, 1024: 16 * cm}
+    widths = {
+        4: 512,
+        8: 512,
+        16: 512,
+        32: 512,
+        64: 256 * cm,
+        128: 128 * cm,
+        256: 64 * cm,
+        512: 32 * cm,
+        1024: 16 * cm,
+    }
     keys: dict[str, tuple] = {}
     for i in range(1, n_mlp + 1):
         keys[f"style.{i}.weight"] = (style_dim, style_dim)

@@ -32,8 +32,7 @@ def source() -> FixtureSvgSource:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, source) -> Path:
     out = tmp_path_factory.mktemp("ds") / "portraits"
-    return build_dataset(out, n_train=14, n_eval=6, size=64, seed=3, workers=1, shard_size=5,
-                         source=source)
+    return build_dataset(out, n_train=14, n_eval=6, size=64, seed=3, workers=1, shard_size=5, source=source)
 
 
 def test_fixture_covers_every_style(source):
@@ -41,10 +40,12 @@ def test_fixture_covers_every_style(source):
 
 
 def test_build_is_deterministic_from_seed(tmp_path, source, built):
-    again = build_dataset(tmp_path / "again", n_train=14, n_eval=6, size=64, seed=3,
-                          workers=2, shard_size=5, source=source)
-    other = build_dataset(tmp_path / "other", n_train=14, n_eval=6, size=64, seed=4,
-                          workers=1, shard_size=5, source=source)
+    again = build_dataset(
+        tmp_path / "again", n_train=14, n_eval=6, size=64, seed=3, workers=2, shard_size=5, source=source
+    )
+    other = build_dataset(
+        tmp_path / "other", n_train=14, n_eval=6, size=64, seed=4, workers=1, shard_size=5, source=source
+    )
     a, b, c = (PortraitDataset(p).batch(range(14)) for p in (built, again, other))
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
@@ -103,8 +104,10 @@ def test_label_svg_uses_only_label_colours(source):
 
 
 def test_unknown_part_is_a_clear_error():
-    svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
-           '<g data-part="tail"><path d="M0 0h5v5z" fill="#f00"/></g></svg>')
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+        '<g data-part="tail"><path d="M0 0h5v5z" fill="#f00"/></g></svg>'
+    )
     with pytest.raises(ValueError, match="PART_CLASSES"):
         posed_svgs(svg, "lorelei", Pose())
 
@@ -180,8 +183,7 @@ def test_backgrounds_vary_and_stay_in_range():
 
 def test_cli_grid(built, tmp_path):
     out = tmp_path / "grid.png"
-    assert cli_main(["grid", "--data", str(built), "--out", str(out), "--rows", "2",
-                     "--cols", "3"]) == 0
+    assert cli_main(["grid", "--data", str(built), "--out", str(out), "--rows", "2", "--cols", "3"]) == 0
     from PIL import Image
 
     assert Image.open(out).size == (3 * (2 * 64 + 6), 2 * (64 + 4))

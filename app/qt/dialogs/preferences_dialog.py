@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 # Listed without importing torch (startup must stay light); "auto" picks at run time.
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+MIN_AUTOSAVE_S, MAX_AUTOSAVE_S = 10, 3600  # 0 = off (Preferences.validate's range)
+MIN_UNDO_MB, MAX_UNDO_MB = 64, 65536
 MODEL_FILTER = "Generator checkpoints (*.pt *.pkl *.safetensors);;All files (*)"
 
 
@@ -47,12 +49,13 @@ class PreferencesDialog(QDialog):
         model_row.addWidget(self.model_path, 1)
         model_row.addWidget(browse)
         self.autosave = QSpinBox()
-        self.autosave.setRange(0, 3600)
+        self.autosave.setRange(0, MAX_AUTOSAVE_S)
+        self.autosave.setSingleStep(10)
         self.autosave.setSuffix(" s")
         self.autosave.setSpecialValueText("off")
         self.autosave.setValue(int(prefs.autosave_seconds))
         self.undo_budget = QSpinBox()
-        self.undo_budget.setRange(16, 1 << 20)
+        self.undo_budget.setRange(MIN_UNDO_MB, MAX_UNDO_MB)
         self.undo_budget.setSingleStep(128)
         self.undo_budget.setSuffix(" MB")
         self.undo_budget.setValue(int(prefs.undo_budget_mb))
@@ -76,5 +79,6 @@ class PreferencesDialog(QDialog):
         """Write the edited values into the Preferences object."""
         self.prefs.device = self.device.currentText()
         self.prefs.default_model = self.model_path.text().strip() or None
-        self.prefs.autosave_seconds = int(self.autosave.value())
+        seconds = int(self.autosave.value())
+        self.prefs.autosave_seconds = 0 if seconds == 0 else max(MIN_AUTOSAVE_S, seconds)
         self.prefs.undo_budget_mb = int(self.undo_budget.value())

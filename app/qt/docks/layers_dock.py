@@ -180,7 +180,9 @@ class LayersDock(QDockWidget):
                     | Qt.ItemFlag.ItemIsUserCheckable
                     | Qt.ItemFlag.ItemIsDragEnabled
                 )
-                item.setCheckState(Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
+                item.setCheckState(
+                    Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked
+                )
                 item.setToolTip(f"{layer.kind.value} layer{' (locked)' if layer.locked else ''}")
                 if layer.locked:
                     font = QFont(item.font())

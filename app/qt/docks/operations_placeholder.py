@@ -14,7 +14,9 @@ class OperationsDock(QDockWidget):
         self.setObjectName("operations_dock")
         placeholder = QWidget()
         layout = QVBoxLayout(placeholder)
-        note = QLabel("Generator operations (embed, edit segments, inpaint, matting...) will appear here.")
+        note = QLabel(
+            "Generator operations (embed, edit segments, inpaint, matting...) will appear here."
+        )
         note.setWordWrap(True)
         note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         note.setEnabled(False)

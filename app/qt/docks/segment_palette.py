@@ -44,7 +44,9 @@ class SegmentPaletteWidget(QWidget):
         self.add_button = self._button("add", "Add a segment", self.add_segment)
         self.rename_button = self._button("rename", "Rename the segment", self._rename_selected)
         self.recolor_button = self._button("recolor", "Recolour the segment", self._recolor)
-        self.delete_button = self._button("delete", "Delete the segment and its pixels", self._delete)
+        self.delete_button = self._button(
+            "delete", "Delete the segment and its pixels", self._delete
+        )
         for b in (self.add_button, self.rename_button, self.recolor_button, self.delete_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
@@ -125,7 +127,9 @@ class SegmentPaletteWidget(QWidget):
         if self.layer is None:
             return None
         if not name:
-            default = f"Segment {len(self.layer.palette.segments) + 1}" if self.layer.palette else ""
+            default = (
+                f"Segment {len(self.layer.palette.segments) + 1}" if self.layer.palette else ""
+            )
             name, ok = QInputDialog.getText(self, "New segment", "Name:", text=default)
             if not ok or not name.strip():
                 return None
@@ -167,7 +171,9 @@ class SegmentPaletteWidget(QWidget):
         sid, layer = self.selected_id(), self.layer
         if sid is None or layer is None or layer.palette is None:
             return
-        chosen = QColorDialog.getColor(QColor(*layer.palette.get(sid).color), self, "Segment colour")
+        chosen = QColorDialog.getColor(
+            QColor(*layer.palette.get(sid).color), self, "Segment colour"
+        )
         if chosen.isValid():
             self.recolor_segment(sid, (chosen.red(), chosen.green(), chosen.blue()))
 

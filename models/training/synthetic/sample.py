@@ -46,8 +46,9 @@ def sample_rng(seed: int, sample_id: int) -> np.random.Generator:
     return np.random.default_rng([seed, sample_id, 0x5EED])
 
 
-def render_sample(record: SvgRecord, seed: int, size: int,
-                  background: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+def render_sample(
+    record: SvgRecord, seed: int, size: int, background: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
     """(image SxSx3, alpha SxS, labels SxS), all uint8, for one avatar record.
 
     `background` (float SxSx3 in [0, 1]) replaces the random one, e.g. to check the matte.

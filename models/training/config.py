@@ -1,0 +1,118 @@
+"""Training settings (:class:`TrainConfig`) and the channel-width helpers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from models.stylegan2 import default_channels, resolutions
+
+ARCHES = ("furrygan", "stylegan2")
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run needs; ``asdict`` is stored with each checkpoint.
+
+    Schedule lengths (``fine_fade_in``, ``binarization_decay``) are iterations; the paper
+    uses 5000 for both. ``r1_gamma=None`` picks StyleGAN2-ADA's heuristic
+    0.0002 * size^2 / batch. ``channels`` is a full width table (resolution -> total
+    channels); otherwise ``channel_scale`` scales the default (config-F) table and
+    ``max_channels`` caps it.
+    """
+
+    arch: str = "furrygan"
+    data: str = ""
+    out: str = "runs/train"
+    size: int = 64
+    batch: int = 8
+    iters: int = 1000
+    resume: bool = False
+    style_dim: int = 512
+    n_mlp: int | None = None  # furrygan 2, stylegan2 8
+    channels: dict[int, int] | None = None
+    channel_scale: float = 1.0
+    max_channels: int | None = None
+    lr: float = 0.002
+    r1_gamma: float | None = None
+    r1_every: int = 16
+    ema_kimg: float = 10.0
+    ema_rampup: float | None = 0.05
+    augment: str = "color,translation"
+    mixing: float | None = None  # furrygan 0, stylegan2 0.9
+    fg_ratio: int = 1
+    mask_reg_every: int = 2
+    bg_part_every: int = 2
+    fine_fade_in: int = 5000
+    binarization_decay: int = 5000
+    phi1: float = 0.35
+    phi2: float = 0.01
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    n_samples: int = 8
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"  # auto: bf16 autocast on CUDA, float32 elsewhere
+    threads: int | None = 2
+    save_fp16: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Raise ValueError with what to change when a setting cannot work."""
+        if self.arch not in ARCHES:
+            raise ValueError(f"arch must be one of {ARCHES}, got {self.arch!r}")
+        if self.size < 16 or self.size & (self.size - 1):
+            raise ValueError(f"size must be a power of two >= 16, got {self.size}")
+        if self.batch < 2:
+            raise ValueError("batch must be at least 2")
+        if self.arch == "furrygan" and self.batch < self.fg_ratio + 1:
+            raise ValueError(f"batch must be at least fg_ratio + 1 = {self.fg_ratio + 1} for FurryGAN")
+        if self.iters < 1:
+            raise ValueError("iters must be >= 1")
+        if self.precision not in ("auto", "float32", "bf16"):
+            raise ValueError("precision must be auto, float32 or bf16")
+
+    def to_json(self) -> dict:
+        """A JSON-able dict (channel keys as strings)."""
+        d = asdict(self)
+        if d["channels"]:
+            d["channels"] = {str(k): v for k, v in d["channels"].items()}
+        return d
+
+    @property
+    def resolved_r1_gamma(self) -> float:
+        """R1 weight: the given one, else 0.0002 * size^2 / batch."""
+        return self.r1_gamma if self.r1_gamma is not None else 0.0002 * self.size**2 / self.batch
+
+    @property
+    def resolved_mixing(self) -> float:
+        """Style-mixing probability (FurryGAN's official code uses none)."""
+        if self.mixing is not None:
+            return self.mixing
+        return 0.0 if self.arch == "furrygan" else 0.9
+
+    @property
+    def resolved_n_mlp(self) -> int:
+        """Mapping depth: 2 for FurryGAN (shallow mapping), 8 for StyleGAN2."""
+        if self.n_mlp is not None:
+            return self.n_mlp
+        return 2 if self.arch == "furrygan" else 8
+
+
+def channel_table(
+    size: int,
+    scale: float = 1.0,
+    max_channels: int | None = None,
+    multiple: int = 4,
+) -> dict[int, int]:
+    """Widths per resolution: config-F's table times ``scale``, capped at ``max_channels``,
+    rounded to a multiple of ``multiple`` (4 keeps FurryGAN's 3:1 split exact)."""
+    if scale <= 0:
+        raise ValueError("channel scale must be positive")
+    table = default_channels(2)
+    out = {}
+    for r in resolutions(size):
+        width = table[r] * scale
+        if max_channels is not None:
+            width = min(width, max_channels)
+        out[r] = max(multiple, round(width / multiple) * multiple)
+    return out

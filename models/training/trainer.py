@@ -1,0 +1,367 @@
+"""One GAN trainer for StyleGAN2 and FurryGAN.
+
+Non-saturating logistic loss, lazy R1 on reals, EMA generator, DiffAugment, bf16 autocast
+on CUDA, FurryGAN's dual fake input and mask losses (``furrygan_losses``), checkpoints that
+resume exactly (weights as safetensors, optimiser and RNG state as a ``weights_only``
+torch file), sample grids and the EMA generator exported as ``generator_ema.safetensors``.
+
+Every random draw (data order, flips, z, noise, augmentation, mixing) comes from one seeded
+``torch.Generator`` whose state is checkpointed, so ``N`` steps, or ``k`` steps plus a
+resume for ``N - k``, give the same weights on the same machine.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from models.discriminator import Discriminator
+from models.discriminator_heads import MaskPredictingDiscriminator
+from models.training import augment as aug
+from models.training import furrygan_losses as fl
+from models.training.config import TrainConfig, channel_table
+from models.training.data import BatchSampler, open_training_data
+from models.training.losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
+from models.training.samples import save_sample_grid
+
+ProgressCallback = Callable[[int, int, dict[str, float]], None]
+CHECKPOINT_DIR = "checkpoint"
+EXPORT_NAME = "generator_ema.safetensors"
+
+
+# -- building -------------------------------------------------------------------------
+def build_networks(config: TrainConfig) -> tuple[nn.Module, nn.Module]:
+    """An untrained generator and discriminator for ``config``."""
+    widths = (
+        {int(k): int(v) for k, v in config.channels.items()}
+        if config.channels
+        else channel_table(config.size, config.channel_scale, config.max_channels)
+    )
+    common = {"size": config.size, "style_dim": config.style_dim, "n_mlp": config.resolved_n_mlp}
+    if config.arch == "furrygan":
+        from models.furrygan import FurryGAN
+
+        gen: nn.Module = FurryGAN(**common, channels=widths, gamma=0.0)
+        disc: nn.Module = MaskPredictingDiscriminator(Discriminator(config.size, channels=widths))
+    else:
+        from models.stylegan2 import StyleGAN2Generator
+
+        gen = StyleGAN2Generator(**common, channels=widths)
+        disc = Discriminator(config.size, channels=widths)
+    return gen, disc
+
+
+def _device(config: TrainConfig) -> torch.device:
+    from models.devices import pick_device
+
+    return pick_device(None if config.device == "auto" else config.device)
+
+
+def save_export(gen: nn.Module, path: Path, fp16: bool) -> None:
+    """Write the generator for the app (our safetensors format, via models.checkpoints)."""
+    from models.checkpoints import save_generator
+
+    save_generator(gen, path, dtype=torch.float16 if fp16 else torch.float32)
+
+
+# -- the run --------------------------------------------------------------------------
+@dataclass
+class _State:
+    step: int
+    gen: nn.Module
+    gen_ema: nn.Module
+    disc: nn.Module
+    g_opt: torch.optim.Optimizer
+    d_opt: torch.optim.Optimizer
+    rng: torch.Generator
+
+
+class Trainer:
+    """Holds the networks, optimisers and RNG of one run; :meth:`step` trains one iteration."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        config.validate()
+        self.config = config
+        self.out = Path(config.out)
+        self.device = _device(config)
+        if self.device.type == "cpu" and config.threads:
+            torch.set_num_threads(config.threads)
+        self.amp = self.device.type == "cuda" and config.precision in ("auto", "bf16")
+        self.policy = aug.parse_policy(config.augment)
+        self.weights = fl.MaskLossWeights(
+            phi1=config.phi1,
+            phi2=config.phi2,
+            binarization_decay=config.binarization_decay,
+            fine_fade_in=config.fine_fade_in,
+        )
+        torch.manual_seed(config.seed)
+        gen, disc = build_networks(config)
+        gen_ema, _ = build_networks(config)
+        gen_ema.load_state_dict(gen.state_dict())
+        gen, disc, gen_ema = gen.to(self.device), disc.to(self.device), gen_ema.to(self.device)
+        gen_ema.eval().requires_grad_(False)
+        c = config.r1_every / (config.r1_every + 1)
+        g_opt = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=(0.0, 0.99))
+        d_opt = torch.optim.Adam(disc.parameters(), lr=config.lr * c, betas=(0.0, 0.99**c))
+        rng = torch.Generator().manual_seed(config.seed)
+        self.s = _State(0, gen, gen_ema, disc, g_opt, d_opt, rng)
+        self.sampler: BatchSampler | None = None
+        self.last: dict[str, float] = {}
+
+    # -- data and latents ---------------------------------------------------------------
+    def attach_data(self) -> None:
+        """Open the training data named by the config."""
+        self.sampler = BatchSampler(open_training_data(self.config.data, self.config.size), self.config.batch)
+
+    def _randn(self, *shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.s.rng).to(self.device)
+
+    def _styles(self, gen: nn.Module, batch: int) -> dict[str, torch.Tensor]:
+        """W+ rows per group from fresh z (with style mixing at the configured rate)."""
+        ws = gen.mapping(self._randn(batch, gen.z_dim()))
+        rows = {k: v.unsqueeze(1).repeat(1, gen.n_latent, 1) for k, v in ws.items()}
+        if torch.rand(1, generator=self.s.rng).item() < self.config.resolved_mixing:
+            ws2 = gen.mapping(self._randn(batch, gen.z_dim()))
+            cut = int(torch.randint(1, gen.n_latent, (1,), generator=self.s.rng))
+            for k in rows:
+                rows[k][:, cut:] = ws2[k].unsqueeze(1)
+        return rows
+
+    def _fake(self, gen: nn.Module, batch: int) -> dict[str, torch.Tensor]:
+        styles = self._styles(gen, batch)
+        noise = [self._randn(batch, 1, h, w) for h, w in gen.noise_shapes]
+        if self.config.arch == "furrygan":
+            return gen.layers(styles["fg"], styles["bg"], noise)
+        from models.generator import Latent
+
+        return {"image": gen.synthesize(Latent(styles, noise)).image}
+
+    def _autocast(self):
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+
+    # -- one iteration ------------------------------------------------------------------
+    def step(self) -> dict[str, float]:
+        """Train one iteration (D step, lazy R1, G step, EMA); returns the losses."""
+        if self.sampler is None:
+            self.attach_data()
+        cfg, s = self.config, self.s
+        i = s.step
+        furry = cfg.arch == "furrygan"
+        if furry:
+            s.gen.gamma = s.gen_ema.gamma = fl.fine_mask_gamma(i, self.weights)
+        n_comp = cfg.batch - cfg.batch // (cfg.fg_ratio + 1) * cfg.fg_ratio
+        logs: dict[str, float] = {}
+
+        # discriminator
+        real = self.sampler.next(s.rng).to(self.device)
+        s.gen.requires_grad_(False)
+        s.disc.requires_grad_(True)
+        with torch.no_grad(), self._autocast():
+            fake = self._fake(s.gen, cfg.batch)
+        with self._autocast():
+            real_logits = self._d_logits(aug.apply(real, self._params(cfg.batch)))
+            d_loss, fake_logits, extra = self._d_fake_terms(fake, n_comp, furry)
+            d_loss = d_loss + d_logistic_loss(real_logits, fake_logits)
+        s.d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        s.d_opt.step()
+        logs.update(d=float(d_loss.detach()), real_score=float(real_logits.detach().float().mean()), **extra)
+
+        if cfg.r1_every > 0 and i % cfg.r1_every == 0:
+            real_r1 = real.detach().requires_grad_(True)
+            logits = self._d_logits(aug.apply(real_r1, self._params(cfg.batch)))
+            r1 = r1_penalty(logits, real_r1)
+            s.d_opt.zero_grad(set_to_none=True)
+            (cfg.resolved_r1_gamma / 2 * r1 * cfg.r1_every + 0 * logits[0].sum()).backward()
+            s.d_opt.step()
+            logs["r1"] = float(r1.detach())
+
+        # generator
+        s.gen.requires_grad_(True)
+        s.disc.requires_grad_(False)
+        with self._autocast():
+            fake = self._fake(s.gen, cfg.batch)
+            g_loss, g_logs = self._g_terms(fake, n_comp, furry, i)
+        s.g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        s.g_opt.step()
+        logs.update(g=float(g_loss.detach()), **g_logs)
+
+        self._update_ema((i + 1) * cfg.batch)
+        s.step = i + 1
+        self.last = logs
+        return logs
+
+    def _params(self, batch: int) -> aug.AugmentParams:
+        return aug.sample_params(self.policy, batch, self.config.size, self.s.rng)
+
+    def _d_logits(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.s.disc(x)
+        return out[0] if isinstance(out, tuple) else out
+
+    def _fake_batch(self, fake: dict[str, torch.Tensor], n_comp: int, furry: bool) -> torch.Tensor:
+        """Dual fake input: composites for the first ``n_comp`` samples, fg images after."""
+        if not furry:
+            return fake["image"]
+        return torch.cat([fake["image"][:n_comp], fake["fg"][n_comp:]])
+
+    def _d_fake_terms(self, fake, n_comp: int, furry: bool):
+        p = self._params(self.config.batch)
+        x = aug.apply(self._fake_batch(fake, n_comp, furry), p)
+        if not furry:
+            return torch.zeros((), device=self.device), self._d_logits(x), {}
+        logits, pred_comp = self.s.disc(x)
+        p_comp = _select(p, n_comp)
+        pred_fg = self.s.disc.predict_mask(aug.apply(fake["fg"][:n_comp], p_comp))
+        target = fl.downsample_mask(aug.apply(fake["alpha"][:n_comp], p_comp, photometric=False))
+        m_d = fl.mask_prediction_loss(target, pred_comp[:n_comp], pred_fg)
+        return m_d, logits, {"mask_pred": float(m_d.detach())}
+
+    def _g_terms(self, fake, n_comp: int, furry: bool, i: int):
+        cfg = self.config
+        p = self._params(cfg.batch)
+        x = aug.apply(self._fake_batch(fake, n_comp, furry), p)
+        if not furry:
+            return g_nonsaturating_loss(self._d_logits(x)), {}
+        logits, pred_comp = self.s.disc(x)
+        loss = g_nonsaturating_loss(logits)
+        logs: dict[str, float] = {}
+        alpha, coarse = fake["alpha"][:n_comp], fake["coarse"]
+        if cfg.mask_reg_every > 0 and i % cfg.mask_reg_every == 0:
+            fg_sg = aug.apply(fake["fg"][:n_comp].detach(), _select(p, n_comp))
+            consist = fl.mask_consistency_loss(pred_comp[:n_comp], self.s.disc.predict_mask(fg_sg).detach())
+            loss = loss + consist
+            logs["consist"] = float(consist.detach())
+        m_coarse = fl.coarse_mask_loss(coarse, i, self.weights)
+        m_fine = fl.fine_mask_loss(alpha, coarse[:n_comp], self.weights)
+        loss = loss + m_coarse + m_fine
+        logs.update(m_coarse=float(m_coarse.detach()), m_fine=float(m_fine.detach()))
+        if cfg.bg_part_every > 0 and i % cfg.bg_part_every == 0:
+            bg_part = fl.background_participation_loss(fake["fg"][:n_comp], fake["bg"][:n_comp], alpha)
+            loss = loss + bg_part
+            logs["bg_part"] = float(bg_part.detach())
+        logs["alpha_mean"] = float(fake["alpha"].detach().float().mean())
+        logs["coarse_mean"] = float(coarse.detach().float().mean())
+        return loss, logs
+
+    @torch.no_grad()
+    def _update_ema(self, seen: int) -> None:
+        cfg = self.config
+        ema_nimg = cfg.ema_kimg * 1000
+        if cfg.ema_rampup is not None:
+            ema_nimg = min(ema_nimg, seen * cfg.ema_rampup)
+        beta = 0.5 ** (cfg.batch / max(ema_nimg, 1e-8))
+        for p_ema, p in zip(self.s.gen_ema.parameters(), self.s.gen.parameters()):
+            p_ema.copy_(p.detach().lerp(p_ema, beta))
+        for b_ema, b in zip(self.s.gen_ema.buffers(), self.s.gen.buffers()):
+            b_ema.copy_(b)
+
+    # -- outputs ------------------------------------------------------------------------
+    def save_samples(self) -> Path:
+        """A grid from the EMA generator at fixed seeds: ``samples/step_NNNNNN.png``."""
+        path = self.out / "samples" / f"step_{self.s.step:06d}.png"
+        save_sample_grid(self.s.gen_ema, path, self.config.n_samples, seed=self.config.seed + 12345)
+        return path
+
+    def export(self) -> Path:
+        """Write the EMA generator as ``generator_ema.safetensors`` (fp16 if configured)."""
+        path = self.out / EXPORT_NAME
+        save_export(self.s.gen_ema, path, self.config.save_fp16)
+        return path
+
+    def save_checkpoint(self) -> Path:
+        """Write weights (safetensors), optimiser + RNG state and ``state.json``; atomic swap."""
+        from safetensors.torch import save_file
+
+        s = self.s
+        final = self.out / CHECKPOINT_DIR
+        tmp = self.out / (CHECKPOINT_DIR + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name, module in (("g", s.gen), ("g_ema", s.gen_ema), ("d", s.disc)):
+            tensors = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
+            save_file(tensors, str(tmp / f"{name}.safetensors"))
+        torch.save(
+            {"g_optim": s.g_opt.state_dict(), "d_optim": s.d_opt.state_dict(), "rng": s.rng.get_state()},
+            tmp / "optim.pt",
+        )
+        state = {"step": s.step, "config": self.config.to_json(), "architecture": s.gen.architecture()}
+        (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
+        old = self.out / (CHECKPOINT_DIR + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+        return final
+
+    def load_checkpoint(self) -> int:
+        """Restore everything from ``out/checkpoint``; returns the step it resumes at."""
+        from safetensors.torch import load_file
+
+        folder = self.out / CHECKPOINT_DIR
+        state = json.loads((folder / "state.json").read_text())
+        s = self.s
+        if _without_gamma(state.get("architecture") or {}) != _without_gamma(s.gen.architecture()):
+            raise ValueError(
+                f"{folder} was trained with a different architecture {state.get('architecture')}; "
+                "use the same --arch/--size/widths or another --out"
+            )
+        for name, module in (("g", s.gen), ("g_ema", s.gen_ema), ("d", s.disc)):
+            module.load_state_dict(load_file(str(folder / f"{name}.safetensors"), device=str(self.device)))
+        extra = torch.load(folder / "optim.pt", map_location=self.device, weights_only=True)
+        s.g_opt.load_state_dict(extra["g_optim"])
+        s.d_opt.load_state_dict(extra["d_optim"])
+        s.rng.set_state(extra["rng"].cpu())
+        s.step = int(state["step"])
+        if self.config.arch == "furrygan":
+            s.gen.gamma = s.gen_ema.gamma = fl.fine_mask_gamma(s.step, self.weights)
+        return s.step
+
+
+def _without_gamma(arch: dict) -> dict:
+    """An architecture dict minus FurryGAN's ``gamma`` (a schedule value, not a shape)."""
+    return {k: v for k, v in arch.items() if k != "gamma"}
+
+
+def _select(p: aug.AugmentParams, n: int) -> aug.AugmentParams:
+    """The first ``n`` samples' parameters."""
+    fields = {k: (v[:n] if isinstance(v, torch.Tensor) else v) for k, v in vars(p).items()}
+    return aug.AugmentParams(**fields)
+
+
+def train(config: TrainConfig, progress_cb: ProgressCallback | None = None) -> Trainer:
+    """Run (or resume) training to ``config.iters`` iterations; returns the finished Trainer.
+
+    Writes ``out/checkpoint`` every ``checkpoint_every`` steps and at the end, sample grids
+    every ``sample_every`` steps, and ``out/generator_ema.safetensors`` at the end.
+    ``progress_cb(step, total, losses)`` is called after every iteration.
+    """
+    trainer = Trainer(config)
+    out = Path(config.out)
+    has_checkpoint = (out / CHECKPOINT_DIR / "state.json").is_file()
+    if has_checkpoint and not config.resume:
+        raise FileExistsError(f"{out} already holds a checkpoint; pass resume (--resume) or another out dir")
+    if has_checkpoint:
+        trainer.load_checkpoint()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(config.to_json(), indent=1, sort_keys=True))
+    trainer.attach_data()
+    while trainer.s.step < config.iters:
+        logs = trainer.step()
+        step = trainer.s.step
+        if progress_cb is not None:
+            progress_cb(step, config.iters, logs)
+        if config.sample_every > 0 and step % config.sample_every == 0:
+            trainer.save_samples()
+        if config.checkpoint_every > 0 and step % config.checkpoint_every == 0 and step < config.iters:
+            trainer.save_checkpoint()
+    trainer.save_checkpoint()
+    trainer.export()
+    return trainer

@@ -1,0 +1,72 @@
+"""The command line: sub-commands generated from the registry, a real embed run, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.cli import build_parser, main
+from editors.registry import all_operations
+
+
+def test_every_operation_has_a_sub_command_with_its_params():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, op_cls in all_operations().items():
+        assert name in sub.choices
+        flags = {opt for a in sub.choices[name]._actions for opt in a.option_strings}
+        import dataclasses
+
+        for f in dataclasses.fields(op_cls.Params):
+            assert "--" + f.name.replace("_", "-") in flags
+
+
+def test_embed_writes_reconstruction_latent_and_metrics(tmp_path, capsys):
+    photo = (np.random.default_rng(0).random((40, 60, 3)) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.jpg")
+    rc = main(["--model", "random:stylegan2:32:0:32", "--device", "cpu", "embed", str(tmp_path / "photo.jpg"),
+               "--steps-w", "3", "--steps-noise", "3", "--out-dir", str(tmp_path / "out")])
+    assert rc == 0
+    out = capsys.readouterr().out
+    for key in ("psnr_w:", "psnr:", "lpips:"):
+        assert key in out
+    rec = np.asarray(Image.open(tmp_path / "out" / "reconstruction.png"))
+    assert rec.shape == (32, 32, 3)
+    assert Image.open(tmp_path / "out" / "result.png").size == (60, 40)
+    with np.load(tmp_path / "out" / "latent.npz") as npz:
+        assert npz["w__w"].shape == (1, 8, 32)
+    placement = json.loads((tmp_path / "out" / "placement.json").read_text())
+    assert placement["size"] == 32
+
+
+def test_bad_inputs_give_a_clear_error(tmp_path, capsys):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    rc = main(["--model", "random:stylegan2:32:0:32", "embed", str(tmp_path / "broken.png"),
+               "--out-dir", str(tmp_path / "out")])
+    assert rc == 2
+    assert "broken.png" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_of_range_param_is_refused(tmp_path, capsys):
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "p.png")
+    rc = main(["--model", "random:stylegan2:32:0:32", "embed", str(tmp_path / "p.png"), "--lr-w", "5"])
+    assert rc == 2
+    assert "lr_w" in capsys.readouterr().err
+
+
+def test_missing_model_file_is_reported(tmp_path, capsys):
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "p.png")
+    rc = main(["--model", str(tmp_path / "nope.safetensors"), "embed", str(tmp_path / "p.png")])
+    assert rc == 2
+    assert "nope.safetensors" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cmd", ["sample"])
+def test_sample_grid(tmp_path, cmd):
+    rc = main(["--model", "random:stylegan2:32:0:32", cmd, "--n", "4", "--out", str(tmp_path / "g.png")])
+    assert rc == 0
+    assert Image.open(tmp_path / "g.png").size == (64, 64)

@@ -1,0 +1,146 @@
+"""The GAN trainer: FurryGAN and StyleGAN2 train on CPU, resume exactly, export loadable models."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from models.training import augment as aug
+from models.training import furrygan_losses as fl
+from models.training.cli import config_from_args, configure_parser
+from models.training.config import TrainConfig, channel_table
+from models.training.trainer import Trainer, train
+
+TINY = {4: 32, 8: 32, 16: 32, 32: 16}
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        a = np.zeros((40, 40, 3), np.uint8) + rng.integers(0, 255, 3).astype(np.uint8)
+        a[10:30, 12:28] = rng.integers(0, 255, 3)
+        Image.fromarray(a).save(root / f"{i}.png")
+    return root
+
+
+def tiny_config(data, out, **kw) -> TrainConfig:
+    args = {
+        "arch": "furrygan", "data": str(data), "out": str(out), "size": 32, "batch": 4, "iters": 4,
+        "style_dim": 32, "channels": TINY, "fine_fade_in": 10, "binarization_decay": 10,
+        "sample_every": 0, "checkpoint_every": 0, "r1_every": 2, "n_samples": 2,
+    }
+    return TrainConfig(**(args | kw))
+
+
+def test_tiny_furrygan_trains_with_bounded_masks(image_dir, tmp_path):
+    from models.checkpoints import load_generator
+
+    logs = []
+    cfg = tiny_config(image_dir, tmp_path / "run", iters=30, sample_every=15, augment="color,translation,cutout")
+    trainer = train(cfg, lambda step, total, l: logs.append(l))
+    assert len(logs) == 30 and trainer.s.step == 30
+    for entry in logs:
+        assert all(math.isfinite(v) for v in entry.values()), entry
+    assert {"mask_pred", "consist", "m_coarse", "m_fine", "bg_part", "r1"} <= set().union(*logs)
+    # the area hinge keeps the coarse mask from collapsing; it never fills the whole image
+    late = logs[-10:]
+    assert min(e["coarse_mean"] for e in late) > 0.15
+    assert max(e["alpha_mean"] for e in late) < 0.98
+    assert trainer.s.gen.gamma == 1.0  # fine mask fully faded in after fine_fade_in steps
+    assert (tmp_path / "run" / "samples" / "step_000030.png").is_file()
+    gen = load_generator(tmp_path / "run" / "generator_ema.safetensors")
+    out = gen.synthesize(gen.random_latent(0), return_alpha=True)
+    assert out.alpha is not None and torch.isfinite(out.image).all()
+
+
+def test_resume_matches_an_uninterrupted_run(image_dir, tmp_path):
+    straight = train(tiny_config(image_dir, tmp_path / "a", iters=4))
+    train(tiny_config(image_dir, tmp_path / "b", iters=2))
+    with pytest.raises(FileExistsError, match="resume"):
+        train(tiny_config(image_dir, tmp_path / "b", iters=4))
+    resumed = train(tiny_config(image_dir, tmp_path / "b", iters=4, resume=True))
+    assert resumed.s.step == 4
+    for name in ("gen", "gen_ema", "disc"):
+        a, b = getattr(straight.s, name).state_dict(), getattr(resumed.s, name).state_dict()
+        for k in a:
+            assert torch.equal(a[k], b[k]), f"{name}.{k}"
+    sa, sb = straight.s.g_opt.state_dict()["state"], resumed.s.g_opt.state_dict()["state"]
+    assert all(torch.equal(sa[i]["exp_avg"], sb[i]["exp_avg"]) for i in sa)
+    assert torch.equal(straight.s.rng.get_state(), resumed.s.rng.get_state())
+
+
+def test_resume_refuses_another_architecture(image_dir, tmp_path):
+    train(tiny_config(image_dir, tmp_path / "c", iters=1))
+    with pytest.raises(ValueError, match="different architecture"):
+        Trainer(tiny_config(image_dir, tmp_path / "c", style_dim=64, resume=True)).load_checkpoint()
+
+
+def test_tiny_stylegan2_trains(image_dir, tmp_path):
+    from models.checkpoints import load_generator
+    from models.stylegan2 import StyleGAN2Generator
+
+    logs = []
+    cfg = tiny_config(image_dir, tmp_path / "sg", arch="stylegan2", iters=6, n_mlp=2, save_fp16=True)
+    train(cfg, lambda step, total, l: logs.append(l))
+    assert all(math.isfinite(v) for e in logs for v in e.values())
+    assert "r1" in logs[0] and "mask_pred" not in logs[0]
+    gen = load_generator(tmp_path / "sg" / "generator_ema.safetensors")
+    assert isinstance(gen, StyleGAN2Generator) and gen.resolution == 32
+
+
+def test_masks_follow_their_images_under_augmentation():
+    gen = torch.Generator().manual_seed(1)
+    p = aug.sample_params(("color", "translation", "cutout"), 3, 32, gen)
+    mask = torch.rand(3, 1, 32, 32)
+    image = mask.repeat(1, 3, 1, 1)
+    moved = aug.apply(image, p, photometric=False)
+    torch.testing.assert_close(moved[:, :1], aug.apply(mask, p, photometric=False))
+    assert not torch.equal(aug.apply(image, p), moved)  # colour changes images only
+    small = aug.apply(torch.ones(3, 1, 16, 16), p, photometric=False)
+    assert small.shape == (3, 1, 16, 16)
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        aug.parse_policy("color,zoom")
+
+
+def test_translation_is_differentiable():
+    gen = torch.Generator().manual_seed(2)
+    p = aug.sample_params(("translation",), 2, 16, gen)
+    x = torch.randn(2, 3, 16, 16, requires_grad=True)
+    aug.apply(x, p).sum().backward()
+    assert x.grad is not None and float(x.grad.abs().sum()) > 0
+
+
+def test_mask_loss_schedules_and_bounds():
+    w = fl.MaskLossWeights(binarization_decay=100, fine_fade_in=50)
+    assert fl.binarization_weight(0, w) == 5.0 and fl.binarization_weight(100, w) == 0.5
+    assert fl.binarization_weight(50, w) == pytest.approx(2.75)
+    assert fl.fine_mask_gamma(0, w) == 0.0 and fl.fine_mask_gamma(25, w) == 0.5
+    assert fl.fine_mask_gamma(500, w) == 1.0
+    binary_big = torch.zeros(2, 1, 8, 8)
+    binary_big[..., :, :4] = 1  # area 0.5 >= phi1, binary
+    assert float(fl.coarse_mask_loss(binary_big, 200, w)) == 0.0
+    empty = torch.zeros(2, 1, 8, 8)
+    assert float(fl.coarse_mask_loss(empty, 200, w)) == pytest.approx(5 * 0.35)
+    assert float(fl.fine_mask_loss(binary_big, binary_big, w)) == 0.0
+    assert float(fl.fine_mask_loss(torch.ones(2, 1, 8, 8), binary_big, w)) == pytest.approx(5 * (0.5 - 0.01))
+
+
+def test_cli_builds_the_config(tmp_path):
+    import argparse
+
+    p = argparse.ArgumentParser()
+    configure_parser(p)
+    args = p.parse_args(
+        ["--data", "d", "--out", str(tmp_path), "--size", "64", "--max-channels", "128",
+         "--channels-scale", "0.5", "--fine-fade-in", "300", "--resume"]
+    )
+    cfg = config_from_args(args)
+    assert cfg.size == 64 and cfg.max_channels == 128 and cfg.channel_scale == 0.5
+    assert cfg.fine_fade_in == 300 and cfg.resume
+    assert channel_table(64, 0.5, 128) == {4: 128, 8: 128, 16: 128, 32: 128, 64: 128}
+    assert channel_table(128, 0.25)[128] == 64
