@@ -11,9 +11,9 @@ Trimap convention: float ``H x W`` with 0 = background, 1 = foreground, 0.5 = un
 
 from __future__ import annotations
 
-import contextlib
-import io
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import cv2
 import numpy as np
@@ -128,36 +128,80 @@ def upsample_alpha(alpha_crop: np.ndarray, placement: Placement) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- tiling
+Tile = tuple[slice, slice, slice, slice]  # outer_y, outer_x, core-in-outer y, core-in-outer x
+
+
 def _tiles_with(
-    active: np.ndarray, tile: int, margin: int
-) -> list[tuple[slice, slice, slice, slice]]:
-    """(outer_y, outer_x, core_in_outer_y, core_in_outer_x) for tiles holding active pixels."""
+    active: np.ndarray,
+    tile: int,
+    margin: int,
+    reach: np.ndarray | None = None,
+    max_margin: int = 1024,
+) -> list[Tile]:
+    """Tiles of ``tile`` px that hold active pixels, each widened by its own margin.
+
+    The margin is ``margin`` plus, with ``reach``, the largest ``reach`` of the tile's
+    active pixels (capped at ``max_margin``): how far the solver must look to see both
+    labels.
+    """
     h, w = active.shape
     ny, nx = -(-h // tile), -(-w // tile)
-    # which tiles hold any active pixel: one reduction over a padded block view
-    pad = np.zeros((ny * tile, nx * tile), bool)
+    pad = np.zeros((ny * tile, nx * tile), bool)  # one reduction over a padded block view
     pad[:h, :w] = active
     hit = pad.reshape(ny, tile, nx, tile).any(axis=(1, 3))
     out = []
     for ty, tx in zip(*np.nonzero(hit)):
         y0, x0 = ty * tile, tx * tile
         y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
-        oy0, ox0 = max(0, y0 - margin), max(0, x0 - margin)
-        oy1, ox1 = min(h, y1 + margin), min(w, x1 + margin)
+        m = margin
+        if reach is not None:
+            core_reach = reach[y0:y1, x0:x1][active[y0:y1, x0:x1]]
+            m += int(min(max_margin, np.ceil(core_reach.max())))
+        oy0, ox0 = max(0, y0 - m), max(0, x0 - m)
+        oy1, ox1 = min(h, y1 + m), min(w, x1 + m)
         out.append(
             (slice(oy0, oy1), slice(ox0, ox1), slice(y0 - oy0, y1 - oy0), slice(x0 - ox0, x1 - ox0))
         )
     return out
 
 
-def _iter_tiles(
-    active: np.ndarray, tile: int, margin: int, on_tile: TileCallback | None
-) -> Iterator[tuple[slice, slice, slice, slice]]:
-    tiles = _tiles_with(active, tile, margin)
-    for i, t in enumerate(tiles):
-        yield t
-        if on_tile is not None:
-            on_tile(i + 1, len(tiles))
+def _run_tiles(
+    tiles: list[Tile],
+    solve: Callable[[Tile], np.ndarray | None],
+    store: Callable[[Tile, np.ndarray], None],
+    workers: int,
+    on_tile: TileCallback | None,
+) -> None:
+    """Solve tiles (in threads when ``workers > 1``); store results in the calling thread.
+
+    ``on_tile(i, n)`` runs after each stored tile; if it raises, the tiles not yet started
+    are dropped and the exception propagates.
+    """
+    n = len(tiles)
+    if workers <= 1 or n <= 1:
+        for i, t in enumerate(tiles):
+            res = solve(t)
+            if res is not None:
+                store(t, res)
+            if on_tile is not None:
+                on_tile(i + 1, n)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = {pool.submit(solve, t): t for t in tiles}
+        for i, fut in enumerate(as_completed(futures)):
+            res = fut.result()
+            if res is not None:
+                store(futures[fut], res)
+            if on_tile is not None:
+                on_tile(i + 1, n)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def default_workers() -> int:
+    """Threads for tile solving: the CPU count, at most 4 (pymatting's kernels drop the GIL)."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _check_image(image: np.ndarray, other: np.ndarray, what: str) -> np.ndarray:
@@ -170,11 +214,14 @@ def _check_image(image: np.ndarray, other: np.ndarray, what: str) -> np.ndarray:
 
 # ---------------------------------------------------------------- alpha
 def _quiet_ichol(matrix):
-    """pymatting's incomplete-Cholesky preconditioner without its retry chatter on stdout."""
+    """pymatting's incomplete-Cholesky preconditioner, starting with a small diagonal shift.
+
+    The unshifted attempt usually fails on a matting Laplacian (and pymatting prints a
+    warning for each failed attempt); any shift still gives a valid preconditioner.
+    """
     from pymatting import ichol
 
-    with contextlib.redirect_stdout(io.StringIO()):
-        return ichol(matrix)
+    return ichol(matrix, shifts=[1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0])
 
 
 def count_tiles(mask: np.ndarray, tile: int = 512) -> int:
@@ -187,23 +234,33 @@ def unknown_region(trimap: np.ndarray) -> np.ndarray:
     return (trimap > 0.0) & (trimap < 1.0)
 
 
+def _distance_to(region: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every pixel to the nearest pixel of ``region`` (large if none)."""
+    if not region.any():
+        return np.full(region.shape, 1e9, np.float32)
+    return cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+
+
 def refine_alpha(
     image: np.ndarray,
     trimap: np.ndarray,
     *,
     method: str = "cf",
     tile: int = 512,
-    margin: int = 32,
+    margin: int = 16,
     epsilon: float = 1e-7,
-    max_iter: int = 2000,
+    rtol: float = 1e-5,
+    max_iter: int = 10000,
     fallback: np.ndarray | None = None,
+    workers: int | None = None,
     on_tile: TileCallback | None = None,
 ) -> np.ndarray:
     """Closed-form matting solved only inside the trimap's unknown band, tile by tile.
 
-    ``fallback`` (H x W) fills unknown pixels of tiles that see no known pixel at all
-    (default 0.5). ``on_tile(i, n)`` is called after each solved tile and may raise to
-    cancel; the inputs are never modified.
+    Each tile's crop reaches far enough to see both foreground and background pixels
+    (plus ``margin``), so tiles agree at their seams. ``fallback`` (H x W) fills unknown
+    pixels that no solve reaches (default 0.5). ``on_tile(i, n)`` is called after each
+    tile and may raise to cancel; the inputs are never modified.
     """
     if method != "cf":
         raise ValueError(f"unknown matting method {method!r}; available: 'cf'")
@@ -212,25 +269,40 @@ def refine_alpha(
     alpha = np.where(tri >= 1.0, 1.0, 0.0).astype(np.float32)
     unknown = unknown_region(tri)
     alpha[unknown] = UNKNOWN if fallback is None else np.asarray(fallback, np.float32)[unknown]
+    if not unknown.any():
+        return alpha
+    reach = np.maximum(_distance_to(tri >= 1.0), _distance_to(tri <= 0.0))
+    tiles = _tiles_with(unknown, tile, margin, reach)
+    del reach
     from pymatting import estimate_alpha_cf
 
-    for oy, ox, cy, cx in _iter_tiles(unknown, tile, margin, on_tile):
-        t = tri[oy, ox]
-        u = unknown_region(t)
-        has_fg, has_bg = bool((t >= 1.0).any()), bool((t <= 0.0).any())
-        core_u = u[cy, cx]
+    def solve(t: Tile) -> np.ndarray | None:
+        oy, ox, _, _ = t
+        crop = tri[oy, ox]
+        has_fg, has_bg = bool((crop >= 1.0).any()), bool((crop <= 0.0).any())
         if not (has_fg and has_bg):
-            if has_fg or has_bg:  # a single known label: the smooth solution is constant
-                alpha[oy, ox][cy, cx][core_u] = 1.0 if has_fg else 0.0
-            continue
-        solved = estimate_alpha_cf(
-            img[oy, ox].astype(np.float64),
-            t.astype(np.float64),
-            laplacian_kwargs={"epsilon": epsilon},
-            cg_kwargs={"maxiter": max_iter},
-            preconditioner=_quiet_ichol,
-        ).astype(np.float32)
+            if not (has_fg or has_bg):
+                return None
+            # a single known label in reach: the smooth solution is that constant
+            return np.full(crop.shape, 1.0 if has_fg else 0.0, np.float32)
+        try:
+            solved = estimate_alpha_cf(
+                img[oy, ox].astype(np.float64),
+                crop.astype(np.float64),
+                laplacian_kwargs={"epsilon": epsilon},
+                cg_kwargs={"maxiter": max_iter, "rtol": rtol},
+                preconditioner=_quiet_ichol,
+            )
+        except ValueError:  # the solver did not converge: keep the fallback there
+            return None
+        return solved.astype(np.float32)
+
+    def store(t: Tile, solved: np.ndarray) -> None:
+        oy, ox, cy, cx = t
+        core_u = unknown[oy, ox][cy, cx]
         alpha[oy, ox][cy, cx][core_u] = solved[cy, cx][core_u]
+
+    _run_tiles(tiles, solve, store, workers or default_workers(), on_tile)
     return np.clip(alpha, 0.0, 1.0)
 
 
@@ -246,6 +318,7 @@ def estimate_foreground(
     *,
     tile: int = 512,
     margin: int = 32,
+    workers: int | None = None,
     on_tile: TileCallback | None = None,
 ) -> np.ndarray:
     """Foreground colours (H x W x 3) freed of the old background where alpha is soft.
@@ -260,9 +333,16 @@ def estimate_foreground(
     soft = soft_region(a)
     from pymatting import estimate_foreground_ml
 
-    for oy, ox, cy, cx in _iter_tiles(soft, tile, margin, on_tile):
+    def solve(t: Tile) -> np.ndarray:
+        oy, ox, _, _ = t
         est = estimate_foreground_ml(img[oy, ox].astype(np.float64), a[oy, ox].astype(np.float64))
-        est = np.clip(est, 0.0, 1.0).astype(np.float32)
+        return np.clip(est, 0.0, 1.0).astype(np.float32)
+
+    def store(t: Tile, est: np.ndarray) -> None:
+        oy, ox, cy, cx = t
         core_soft = soft[oy, ox][cy, cx]
         fg[oy, ox][cy, cx][core_soft] = est[cy, cx][core_soft]
+
+    _run_tiles(_tiles_with(soft, tile, margin), solve, store, workers or default_workers(),
+               on_tile)
     return fg

@@ -37,18 +37,23 @@ class HistoryDock(QDockWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """Rebuild the list from the document's history."""
-        self.list.clear()
-        if self.document is None:
-            return
-        history = self.document.history
-        start = START_LABEL if not history.evicted else f"{START_LABEL} (older steps dropped)"
-        for row, label in enumerate([start, *history.labels()]):
-            item = QListWidgetItem(label)
-            if row > history.index:  # undone steps: greyed, still clickable to redo
-                item.setForeground(QBrush(QColor(140, 140, 140)))
-            self.list.addItem(item)
-        self.list.setCurrentRow(history.index)
+        """Sync the rows with the document's history (in place: rows are reused)."""
+        history = self.document.history if self.document is not None else None
+        labels: list[str] = []
+        if history is not None:
+            start = START_LABEL if not history.evicted else f"{START_LABEL} (older dropped)"
+            labels = [start, *history.labels()]
+        while self.list.count() > len(labels):
+            self.list.takeItem(self.list.count() - 1)
+        while self.list.count() < len(labels):
+            self.list.addItem(QListWidgetItem())
+        for row, label in enumerate(labels):
+            item = self.list.item(row)
+            item.setText(label)
+            undone = history is not None and row > history.index  # greyed, click to redo
+            item.setForeground(QBrush(QColor(140, 140, 140) if undone else QColor(220, 220, 220)))
+        if history is not None:
+            self.list.setCurrentRow(history.index)
 
     def _on_clicked(self, item: QListWidgetItem) -> None:
         if self.document is None:

@@ -166,12 +166,18 @@ class LayersDock(QDockWidget):
 
     # --------------------------------------------------------------- display
     def refresh(self) -> None:
-        """Rebuild rows and the active layer's controls from the document."""
+        """Sync rows and the active layer's controls with the document.
+
+        Rows are updated in place when the stack order is unchanged (so an item whose own
+        signal caused the change stays alive); they are rebuilt only when layers were added,
+        removed or moved.
+        """
         self._rebuilding = True
-        self.list.clear()
         doc = self.document
-        if doc is not None:
-            for layer in reversed(doc.layers):
+        layers = list(reversed(doc.layers)) if doc is not None else []
+        if self.list.ids_top_first() != [lay.id for lay in layers]:
+            self.list.clear()
+            for layer in layers:
                 item = QListWidgetItem(layer_thumbnail(layer), layer.name)
                 item.setData(LAYER_ID_ROLE, layer.id)
                 item.setFlags(
@@ -180,20 +186,26 @@ class LayersDock(QDockWidget):
                     | Qt.ItemFlag.ItemIsUserCheckable
                     | Qt.ItemFlag.ItemIsDragEnabled
                 )
-                item.setCheckState(
-                    Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked
-                )
-                item.setToolTip(f"{layer.kind.value} layer{' (locked)' if layer.locked else ''}")
-                if layer.locked:
-                    font = QFont(item.font())
-                    font.setItalic(True)
-                    item.setFont(font)
-                    item.setForeground(QBrush(QColor(150, 150, 150)))
                 self.list.addItem(item)
-                if layer.id == doc.active_id:
-                    self.list.setCurrentItem(item)
+        for row, layer in enumerate(layers):
+            self._sync_item(self.list.item(row), layer)
+            if doc is not None and layer.id == doc.active_id:
+                self.list.setCurrentRow(row)
         self._rebuilding = False
         self._refresh_active_controls()
+
+    @staticmethod
+    def _sync_item(item: QListWidgetItem, layer) -> None:  # type: ignore[no-untyped-def]
+        if item.text() != layer.name:
+            item.setText(layer.name)
+        check = Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked
+        if item.checkState() != check:
+            item.setCheckState(check)
+        item.setToolTip(f"{layer.kind.value} layer{' (locked)' if layer.locked else ''}")
+        font = QFont(item.font())
+        font.setItalic(layer.locked)
+        item.setFont(font)
+        item.setForeground(QBrush(QColor(150, 150, 150) if layer.locked else QColor(220, 220, 220)))
 
     def _refresh_active_controls(self) -> None:
         from app.document.layers import LayerKind

@@ -1,0 +1,193 @@
+"""The job runner: a visible queue, one job at a time on a worker QThread.
+
+The worker thread runs ``operation.run`` with a :class:`editors.operation.Progress` whose
+callback forwards steps and previews to the GUI thread as queued signals, throttled so a
+fast operation cannot flood the event loop (progress ~25/s, previews ~10/s). Cancel sets
+the Progress flag; the operation raises ``Cancelled`` at its next step. The document is
+never touched here: the caller copies inputs in and decides what to do with the Result.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections import deque
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal
+
+from app.qt.jobs.job import OOM_ADVICE, Job, eta_seconds, is_out_of_memory
+
+PROGRESS_INTERVAL_S = 0.04
+PREVIEW_INTERVAL_S = 0.1
+
+
+class JobThread(QThread):
+    """Runs one job; every signal is emitted on the worker and delivered on the GUI thread."""
+
+    progressed = Signal(int, int, str, object, object)  # step, total, stage, metrics, eta
+    preview_ready = Signal(object)  # HxWx3 float32 (model resolution)
+    succeeded = Signal(object)  # editors.operation.Result
+    was_cancelled = Signal()
+    failed = Signal(str, str)  # message, details
+
+    def __init__(self, job: Job, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        from editors.operation import Progress
+
+        self.job = job
+        self.progress = Progress(self._on_step, preview_interval_s=PREVIEW_INTERVAL_S)
+        self._started = 0.0
+        self._last_progress = -1e9
+        self._last_preview = -1e9
+
+    def cancel(self) -> None:
+        """Ask the operation to stop at its next step (safe from any thread)."""
+        self.progress.cancel()
+
+    def run(self) -> None:
+        from editors.operation import Cancelled, OperationError
+
+        job = self.job
+        self._started = time.monotonic()
+        try:
+            gen = job.generator() if job.generator is not None else None
+            if self.progress.cancelled:
+                raise Cancelled()
+            result = job.operation.run(gen, job.inputs, job.params, self.progress)
+        except Cancelled:
+            self.was_cancelled.emit()
+        except OperationError as exc:
+            self.failed.emit(str(exc), "")
+        except Exception as exc:  # every failure becomes a message, never a crash
+            details = "".join(traceback.format_exception(exc))
+            if is_out_of_memory(exc):
+                self.failed.emit(OOM_ADVICE, details)
+            else:
+                self.failed.emit(f"{type(exc).__name__}: {exc}", details)
+        else:
+            self.succeeded.emit(result)
+
+    def _on_step(self, step: int, total: int, preview: Any, metrics: dict[str, float]) -> None:
+        now = time.monotonic()
+        if preview is not None and now - self._last_preview >= PREVIEW_INTERVAL_S:
+            self._last_preview = now
+            self.preview_ready.emit(np.array(preview, dtype=np.float32, copy=True))
+        if now - self._last_progress >= PROGRESS_INTERVAL_S or step >= total:
+            self._last_progress = now
+            eta = eta_seconds(step, total, now - self._started)
+            self.progressed.emit(int(step), int(total), self.progress.stage, dict(metrics), eta)
+
+
+class JobRunner(QObject):
+    """A queue of jobs for one device, run one at a time off the GUI thread."""
+
+    queue_changed = Signal()
+    started = Signal(object)  # Job
+    progressed = Signal(object, int, int, str, object, object)  # job, step, total, stage, metrics, eta
+    preview = Signal(object, object)  # job, image
+    finished = Signal(object, object)  # job, Result
+    cancelled = Signal(object)  # job
+    failed = Signal(object, str, str)  # job, message, details
+    idle = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._queue: deque[Job] = deque()
+        self._thread: JobThread | None = None
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def current(self) -> Job | None:
+        """The running job, if any."""
+        return self._thread.job if self._thread is not None else None
+
+    @property
+    def queued(self) -> list[Job]:
+        """Jobs waiting their turn, first to run first."""
+        return list(self._queue)
+
+    @property
+    def busy(self) -> bool:
+        """True while a job runs or waits."""
+        return self._thread is not None or bool(self._queue)
+
+    # ------------------------------------------------------------------ control
+    def submit(self, job: Job) -> Job:
+        """Queue ``job``; it starts at once when nothing else runs."""
+        self._queue.append(job)
+        self.queue_changed.emit()
+        self._start_next()
+        return job
+
+    def cancel(self, job: Job | None = None) -> None:
+        """Cancel ``job`` (default: the running one); a queued job is simply dropped."""
+        if job is not None and job in self._queue:
+            self._queue.remove(job)
+            self.queue_changed.emit()
+            self.cancelled.emit(job)
+            return
+        if self._thread is not None and (job is None or job is self._thread.job):
+            self._thread.cancel()
+
+    def cancel_all(self) -> None:
+        """Drop the queue and cancel the running job."""
+        while self._queue:
+            self.cancelled.emit(self._queue.popleft())
+        self.queue_changed.emit()
+        self.cancel()
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        """Block until the running job's thread ends (shutdown and tests only)."""
+        return self._thread.wait(timeout_ms) if self._thread is not None else True
+
+    # ------------------------------------------------------------------ internals
+    def _start_next(self) -> None:
+        if self._thread is not None or not self._queue:
+            return
+        job = self._queue.popleft()
+        thread = JobThread(job, self)
+        # bound methods of this GUI-thread object: Qt queues the worker's emits onto it
+        thread.progressed.connect(self._relay_progress)
+        thread.preview_ready.connect(self._relay_preview)
+        thread.succeeded.connect(self._relay_success)
+        thread.was_cancelled.connect(self._relay_cancel)
+        thread.failed.connect(self._relay_failure)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread = thread
+        self.queue_changed.emit()
+        self.started.emit(job)
+        thread.start()
+
+    def _relay_progress(self, step: int, total: int, stage: str, metrics: object, eta: object
+                        ) -> None:
+        if self.current is not None:
+            self.progressed.emit(self.current, step, total, stage, metrics, eta)
+
+    def _relay_preview(self, image: object) -> None:
+        if self.current is not None:
+            self.preview.emit(self.current, image)
+
+    def _relay_success(self, result: object) -> None:
+        if self.current is not None:
+            self.finished.emit(self.current, result)
+
+    def _relay_cancel(self) -> None:
+        if self.current is not None:
+            self.cancelled.emit(self.current)
+
+    def _relay_failure(self, message: str, details: str) -> None:
+        if self.current is not None:
+            self.failed.emit(self.current, message, details)
+
+    def _on_thread_finished(self) -> None:
+        thread = self._thread
+        self._thread = None
+        if thread is not None:
+            thread.deleteLater()
+        self.queue_changed.emit()
+        if self._queue:
+            self._start_next()
+        else:
+            self.idle.emit()

@@ -1,0 +1,1 @@
+"""The model manager (which generator, on which device) and its status-bar widget."""

@@ -1,0 +1,121 @@
+"""Copy an operation's inputs out of the document before a job starts.
+
+The worker thread never sees a document array: every image, mask and label map is copied
+here, on the GUI thread, so painting during the job cannot change what the job computes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from app.document.layers import LayerKind
+from app.qt.operations.slot_pickers import BOX
+from app.qt.placement.geometry import PlacementRequest, SquareBox
+from editors.operation import Operation, OperationError
+
+if TYPE_CHECKING:
+    from app.document.document import Document
+    from app.document.layers import Layer
+
+
+def document_sized(doc: Document, layer: Layer) -> np.ndarray:
+    """The layer's pixels on a document-sized canvas (a copy; offsets applied)."""
+    px = layer.pixels
+    x, y = layer.offset
+    if px.shape[:2] == (doc.height, doc.width) and (x, y) == (0, 0):
+        return px.copy()
+    out = np.zeros((doc.height, doc.width, *px.shape[2:]), px.dtype)
+    sx0, sy0 = max(0, -x), max(0, -y)
+    dx0, dy0 = max(0, x), max(0, y)
+    w = min(px.shape[1] - sx0, doc.width - dx0)
+    h = min(px.shape[0] - sy0, doc.height - dy0)
+    if w > 0 and h > 0:
+        out[dy0 : dy0 + h, dx0 : dx0 + w] = px[sy0 : sy0 + h, sx0 : sx0 + w]
+    return out
+
+
+def layer_value(doc: Document, layer: Layer, kind: str, slot_name: str) -> np.ndarray:
+    """A copy of ``layer`` in the form a slot of ``kind`` expects."""
+    if kind == "image" and slot_name == "background" and layer.kind == LayerKind.BACKGROUND:
+        return layer.pixels[..., :3].astype(np.float32, copy=True)  # any size: it gets fitted
+    px = document_sized(doc, layer)
+    if kind == "image":
+        return np.ascontiguousarray(px[..., :3], dtype=np.float32)
+    if kind == "rgba":
+        if px.ndim == 3 and px.shape[2] == 4:
+            return px.astype(np.float32, copy=False)
+        alpha = np.ones((*px.shape[:2], 1), np.float32)
+        return np.concatenate([px[..., :3].astype(np.float32), alpha], axis=2)
+    if kind == "mask":
+        if px.ndim == 3:  # a colour layer used as a mask: its alpha
+            return px[..., 3].astype(np.float32) if px.shape[2] == 4 else px.mean(axis=2)
+        return px.astype(np.float32, copy=False)
+    if kind == "labels":
+        return px.astype(np.int32, copy=False)
+    raise ValueError(f"slot kind {kind!r} is not a layer")
+
+
+def gather_inputs(
+    doc: Document, op: Operation, choices: dict[str, Any], box: Any
+) -> dict[str, Any]:
+    """Slot name -> copied value; raises OperationError naming a missing required input.
+
+    ``box`` is the canvas placement (a SquareBox or an editors Placement, or None). The
+    placement becomes a :class:`PlacementRequest`, resolved when the model size is known.
+    """
+    inputs: dict[str, Any] = {}
+    for slot in op.inputs:
+        choice = choices.get(slot.name)
+        if slot.kind in ("image", "rgba", "mask", "labels"):
+            inputs[slot.name] = (
+                None if choice is None else layer_value(doc, doc.layer(choice), slot.kind,
+                                                        slot.name)
+            )
+        elif slot.kind == "latent":
+            latent = None if choice is None else doc.layer(choice).latent
+            inputs[slot.name] = None if latent is None else _copy_latent(latent)
+        elif slot.kind == "placement":
+            inputs[slot.name] = _placement_request(doc, choice, box)
+        else:
+            inputs[slot.name] = choice
+        if inputs[slot.name] is None and not slot.optional:
+            title = op.title or op.name
+            raise OperationError(f"{title} needs a {slot.kind} for '{slot.name}': "
+                                 f"{_hint(slot.kind)}")
+    return inputs
+
+
+def _hint(kind: str) -> str:
+    return {
+        "mask": "add a mask layer (Layer > Add mask layer) and paint it",
+        "labels": "add a segments layer and paint the segments",
+        "latent": "embed the photo first (or run the matte)",
+        "rgba": "cut out the subject first (Cut out subject)",
+    }.get(kind, "choose one in the inputs above")
+
+
+def _placement_request(doc: Document, choice: str | None, box: Any) -> PlacementRequest:
+    shape = (doc.height, doc.width)
+    if choice not in (None, BOX):
+        stored = doc.layer(choice).placement
+        if stored is not None and tuple(stored.photo_shape) == shape:
+            return PlacementRequest(placement=stored, photo_shape=shape)
+    if isinstance(box, SquareBox):
+        return PlacementRequest(box=box, photo_shape=shape)
+    if box is not None:
+        return PlacementRequest(placement=box, photo_shape=shape)
+    return PlacementRequest(photo_shape=shape)
+
+
+def _copy_latent(latent: Any) -> Any:
+    clone = getattr(latent, "clone", None)
+    return clone() if callable(clone) else latent
+
+
+def resolve_placements(inputs: dict[str, Any], resolution: int) -> None:
+    """On the worker: turn PlacementRequests into Placements for a model of ``resolution``."""
+    for key, value in list(inputs.items()):
+        if isinstance(value, PlacementRequest):
+            inputs[key] = value.resolve(resolution)

@@ -1,0 +1,137 @@
+"""Turn an operation's Result into layers: which kind, which name, what they carry.
+
+Full-size images and RGBA become RESULT layers, masks MASK layers (an ``alpha`` matte a
+MATTE layer), label maps LABELS layers, and several variants of one slot (``multiple``)
+become candidates to choose from. Latents and placements ride on the main result layer
+and are offered to the source photo layer too, so a saved project keeps them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from app.document.layers import Layer, LayerKind, Palette, new_layer
+from editors.operation import Operation, Result
+
+if TYPE_CHECKING:
+    from app.document.document import Document
+
+MATTE_SLOTS = ("alpha", "matte")
+
+
+@dataclass
+class ResultLayers:
+    """The layers one finished job proposes (not yet in the document)."""
+
+    title: str
+    layers: list[Layer] = field(default_factory=list)
+    variants: list[Layer] = field(default_factory=list)  # choose one (multiple=True slot)
+    source_id: str | None = None
+    source_props: dict[str, Any] = field(default_factory=dict)  # latent/placement for it
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def primary(self) -> Layer | None:
+        """The layer that carries the latent and becomes active."""
+        for layer in self.layers:
+            if layer.kind in (LayerKind.RESULT, LayerKind.BACKGROUND):
+                return layer
+        return self.layers[0] if self.layers else (self.variants[0] if self.variants else None)
+
+
+def _params_dict(params: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(params) and not isinstance(params, type):
+        return dataclasses.asdict(params)
+    return dict(params or {})
+
+
+def _cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale ``image`` to cover a ``width`` x ``height`` canvas, centred and cropped."""
+    import cv2
+
+    h, w = image.shape[:2]
+    s = max(width / w, height / h)
+    nw, nh = max(width, round(w * s)), max(height, round(h * s))
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+    big = cv2.resize(np.ascontiguousarray(image, np.float32), (nw, nh), interpolation=interp)
+    x0, y0 = (nw - width) // 2, (nh - height) // 2
+    return np.clip(big[y0 : y0 + height, x0 : x0 + width], 0.0, 1.0)
+
+
+def _palette_for(labels: np.ndarray) -> Palette:
+    palette = Palette()
+    for value in np.unique(labels):
+        if int(value) > 0:
+            palette.add(f"Segment {int(value)}")
+    return palette
+
+
+def result_layers(
+    doc: Document, op: Operation, params: Any, result: Result, source_id: str | None
+) -> ResultLayers:
+    """Layers for every output of ``result`` (nothing is added to ``doc``)."""
+    title = op.title or op.name
+    out = ResultLayers(title=title, source_id=source_id)
+    size = (doc.height, doc.width)
+    record = {"name": op.name, "params": _params_dict(params), "source": source_id}
+    latent = placement = None
+    for slot in op.outputs:
+        value = result.outputs.get(slot.name)
+        if value is None:
+            continue
+        if slot.kind == "latent":
+            latent = value
+            continue
+        if slot.kind == "placement":
+            placement = value if not slot.multiple else placement
+            continue
+        if slot.kind not in ("image", "rgba", "mask", "labels"):
+            continue
+        values = list(value) if slot.multiple else [value]
+        for i, arr in enumerate(values):
+            arr = np.asarray(arr)
+            name = f"{title}: {slot.name}" + (f" {i + 1}" if slot.multiple else "")
+            layer = _layer_for(slot.kind, slot.name, arr, name, size, slot.multiple)
+            if layer is None:
+                out.notes.append(f"{slot.name} ({arr.shape[1]}x{arr.shape[0]}) not added")
+                continue
+            layer.operation = dict(record, output=slot.name)
+            (out.variants if slot.multiple else out.layers).append(layer)
+    colour = [lay for lay in out.layers if lay.kind != LayerKind.MASK and lay.kind != LayerKind.MATTE]
+    if not colour and len(out.layers) == 1:
+        out.layers[0].visible = True  # a lone mask result is shown
+    primary = out.primary
+    if primary is not None:
+        primary.latent = latent
+        primary.placement = placement
+    if source_id is not None:
+        if latent is not None:
+            out.source_props["latent"] = latent
+        if placement is not None:
+            out.source_props["placement"] = placement
+    return out
+
+
+def _layer_for(kind: str, slot_name: str, arr: np.ndarray, name: str,
+               size: tuple[int, int], multiple: bool) -> Layer | None:
+    full = arr.shape[:2] == size
+    if kind in ("image", "rgba"):
+        if full:
+            return new_layer(LayerKind.RESULT, name, pixels=arr.astype(np.float32))
+        if multiple:  # generated backgrounds at model size: cover the document
+            return new_layer(LayerKind.BACKGROUND, name,
+                             pixels=_cover(arr[..., :3], size[1], size[0]))
+        return None
+    if not full:
+        return None
+    if kind == "mask":
+        layer_kind = LayerKind.MATTE if slot_name in MATTE_SLOTS else LayerKind.MASK
+        layer = new_layer(layer_kind, name, pixels=np.clip(arr, 0, 1).astype(np.float32))
+        layer.visible = False
+        return layer
+    labels = arr.astype(np.int32)
+    return new_layer(LayerKind.LABELS, name, pixels=labels, palette=_palette_for(labels))

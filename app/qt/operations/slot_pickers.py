@@ -1,0 +1,234 @@
+"""Input pickers built from an Operation's Slots: which layer (or latent, placement, file).
+
+Defaults follow what the user most likely means: the active photo for the first image, a
+different photo for a second image (crossover), the active mask or label layer, the
+photo's stored latent and placement.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from app.document.layers import LayerKind
+from editors.operation import Slot
+
+if TYPE_CHECKING:
+    from app.document.document import Document
+    from app.document.layers import Layer
+
+NONE = "__none__"
+BOX = "__box__"  # the placement box drawn on the canvas
+
+IMAGE_KINDS = (LayerKind.PHOTO, LayerKind.RESULT, LayerKind.BACKGROUND, LayerKind.PAINT)
+KINDS_FOR_SLOT: dict[str, tuple[LayerKind, ...]] = {
+    "image": IMAGE_KINDS,
+    "rgba": (LayerKind.RESULT, LayerKind.PAINT, LayerKind.PHOTO, LayerKind.BACKGROUND),
+    "mask": (LayerKind.MASK, LayerKind.MATTE),
+    "labels": (LayerKind.LABELS,),
+}
+
+
+def _has_alpha(layer: Layer) -> bool:
+    return layer.pixels.ndim == 3 and layer.pixels.shape[2] == 4
+
+
+def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
+    """The layer id a picker for ``slot`` starts on (None: leave it empty)."""
+    kinds = KINDS_FOR_SLOT[slot.kind]
+    active = doc.active_layer
+    top_first = list(reversed(doc.layers))
+    candidates = [lay for lay in top_first if lay.kind in kinds and not lay.pending]
+    if slot.kind == "image":
+        photos = [lay for lay in candidates if lay.kind == LayerKind.PHOTO]
+        if slot.name == "background":
+            bgs = [lay for lay in candidates if lay.kind == LayerKind.BACKGROUND]
+            return bgs[0].id if bgs else None
+        if active is not None and active.kind in (LayerKind.PHOTO, LayerKind.RESULT) \
+                and active.id not in taken and not active.pending:
+            return active.id
+        free = [lay for lay in photos + candidates if lay.id not in taken]
+        return free[0].id if free else None
+    if slot.kind == "rgba":
+        with_alpha = [lay for lay in candidates if lay.kind == LayerKind.RESULT and _has_alpha(lay)]
+        if active is not None and active in with_alpha:
+            return active.id
+        return with_alpha[0].id if with_alpha else (None if slot.optional else
+                                                      (candidates[0].id if candidates else None))
+    if slot.kind == "mask":
+        if slot.name in ("alpha", "matte"):
+            mattes = [lay for lay in candidates if lay.kind == LayerKind.MATTE]
+            if mattes:
+                return mattes[0].id
+        if active is not None and active.kind in kinds and active.id not in taken:
+            return active.id
+        if slot.optional:
+            return None
+        free = [lay for lay in candidates if lay.id not in taken]
+        return free[0].id if free else None
+    if slot.kind == "labels":
+        if active is not None and active.kind == LayerKind.LABELS:
+            return active.id
+        return None if slot.optional or not candidates else candidates[0].id
+    return None
+
+
+class LayerPicker(QComboBox):
+    """A layer chooser for one image/rgba/mask/labels slot."""
+
+    def __init__(self, slot: Slot, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slot = slot
+        self.setObjectName(f"slot_{slot.name}")
+        self.setToolTip(slot.help or slot.name)
+
+    def refill(self, doc: Document | None, taken: list[str]) -> None:
+        """List the compatible layers (top first), keeping the choice when it still exists."""
+        keep = self.currentData()
+        self.blockSignals(True)
+        self.clear()
+        if self.slot.optional:
+            self.addItem("(none)", NONE)
+        if doc is not None:
+            for layer in reversed(doc.layers):
+                if layer.kind in KINDS_FOR_SLOT[self.slot.kind] and not layer.pending:
+                    self.addItem(layer.name, layer.id)
+        index = self.findData(keep) if keep not in (None, NONE) else -1
+        if index < 0 and doc is not None:
+            index = self.findData(default_layer(doc, self.slot, taken))
+        self.setCurrentIndex(max(0, index))
+        self.blockSignals(False)
+
+    def layer_id(self) -> str | None:
+        """The chosen layer id (None for '(none)' or an empty list)."""
+        data = self.currentData()
+        return None if data in (None, NONE) else str(data)
+
+
+class StoredValuePicker(QComboBox):
+    """A latent or placement slot: '(none)' / the canvas box, or a layer's stored value."""
+
+    def __init__(self, slot: Slot, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slot = slot
+        self.setObjectName(f"slot_{slot.name}")
+        self.setToolTip(slot.help or f"a {slot.kind} stored on a layer")
+
+    def refill(self, doc: Document | None, photo_id: str | None) -> None:
+        """Offer every layer holding a value; default to the photo's own."""
+        attr = self.slot.kind
+        self.blockSignals(True)
+        self.clear()
+        if attr == "placement":
+            self.addItem("Box on canvas", BOX)
+        elif self.slot.optional:
+            self.addItem("(none)", NONE)
+        holders = [] if doc is None else [
+            lay for lay in reversed(doc.layers) if getattr(lay, attr, None) is not None
+            and not lay.pending
+        ]
+        for layer in holders:
+            self.addItem(f"{attr} of {layer.name}", layer.id)
+        default = -1
+        if photo_id is not None:
+            default = self.findData(photo_id)
+        if default < 0 and holders and attr == "latent":
+            default = self.findData(_latent_default(holders, photo_id))
+        self.setCurrentIndex(max(0, default))
+        self.blockSignals(False)
+
+    def value_source(self) -> str | None:
+        """A layer id, BOX, or None."""
+        data = self.currentData()
+        return None if data in (None, NONE) else str(data)
+
+
+def _latent_default(holders: list[Layer], photo_id: str | None) -> str:
+    for layer in holders:  # a result computed from this photo
+        if photo_id and (layer.operation or {}).get("source") == photo_id:
+            return layer.id
+    return holders[0].id
+
+
+class FilePicker(QWidget):
+    """A path field with a browse button (for 'file' slots)."""
+
+    def __init__(self, slot: Slot, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slot = slot
+        self.edit = QLineEdit()
+        self.edit.setObjectName(f"slot_{slot.name}")
+        browse = QPushButton("…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.edit, 1)
+        row.addWidget(browse)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.slot.help or self.slot.name)
+        if path:
+            self.edit.setText(path)
+
+
+class SlotPickers(QWidget):
+    """One picker per input slot of an operation."""
+
+    def __init__(self, slots: tuple[Slot, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slots = slots
+        self.pickers: dict[str, Any] = {}
+        layout = QFormLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for slot in slots:
+            if slot.kind in KINDS_FOR_SLOT:
+                picker: QWidget = LayerPicker(slot)
+            elif slot.kind in ("latent", "placement"):
+                picker = StoredValuePicker(slot)
+            else:
+                picker = FilePicker(slot)
+            self.pickers[slot.name] = picker
+            label = slot.name.replace("_", " ") + ("" if slot.optional else " *")
+            layout.addRow(label, picker)
+
+    def refill(self, doc: Document | None) -> None:
+        """Refresh every picker from the document's layers."""
+        taken: list[str] = []
+        for picker in self.pickers.values():
+            if isinstance(picker, LayerPicker):
+                picker.refill(doc, taken)
+                if picker.layer_id():
+                    taken.append(picker.layer_id())  # type: ignore[arg-type]
+        photo_id = self.photo_layer_id()
+        for picker in self.pickers.values():
+            if isinstance(picker, StoredValuePicker):
+                picker.refill(doc, photo_id)
+
+    def photo_layer_id(self) -> str | None:
+        """The layer of the first image/rgba slot: where results go and latents belong."""
+        for slot in self.slots:
+            picker = self.pickers[slot.name]
+            if isinstance(picker, LayerPicker) and slot.kind in ("image", "rgba"):
+                return picker.layer_id()
+        return None
+
+    def choices(self) -> dict[str, Any]:
+        """Slot name -> layer id / BOX / path / None."""
+        out: dict[str, Any] = {}
+        for name, picker in self.pickers.items():
+            if isinstance(picker, LayerPicker):
+                out[name] = picker.layer_id()
+            elif isinstance(picker, StoredValuePicker):
+                out[name] = picker.value_source()
+            else:
+                out[name] = picker.edit.text() or None
+        return out

@@ -1,0 +1,196 @@
+"""A transparent layer over the canvas: the placement box and the live job preview.
+
+The overlay is a child widget of the canvas that ignores the mouse; box editing works
+through an event filter on the canvas that only takes presses on the box while the
+"Place" mode is on, so painting is untouched otherwise. Dragging inside the box moves
+it; dragging a corner resizes it (square, the opposite corner fixed).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF, QTransform
+from PySide6.QtWidgets import QWidget
+
+from app.qt.image_convert import qimage_from_rgba_float
+from app.qt.placement.geometry import SquareBox
+
+if TYPE_CHECKING:
+    from app.qt.canvas.canvas_widget import CanvasWidget
+
+HANDLE_PX = 9.0
+MIN_SIDE = 8.0
+
+
+class CanvasOverlay(QWidget):
+    """Draws on top of the canvas; owns the placement box state."""
+
+    box_changed = Signal()
+
+    def __init__(self, canvas: CanvasWidget) -> None:
+        super().__init__(canvas)
+        self.setObjectName("canvas_overlay")
+        self.canvas = canvas
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground, True)
+        self.box: SquareBox | None = None
+        self.aligned: Any = None  # an editors Placement from face alignment (may be rotated)
+        self.editing = False
+        self._preview: QImage | None = None
+        self._preview_corners: np.ndarray | None = None  # TL, TR, BL in document pixels
+        self._drag: tuple[str, QPointF, SquareBox] | None = None
+        self.setGeometry(canvas.rect())
+        canvas.installEventFilter(self)
+        self.show()
+
+    # ------------------------------------------------------------------ state
+    def reset_box(self, width: int, height: int) -> None:
+        """The default box: the largest centred square of the document."""
+        self.box = SquareBox.centred(width, height)
+        self.aligned = None
+        self.box_changed.emit()
+        self.update()
+
+    def set_aligned(self, placement: Any) -> None:
+        """Use a (possibly rotated) placement from face alignment."""
+        self.aligned = placement
+        corners = placement.corners()
+        side = float(np.linalg.norm(corners[1] - corners[0]))
+        centre = corners.mean(axis=0)
+        self.box = SquareBox(centre[0] - side / 2, centre[1] - side / 2, side)
+        self.box_changed.emit()
+        self.update()
+
+    def current_placement_source(self) -> Any:
+        """What the operations use: the aligned Placement, else the SquareBox."""
+        return self.aligned if self.aligned is not None else self.box
+
+    def set_editing(self, on: bool) -> None:
+        """Turn the box's mouse handling on or off."""
+        self.editing = on
+        self.update()
+
+    def show_preview(self, image: np.ndarray, corners: np.ndarray) -> None:
+        """Draw ``image`` (HxWx3/4 float) with its TL, TR, BL corners at document points."""
+        self._preview = qimage_from_rgba_float(image)
+        self._preview_corners = corners
+        self.update()
+
+    def clear_preview(self) -> None:
+        """Stop drawing the preview."""
+        self._preview = None
+        self._preview_corners = None
+        self.update()
+
+    @property
+    def has_preview(self) -> bool:
+        """True while a preview is drawn."""
+        return self._preview is not None
+
+    # ------------------------------------------------------------------ painting
+    def paintEvent(self, _event: Any) -> None:
+        if self.canvas.document is None:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if self._preview is not None and self._preview_corners is not None:
+            self._draw_preview(painter)
+        if self.box is not None and (self.editing or self.aligned is not None):
+            self._draw_box(painter)
+        painter.end()
+
+    def _widget_points(self, pts: np.ndarray) -> list[QPointF]:
+        view = self.canvas.view
+        return [QPointF(*view.to_widget(float(x), float(y))) for x, y in pts]
+
+    def _draw_preview(self, painter: QPainter) -> None:
+        assert self._preview is not None and self._preview_corners is not None
+        w, h = self._preview.width(), self._preview.height()
+        tl, tr, bl = self._widget_points(self._preview_corners)
+        # image (0,0)->tl, (w,0)->tr, (0,h)->bl
+        t = QTransform(
+            (tr.x() - tl.x()) / w, (tr.y() - tl.y()) / w,
+            (bl.x() - tl.x()) / h, (bl.y() - tl.y()) / h,
+            tl.x(), tl.y(),
+        )
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.setTransform(t)
+        painter.drawImage(0, 0, self._preview)
+        painter.restore()
+        painter.setPen(QPen(QColor(255, 200, 40, 220), 2))
+        corner4 = [tl, tr, QPointF(tr.x() + bl.x() - tl.x(), tr.y() + bl.y() - tl.y()), bl]
+        painter.drawPolygon(QPolygonF(corner4))
+
+    def _draw_box(self, painter: QPainter) -> None:
+        assert self.box is not None
+        corners = self.aligned.corners() if self.aligned is not None else self.box.corners()
+        poly = QPolygonF(self._widget_points(corners))
+        for color, width, style in (
+            (QColor(0, 0, 0, 170), 3, Qt.PenStyle.SolidLine),
+            (QColor(80, 200, 255), 1.5, Qt.PenStyle.DashLine),
+        ):
+            painter.setPen(QPen(color, width, style))
+            painter.drawPolygon(poly)
+        if self.editing:
+            painter.setPen(QPen(QColor(0, 0, 0), 1))
+            painter.setBrush(QColor(80, 200, 255))
+            for p in self._widget_points(self.box.corners()):
+                painter.drawRect(int(p.x() - HANDLE_PX / 2), int(p.y() - HANDLE_PX / 2),
+                                 int(HANDLE_PX), int(HANDLE_PX))
+
+    # ------------------------------------------------------------------ mouse
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.Resize:
+            self.setGeometry(self.canvas.rect())
+            return False
+        if kind in (QEvent.Type.Paint, QEvent.Type.Wheel):
+            return False
+        if not self.editing or self.box is None:
+            return False
+        if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
+            return self._press(event.position())
+        if kind == QEvent.Type.MouseMove and self._drag is not None:
+            self._move(event.position())
+            return True
+        if kind == QEvent.Type.MouseButtonRelease and self._drag is not None:
+            self._drag = None
+            self.box_changed.emit()
+            return True
+        return False
+
+    def _press(self, pos: QPointF) -> bool:
+        assert self.box is not None
+        corners = self._widget_points(self.box.corners())
+        for name, p in zip(("tl", "tr", "br", "bl"), corners, strict=True):
+            if abs(p.x() - pos.x()) <= HANDLE_PX and abs(p.y() - pos.y()) <= HANDLE_PX:
+                self._drag = (name, pos, SquareBox(self.box.x, self.box.y, self.box.side))
+                return True
+        x, y = self.canvas.widget_to_doc(pos)
+        b = self.box
+        if b.x <= x <= b.x + b.side and b.y <= y <= b.y + b.side:
+            self._drag = ("move", pos, SquareBox(b.x, b.y, b.side))
+            return True
+        return False
+
+    def _move(self, pos: QPointF) -> None:
+        assert self._drag is not None
+        mode, start, orig = self._drag
+        scale = self.canvas.view.scale
+        dx, dy = (pos.x() - start.x()) / scale, (pos.y() - start.y()) / scale
+        self.aligned = None  # a hand-placed box replaces an aligned one
+        if mode == "move":
+            self.box = SquareBox(orig.x + dx, orig.y + dy, orig.side)
+        else:
+            sx = 1 if "r" in mode else -1
+            sy = 1 if "b" in mode else -1
+            grow = max(sx * dx, sy * dy)
+            side = max(MIN_SIDE, orig.side + grow)
+            x = orig.x if sx > 0 else orig.x + orig.side - side
+            y = orig.y if sy > 0 else orig.y + orig.side - side
+            self.box = SquareBox(x, y, side)
+        self.update()

@@ -1,0 +1,58 @@
+"""Placement arithmetic the GUI needs: a square box, rescaling to a model's resolution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from editors.placement import Placement
+
+
+@dataclass
+class SquareBox:
+    """An axis-aligned square in document pixels (top-left ``x``, ``y`` and ``side``)."""
+
+    x: float
+    y: float
+    side: float
+
+    @staticmethod
+    def centred(width: int, height: int) -> SquareBox:
+        """The largest centred square of a ``width`` x ``height`` photo."""
+        side = float(min(width, height))
+        return SquareBox((width - side) / 2, (height - side) / 2, side)
+
+    def to_placement(self, size: int, photo_shape: tuple[int, int]) -> Placement:
+        """The Placement mapping this box onto a ``size`` x ``size`` model crop."""
+        return Placement.from_box(self.x, self.y, self.side, size, photo_shape)
+
+    def corners(self) -> np.ndarray:
+        """TL, TR, BR, BL (4 x 2) in document pixels."""
+        x0, y0, x1, y1 = self.x, self.y, self.x + self.side, self.y + self.side
+        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+
+
+def rescaled(placement: Placement, size: int) -> Placement:
+    """The same photo region mapped onto a ``size`` px crop (another model's resolution)."""
+    if placement.size == size:
+        return placement
+    factor = size / placement.size
+    m = placement.matrix * factor  # the same convention as Placement.from_box
+    return Placement(m, int(size), placement.photo_shape, placement.feather)
+
+
+@dataclass
+class PlacementRequest:
+    """A placement chosen in the GUI, resolved on the worker once the model size is known."""
+
+    box: SquareBox | None = None
+    placement: Placement | None = None
+    photo_shape: tuple[int, int] = (0, 0)
+
+    def resolve(self, size: int) -> Placement:
+        """A Placement for a ``size`` px model."""
+        if self.placement is not None:
+            return rescaled(self.placement, size)
+        box = self.box or SquareBox.centred(self.photo_shape[1], self.photo_shape[0])
+        return box.to_placement(size, self.photo_shape)

@@ -1,0 +1,252 @@
+"""Matting evaluation (issue 4): generator alpha vs full-resolution refinement vs baselines.
+
+Full run (all 500 held-out images; reuses the inversions bench_furrygan_eval saved when they
+are for the same checkpoint and cover the images asked for, else inverts them itself)::
+
+    python -m benchmarks.bench_furrygan_eval --n 500 ...   # first, optional
+    python -m benchmarks.bench_matting_eval --n 500
+
+Quick development run::
+
+    python -m benchmarks.bench_matting_eval --n 16 --steps-w 30 --steps-noise 20 \\
+        --photo-steps-w 30 --photo-steps-noise 20
+
+On the synthetic evaluation split (exact ground-truth alpha) at the dataset's resolution,
+four mattes per image are scored with SAD, MSE, gradient and connectivity errors (plain
+sums over the whole image, as editors.matting_metrics defines them) and IoU/mIoU at 0.5:
+
+- ``generator``: the inverted FurryGAN's alpha (coarse + fine), warped up to the photo;
+- ``refined``: the ``matte`` pipeline's refinement of it (trimap with the operation's
+  automatic band, closed-form matting in the band, foreground estimation);
+- ``coarse_threshold`` (baseline): the coarse mask thresholded at 0.5;
+- ``oracle_trimap`` (upper bound): closed-form matting from a trimap made by shrinking the
+  ground truth's sure regions by the same band.
+
+Then the ``matte`` and ``composite`` operations on the sample photos give the figures
+docs/images/matte_<name>.png (photo | alpha | foreground over a checkerboard | composite
+over a new background).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from benchmarks import eval_common as ec
+from benchmarks.common import write_result
+
+METHODS = ("generator", "refined", "coarse_threshold", "oracle_trimap")
+ERRORS = ("sad", "mse", "gradient", "connectivity")
+DEFAULT_PHOTOS = ("astronaut", "chelsea")
+SAMPLES = ec.REPO / "resources" / "samples"
+NEW_BACKGROUND = SAMPLES / "coffee.png"
+
+
+# ---------------------------------------------------------------- synthetic split
+def reusable_inversions(path: Path, key: str, start: int, n: int, size: int) -> ec.Inversions | None:
+    """Saved inversions when they are for this checkpoint, start index, size and >= n images."""
+    if not path.is_file():
+        return None
+    try:
+        inv = ec.Inversions.load(path)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if inv.model != key or inv.start != start or len(inv.alpha) < n or inv.alpha.shape[1] != size:
+        return None
+    fields = ("images", "alpha", "coarse", "alpha_w", "psnr_w", "psnr")
+    return ec.Inversions(**{f: getattr(inv, f)[:n] for f in fields},
+                         seconds=inv.seconds * n / len(inv.alpha), model=inv.model, start=start)
+
+
+def four_mattes(photo: np.ndarray, gt: np.ndarray, alpha: np.ndarray, coarse: np.ndarray,
+                band_px: float, oracle_band_px: float | None) -> tuple[dict, dict]:
+    """The four mattes (see the module docstring) of one photo, and the refinement's timings."""
+    from editors.matting import band_pixels, matte_from_trimap
+    from editors.matting_refine import make_trimap, upsample_alpha
+    from editors.placement import Placement
+
+    d, s = photo.shape[0], alpha.shape[0]
+    placement = Placement.from_box(0.0, 0.0, float(d), s, (d, d))
+    gen_alpha = upsample_alpha(alpha, placement)
+    band = band_pixels(photo.shape, int(band_px), 0.006, placement)
+    t0 = time.perf_counter()
+    refined = matte_from_trimap(photo, make_trimap(gen_alpha, band), fallback=gen_alpha)
+    t_refine = time.perf_counter() - t0
+    oracle_band = band if oracle_band_px is None else oracle_band_px
+    oracle = matte_from_trimap(photo, make_trimap(gt, oracle_band))
+    mattes = {
+        "generator": gen_alpha,
+        "refined": refined.alpha,
+        "coarse_threshold": (upsample_alpha(coarse, placement) >= 0.5).astype(np.float32),
+        "oracle_trimap": oracle.alpha,
+    }
+    info = {"band_px": band, "oracle_band_px": oracle_band, "refine_seconds": t_refine,
+            "unknown_px": refined.metrics.get("unknown_px", float("nan"))}
+    return mattes, info
+
+
+def evaluate_split(samples: ec.EvalSamples, inv: ec.Inversions, band_px: float,
+                   oracle_band_px: float | None) -> dict:
+    """Mean errors and scores per method, and whether refinement beat the generator alpha."""
+    from editors.matting_metrics import matting_errors
+
+    rows: dict[str, list[dict]] = {m: [] for m in METHODS}
+    infos = []
+    for i in range(len(inv.alpha)):
+        mattes, info = four_mattes(samples.images_full[i], samples.alpha_full[i], inv.alpha[i],
+                                   inv.coarse[i], band_px, oracle_band_px)
+        infos.append(info)
+        for m in METHODS:
+            rows[m].append(matting_errors(mattes[m], samples.alpha_full[i]))
+    means = {m: ec.mean_scores(r) for m, r in rows.items()}
+    better = {
+        e: float(np.mean([r[e] < g[e] for r, g in zip(rows["refined"], rows["generator"])]))
+        for e in ERRORS
+    }
+    improves = {e: means["refined"][e] < means["generator"][e] for e in ERRORS}
+    return {
+        "methods": means,
+        "refinement_improves_mean": improves,
+        "refinement_improves_every_error": all(improves.values()),
+        "fraction_of_images_improved": better,
+        "band_px": float(np.mean([i["band_px"] for i in infos])),
+        "oracle_band_px": float(np.mean([i["oracle_band_px"] for i in infos])),
+        "unknown_px_mean": float(np.mean([i["unknown_px"] for i in infos])),
+        "refine_seconds_per_image": float(np.mean([i["refine_seconds"] for i in infos])),
+    }
+
+
+# ---------------------------------------------------------------- sample photos
+def checkerboard(shape: tuple[int, int], square: int = 16) -> np.ndarray:
+    """A light grey checkerboard ``H x W x 3`` (what transparency looks like in editors)."""
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    cells = ((yy // square + xx // square) % 2).astype(np.float32)
+    return np.repeat((0.75 + 0.2 * cells)[..., None], 3, axis=2)
+
+
+def _panel(img: np.ndarray, height: int) -> np.ndarray:
+    img = img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)
+    w = max(1, round(img.shape[1] * height / img.shape[0]))
+    return cv2.resize(np.ascontiguousarray(img[..., :3], np.float32), (w, height),
+                      interpolation=cv2.INTER_AREA)
+
+
+def photo_figure(gen, name: str, steps_w: int, steps_noise: int, folder: Path,
+                 height: int = 256) -> dict:
+    """Run ``matte`` then ``composite`` on a sample photo and write its figure."""
+    from app.document.image_read import read_image
+    from app.document.image_write import write_image
+    from editors.composite import blend
+    from editors.operation import Progress
+    from editors.registry import get_operation
+
+    photo = read_image(SAMPLES / f"{name}.png").pixels[..., :3]
+    matte = get_operation("matte")
+    params = matte.default_params()
+    params.steps_w, params.steps_noise = steps_w, steps_noise
+    t0 = time.perf_counter()
+    res = matte.run(gen, {"photo": photo}, params, Progress())
+    t_matte = time.perf_counter() - t0
+    alpha, fg = res.outputs["alpha"], res.outputs["foreground"]
+    comp_op = get_operation("composite")
+    background = read_image(NEW_BACKGROUND).pixels[..., :3]
+    comp = comp_op.run(gen, {"foreground": fg, "background": background},
+                       comp_op.default_params(), Progress()).outputs["composite"]
+    over_checker = blend(fg[..., :3], alpha, checkerboard(alpha.shape), linear_light=False)
+    panels = [_panel(p, height) for p in (photo, alpha, over_checker, comp)]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"matte_{name}.png"
+    write_image(path, np.concatenate(panels, axis=1))
+    metrics = {k: float(v) for k, v in (res.metrics or {}).items()}
+    return {"file": str(path), "photo_shape": list(photo.shape[:2]), "matte_seconds": t_matte,
+            "alpha_area": float((alpha >= 0.5).mean()), **metrics}
+
+
+# ---------------------------------------------------------------- main
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options (see the module docstring)."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", default=None,
+                   help="checkpoint or random:furrygan:SIZE[:SEED[:WIDTH]] (default: demo model, "
+                        "else the newest runs/*/generator_ema*.safetensors)")
+    p.add_argument("--data", default=str(ec.DEFAULT_DATA), help="portrait dataset folder")
+    p.add_argument("--n", type=int, default=500, help="held-out images (default 500)")
+    p.add_argument("--start", type=int, default=0, help="first held-out index")
+    p.add_argument("--inversions", default=str(ec.REPO / "runs" / "eval" /
+                                               "furrygan_eval_inversions.npz"),
+                   help="reuse bench_furrygan_eval's saved inversions when they fit ('' = never)")
+    p.add_argument("--steps-w", type=int, default=100, help="W+ steps when inverting here")
+    p.add_argument("--steps-noise", type=int, default=50, help="noise steps when inverting here")
+    p.add_argument("--lr-w", type=float, default=0.03, help="Adam learning rate of W+")
+    p.add_argument("--batch", type=int, default=8, help="images optimised together")
+    p.add_argument("--band-px", type=float, default=0.0,
+                   help="unknown band half-width in dataset pixels (0 = the matte op's auto band)")
+    p.add_argument("--oracle-band-px", type=float, default=None,
+                   help="band of the oracle trimap (default: the same as --band-px's)")
+    p.add_argument("--photos", nargs="*", default=list(DEFAULT_PHOTOS),
+                   help="sample photos (resources/samples/<name>.png) for figures")
+    p.add_argument("--photo-steps-w", type=int, default=150, help="matte op W+ steps (photos)")
+    p.add_argument("--photo-steps-noise", type=int, default=100, help="matte op noise steps")
+    p.add_argument("--figures", default=str(ec.REPO / "docs" / "images"),
+                   help="figure folder ('' = no photo figures)")
+    p.add_argument("--name", default="matting_eval", help="result name (results/<name>.json)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the evaluation and write ``results/<name>.json``; returns its figures."""
+    args = parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
+    cv2.setNumThreads(max(1, args.threads))
+    spec = ec.resolve_model_spec(args.model)
+    print(f"model: {spec}", flush=True)
+    gen = ec.load_furrygan(spec)
+    samples = ec.load_eval_samples(args.data, args.n, gen.resolution, "eval", args.start)
+    key = ec.checkpoint_key(spec)
+    inv = None
+    if args.inversions:
+        inv = reusable_inversions(Path(args.inversions), key, args.start, args.n, gen.resolution)
+    reused = inv is not None
+    settings = ec.InversionSettings(args.steps_w, args.steps_noise, args.lr_w)
+    if inv is None:
+        inv = ec.invert_all(gen, samples.images, settings, args.batch)
+    t0 = time.perf_counter()
+    split = evaluate_split(samples, inv, args.band_px, args.oracle_band_px)
+    figures: dict = {
+        "checkpoint": ec.checkpoint_id(spec),
+        "model_resolution": gen.resolution,
+        "data": {"folder": args.data, "split": "eval", "start": args.start, "n": args.n,
+                 "dataset_resolution": int(samples.images_full.shape[1])},
+        "inversion": {"reused_from": args.inversions if reused else None,
+                      **({} if reused else {**vars(settings), "batch": args.batch}),
+                      "seconds": inv.seconds, "psnr_db_mean": float(inv.psnr.mean())},
+        "errors_are": "sums over the whole image at dataset resolution (MSE: mean), "
+                      "averaged over images; IoU etc. at threshold 0.5",
+        "synthetic_split": split,
+        "evaluate_seconds": time.perf_counter() - t0,
+    }
+    photos = {}
+    for name in args.photos if args.figures else []:
+        try:
+            photos[name] = photo_figure(gen, name, args.photo_steps_w, args.photo_steps_noise,
+                                        Path(args.figures))
+        except Exception as exc:  # report a failing operation, keep the split's numbers
+            photos[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        print(f"  photo {name}: {photos[name]}", flush=True)
+    figures["sample_photos"] = photos
+    write_result(args.name, figures)
+    for m, row in split["methods"].items():
+        print(f"{m:17s} SAD {row['sad']:8.2f}  MSE {row['mse']:.5f}  grad {row['gradient']:8.2f}  "
+              f"conn {row['connectivity']:8.2f}  IoU {row['iou_fg']:.3f}  mIoU {row['miou']:.3f}")
+    print(f"refinement improves every error: {split['refinement_improves_every_error']}")
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Crossover (Algorithm 3): photo 1 inside, photo 2 outside, a seam smoother than cut-and-paste."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from editors.crossover import Crossover, CrossoverParams, crossover
+from editors.embed_core import to_numpy_image
+from editors.masks import blur_mask
+from editors.operation import Cancelled, Progress
+from editors.registry import all_operations
+
+STEPS = {"steps_init": 30, "steps_w": 60, "steps_noise": 120}
+
+
+def _target(gen, seed: int) -> np.ndarray:
+    with torch.no_grad():
+        return to_numpy_image(gen.synthesize(gen.random_latent(seed, truncation=0.7)).image)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray, m: np.ndarray) -> float:
+    mse = float(((a - b) ** 2 * m[..., None]).sum() / (3 * m.sum()))
+    return 10 * np.log10(1.0 / max(mse, 1e-12))
+
+
+def _seam_energy(img: np.ndarray, col: int, half_width: int = 2) -> float:
+    """Squared horizontal differences in the columns around a vertical seam at ``col``."""
+    dx = np.diff(img, axis=1)[:, col - half_width: col + half_width]
+    return float((dx**2).sum())
+
+
+@pytest.fixture(scope="module")
+def pair_and_result(tiny_gen):
+    p1, p2 = _target(tiny_gen, 1), _target(tiny_gen, 2)
+    mask = np.zeros((32, 32), np.float32)
+    mask[:, :16] = 1.0
+    out = crossover(tiny_gen, p1, p2, blur_mask(mask, 0.03), seed=0, **STEPS)
+    return p1, p2, mask, out
+
+
+def test_photo1_inside_and_photo2_outside_beat_the_reverse(pair_and_result):
+    p1, p2, mask, out = pair_and_result
+    inner = np.zeros_like(mask)
+    inner[:, :12] = 1.0  # away from the blended seam
+    outer = np.zeros_like(mask)
+    outer[:, 20:] = 1.0
+    wanted = _psnr(out.image, p1, inner) + _psnr(out.image, p2, outer)
+    reverse = _psnr(out.image, p2, inner) + _psnr(out.image, p1, outer)
+    assert wanted > reverse + 10.0, (wanted, reverse)
+    assert _psnr(out.image, p1, inner) > 20.0
+    assert _psnr(out.image, p2, outer) > 20.0
+
+
+def test_seam_has_at_most_a_third_of_the_cut_and_paste_gradient_energy(pair_and_result):
+    p1, p2, mask, out = pair_and_result
+    naive = p1 * mask[..., None] + p2 * (1.0 - mask[..., None])
+    ours, cut = _seam_energy(out.image, 16), _seam_energy(naive, 16)
+    assert ours <= cut / 3.0, (ours, cut)
+
+
+def test_operation_pastes_into_the_full_photo_and_is_deterministic(tiny_gen):
+    assert "crossover" in all_operations()
+    rng = np.random.default_rng(0)
+    photo = np.clip(rng.random((40, 48, 3), dtype=np.float32), 0, 1)
+    photo2 = np.clip(_target(tiny_gen, 5), 0, 1)
+    mask = np.zeros((40, 48), np.float32)
+    mask[10:30, 14:30] = 1.0
+    params = CrossoverParams(steps_init=2, steps_w=3, steps_noise=3)
+    seen = []
+    prog = Progress(lambda i, n, _p, _m: seen.append((i, n)))
+    inputs = {"photo": photo, "photo2": photo2, "mask": mask}
+    a = Crossover().run(tiny_gen, inputs, params, prog)
+    b = Crossover().run(tiny_gen, inputs, params, Progress())
+    assert a.outputs["result"].shape == photo.shape
+    assert a.outputs["crossover"].shape == (32, 32, 3)
+    assert np.array_equal(a.outputs["result"], b.outputs["result"])
+    assert [i for i, _ in seen] == list(range(1, 9)) and all(n == 8 for _, n in seen)
+
+
+def test_cancel_raises_and_leaves_inputs_alone(tiny_gen):
+    p1 = _target(tiny_gen, 1)
+    before = p1.copy()
+    prog = Progress(lambda i, _n, _p, _m: prog.cancel() if i == 2 else None)
+    with pytest.raises(Cancelled):
+        Crossover().run(tiny_gen, {"photo": p1, "photo2": p1, "mask": np.eye(32, dtype=np.float32)},
+                        CrossoverParams(steps_init=3, steps_w=3, steps_noise=3), prog)
+    assert np.array_equal(p1, before)

@@ -1,0 +1,156 @@
+"""Kill the running app with SIGKILL after an autosave; the next start offers the work back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SAMPLE
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Starts the real application (build_window is what `latent-atelier FILE` runs), paints a
+# stroke with mouse events on the canvas, shortens the autosave period, and reports.
+DRIVER = """
+import sys
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from app.qt.main import build_window
+
+app, w = build_window([sys.argv[1]])
+w.add_layer("paint")
+w.brush_settings.color = (1.0, 0.0, 1.0)
+c = w.canvas
+def at(x, y):
+    p = c.doc_to_widget(x, y)
+    return QPoint(round(p.x()), round(p.y()))
+QTest.mousePress(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(100, 150))
+for i in range(1, 11):
+    QTest.mouseMove(c, at(100 + 30 * i, 150))
+QTest.mouseRelease(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(400, 150))
+w.autosave.written.connect(lambda p: print("AUTOSAVED", p, flush=True))
+w.autosave.set_interval(0.5)
+print("PAINTED", flush=True)
+app.exec()
+"""
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        PYTHONPATH=str(REPO),
+    )
+    return env
+
+
+def _wait_for_line(proc: subprocess.Popen, marker: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith(marker):
+            return line
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"the app never printed {marker}: {proc.stderr.read()[-2000:]}")
+
+
+def test_sigkill_after_autosave_then_restart_recovers_the_stroke(
+    tmp_path, monkeypatch, qtbot
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(SAMPLE)],
+        cwd=REPO,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_line(proc, "PAINTED", 60)
+        saved = _wait_for_line(proc, "AUTOSAVED", 30).split(maxsplit=1)[1].strip()
+        assert Path(saved).exists()
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    assert proc.returncode == -signal.SIGKILL
+
+    # restart: the same entry point, in this process, answering "Yes" to the offer
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.qt.main import build_window
+
+    for key, value in _env(tmp_path).items():
+        if key.startswith("XDG_"):
+            monkeypatch.setenv(key, value)
+    asked: list[str] = []
+
+    def answer_yes(_parent, title, _text, buttons=None, _default=None):
+        asked.append(title)
+        if buttons is not None and buttons & QMessageBox.StandardButton.Discard:
+            return QMessageBox.StandardButton.Discard  # the unsaved-changes prompt at close
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer_yes))
+    _app, window = build_window([str(SAMPLE)])
+    qtbot.addWidget(window)
+    assert asked == ["Recover unsaved work?"]
+    doc = window.document
+    assert [lay.kind.value for lay in doc.layers] == ["photo", "paint"]
+    paint = doc.layers[1].pixels
+    assert paint[150, 250, 3] > 0.9 and paint[150, 250, 0] > 0.9 and paint[150, 250, 1] < 0.1
+    assert paint[300, 250, 3] == 0
+    assert doc.dirty  # recovered work is unsaved until the user saves it
+    assert window.close()
+    assert asked[-1] == "Unsaved changes"
+    recovery = tmp_path / "state" / "latent-atelier" / "recovery"
+    assert not list(recovery.glob("*.ora"))  # a clean close discards the recovery files
+
+
+def test_declining_recovery_discards_it(make_window, tmp_path, monkeypatch) -> None:
+    from app.document.document import Document
+    from app.document.recovery import RecoveryStore
+
+    recovery = tmp_path / "rec"
+    dead = RecoveryStore(recovery, session_id="999999999-dead")
+    doc = Document.from_image(np.zeros((8, 8, 3), np.float32))
+    dead.write(dead.snapshot(doc))
+    note = recovery / "999999999-dead.json"
+    note.write_text(note.read_text().replace(f'"pid": {os.getpid()}', '"pid": 999999999'))
+    window = make_window(recovery_dir=recovery)
+    assert not window.offer_recovery()  # the autouse fixture answers "No"
+    assert not list(recovery.glob("*.ora"))
+
+
+@pytest.mark.parametrize("with_file", [False, True])
+def test_startup_does_not_import_torch(tmp_path, with_file) -> None:
+    script = (
+        "import sys, json\n"
+        "from app.qt.main import build_window\n"
+        "app, w = build_window(sys.argv[1:])\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'visible': w.isVisible(),"
+        " 'layers': len(w.document.layers) if w.document else 0}))\n"
+    )
+    args = [str(SAMPLE)] if with_file else ["--no-sample"]
+    out = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=REPO,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    import json
+
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"torch": False, "visible": True, "layers": 1 if with_file else 0}
