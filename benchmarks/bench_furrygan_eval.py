@@ -123,6 +123,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--save-inversions", default=str(DEFAULT_INVERSIONS),
                    help="npz for bench_matting_eval ('' = do not save)")
     p.add_argument("--name", default="furrygan_eval", help="result name (results/<name>.json)")
+    p.add_argument("--max-minutes", type=float, default=0.0,
+                   help="start no inversion batch after this many minutes (0 = no limit)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     return p.parse_args(argv)
 
@@ -156,7 +158,9 @@ def main(argv: list[str] | None = None) -> dict:
     samples = ec.load_eval_samples(args.data, args.n, size, "eval", args.start)
     settings = ec.InversionSettings(args.steps_w, args.steps_noise, args.lr_w, args.lr_noise,
                                     free_mask_noise=args.free_mask_noise)
-    inv = ec.invert_all(gen, samples.images, settings, args.batch)
+    deadline = ec.deadline_after(args.max_minutes)
+    inv = ec.invert_all(gen, samples.images, settings, args.batch, deadline=deadline)
+    samples = ec.take(samples, len(inv.alpha))
     inv.model, inv.start = ec.checkpoint_key(spec), args.start
     if args.save_inversions:
         Path(args.save_inversions).parent.mkdir(parents=True, exist_ok=True)
@@ -166,7 +170,8 @@ def main(argv: list[str] | None = None) -> dict:
         "checkpoint": ec.checkpoint_id(spec),
         "architecture": gen.architecture(),
         "resolution": size,
-        "data": {"folder": args.data, "split": "eval", "start": args.start, "n": args.n,
+        "data": {"folder": args.data, "split": "eval", "start": args.start, "n": len(inv.alpha),
+                 "n_requested": args.n,
                  "dataset_resolution": int(samples.images_full.shape[1])},
         "inversion": {**vars(settings), "batch": args.batch, "seconds": inv.seconds,
                       "seconds_per_image": inv.seconds / len(inv.alpha)},

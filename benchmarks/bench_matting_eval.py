@@ -1,7 +1,7 @@
 """Matting evaluation (issue 4): generator alpha vs full-resolution refinement vs baselines.
 
 Full run (all 500 held-out images; reuses the inversions bench_furrygan_eval saved when they
-are for the same checkpoint and cover the images asked for, else inverts them itself)::
+are of the same checkpoint and start index, at most --n of them, else inverts itself)::
 
     python -m benchmarks.bench_furrygan_eval --n 500 ...   # first, optional
     python -m benchmarks.bench_matting_eval --n 500
@@ -49,15 +49,16 @@ NEW_BACKGROUND = SAMPLES / "coffee.png"
 
 # ---------------------------------------------------------------- synthetic split
 def reusable_inversions(path: Path, key: str, start: int, n: int, size: int) -> ec.Inversions | None:
-    """Saved inversions when they are for this checkpoint, start index, size and >= n images."""
+    """Saved inversions of this checkpoint, start index and size (their first ``n`` or fewer)."""
     if not path.is_file():
         return None
     try:
         inv = ec.Inversions.load(path)
     except (OSError, ValueError, TypeError, KeyError):
         return None
-    if inv.model != key or inv.start != start or len(inv.alpha) < n or inv.alpha.shape[1] != size:
+    if inv.model != key or inv.start != start or inv.alpha.shape[1] != size:
         return None
+    n = min(n, len(inv.alpha))
     fields = ("images", "alpha", "coarse", "alpha_w", "psnr_w", "psnr")
     return ec.Inversions(**{f: getattr(inv, f)[:n] for f in fields},
                          seconds=inv.seconds * n / len(inv.alpha), model=inv.model, start=start)
@@ -91,13 +92,20 @@ def four_mattes(photo: np.ndarray, gt: np.ndarray, alpha: np.ndarray, coarse: np
 
 
 def evaluate_split(samples: ec.EvalSamples, inv: ec.Inversions, band_px: float,
-                   oracle_band_px: float | None) -> dict:
-    """Mean errors and scores per method, and whether refinement beat the generator alpha."""
+                   oracle_band_px: float | None, deadline: float | None = None) -> dict:
+    """Mean errors and scores per method, and whether refinement beat the generator alpha.
+
+    With a ``deadline`` (``time.perf_counter()`` seconds) it stops early; ``n`` says how
+    many images were scored.
+    """
     from editors.matting_metrics import matting_errors
 
     rows: dict[str, list[dict]] = {m: [] for m in METHODS}
     infos = []
     for i in range(len(inv.alpha)):
+        if infos and deadline is not None and time.perf_counter() > deadline:
+            print(f"  time limit reached: {i} of {len(inv.alpha)} images scored", flush=True)
+            break
         mattes, info = four_mattes(samples.images_full[i], samples.alpha_full[i], inv.alpha[i],
                                    inv.coarse[i], band_px, oracle_band_px)
         infos.append(info)
@@ -110,6 +118,7 @@ def evaluate_split(samples: ec.EvalSamples, inv: ec.Inversions, band_px: float,
     }
     improves = {e: means["refined"][e] < means["generator"][e] for e in ERRORS}
     return {
+        "n": len(infos),
         "methods": means,
         "refinement_improves_mean": improves,
         "refinement_improves_every_error": all(improves.values()),
@@ -179,7 +188,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--start", type=int, default=0, help="first held-out index")
     p.add_argument("--inversions", default=str(ec.REPO / "runs" / "eval" /
                                                "furrygan_eval_inversions.npz"),
-                   help="reuse bench_furrygan_eval's saved inversions when they fit ('' = never)")
+                   help="reuse bench_furrygan_eval's saved inversions when they are of this "
+                        "model and start (up to --n of them; '' = never)")
     p.add_argument("--steps-w", type=int, default=100, help="W+ steps when inverting here")
     p.add_argument("--steps-noise", type=int, default=50, help="noise steps when inverting here")
     p.add_argument("--lr-w", type=float, default=0.03, help="Adam learning rate of W+")
@@ -195,6 +205,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--figures", default=str(ec.REPO / "docs" / "images"),
                    help="figure folder ('' = no photo figures)")
     p.add_argument("--name", default="matting_eval", help="result name (results/<name>.json)")
+    p.add_argument("--max-minutes", type=float, default=0.0,
+                   help="stop inverting / scoring new images after this many minutes "
+                        "(0 = no limit; the photo figures still run)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     return p.parse_args(argv)
 
@@ -213,15 +226,19 @@ def main(argv: list[str] | None = None) -> dict:
     if args.inversions:
         inv = reusable_inversions(Path(args.inversions), key, args.start, args.n, gen.resolution)
     reused = inv is not None
+    if inv is not None:
+        samples = ec.take(samples, len(inv.alpha))
     settings = ec.InversionSettings(args.steps_w, args.steps_noise, args.lr_w)
+    deadline = ec.deadline_after(args.max_minutes)
     if inv is None:
-        inv = ec.invert_all(gen, samples.images, settings, args.batch)
+        inv = ec.invert_all(gen, samples.images, settings, args.batch, deadline=deadline)
     t0 = time.perf_counter()
-    split = evaluate_split(samples, inv, args.band_px, args.oracle_band_px)
+    split = evaluate_split(samples, inv, args.band_px, args.oracle_band_px, deadline)
     figures: dict = {
         "checkpoint": ec.checkpoint_id(spec),
         "model_resolution": gen.resolution,
-        "data": {"folder": args.data, "split": "eval", "start": args.start, "n": args.n,
+        "data": {"folder": args.data, "split": "eval", "start": args.start, "n": split["n"],
+                 "n_requested": args.n,
                  "dataset_resolution": int(samples.images_full.shape[1])},
         "inversion": {"reused_from": args.inversions if reused else None,
                       **({} if reused else {**vars(settings), "batch": args.batch}),

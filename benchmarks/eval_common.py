@@ -97,6 +97,12 @@ def resize_stack(arr: np.ndarray, size: int) -> np.ndarray:
     return np.stack(out).astype(np.float32)
 
 
+def take(samples: EvalSamples, n: int) -> EvalSamples:
+    """The first ``n`` samples."""
+    return EvalSamples(*(getattr(samples, f)[:n] for f in
+                         ("indices", "images", "alpha", "images_full", "alpha_full")))
+
+
 def load_eval_samples(
     data: str | Path, n: int, size: int, split: str = "eval", start: int = 0
 ) -> EvalSamples:
@@ -199,14 +205,27 @@ def invert_batch(gen, images: np.ndarray, settings: InversionSettings) -> Invers
         )
 
 
+def deadline_after(minutes: float | None) -> float | None:
+    """A ``time.perf_counter()`` deadline ``minutes`` from now (None = no limit)."""
+    return None if not minutes or minutes <= 0 else time.perf_counter() + 60.0 * minutes
+
+
 def invert_all(
-    gen, images: np.ndarray, settings: InversionSettings, batch: int = 8, verbose: bool = True
+    gen, images: np.ndarray, settings: InversionSettings, batch: int = 8, verbose: bool = True,
+    deadline: float | None = None,
 ) -> Inversions:
-    """Invert every image, ``batch`` at a time; prints one line per batch when ``verbose``."""
+    """Invert the images ``batch`` at a time; prints one line per batch when ``verbose``.
+
+    With a ``deadline`` (``time.perf_counter()`` seconds) no new batch starts after it, so
+    fewer images may come back (at least one batch).
+    """
     if batch < 1:
         raise ValueError(f"--batch must be at least 1, got {batch}")
     parts: list[Inversions] = []
     for lo in range(0, len(images), batch):
+        if parts and deadline is not None and time.perf_counter() > deadline:
+            print(f"  time limit reached: {lo} of {len(images)} images inverted", flush=True)
+            break
         part = invert_batch(gen, images[lo:lo + batch], settings)
         parts.append(part)
         if verbose:

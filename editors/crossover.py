@@ -100,7 +100,7 @@ class CrossoverParams:
     steps_init: int = param(1000, 0, 20000, "W+ steps embedding photo 1 before the crossover")
     steps_w: int = param(1000, 0, 20000, "W+ steps against both photos")
     steps_noise: int = param(1000, 0, 20000, "noise-map steps")
-    blur: float = param(0.03, 0.0, 0.25, "mask blur (Gaussian sigma) as a fraction of the image side")
+    blur: float = param(0.05, 0.0, 0.25, "mask blur (Gaussian sigma) as a fraction of the image side")
     lr_w: float = param(0.01, 1e-4, 1.0, "Adam learning rate for W+")
     lr_noise: float = param(5.0, 1e-3, 50.0, "Adam learning rate for the noise maps")
     seed: int = param(0, 0, 2**31 - 1, "random seed of the initial noise")

@@ -161,12 +161,14 @@ def invert_segments(
     lr_w: float = 0.01,
     lr_noise: float = 5.0,
     seed: int = 0,
+    init: Latent | None = None,
     progress: Progress | None = None,
 ) -> SegmentInversion:
     """Project every segment of ``target`` (S x S x 3) into its own latent, all in one batch.
 
     ``labels``: S x S ints (0 = not projected). ``mean_weight`` adds
     ``mean_weight * mean((w - w_mean)^2)`` per segment (keeps codes near the mean latent).
+    ``init``: start from these latents (batch = number of segments) instead of the mean.
     """
     if space not in ("w", "w+"):
         raise OperationError(f"space={space!r}: choose 'w' or 'w+'")
@@ -184,7 +186,12 @@ def invert_segments(
     x = from_numpy_image(target, device).expand(batch, -1, -1, -1).contiguous()
     progress = progress or Progress()
     total = steps_w + steps_noise
-    lat = initial_latent(gen, "mean", seed, batch=batch)
+    if init is None:
+        lat = initial_latent(gen, "mean", seed, batch=batch)
+    else:
+        if init.batch != batch:
+            raise OperationError(f"{init.batch} starting latents for {batch} segments")
+        lat = init.to(device).clone()
     w_gen: Any = TiedRowsGenerator(gen) if space == "w" else gen
     extra = _mean_penalty(gen, mean_weight) if mean_weight > 0 else None
     progress.set_stage(f"{space.upper()} x{batch}")

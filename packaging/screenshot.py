@@ -52,12 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     hair = palette.add_segment("hair")
     palette.rename_segment(1, "face")
     layer_id = doc.active_layer.id
-    face = [(258 + 34 * math.cos(t / 8), 128 + 44 * math.sin(t / 8)) for t in range(51)]
+    face = [(232 + 40 * math.cos(t / 8), 118 + 52 * math.sin(t / 8)) for t in range(51)]
     lasso_fill(doc, layer_id, face, 1)
-    hair_outline = [
-        (258 + 62 * math.cos(t / 10), 112 + 66 * math.sin(t / 10)) for t in range(31, 64)
-    ]
-    lasso_fill(doc, layer_id, hair_outline + [(300, 95), (258, 80), (216, 95)], hair)
+    outer = [(230 + 80 * math.cos(a / 10), 122 + 96 * math.sin(a / 10)) for a in range(31, 64)]
+    inner = [(232 + 40 * math.cos(a / 10), 118 + 52 * math.sin(a / 10)) for a in range(63, 30, -1)]
+    lasso_fill(doc, layer_id, [*outer, *inner], hair)  # a crescent around the top of the face
     palette.select_segment(hair)
     w.canvas.fit()
 

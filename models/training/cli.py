@@ -33,7 +33,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="run folder: checkpoint, samples, generator_ema.safetensors")
     p.add_argument("--size", type=int, default=d.size, help="resolution (power of two >= 16)")
     p.add_argument("--batch", type=int, default=d.batch, help="batch size")
-    p.add_argument("--iters", type=int, default=d.iters, help="total iterations (a resumed run stops here too)")
+    p.add_argument("--iters", type=int, default=d.iters, help="total iterations (also for --resume)")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint")
     p.add_argument("--style-dim", type=int, default=d.style_dim, help="W width (split 3:1 for FurryGAN)")
     p.add_argument("--n-mlp", type=int, default=None, help="mapping depth (default furrygan 2, stylegan2 8)")
@@ -42,12 +42,12 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         help="multiply config-F widths (512 up to 32 px, then halving)",
     )
     p.add_argument("--max-channels", type=int, default=None, help="cap every width (e.g. 128 on CPU)")
-    p.add_argument("--channels", type=_width_table, default=None, help="explicit widths, e.g. 4:128,8:128,...")
+    p.add_argument("--channels", type=_width_table, default=None, help="widths, e.g. 4:128,8:128,...")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
     p.add_argument("--r1-gamma", type=float, default=None, help="R1 weight (default 0.0002*size^2/batch)")
     p.add_argument("--r1-every", type=int, default=d.r1_every, help="lazy R1 interval")
     p.add_argument("--ema-kimg", type=float, default=d.ema_kimg, help="EMA half-life in thousands of images")
-    p.add_argument("--augment", default=d.augment, help="DiffAugment policy: color,translation,cutout or none")
+    p.add_argument("--augment", default=d.augment, help="DiffAugment: color,translation,cutout|none")
     p.add_argument("--mixing", type=float, default=None, help="style-mixing probability")
     p.add_argument("--fine-fade-in", type=int, default=d.fine_fade_in, help="fine-mask fade-in iterations")
     p.add_argument(

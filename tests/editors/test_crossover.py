@@ -12,12 +12,15 @@ from editors.masks import blur_mask
 from editors.operation import Cancelled, Progress
 from editors.registry import all_operations
 
-STEPS = {"steps_init": 30, "steps_w": 60, "steps_noise": 120}
+STEPS = {"steps_init": 20, "steps_w": 40, "steps_noise": 80}
 
 
 def _target(gen, seed: int) -> np.ndarray:
+    """A generated "photo" without the per-pixel noise texture (random weights make it loud)."""
+    lat = gen.random_latent(seed, truncation=0.7)
+    lat.noise = [torch.zeros_like(n) for n in lat.noise]
     with torch.no_grad():
-        return to_numpy_image(gen.synthesize(gen.random_latent(seed, truncation=0.7)).image)
+        return to_numpy_image(gen.synthesize(lat).image)
 
 
 def _psnr(a: np.ndarray, b: np.ndarray, m: np.ndarray) -> float:
@@ -33,10 +36,11 @@ def _seam_energy(img: np.ndarray, col: int, half_width: int = 2) -> float:
 
 @pytest.fixture(scope="module")
 def pair_and_result(tiny_gen):
-    p1, p2 = _target(tiny_gen, 1), _target(tiny_gen, 2)
+    # seeds 1 and 3 differ clearly in colour, so cut-and-paste leaves a visible seam
+    p1, p2 = _target(tiny_gen, 1), _target(tiny_gen, 3)
     mask = np.zeros((32, 32), np.float32)
     mask[:, :16] = 1.0
-    out = crossover(tiny_gen, p1, p2, blur_mask(mask, 0.03), seed=0, **STEPS)
+    out = crossover(tiny_gen, p1, p2, blur_mask(mask, 0.08), seed=0, **STEPS)
     return p1, p2, mask, out
 
 
@@ -48,9 +52,9 @@ def test_photo1_inside_and_photo2_outside_beat_the_reverse(pair_and_result):
     outer[:, 20:] = 1.0
     wanted = _psnr(out.image, p1, inner) + _psnr(out.image, p2, outer)
     reverse = _psnr(out.image, p2, inner) + _psnr(out.image, p1, outer)
-    assert wanted > reverse + 10.0, (wanted, reverse)
-    assert _psnr(out.image, p1, inner) > 20.0
-    assert _psnr(out.image, p2, outer) > 20.0
+    assert wanted > reverse + 20.0, (wanted, reverse)
+    assert _psnr(out.image, p1, inner) > 25.0
+    assert _psnr(out.image, p2, outer) > 25.0
 
 
 def test_seam_has_at_most_a_third_of_the_cut_and_paste_gradient_energy(pair_and_result):

@@ -95,7 +95,8 @@ def test_protocol_and_shapes():
     assert gen.latent_groups == ("fg", "bg")
     assert gen.n_latent == 2 * 5 - 2
     # shared block noise plus the two full-size mask-head maps
-    assert gen.noise_shapes[: gen.num_layers] == [(4, 4), (8, 8), (8, 8), (16, 16), (16, 16), (32, 32), (32, 32)]
+    blocks = [(4, 4), (8, 8), (8, 8), (16, 16), (16, 16), (32, 32), (32, 32)]
+    assert gen.noise_shapes[: gen.num_layers] == blocks
     assert gen.noise_shapes[gen.num_layers :] == [(32, 32), (32, 32)]
     assert gen.z_dim() == 24 and gen.style_dim_bg == 8
     assert gen.channels_fg[4] == 24 and gen.channels_bg[4] == 8

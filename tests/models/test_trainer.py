@@ -41,7 +41,8 @@ def test_tiny_furrygan_trains_with_bounded_masks(image_dir, tmp_path):
     from models.checkpoints import load_generator
 
     logs = []
-    cfg = tiny_config(image_dir, tmp_path / "run", iters=24, sample_every=12, augment="color,translation,cutout")
+    policy = "color,translation,cutout"
+    cfg = tiny_config(image_dir, tmp_path / "run", iters=24, sample_every=12, augment=policy)
     trainer = train(cfg, lambda step, total, l: logs.append(l))
     assert len(logs) == 24 and trainer.s.step == 24
     for entry in logs:
@@ -144,3 +145,38 @@ def test_cli_builds_the_config(tmp_path):
     assert cfg.fine_fade_in == 300 and cfg.resume
     assert channel_table(64, 0.5, 128) == {4: 128, 8: 128, 16: 128, 32: 128, 64: 128}
     assert channel_table(128, 0.25)[128] == 64
+
+
+def test_portrait_dataset_adapter(tmp_path):
+    import json
+
+    from models.training.data import PortraitImages, open_training_data
+
+    rng = np.random.default_rng(3)
+    np.save(tmp_path / "images_00000.npy", rng.integers(0, 255, (3, 64, 64, 3), dtype=np.uint8))
+    np.save(tmp_path / "alpha_00000.npy", np.zeros((3, 64, 64), np.uint8))
+    np.save(tmp_path / "labels_00000.npy", np.zeros((3, 64, 64), np.uint8))
+    meta = {"format": "latent-atelier-portraits", "size": 64, "split": "train", "id_start": 0,
+            "shard_counts": [3], "count": 3}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    data = open_training_data(tmp_path, 32)
+    assert isinstance(data, PortraitImages) and len(data) == 3
+    x = data[1]
+    assert x.shape == (3, 32, 32) and float(x.min()) >= -1 and float(x.max()) <= 1
+    with pytest.raises(FileNotFoundError, match="no such data folder"):
+        open_training_data(tmp_path / "missing", 32)
+
+
+def test_cli_run_trains_and_reports_bad_settings(image_dir, tmp_path, capsys):
+    from models.training.cli import main
+
+    out = tmp_path / "cli"
+    common = ["--data", str(image_dir), "--out", str(out), "--size", "32", "--batch", "4",
+              "--style-dim", "32", "--channels", "4:16,8:16,16:16,32:16", "--threads", "1",
+              "--sample-every", "0"]
+    assert main([*common, "--iters", "2"]) == 0
+    assert (out / "generator_ema.safetensors").is_file()
+    assert main([*common, "--iters", "3"]) == 2  # has a checkpoint but no --resume
+    assert "--resume" in capsys.readouterr().err
+    assert main([*common, "--iters", "3", "--resume"]) == 0
+    assert main([*common, "--size", "48", "--iters", "1"]) == 2

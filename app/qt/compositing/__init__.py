@@ -1,0 +1,1 @@
+"""Compositing after a matte: dropped backgrounds, moving/scaling them, one-click export."""

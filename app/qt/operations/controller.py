@@ -1,0 +1,365 @@
+"""Glue between the main window, the operations dock, the job runner and the model manager.
+
+Run: copy the inputs out of the document (GUI thread), queue a Job whose generator is
+loaded and whose placement is resolved on the worker thread, show throttled previews on
+the canvas overlay, and turn the Result into pending layers (Accept = one undo step).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QThread, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.qt.jobs.job import Job, format_metrics
+from app.qt.jobs.runner import JobRunner
+from app.qt.models.device_widget import ModelStatusWidget
+from app.qt.models.model_manager import MODEL_FILTER, ModelInfo, ModelManager
+from app.qt.operations.inputs import gather_inputs, resolve_placements
+from app.qt.operations.operations_panel import OperationsPanel
+from app.qt.operations.pending import PendingResults
+from app.qt.operations.results import result_layers
+from app.qt.placement.canvas_overlay import CanvasOverlay
+from app.qt.placement.geometry import SquareBox
+from editors.operation import OperationError
+
+if TYPE_CHECKING:
+    from app.document.document import Document
+    from app.qt.document_signals import DocumentSignals
+    from app.qt.main_window import MainWindow
+    from editors.operation import Operation, Result
+
+
+class _DiscoveryThread(QThread):
+    """Imports every editors module (and with it torch) off the GUI thread."""
+
+    found = Signal(object)
+
+    def run(self) -> None:
+        from editors.registry import all_operations
+
+        self.found.emit(all_operations())
+
+
+class OperationsController(QObject):
+    """Owns the runner, the model manager, pending results and the canvas overlay."""
+
+    operations_ready = Signal()
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.manager = ModelManager(window.settings.qsettings, self)
+        self.runner = JobRunner(self)
+        self.pending = PendingResults(self)
+        self.overlay = CanvasOverlay(window.canvas)
+        self.panel = OperationsPanel(self.runner, self.pending)
+        self.status_widget = ModelStatusWidget(self.manager)
+        self.document: Document | None = None
+        self.signals: DocumentSignals | None = None
+        self.operations: dict[str, type[Operation]] = {}
+        self.last_error: tuple[str, str] | None = None
+        self._discovery: _DiscoveryThread | None = None
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self.refresh_pickers)
+
+        p = self.panel
+        p.run_button.clicked.connect(self.run_current)
+        p.load_model_button.clicked.connect(self.load_model_dialog)
+        p.place_button.toggled.connect(self.overlay.set_editing)
+        p.align_button.clicked.connect(self.align_face)
+        p.reset_box_button.clicked.connect(self.reset_box)
+        p.op_combo.currentIndexChanged.connect(lambda _i: self.refresh_pickers())
+        self.runner.preview.connect(self._on_preview)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self.runner.failed.connect(self._on_failed)
+        self.manager.loaded.connect(self._on_model_loaded)
+        self.manager.failed.connect(lambda msg: self._show_error("Model not loaded", msg, ""))
+        self.pending.changed.connect(self._on_pending_changed)
+        self._update_model_label()
+
+    # ------------------------------------------------------------------ setup
+    def install_menus(self) -> None:
+        """A Model menu (load, recent, demo) and Run/Cancel actions."""
+        bar = self.window.menuBar()
+        menu = bar.addMenu("&Model")
+        load = QAction("&Load model…", self.window)
+        load.triggered.connect(self.load_model_dialog)
+        menu.addAction(load)
+        self.recent_menu = menu.addMenu("Recent models")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        demo = QAction("Use the &demo model", self.window)
+        demo.triggered.connect(self.use_demo_model)
+        menu.addAction(demo)
+        menu.addSeparator()
+        run = QAction("&Run operation", self.window)
+        run.setShortcut(QKeySequence("Ctrl+Return"))
+        run.triggered.connect(self.run_current)
+        cancel = QAction("&Cancel job", self.window)
+        cancel.triggered.connect(lambda: self.runner.cancel())
+        menu.addAction(run)
+        menu.addAction(cancel)
+        self.window.addAction(run)
+
+    def discover_async(self) -> None:
+        """Find the operations on a thread (imports torch); fills the dock when done."""
+        if self.operations or self._discovery is not None:
+            return
+        self._discovery = _DiscoveryThread(self)
+        self._discovery.found.connect(self._on_operations)
+        self._discovery.start()
+
+    def discover_now(self) -> None:
+        """Find the operations on this thread (tests, scripts)."""
+        from editors.registry import all_operations
+
+        if not self.operations:
+            self._on_operations(all_operations())
+
+    def _on_operations(self, operations: dict) -> None:
+        if self._discovery is not None:
+            self._discovery.wait()
+            self._discovery.deleteLater()
+            self._discovery = None
+        if self.operations:
+            return
+        self.operations = dict(operations)
+        self.panel.set_operations(self.operations)
+        for page in self.panel.pages.values():
+            page.set_arch(self.manager.arch)
+        self.panel.align_button.setEnabled("align" in self.operations)
+        self.refresh_pickers()
+        self.operations_ready.emit()
+
+    # ------------------------------------------------------------------ document
+    def set_document(self, document: Document | None, signals: DocumentSignals | None) -> None:
+        """Follow the window's document (pending results of the old one are dropped)."""
+        if self.pending.active:
+            self.pending.discard()
+        if self.signals is not None:
+            for sig in self._watched(self.signals):
+                with contextlib.suppress(RuntimeError, TypeError):
+                    sig.disconnect(self._schedule_refresh)
+        self.document, self.signals = document, signals
+        if signals is not None:
+            for sig in self._watched(signals):
+                sig.connect(self._schedule_refresh)
+        self.overlay.clear_preview()
+        if document is not None:
+            self.overlay.reset_box(document.width, document.height)
+        self.refresh_pickers()
+
+    @staticmethod
+    def _watched(signals: DocumentSignals) -> list:
+        return [signals.layers_changed, signals.props_changed, signals.active_changed]
+
+    def _schedule_refresh(self, *_args: Any) -> None:
+        self._refresh_timer.start()
+
+    def refresh_pickers(self) -> None:
+        """Re-list layers in the current operation's pickers."""
+        page = self.panel.current_page
+        if page is not None:
+            page.pickers.refill(self.document)
+        self.window.canvas.update()
+
+    # ------------------------------------------------------------------ model
+    def load_model_dialog(self) -> None:
+        """Model > Load model…"""
+        path, _ = QFileDialog.getOpenFileName(self.window, "Load model", "", MODEL_FILTER)
+        if path:
+            self.manager.load_async(path)
+
+    def use_demo_model(self) -> None:
+        """Model > Use the demo model."""
+        from app.qt.models.model_manager import demo_model_path
+
+        path = demo_model_path()
+        if not path.exists():
+            self._show_error("No demo model", f"{path} is missing: use Load model… instead.", "")
+            return
+        self.manager.load_async(str(path))
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.manager.recent_models()
+        for path in recent:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _c=False, p=path: self.manager.load_async(p))
+        if not recent:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        self._update_model_label()
+        for page in self.panel.pages.values():
+            page.set_arch(info.arch)
+        self.window.status.showMessage(f"Model ready: {info.name} — {info.summary}", 5000)
+
+    def _update_model_label(self) -> None:
+        self.panel.model_label.setText(self.manager.status_text())
+        furry = self.manager.arch == "furrygan" or (
+            self.manager.arch is None and self.manager.demo_available()
+        )
+        self.panel.generate_bg_button.setEnabled(furry)
+
+    # ------------------------------------------------------------------ running
+    def run_current(self) -> Job | None:
+        """Run the operation shown in the dock; returns the queued job (None on bad input)."""
+        page = self.panel.current_page
+        if page is None or self.document is None:
+            return None
+        return self.run(page.op_cls.name)
+
+    def run(self, name: str, purpose: str = "result", extra: dict | None = None) -> Job | None:
+        """Queue operation ``name`` with the inputs and settings its page shows."""
+        doc = self.document
+        if doc is None or name not in self.panel.pages:
+            return None
+        page = self.panel.pages[name]
+        if self.panel.current_page is not page:
+            self.panel.select(name)
+        page.pickers.refill(doc)
+        op = page.op_cls()
+        try:
+            params = page.form.params()
+            choices = page.pickers.choices()
+            if extra:
+                choices.update(extra)
+            inputs = gather_inputs(doc, op, choices, self.overlay.current_placement_source())
+        except (OperationError, KeyError, ValueError) as exc:
+            self._show_error(f"Cannot run {op.title or op.name}", str(exc), "")
+            return None
+        job = Job(op, inputs, params, context={
+            "doc": doc, "source_id": page.pickers.photo_layer_id(), "purpose": purpose,
+        })
+        job.generator = self._generator_source(job)
+        self.runner.submit(job)
+        return job
+
+    def _generator_source(self, job: Job):  # type: ignore[no-untyped-def]
+        op, inputs, manager = job.operation, job.inputs, self.manager
+
+        def source() -> Any:
+            if not op.needs_generator:
+                _drop_requests(inputs)
+                return None
+            gen = manager.generator_for_job()
+            arch = manager.arch
+            if op.archs and arch not in op.archs:
+                raise OperationError(
+                    f"{op.title or op.name} needs a {' or '.join(op.archs)} model; the loaded "
+                    f"model is {arch}: load one with Model > Load model…"
+                )
+            resolve_placements(inputs, int(gen.resolution))
+            return gen
+
+        return source
+
+    def align_face(self) -> None:
+        """Run the `align` operation on the photo; its placement becomes the box."""
+        if "align" not in self.operations:
+            self.window.status.showMessage("Face alignment is not available", 4000)
+            return
+        self.run("align", purpose="align")
+
+    def reset_box(self) -> None:
+        """The largest centred square again."""
+        if self.document is not None:
+            self.overlay.reset_box(self.document.width, self.document.height)
+
+    # ------------------------------------------------------------------ job events
+    def _on_preview(self, job: Job, image: np.ndarray) -> None:
+        doc = self.document
+        if doc is None or job.context.get("doc") is not doc:
+            return
+        corners = _preview_corners(doc, job, image)
+        self.overlay.show_preview(image, corners)
+
+    def _on_finished(self, job: Job, result: Result) -> None:
+        self.overlay.clear_preview()
+        doc = job.context.get("doc")
+        if doc is None or doc is not self.document:
+            return
+        if job.context.get("purpose") == "align":
+            placement = result.outputs.get("placement")
+            if placement is not None:
+                self.overlay.set_aligned(placement)
+                self.window.status.showMessage("Face aligned: the box follows the face", 5000)
+            return
+        proposal = result_layers(doc, job.operation, job.params, result,
+                                 job.context.get("source_id"))
+        metrics = format_metrics(result.metrics)
+        if not proposal.layers and not proposal.variants:
+            self.window.status.showMessage(f"{job.title}: nothing to add. {metrics}", 6000)
+            return
+        self.pending.show(doc, proposal)
+        self.window.status.showMessage(f"{job.title} done. {metrics}", 8000)
+
+    def _on_cancelled(self, job: Job) -> None:
+        self.overlay.clear_preview()
+        self.window.status.showMessage(f"{job.title} cancelled; nothing changed", 5000)
+
+    def _on_failed(self, job: Job, message: str, details: str) -> None:
+        self.overlay.clear_preview()
+        self._show_error(f"{job.title} failed", message, details)
+
+    def _on_pending_changed(self) -> None:
+        self.window.canvas.invalidate_all()
+        self.panel.run_button.setEnabled(bool(self.panel.pages))
+
+    def _show_error(self, title: str, message: str, details: str) -> None:
+        """A non-modal message with the details folded away (the GUI keeps running)."""
+        self.last_error = (message, details)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message,
+                          QMessageBox.StandardButton.Ok, self.window)
+        if details:
+            box.setDetailedText(details)
+        box.setModal(False)
+        box.setObjectName("operation_error")
+        box.finished.connect(box.deleteLater)
+        box.show()
+        self.window.status.showMessage(f"{title}: {message}", 8000)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
+
+    def shutdown(self) -> None:
+        """Cancel everything and wait for the worker (window closing)."""
+        self.runner.cancel_all()
+        self.runner.wait(10000)
+        self.manager.wait_loader(10000)
+        if self._discovery is not None:
+            self._discovery.wait(30000)
+
+
+def _drop_requests(inputs: dict[str, Any]) -> None:
+    from app.qt.placement.geometry import PlacementRequest
+
+    for key, value in list(inputs.items()):
+        if isinstance(value, PlacementRequest):
+            inputs[key] = None
+
+
+def _preview_corners(doc: Document, job: Job, image: np.ndarray) -> np.ndarray:
+    """TL, TR, BL document points where a preview of ``image``'s size belongs."""
+    h, w = image.shape[:2]
+    if (h, w) == (doc.height, doc.width):
+        return np.array([[0, 0], [w, 0], [0, h]], np.float64)
+    placement = job.inputs.get("placement")
+    if placement is not None and hasattr(placement, "corners") and placement.size == w:
+        c = placement.corners()
+        return np.array([c[0], c[1], c[3]], np.float64)
+    box = SquareBox.centred(doc.width, doc.height)
+    c = box.corners()
+    return np.array([c[0], c[1], c[3]], np.float64)

@@ -1,0 +1,137 @@
+"""The Operations dock's content: pick an operation, its inputs and settings, Run/Cancel,
+the job's progress, the pending result, placement and compositing tools."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.qt.jobs.job_panel import JobPanel
+from app.qt.jobs.runner import JobRunner
+from app.qt.operations.operation_page import OperationPage
+from app.qt.operations.pending import PendingResults
+from app.qt.operations.pending_strip import PendingStrip
+from editors.operation import Operation
+
+
+class OperationsPanel(QWidget):
+    """Everything the dock shows; the controller wires the buttons."""
+
+    def __init__(self, runner: JobRunner, pending: PendingResults,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("operations_panel")
+        self.pages: dict[str, OperationPage] = {}
+        self.op_combo = QComboBox()
+        self.op_combo.setObjectName("operation_combo")
+        self.op_combo.setPlaceholderText("Finding operations…")
+        self.stack = QStackedWidget()
+        self.op_combo.currentIndexChanged.connect(self._on_op_index)
+
+        self.model_label = QLabel("")
+        self.model_label.setObjectName("panel_model_label")
+        self.model_label.setWordWrap(True)
+        self.load_model_button = QPushButton("Load model…")
+        self.load_model_button.setObjectName("load_model")
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_label, 1)
+        model_row.addWidget(self.load_model_button)
+
+        self.place_button = QPushButton("Place box")
+        self.place_button.setObjectName("place_box")
+        self.place_button.setCheckable(True)
+        self.place_button.setToolTip("Drag or resize the square the model sees")
+        self.align_button = QPushButton("Align face")
+        self.align_button.setObjectName("align_face")
+        self.reset_box_button = QPushButton("Centre")
+        self.reset_box_button.setToolTip("The largest centred square")
+        place_row = QHBoxLayout()
+        for b in (self.place_button, self.align_button, self.reset_box_button):
+            place_row.addWidget(b)
+
+        self.run_button = QPushButton("Run")
+        self.run_button.setObjectName("run_operation")
+        self.run_button.setEnabled(False)
+        self.job_panel = JobPanel(runner)
+        self.pending_strip = PendingStrip(pending)
+
+        self.generate_bg_button = QPushButton("Generate background")
+        self.generate_bg_button.setObjectName("generate_background")
+        self.move_bg_button = QPushButton("Move background")
+        self.move_bg_button.setObjectName("move_background")
+        self.move_bg_button.setCheckable(True)
+        self.export_button = QPushButton("Export composite…")
+        self.export_button.setObjectName("export_composite")
+        self.export_button.setToolTip("Writes the composite, the foreground with alpha and "
+                                      "the matte into a folder")
+        composite_box = QGroupBox("Compositing")
+        comp = QVBoxLayout(composite_box)
+        comp.addWidget(QLabel("Drop an image on the canvas to put it behind the cut-out."))
+        row = QHBoxLayout()
+        row.addWidget(self.generate_bg_button)
+        row.addWidget(self.move_bg_button)
+        comp.addLayout(row)
+        comp.addWidget(self.export_button)
+        self.composite_box = composite_box
+
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.addLayout(model_row)
+        layout.addLayout(place_row)
+        layout.addWidget(self.op_combo)
+        layout.addWidget(self.stack)
+        layout.addWidget(self.run_button)
+        layout.addWidget(self.job_panel)
+        layout.addWidget(self.pending_strip)
+        layout.addWidget(composite_box)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+    def set_operations(self, operations: dict[str, type[Operation]]) -> None:
+        """One page per operation, in the registry's order."""
+        self.op_combo.blockSignals(True)
+        for name, cls in operations.items():
+            if name in self.pages:
+                continue
+            page = OperationPage(cls)
+            self.pages[name] = page
+            self.stack.addWidget(page)
+            self.op_combo.addItem(cls.title or name, name)
+        self.op_combo.blockSignals(False)
+        if self.op_combo.currentIndex() < 0 and self.op_combo.count():
+            self.op_combo.setCurrentIndex(max(0, self.op_combo.findData("embed")))
+        self._on_op_index(self.op_combo.currentIndex())
+        self.run_button.setEnabled(bool(self.pages))
+
+    def select(self, name: str) -> OperationPage:
+        """Show the page of operation ``name``."""
+        index = self.op_combo.findData(name)
+        if index < 0:
+            raise KeyError(f"no operation {name!r} in the dock")
+        self.op_combo.setCurrentIndex(index)
+        return self.pages[name]
+
+    @property
+    def current_page(self) -> OperationPage | None:
+        """The page shown now."""
+        name = self.op_combo.currentData()
+        return self.pages.get(name) if name else None
+
+    def _on_op_index(self, index: int) -> None:
+        name = self.op_combo.itemData(index)
+        if name in self.pages:
+            self.stack.setCurrentWidget(self.pages[name])
