@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -51,30 +52,58 @@ def _speed_values(node, out: list[float]) -> None:
             _speed_values(v, out)
 
 
-def training_speed(run_dir: Path | None) -> dict | None:
-    """Images/s recorded in a run folder's JSON / JSON-lines logs (median), or None."""
-    if run_dir is None or not run_dir.is_dir():
-        return None
+_RATE = re.compile(r"(\d+(?:\.\d+)?)(s/it|it/s)")
+
+
+def _speed_from_json(run_dir: Path) -> dict | None:
     for path in sorted([*run_dir.glob("*.json"), *run_dir.glob("*.jsonl"), *run_dir.glob("*/*.json")]):
+        text = path.read_text(errors="replace")
         values: list[float] = []
-        for line in path.read_text(errors="replace").splitlines() if path.suffix == ".jsonl" else [
-            path.read_text(errors="replace")
-        ]:
+        for chunk in text.splitlines() if path.suffix == ".jsonl" else [text]:
             try:
-                _speed_values(json.loads(line), values)
-            except (json.JSONDecodeError, ValueError):
+                _speed_values(json.loads(chunk), values)
+            except ValueError:
                 continue
         if values:
-            return {"source": str(path), "images_per_s_median": float(np.median(values)),
+            return {"source": str(path), "images_per_s": float(np.median(values)),
                     "records": len(values)}
     return None
+
+
+def _speed_from_progress_log(run_dir: Path) -> dict | None:
+    """Median iteration rate of the last 200 progress-bar updates times the batch size."""
+    config = run_dir / "config.json"
+    logs = [*sorted(run_dir.glob("*.log")), run_dir.with_suffix(".log")]
+    logs = [p for p in logs if p.is_file()]
+    if not logs or not config.is_file():
+        return None
+    batch = int(json.loads(config.read_text()).get("batch", 0))
+    rates = [float(v) if unit == "it/s" else 1.0 / float(v)
+             for v, unit in _RATE.findall(logs[-1].read_text(errors="replace"))[-200:]
+             if float(v) > 0]
+    if not rates or batch < 1:
+        return None
+    it_s = float(np.median(rates))
+    return {"source": str(logs[-1]), "iterations_per_s": it_s, "batch": batch,
+            "images_per_s": it_s * batch, "records": len(rates)}
+
+
+def training_speed(run_dir: Path | None) -> dict | None:
+    """Training images/s from a run folder: JSON logs with an images-per-second field, else
+    the progress-bar log (``runs/<run>.log`` or ``<run>/*.log``) times the batch; or None."""
+    if run_dir is None or not run_dir.is_dir():
+        return None
+    return _speed_from_json(run_dir) or _speed_from_progress_log(run_dir)
 
 
 def _run_dir_of(spec: str, given: str | None) -> Path | None:
     if given:
         return Path(given)
-    p = Path(spec)
-    return p.parent if p.is_file() and p.parent.parent.name == "runs" else None
+    p = Path(spec).resolve()
+    for folder in (p.parent, p.parent.parent):
+        if folder.parent.name == "runs":
+            return folder
+    return None
 
 
 # ---------------------------------------------------------------- figures
@@ -126,6 +155,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-minutes", type=float, default=0.0,
                    help="start no inversion batch after this many minutes (0 = no limit)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     return p.parse_args(argv)
 
 
@@ -137,12 +167,14 @@ def frechet_figures(gen, data: str, n: int, reference: bool) -> dict:
     n_eval = min(n, len(PortraitDataset(data, "eval")))
     held = ec.load_eval_samples(data, n_eval, gen.resolution, "eval").images
     fake, _ = ec.generated_samples(gen, n_eval, seed=10_000, truncation=1.0)
-    f_held, f_fake = ec.vgg_features(held), ec.vgg_features(fake)
+    dev = gen.device
+    f_held, f_fake = ec.vgg_features(held, device=dev), ec.vgg_features(fake, device=dev)
     out = {"layer": ec.FD_LAYER, "n": n_eval, "resolution": gen.resolution,
            "generated_vs_heldout": ec.frechet_distance(f_fake, f_held)}
     if reference:
         train = ec.load_eval_samples(data, n_eval, gen.resolution, "train").images
-        out["train_vs_heldout_reference"] = ec.frechet_distance(ec.vgg_features(train), f_held)
+        f_train = ec.vgg_features(train, device=dev)
+        out["train_vs_heldout_reference"] = ec.frechet_distance(f_train, f_held)
     out["seconds"] = time.perf_counter() - t0
     return out
 
@@ -153,7 +185,7 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(max(1, args.threads))
     spec = ec.resolve_model_spec(args.model)
     print(f"model: {spec}", flush=True)
-    gen = ec.load_furrygan(spec)
+    gen, ident = ec.load_furrygan(spec, args.device)
     size = gen.resolution
     samples = ec.load_eval_samples(args.data, args.n, size, "eval", args.start)
     settings = ec.InversionSettings(args.steps_w, args.steps_noise, args.lr_w, args.lr_noise,
@@ -161,13 +193,13 @@ def main(argv: list[str] | None = None) -> dict:
     deadline = ec.deadline_after(args.max_minutes)
     inv = ec.invert_all(gen, samples.images, settings, args.batch, deadline=deadline)
     samples = ec.take(samples, len(inv.alpha))
-    inv.model, inv.start = ec.checkpoint_key(spec), args.start
+    inv.model, inv.start = ec.checkpoint_key(ident), args.start
     if args.save_inversions:
         Path(args.save_inversions).parent.mkdir(parents=True, exist_ok=True)
         inv.save(args.save_inversions)
     final = ec.segmentation_table(inv.alpha, samples.alpha)
     figures: dict = {
-        "checkpoint": ec.checkpoint_id(spec),
+        "checkpoint": ident,
         "architecture": gen.architecture(),
         "resolution": size,
         "data": {"folder": args.data, "split": "eval", "start": args.start, "n": len(inv.alpha),
@@ -191,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
     figures["training_speed"] = training_speed(_run_dir_of(spec, args.run_dir))
     if args.figures:
         figures["figure_files"] = write_figures(gen, samples, inv, Path(args.figures))
-    write_result(args.name, figures)
+    write_result(args.name, figures, device=str(gen.device))
     m = final["mean_over_images"]
     print(f"fg IoU {m['iou_fg']:.3f}  bg IoU {m['iou_bg']:.3f}  mIoU {m['miou']:.3f}  "
           f"F1 {m['f1']:.3f}  acc {m['accuracy']:.3f}  PSNR {inv.psnr.mean():.2f} dB  "

@@ -209,6 +209,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="stop inverting / scoring new images after this many minutes "
                         "(0 = no limit; the photo figures still run)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     return p.parse_args(argv)
 
 
@@ -219,9 +220,9 @@ def main(argv: list[str] | None = None) -> dict:
     cv2.setNumThreads(max(1, args.threads))
     spec = ec.resolve_model_spec(args.model)
     print(f"model: {spec}", flush=True)
-    gen = ec.load_furrygan(spec)
+    gen, ident = ec.load_furrygan(spec, args.device)
     samples = ec.load_eval_samples(args.data, args.n, gen.resolution, "eval", args.start)
-    key = ec.checkpoint_key(spec)
+    key = ec.checkpoint_key(ident)
     inv = None
     if args.inversions:
         inv = reusable_inversions(Path(args.inversions), key, args.start, args.n, gen.resolution)
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     split = evaluate_split(samples, inv, args.band_px, args.oracle_band_px, deadline)
     figures: dict = {
-        "checkpoint": ec.checkpoint_id(spec),
+        "checkpoint": ident,
         "model_resolution": gen.resolution,
         "data": {"folder": args.data, "split": "eval", "start": args.start, "n": split["n"],
                  "n_requested": args.n,
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> dict:
             photos[name] = {"error": f"{type(exc).__name__}: {exc}"}
         print(f"  photo {name}: {photos[name]}", flush=True)
     figures["sample_photos"] = photos
-    write_result(args.name, figures)
+    write_result(args.name, figures, device=str(gen.device))
     for m, row in split["methods"].items():
         print(f"{m:17s} SAD {row['sad']:8.2f}  MSE {row['mse']:.5f}  grad {row['gradient']:8.2f}  "
               f"conn {row['connectivity']:8.2f}  IoU {row['iou_fg']:.3f}  mIoU {row['miou']:.3f}")

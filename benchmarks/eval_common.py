@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -27,13 +26,17 @@ FD_LAYER = "conv5_3"  # the deepest layer models.perceptual.VGG16Features offers
 
 # ---------------------------------------------------------------- checkpoint
 def newest_run_checkpoint(runs: Path = REPO / "runs") -> Path | None:
-    """The most recently written ``runs/*/generator_ema*.safetensors``, or None."""
-    found = sorted(runs.glob("*/generator_ema*.safetensors"), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
+    """The newest ``runs/*/generator_ema*.safetensors`` export, else the newest training
+    checkpoint ``runs/*/checkpoint/g_ema.safetensors``, or None."""
+    for pattern in ("*/generator_ema*.safetensors", "*/checkpoint/g_ema.safetensors"):
+        found = sorted(runs.glob(pattern), key=lambda p: p.stat().st_mtime)
+        if found:
+            return found[-1]
+    return None
 
 
 def resolve_model_spec(spec: str | None) -> str:
-    """``spec`` if given, else the demo model if it exists, else the newest run export."""
+    """``spec`` if given, else the demo model if it exists, else the newest run's generator."""
     if spec:
         return spec
     from models.zoo import default_model_path
@@ -50,30 +53,74 @@ def resolve_model_spec(spec: str | None) -> str:
     )
 
 
+def _short_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 def checkpoint_id(spec: str) -> dict:
     """The spec, and for a file its size, modification time and a short SHA-256."""
     p = Path(spec)
     if not p.is_file():
         return {"spec": spec}
-    digest = hashlib.sha256(p.read_bytes()).hexdigest()[:16]
     mtime = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(p.stat().st_mtime))
-    return {"spec": spec, "sha256_16": digest, "bytes": p.stat().st_size, "modified_utc": mtime}
+    return {"spec": spec, "sha256_16": _short_hash(p.read_bytes()), "bytes": p.stat().st_size,
+            "modified_utc": mtime}
 
 
-def checkpoint_key(spec: str) -> str:
+def checkpoint_key(ident: dict) -> str:
     """One string naming a checkpoint's exact content (spec plus hash for files)."""
-    ident = checkpoint_id(spec)
     return f"{ident['spec']}#{ident.get('sha256_16', '')}"
 
 
-def load_furrygan(spec: str) -> torch.nn.Module:
-    """Load a generator from a spec and check that it draws an alpha (FurryGAN)."""
+def _training_checkpoint_folder(spec: str) -> Path | None:
+    p = Path(spec)
+    folder = p if p.is_dir() else p.parent
+    if (folder / "state.json").is_file() and (folder / "g_ema.safetensors").is_file():
+        return folder
+    return None
+
+
+def _load_training_checkpoint(folder: Path) -> tuple[torch.nn.Module, dict]:
+    """The EMA generator of a trainer checkpoint folder (``state.json`` + ``g_ema``)."""
+    import json
+
+    from safetensors.torch import load as load_safetensors
+
+    from models.checkpoints import build_generator
+
+    for attempt in range(5):  # the trainer swaps the folder atomically; retry mid-swap
+        try:
+            state = json.loads((folder / "state.json").read_text())
+            data = (folder / "g_ema.safetensors").read_bytes()
+            break
+        except (FileNotFoundError, json.JSONDecodeError):
+            if attempt == 4:
+                raise
+            time.sleep(2.0)
+    gen = build_generator(state["architecture"])
+    gen.load_state_dict(load_safetensors(data), strict=True)
+    ident = {"spec": str(folder / "g_ema.safetensors"), "sha256_16": _short_hash(data),
+             "bytes": len(data), "kind": "training checkpoint (EMA generator)",
+             "step": int(state.get("step", -1))}
+    return gen, ident
+
+
+def load_furrygan(spec: str, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """Load a generator from a spec (also a trainer checkpoint folder) onto ``device``.
+
+    Raises ValueError when it is not a FurryGAN (these evaluations need its alpha).
+    """
     from models.zoo import load_model
 
-    gen = load_model(spec, "cpu").eval()
+    folder = _training_checkpoint_folder(spec)
+    if folder is not None:
+        gen, ident = _load_training_checkpoint(folder)
+    else:
+        gen, ident = load_model(spec, "cpu"), checkpoint_id(spec)
+    gen = gen.to(device).eval()
     if "bg" not in getattr(gen, "latent_groups", ()):
         raise ValueError(f"{spec} is not a FurryGAN model: these evaluations need its alpha")
-    return gen
+    return gen, ident
 
 
 # ---------------------------------------------------------------- data
@@ -89,12 +136,16 @@ class EvalSamples:
 
 
 def resize_stack(arr: np.ndarray, size: int) -> np.ndarray:
-    """Resize every ``(H, W[, C])`` item of ``arr`` to ``size`` (area down, linear up)."""
-    if arr.shape[1] == size:
-        return arr.copy()
-    interp = cv2.INTER_AREA if arr.shape[1] > size else cv2.INTER_LINEAR
-    out = [cv2.resize(a, (size, size), interpolation=interp) for a in arr]
-    return np.stack(out).astype(np.float32)
+    """Every ``(D, D[, C])`` item of ``arr`` as the ``matte`` operation sees a photo at
+    ``size`` px: :meth:`Placement.extract` of the whole square (antialiased when shrinking),
+    so that :func:`editors.matting_refine.upsample_alpha` maps the result back exactly."""
+    from editors.placement import Placement
+
+    d = arr.shape[1]
+    if d == size:
+        return np.asarray(arr, np.float32).copy()
+    placement = Placement.from_box(0.0, 0.0, float(d), size, (d, d))
+    return np.stack([placement.extract(a) for a in arr]).astype(np.float32)
 
 
 def take(samples: EvalSamples, n: int) -> EvalSamples:
@@ -185,6 +236,7 @@ def invert_batch(gen, images: np.ndarray, settings: InversionSettings) -> Invers
         raise ValueError(f"images are {images.shape}; the model needs (B, {size}, {size}, 3)")
     t0 = time.perf_counter()
     x = torch.as_tensor(images, dtype=torch.float32).permute(0, 3, 1, 2).contiguous() * 2 - 1
+    x = x.to(gen.device)
     torch.manual_seed(settings.seed)
     lat = initial_latent(gen, "mean", settings.seed, batch=len(images))
     lat = W_l(gen, lat, x, steps=settings.steps_w, lr=settings.lr_w)
@@ -238,17 +290,18 @@ def invert_all(
 
 
 # ---------------------------------------------------------------- Frechet distance
-def vgg_features(images: np.ndarray, layer: str = FD_LAYER, batch: int = 32) -> np.ndarray:
+def vgg_features(images: np.ndarray, layer: str = FD_LAYER, batch: int = 32,
+                 device: str | torch.device = "cpu") -> np.ndarray:
     """Global-average-pooled VGG-16 activations ``(N, C)`` of ``(N, H, W, 3)`` images in [0, 1]."""
     from models.perceptual import get_vgg
 
-    vgg = get_vgg("cpu")
+    vgg = get_vgg(device)
     out = []
     with torch.no_grad():
         for lo in range(0, len(images), batch):
-            x = torch.as_tensor(images[lo:lo + batch], dtype=torch.float32)
+            x = torch.as_tensor(images[lo:lo + batch], dtype=torch.float32, device=device)
             x = x.permute(0, 3, 1, 2).contiguous() * 2 - 1
-            out.append(vgg(x, layers=(layer,))[layer].mean(dim=(2, 3)).double().numpy())
+            out.append(vgg(x, layers=(layer,))[layer].mean(dim=(2, 3)).double().cpu().numpy())
     return np.concatenate(out)
 
 

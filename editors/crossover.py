@@ -143,7 +143,7 @@ class Crossover(Operation):
             place2 = place1 if same else Placement.centered(photo2.shape[:2], gen.resolution)
         place2 = resolve_placement(photo2, place2, gen.resolution)
         mask = crop_to_model(inputs["mask"], place1)
-        if float(mask.max()) <= 0.0 or float(mask.min()) >= 1.0:
+        if not (mask > 0.5).any() or bool((mask > 0.5).all()):
             raise OperationError("the mask must cover part of the region, not none or all of it")
         m_blur = blur_mask(mask, params.blur)
         out = crossover(

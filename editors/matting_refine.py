@@ -241,6 +241,40 @@ def _distance_to(region: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
 
 
+def _coarse_guide(
+    img: np.ndarray,
+    tri: np.ndarray,
+    fallback: np.ndarray | None,
+    levels: int,
+    settings: dict,
+    on_tile: TileCallback | None,
+    tolerance: float = 0.01,
+    keep_px: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve at half resolution; return a narrower trimap and the upsampled alpha."""
+    h, w = tri.shape
+    size = ((w + 1) // 2, (h + 1) // 2)
+    small_img = cv2.resize(np.ascontiguousarray(img, np.float32), size, interpolation=cv2.INTER_AREA)
+    area = cv2.resize(tri, size, interpolation=cv2.INTER_AREA)
+    small_tri = np.full(area.shape, UNKNOWN, np.float32)
+    small_tri[area >= 1.0 - 1e-6] = 1.0  # known only where every covered pixel was known
+    small_tri[area <= 1e-6] = 0.0
+    small_fb = None
+    if fallback is not None:
+        small_fb = cv2.resize(np.asarray(fallback, np.float32), size, interpolation=cv2.INTER_AREA)
+    small = refine_alpha(small_img, small_tri, fallback=small_fb, coarse_levels=levels - 1,
+                         on_tile=on_tile, **settings)
+    up = np.clip(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+    unknown = unknown_region(tri)
+    soft = unknown & (up > tolerance) & (up < 1.0 - tolerance)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * keep_px + 1, 2 * keep_px + 1))
+    still_unknown = unknown & (cv2.dilate(soft.astype(np.uint8), kernel) > 0)
+    guide = tri.copy()
+    settled = unknown & ~still_unknown
+    guide[settled] = np.where(up[settled] >= 0.5, 1.0, 0.0)
+    return guide, up
+
+
 def refine_alpha(
     image: np.ndarray,
     trimap: np.ndarray,
@@ -253,21 +287,36 @@ def refine_alpha(
     max_iter: int = 10000,
     fallback: np.ndarray | None = None,
     workers: int | None = None,
+    coarse_levels: int | None = None,
+    coarse_target: int = 250_000,
     on_tile: TileCallback | None = None,
 ) -> np.ndarray:
     """Closed-form matting solved only inside the trimap's unknown band, tile by tile.
 
     Each tile's crop reaches far enough to see both foreground and background pixels
-    (plus ``margin``), so tiles agree at their seams. ``fallback`` (H x W) fills unknown
-    pixels that no solve reaches (default 0.5). ``on_tile(i, n)`` is called after each
-    tile and may raise to cancel; the inputs are never modified.
+    (plus ``margin``), so tiles agree at their seams. A wide band is first solved at half
+    resolution (``coarse_levels`` times; default: as often as needed to bring the unknown
+    pixels near ``coarse_target``, at most 3); the full-resolution solve then only covers
+    pixels that came out soft there, the rest taking its 0/1 answer. ``fallback`` (H x W)
+    fills unknown pixels that no solve reaches (default 0.5). ``on_tile(i, n)`` is called
+    after each tile of each level and may raise to cancel; the inputs are never modified.
     """
     if method != "cf":
         raise ValueError(f"unknown matting method {method!r}; available: 'cf'")
     img = _check_image(image, trimap, "trimap")
     tri = np.asarray(trimap, np.float32)
-    alpha = np.where(tri >= 1.0, 1.0, 0.0).astype(np.float32)
     unknown = unknown_region(tri)
+    levels = coarse_levels
+    if levels is None:
+        levels, count = 0, int(unknown.sum())
+        while count > coarse_target and levels < 3:
+            levels, count = levels + 1, count // 4
+    settings = {"method": method, "tile": tile, "margin": margin, "epsilon": epsilon,
+                "rtol": rtol, "max_iter": max_iter, "workers": workers}
+    if levels > 0 and min(tri.shape) >= 64 and unknown.any():
+        tri, fallback = _coarse_guide(img, tri, fallback, levels, settings, on_tile)
+        unknown = unknown_region(tri)
+    alpha = np.where(tri >= 1.0, 1.0, 0.0).astype(np.float32)
     alpha[unknown] = UNKNOWN if fallback is None else np.asarray(fallback, np.float32)[unknown]
     if not unknown.any():
         return alpha

@@ -227,3 +227,64 @@ def test_band_width_auto_scales_with_photo_and_placement():
     assert band_pixels((3000, 4000), 7, 0.006) == 7.0
     placement = Placement.centered((3000, 4000), 32)  # 1 model px = ~94 photo px
     assert band_pixels((3000, 4000), 0, 0.006, placement) == pytest.approx(1.5 * 3000 / 32)
+
+
+def test_tiny_real_furrygan_mattes_and_generates_backgrounds():
+    from models.zoo import random_generator
+
+    real = random_generator("furrygan", 32, 0, style_dim=32, n_mlp=2,
+                            channels={4: 32, 8: 32, 16: 32, 32: 32})
+    photo = np.random.default_rng(1).random((40, 56, 3)).astype(np.float32)
+    res = get_operation("matte").run(real, {"photo": photo}, MatteParams(steps_w=2, steps_noise=1),
+                                     Progress())
+    out = res.outputs
+    assert out["alpha"].shape == (40, 56) and out["foreground"].shape == (40, 56, 4)
+    assert out["alpha"].min() >= 0.0 and out["alpha"].max() <= 1.0
+    out["latent"].validate(real)
+    with torch.no_grad():
+        syn = real.synthesize(out["latent"], return_alpha=True)
+    placement = Placement.centered((40, 56), 32)
+    from editors.matting_refine import upsample_alpha
+
+    expected = upsample_alpha(syn.alpha[0, 0].numpy(), placement)
+    np.testing.assert_allclose(out["generator_alpha"], expected, atol=1e-5)
+    bgs = generated_backgrounds(real, out["latent"], [3, 4])
+    assert bgs[0].shape == (32, 32, 3) and np.abs(bgs[0] - bgs[1]).mean() > 1e-4
+
+
+@pytest.mark.parametrize("kind", ["gray", "cmyk", "png16", "exif_rotated"])
+def test_awkward_photo_files_are_normalised_before_matting(tmp_path, kind):
+    from PIL import Image
+
+    from app.document.image_read import read_image
+
+    h, w = 30, 40
+    yy, xx = np.mgrid[:h, :w]
+    truth = (((xx - 20) ** 2 + (yy - 15) ** 2) < 64).astype(np.float32)
+    grey = (40 + 180 * truth).astype(np.uint8)
+    path = tmp_path / f"photo_{kind}"
+    if kind == "gray":
+        path = path.with_suffix(".png")
+        Image.fromarray(grey, "L").save(path)
+    elif kind == "cmyk":
+        path = path.with_suffix(".jpg")
+        Image.fromarray(np.dstack([grey] * 3), "RGB").convert("CMYK").save(path, quality=95)
+    elif kind == "png16":
+        import cv2
+
+        path = path.with_suffix(".png")
+        cv2.imwrite(str(path), np.dstack([grey.astype(np.uint16) * 257] * 3))
+    else:  # stored sideways with an EXIF "rotate 90" orientation
+        path = path.with_suffix(".jpg")
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        Image.fromarray(np.dstack([np.rot90(grey, 1)] * 3), "RGB").save(path, exif=exif,
+                                                                        quality=95)
+    data = read_image(path)
+    photo = data.pixels[..., :3]
+    assert photo.shape == (h, w, 3) and photo.dtype == np.float32
+    trimap = np.full((h, w), 0.5, np.float32)
+    trimap[((xx - 20) ** 2 + (yy - 15) ** 2) < 25] = 1.0
+    trimap[((xx - 20) ** 2 + (yy - 15) ** 2) > 144] = 0.0
+    out = matte_from_trimap(photo, trimap)
+    assert segmentation_scores(out.alpha, truth)["iou_fg"] > 0.9

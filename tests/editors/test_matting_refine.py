@@ -146,3 +146,14 @@ def test_upsample_alpha_through_placement_puts_outside_to_background():
     assert up[45, 30] == pytest.approx(1.0)
     with pytest.raises(TrimapError, match="16x16"):
         upsample_alpha(np.ones((16, 16), np.float32), placement)
+
+
+def test_coarse_to_fine_solve_matches_the_direct_solve():
+    image, gt, _, _ = synthetic_scene(240, 320)
+    tri = make_trimap(coarse_alpha(gt), band_px=12)
+    direct = refine_alpha(image, tri, coarse_levels=0)
+    pyramid = refine_alpha(image, tri, coarse_levels=1)
+    assert sad(pyramid, gt) < 1.15 * sad(direct, gt)
+    assert np.abs(pyramid - direct).mean() < 0.01
+    known = ~unknown_region(tri)
+    np.testing.assert_array_equal(pyramid[known], tri[known])

@@ -154,3 +154,22 @@ def test_startup_does_not_import_torch(tmp_path, with_file) -> None:
 
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"torch": False, "visible": True, "layers": 1 if with_file else 0}
+
+
+def test_autosave_writes_only_new_changes_and_save_discards(window, tmp_path) -> None:
+    from conftest import drag, line
+
+    autosave = window.autosave
+    assert not autosave.autosave_now()  # freshly opened: nothing to save
+    window.add_layer("paint")
+    drag(window, line(50, 50, 200, 50))
+    assert autosave.autosave_now()
+    autosave.wait()
+    ora = autosave.store.ora_path
+    assert ora.exists()
+    assert not autosave.autosave_now()  # unchanged since the last autosave
+    drag(window, line(50, 80, 200, 80))
+    assert autosave.autosave_now()
+    autosave.wait()
+    assert window.save_to(tmp_path / "saved.ora")
+    assert not ora.exists()  # a real save makes the recovery copy unnecessary

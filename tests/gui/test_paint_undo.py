@@ -66,3 +66,37 @@ def test_eraser_and_locked_layer(window) -> None:
     drag(window, line(100, 300, 300, 300))
     np.testing.assert_array_equal(layer.pixels, painted)  # locked: nothing changes
     assert "locked" in window.statusBar().currentMessage()
+
+
+def _tablet_stroke(window, points, pressure: float) -> None:
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QPointingDevice, QTabletEvent
+
+    canvas = window.canvas
+    device = QPointingDevice.primaryPointingDevice()
+    kinds = [QEvent.Type.TabletPress] + [QEvent.Type.TabletMove] * (len(points) - 2)
+    kinds.append(QEvent.Type.TabletRelease)
+    for kind, (x, y) in zip(kinds, points):
+        pos = canvas.doc_to_widget(x, y)
+        event = QTabletEvent(
+            kind, device, pos, QPointF(canvas.mapToGlobal(pos)), pressure,
+            0.0, 0.0, 0.0, 0.0, 0.0, Qt.KeyboardModifier.NoModifier,
+            Qt.MouseButton.LeftButton, Qt.MouseButton.LeftButton,
+        )  # fmt: skip
+        canvas.tabletEvent(event)
+        assert event.isAccepted()
+
+
+def test_tablet_pressure_narrows_the_stroke(window) -> None:
+    window.add_layer("paint")
+    layer = window.document.active_layer
+    window.brush_settings.size = 40.0
+    window.brush_settings.hardness = 1.0
+    _tablet_stroke(window, line(100, 100, 400, 100), pressure=1.0)
+    _tablet_stroke(window, line(100, 300, 400, 300), pressure=0.25)
+    alpha = layer.pixels[..., 3]
+    full = int((alpha[:, 250] > 0.5).sum())
+    light = int((alpha[200:, 250] > 0.5).sum())
+    assert 36 <= full <= 50  # about the 40 px brush diameter
+    assert 0 < light < full / 2
+    assert len(window.document.history.steps) == 3  # add layer + two strokes

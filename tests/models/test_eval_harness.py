@@ -55,7 +55,28 @@ def fake_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_furrygan():
-    return ec.load_furrygan(TINY)
+    return ec.load_furrygan(TINY)[0]
+
+
+def test_a_training_checkpoint_folder_loads_with_its_architecture(tiny_furrygan, tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "run" / "checkpoint"
+    folder.mkdir(parents=True)
+    state = {k: v.contiguous() for k, v in tiny_furrygan.state_dict().items()}
+    save_file(state, str(folder / "g_ema.safetensors"))
+    arch = tiny_furrygan.architecture()
+    (folder / "state.json").write_text(json.dumps({"step": 250, "architecture": arch}))
+    gen, ident = ec.load_furrygan(str(folder))
+    assert ident["step"] == 250 and len(ident["sha256_16"]) == 16
+    lat = tiny_furrygan.random_latent(3)
+    with torch.no_grad():
+        a = gen.synthesize(lat, return_alpha=True).alpha
+        b = tiny_furrygan.synthesize(lat, return_alpha=True).alpha
+    torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="not a FurryGAN"):
+        ec.load_furrygan("random:stylegan2:16:0:16")
 
 
 def test_eval_samples_are_resized_to_the_model(fake_data):
@@ -169,3 +190,16 @@ def test_photo_figure_runs_matte_and_composite(tiny_furrygan, tmp_path, monkeypa
     fig = read_image(info["file"]).pixels
     assert fig.shape[:2] == (40, 160)  # four 40 px square panels side by side
     assert 0.0 <= info["alpha_area"] <= 1.0
+
+
+def test_training_speed_comes_from_the_run_log(tmp_path):
+    run = tmp_path / "runs" / "demo"
+    run.mkdir(parents=True)
+    assert bench_furrygan_eval.training_speed(run) is None
+    (run / "config.json").write_text(json.dumps({"batch": 8}))
+    bars = "".join(f"train:  {i}/100 [00:0{i}<01:00, 2.00s/it, d=0.7]" for i in range(1, 6))
+    run.with_suffix(".log").write_text(bars + "train: 6/100 [00:07<00:30, 4.00it/s]")
+    speed = bench_furrygan_eval.training_speed(run)
+    assert speed["images_per_s"] == pytest.approx(4.0)  # median of 0.5 it/s x5 and 4 it/s, x 8
+    (run / "stats.jsonl").write_text('{"step": 1, "images_per_s": 12.5}\n{"step": 2}\n')
+    assert bench_furrygan_eval.training_speed(run)["images_per_s"] == 12.5

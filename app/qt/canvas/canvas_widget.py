@@ -57,6 +57,7 @@ class CanvasWidget(QWidget):
         self.setAcceptDrops(False)  # the main window handles drops
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMinimumSize(200, 200)
+        self.setCursor(Qt.CursorShape.CrossCursor)
         self.settings = settings
         self.view = ViewTransform()
         self.document: Document | None = None

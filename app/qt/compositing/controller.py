@@ -1,7 +1,7 @@
 """Compositing by drag and drop, background handles, generated backgrounds, export.
 
 After a matte (a MATTE layer or a cut-out RGBA result exists), an image dropped on the
-window becomes a BACKGROUND layer right under the foreground (one undo step), instead of
+window (``MainWindow.drop_files``, wrapped here) becomes a BACKGROUND layer right under the foreground (one undo step), instead of
 the main window's default of a bottom layer. "Move background" shows handles to move and
 scale it; "Generate background" runs FurryGAN's background generator; "Export
 composite…" writes the composite, the foreground with alpha and the matte in one go.
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
 from app.qt.compositing.handles import BackgroundHandles
@@ -48,19 +48,23 @@ class CompositingController(QObject):
         panel.move_bg_button.toggled.connect(self.set_moving)
         panel.export_button.clicked.connect(self.export_dialog)
         self.handles.rect_chosen.connect(self._apply_rect)
-        self.window.installEventFilter(self)
+        self._wrap_window_drops()
 
     # ------------------------------------------------------------------ drops
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window and event.type() == QEvent.Type.Drop:
-            paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+    def _wrap_window_drops(self) -> None:
+        """After a matte, dropped images go under the cut-out; otherwise the window decides."""
+        window = self.window
+        original = window.drop_files
+
+        def drop_files(paths: list[str]) -> None:
             images = [p for p in paths if Path(p).suffix.lower() in IMAGE_SUFFIXES]
-            if images and has_cutout(self.window.document):
-                event.acceptProposedAction()
+            if images and len(images) == len(paths) and has_cutout(window.document):
                 for path in images:
                     self.drop_background(path)
-                return True
-        return False
+                return
+            original(paths)
+
+        window.drop_files = drop_files  # type: ignore[method-assign]
 
     def drop_background(self, path: str | Path) -> Layer | None:
         """Put the image at ``path`` under the foreground as a BACKGROUND layer (one step)."""

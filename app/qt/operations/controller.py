@@ -296,7 +296,7 @@ class OperationsController(QObject):
                 self.window.status.showMessage("Face aligned: the box follows the face", 5000)
             return
         proposal = result_layers(doc, job.operation, job.params, result,
-                                 job.context.get("source_id"))
+                                 job.context.get("source_id"), job.inputs.get("placement"))
         metrics = format_metrics(result.metrics)
         if not proposal.layers and not proposal.variants:
             self.window.status.showMessage(f"{job.title}: nothing to add. {metrics}", 6000)

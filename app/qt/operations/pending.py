@@ -94,8 +94,17 @@ class PendingResults(QObject):
         for layer in proposal.layers + proposal.variants:
             layer.pending = True
             layer.locked = True
-        for layer in self._shown_layers():
-            doc._insert_layer(layer, _insert_index(doc, proposal, layer))
+        # masks and label maps lowest, the colour result on top of them, in slot order
+        shown = sorted(self._shown_layers(), key=lambda lay: lay.kind.is_color)
+        position: int | None = None
+        for layer in shown:
+            if layer.kind == LayerKind.BACKGROUND:
+                doc._insert_layer(layer, _insert_index(doc, proposal, layer))
+                continue
+            if position is None:
+                position = _insert_index(doc, proposal, layer)
+            doc._insert_layer(layer, position)
+            position += 1
         self.changed.emit()
 
     def _shown_layers(self) -> list[Layer]:

@@ -71,9 +71,14 @@ def _palette_for(labels: np.ndarray) -> Palette:
 
 
 def result_layers(
-    doc: Document, op: Operation, params: Any, result: Result, source_id: str | None
+    doc: Document, op: Operation, params: Any, result: Result, source_id: str | None,
+    used_placement: Any = None,
 ) -> ResultLayers:
-    """Layers for every output of ``result`` (nothing is added to ``doc``)."""
+    """Layers for every output of ``result`` (nothing is added to ``doc``).
+
+    The placement stored with the result is the one the operation returned, else the
+    one it was given (``used_placement``).
+    """
     title = op.title or op.name
     out = ResultLayers(title=title, source_id=source_id)
     size = (doc.height, doc.width)
@@ -101,6 +106,13 @@ def result_layers(
                 continue
             layer.operation = dict(record, output=slot.name)
             (out.variants if slot.multiple else out.layers).append(layer)
+    if latent is None:
+        latent = result.outputs.get("latent")
+    if placement is None:
+        extra = result.outputs.get("placement")
+        placement = extra if hasattr(extra, "extract") else used_placement
+    if not hasattr(placement, "extract"):
+        placement = None
     colour = [lay for lay in out.layers if lay.kind != LayerKind.MASK and lay.kind != LayerKind.MATTE]
     if not colour and len(out.layers) == 1:
         out.layers[0].visible = True  # a lone mask result is shown

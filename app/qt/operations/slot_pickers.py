@@ -62,8 +62,7 @@ def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
         with_alpha = [lay for lay in candidates if lay.kind == LayerKind.RESULT and _has_alpha(lay)]
         if active is not None and active in with_alpha:
             return active.id
-        return with_alpha[0].id if with_alpha else (None if slot.optional else
-                                                      (candidates[0].id if candidates else None))
+        return with_alpha[0].id if with_alpha else None  # a cut-out, or the user's choice
     if slot.kind == "mask":
         if slot.name in ("alpha", "matte"):
             mattes = [lay for lay in candidates if lay.kind == LayerKind.MATTE]
@@ -96,8 +95,7 @@ class LayerPicker(QComboBox):
         keep = self.currentData()
         self.blockSignals(True)
         self.clear()
-        if self.slot.optional:
-            self.addItem("(none)", NONE)
+        self.addItem("(none)" if self.slot.optional else "(choose a layer)", NONE)
         if doc is not None:
             for layer in reversed(doc.layers):
                 if layer.kind in KINDS_FOR_SLOT[self.slot.kind] and not layer.pending:

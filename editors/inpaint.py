@@ -1,0 +1,190 @@
+"""Image inpainting (Image2StyleGAN++ Algorithm 4), several plausible fills at once.
+
+1. w_ini = mean latent + an offset ~ U[-offset, offset] per variant (the paper's Fig. 7/15);
+2. W_l(1 - M, 1 - M, w_m, ...): plain gradient descent (lr 0.8, 200 steps) on the early
+   rows (paper: layers 1-9 of 18) and the last two, loss only outside the hole;
+3. Mk_n(1 - M_blur+, w_out, n_ini, I_def, G(w_out)) with lambda_mse2 = 1e-4: the noise maps
+   fit the photo outside a slightly larger blurred hole and keep the generated fill inside;
+4. composite: the photo outside M_blur+, the generator's image inside.
+
+All variants are optimised together as one batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from editors.embed import generator_device, initial_latent
+from editors.embed_core import (
+    MK_N_WEIGHTS,
+    W_L_WEIGHTS,
+    EmbeddingLoss,
+    OptimiserSettings,
+    Targets,
+    VariableMasks,
+    from_numpy_image,
+    from_numpy_mask,
+    optimise,
+    to_numpy_image,
+    with_weights,
+)
+from editors.layer_scaling import paper_rows, row_mask
+from editors.masks import crop_to_model, grow_and_blur, resolve_placement
+from editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from editors.registry import register
+from models.generator import Generator, Latent
+
+#: the paper's w_m: layers 1-9 of an 18-row W+ (content) ...
+CONTENT_LAYERS = tuple(range(1, 10))
+#: ... and the last two rows (colour consistency)
+LAST_ROWS = 2
+
+
+def inpaint_rows(n_latent: int) -> list[int]:
+    """The W+ rows Algorithm 4 optimises for a model with ``n_latent`` rows."""
+    rows = set(paper_rows(CONTENT_LAYERS, n_latent))
+    rows.update(range(max(n_latent - LAST_ROWS, 0), n_latent))
+    return sorted(rows)
+
+
+def offset_latents(gen: Generator, n: int, offset: float, seed: int) -> Latent:
+    """``n`` starting latents: the mean W+ plus U[-offset, offset] offsets (variant 0 too)."""
+    lat = initial_latent(gen, "mean", seed, batch=n)
+    g = torch.Generator().manual_seed(int(seed) + 1)
+    w = {}
+    for k, v in lat.w.items():
+        shift = (torch.rand(v.shape, generator=g) * 2.0 - 1.0) * float(offset)
+        w[k] = v + shift.to(v.device)
+    return Latent(w, lat.noise)
+
+
+@dataclass
+class InpaintOutcome:
+    """The batch of fills: latents, raw generator images and composites (model resolution)."""
+
+    latent: Latent
+    generated: list[np.ndarray]
+    composites: list[np.ndarray]
+    blend: np.ndarray  # M_blur+: where the generated pixels are used
+    latent_w: Latent  # after the W+ phase (before the noise phase)
+    generated_w: list[np.ndarray]
+
+
+def inpaint(
+    gen: Generator,
+    photo: np.ndarray,
+    hole: np.ndarray,
+    *,
+    n_variants: int = 3,
+    steps_w: int = 200,
+    steps_noise: int = 1000,
+    lr_w: float = 0.8,
+    optimizer: str = "gd",
+    lr_noise: float = 5.0,
+    mse2: float = 1e-4,
+    offset: float = 0.4,
+    grow: float = 0.02,
+    blur: float = 0.015,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> InpaintOutcome:
+    """Algorithm 4 on a model-resolution ``photo`` with ``hole`` (1 = missing), batched."""
+    device = generator_device(gen)
+    torch.manual_seed(int(seed))
+    progress = progress or Progress()
+    b = int(n_variants)
+    x = from_numpy_image(photo, device).expand(b, -1, -1, -1)
+    m = from_numpy_mask(hole, device)
+    keep = (1.0 - m).expand(b, -1, -1, -1)
+    blend_np = grow_and_blur(hole, grow, blur)
+    m_blend = from_numpy_mask(blend_np, device)
+    total = steps_w + steps_noise
+
+    lat = offset_latents(gen, b, offset, seed)
+    rows = row_mask(inpaint_rows(gen.n_latent), gen.n_latent)
+    progress.set_stage("W+")
+    lat_w = optimise(
+        gen, lat, EmbeddingLoss(Targets(x=x, m_m=keep, m_p=keep), W_L_WEIGHTS),
+        settings=OptimiserSettings(optimizer, lr_w, steps_w), variables="w",
+        masks=VariableMasks(w={k: rows for k in lat.w}), progress=progress,
+        psnr_mask=keep, total_steps=total,
+    )
+    with torch.no_grad():
+        fill = gen.synthesize(lat_w).image
+    progress.set_stage("noise")
+    keep_blend = (1.0 - m_blend).expand(b, -1, -1, -1)
+    lat_n = optimise(
+        gen, lat_w,
+        EmbeddingLoss(Targets(x=x, y=fill, m_m=keep_blend), with_weights(MK_N_WEIGHTS, mse2=mse2)),
+        settings=OptimiserSettings("adam", lr_noise, steps_noise), variables="noise",
+        progress=progress, psnr_mask=keep_blend, step_offset=steps_w, total_steps=total,
+    )
+    with torch.no_grad():
+        img = gen.synthesize(lat_n).image
+    generated = [to_numpy_image(img[i]) for i in range(b)]
+    a = blend_np[..., None]
+    composites = [(photo * (1.0 - a) + g * a).astype(np.float32) for g in generated]
+    return InpaintOutcome(
+        lat_n, generated, composites, blend_np, lat_w, [to_numpy_image(fill[i]) for i in range(b)]
+    )
+
+
+@dataclass
+class InpaintParams:
+    """Settings of ``inpaint`` (paper: 200 gradient-descent W+ steps at lr 0.8, 1000 noise)."""
+
+    variants: int = param(3, 1, 16, "how many different fills to make (optimised as one batch)")
+    steps_w: int = param(200, 0, 5000, "W+ steps (early rows + last two)")
+    steps_noise: int = param(1000, 0, 5000, "noise-map steps")
+    lr_w: float = param(0.8, 1e-4, 10.0, "W+ learning rate (plain gradient descent)")
+    optimizer: str = param("gd", help="W+ optimiser: the paper's gradient descent or Adam",
+                           choices=("gd", "adam"))
+    offset: float = param(0.4, 0.0, 2.0, "spread of the starting latents around the mean")
+    grow: float = param(0.02, 0.0, 0.2, "blend mask growth beyond the hole, fraction of the side")
+    blur: float = param(0.015, 0.0, 0.2, "blend mask blur (sigma), fraction of the side")
+    seed: int = param(0, 0, 2**31 - 1, "changes which plausible fills you get")
+
+
+@register
+class Inpaint(Operation):
+    """Fill a hole in a photo with generated content; several variants to choose from."""
+
+    name = "inpaint"
+    title = "Fill hole"
+    description = "Fill the masked hole with plausible content (Image2StyleGAN++ Algorithm 4)."
+    inputs = (
+        Slot("photo", "image", help="the photo (any size)"),
+        Slot("hole", "mask", help="the missing region (1 = fill)"),
+        Slot("placement", "placement", optional=True, help="region to work on (default: centre)"),
+    )
+    outputs = (
+        Slot("result", "image", help="variant 0 pasted into the photo"),
+        Slot("variants", "image", multiple=True, help="every fill, pasted into the photo"),
+        Slot("fills", "image", multiple=True, help="the generator's images at model resolution"),
+        Slot("latent", "latent", help="the latents of all variants (batch)"),
+    )
+    Params = InpaintParams
+
+    def run(self, gen: Generator, inputs: dict, params: InpaintParams, progress: Progress) -> Result:
+        """Fill ``inputs["hole"]`` in ``inputs["photo"]``."""
+        self.check_inputs(inputs)
+        photo = np.asarray(inputs["photo"], np.float32)[..., :3]
+        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
+        hole = crop_to_model(inputs["hole"], placement, "hole")
+        if float(hole.max()) <= 0.0:
+            raise OperationError("the hole mask is empty inside the region: paint the hole first")
+        hole = (hole > 0.5).astype(np.float32)
+        out = inpaint(
+            gen, placement.extract(photo), hole, n_variants=params.variants,
+            steps_w=params.steps_w, steps_noise=params.steps_noise, lr_w=params.lr_w,
+            optimizer=params.optimizer, offset=params.offset, grow=params.grow,
+            blur=params.blur, seed=params.seed, progress=progress,
+        )
+        pasted = [placement.paste(photo, g, feather=0.0, mask=out.blend) for g in out.generated]
+        return Result(
+            outputs={"result": pasted[0], "variants": pasted, "fills": out.generated,
+                     "latent": out.latent, "placement": placement},
+        )

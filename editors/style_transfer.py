@@ -1,0 +1,154 @@
+"""Local style transfer (Image2StyleGAN++ Algorithm 6).
+
+1. embed the photo in W+ (w*);
+2. W_l(M_blur, M_blur, 1, w*, n_ini, I_1) + M_st(1 - M_blur, w*, n_ini, I_2) as one loss:
+   perceptual + MSE to the photo inside the blurred mask, Gram-matrix style loss (VGG
+   conv3_3) to the style image outside it, over the whole W+;
+3. Mk_n(M_blur, w_out, n_ini, I_1, G(w_out)): the noise maps fit the photo inside and keep
+   the stylised image outside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from editors.embed import W_l, Mk_n, generator_device, initial_latent
+from editors.embed_core import (
+    EmbeddingLoss,
+    LossWeights,
+    OptimiserSettings,
+    Targets,
+    from_numpy_image,
+    from_numpy_mask,
+    optimise,
+    to_numpy_image,
+)
+from editors.masks import blur_mask, crop_to_model, resolve_placement
+from editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from editors.placement import Placement
+from editors.registry import register
+from models.generator import Generator, Latent
+
+
+def style_transfer_loss(
+    x: torch.Tensor, style: torch.Tensor, m_blur: torch.Tensor, style_weight: float = 5e-7
+) -> EmbeddingLoss:
+    """Eq. 1 with W_l's terms inside ``m_blur`` and M_st's Gram term outside it."""
+    weights = LossWeights(style=style_weight, mse1=1e-5, mse2=0.0, percept=1e-5)
+    return EmbeddingLoss(Targets(x=x, y=style, m_s=1.0 - m_blur, m_m=m_blur, m_p=m_blur), weights)
+
+
+@dataclass
+class StyleTransferOutcome:
+    """The stylised latent, its image, and w* (the photo's embedding it started from)."""
+
+    latent: Latent
+    image: np.ndarray
+    start: Latent
+
+
+def local_style_transfer(
+    gen: Generator,
+    photo: np.ndarray,
+    style: np.ndarray,
+    mask_blur: np.ndarray,
+    *,
+    steps_embed: int = 1000,
+    steps_w: int = 1000,
+    steps_noise: int = 1000,
+    lr_w: float = 0.01,
+    lr_noise: float = 5.0,
+    style_weight: float = 5e-7,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> StyleTransferOutcome:
+    """Algorithm 6 on model-resolution images; the photo is kept inside ``mask_blur``."""
+    device = generator_device(gen)
+    torch.manual_seed(int(seed))
+    progress = progress or Progress()
+    x = from_numpy_image(photo, device)
+    y = from_numpy_image(style, device)
+    m = from_numpy_mask(mask_blur, device)
+    total = steps_embed + steps_w + steps_noise
+    lat = initial_latent(gen, "mean", seed)
+    progress.set_stage("embed photo")
+    w_star = W_l(gen, lat, x, steps=steps_embed, lr=lr_w, progress=progress, total_steps=total)
+    progress.set_stage("W+ with style")
+    lat_w = optimise(
+        gen, w_star, style_transfer_loss(x, y, m, style_weight),
+        settings=OptimiserSettings("adam", lr_w, steps_w), variables="w", progress=progress,
+        psnr_mask=m, step_offset=steps_embed, total_steps=total,
+    )
+    with torch.no_grad():
+        styled = gen.synthesize(lat_w).image
+    progress.set_stage("noise")
+    lat_n = Mk_n(gen, lat_w, x, styled, m=m, steps=steps_noise, lr=lr_noise, progress=progress,
+                 step_offset=steps_embed + steps_w, total_steps=total)
+    with torch.no_grad():
+        img = gen.synthesize(lat_n).image
+    return StyleTransferOutcome(lat_n, to_numpy_image(img), w_star)
+
+
+@dataclass
+class StyleTransferParams:
+    """Settings of ``style-transfer`` (paper: 1000 W+ steps with style, 1000 noise steps)."""
+
+    steps_embed: int = param(1000, 0, 20000, "W+ steps embedding the photo first (w*)")
+    steps_w: int = param(1000, 0, 20000, "W+ steps with the style loss")
+    steps_noise: int = param(1000, 0, 20000, "noise-map steps")
+    style_weight: float = param(5e-7, 0.0, 1.0, "lambda_s of the Gram style loss (paper 5e-7)")
+    blur: float = param(0.03, 0.0, 0.25, "mask blur (sigma) as a fraction of the image side")
+    lr_w: float = param(0.01, 1e-4, 1.0, "Adam learning rate for W+")
+    lr_noise: float = param(5.0, 1e-3, 50.0, "Adam learning rate for the noise maps")
+    seed: int = param(0, 0, 2**31 - 1, "random seed of the initial noise")
+
+
+@register
+class StyleTransfer(Operation):
+    """Keep the masked part of a photo and restyle the rest after a style image."""
+
+    name = "style-transfer"
+    title = "Local style transfer"
+    description = (
+        "Keep the photo inside the mask and give the rest the style (textures, colours) of "
+        "the style image (Image2StyleGAN++ Algorithm 6)."
+    )
+    inputs = (
+        Slot("photo", "image", help="the photo (any size)"),
+        Slot("style", "image", help="the style image (any size; its centre square is used)"),
+        Slot("mask", "mask", help="painted on the photo: what stays as it is"),
+        Slot("placement", "placement", optional=True, help="region to work on (default: centre)"),
+    )
+    outputs = (
+        Slot("result", "image", help="the stylised region pasted into the photo"),
+        Slot("stylised", "image", help="the generator's image at model resolution"),
+        Slot("latent", "latent"),
+    )
+    Params = StyleTransferParams
+
+    def run(
+        self, gen: Generator, inputs: dict, params: StyleTransferParams, progress: Progress
+    ) -> Result:
+        """Restyle ``photo`` outside ``mask`` after ``style``."""
+        self.check_inputs(inputs)
+        photo = np.asarray(inputs["photo"], np.float32)[..., :3]
+        style = np.asarray(inputs["style"], np.float32)[..., :3]
+        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
+        mask = crop_to_model(inputs["mask"], placement)
+        if bool((mask > 0.5).all()):
+            raise OperationError("the mask covers the whole region: leave some of it to restyle")
+        style_crop = Placement.centered(style.shape[:2], gen.resolution).extract(style)
+        out = local_style_transfer(
+            gen, placement.extract(photo), style_crop, blur_mask(mask, params.blur),
+            steps_embed=params.steps_embed, steps_w=params.steps_w, steps_noise=params.steps_noise,
+            lr_w=params.lr_w, lr_noise=params.lr_noise, style_weight=params.style_weight,
+            seed=params.seed, progress=progress,
+        )
+        pasted = placement.paste(photo, out.image, feather=0.02)
+        return Result(
+            outputs={"result": pasted, "stylised": out.image, "latent": out.latent,
+                     "placement": placement},
+        )

@@ -1,0 +1,107 @@
+"""Inpainting (Algorithm 4): distinct fills inside the hole, the photo kept outside, w_m rows only."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from editors.embed_core import to_numpy_image
+from editors.inpaint import Inpaint, InpaintParams, inpaint, inpaint_rows, offset_latents
+from editors.masks import HOLE_TYPES, grow_and_blur, hole_mask
+from editors.operation import Cancelled, OperationError, Progress
+from models.perceptual import lpips
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _photo(gen, seed: int = 1) -> np.ndarray:
+    with torch.no_grad():
+        return to_numpy_image(gen.synthesize(gen.random_latent(seed, truncation=0.7)).image)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray, m: np.ndarray) -> float:
+    mse = float(((a - b) ** 2 * m[..., None]).sum() / (3 * m.sum()))
+    return 10 * np.log10(1.0 / max(mse, 1e-12))
+
+
+@pytest.fixture(scope="module")
+def filled(tiny_gen):
+    photo = _photo(tiny_gen)
+    hole = np.zeros((32, 32), np.float32)
+    hole[8:24, 8:24] = 1.0
+    out = inpaint(tiny_gen, photo, hole, n_variants=3, steps_w=40, steps_noise=100, seed=0)
+    return photo, hole, out
+
+
+def test_variants_differ_inside_the_hole(filled):
+    # LPIPS on the whole 32 px composites (they differ only inside the hole); fast at 32 px
+    _, hole, out = filled
+    for i, j in itertools.combinations(range(3), 2):
+        a, b = out.composites[i], out.composites[j]
+        assert float(lpips(a, b)) > 0.05, (i, j)
+        assert float(np.abs(a - b)[hole > 0].mean()) > 0.05
+
+
+def test_composite_keeps_the_photo_outside_the_hole(filled):
+    photo, hole, out = filled
+    outside_blend = (out.blend <= 0).astype(np.float32)  # outside M_blur+ (hole + ~2 px ring)
+    assert outside_blend.sum() > 0.5 * (1 - hole).sum()
+    for c in out.composites:
+        assert _psnr(c, photo, outside_blend) >= 35.0
+        # the whole outside of the hole, blend ring included: the ring mixes in the fill
+        assert _psnr(c, photo, 1.0 - hole) >= 18.0
+        # the noise phase pulls the generator's own image towards the photo outside
+        assert _psnr(c, photo, 1.0 - hole) > _psnr(out.generated_w[0], photo, 1.0 - hole)
+    # the blend mask covers the whole hole
+    assert np.all(out.blend[hole > 0] >= 1.0 - 1e-6)
+
+
+def test_only_the_allowed_rows_move(tiny_gen, filled):
+    rows = inpaint_rows(tiny_gen.n_latent)
+    assert rows == [0, 1, 2, 3, 6, 7]  # paper layers 1-9 -> rows 0-3 of 8, plus the last two
+    start = offset_latents(tiny_gen, 3, 0.4, 0)
+    moved = (filled[2].latent_w.w["w"] - start.w["w"]).abs().sum(-1) > 0
+    expect = torch.zeros(tiny_gen.n_latent, dtype=torch.bool)
+    expect[rows] = True
+    assert torch.equal(moved, expect.expand(3, -1))
+
+
+def test_hole_types_cover_small_to_half(tmp_path):
+    areas = {k: float(hole_mask(k, 64, seed=1).mean()) for k in HOLE_TYPES}
+    assert len(HOLE_TYPES) == 7
+    assert min(areas.values()) > 0.05
+    assert areas["left_half"] == pytest.approx(0.5) and areas["bottom_half"] == pytest.approx(0.5)
+    grown = grow_and_blur(hole_mask("center_box", 64), 0.02, 0.015)
+    assert grown.sum() > hole_mask("center_box", 64).sum()
+
+
+def test_operation_outputs_variants_progress_and_determinism(tiny_gen):
+    photo = np.random.default_rng(0).random((36, 40, 3), dtype=np.float32)
+    hole = np.zeros((36, 40), np.float32)
+    hole[10:20, 12:24] = 1.0
+    params = InpaintParams(variants=2, steps_w=3, steps_noise=3)
+    seen = []
+    a = Inpaint().run(tiny_gen, {"photo": photo, "hole": hole}, params,
+                      Progress(lambda i, n, _p, _m: seen.append((i, n))))
+    b = Inpaint().run(tiny_gen, {"photo": photo, "hole": hole}, params, Progress())
+    assert [i for i, _ in seen] == list(range(1, 7))
+    assert len(a.outputs["variants"]) == 2
+    assert np.array_equal(a.outputs["result"], a.outputs["variants"][0])
+    assert np.array_equal(a.outputs["result"], b.outputs["result"])
+    far = np.ones((36, 40), bool)
+    far[5:25, 7:29] = False
+    assert np.array_equal(a.outputs["result"][far], photo[far])
+    with pytest.raises(OperationError, match="empty"):
+        Inpaint().run(tiny_gen, {"photo": photo, "hole": hole * 0}, params, Progress())
+    prog = Progress(lambda i, _n, _p, _m: prog.cancel() if i == 2 else None)
+    with pytest.raises(Cancelled):
+        Inpaint().run(tiny_gen, {"photo": photo, "hole": hole}, params, prog)

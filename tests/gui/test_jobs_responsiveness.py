@@ -1,0 +1,44 @@
+"""The GUI thread keeps ticking while an embedding runs on the worker thread."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.qt.jobs.heartbeat import Heartbeat
+
+TINY = {4: 32, 8: 32, 16: 32, 32: 32}
+
+
+@pytest.fixture
+def ops(window):
+    from app.qt.operations import install_operations
+    from models.zoo import random_generator
+
+    controller = getattr(window, "operations", None) or install_operations(window)
+    controller.discover_now()
+    controller.manager.set_generator(
+        random_generator("stylegan2", 32, 0, style_dim=32, n_mlp=2, channels=TINY), "tiny"
+    )
+    return controller
+
+
+def test_heartbeat_keeps_going_while_a_cpu_job_runs(qtbot, ops):
+    page = ops.panel.select("embed")
+    page.form.set_values({"steps_w": 6, "steps_noise": 6})
+    with qtbot.waitSignal(ops.runner.finished, timeout=120_000):  # warm-up: VGG, first use
+        ops.run_current()
+    ops.pending.discard()
+    page.form.set_values({"steps_w": 15, "steps_noise": 15})
+    beat = Heartbeat(interval_ms=5)
+    beat.start()
+    with qtbot.waitSignal(ops.runner.finished, timeout=120_000):
+        ops.run_current()
+    beat.stop()
+    stats = beat.summary()
+    print("heartbeat gaps while embedding:", stats)
+    assert stats["ticks"] >= 20, stats
+    # The longest gap target is 50 ms; on this shared 2-core machine the OS may deschedule
+    # the GUI thread now and then, so the test holds the bulk of the distribution to it and
+    # the worst case to a looser bound; the benchmark reports the full distribution.
+    assert stats["p90_ms"] < 50, stats
+    assert stats["max_ms"] < 250, stats

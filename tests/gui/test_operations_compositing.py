@@ -1,0 +1,174 @@
+"""Matte, then composite: a dropped background goes under the cut-out; variants; export.
+
+Uses a tiny random FurryGAN (32 px) injected into the model manager and a small document.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from app.document.document import Document
+from app.document.layers import LayerKind
+
+TINY = {4: 32, 8: 32, 16: 32, 32: 32}
+
+
+@pytest.fixture
+def ops(window):
+    """Operations on a 64 x 48 portrait-ish document with a tiny FurryGAN loaded."""
+    from app.qt.operations import install_operations
+    from models.zoo import random_generator
+
+    controller = getattr(window, "operations", None) or install_operations(window)
+    controller.discover_now()
+    controller.manager.set_generator(
+        random_generator("furrygan", 32, 0, style_dim=32, n_mlp=2, channels=TINY), "tiny-fg"
+    )
+    rng = np.random.default_rng(0)
+    photo = np.full((48, 64, 3), 0.2, np.float32)
+    photo[10:40, 20:44] = 0.8 + 0.1 * rng.random((30, 24, 3), dtype=np.float32)
+    window.set_document(Document.from_image(photo, "portrait"))
+    return controller
+
+
+def run_and_wait(qtbot, ops, name: str, values: dict | None = None):
+    page = ops.panel.select(name)
+    if values:
+        page.form.set_values(values)
+    with qtbot.waitSignal(ops.runner.finished, timeout=120_000) as blocker:
+        assert ops.run_current() is not None
+    return blocker.args[1]
+
+
+def matte(qtbot, ops):
+    result = run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
+    ops.pending.accept()
+    return result
+
+
+def drop_files(window, paths) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)  # what Qt calls when files are dropped on the window
+
+
+def write_background(path, color=(0.1, 0.3, 0.9), size=(30, 20)) -> None:
+    from app.document.image_write import write_image
+
+    write_image(path, np.tile(np.array(color, np.float32), (size[1], size[0], 1)))
+
+
+def test_matte_gives_a_matte_and_a_foreground_in_one_step(qtbot, window, ops):
+    doc = window.document
+    steps = doc.history.index
+    result = matte(qtbot, ops)
+    assert doc.history.index == steps + 1
+    kinds = [lay.kind for lay in doc.layers]
+    assert LayerKind.MATTE in kinds
+    fg = [lay for lay in doc.layers if lay.kind == LayerKind.RESULT]
+    assert len(fg) == 1 and fg[0].pixels.shape == (48, 64, 4)
+    assert np.allclose(fg[0].pixels, result.outputs["foreground"])
+    assert doc.layers[0].latent is not None  # the FurryGAN embedding stays with the photo
+
+
+def test_dropped_background_goes_under_the_foreground_and_composites(qtbot, tmp_path,
+                                                                      window, ops):
+    doc = window.document
+    matte(qtbot, ops)
+    bg_file = tmp_path / "sky.png"
+    write_background(bg_file)
+    steps = doc.history.index
+    drop_files(window, [bg_file])
+    assert ops.last_error is None
+    assert doc.history.index == steps + 1  # one undo step
+    bg = [lay for lay in doc.layers if lay.kind == LayerKind.BACKGROUND]
+    assert len(bg) == 1
+    fg_index = next(i for i, lay in enumerate(doc.layers)
+                    if lay.kind == LayerKind.RESULT and lay.pixels.shape[2] == 4)
+    assert doc.index_of(bg[0].id) == fg_index - 1  # right under the cut-out
+    assert bg[0].rect[2] >= 64 and bg[0].rect[3] >= 48  # covers the document
+
+    page = ops.panel.select("composite")
+    ops.refresh_pickers()
+    choices = page.pickers.choices()
+    assert choices["background"] == bg[0].id
+    assert choices["alpha"] is not None and choices["foreground"] is not None
+    result = run_and_wait(qtbot, ops, "composite")
+    ops.pending.accept()
+    comp = result.outputs["composite"]
+    alpha = doc.layer(choices["alpha"]).pixels
+    clear = alpha <= 1e-4
+    if clear.any():  # where the subject is absent the background shows
+        assert np.abs(comp[clear] - np.array([0.1, 0.3, 0.9])).max() < 0.01  # 8-bit file
+    assert doc.layers[-1].kind == LayerKind.RESULT
+
+    paths = ops.compositing.export_to(tmp_path / "out")
+    names = sorted(p.name for p in paths)
+    assert any("composite" in n for n in names)
+    assert any("foreground" in n for n in names)
+    assert any("alpha" in n for n in names)
+    assert all(p.exists() and p.stat().st_size > 0 for p in paths)
+
+
+def test_background_handles_move_and_scale_as_undo_steps(qtbot, tmp_path, window, ops):
+    doc = window.document
+    matte(qtbot, ops)
+    bg_file = tmp_path / "bg.png"
+    write_background(bg_file, size=(64, 48))
+    drop_files(window, [bg_file])
+    bg = next(lay for lay in doc.layers if lay.kind == LayerKind.BACKGROUND)
+    ops.panel.move_bg_button.setChecked(True)
+    assert ops.compositing.handles.isVisible()
+    x, y, w, h = bg.rect
+    steps = doc.history.index
+    ops.compositing.handles.rect_chosen.emit(x + 5, y - 3, w, h)  # a move
+    assert bg.offset == (x + 5, y - 3)
+    ops.compositing.handles.rect_chosen.emit(x, y, w * 2, h * 2)  # a scale
+    assert (bg.width, bg.height) == (w * 2, h * 2)
+    assert doc.history.index == steps + 2
+    doc.undo()
+    doc.undo()
+    assert bg.rect == (x, y, w, h)
+
+
+def test_generated_backgrounds_are_variants_to_pick_from(qtbot, window, ops):
+    doc = window.document
+    matte(qtbot, ops)
+    before = len(doc.layers)
+    steps = doc.history.index
+    run_and_wait(qtbot, ops, "generate-background", {"count": 3})
+    strip = ops.panel.pending_strip.strip
+    assert strip.count() == 3 and strip.isVisible()
+    shown = [lay for lay in doc.layers if lay.pending]
+    assert len(shown) == 1
+    strip.setCurrentRow(2)
+    shown2 = [lay for lay in doc.layers if lay.pending]
+    assert len(shown2) == 1 and shown2[0] is not shown[0]
+    assert shown2[0] is ops.pending.proposal.variants[2]
+    ops.pending.accept()
+    assert len(doc.layers) == before + 1
+    assert doc.history.index == steps + 1
+    added = shown2[0]
+    assert added.kind == LayerKind.BACKGROUND and added.pixels.shape[:2] == (48, 64)
+    fg = next(lay for lay in doc.layers if lay.kind == LayerKind.RESULT)
+    assert doc.index_of(added.id) < doc.index_of(fg.id)  # under the foreground
+
+
+def test_operations_needing_furrygan_refuse_a_stylegan2_model(qtbot, window, ops):
+    from models.zoo import random_generator
+
+    ops.manager.set_generator(
+        random_generator("stylegan2", 32, 0, style_dim=32, n_mlp=2, channels=TINY), "sg2"
+    )
+    page = ops.panel.pages["matte"]
+    assert page.note.text().startswith("Needs a furrygan model")
+    ops.panel.select("matte")
+    with qtbot.waitSignal(ops.runner.failed, timeout=60_000) as blocker:
+        ops.run_current()
+    assert "furrygan" in blocker.args[1]
+    assert not any(lay.pending for lay in window.document.layers)
