@@ -13,12 +13,17 @@ same 8 segments projected one after another, in the same run.
 Model: the demo model (``models.zoo.load_model(None)``) when its file exists, else a
 seeded random StyleGAN2 (said in the JSON). Keep it short with ``--steps``/``--size``.
 
+(c) SeFa: LPIPS between a test latent's image and its edits along the top directions,
+for growing |alpha| (should grow monotonically).
+
     python -m benchmarks.bench_segments [--steps 60] [--size 64] [--portraits 2] [--device cpu]
+        [--parts fidelity batching sefa] [--figure F.png] [--sefa-figure S.png]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from pathlib import Path
 
@@ -188,6 +193,42 @@ def batching(gen, device, steps: int, n_segments: int = 8) -> dict:
     return res
 
 
+def sefa_smoothness(gen, device, k: int = 3, alphas=(0.5, 1, 2, 4, 8),
+                    figure: Path | None = None) -> dict:
+    """LPIPS to the unedited image along each of the top-``k`` SeFa directions (both signs)."""
+    from editors.directions import apply_direction, sefa_directions
+    from editors.embed_core import to_numpy_image
+    from models.perceptual import get_lpips
+
+    lat = gen.random_latent(11, truncation=0.7)
+    dirs = sefa_directions(gen, k)
+    metric = get_lpips(device)
+    out: dict = {"alphas": list(alphas), "directions": {}}
+    rows = []
+    with torch.no_grad():
+        base = gen.synthesize(lat).image
+        for i in range(k):
+            row, pics = {}, {}
+            for sign in (-1.0, 1.0):
+                vals = []
+                for a in alphas:
+                    img = gen.synthesize(apply_direction(lat, dirs[i], sign * a)).image
+                    vals.append(float(metric(img, base)[0]))
+                    pics[sign * a] = to_numpy_image(img)
+                row["minus" if sign < 0 else "plus"] = vals
+                row["monotonic_" + ("minus" if sign < 0 else "plus")] = bool(
+                    all(b > a for a, b in itertools.pairwise(vals)))
+            out["directions"][str(i)] = row
+            ordered = [pics[-a] for a in reversed(alphas)] + [to_numpy_image(base)]
+            rows.append(np.concatenate(ordered + [pics[a] for a in alphas], 1))
+    out["all_monotonic"] = all(r["monotonic_minus"] and r["monotonic_plus"]
+                               for r in out["directions"].values())
+    print(out)
+    if figure is not None:
+        _save_figure(figure, np.concatenate(rows, 0))
+    return out
+
+
 def _colour_labels(labels: np.ndarray) -> np.ndarray:
     """A distinct colour per id (golden-angle hues), black for 0."""
     import colorsys
@@ -220,7 +261,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--portraits", type=int, default=2, help="held-out synthetic portraits")
     ap.add_argument("--batch-steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--skip-fidelity", action="store_true")
+    ap.add_argument("--parts", nargs="+", default=["fidelity", "batching", "sefa"],
+                    choices=("fidelity", "batching", "sefa"))
+    ap.add_argument("--sefa-figure", default=None, help="write a PNG of SeFa edits along alpha")
     ap.add_argument("--figure", default=None,
                     help="write a PNG: target | segments | per-segment | global | global same time")
     args = ap.parse_args(argv)
@@ -230,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     device = pick_device(args.device)
     gen, model = _generator(args.size, args.width, device)
     figures: dict = {"model": model, "resolution": gen.resolution}
-    if not args.skip_fidelity:
+    if "fidelity" in args.parts:
         targets = _targets(gen.resolution, args.regions, args.portraits)
         strips: list[np.ndarray] = []
         rows = fidelity(gen, device, targets, args.steps, args.margin, args.lr, strips)
@@ -243,8 +286,13 @@ def main(argv: list[str] | None = None) -> None:
                       "lpips_global_equal_time")
         }
         print(figures["fidelity_mean"])
-    figures["batching"] = batching(gen, device, args.batch_steps)
-    write_result(f"segments_{device.type}", figures, device=str(device))
+    if "batching" in args.parts:
+        figures["batching"] = batching(gen, device, args.batch_steps)
+    if "sefa" in args.parts:
+        fig = Path(args.sefa_figure) if args.sefa_figure else None
+        figures["sefa_lpips"] = sefa_smoothness(gen, device, figure=fig)
+    suffix = "" if len(args.parts) == 3 else "_" + "_".join(args.parts)
+    write_result(f"segments_{device.type}{suffix}", figures, device=str(device))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Image inpainting (Image2StyleGAN++ Algorithm 4), several plausible fills at once.
 
-1. w_ini = mean latent + an offset ~ U[-offset, offset] per variant (the paper's Fig. 7/15);
+1. w_ini = the mean latent for variant 0, plus an offset ~ U[-offset, offset] for the
+   others (the paper's Fig. 7/15);
 2. W_l(1 - M, 1 - M, w_m, ...): plain gradient descent (lr 0.8, 200 steps) on the early
    rows (paper: layers 1-9 of 18) and the last two, loss only outside the hole;
 3. Mk_n(1 - M_blur+, w_out, n_ini, I_def, G(w_out)) with lambda_mse2 = 1e-4: the noise maps
@@ -51,12 +52,14 @@ def inpaint_rows(n_latent: int) -> list[int]:
 
 
 def offset_latents(gen: Generator, n: int, offset: float, seed: int) -> Latent:
-    """``n`` starting latents: the mean W+ plus U[-offset, offset] offsets (variant 0 too)."""
+    """``n`` starting latents: variant 0 the mean W+ (the paper's w_ini), the others the mean
+    plus offsets ~ U[-offset, offset] (the paper's Fig. 7 and 15)."""
     lat = initial_latent(gen, "mean", seed, batch=n)
     g = torch.Generator().manual_seed(int(seed) + 1)
     w = {}
     for k, v in lat.w.items():
         shift = (torch.rand(v.shape, generator=g) * 2.0 - 1.0) * float(offset)
+        shift[0] = 0.0
         w[k] = v + shift.to(v.device)
     return Latent(w, lat.noise)
 

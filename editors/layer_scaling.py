@@ -63,10 +63,8 @@ def row_mask(rows: Iterable[int], n_latent: int) -> torch.Tensor:
 
 def feature_layers_for_row(layer_names: Iterable[str], row: int) -> list[str]:
     """The hookable convolution outputs that read W+ ``row`` (one per latent group)."""
-    if row == 0:
-        pattern = re.compile(r"^conv1(_[a-z]+)?$")
-    else:
-        pattern = re.compile(rf"^convs(_[a-z]+)?\.{row - 1}$")
+    source = r"^conv1(_[a-z]+)?$" if row == 0 else rf"^convs(_[a-z]+)?\.{row - 1}$"
+    pattern = re.compile(source)
     names = [n for n in layer_names if pattern.match(n)]
     if not names:
         raise ValueError(f"no convolution layer reads row {row}; layers: {list(layer_names)}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from editors.embed import W_l, Mk_n, generator_device, initial_latent
+from editors.embed import Mk_n, W_l, generator_device, initial_latent
 from editors.embed_core import (
     EmbeddingLoss,
     LossWeights,

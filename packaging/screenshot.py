@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         w.close()
         app.quit()
 
-    QTimer.singleShot(800, grab)
+    QTimer.singleShot(12000, grab)  # let the operations panel finish discovery
     app.exec()
     return 0
 

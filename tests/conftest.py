@@ -7,6 +7,13 @@ os.environ.setdefault("LATENT_ATELIER_DEVICE", "cpu")
 
 import pytest  # noqa: E402
 
+try:  # tiny test models are overhead-bound: one thread is faster and immune to load
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover
+    pass
+
 
 @pytest.fixture(autouse=True)
 def _seed_torch():

@@ -27,13 +27,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def install_panels(window: MainWindow) -> None:
-    """Plug the generator operations into the window (they load torch later, off-thread)."""
-    from app.qt.operations import install_operations
-
-    install_operations(window)
-
-
 def build_window(argv: list[str] | None = None) -> tuple[QApplication, MainWindow]:
     """Create the application and the shown main window with its first document."""
     from app.document.preferences import Preferences, recovery_dir
@@ -44,7 +37,6 @@ def build_window(argv: list[str] | None = None) -> tuple[QApplication, MainWindo
     app = create_application([sys.argv[0], *argv])
     preferences = Preferences.load()
     window = MainWindow(preferences, RecoveryStore(recovery_dir()))
-    install_panels(window)
     window.show()
     if window.offer_recovery():
         return app, window

@@ -83,11 +83,14 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.layers_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.operations_dock)
-        self.resizeDocks(
-            [self.tool_options, self.layers_dock], [250, 290], Qt.Orientation.Horizontal
-        )
-        self.resizeDocks([self.layers_dock, self.history_dock], [520, 200], Qt.Orientation.Vertical)
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        self.resizeDocks([self.tool_options, self.layers_dock], [380, 290], horizontal)
+        self.resizeDocks([self.tool_options, self.operations_dock], [190, 600], vertical)
+        self.resizeDocks([self.layers_dock, self.history_dock], [520, 200], vertical)
         self.actions_.build_menus_and_toolbars()
+        from app.qt.operations import install_operations
+
+        self.operations = install_operations(self)  # dock content, Model menu, status widgets
 
         self.autosave = AutosaveController(recovery_store, self)
         self.autosave.set_interval(preferences.autosave_seconds)

@@ -13,7 +13,6 @@ from editors.operation import Cancelled, Progress
 from editors.registry import all_operations
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
     before = torch.get_num_threads()

@@ -1,10 +1,11 @@
 """Compositing by drag and drop, background handles, generated backgrounds, export.
 
 After a matte (a MATTE layer or a cut-out RGBA result exists), an image dropped on the
-window (``MainWindow.drop_files``, wrapped here) becomes a BACKGROUND layer right under the foreground (one undo step), instead of
-the main window's default of a bottom layer. "Move background" shows handles to move and
-scale it; "Generate background" runs FurryGAN's background generator; "Export
-composite…" writes the composite, the foreground with alpha and the matte in one go.
+window (``MainWindow.drop_files``, wrapped here) becomes a BACKGROUND layer right under
+the foreground (one undo step), instead of the main window's default of a bottom layer.
+"Move background" shows handles to move and scale it; "Generate background" runs
+FurryGAN's background generator; "Export composite…" writes the composite, the
+foreground with alpha and the matte in one go.
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ class JobPanel(QWidget):
 
     def _on_started(self, job: Job) -> None:
         self.title_label.setText(f"Running: {job.title}")
-        self.progress_bar.setRange(0, 0)  # busy until the first step reports a total
+        self.progress_bar.setValue(0)  # (a busy bar would repaint the window at once)
+        self.progress_bar.setFormat("starting…")
         self.eta_label.setText("starting…")
         self.metrics_label.setText("")
         self.cancel_button.setEnabled(True)

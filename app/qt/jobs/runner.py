@@ -32,8 +32,8 @@ class JobThread(QThread):
     was_cancelled = Signal()
     failed = Signal(str, str)  # message, details
 
-    def __init__(self, job: Job, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, job: Job) -> None:
+        super().__init__()  # no Qt parent: the runner keeps it referenced until it ends
         from editors.operation import Progress
 
         self.job = job
@@ -96,6 +96,7 @@ class JobRunner(QObject):
         super().__init__(parent)
         self._queue: deque[Job] = deque()
         self._thread: JobThread | None = None
+        self._finished_thread: JobThread | None = None  # freed when the next one ends
 
     # ------------------------------------------------------------------ queries
     @property
@@ -147,7 +148,7 @@ class JobRunner(QObject):
         if self._thread is not None or not self._queue:
             return
         job = self._queue.popleft()
-        thread = JobThread(job, self)
+        thread = JobThread(job)
         # bound methods of this GUI-thread object: Qt queues the worker's emits onto it
         thread.progressed.connect(self._relay_progress)
         thread.preview_ready.connect(self._relay_preview)
@@ -185,7 +186,8 @@ class JobRunner(QObject):
         thread = self._thread
         self._thread = None
         if thread is not None:
-            thread.deleteLater()
+            thread.wait()
+        self._finished_thread = thread  # not freed inside its own finished signal
         self.queue_changed.emit()
         if self._queue:
             self._start_next()

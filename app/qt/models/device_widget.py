@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from app.qt.models.model_manager import ModelInfo, ModelManager
 
 MEMORY_REFRESH_MS = 2000
+LABEL_MAX_PX = 150
 
 
 class DeviceCombo(QComboBox):
@@ -24,6 +25,8 @@ class DeviceCombo(QComboBox):
         self.setObjectName("device_combo")
         self.manager = manager
         self.setToolTip("Device the generator runs on")
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(5)
         self.addItem("auto", "auto")
         self._filled = False
         self.currentIndexChanged.connect(self._on_index)
@@ -57,8 +60,9 @@ class ModelStatusWidget(QWidget):
     def __init__(self, manager: ModelManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager = manager
-        self.model_label = QLabel(manager.status_text())
+        self.model_label = QLabel("")
         self.model_label.setObjectName("model_label")
+        self.model_label.setMaximumWidth(LABEL_MAX_PX)  # never widen the window
         self.device_combo = DeviceCombo(manager)
         self.memory_label = QLabel("")
         self.memory_label.setObjectName("memory_label")
@@ -67,17 +71,23 @@ class ModelStatusWidget(QWidget):
         layout.addWidget(self.model_label)
         layout.addWidget(self.device_combo)
         layout.addWidget(self.memory_label)
-        manager.loading.connect(lambda name: self.model_label.setText(f"Loading {name}…"))
+        manager.loading.connect(lambda name: self._set_text(f"Loading {name}…"))
         manager.loaded.connect(self._on_loaded)
-        manager.failed.connect(lambda _msg: self.model_label.setText(manager.status_text()))
+        manager.failed.connect(lambda _msg: self._set_text(manager.status_text()))
+        self._set_text(manager.status_text())
         self._timer = QTimer(self)
         self._timer.setInterval(MEMORY_REFRESH_MS)
         self._timer.timeout.connect(self.refresh_memory)
         self._timer.start()
 
+    def _set_text(self, text: str) -> None:
+        metrics = self.model_label.fontMetrics()
+        self.model_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                                    LABEL_MAX_PX))
+        self.model_label.setToolTip(text)
+
     def _on_loaded(self, info: ModelInfo) -> None:
-        self.model_label.setText(f"{info.name} · {info.summary}")
-        self.model_label.setToolTip(self.manager.status_text())
+        self._set_text(f"{info.name} · {info.summary}")
         self.device_combo.fill()
         self.refresh_memory()
 

@@ -62,7 +62,7 @@ class _LoaderThread(QThread):
     done = Signal(object, str)  # generator | None, error message
 
     def __init__(self, manager: ModelManager, spec: str) -> None:
-        super().__init__(manager)
+        super().__init__()  # no Qt parent: the manager keeps it referenced until it ends
         self.manager = manager
         self.spec = spec
 
@@ -92,6 +92,7 @@ class ModelManager(QObject):
         self._spec: str | None = None  # what to load at first use (None: the demo model)
         self._device = "auto"
         self._loader: _LoaderThread | None = None
+        self._finished_loader: _LoaderThread | None = None  # freed at the next load
 
     # ------------------------------------------------------------------ state
     @property
@@ -163,7 +164,7 @@ class ModelManager(QObject):
         loader, self._loader = self._loader, None
         if loader is not None:
             loader.wait()
-            loader.deleteLater()
+        self._finished_loader = loader  # not freed inside its own signal
         if gen is None:
             self.failed.emit(error)
             return
@@ -203,9 +204,13 @@ class ModelManager(QObject):
             return self._on_device(gen)
 
     def _on_device(self, gen: Any) -> Any:
+        import torch
+
         from models.devices import pick_device
 
         target = pick_device(None if self._device == "auto" else self._device)
+        if target.type == "cpu":  # leave one core to the GUI thread
+            torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
         try:
             current = next(gen.parameters()).device
         except (StopIteration, AttributeError):

@@ -65,6 +65,7 @@ class OperationsController(QObject):
         self.operations: dict[str, type[Operation]] = {}
         self.last_error: tuple[str, str] | None = None
         self._discovery: _DiscoveryThread | None = None
+        self._finished_discovery: _DiscoveryThread | None = None
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(0)
@@ -113,7 +114,7 @@ class OperationsController(QObject):
         """Find the operations on a thread (imports torch); fills the dock when done."""
         if self.operations or self._discovery is not None:
             return
-        self._discovery = _DiscoveryThread(self)
+        self._discovery = _DiscoveryThread()  # no Qt parent; referenced until it ends
         self._discovery.found.connect(self._on_operations)
         self._discovery.start()
 
@@ -127,7 +128,7 @@ class OperationsController(QObject):
     def _on_operations(self, operations: dict) -> None:
         if self._discovery is not None:
             self._discovery.wait()
-            self._discovery.deleteLater()
+            self._finished_discovery = self._discovery  # not freed inside its own signal
             self._discovery = None
         if self.operations:
             return

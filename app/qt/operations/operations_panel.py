@@ -3,6 +3,7 @@ the job's progress, the pending result, placement and compositing tools."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -34,6 +35,9 @@ class OperationsPanel(QWidget):
         self.op_combo = QComboBox()
         self.op_combo.setObjectName("operation_combo")
         self.op_combo.setPlaceholderText("Finding operations…")
+        self.op_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.stack = QStackedWidget()
         self.op_combo.currentIndexChanged.connect(self._on_op_index)
 
@@ -43,7 +47,7 @@ class OperationsPanel(QWidget):
         self.load_model_button = QPushButton("Load model…")
         self.load_model_button.setObjectName("load_model")
         model_row = QHBoxLayout()
-        model_row.addWidget(self.model_label, 1)
+        model_row.addStretch(1)
         model_row.addWidget(self.load_model_button)
 
         self.place_button = QPushButton("Place box")
@@ -83,23 +87,29 @@ class OperationsPanel(QWidget):
         comp.addWidget(self.export_button)
         self.composite_box = composite_box
 
-        body = QWidget()
+        body = QWidget()  # scrolls: the operation's inputs and settings
         layout = QVBoxLayout(body)
+        layout.addWidget(self.model_label)
         layout.addLayout(model_row)
         layout.addLayout(place_row)
         layout.addWidget(self.op_combo)
         layout.addWidget(self.stack)
-        layout.addWidget(self.run_button)
-        layout.addWidget(self.job_panel)
-        layout.addWidget(self.pending_strip)
         layout.addWidget(composite_box)
         layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
+        footer = QWidget()  # always visible: Run, progress, the pending result
+        bottom = QVBoxLayout(footer)
+        bottom.setContentsMargins(6, 0, 6, 6)
+        bottom.addWidget(self.run_button)
+        bottom.addWidget(self.job_panel)
+        bottom.addWidget(self.pending_strip)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.addWidget(scroll, 1)
+        outer.addWidget(footer)
 
     def set_operations(self, operations: dict[str, type[Operation]]) -> None:
         """One page per operation, in the registry's order."""

@@ -6,6 +6,7 @@ import dataclasses
 import math
 from typing import Any
 
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,16 +21,36 @@ from PySide6.QtWidgets import (
 from editors.operation import ParamSpec, param_specs
 
 INT_LIMIT = 2**31 - 1
+EDITOR_MIN_PX = 70
 
 
 def _pretty(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-def _float_decimals(spec: ParamSpec) -> int:
-    values = [abs(v) for v in (spec.default, spec.low) if isinstance(v, (int, float)) and v]
-    smallest = min(values) if values else 1.0
-    return max(2, min(6, 2 - math.floor(math.log10(smallest)))) if smallest < 1 else 2
+class CompactDoubleSpinBox(QDoubleSpinBox):
+    """A float field that shows 0.01, 5 or 5e-07 rather than a fixed number of decimals."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setDecimals(12)  # precision kept; the text is shortened below
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.6g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> object:
+        try:
+            value = float(text)
+        except ValueError:
+            return QValidator.State.Intermediate, text, pos
+        ok = self.minimum() <= value <= self.maximum()
+        return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
 
 
 class ParamForm(QWidget):
@@ -46,6 +67,7 @@ class ParamForm(QWidget):
             editor = self._make_editor(spec)
             editor.setObjectName(f"param_{spec.name}")
             editor.setToolTip(spec.help or spec.name)
+            editor.setMinimumWidth(EDITOR_MIN_PX)  # a 2**31 range must not widen the dock
             self.editors[spec.name] = editor
             layout.addRow(_pretty(spec.name), editor)
         self.reset_button = QPushButton("Reset to defaults")
@@ -75,8 +97,7 @@ class ParamForm(QWidget):
                 spin.setSingleStep(max(1, 10 ** int(math.log10(max(1, abs(spec.default) or 1)))))
             return spin
         if spec.type is float:
-            spin = QDoubleSpinBox()
-            spin.setDecimals(_float_decimals(spec))
+            spin = CompactDoubleSpinBox()
             spin.setRange(
                 -1e12 if spec.low is None else float(spec.low),
                 1e12 if spec.high is None else float(spec.high),

@@ -53,17 +53,13 @@ class AcceptResultStep(Step):
 
 
 def _insert_index(doc: Document, proposal: ResultLayers, layer: Layer) -> int:
+    """Backgrounds go under the cut-out foreground; everything else on top, to be seen."""
     if layer.kind == LayerKind.BACKGROUND:
-        for i in range(len(doc.layers) - 1, -1, -1):  # under the cut-out foreground
+        for i in range(len(doc.layers) - 1, -1, -1):
             lay = doc.layers[i]
             if lay.kind == LayerKind.RESULT and lay.pixels.ndim == 3 \
                     and lay.pixels.shape[2] == 4 and not lay.pending:
                 return i
-    if proposal.source_id is not None:
-        try:
-            return doc.index_of(proposal.source_id) + 1
-        except KeyError:
-            pass
     return len(doc.layers)
 
 

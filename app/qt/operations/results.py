@@ -84,30 +84,40 @@ def result_layers(
     size = (doc.height, doc.width)
     record = {"name": op.name, "params": _params_dict(params), "source": source_id}
     latent = placement = None
+    source_latent = result.outputs.get("latent")  # the photo's own embedding, by convention
+    generated_only = not any(s.kind in ("image", "rgba") for s in op.inputs)
     for slot in op.outputs:
         value = result.outputs.get(slot.name)
         if value is None:
             continue
         if slot.kind == "latent":
-            latent = value
+            latent = value if latent is None else latent
             continue
         if slot.kind == "placement":
             placement = value if not slot.multiple else placement
             continue
         if slot.kind not in ("image", "rgba", "mask", "labels"):
             continue
+        if slot.kind == "mask" and slot.optional:  # by-products such as a raw alpha
+            out.notes.append(f"{slot.name} not added")
+            continue
+        if slot.multiple and out.variants:
+            out.notes.append(f"{slot.name} not offered (one set of variants at a time)")
+            continue
         values = list(value) if slot.multiple else [value]
         for i, arr in enumerate(values):
             arr = np.asarray(arr)
             name = f"{title}: {slot.name}" + (f" {i + 1}" if slot.multiple else "")
-            layer = _layer_for(slot.kind, slot.name, arr, name, size, slot.multiple)
+            layer = _layer_for(slot.kind, slot.name, arr, name, size,
+                               slot.multiple and generated_only)
             if layer is None:
                 out.notes.append(f"{slot.name} ({arr.shape[1]}x{arr.shape[0]}) not added")
                 continue
             layer.operation = dict(record, output=slot.name)
             (out.variants if slot.multiple else out.layers).append(layer)
+    _drop_duplicates_of_variants(out)
     if latent is None:
-        latent = result.outputs.get("latent")
+        latent = source_latent
     if placement is None:
         extra = result.outputs.get("placement")
         placement = extra if hasattr(extra, "extract") else used_placement
@@ -121,20 +131,31 @@ def result_layers(
         primary.latent = latent
         primary.placement = placement
     if source_id is not None:
-        if latent is not None:
-            out.source_props["latent"] = latent
+        if source_latent is not None:
+            out.source_props["latent"] = source_latent
         if placement is not None:
             out.source_props["placement"] = placement
     return out
 
 
+def _drop_duplicates_of_variants(out: ResultLayers) -> None:
+    """A single result that is one of the variants (inpaint's "result") is not repeated."""
+    if not out.variants:
+        return
+    out.layers = [
+        lay for lay in out.layers
+        if not any(v.pixels.shape == lay.pixels.shape and np.array_equal(v.pixels, lay.pixels)
+                   for v in out.variants)
+    ]
+
+
 def _layer_for(kind: str, slot_name: str, arr: np.ndarray, name: str,
-               size: tuple[int, int], multiple: bool) -> Layer | None:
+               size: tuple[int, int], background: bool) -> Layer | None:
     full = arr.shape[:2] == size
     if kind in ("image", "rgba"):
         if full:
             return new_layer(LayerKind.RESULT, name, pixels=arr.astype(np.float32))
-        if multiple:  # generated backgrounds at model size: cover the document
+        if background:  # generated from a latent alone, at model size: cover the document
             return new_layer(LayerKind.BACKGROUND, name,
                              pixels=_cover(arr[..., :3], size[1], size[0]))
         return None

@@ -59,10 +59,13 @@ def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
         free = [lay for lay in photos + candidates if lay.id not in taken]
         return free[0].id if free else None
     if slot.kind == "rgba":
-        with_alpha = [lay for lay in candidates if lay.kind == LayerKind.RESULT and _has_alpha(lay)]
-        if active is not None and active in with_alpha:
+        cutouts = [lay for lay in candidates if lay.kind == LayerKind.RESULT and _has_alpha(lay)]
+        paints = [lay for lay in candidates if lay.kind == LayerKind.PAINT]
+        if active is not None and (active in cutouts or active in paints):
             return active.id
-        return with_alpha[0].id if with_alpha else None  # a cut-out, or the user's choice
+        first, second = (cutouts, paints) if slot.name == "foreground" else (paints, cutouts)
+        found = first or second
+        return found[0].id if found else None  # or the user's choice
     if slot.kind == "mask":
         if slot.name in ("alpha", "matte"):
             mattes = [lay for lay in candidates if lay.kind == LayerKind.MATTE]
@@ -194,6 +197,11 @@ class SlotPickers(QWidget):
                 picker = StoredValuePicker(slot)
             else:
                 picker = FilePicker(slot)
+            if isinstance(picker, QComboBox):  # long layer names must not widen the dock
+                picker.setSizeAdjustPolicy(
+                    QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+                )
+                picker.setMinimumContentsLength(8)
             self.pickers[slot.name] = picker
             label = slot.name.replace("_", " ") + ("" if slot.optional else " *")
             layout.addRow(label, picker)

@@ -1,0 +1,179 @@
+"""Image2StyleGAN++ applications: speed of batched inpainting variants and quality figures.
+
+- inpainting: ``n`` variants optimised as one batch vs one after another (same steps);
+- crossover: masked PSNR to photo 1 inside / photo 2 outside, and the seam's gradient energy
+  as a ratio of naive cut-and-paste;
+- scribble: PSNR outside the blurred scribble area, and how far the colour moved inside;
+- style transfer: masked Gram loss after / before, inside PSNR vs a plain masked embedding;
+- attribute transfer: seconds per transfer and the largest change outside the mask's reach.
+
+    python -m benchmarks.bench_i2s_apps [--model SPEC] [--steps 100] [--variants 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import cv2
+import numpy as np
+import torch
+
+from benchmarks.bench_inpaint import _load_model, eval_images
+from benchmarks.common import write_result
+
+
+def _psnr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
+    mse = float(((a - b) ** 2 * w[..., None]).sum() / (3 * max(float(w.sum()), 1e-8)))
+    return float(10 * np.log10(1.0 / max(mse, 1e-12)))
+
+
+def _seam_energy(img: np.ndarray, col: int, half: int) -> float:
+    return float((np.diff(img, axis=1)[:, col - half: col + half] ** 2).sum())
+
+
+def bench_variants(gen, photo: np.ndarray, n: int, steps: int) -> dict:
+    """Seconds for ``n`` fills as one batch vs ``n`` single runs."""
+    from editors.inpaint import inpaint
+    from editors.masks import hole_mask
+
+    hole = hole_mask("center_box", gen.resolution)
+    kw = {"steps_w": steps, "steps_noise": steps}
+    inpaint(gen, photo, hole, n_variants=n, steps_w=1, steps_noise=1)  # warm-up (VGG, allocator)
+    t0 = time.perf_counter()
+    inpaint(gen, photo, hole, n_variants=n, **kw)
+    batched = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for s in range(n):
+        inpaint(gen, photo, hole, n_variants=1, seed=s, **kw)
+    sequential = time.perf_counter() - t0
+    return {"n_variants": n, "batched_s": batched, "sequential_s": sequential,
+            "speedup": sequential / batched}
+
+
+def bench_crossover(gen, p1: np.ndarray, p2: np.ndarray, steps: int) -> dict:
+    """Crossover with the left half from photo 1."""
+    from editors.crossover import crossover
+    from editors.masks import blur_mask
+
+    s = gen.resolution
+    mask = np.zeros((s, s), np.float32)
+    mask[:, : s // 2] = 1.0
+    out = crossover(gen, p1, p2, blur_mask(mask, 0.05), steps_init=steps, steps_w=steps,
+                    steps_noise=steps)
+    inner = np.zeros_like(mask)
+    inner[:, : int(s * 0.35)] = 1.0
+    outer = inner[:, ::-1].copy()
+    naive = p1 * mask[..., None] + p2 * (1 - mask[..., None])
+    half = max(2, s // 16)
+    return {
+        "psnr_photo1_inside": _psnr(out.image, p1, inner),
+        "psnr_photo2_outside": _psnr(out.image, p2, outer),
+        "psnr_reverse_inside": _psnr(out.image, p2, inner),
+        "seam_energy_ratio_vs_cut_and_paste":
+            _seam_energy(out.image, s // 2, half) / max(_seam_energy(naive, s // 2, half), 1e-12),
+    }
+
+
+def bench_scribble(gen, photo: np.ndarray, steps: int) -> dict:
+    """A red disc scribbled on the photo."""
+    from editors.scribble import scribble_edit
+
+    s = gen.resolution
+    mask = np.zeros((s, s), np.float32)
+    cv2.circle(mask, (s // 2, s // 3), max(2, s // 6), 1.0, -1)
+    red = np.array([0.9, 0.1, 0.1], np.float32)
+    scribbled = photo * (1 - mask[..., None]) + red * mask[..., None]
+    out = scribble_edit(gen, photo, scribbled, mask, steps_embed=steps, steps_w=steps,
+                        steps_noise=steps)
+    before = float(np.linalg.norm(photo - red, axis=-1)[mask > 0].mean())
+    after = float(np.linalg.norm(out.composite - red, axis=-1)[mask > 0].mean())
+    return {"psnr_outside_soft": _psnr(out.composite, photo, 1.0 - out.blend),
+            "colour_distance_before": before, "colour_distance_after": after}
+
+
+def bench_style(gen, photo: np.ndarray, style: np.ndarray, steps: int, style_weight: float) -> dict:
+    """Keep a centre box, restyle the rest."""
+    from editors.embed import embed_image
+    from editors.embed_core import from_numpy_image, from_numpy_mask, to_numpy_image
+    from editors.masks import blur_mask
+    from editors.style_transfer import local_style_transfer
+    from models.perceptual import get_vgg, gram_style_loss
+
+    s = gen.resolution
+    mask = np.zeros((s, s), np.float32)
+    mask[s // 5: 4 * s // 5, s // 4: 3 * s // 4] = 1.0
+    mb = blur_mask(mask, 0.03)
+    out = local_style_transfer(gen, photo, style, mb, steps_embed=steps, steps_w=steps,
+                               steps_noise=steps, style_weight=style_weight)
+    vgg = get_vgg(next(gen.parameters()).device)
+
+    def gram(img: np.ndarray) -> float:
+        with torch.no_grad():
+            a = vgg(from_numpy_image(img), layers=("conv3_3",))
+            b = vgg(from_numpy_image(style), layers=("conv3_3",))
+            return float(gram_style_loss(a, b, from_numpy_mask(1 - mb), None))
+
+    with torch.no_grad():
+        start = to_numpy_image(gen.synthesize(out.start).image)
+    plain = embed_image(gen, photo, steps_w=2 * steps, steps_noise=steps, mask=mb)
+    inner = (mb > 0.99).astype(np.float32)
+    return {"style_weight": style_weight, "gram_after_over_before": gram(out.image) / gram(start),
+            "psnr_inside": _psnr(out.image, photo, inner),
+            "psnr_inside_plain_embedding": _psnr(plain.image, photo, inner)}
+
+
+def bench_attributes(gen) -> dict:
+    """Copy at the paper's 4th layer between two random latents."""
+    from editors.attributes import attribute_transfer, influence_radius_px
+    from editors.embed_core import to_numpy_image
+    from editors.layer_scaling import paper_feature_layers
+    from editors.masks import dilate_mask
+
+    s = gen.resolution
+    l1, l2 = gen.random_latent(1, truncation=0.7), gen.random_latent(2, truncation=0.7)
+    mask = np.zeros((s, s), np.float32)
+    mask[:, : s // 2] = 1.0
+    layers = paper_feature_layers(gen.layer_names, gen.n_latent, 4)
+    t0 = time.perf_counter()
+    out = attribute_transfer(gen, l1, l2, mask, layers=layers)
+    seconds = time.perf_counter() - t0
+    with torch.no_grad():
+        base = to_numpy_image(gen.synthesize(l1).image)
+    reach = dilate_mask(mask, influence_radius_px(gen, layers[0])) > 0
+    diff = np.abs(out.image - base).max(-1)
+    return {"layers": layers, "seconds": seconds, "outside_reach_fraction": float((~reach).mean()),
+            "max_change_outside_reach": float(diff[~reach].max()) if (~reach).any() else 0.0,
+            "mean_change_inside_mask": float(diff[mask > 0].mean())}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run every application once and write ``results/bench_i2s_apps.json``."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", default=None, help="model spec (default: the demo model if present)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--steps", type=int, default=100, help="steps per optimisation phase")
+    p.add_argument("--variants", type=int, default=3)
+    p.add_argument("--style-weight", type=float, default=5e-7)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    gen, note = _load_model(args.model, args.device)
+    sets = eval_images(gen.resolution, 2)
+    images = sets.get("portraits_eval") or sets["sample_photos"]
+    p1, p2 = images[0], images[1]
+    figures = {
+        "model": note, "resolution": gen.resolution, "steps": args.steps,
+        "inpaint_variants": bench_variants(gen, p1, args.variants, args.steps),
+        "crossover": bench_crossover(gen, p1, p2, args.steps),
+        "scribble": bench_scribble(gen, p1, args.steps),
+        "style_transfer": bench_style(gen, p1, sets["sample_photos"][0], args.steps,
+                                      args.style_weight),
+        "attribute_transfer": bench_attributes(gen),
+    }
+    write_result("bench_i2s_apps", figures, device=args.device)
+    return figures
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Inpainting quality, after Image2StyleGAN++ Table 1: SSIM, MSE, PSNR and LPIPS.
+
+Seven hole types (``editors.masks.HOLE_TYPES``, up to half the image) on held-out in-domain
+images (the synthetic portrait evaluation split, when built) and the sample photos, at the
+model resolution. Compared in the same run: OpenCV's Telea and Navier-Stokes inpainting,
+and our W+ phase alone (no noise phase). Every method is scored on its final composite
+(the photo outside the hole) against the intact image; MSE is on the 0..255 scale as in
+the paper.
+
+    python -m benchmarks.bench_inpaint [--model SPEC] [--n-images 4] [--steps 200 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from benchmarks.common import write_result
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL_DATA = ROOT / "data" / "portraits128"
+LARGE_HOLES = ("left_half", "bottom_half")
+METHODS = ("ours", "ours_w_only", "telea", "navier_stokes")
+
+
+def _load_model(spec: str | None, device: str):
+    from models.zoo import default_model_path, load_model
+
+    if spec is None and default_model_path().exists():
+        return load_model(None, device), "demo model " + default_model_path().name
+    spec = spec or "random:stylegan2:64:0:64"
+    return load_model(spec, device), spec + (" (random weights: not a trained model)"
+                                             if spec.startswith("random:") else "")
+
+
+def _resize(img: np.ndarray, size: int) -> np.ndarray:
+    if img.shape[0] == size and img.shape[1] == size:
+        return img.astype(np.float32)
+    return cv2.resize(img.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+
+
+def eval_images(size: int, n_images: int) -> dict[str, list[np.ndarray]]:
+    """Held-out portraits (if the dataset is built) and the sample photos, at ``size``."""
+    from editors.placement import Placement
+
+    sets: dict[str, list[np.ndarray]] = {}
+    try:
+        from models.training.synthetic.dataset import PortraitDataset
+
+        ds = PortraitDataset(EVAL_DATA, "eval")
+        idx = np.linspace(0, len(ds) - 1, n_images).astype(int)
+        sets["portraits_eval"] = [_resize(ds[int(i)][0].astype(np.float32) / 255.0, size) for i in idx]
+    except (FileNotFoundError, ValueError, OSError) as exc:
+        print(f"no portrait evaluation split ({exc}); using the sample photos only")
+    from PIL import Image
+
+    samples = []
+    for path in sorted((ROOT / "resources" / "samples").glob("*.png"))[:n_images]:
+        with Image.open(path) as im:
+            photo = np.asarray(im.convert("RGB"), np.float32) / 255.0
+        samples.append(Placement.centered(photo.shape[:2], size).extract(photo))
+    sets["sample_photos"] = samples
+    return sets
+
+
+def _opencv(photo: np.ndarray, hole: np.ndarray, flag: int) -> np.ndarray:
+    img8 = (np.clip(photo, 0, 1) * 255 + 0.5).astype(np.uint8)
+    out = cv2.inpaint(img8, (hole > 0.5).astype(np.uint8), 3, flag)
+    return out.astype(np.float32) / 255.0
+
+
+def _scores(img: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    from models.metrics import psnr, ssim
+    from models.perceptual import lpips
+
+    mse255 = float((((img - truth) * 255.0) ** 2).mean())
+    return {
+        "ssim": float(ssim(img, truth, data_range=1.0)),
+        "mse": mse255,
+        "psnr": float(psnr(img, truth, data_range=1.0)),
+        "lpips": float(lpips(img, truth)),
+    }
+
+
+def run_one(gen, truth: np.ndarray, hole: np.ndarray, steps_w: int, steps_noise: int,
+            seed: int) -> dict[str, dict[str, float]]:
+    """Every method on one (image, hole) pair; scores of each composite."""
+    from editors.inpaint import inpaint
+
+    defective = truth * (1.0 - hole[..., None])
+    out = inpaint(gen, defective, hole, n_variants=1, steps_w=steps_w, steps_noise=steps_noise,
+                  seed=seed)
+    a = out.blend[..., None]
+    w_only = defective * (1.0 - a) + out.generated_w[0] * a
+    results = {
+        "ours": out.composites[0],
+        "ours_w_only": w_only.astype(np.float32),
+        "telea": _opencv(defective, hole, cv2.INPAINT_TELEA),
+        "navier_stokes": _opencv(defective, hole, cv2.INPAINT_NS),
+    }
+    return {k: _scores(v, truth) for k, v in results.items()}
+
+
+def _mean(rows: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    return {
+        m: {k: float(np.mean([r[m][k] for r in rows])) for k in rows[0][m]} for m in METHODS
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the evaluation and write ``results/bench_inpaint.json``."""
+    from editors.masks import HOLE_TYPES, hole_mask
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", default=None, help="model spec (default: the demo model if present)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--n-images", type=int, default=4, help="images per set")
+    p.add_argument("--steps", type=int, nargs=2, default=(200, 300), metavar=("W", "NOISE"),
+                   help="W+ (gradient descent) and noise steps (paper: 200 1000)")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    gen, model_note = _load_model(args.model, args.device)
+    size = gen.resolution
+    sets = eval_images(size, args.n_images)
+    figures: dict = {"model": model_note, "resolution": size, "steps_w": args.steps[0],
+                     "steps_noise": args.steps[1], "hole_types": list(HOLE_TYPES),
+                     "mse_scale": "0..255", "sets": {}}
+    t0 = time.perf_counter()
+    for set_name, images in sets.items():
+        per_type: dict[str, list] = {k: [] for k in HOLE_TYPES}
+        for i, truth in enumerate(images):
+            for j, kind in enumerate(HOLE_TYPES):
+                hole = hole_mask(kind, size, seed=i * 7 + j)
+                per_type[kind].append(run_one(gen, truth, hole, *args.steps, seed=i))
+                print(f"{set_name} image {i} {kind}: "
+                      f"{ {m: round(v['lpips'], 3) for m, v in per_type[kind][-1].items()} }")
+        all_rows = [r for rows in per_type.values() for r in rows]
+        large = [r for k in LARGE_HOLES for r in per_type[k]]
+        figures["sets"][set_name] = {
+            "n_images": len(images),
+            "all_holes": _mean(all_rows),
+            "large_holes": _mean(large),
+            "per_hole_type": {k: _mean(v) for k, v in per_type.items()},
+        }
+    figures["seconds"] = time.perf_counter() - t0
+    write_result("bench_inpaint", figures, device=args.device)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
