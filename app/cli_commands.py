@@ -36,10 +36,10 @@ def image_grid(images: list[np.ndarray], columns: int | None = None) -> np.ndarr
 def sample(args: argparse.Namespace) -> int:
     """Random samples (seeds seed..seed+n-1) as one grid image."""
     import torch
-    from models.devices import pick_device
 
     from app.document.image_write import write_image, write_matte
     from editors.embed_core import to_numpy_image
+    from models.devices import pick_device
     from models.zoo import load_model
 
     gen = load_model(args.model, pick_device(args.device))

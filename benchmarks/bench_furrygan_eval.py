@@ -13,7 +13,8 @@ W+ from the mean latent (perceptual + MSE, the embedding engine's ``W_l``), then
 maps (``Mk_n``), several images per optimisation. The generator's alpha is scored at
 threshold 0.5 against the exact ground-truth alpha: fg/bg IoU, mIoU, precision, recall, F1,
 accuracy (mean over images, and pooled over all pixels), after W+ alone and after the noise
-phase. Also: PSNR of the inversions, a Frechet distance between ``--fd-n`` generated samples
+phase, for the coarse mask alone, and for the starting point's alpha (mean latent: what the
+scores are without any inversion). Also: PSNR of the inversions, a Frechet distance between ``--fd-n`` generated samples
 (truncation 1) and as many held-out images on global-average-pooled VGG-16 conv5_3 features
 (with the train-vs-held-out distance as the floor of that scale), the training speed when the
 run folder's logs record it, and figures in docs/images: demo_samples.png, demo_alpha.png,
@@ -159,6 +160,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def starting_point_alpha(gen, seed: int = 0) -> np.ndarray:
+    """The alpha of the inversion's starting latent (mean W+, seeded noise): ``(S, S)``."""
+    from editors.embed import initial_latent
+
+    with torch.no_grad():
+        syn = gen.synthesize(initial_latent(gen, "mean", seed), return_alpha=True)
+    return syn.alpha[0, 0].cpu().numpy().astype(np.float32)
+
+
 def frechet_figures(gen, data: str, n: int, reference: bool) -> dict:
     """Frechet distances on VGG-16 conv5_3 pooled features, ``n`` images per set."""
     from models.training.synthetic import PortraitDataset
@@ -211,6 +221,8 @@ def main(argv: list[str] | None = None) -> dict:
         "segmentation": final,
         "segmentation_after_w_only": ec.segmentation_table(inv.alpha_w, samples.alpha),
         "segmentation_coarse_mask": ec.segmentation_table(inv.coarse, samples.alpha),
+        "segmentation_starting_point_baseline": ec.segmentation_table(
+            np.broadcast_to(starting_point_alpha(gen), samples.alpha.shape), samples.alpha),
         "goal": GOAL,
         "meets_goal": all(final["mean_over_images"][k] >= v for k, v in GOAL.items()),
         "psnr_db": {"after_w_mean": float(inv.psnr_w.mean()), "mean": float(inv.psnr.mean()),

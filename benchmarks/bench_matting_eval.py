@@ -173,7 +173,9 @@ def photo_figure(gen, name: str, steps_w: int, steps_noise: int, folder: Path,
     write_image(path, np.concatenate(panels, axis=1))
     metrics = {k: float(v) for k, v in (res.metrics or {}).items()}
     return {"file": str(path), "photo_shape": list(photo.shape[:2]), "matte_seconds": t_matte,
-            "alpha_area": float((alpha >= 0.5).mean()), **metrics}
+            "alpha_area": float((alpha >= 0.5).mean()),
+            "generator_alpha_area": float((res.outputs["generator_alpha"] >= 0.5).mean()),
+            **metrics}
 
 
 # ---------------------------------------------------------------- main
@@ -194,6 +196,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps-noise", type=int, default=50, help="noise steps when inverting here")
     p.add_argument("--lr-w", type=float, default=0.03, help="Adam learning rate of W+")
     p.add_argument("--batch", type=int, default=8, help="images optimised together")
+    p.add_argument("--alpha-after", choices=("noise", "w"), default="noise",
+                   help="generator alpha after the noise phase (default) or after W+ alone")
     p.add_argument("--band-px", type=float, default=0.0,
                    help="unknown band half-width in dataset pixels (0 = the matte op's auto band)")
     p.add_argument("--oracle-band-px", type=float, default=None,
@@ -233,6 +237,8 @@ def main(argv: list[str] | None = None) -> dict:
     deadline = ec.deadline_after(args.max_minutes)
     if inv is None:
         inv = ec.invert_all(gen, samples.images, settings, args.batch, deadline=deadline)
+    if args.alpha_after == "w":
+        inv.alpha = inv.alpha_w
     t0 = time.perf_counter()
     split = evaluate_split(samples, inv, args.band_px, args.oracle_band_px, deadline)
     figures: dict = {
@@ -243,7 +249,8 @@ def main(argv: list[str] | None = None) -> dict:
                  "dataset_resolution": int(samples.images_full.shape[1])},
         "inversion": {"reused_from": args.inversions if reused else None,
                       **({} if reused else {**vars(settings), "batch": args.batch}),
-                      "seconds": inv.seconds, "psnr_db_mean": float(inv.psnr.mean())},
+                      "seconds": inv.seconds, "psnr_db_mean": float(inv.psnr.mean()),
+                      "alpha_after": args.alpha_after},
         "errors_are": "sums over the whole image at dataset resolution (MSE: mean), "
                       "averaged over images; IoU etc. at threshold 0.5",
         "synthetic_split": split,

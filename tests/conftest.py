@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("LATENT_ATELIER_DEVICE", "cpu")
 
-import pytest  # noqa: E402
+import pytest
 
 try:  # tiny test models are overhead-bound: one thread is faster and immune to load
     import torch
