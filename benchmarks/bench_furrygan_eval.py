@@ -14,11 +14,13 @@ maps (``Mk_n``), several images per optimisation. The generator's alpha is score
 threshold 0.5 against the exact ground-truth alpha: fg/bg IoU, mIoU, precision, recall, F1,
 accuracy (mean over images, and pooled over all pixels), after W+ alone and after the noise
 phase, for the coarse mask alone, and for the starting point's alpha (mean latent: what the
-scores are without any inversion). Also: PSNR of the inversions, a Frechet distance between ``--fd-n`` generated samples
-(truncation 1) and as many held-out images on global-average-pooled VGG-16 conv5_3 features
-(with the train-vs-held-out distance as the floor of that scale), the training speed when the
-run folder's logs record it, and figures in docs/images: demo_samples.png, demo_alpha.png,
-demo_inversions.png. The inversions are saved (runs/eval/*.npz) for bench_matting_eval.
+scores are without any inversion). Also: PSNR of the inversions; a Frechet distance between
+``--fd-n`` generated samples (truncation 1) and as many held-out images on global-average-
+pooled VGG-16 conv5_3 features (with the train-vs-held-out distance as the floor of that
+scale); the training speed when the run folder's logs record it; figures in docs/images:
+demo_samples.png, demo_alpha.png, demo_inversions.png (held-out image | reconstruction |
+ground-truth alpha | generator alpha). The inversions are saved (runs/eval/*.npz) for
+bench_matting_eval.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ _RATE = re.compile(r"(\d+(?:\.\d+)?)(s/it|it/s)")
 
 
 def _speed_from_json(run_dir: Path) -> dict | None:
-    for path in sorted([*run_dir.glob("*.json"), *run_dir.glob("*.jsonl"), *run_dir.glob("*/*.json")]):
+    patterns = ("*.json", "*.jsonl", "*/*.json")
+    for path in sorted(p for pattern in patterns for p in run_dir.glob(pattern)):
         text = path.read_text(errors="replace")
         values: list[float] = []
         for chunk in text.splitlines() if path.suffix == ".jsonl" else [text]:

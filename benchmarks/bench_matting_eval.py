@@ -48,7 +48,9 @@ NEW_BACKGROUND = SAMPLES / "coffee.png"
 
 
 # ---------------------------------------------------------------- synthetic split
-def reusable_inversions(path: Path, key: str, start: int, n: int, size: int) -> ec.Inversions | None:
+def reusable_inversions(
+    path: Path, key: str, start: int, n: int, size: int
+) -> ec.Inversions | None:
     """Saved inversions of this checkpoint, start index and size (their first ``n`` or fewer)."""
     if not path.is_file():
         return None

@@ -218,7 +218,8 @@ class InversionSettings:
 
 
 def _to_numpy_images(t: torch.Tensor) -> np.ndarray:
-    return ((t.detach().clamp(-1, 1) + 1) * 0.5).permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
+    img = ((t.detach().clamp(-1, 1) + 1) * 0.5).permute(0, 2, 3, 1)
+    return img.cpu().numpy().astype(np.float32)
 
 
 def _noise_choice(gen, free_mask_noise: bool) -> list[bool]:
@@ -322,7 +323,9 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     from scipy import linalg
 
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
-        raise ValueError(f"need two (N >= 2, C) feature sets of one width, got {a.shape}, {b.shape}")
+        raise ValueError(
+            f"need two (N >= 2, C) feature sets of one width, got {a.shape} and {b.shape}"
+        )
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root_a = _psd_sqrt(cov_a)

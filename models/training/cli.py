@@ -63,6 +63,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=("auto", "float32", "bf16"), default=d.precision)
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
     p.add_argument("--fp16", action="store_true", help="export the EMA generator in float16")
+    p.add_argument("--center-prior", type=float, default=d.center_prior,
+                   help="optional warm-up weight asking the mask to cover the centre (not in the paper)")
+    p.add_argument("--center-prior-iters", type=int, default=d.center_prior_iters,
+                   help="iterations over which the centre prior fades to 0")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -74,6 +78,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         lr=args.lr, r1_gamma=args.r1_gamma, r1_every=args.r1_every, ema_kimg=args.ema_kimg,
         augment=args.augment, mixing=args.mixing, fine_fade_in=args.fine_fade_in,
         binarization_decay=args.binarization_decay, phi1=args.phi1, phi2=args.phi2,
+        center_prior=args.center_prior, center_prior_iters=args.center_prior_iters,
         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, seed=args.seed,
         device=args.device, precision=args.precision, threads=args.threads, save_fp16=args.fp16,
     )

@@ -46,6 +46,8 @@ class TrainConfig:
     binarization_decay: int = 5000
     phi1: float = 0.35
     phi2: float = 0.01
+    center_prior: float = 0.0  # optional warm-up, not in the paper (see furrygan_losses)
+    center_prior_iters: int = 1000
     sample_every: int = 500
     checkpoint_every: int = 500
     n_samples: int = 8

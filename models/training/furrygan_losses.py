@@ -86,3 +86,27 @@ def background_participation_loss(
 def downsample_mask(alpha: torch.Tensor, size: int = 16) -> torch.Tensor:
     """Bilinear resize of ``(B, 1, H, W)`` masks to ``size`` x ``size``."""
     return F.interpolate(alpha.float(), size=(size, size), mode="bilinear", align_corners=False)
+
+
+def center_prior_weight(step: int, start: float, iters: int) -> float:
+    """Linear decay of the optional centre-prior weight from ``start`` to 0 over ``iters``."""
+    if start <= 0 or iters <= 0 or step >= iters:
+        return 0.0
+    return start * (1.0 - step / iters)
+
+
+def center_prior_loss(coarse: torch.Tensor, margin: float = 0.5) -> torch.Tensor:
+    """Hinge asking the coarse mask to be higher in the centre than along the border.
+
+    Not part of FurryGAN: an optional warm-up (``TrainConfig.center_prior``) that breaks the
+    fg/bg symmetry early on short CPU runs, where the unsupervised split otherwise often
+    settles inverted (the mask covering the scene, the subject drawn by the bg branch).
+    """
+    h, w = coarse.shape[-2:]
+    b = max(1, h // 8)
+    border = torch.cat(
+        [coarse[..., :b, :].flatten(1), coarse[..., -b:, :].flatten(1),
+         coarse[..., b:-b, :b].flatten(1), coarse[..., b:-b, -b:].flatten(1)], dim=1
+    ).float().mean(1)
+    centre = coarse[..., h // 4: 3 * h // 4, w // 4: 3 * w // 4].float().flatten(1).mean(1)
+    return F.relu(border - centre + margin).mean()

@@ -242,6 +242,11 @@ class Trainer:
         m_fine = fl.fine_mask_loss(alpha, coarse[:n_comp], self.weights)
         loss = loss + m_coarse + m_fine
         logs.update(m_coarse=float(m_coarse.detach()), m_fine=float(m_fine.detach()))
+        prior_w = fl.center_prior_weight(i, cfg.center_prior, cfg.center_prior_iters)
+        if prior_w > 0:
+            prior = prior_w * fl.center_prior_loss(coarse)
+            loss = loss + prior
+            logs["center_prior"] = float(prior.detach())
         if cfg.bg_part_every > 0 and i % cfg.bg_part_every == 0:
             bg_part = fl.background_participation_loss(fake["fg"][:n_comp], fake["bg"][:n_comp], alpha)
             loss = loss + bg_part

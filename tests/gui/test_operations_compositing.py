@@ -171,4 +171,8 @@ def test_operations_needing_furrygan_refuse_a_stylegan2_model(qtbot, window, ops
     with qtbot.waitSignal(ops.runner.failed, timeout=60_000) as blocker:
         ops.run_current()
     assert "furrygan" in blocker.args[1]
+    from PySide6.QtWidgets import QMessageBox
+
+    boxes = [b for b in window.findChildren(QMessageBox) if b.objectName() == "operation_error"]
+    assert boxes and "furrygan" in boxes[-1].text() and boxes[-1].isVisible()
     assert not any(lay.pending for lay in window.document.layers)

@@ -138,8 +138,11 @@ def test_result_is_pending_then_accept_is_one_undo_step(qtbot, window, ops):
     doc = window.document
     photo = doc.layers[0]
     before = snapshot(doc)
+    jobs: list = []
+    ops.runner.started.connect(jobs.append)
     result = run_embed(qtbot, ops)
     assert "latent" in result.outputs
+    assert not np.shares_memory(jobs[0].inputs["photo"], photo.pixels)  # copied before the job
     assert ops.pending.active and ops.panel.pending_strip.isVisible()
     pending = [lay for lay in doc.layers if lay.pending]
     assert len(pending) == 1 and pending[0].kind == LayerKind.RESULT

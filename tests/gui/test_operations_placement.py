@@ -100,3 +100,19 @@ def test_placements_rescale_to_another_model_size():
     q = rescaled(p, 128)
     np.testing.assert_allclose(q.corners(), Placement.from_box(10, 20, 64, 128, (100, 100))
                                .corners())
+
+
+def test_align_face_sets_the_box_from_the_align_operation(qtbot, window, ops):
+    page = ops.panel.pages["align"]
+    page.form.set_values({"points": "80,40 120,40 100,80"})  # eyes and mouth, by hand
+    with qtbot.waitSignal(ops.runner.finished, timeout=60_000):
+        ops.panel.align_button.click()
+    aligned = ops.overlay.aligned
+    assert isinstance(aligned, Placement)
+    assert not any(lay.pending for lay in window.document.layers)  # no layers, just the box
+    page = ops.panel.select("embed")
+    page.form.set_values({"steps_w": 1, "steps_noise": 1})
+    with qtbot.waitSignal(ops.runner.finished, timeout=120_000):
+        job = ops.run_current()
+    np.testing.assert_allclose(job.inputs["placement"].matrix,
+                               rescaled(aligned, 32).matrix)

@@ -180,3 +180,17 @@ def test_cli_run_trains_and_reports_bad_settings(image_dir, tmp_path, capsys):
     assert "--resume" in capsys.readouterr().err
     assert main([*common, "--iters", "3", "--resume"]) == 0
     assert main([*common, "--size", "48", "--iters", "1"]) == 2
+
+
+def test_center_prior_prefers_a_centred_mask_and_fades_out():
+    from models.training import furrygan_losses as fl
+
+    centred = torch.zeros(2, 1, 32, 32)
+    centred[..., 8:24, 8:24] = 1.0
+    inverted = 1.0 - centred
+    assert fl.center_prior_loss(centred) < fl.center_prior_loss(inverted)
+    assert float(fl.center_prior_loss(centred)) == 0.0
+    assert fl.center_prior_weight(0, 2.0, 100) == 2.0
+    assert fl.center_prior_weight(50, 2.0, 100) == 1.0
+    assert fl.center_prior_weight(100, 2.0, 100) == 0.0
+    assert fl.center_prior_weight(10, 0.0, 100) == 0.0  # off by default: the paper's losses only

@@ -83,7 +83,7 @@ class CompositingController(QObject):
         self._sources[layer.id] = image
         doc.add_layer(layer, under_foreground_index(doc), f"Background {layer.name}")
         self.window.status.showMessage(
-            f"{Path(path).name} is the background; 'Move background' to place it", 5000
+            f"{Path(path).name} is the background; 'Move / scale' to place it", 5000
         )
         return layer
 

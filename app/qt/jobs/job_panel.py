@@ -6,13 +6,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.qt.jobs.job import Job, format_eta, format_metrics
+from app.qt.jobs.progress_widget import LightProgressBar
 from app.qt.jobs.runner import JobRunner
 
 
@@ -24,10 +24,10 @@ class JobPanel(QWidget):
         self.runner = runner
         self.title_label = QLabel("No job running")
         self.title_label.setObjectName("job_title")
-        self.progress_bar = QProgressBar()
+        self.progress_bar = LightProgressBar()
+        self.progress_bar.setObjectName("job_progress")
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
-        self.progress_bar.setTextVisible(True)
         self.eta_label = QLabel("")
         self.metrics_label = QLabel("")
         self.metrics_label.setObjectName("job_metrics")
@@ -61,7 +61,7 @@ class JobPanel(QWidget):
 
     def _on_started(self, job: Job) -> None:
         self.title_label.setText(f"Running: {job.title}")
-        self.progress_bar.setValue(0)  # (a busy bar would repaint the window at once)
+        self.progress_bar.setValue(0)
         self.progress_bar.setFormat("starting…")
         self.eta_label.setText("starting…")
         self.metrics_label.setText("")

@@ -156,7 +156,7 @@ class PendingResults(QObject):
         doc.history.push(AcceptResultStep(inserts, source_id, before, after, proposal.title))
         primary = proposal.primary
         if primary is not None and primary not in shown and shown:
-            primary = shown[0]
+            primary = next((lay for lay in shown if lay in proposal.variants), shown[0])
         if primary is not None:
             doc.set_active(primary.id)
         self.proposal = None

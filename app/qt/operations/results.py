@@ -40,7 +40,9 @@ class ResultLayers:
         for layer in self.layers:
             if layer.kind in (LayerKind.RESULT, LayerKind.BACKGROUND):
                 return layer
-        return self.layers[0] if self.layers else (self.variants[0] if self.variants else None)
+        if self.variants:
+            return self.variants[0]
+        return self.layers[0] if self.layers else None
 
 
 def _params_dict(params: Any) -> dict[str, Any]:
@@ -84,6 +86,7 @@ def result_layers(
     size = (doc.height, doc.width)
     record = {"name": op.name, "params": _params_dict(params), "source": source_id}
     latent = placement = None
+    latent_slot = "latent"
     source_latent = result.outputs.get("latent")  # the photo's own embedding, by convention
     generated_only = not any(s.kind in ("image", "rgba") for s in op.inputs)
     for slot in op.outputs:
@@ -91,7 +94,8 @@ def result_layers(
         if value is None:
             continue
         if slot.kind == "latent":
-            latent = value if latent is None else latent
+            if latent is None:
+                latent, latent_slot = value, slot.name
             continue
         if slot.kind == "placement":
             placement = value if not slot.multiple else placement
@@ -111,7 +115,9 @@ def result_layers(
             layer = _layer_for(slot.kind, slot.name, arr, name, size,
                                slot.multiple and generated_only)
             if layer is None:
-                out.notes.append(f"{slot.name} ({arr.shape[1]}x{arr.shape[0]}) not added")
+                note = f"{slot.name} at {arr.shape[1]}x{arr.shape[0]} not added"
+                if note not in out.notes:
+                    out.notes.append(note)
                 continue
             layer.operation = dict(record, output=slot.name)
             (out.variants if slot.multiple else out.layers).append(layer)
@@ -127,9 +133,12 @@ def result_layers(
     if not colour and len(out.layers) == 1:
         out.layers[0].visible = True  # a lone mask result is shown
     primary = out.primary
-    if primary is not None:
-        primary.latent = latent
-        primary.placement = placement
+    carriers = [primary] if primary is not None and primary not in out.variants else []
+    for layer in carriers + out.variants:  # whichever variant is accepted carries them
+        layer.latent = latent
+        layer.placement = placement
+        if latent is not None and layer.operation is not None:
+            layer.operation["latent_slot"] = latent_slot  # which kind of latent it holds
     if source_id is not None:
         if source_latent is not None:
             out.source_props["latent"] = source_latent

@@ -140,7 +140,14 @@ class StoredValuePicker(QComboBox):
         for layer in holders:
             self.addItem(f"{attr} of {layer.name}", layer.id)
         default = -1
-        if photo_id is not None:
+        same_kind = [lay for lay in holders
+                     if (lay.operation or {}).get("latent_slot") == self.slot.name]
+        if attr == "latent" and self.slot.name != "latent" and same_kind:
+            default = self.findData(same_kind[0].id)  # e.g. "latents" from segments
+        secondary = self.slot.optional and self.slot.name not in ("latent", "placement")
+        if secondary:  # e.g. source_latent, latent2: only when asked for
+            default = max(default, 0)
+        if default < 0 and photo_id is not None:
             default = self.findData(photo_id)
         if default < 0 and holders and attr == "latent":
             default = self.findData(_latent_default(holders, photo_id))

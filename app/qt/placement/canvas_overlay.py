@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF, QTransform
 from PySide6.QtWidgets import QWidget
 
@@ -75,15 +75,31 @@ class CanvasOverlay(QWidget):
 
     def show_preview(self, image: np.ndarray, corners: np.ndarray) -> None:
         """Draw ``image`` (HxWx3/4 float) with its TL, TR, BL corners at document points."""
+        old = self._preview_rect()
         self._preview = qimage_from_rgba_float(image)
         self._preview_corners = corners
-        self.update()
+        self._update_rect(old, self._preview_rect())
 
     def clear_preview(self) -> None:
         """Stop drawing the preview."""
+        old = self._preview_rect()
         self._preview = None
         self._preview_corners = None
-        self.update()
+        self._update_rect(old, None)
+
+    def _preview_rect(self) -> QRect | None:
+        """The widget area the preview covers (repainting only it keeps the GUI light)."""
+        if self._preview_corners is None:
+            return None
+        tl, tr, bl = self._widget_points(self._preview_corners)
+        br = QPointF(tr.x() + bl.x() - tl.x(), tr.y() + bl.y() - tl.y())
+        return QPolygonF([tl, tr, br, bl]).boundingRect().toAlignedRect().adjusted(-3, -3, 3, 3)
+
+    def _update_rect(self, a: QRect | None, b: QRect | None) -> None:
+        if a is None and b is None:
+            return
+        rect = a if b is None else (b if a is None else a.united(b))
+        self.update(rect)
 
     @property
     def has_preview(self) -> bool:
