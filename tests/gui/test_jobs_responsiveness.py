@@ -28,7 +28,8 @@ def test_heartbeat_keeps_going_while_a_cpu_job_runs(qtbot, ops):
     with qtbot.waitSignal(ops.runner.finished, timeout=120_000):  # warm-up: VGG, first use
         ops.run_current()
     ops.pending.discard()
-    page.form.set_values({"steps_w": 15, "steps_noise": 15})
+    qtbot.wait(300)  # let the repaint after Discard happen before measuring
+    page.form.set_values({"steps_w": 40, "steps_noise": 40})
     beat = Heartbeat(interval_ms=5)
     beat.start()
     with qtbot.waitSignal(ops.runner.finished, timeout=120_000):
@@ -36,9 +37,5 @@ def test_heartbeat_keeps_going_while_a_cpu_job_runs(qtbot, ops):
     beat.stop()
     stats = beat.summary()
     print("heartbeat gaps while embedding:", stats)
-    assert stats["ticks"] >= 20, stats
-    # The longest gap target is 50 ms; on this shared 2-core machine the OS may deschedule
-    # the GUI thread now and then, so the test holds the bulk of the distribution to it and
-    # the worst case to a looser bound; the benchmark reports the full distribution.
-    assert stats["p90_ms"] < 50, stats
-    assert stats["max_ms"] < 250, stats
+    assert stats["ticks"] >= 100, stats  # the job ran long enough to say something
+    assert stats["max_ms"] < 50, stats  # the GUI never went 50 ms without its timer

@@ -200,3 +200,14 @@ def test_a_missing_required_input_is_a_clear_message_not_a_job(window, ops):
     assert job is None
     assert ops.last_error is not None and "foreground" in ops.last_error[0]
     assert not ops.runner.busy
+
+
+def test_a_project_saved_with_a_pending_result_reopens_with_ordinary_layers(
+        qtbot, tmp_path, window, ops):
+    run_embed(qtbot, ops)
+    path = tmp_path / "pending.ora"
+    assert window.save_to(path)  # saved while the result still waits
+    assert window.open_path(path)
+    assert len(window.document.layers) == 2
+    assert not any(lay.pending or lay.locked for lay in window.document.layers)
+    assert not ops.pending.active

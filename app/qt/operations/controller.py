@@ -155,6 +155,7 @@ class OperationsController(QObject):
                 sig.connect(self._schedule_refresh)
         self.overlay.clear_preview()
         if document is not None:
+            self.pending.settle_loaded(document)
             self.overlay.reset_box(document.width, document.height)
         self.refresh_pickers()
 

@@ -52,7 +52,7 @@ class AcceptResultStep(Step):
         self.applied = True
 
 
-def _insert_index(doc: Document, proposal: ResultLayers, layer: Layer) -> int:
+def _insert_index(doc: Document, layer: Layer) -> int:
     """Backgrounds go under the cut-out foreground; everything else on top, to be seen."""
     if layer.kind == LayerKind.BACKGROUND:
         for i in range(len(doc.layers) - 1, -1, -1):
@@ -81,6 +81,14 @@ class PendingResults(QObject):
         """True while a proposal waits."""
         return self.proposal is not None
 
+    @staticmethod
+    def settle_loaded(doc: Document) -> int:
+        """Layers saved while pending (a project or autosave) become ordinary layers."""
+        stale = [lay for lay in doc.layers if lay.pending]
+        for layer in stale:
+            doc._apply_props(layer.id, {"pending": False, "locked": False})
+        return len(stale)
+
     def show(self, doc: Document, proposal: ResultLayers) -> None:
         """Put the proposal's layers (and the first variant) into ``doc`` as pending."""
         if self.proposal is not None:
@@ -95,10 +103,10 @@ class PendingResults(QObject):
         position: int | None = None
         for layer in shown:
             if layer.kind == LayerKind.BACKGROUND:
-                doc._insert_layer(layer, _insert_index(doc, proposal, layer))
+                doc._insert_layer(layer, _insert_index(doc, layer))
                 continue
             if position is None:
-                position = _insert_index(doc, proposal, layer)
+                position = _insert_index(doc, layer)
             doc._insert_layer(layer, position)
             position += 1
         self.changed.emit()
