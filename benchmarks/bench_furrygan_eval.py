@@ -2,7 +2,7 @@
 
 Full run (the issue's 500 held-out images; hours on this CPU, minutes on a GPU)::
 
-    python -m benchmarks.bench_furrygan_eval --n 500 --steps-w 300 --steps-noise 100 --batch 16
+    python -m benchmarks.bench_furrygan_eval --n 500 --steps-w 100 --steps-noise 50 --batch 16
 
 Quick development run (a minute or two)::
 
@@ -144,7 +144,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps-w", type=int, default=100, help="W+ steps per image")
     p.add_argument("--steps-noise", type=int, default=50, help="noise-map steps per image")
     p.add_argument("--lr-w", type=float, default=0.03, help="Adam learning rate of W+")
-    p.add_argument("--lr-noise", type=float, default=5.0, help="Adam learning rate of the noise")
+    p.add_argument("--lr-noise", type=float, default=0.5, help="Adam learning rate of the noise")
     p.add_argument("--free-mask-noise", action="store_true",
                    help="let the noise phase change the mask heads' noise inputs too")
     p.add_argument("--batch", type=int, default=8, help="images optimised together")
@@ -224,6 +224,8 @@ def main(argv: list[str] | None = None) -> dict:
         "segmentation": final,
         "segmentation_after_w_only": ec.segmentation_table(inv.alpha_w, samples.alpha),
         "segmentation_coarse_mask": ec.segmentation_table(inv.coarse, samples.alpha),
+        "segmentation_of_inverted_alpha_diagnostic": ec.segmentation_table(
+            1.0 - inv.alpha, samples.alpha),  # high when the model swapped fg and bg
         "segmentation_starting_point_baseline": ec.segmentation_table(
             np.broadcast_to(starting_point_alpha(gen), samples.alpha.shape), samples.alpha),
         "goal": GOAL,

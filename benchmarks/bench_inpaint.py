@@ -28,9 +28,29 @@ LARGE_HOLES = ("left_half", "bottom_half")
 METHODS = ("ours", "ours_w_only", "telea", "navier_stokes")
 
 
+def _load_training_snapshot(folder: Path, device: str):
+    """The EMA generator of a training checkpoint folder (``state.json`` + ``g_ema.safetensors``)."""
+    import json
+
+    from safetensors.torch import load_file
+
+    state = json.loads((folder / "state.json").read_text())
+    arch = state["architecture"]
+    if arch["arch"] == "furrygan":
+        from models.furrygan import FurryGAN as cls
+    else:
+        from models.stylegan2 import StyleGAN2Generator as cls
+    gen = cls.from_architecture(arch)
+    gen.load_state_dict(load_file(str(folder / "g_ema.safetensors")))
+    note = f"training snapshot {folder} at step {state.get('step')} (not a finished model)"
+    return gen.to(device).eval(), note
+
+
 def _load_model(spec: str | None, device: str):
     from models.zoo import default_model_path, load_model
 
+    if spec is not None and (Path(spec) / "state.json").is_file():
+        return _load_training_snapshot(Path(spec), device)
     if spec is None and default_model_path().exists():
         return load_model(None, device), "demo model " + default_model_path().name
     spec = spec or "random:stylegan2:64:0:64"
@@ -117,7 +137,8 @@ def main(argv: list[str] | None = None) -> dict:
     from editors.masks import HOLE_TYPES, hole_mask
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default=None, help="model spec (default: the demo model if present)")
+    p.add_argument("--model", default=None,
+                   help="model spec or training checkpoint folder (default: the demo model if present)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--n-images", type=int, default=4, help="images per set")
     p.add_argument("--steps", type=int, nargs=2, default=(200, 300), metavar=("W", "NOISE"),

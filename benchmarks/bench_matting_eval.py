@@ -197,6 +197,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps-w", type=int, default=100, help="W+ steps when inverting here")
     p.add_argument("--steps-noise", type=int, default=50, help="noise steps when inverting here")
     p.add_argument("--lr-w", type=float, default=0.03, help="Adam learning rate of W+")
+    p.add_argument("--lr-noise", type=float, default=0.5, help="Adam learning rate of the noise")
     p.add_argument("--batch", type=int, default=8, help="images optimised together")
     p.add_argument("--alpha-after", choices=("noise", "w"), default="noise",
                    help="generator alpha after the noise phase (default) or after W+ alone")
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> dict:
     reused = inv is not None
     if inv is not None:
         samples = ec.take(samples, len(inv.alpha))
-    settings = ec.InversionSettings(args.steps_w, args.steps_noise, args.lr_w)
+    settings = ec.InversionSettings(args.steps_w, args.steps_noise, args.lr_w, args.lr_noise)
     deadline = ec.deadline_after(args.max_minutes)
     if inv is None:
         inv = ec.invert_all(gen, samples.images, settings, args.batch, deadline=deadline)
