@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--device", default="cpu")
     p.add_argument("--steps", type=int, default=100, help="steps per optimisation phase")
     p.add_argument("--variants", type=int, default=3)
-    p.add_argument("--style-weight", type=float, default=5e-7)
+    p.add_argument("--style-weight", type=float, default=2e-4, help="paper: 5e-7")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -222,6 +222,7 @@ class Embed(Operation):
         Slot("reconstruction", "image", help="the generator's image at model resolution"),
         Slot("result", "image", help="the reconstruction pasted back into the photo"),
         Slot("latent", "latent"),
+        Slot("placement", "placement", help="the region that was embedded"),
     )
     Params = EmbedParams
 
