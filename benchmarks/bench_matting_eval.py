@@ -18,13 +18,16 @@ sums over the whole image, as editors.matting_metrics defines them) and IoU/mIoU
 - ``generator``: the inverted FurryGAN's alpha (coarse + fine), warped up to the photo;
 - ``refined``: the ``matte`` pipeline's refinement of it (trimap with the operation's
   automatic band, closed-form matting in the band, foreground estimation);
+- ``refined_binary_trimap`` (variant): the same refinement from a trimap of the generator
+  alpha thresholded at 0.5 (robust when the generator alpha is soft and the operation's
+  0.95 / 0.05 thresholds leave almost no sure foreground);
 - ``coarse_threshold`` (baseline): the coarse mask thresholded at 0.5;
 - ``oracle_trimap`` (upper bound): closed-form matting from a trimap made by shrinking the
   ground truth's sure regions by the same band.
 
 Then the ``matte`` and ``composite`` operations on the sample photos give the figures
-docs/images/matte_<name>.png (photo | alpha | foreground over a checkerboard | composite
-over a new background).
+docs/images/matte_<name>.png (photo | generator alpha | refined alpha | foreground over a
+checkerboard | composite over a new background).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import torch
 from benchmarks import eval_common as ec
 from benchmarks.common import write_result
 
-METHODS = ("generator", "refined", "coarse_threshold", "oracle_trimap")
+METHODS = ("generator", "refined", "refined_binary_trimap", "coarse_threshold", "oracle_trimap")
 ERRORS = ("sad", "mse", "gradient", "connectivity")
 DEFAULT_PHOTOS = ("astronaut", "chelsea")
 SAMPLES = ec.REPO / "resources" / "samples"
@@ -78,18 +81,23 @@ def four_mattes(photo: np.ndarray, gt: np.ndarray, alpha: np.ndarray, coarse: np
     gen_alpha = upsample_alpha(alpha, placement)
     band = band_pixels(photo.shape, int(band_px), 0.006, placement)
     t0 = time.perf_counter()
-    refined = matte_from_trimap(photo, make_trimap(gen_alpha, band), fallback=gen_alpha)
+    trimap = make_trimap(gen_alpha, band)
+    refined = matte_from_trimap(photo, trimap, fallback=gen_alpha)
     t_refine = time.perf_counter() - t0
+    binary = (gen_alpha >= 0.5).astype(np.float32)
+    refined_binary = matte_from_trimap(photo, make_trimap(binary, band), fallback=gen_alpha)
     oracle_band = band if oracle_band_px is None else oracle_band_px
     oracle = matte_from_trimap(photo, make_trimap(gt, oracle_band))
     mattes = {
         "generator": gen_alpha,
         "refined": refined.alpha,
+        "refined_binary_trimap": refined_binary.alpha,
         "coarse_threshold": (upsample_alpha(coarse, placement) >= 0.5).astype(np.float32),
         "oracle_trimap": oracle.alpha,
     }
     info = {"band_px": band, "oracle_band_px": oracle_band, "refine_seconds": t_refine,
-            "unknown_px": refined.metrics.get("unknown_px", float("nan"))}
+            "unknown_fraction": float(((trimap > 0) & (trimap < 1)).mean()),
+            "has_sure_fg": bool((trimap >= 1).any()), "has_sure_bg": bool((trimap <= 0).any())}
     return mattes, info
 
 
@@ -127,7 +135,9 @@ def evaluate_split(samples: ec.EvalSamples, inv: ec.Inversions, band_px: float,
         "fraction_of_images_improved": better,
         "band_px": float(np.mean([i["band_px"] for i in infos])),
         "oracle_band_px": float(np.mean([i["oracle_band_px"] for i in infos])),
-        "unknown_px_mean": float(np.mean([i["unknown_px"] for i in infos])),
+        "trimap_unknown_fraction_mean": float(np.mean([i["unknown_fraction"] for i in infos])),
+        "images_without_sure_fg": int(sum(not i["has_sure_fg"] for i in infos)),
+        "images_without_sure_bg": int(sum(not i["has_sure_bg"] for i in infos)),
         "refine_seconds_per_image": float(np.mean([i["refine_seconds"] for i in infos])),
     }
 
@@ -169,14 +179,15 @@ def photo_figure(gen, name: str, steps_w: int, steps_noise: int, folder: Path,
     comp = comp_op.run(gen, {"foreground": fg, "background": background},
                        comp_op.default_params(), Progress()).outputs["composite"]
     over_checker = blend(fg[..., :3], alpha, checkerboard(alpha.shape), linear_light=False)
-    panels = [_panel(p, height) for p in (photo, alpha, over_checker, comp)]
+    gen_alpha = res.outputs["generator_alpha"]
+    panels = [_panel(p, height) for p in (photo, gen_alpha, alpha, over_checker, comp)]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"matte_{name}.png"
     write_image(path, np.concatenate(panels, axis=1))
     metrics = {k: float(v) for k, v in (res.metrics or {}).items()}
     return {"file": str(path), "photo_shape": list(photo.shape[:2]), "matte_seconds": t_matte,
             "alpha_area": float((alpha >= 0.5).mean()),
-            "generator_alpha_area": float((res.outputs["generator_alpha"] >= 0.5).mean()),
+            "generator_alpha_area": float((gen_alpha >= 0.5).mean()),
             **metrics}
 
 

@@ -142,3 +142,70 @@ def test_bad_inputs_raise_clear_errors() -> None:
         poisson_stitch(photo, labels[:10], {})
     with pytest.raises(OperationError, match="method"):
         poisson_stitch(photo, labels, _offset_segments(photo, labels), method="magic")
+
+
+def test_auto_matches_direct_solver() -> None:
+    photo = _photo()
+    labels = _voronoi_labels()
+    segs = _offset_segments(photo, labels)
+    np.testing.assert_allclose(
+        poisson_stitch(photo, labels, segs), poisson_stitch(photo, labels, segs, method="direct"),
+        atol=2e-3,
+    )
+
+
+@pytest.mark.parametrize("coarse_cycles", [1, 2])
+def test_multigrid_preconditioner_is_symmetric(coarse_cycles: int) -> None:
+    """CG needs a symmetric preconditioner: <M a, c> == <a, M c> for the V/W-cycle M."""
+    from editors.poisson import _Level, _Multigrid, build_system
+
+    photo = _photo()
+    labels = _voronoi_labels(n=N)
+    sys_ = build_system(photo, labels, _offset_segments(photo, labels))
+    level = _Level.padded(sys_.diag, sys_.wx, sys_.wy)
+    mg = _Multigrid(level, coarse_size=12, coarse_cycles=coarse_cycles)
+    assert len(mg.levels) >= 3
+    rng = np.random.default_rng(3)
+    mask = (level.diag > 0)[..., None]
+    a, c = (rng.standard_normal((*level.diag.shape, 3)).astype(np.float32) * mask
+            for _ in range(2))
+    ma = mg.vcycle(a).copy()
+    mc = mg.vcycle(c)
+    lhs = float((ma.astype(np.float64) * c * mask).sum())
+    rhs = float((a.astype(np.float64) * mc * mask).sum())
+    assert abs(lhs - rhs) <= 1e-4 * abs(lhs) and lhs > 0
+
+
+def _reference_half_sweep(level, u: np.ndarray, b: np.ndarray, colour: int) -> None:
+    """Plain-Python Gauss-Seidel half-sweep over the padded grid (the kernels' definition)."""
+    h, w = level.diag.shape
+    for i in range(1, h - 1):
+        for j in range(1, w - 1):
+            d = level.diag[i, j]
+            if (i + j) % 2 != colour or d <= 0:
+                continue
+            u[i, j] = (b[i, j] + level.wx[i, j - 1] * u[i, j - 1] + level.wx[i, j] * u[i, j + 1]
+                       + level.wy[i - 1, j] * u[i - 1, j] + level.wy[i, j] * u[i + 1, j]) / d
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_fused_gauss_seidel_pass_equals_two_half_sweeps(first: int) -> None:
+    from editors.poisson import _gauss_seidel_sweep, _Level, build_system
+
+    n = 14
+    photo = _photo(n)
+    labels = _voronoi_labels(n, count=3)
+    sys_ = build_system(photo, labels, _offset_segments(photo, labels))
+    level = _Level.padded(sys_.diag, sys_.wx, sys_.wy)
+    rng = np.random.default_rng(4)
+    b = rng.standard_normal((n + 2, n + 2, 3)).astype(np.float32)
+    u0 = rng.standard_normal((n + 2, n + 2, 3)).astype(np.float32)
+    u0[0] = u0[-1] = u0[:, 0] = u0[:, -1] = 0
+    for from_zero in (False, True):
+        expected = np.zeros_like(u0) if from_zero else u0.copy()
+        _reference_half_sweep(level, expected, b, first)
+        _reference_half_sweep(level, expected, b, 1 - first)
+        got = u0.copy()
+        _gauss_seidel_sweep(level.diag, level.wx, level.wy, got, b, first, from_zero)
+        unknown = level.diag > 0
+        np.testing.assert_allclose(got[unknown], expected[unknown], rtol=1e-5, atol=1e-5)

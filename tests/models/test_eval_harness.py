@@ -188,7 +188,7 @@ def test_photo_figure_runs_matte_and_composite(tiny_furrygan, tmp_path, monkeypa
     monkeypatch.setattr(bench_matting_eval, "NEW_BACKGROUND", samples / "bg.png")
     info = bench_matting_eval.photo_figure(tiny_furrygan, "face", 2, 1, tmp_path, height=40)
     fig = read_image(info["file"]).pixels
-    assert fig.shape[:2] == (40, 160)  # four 40 px square panels side by side
+    assert fig.shape[:2] == (40, 200)  # five 40 px square panels side by side
     assert 0.0 <= info["alpha_area"] <= 1.0
 
 
