@@ -141,3 +141,17 @@ def test_export_set_writes_everything_or_nothing(tmp_path, rgba):
     assert np.abs(back[..., 3] / 255 - alpha).max() <= 0.5 / 255 + 1e-6
     with pytest.raises(ExportError, match=r"32x24.*10x10"):
         export_matte_set(tmp_path / "x", alpha=np.zeros((10, 10)), foreground=fg)
+
+
+def test_atomic_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from models.atomic import atomic_write_bytes
+
+    path = tmp_path / "f.bin"
+    atomic_write_bytes(path, b"x")
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert mode == 0o666 & ~mask
