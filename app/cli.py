@@ -126,7 +126,6 @@ def run_operation(args: argparse.Namespace) -> int:
     gen = None
     if op.needs_generator:
         from models.devices import pick_device
-
         from models.zoo import load_model
 
         device = pick_device(args.device)
