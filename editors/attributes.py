@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from editors.embed import embed_image, generator_device
 from editors.embed_core import from_numpy_mask, to_numpy_image
 from editors.layer_scaling import paper_feature_layers
-from editors.masks import crop_to_model, resolve_placement
+from editors.masks import crop_to_model
 from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import Placement
+from editors.placement import Placement, resolve_placement
 from editors.registry import register
 from models.generator import Generator, Latent
 

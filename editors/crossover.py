@@ -24,9 +24,9 @@ from editors.embed_core import (
     optimise,
     to_numpy_image,
 )
-from editors.masks import blur_mask, crop_to_model, resolve_placement
+from editors.masks import blur_mask, crop_to_model
 from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import Placement
+from editors.placement import Placement, resolve_placement
 from editors.registry import register
 from models.generator import Generator, Latent
 

@@ -32,6 +32,7 @@ from editors.directions import (
     sefa_direction,
 )
 from editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from editors.placement import resolve_placement
 from editors.registry import register
 from editors.segments import (
     check_labels,
@@ -39,7 +40,6 @@ from editors.segments import (
     invert_segments,
     labels_to_photo,
     paste_segments,
-    resolve_placement,
     segment_ids,
     stitch,
     synthesize_segments,
@@ -158,7 +158,7 @@ class EditSegment(Operation):
         self.check_inputs(inputs)
         photo = np.asarray(inputs["photo"], np.float32)[..., :3]
         labels = check_labels(photo, inputs.get("labels"))
-        placement = resolve_placement(photo, inputs.get("placement"), gen)
+        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
         crop = placement.extract(photo)
         lab = crop_labels(placement, labels)
         ids = segment_ids(lab)

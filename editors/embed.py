@@ -27,7 +27,7 @@ from editors.embed_core import (
     with_weights,
 )
 from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import Placement
+from editors.placement import resolve_placement
 from editors.registry import register
 from models.generator import Generator, Latent
 
@@ -230,12 +230,7 @@ class Embed(Operation):
         """Embed the placed region of ``inputs["photo"]``."""
         self.check_inputs(inputs)
         photo = np.asarray(inputs["photo"], np.float32)[..., :3]
-        placement = inputs.get("placement") or Placement.centered(photo.shape[:2], gen.resolution)
-        if placement.size != gen.resolution:
-            raise OperationError(
-                f"the placement is {placement.size} px but the model draws {gen.resolution} px: "
-                "place the region again for this model"
-            )
+        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
         crop = placement.extract(photo)
         mask = inputs.get("mask")
         crop_mask = None if mask is None else np.clip(placement.extract(np.asarray(mask, np.float32)), 0, 1)

@@ -33,8 +33,9 @@ from editors.embed_core import (
     with_weights,
 )
 from editors.layer_scaling import paper_rows, row_mask
-from editors.masks import crop_to_model, grow_and_blur, resolve_placement
+from editors.masks import crop_to_model, grow_and_blur
 from editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from editors.placement import resolve_placement
 from editors.registry import register
 from models.generator import Generator, Latent
 

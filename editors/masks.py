@@ -81,17 +81,6 @@ def crop_to_model(
     return np.clip(placement.extract(m, border="constant"), 0.0, 1.0)
 
 
-def resolve_placement(photo: np.ndarray, placement: Placement | None, resolution: int) -> Placement:
-    """The given placement (checked against the model) or the centred square."""
-    placement = placement or Placement.centered(photo.shape[:2], resolution)
-    if placement.size != resolution:
-        raise OperationError(
-            f"the placement is {placement.size} px but the model draws {resolution} px: "
-            "place the region again for this model"
-        )
-    placement.check_photo(photo)
-    return placement
-
 
 def hole_mask(kind: str, size: int, seed: int = 0) -> np.ndarray:
     """One of the :data:`HOLE_TYPES` as a binary float32 ``size x size`` mask (1 = missing)."""

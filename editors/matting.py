@@ -31,7 +31,7 @@ from editors.matting_refine import (
     upsample_alpha,
 )
 from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import Placement
+from editors.placement import Placement, resolve_placement
 from editors.registry import register
 
 
@@ -190,16 +190,7 @@ class Matte(Operation):
                                     progress=progress, **masks)
             return self._result(out, params)
 
-        placement = inputs.get("placement") or Placement.centered(photo.shape, gen.resolution)
-        if placement.size != gen.resolution:
-            raise OperationError(
-                f"the placement crops {placement.size} px but the model is {gen.resolution} px: "
-                "place the region again for this model"
-            )
-        try:
-            placement.check_photo(photo)
-        except ValueError as exc:
-            raise OperationError(str(exc)) from exc
+        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
         latent, crop_alpha, embed_metrics = self._embed(gen, placement.extract(photo), params,
                                                         progress)
         full_alpha = upsample_alpha(crop_alpha, placement)

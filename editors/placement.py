@@ -211,3 +211,23 @@ def _poisson_inside(
     inside = labels > 0
     out[y0:y1, x0:x1][inside] = np.clip(blended[inside], 0.0, 1.0)
     return out
+
+
+def resolve_placement(photo: np.ndarray, placement: Placement | None, resolution: int) -> Placement:
+    """The given placement, checked against the model and the photo, or the centred square.
+
+    Raises :class:`editors.operation.OperationError` with what to do when it does not fit.
+    """
+    from editors.operation import OperationError
+
+    placement = placement or Placement.centered(photo.shape[:2], resolution)
+    if placement.size != resolution:
+        raise OperationError(
+            f"the placement is {placement.size} px but the model draws {resolution} px: "
+            "place the region again for this model"
+        )
+    try:
+        placement.check_photo(photo)
+    except ValueError as exc:
+        raise OperationError(str(exc)) from exc
+    return placement

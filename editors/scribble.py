@@ -30,8 +30,9 @@ from editors.embed_core import (
     to_numpy_image,
 )
 from editors.layer_scaling import first_rows, row_mask
-from editors.masks import crop_to_model, grow_and_blur, resolve_placement
+from editors.masks import crop_to_model, grow_and_blur
 from editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from editors.placement import resolve_placement
 from editors.registry import register
 from models.generator import Generator, Latent
 

@@ -30,7 +30,7 @@ import torch
 from editors.embed import Mk_n, W_l, generator_device, initial_latent
 from editors.embed_core import from_numpy_image, masked_psnr, to_numpy_image
 from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import Placement
+from editors.placement import Placement, resolve_placement
 from editors.registry import register
 from models.generator import Generator, Latent, Synthesis
 
@@ -57,20 +57,6 @@ def check_labels(photo: np.ndarray, labels: Any) -> np.ndarray:
         raise OperationError("segment ids must be >= 0 (0 = keep the photo)")
     return lab.astype(np.int32)
 
-
-def resolve_placement(photo: np.ndarray, placement: Placement | None, gen: Generator) -> Placement:
-    """The given placement (checked) or the centred square for ``gen``."""
-    placement = placement or Placement.centered(photo.shape[:2], gen.resolution)
-    if placement.size != gen.resolution:
-        raise OperationError(
-            f"the placement is {placement.size} px but the model draws {gen.resolution} px: "
-            "place the region again for this model"
-        )
-    try:
-        placement.check_photo(photo)
-    except ValueError as exc:
-        raise OperationError(str(exc)) from exc
-    return placement
 
 
 def crop_labels(placement: Placement, labels: np.ndarray) -> np.ndarray:
@@ -314,7 +300,7 @@ class Segments(Operation):
         self.check_inputs(inputs)
         photo = np.asarray(inputs["photo"], np.float32)[..., :3]
         labels = check_labels(photo, inputs.get("labels"))
-        placement = resolve_placement(photo, inputs.get("placement"), gen)
+        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
         crop = placement.extract(photo)
         lab = crop_labels(placement, labels)
         inv = invert_segments(
