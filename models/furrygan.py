@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.generator import Hook, Latent, LatentShapeError, Synthesis
+from models.generator import Hook, Latent, LatentShapeError, Synthesis, noise_maps, repeat_rows
 from models.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
 from models.stylegan2 import default_channels, resolutions
 
@@ -209,15 +209,11 @@ class FurryGAN(nn.Module):
         return self._mean_cache[key]
 
     def _noise_like(self, batch: int, gen: torch.Generator | None) -> list[torch.Tensor]:
-        if gen is None:
-            return [torch.zeros(batch, 1, h, w, device=self.device) for h, w in self.noise_shapes]
-        return [torch.randn(batch, 1, h, w, generator=gen).to(self.device) for h, w in self.noise_shapes]
+        return noise_maps(self.noise_shapes, batch, self.device, gen)
 
     def mean_latent(self, n_samples: int = 4096) -> Latent:
         """The mean W per group repeated over all rows, zero noise, batch 1."""
-        means = self.mean_w(n_samples)
-        w = {k: v.view(1, 1, -1).repeat(1, self.n_latent, 1) for k, v in means.items()}
-        return Latent(w, self._noise_like(1, None))
+        return Latent(repeat_rows(self.mean_w(n_samples), self.n_latent), self._noise_like(1, None))
 
     def random_latent(self, seed: int, batch: int = 1, truncation: float = 1.0) -> Latent:
         """Seeded ``z`` through both mappings (truncated towards the mean) and N(0,1) noise."""
@@ -229,11 +225,11 @@ class FurryGAN(nn.Module):
             if truncation != 1.0:
                 means = self.mean_w()
                 w = {k: means[k] + truncation * (v - means[k]) for k, v in w.items()}
-        return Latent({k: v.unsqueeze(1).repeat(1, self.n_latent, 1) for k, v in w.items()}, noise)
+        return self.latent_from_w(w, noise)
 
     def latent_from_w(self, w: Mapping[str, torch.Tensor], noise: list[torch.Tensor]) -> Latent:
         """A Latent from one style vector ``(B, dim)`` per group, repeated over all rows."""
-        return Latent({k: v.unsqueeze(1).repeat(1, self.n_latent, 1) for k, v in w.items()}, noise)
+        return Latent(repeat_rows(w, self.n_latent), noise)
 
     def stored_noise(self, batch: int = 1) -> list[torch.Tensor]:
         """The checkpoint's fixed maps (``noises.noise_i``) plus zero mask-head noise."""

@@ -148,6 +148,23 @@ class Latent:
         return Latent.from_bytes(Path(path).read_bytes(), gen, source=str(path))
 
 
+def noise_maps(
+    shapes: Sequence[tuple[int, int]],
+    batch: int,
+    device: torch.device | str,
+    rng: torch.Generator | None = None,
+) -> list[torch.Tensor]:
+    """One ``(batch, 1, h, w)`` map per shape: N(0, 1) draws from ``rng``, or zeros without one."""
+    if rng is None:
+        return [torch.zeros(batch, 1, h, w, device=device) for h, w in shapes]
+    return [torch.randn(batch, 1, h, w, generator=rng).to(device) for h, w in shapes]
+
+
+def repeat_rows(w: Mapping[str, torch.Tensor], n_latent: int) -> dict[str, torch.Tensor]:
+    """One style vector per group, ``(B, dim)``, repeated over all ``n_latent`` W+ rows."""
+    return {k: v.reshape(v.shape[0] if v.ndim > 1 else 1, 1, -1).repeat(1, n_latent, 1) for k, v in w.items()}
+
+
 @dataclass
 class Synthesis:
     """What a generator draws. FurryGAN fills the optional fields it was asked for."""

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from models.generator import Hook, Latent, LatentShapeError, Synthesis
+from models.generator import Hook, Latent, LatentShapeError, Synthesis, noise_maps, repeat_rows
 from models.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
 
 MEAN_LATENT_SEED = 0x5EED
@@ -194,14 +194,11 @@ class StyleGAN2Generator(nn.Module):
         return cached
 
     def _noise_like(self, batch: int, gen: torch.Generator | None) -> list[torch.Tensor]:
-        if gen is None:
-            return [torch.zeros(batch, 1, h, w, device=self.device) for h, w in self.noise_shapes]
-        return [torch.randn(batch, 1, h, w, generator=gen).to(self.device) for h, w in self.noise_shapes]
+        return noise_maps(self.noise_shapes, batch, self.device, gen)
 
     def mean_latent(self, n_samples: int = 4096) -> Latent:
         """The mean W repeated over all rows with zero noise, batch 1."""
-        w = self.mean_w(n_samples).view(1, 1, -1).repeat(1, self.n_latent, 1)
-        return Latent({"w": w}, self._noise_like(1, None))
+        return Latent(repeat_rows({"w": self.mean_w(n_samples)}, self.n_latent), self._noise_like(1, None))
 
     def random_latent(self, seed: int, batch: int = 1, truncation: float = 1.0) -> Latent:
         """Seeded ``z`` through the mapping (truncated towards the mean W) and N(0,1) noise."""
@@ -213,7 +210,7 @@ class StyleGAN2Generator(nn.Module):
             if truncation != 1.0:
                 mean = self.mean_w()
                 w = mean + truncation * (w - mean)
-        return Latent({"w": w.unsqueeze(1).repeat(1, self.n_latent, 1)}, noise)
+        return Latent(repeat_rows({"w": w}, self.n_latent), noise)
 
     def stored_noise(self, batch: int = 1) -> list[torch.Tensor]:
         """The checkpoint's fixed noise maps (``noises.noise_i``), repeated over ``batch``."""
