@@ -23,6 +23,15 @@ from editors.operation import (
     param_specs,
     validate_params,
 )
+from models.checkpoints import CheckpointError
+from models.devices import DeviceUnavailableError
+from models.perceptual import PerceptualWeightsError
+
+#: errors about the user's files, settings or machine: reported in one line, exit status 2
+USER_ERRORS = (
+    OperationError, InputError, FileNotFoundError, ValueError,  # ValueError: image/latent/trimap errors
+    CheckpointError, DeviceUnavailableError, PerceptualWeightsError,
+)
 
 EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable]] = {}
 
@@ -183,14 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130
-    except (OperationError, InputError, FileNotFoundError, ValueError) as exc:
+    except USER_ERRORS as exc:  # each carries a message that says what to do
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # checkpoint and image errors carry their own message
-        if type(exc).__name__.endswith("Error") and type(exc).__module__.startswith(("models", "app")):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

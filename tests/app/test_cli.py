@@ -70,3 +70,11 @@ def test_sample_grid(tmp_path, cmd):
     rc = main(["--model", "random:stylegan2:32:0:32", cmd, "--n", "4", "--out", str(tmp_path / "g.png")])
     assert rc == 0
     assert Image.open(tmp_path / "g.png").size == (64, 64)
+
+
+def test_corrupt_checkpoint_is_reported_not_raised(tmp_path, capsys):
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "p.png")
+    (tmp_path / "bad.safetensors").write_bytes(b"\x00" * 64)
+    rc = main(["--model", str(tmp_path / "bad.safetensors"), "embed", str(tmp_path / "p.png")])
+    assert rc == 2
+    assert "bad.safetensors" in capsys.readouterr().err
