@@ -7,10 +7,11 @@ drag and drop, autosave and the unsaved-changes prompt.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
@@ -51,6 +52,9 @@ SIZE_STEP = 1.25  # the [ and ] keys
 class MainWindow(QMainWindow):
     """One window, one document. Dependencies are passed in so tests can isolate them."""
 
+    #: emitted once a close has been confirmed, before the window goes away
+    closing = Signal()
+
     def __init__(
         self,
         preferences: Preferences,
@@ -67,6 +71,8 @@ class MainWindow(QMainWindow):
         self.document: Document | None = None
         self.signals: DocumentSignals | None = None
         self.brush_settings = BrushSettings()
+        #: extra questions before closing (e.g. "a job is running"); any False keeps the window
+        self.close_checks: list[Callable[[], bool]] = []
         self.setAcceptDrops(True)
         self.resize(1280, 820)
 
@@ -367,9 +373,10 @@ class MainWindow(QMainWindow):
         return True
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.maybe_save_changes():
+        if not all(check() for check in self.close_checks) or not self.maybe_save_changes():
             event.ignore()
             return
+        self.closing.emit()
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.autosave.shutdown()
         self.autosave.store.discard()

@@ -1,4 +1,5 @@
-"""GUI test fixtures: windows with isolated settings, preferences and recovery folder."""
+"""GUI test fixtures: windows with isolated settings, preferences and recovery folder, and
+the operations controller with a tiny random model (each job takes a second or two)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,35 @@ from app.qt.main_window import MainWindow
 from app.qt.resources_path import sample_photo
 
 SAMPLE = sample_photo()
+#: channel widths of the tiny 32 px models the operations tests load
+TINY_CHANNELS = {4: 32, 8: 32, 16: 32, 32: 32}
+
+
+def tiny_generator(arch: str = "stylegan2"):
+    """A random 32 px model with 32 channels and a 32-d style."""
+    from models.zoo import random_generator
+
+    return random_generator(arch, 32, 0, style_dim=32, n_mlp=2, channels=TINY_CHANNELS)
+
+
+def install_tiny_operations(window: MainWindow, arch: str = "stylegan2"):
+    """The window's operations controller, operations discovered, a tiny model loaded."""
+    from app.qt.operations import install_operations
+
+    controller = getattr(window, "operations", None) or install_operations(window)
+    controller.discover_now()
+    controller.manager.set_generator(tiny_generator(arch), "tiny" if arch == "stylegan2" else f"tiny-{arch}")
+    return controller
+
+
+def run_embed(qtbot, ops, steps_w: int = 2, steps_noise: int = 2):
+    """Run ``embed`` from the dock with few steps; returns its Result."""
+    page = ops.panel.select("embed")
+    page.form.set_values({"steps_w": steps_w, "steps_noise": steps_noise})
+    with qtbot.waitSignal(ops.runner.finished, timeout=120_000) as blocker:
+        job = ops.run_current()
+        assert job is not None
+    return blocker.args[1]
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +55,8 @@ def _no_modal_prompts(monkeypatch) -> list[tuple[str, str]]:
     def question(_parent, _title, _text, buttons=None, default=None):
         if buttons is not None and buttons & QMessageBox.StandardButton.Discard:
             return QMessageBox.StandardButton.Discard
+        if buttons is not None and buttons & QMessageBox.StandardButton.Close:
+            return QMessageBox.StandardButton.Close  # "a job is running: stop it and close?"
         return QMessageBox.StandardButton.No
 
     monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
@@ -89,3 +121,9 @@ def drag(window: MainWindow, points: Sequence[tuple[float, float]]) -> None:
 def line(x0: float, y0: float, x1: float, y1: float, n: int = 12) -> list[tuple[float, float]]:
     """``n`` evenly spaced points from (x0, y0) to (x1, y1)."""
     return [(x0 + (x1 - x0) * i / (n - 1), y0 + (y1 - y0) * i / (n - 1)) for i in range(n)]
+
+
+@pytest.fixture
+def ops(window):
+    """The sample-photo window's operations controller with a tiny StyleGAN2 loaded."""
+    return install_tiny_operations(window)

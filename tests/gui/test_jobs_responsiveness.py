@@ -2,24 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from app.qt.jobs.heartbeat import Heartbeat
-
-TINY = {4: 32, 8: 32, 16: 32, 32: 32}
-
-
-@pytest.fixture
-def ops(window):
-    from app.qt.operations import install_operations
-    from models.zoo import random_generator
-
-    controller = getattr(window, "operations", None) or install_operations(window)
-    controller.discover_now()
-    controller.manager.set_generator(
-        random_generator("stylegan2", 32, 0, style_dim=32, n_mlp=2, channels=TINY), "tiny"
-    )
-    return controller
 
 
 def test_heartbeat_keeps_going_while_a_cpu_job_runs(qtbot, ops):

@@ -12,21 +12,13 @@ from PySide6.QtGui import QDropEvent
 
 from app.document.document import Document
 from app.document.layers import LayerKind
-
-TINY = {4: 32, 8: 32, 16: 32, 32: 32}
+from tests.gui.conftest import install_tiny_operations, tiny_generator
 
 
 @pytest.fixture
 def ops(window):
     """Operations on a 64 x 48 portrait-ish document with a tiny FurryGAN loaded."""
-    from app.qt.operations import install_operations
-    from models.zoo import random_generator
-
-    controller = getattr(window, "operations", None) or install_operations(window)
-    controller.discover_now()
-    controller.manager.set_generator(
-        random_generator("furrygan", 32, 0, style_dim=32, n_mlp=2, channels=TINY), "tiny-fg"
-    )
+    controller = install_tiny_operations(window, "furrygan")
     rng = np.random.default_rng(0)
     photo = np.full((48, 64, 3), 0.2, np.float32)
     photo[10:40, 20:44] = 0.8 + 0.1 * rng.random((30, 24, 3), dtype=np.float32)
@@ -160,11 +152,7 @@ def test_generated_backgrounds_are_variants_to_pick_from(qtbot, window, ops):
 
 
 def test_operations_needing_furrygan_refuse_a_stylegan2_model(qtbot, window, ops):
-    from models.zoo import random_generator
-
-    ops.manager.set_generator(
-        random_generator("stylegan2", 32, 0, style_dim=32, n_mlp=2, channels=TINY), "sg2"
-    )
+    ops.manager.set_generator(tiny_generator("stylegan2"), "sg2")
     page = ops.panel.pages["matte"]
     assert page.note.text().startswith("Needs a furrygan model")
     ops.panel.select("matte")

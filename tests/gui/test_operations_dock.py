@@ -1,7 +1,7 @@
 """The operations dock: forms from Params, pickers from Slots, Run/Cancel, Accept/Discard.
 
-A tiny random StyleGAN2 (32 px, 32 channels) is injected into the model manager, so each
-job takes a second or two on a CPU.
+The ``ops`` fixture (tests/gui/conftest.py) injects a tiny random StyleGAN2 (32 px, 32
+channels) into the model manager, so each job takes a second or two on a CPU.
 """
 
 from __future__ import annotations
@@ -14,25 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
 from app.document.layers import LayerKind
 from editors.operation import param_specs
-
-TINY = {4: 32, 8: 32, 16: 32, 32: 32}
-
-
-def tiny_generator(arch: str = "stylegan2"):
-    from models.zoo import random_generator
-
-    return random_generator(arch, 32, 0, style_dim=32, n_mlp=2, channels=TINY)
-
-
-@pytest.fixture
-def ops(window):
-    """The window's operations controller, operations discovered, tiny model loaded."""
-    from app.qt.operations import install_operations
-
-    controller = getattr(window, "operations", None) or install_operations(window)
-    controller.discover_now()
-    controller.manager.set_generator(tiny_generator(), "tiny")
-    return controller
+from tests.gui.conftest import run_embed
 
 
 def snapshot(doc) -> tuple:
@@ -44,15 +26,6 @@ def snapshot(doc) -> tuple:
         for lay in doc.layers
     )
     return layers, tuple(doc.history.labels()), doc.history.index, doc.dirty, doc.active_id
-
-
-def run_embed(qtbot, ops, steps_w: int = 2, steps_noise: int = 2):
-    page = ops.panel.select("embed")
-    page.form.set_values({"steps_w": steps_w, "steps_noise": steps_noise})
-    with qtbot.waitSignal(ops.runner.finished, timeout=120_000) as blocker:
-        job = ops.run_current()
-        assert job is not None
-    return blocker.args[1]
 
 
 def test_every_registered_operation_gets_a_form_with_ranges_and_help(ops):

@@ -10,21 +10,13 @@ from PySide6.QtTest import QTest
 from app.document.document import Document
 from app.qt.placement.geometry import SquareBox, rescaled
 from editors.placement import Placement
-
-TINY = {4: 32, 8: 32, 16: 32, 32: 32}
+from tests.gui.conftest import install_tiny_operations
 
 
 @pytest.fixture
 def ops(window):
     """A wide 200 x 120 photo (not square) and a tiny 32 px model."""
-    from app.qt.operations import install_operations
-    from models.zoo import random_generator
-
-    controller = getattr(window, "operations", None) or install_operations(window)
-    controller.discover_now()
-    controller.manager.set_generator(
-        random_generator("stylegan2", 32, 0, style_dim=32, n_mlp=2, channels=TINY), "tiny"
-    )
+    controller = install_tiny_operations(window)
     photo = np.random.default_rng(1).random((120, 200, 3), dtype=np.float32)
     window.set_document(Document.from_image(photo, "wide"))
     window.canvas.fit()

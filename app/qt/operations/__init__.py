@@ -45,5 +45,6 @@ def install_operations(window: MainWindow) -> OperationsController:
     timer.setSingleShot(True)
     timer.timeout.connect(controller.discover_async)
     timer.start(DISCOVERY_DELAY_MS)
-    window.installEventFilter(controller)  # Close: cancel jobs, wait for the worker
+    window.close_checks.append(controller.confirm_close)  # "a job is running: stop it?"
+    window.closing.connect(controller.shutdown)  # a confirmed close: cancel jobs, wait
     return controller

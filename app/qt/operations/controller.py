@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -303,8 +303,21 @@ class OperationsController(QObject):
         if not proposal.layers and not proposal.variants:
             self.window.status.showMessage(f"{job.title}: nothing to add. {metrics}", 6000)
             return
+        kept = self._keep_other_pending(job)
         self.pending.show(doc, proposal)
-        self.window.status.showMessage(f"{job.title} done. {metrics}", 8000)
+        self.window.status.showMessage(f"{kept}{job.title} done. {metrics}", 8000)
+
+    def _keep_other_pending(self, job: Job) -> str:
+        """A pending result of another operation is accepted (one undo step), not lost.
+
+        A pending result of the same operation is replaced: running it again is how one
+        tries other settings. Returns a note for the status bar.
+        """
+        proposal = self.pending.proposal
+        if proposal is None or proposal.title == job.title:
+            return ""
+        self.pending.accept()
+        return f"Kept the waiting {proposal.title} result (Undo removes it). "
 
     def _on_cancelled(self, job: Job) -> None:
         self.overlay.clear_preview()
@@ -331,10 +344,19 @@ class OperationsController(QObject):
         box.show()
         self.window.status.showMessage(f"{title}: {message}", 8000)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window and event.type() == QEvent.Type.Close:
-            self.shutdown()
-        return False
+    def confirm_close(self) -> bool:
+        """Before the window closes: may a running job be stopped? (True when none runs.)"""
+        if not self.runner.busy:
+            return True
+        job = self.runner.current
+        title = job.title if job is not None else "A job"
+        answer = QMessageBox.question(
+            self.window, "A job is running",
+            f"{title} is still running. Stop it and close? Its result will be lost.",
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Close
 
     def shutdown(self) -> None:
         """Cancel everything and wait for the worker (window closing)."""
