@@ -100,7 +100,10 @@ def center_prior_loss(coarse: torch.Tensor, margin: float = 0.5) -> torch.Tensor
 
     Not part of FurryGAN: an optional warm-up (``TrainConfig.center_prior``) that breaks the
     fg/bg symmetry early on short CPU runs, where the unsupervised split otherwise often
-    settles inverted (the mask covering the scene, the subject drawn by the bg branch).
+    settles inverted (the mask covering the scene, the subject drawn by the bg branch). Two
+    regions must each beat the border by ``margin``: the central half of the frame, and its
+    central quarter (the face of a portrait), so a ring-shaped mask whose hole the background
+    branch fills with skin is penalised too.
     """
     h, w = coarse.shape[-2:]
     b = max(1, h // 8)
@@ -109,4 +112,5 @@ def center_prior_loss(coarse: torch.Tensor, margin: float = 0.5) -> torch.Tensor
          coarse[..., b:-b, :b].flatten(1), coarse[..., b:-b, -b:].flatten(1)], dim=1
     ).float().mean(1)
     centre = coarse[..., h // 4: 3 * h // 4, w // 4: 3 * w // 4].float().flatten(1).mean(1)
-    return F.relu(border - centre + margin).mean()
+    core = coarse[..., 3 * h // 8: 5 * h // 8, 3 * w // 8: 5 * w // 8].float().flatten(1).mean(1)
+    return (F.relu(border - centre + margin) + F.relu(border - core + margin)).mean()
