@@ -42,10 +42,31 @@ def set_noise_strength(gen: torch.nn.Module, strength: float) -> torch.nn.Module
     return gen
 
 
+def scale_rgb_output(gen: torch.nn.Module, gain: float) -> torch.nn.Module:
+    """Multiply every ToRGB convolution weight by ``gain``, so the image scales by ``gain``.
+
+    In StyleGAN2 the ToRGB layers are linear (no demodulation; fresh biases are zero) and
+    their outputs are summed, so this scales the whole image exactly (FurryGAN's tanh
+    outputs only approximately). A random config-F StyleGAN2 draws images with a standard
+    deviation of about 1, much of it outside [-1, 1]; a gain near 0.5 gives the spread of
+    natural images.
+    """
+    from models.layers import ToRGB
+
+    with torch.no_grad():
+        for m in gen.modules():
+            if isinstance(m, ToRGB):
+                m.conv.weight.mul_(gain)
+    return gen
+
+
 def random_generator(
-    arch: str, size: int, seed: int = 0, noise_strength: float = 0.1, **kwargs
+    arch: str, size: int, seed: int = 0, noise_strength: float = 0.1, rgb_gain: float = 1.0, **kwargs
 ) -> torch.nn.Module:
-    """A generator with seeded random weights (config F widths unless overridden)."""
+    """A generator with seeded random weights (config F widths unless overridden).
+
+    ``rgb_gain`` scales the output image (see :func:`scale_rgb_output`); 1 keeps it as drawn.
+    """
     torch.manual_seed(seed)
     if arch == "stylegan2":
         from models.stylegan2 import StyleGAN2Generator
@@ -57,7 +78,10 @@ def random_generator(
         gen = FurryGAN(size, **kwargs)
     else:
         raise ValueError(f"unknown architecture {arch!r}: use stylegan2 or furrygan")
-    return set_noise_strength(gen, noise_strength).eval()
+    set_noise_strength(gen, noise_strength)
+    if rgb_gain != 1.0:
+        scale_rgb_output(gen, rgb_gain)
+    return gen.eval()
 
 
 def load_model(spec: str | os.PathLike | None, device: str | torch.device = "cpu") -> torch.nn.Module:
