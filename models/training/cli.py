@@ -67,6 +67,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help="optional warm-up weight asking the mask to cover the centre (not in the paper)")
     p.add_argument("--center-prior-iters", type=int, default=d.center_prior_iters,
                    help="iterations over which the centre prior fades to 0")
+    p.add_argument("--center-prior-centre-only", action="store_true",
+                   help="the centre prior without its central-quarter (face) term, as before 2026-11-21")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -79,6 +81,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         augment=args.augment, mixing=args.mixing, fine_fade_in=args.fine_fade_in,
         binarization_decay=args.binarization_decay, phi1=args.phi1, phi2=args.phi2,
         center_prior=args.center_prior, center_prior_iters=args.center_prior_iters,
+        center_prior_core=not args.center_prior_centre_only,
         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, seed=args.seed,
         device=args.device, precision=args.precision, threads=args.threads, save_fp16=args.fp16,
     )

@@ -48,6 +48,7 @@ class TrainConfig:
     phi2: float = 0.01
     center_prior: float = 0.0  # optional warm-up, not in the paper (see furrygan_losses)
     center_prior_iters: int = 1000
+    center_prior_core: bool = True  # the prior also asks the central quarter (the face) to be fg
     sample_every: int = 500
     checkpoint_every: int = 500
     n_samples: int = 8

@@ -95,7 +95,7 @@ def center_prior_weight(step: int, start: float, iters: int) -> float:
     return start * (1.0 - step / iters)
 
 
-def center_prior_loss(coarse: torch.Tensor, margin: float = 0.5) -> torch.Tensor:
+def center_prior_loss(coarse: torch.Tensor, margin: float = 0.5, core: bool = True) -> torch.Tensor:
     """Hinge asking the coarse mask to be higher in the centre than along the border.
 
     Not part of FurryGAN: an optional warm-up (``TrainConfig.center_prior``) that breaks the
@@ -103,7 +103,7 @@ def center_prior_loss(coarse: torch.Tensor, margin: float = 0.5) -> torch.Tensor
     settles inverted (the mask covering the scene, the subject drawn by the bg branch). Two
     regions must each beat the border by ``margin``: the central half of the frame, and its
     central quarter (the face of a portrait), so a ring-shaped mask whose hole the background
-    branch fills with skin is penalised too.
+    branch fills with skin is penalised too (``core=False`` leaves that term out).
     """
     h, w = coarse.shape[-2:]
     b = max(1, h // 8)
@@ -112,5 +112,8 @@ def center_prior_loss(coarse: torch.Tensor, margin: float = 0.5) -> torch.Tensor
          coarse[..., b:-b, :b].flatten(1), coarse[..., b:-b, -b:].flatten(1)], dim=1
     ).float().mean(1)
     centre = coarse[..., h // 4: 3 * h // 4, w // 4: 3 * w // 4].float().flatten(1).mean(1)
-    core = coarse[..., 3 * h // 8: 5 * h // 8, 3 * w // 8: 5 * w // 8].float().flatten(1).mean(1)
-    return (F.relu(border - centre + margin) + F.relu(border - core + margin)).mean()
+    loss = F.relu(border - centre + margin)
+    if core:
+        inner = coarse[..., 3 * h // 8: 5 * h // 8, 3 * w // 8: 5 * w // 8].float().flatten(1).mean(1)
+        loss = loss + F.relu(border - inner + margin)
+    return loss.mean()

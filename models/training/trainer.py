@@ -244,7 +244,7 @@ class Trainer:
         logs.update(m_coarse=float(m_coarse.detach()), m_fine=float(m_fine.detach()))
         prior_w = fl.center_prior_weight(i, cfg.center_prior, cfg.center_prior_iters)
         if prior_w > 0:
-            prior = prior_w * fl.center_prior_loss(coarse)
+            prior = prior_w * fl.center_prior_loss(coarse, core=cfg.center_prior_core)
             loss = loss + prior
             logs["center_prior"] = float(prior.detach())
         if cfg.bg_part_every > 0 and i % cfg.bg_part_every == 0:

@@ -193,6 +193,7 @@ def test_center_prior_prefers_a_centred_mask_and_fades_out():
     ring = centred.clone()
     ring[..., 12:20, 12:20] = 0.0  # the face left to the background branch
     assert float(fl.center_prior_loss(ring)) > 0.0
+    assert float(fl.center_prior_loss(ring, core=False)) == 0.0  # the older, centre-only prior
     assert fl.center_prior_weight(0, 2.0, 100) == 2.0
     assert fl.center_prior_weight(50, 2.0, 100) == 1.0
     assert fl.center_prior_weight(100, 2.0, 100) == 0.0
