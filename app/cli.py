@@ -127,13 +127,21 @@ class TerminalProgress:
             self._bar = None
 
 
+def needs_model(op: Operation, args: argparse.Namespace) -> bool:
+    """Whether to load a model: the operation always needs one, or a latent file was given
+    (a latent only means something to the generator it came from)."""
+    return op.needs_generator or any(
+        slot.kind == "latent" and getattr(args, slot.name, None) is not None for slot in op.inputs
+    )
+
+
 def run_operation(args: argparse.Namespace) -> int:
     """Load inputs, run the operation with a progress bar, write outputs, print metrics."""
     from editors.registry import get_operation
 
     op = get_operation(args._operation)
     gen = None
-    if op.needs_generator:
+    if needs_model(op, args):
         from models.devices import pick_device
         from models.zoo import load_model
 

@@ -1,10 +1,12 @@
 """Matting evaluation (issue 4): generator alpha vs full-resolution refinement vs baselines.
 
-Full run (all 500 held-out images; reuses the inversions bench_furrygan_eval saved when they
-are of the same checkpoint and start index, at most --n of them, else inverts itself)::
+One command, also after the model file was replaced (it reuses the inversions that
+bench_furrygan_eval or an earlier run of this script saved when they are of the same
+checkpoint, by content hash, and start index, at most --n of them; else it inverts the
+images itself and saves them to runs/eval/matting_eval_inversions.npz)::
 
-    python -m benchmarks.bench_furrygan_eval --n 500 ...   # first, optional
-    python -m benchmarks.bench_matting_eval --n 500
+    python -m benchmarks.bench_matting_eval --n 160 --threads 2   # about 15 min on 2 CPU cores
+    python -m benchmarks.bench_matting_eval --n 500                # the whole split
 
 Quick development run::
 
@@ -12,15 +14,15 @@ Quick development run::
         --photo-steps-w 30 --photo-steps-noise 20
 
 On the synthetic evaluation split (exact ground-truth alpha) at the dataset's resolution,
-four mattes per image are scored with SAD, MSE, gradient and connectivity errors (plain
+five mattes per image are scored with SAD, MSE, gradient and connectivity errors (plain
 sums over the whole image, as editors.matting_metrics defines them) and IoU/mIoU at 0.5:
 
 - ``generator``: the inverted FurryGAN's alpha (coarse + fine), warped up to the photo;
-- ``refined``: the ``matte`` pipeline's refinement of it (trimap with the operation's
-  automatic band, closed-form matting in the band, foreground estimation);
-- ``refined_binary_trimap`` (variant): the same refinement from a trimap of the generator
-  alpha thresholded at 0.5 (robust when the generator alpha is soft and the operation's
-  0.95 / 0.05 thresholds leave almost no sure foreground);
+- ``refined``: the ``matte`` operation's refinement of it with its default settings
+  (:func:`editors.matting_refine.generator_trimap`: alpha binarised at 0.5, an unknown
+  band of the automatic width around that boundary, unknown where the generator is unsure;
+  closed-form matting in the unknown pixels, foreground estimation);
+- ``refined_band_only`` (ablation): the same with ``unsure = 0`` (the band alone);
 - ``coarse_threshold`` (baseline): the coarse mask thresholded at 0.5;
 - ``oracle_trimap`` (upper bound): closed-form matting from a trimap made by shrinking the
   ground truth's sure regions by the same band.
@@ -43,14 +45,24 @@ import torch
 from benchmarks import eval_common as ec
 from benchmarks.common import write_result
 
-METHODS = ("generator", "refined", "refined_binary_trimap", "coarse_threshold", "oracle_trimap")
-ERRORS = ("sad", "mse", "gradient", "connectivity")
+METHODS = ("generator", "refined", "refined_band_only", "coarse_threshold", "oracle_trimap")
+ERRORS = ("sad", "mse", "gradient", "connectivity")  # lower is better
+SCORES = ("iou_fg", "miou")  # higher is better
 DEFAULT_PHOTOS = ("astronaut", "chelsea")
 SAMPLES = ec.REPO / "resources" / "samples"
 NEW_BACKGROUND = SAMPLES / "coffee.png"
+OWN_INVERSIONS = ec.REPO / "runs" / "eval" / "matting_eval_inversions.npz"
 
 
 # ---------------------------------------------------------------- synthetic split
+def same_checkpoint(key_a: str, key_b: str) -> bool:
+    """Whether two :func:`eval_common.checkpoint_key` strings name the same weights: the same
+    content hash (however the path was spelt), or the same spec when there is no hash."""
+    spec_a, _, hash_a = str(key_a).rpartition("#")
+    spec_b, _, hash_b = str(key_b).rpartition("#")
+    return hash_a == hash_b if hash_a and hash_b else (spec_a, hash_a) == (spec_b, hash_b)
+
+
 def reusable_inversions(
     path: Path, key: str, start: int, n: int, size: int
 ) -> ec.Inversions | None:
@@ -61,7 +73,7 @@ def reusable_inversions(
         inv = ec.Inversions.load(path)
     except (OSError, ValueError, TypeError, KeyError):
         return None
-    if inv.model != key or inv.start != start or inv.alpha.shape[1] != size:
+    if not same_checkpoint(inv.model, key) or inv.start != start or inv.alpha.shape[1] != size:
         return None
     n = min(n, len(inv.alpha))
     fields = ("images", "alpha", "coarse", "alpha_w", "psnr_w", "psnr")
@@ -70,46 +82,53 @@ def reusable_inversions(
 
 
 def four_mattes(photo: np.ndarray, gt: np.ndarray, alpha: np.ndarray, coarse: np.ndarray,
-                band_px: float, oracle_band_px: float | None) -> tuple[dict, dict]:
-    """The four mattes (see the module docstring) of one photo, and the refinement's timings."""
-    from editors.matting import band_pixels, matte_from_trimap
-    from editors.matting_refine import make_trimap, upsample_alpha
+                band_px: float, oracle_band_px: float | None, unsure: float) -> tuple[dict, dict]:
+    """The five mattes of :data:`METHODS` for one photo, and the refinement's timings."""
+    from editors.matting import MatteParams, band_pixels, matte_from_trimap
+    from editors.matting_refine import generator_trimap, make_trimap, unknown_region, upsample_alpha
     from editors.placement import Placement
 
     d, s = photo.shape[0], alpha.shape[0]
     placement = Placement.from_box(0.0, 0.0, float(d), s, (d, d))
     gen_alpha = upsample_alpha(alpha, placement)
-    band = band_pixels(photo.shape, int(band_px), 0.006, placement)
+    band = band_pixels(photo.shape, int(band_px), MatteParams().band_fraction, placement)
     t0 = time.perf_counter()
-    trimap = make_trimap(gen_alpha, band)
+    trimap = generator_trimap(gen_alpha, band, unsure)
     refined = matte_from_trimap(photo, trimap, fallback=gen_alpha)
     t_refine = time.perf_counter() - t0
-    binary = (gen_alpha >= 0.5).astype(np.float32)
-    refined_binary = matte_from_trimap(photo, make_trimap(binary, band), fallback=gen_alpha)
+    band_only = matte_from_trimap(photo, generator_trimap(gen_alpha, band, 0.0), fallback=gen_alpha)
     oracle_band = band if oracle_band_px is None else oracle_band_px
     oracle = matte_from_trimap(photo, make_trimap(gt, oracle_band))
     mattes = {
         "generator": gen_alpha,
         "refined": refined.alpha,
-        "refined_binary_trimap": refined_binary.alpha,
+        "refined_band_only": band_only.alpha,
         "coarse_threshold": (upsample_alpha(coarse, placement) >= 0.5).astype(np.float32),
         "oracle_trimap": oracle.alpha,
     }
     info = {"band_px": band, "oracle_band_px": oracle_band, "refine_seconds": t_refine,
-            "unknown_fraction": float(((trimap > 0) & (trimap < 1)).mean()),
+            "unknown_fraction": float(unknown_region(trimap).mean()),
             "has_sure_fg": bool((trimap >= 1).any()), "has_sure_bg": bool((trimap <= 0).any())}
     return mattes, info
 
 
+def _improved(key: str, refined: float, generator: float) -> bool:
+    """Whether ``refined`` beats ``generator`` on this error (lower) or score (higher)."""
+    return refined > generator if key in SCORES else refined < generator
+
+
 def evaluate_split(samples: ec.EvalSamples, inv: ec.Inversions, band_px: float,
-                   oracle_band_px: float | None, deadline: float | None = None) -> dict:
+                   oracle_band_px: float | None, deadline: float | None = None,
+                   unsure: float | None = None) -> dict:
     """Mean errors and scores per method, and whether refinement beat the generator alpha.
 
     With a ``deadline`` (``time.perf_counter()`` seconds) it stops early; ``n`` says how
     many images were scored.
     """
+    from editors.matting import MatteParams
     from editors.matting_metrics import matting_errors
 
+    unsure = MatteParams().unsure if unsure is None else unsure
     rows: dict[str, list[dict]] = {m: [] for m in METHODS}
     infos = []
     for i in range(len(inv.alpha)):
@@ -117,18 +136,18 @@ def evaluate_split(samples: ec.EvalSamples, inv: ec.Inversions, band_px: float,
             print(f"  time limit reached: {i} of {len(inv.alpha)} images scored", flush=True)
             break
         mattes, info = four_mattes(samples.images_full[i], samples.alpha_full[i], inv.alpha[i],
-                                   inv.coarse[i], band_px, oracle_band_px)
+                                   inv.coarse[i], band_px, oracle_band_px, unsure)
         infos.append(info)
         for m in METHODS:
             rows[m].append(matting_errors(mattes[m], samples.alpha_full[i]))
     means = {m: ec.mean_scores(r) for m, r in rows.items()}
-    better = {
-        e: float(np.mean([r[e] < g[e] for r, g in zip(rows["refined"], rows["generator"])]))
-        for e in ERRORS
-    }
-    improves = {e: means["refined"][e] < means["generator"][e] for e in ERRORS}
+    better = {k: float(np.mean([_improved(k, r[k], g[k])
+                                for r, g in zip(rows["refined"], rows["generator"])]))
+              for k in ERRORS + SCORES}
+    improves = {k: _improved(k, means["refined"][k], means["generator"][k]) for k in ERRORS + SCORES}
     return {
         "n": len(infos),
+        "unsure": unsure,
         "methods": means,
         "refinement_improves_mean": improves,
         "refinement_improves_every_error": all(improves.values()),
@@ -205,6 +224,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                "furrygan_eval_inversions.npz"),
                    help="reuse bench_furrygan_eval's saved inversions when they are of this "
                         "model and start (up to --n of them; '' = never)")
+    p.add_argument("--save-inversions", default=str(OWN_INVERSIONS),
+                   help="where inversions made here are saved, and reused from by a later run of "
+                        "the same model and start ('' = neither)")
     p.add_argument("--steps-w", type=int, default=100, help="W+ steps when inverting here")
     p.add_argument("--steps-noise", type=int, default=50, help="noise steps when inverting here")
     p.add_argument("--lr-w", type=float, default=0.03, help="Adam learning rate of W+")
@@ -214,6 +236,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="generator alpha after the noise phase (default) or after W+ alone")
     p.add_argument("--band-px", type=float, default=0.0,
                    help="unknown band half-width in dataset pixels (0 = the matte op's auto band)")
+    p.add_argument("--unsure", type=float, default=None,
+                   help="generator alpha in (unsure, 1 - unsure) is unknown in the trimap "
+                        "(default: the matte op's default; 0 = the band alone)")
     p.add_argument("--oracle-band-px", type=float, default=None,
                    help="band of the oracle trimap (default: the same as --band-px's)")
     p.add_argument("--photos", nargs="*", default=list(DEFAULT_PHOTOS),
@@ -224,8 +249,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="figure folder ('' = no photo figures)")
     p.add_argument("--name", default="matting_eval", help="result name (results/<name>.json)")
     p.add_argument("--max-minutes", type=float, default=0.0,
-                   help="stop inverting / scoring new images after this many minutes "
-                        "(0 = no limit; the photo figures still run)")
+                   help="stop inverting new images after this many minutes (0 = no limit); "
+                        "every inverted image is scored and the photo figures still run")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     return p.parse_args(argv)
@@ -241,9 +266,11 @@ def main(argv: list[str] | None = None) -> dict:
     gen, ident = ec.load_furrygan(spec, args.device)
     samples = ec.load_eval_samples(args.data, args.n, gen.resolution, "eval", args.start)
     key = ec.checkpoint_key(ident)
-    inv = None
-    if args.inversions:
-        inv = reusable_inversions(Path(args.inversions), key, args.start, args.n, gen.resolution)
+    inv, reused_from = None, None
+    for candidate in (args.inversions, args.save_inversions):
+        if candidate and inv is None:
+            inv = reusable_inversions(Path(candidate), key, args.start, args.n, gen.resolution)
+            reused_from = candidate if inv is not None else None
     reused = inv is not None
     if inv is not None:
         samples = ec.take(samples, len(inv.alpha))
@@ -251,17 +278,21 @@ def main(argv: list[str] | None = None) -> dict:
     deadline = ec.deadline_after(args.max_minutes)
     if inv is None:
         inv = ec.invert_all(gen, samples.images, settings, args.batch, deadline=deadline)
+        inv.model, inv.start = key, args.start
+        if args.save_inversions:
+            Path(args.save_inversions).parent.mkdir(parents=True, exist_ok=True)
+            inv.save(args.save_inversions)
     if args.alpha_after == "w":
         inv.alpha = inv.alpha_w
     t0 = time.perf_counter()
-    split = evaluate_split(samples, inv, args.band_px, args.oracle_band_px, deadline)
+    split = evaluate_split(samples, inv, args.band_px, args.oracle_band_px, None, args.unsure)
     figures: dict = {
         "checkpoint": ident,
         "model_resolution": gen.resolution,
         "data": {"folder": args.data, "split": "eval", "start": args.start, "n": split["n"],
                  "n_requested": args.n,
                  "dataset_resolution": int(samples.images_full.shape[1])},
-        "inversion": {"reused_from": args.inversions if reused else None,
+        "inversion": {"reused_from": reused_from,
                       **({} if reused else {**vars(settings), "batch": args.batch}),
                       "seconds": inv.seconds, "psnr_db_mean": float(inv.psnr.mean()),
                       "alpha_after": args.alpha_after},
@@ -281,7 +312,7 @@ def main(argv: list[str] | None = None) -> dict:
     figures["sample_photos"] = photos
     write_result(args.name, figures, device=str(gen.device))
     for m, row in split["methods"].items():
-        print(f"{m:17s} SAD {row['sad']:8.2f}  MSE {row['mse']:.5f}  grad {row['gradient']:8.2f}  "
+        print(f"{m:21s} SAD {row['sad']:8.2f}  MSE {row['mse']:.5f}  grad {row['gradient']:8.2f}  "
               f"conn {row['connectivity']:8.2f}  IoU {row['iou_fg']:.3f}  mIoU {row['miou']:.3f}")
     print(f"refinement improves every error: {split['refinement_improves_every_error']}")
     return figures

@@ -2,7 +2,9 @@
 
 Backgrounds are either an image (any size, placed with a fit mode, offset and scale) or
 drawn by FurryGAN's background generator: a new ``w_bg`` from a seeded ``z`` while the
-foreground rows and the noise maps stay those of the photo's embedding.
+foreground rows and the noise maps stay those of the photo's embedding. The ``composite``
+operation does both (``generate_background = N`` gives N composites to choose from);
+``generate-background`` returns the generated backgrounds alone.
 """
 
 from __future__ import annotations
@@ -183,6 +185,13 @@ class CompositeParams:
     defringe_radius: float = param(4.0, 0.5, 64.0, "defringe reach in pixels")
     linear_light: bool = param(True, help="blend in linear light (physically right edges)")
     fill_gray: float = param(1.0, 0.0, 1.0, "grey level where there is no background image")
+    generate_background: int = param(
+        0, 0, 64,
+        "draw this many backgrounds with FurryGAN's background generator (new w_bg, the photo's "
+        "w_fg and noise from its matte latent), one composite each; 0 = use the background image",
+    )
+    first_seed: int = param(0, 0, 2**31 - 1, "seed of the first generated background (then +1, ...)")
+    truncation: float = param(0.7, 0.0, 1.5, "generated backgrounds: lower = more typical")
 
 
 def composite_over(
@@ -205,27 +214,68 @@ def composite_over(
 
 @register
 class Composite(Operation):
-    """Foreground over a background image, blended in linear light."""
+    """Foreground over a background image, or over backgrounds FurryGAN draws, in linear light."""
 
     name = "composite"
     title = "Composite over background"
-    description = "Place the matted subject over a new background image."
+    description = (
+        "Place the matted subject over a new background image, or over several backgrounds "
+        "drawn by FurryGAN's background generator for the photo's matte latent."
+    )
     inputs = (
         Slot("foreground", "rgba", help="the subject (RGBA straight alpha, or RGB + alpha)"),
         Slot("alpha", "mask", optional=True, help="the matte, if the foreground has none"),
         Slot("background", "image", optional=True, help="any size; fitted to the subject"),
+        Slot("latent", "latent", optional=True,
+             help="the photo's FurryGAN embedding (written by matte), for generated backgrounds"),
     )
-    outputs = (Slot("composite", "image"),)
+    outputs = (
+        Slot("composite", "image", optional=True),
+        Slot("composites", "image", optional=True, multiple=True,
+             help="one per generated background"),
+    )
     Params = CompositeParams
+    #: only generated backgrounds need the model; a given latent input asks for it
     needs_generator = False
 
+    def wants_generator(self, params: CompositeParams) -> bool:
+        """The model is needed only to draw backgrounds."""
+        return params.generate_background > 0
+
     def run(self, gen, inputs: dict, params: CompositeParams, progress: Progress) -> Result:
-        """Blend, reporting one step."""
+        """Blend over the background image (one step), or over each generated background."""
         self.check_inputs(inputs)
+        if params.generate_background > 0:
+            return self._over_generated(gen, inputs, params, progress)
         out = composite_over(inputs["foreground"], inputs.get("alpha"), inputs.get("background"),
                              params)
         progress.step(1, 1, preview=out)
         return Result({"composite": out}, params=vars(params).copy())
+
+    @staticmethod
+    def _over_generated(gen, inputs: dict, params: CompositeParams, progress: Progress) -> Result:
+        if inputs.get("background") is not None:
+            raise OperationError(
+                "give either a background image or generate_background > 0, not both"
+            )
+        if inputs.get("latent") is None:
+            raise OperationError(
+                "generated backgrounds need the photo's latent: pass the latent.npz that "
+                "`matte` wrote (--latent), made with the same model (--model)"
+            )
+        if gen is None:
+            raise OperationError("generated backgrounds need a FurryGAN model: load one first")
+        fg, alpha = split_foreground(inputs["foreground"], inputs.get("alpha"))
+        seeds = [params.first_seed + i for i in range(params.generate_background)]
+        composites: list[np.ndarray] = []
+
+        def over(i: int, n: int, background: np.ndarray) -> None:
+            composites.append(composite_over(fg, alpha, background, params))
+            progress.step(i, n, preview=composites[-1])
+
+        generated_backgrounds(gen, inputs["latent"], seeds, params.truncation, "bg", on_image=over)
+        return Result({"composites": composites}, metrics={"seeds": float(len(seeds))},
+                      params=vars(params).copy())
 
 
 @dataclass

@@ -3,8 +3,10 @@
 1. Embed the photo's model-sized placement crop into FurryGAN (fg W+, bg W+, noise) with
    the embedding engine; its synthesis gives the generator alpha (coarse + fine).
 2. Warp that alpha back onto the full photo (outside the placement = background).
-3. Build a trimap (sure fg / sure bg / unknown band of ``band`` pixels); painted
-   fg / bg / unknown masks override it.
+3. Build a trimap: the alpha binarised at 0.5 (painted fg / bg masks moving that
+   boundary), an unknown band of ``band`` photo pixels on each side of the boundary, and
+   optionally unknown where the generator is unsure (alpha in ``(unsure, 1 - unsure)``);
+   painted fg / bg / unknown masks then override it.
 4. Solve closed-form matting inside the unknown band, then estimate the foreground
    colours so edges stop carrying the old background.
 
@@ -23,7 +25,7 @@ from editors.matting_refine import (
     check_same_size,
     count_tiles,
     estimate_foreground,
-    make_trimap,
+    generator_trimap,
     normalise_trimap,
     refine_alpha,
     soft_region,
@@ -45,18 +47,23 @@ class MatteOutcome:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+#: the auto band's minimum half-width, in model pixels
+MODEL_PX_BAND = 2.0
+
+
 def band_pixels(photo_shape: tuple[int, ...], band_px: int, band_fraction: float,
                 placement: Placement | None = None) -> float:
     """Half-width of the unknown band: ``band_px`` if set, else a fraction of the long side.
 
-    With a placement, the band is never narrower than 1.5 model pixels seen on the photo,
-    the blur an upsampled generator alpha carries anyway.
+    With a placement, the auto band is never narrower than :data:`MODEL_PX_BAND` model
+    pixels seen on the photo: how far a low-resolution generator's edge may be from the
+    true one (its upsampling alone blurs it over +-1 model pixel).
     """
     if band_px > 0:
         return float(band_px)
     band = band_fraction * max(photo_shape[:2])
     if placement is not None:
-        band = max(band, 1.5 / placement.scale)
+        band = max(band, MODEL_PX_BAND / placement.scale)
     return max(1.0, band)
 
 
@@ -142,6 +149,10 @@ class MatteParams:
     band_fraction: float = param(
         0.006, 0.0, 0.2, "auto band half-width as a fraction of the photo's longer side"
     )
+    unsure: float = param(
+        0.0, 0.0, 0.45,
+        "generator alpha between this and 1 - this is left to the solver too (0 = the band only)",
+    )
     refine: bool = param(True, help="refine the edge at full resolution (closed-form matting)")
     seed: int = param(0, 0, 2**31 - 1, "seed of the embedding's starting noise")
 
@@ -195,7 +206,11 @@ class Matte(Operation):
                                                         progress)
         full_alpha = upsample_alpha(crop_alpha, placement)
         band = band_pixels(photo.shape, params.band_px, params.band_fraction, placement)
-        trimap = make_trimap(full_alpha, band)
+        try:
+            trimap = generator_trimap(full_alpha, band, params.unsure, masks["fg_mask"],
+                                      masks["bg_mask"])
+        except TrimapError as exc:
+            raise OperationError(str(exc)) from exc
         out = matte_from_trimap(photo, trimap, refine=params.refine, fallback=full_alpha,
                                 progress=progress, **masks)
         out.metrics.update(embed_metrics)

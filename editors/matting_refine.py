@@ -34,10 +34,12 @@ class TrimapError(ValueError):
 def make_trimap(
     alpha: np.ndarray, band_px: float, fg_thresh: float = 0.95, bg_thresh: float = 0.05
 ) -> np.ndarray:
-    """Trimap from a soft alpha: sure fg/bg shrunk by ``band_px`` pixels, the rest unknown.
+    """Trimap from a nearly binary alpha: sure fg/bg shrunk by ``band_px`` px, the rest unknown.
 
     A pixel is foreground when ``alpha >= fg_thresh`` and it lies more than ``band_px``
-    from any pixel below that; background likewise with ``alpha <= bg_thresh``.
+    from any pixel below that; background likewise with ``alpha <= bg_thresh``. Meant for
+    a ground truth or a rough mask; a soft generator alpha gets :func:`generator_trimap`
+    (on a soft alpha these thresholds leave almost everything unknown).
     """
     a = np.asarray(alpha, np.float32)
     if a.ndim != 2:
@@ -49,6 +51,47 @@ def make_trimap(
     trimap = np.full(a.shape, UNKNOWN, np.float32)
     trimap[bg] = 0.0
     trimap[fg] = 1.0
+    return trimap
+
+
+def generator_trimap(
+    alpha: np.ndarray,
+    band_px: float,
+    unsure: float = 0.1,
+    fg_mask: np.ndarray | None = None,
+    bg_mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Trimap from a generator's (soft, low-resolution) alpha.
+
+    The alpha is binarised at 0.5; painted ``fg_mask`` / ``bg_mask`` pixels (> 0.5) move
+    that boundary before anything else (background first, foreground wins), so an edge the
+    user painted gets its own band. Pixels within ``band_px`` of the boundary, on either
+    side, are unknown; so are those where the generator itself is unsure
+    (``unsure < alpha < 1 - unsure``, ``unsure = 0`` turns that off). The painted pixels
+    themselves are not overridden here: :func:`apply_user_masks` does that afterwards.
+    """
+    a = np.asarray(alpha, np.float32)
+    if a.ndim != 2:
+        raise TrimapError(f"alpha must be H x W, got shape {a.shape}")
+    if band_px < 0:
+        raise TrimapError(f"band_px must be >= 0, got {band_px}")
+    if not 0.0 <= unsure < 0.5:
+        raise TrimapError(f"unsure must be in [0, 0.5), got {unsure}")
+    fg = a >= 0.5
+    painted = np.zeros(a.shape, bool)
+    for name, mask, value in (("background mask", bg_mask, False), ("foreground mask", fg_mask, True)):
+        if mask is None:
+            continue
+        m = np.asarray(mask)
+        check_same_size(name, m, a.shape, "alpha")
+        hit = (m[..., 0] if m.ndim == 3 else m) > 0.5
+        fg[hit] = value
+        painted |= hit
+    trimap = np.full(a.shape, UNKNOWN, np.float32)
+    trimap[_shrink(~fg, band_px)] = 0.0
+    trimap[_shrink(fg, band_px)] = 1.0
+    if unsure > 0:
+        trimap[(a > unsure) & (a < 1.0 - unsure) & ~painted] = UNKNOWN
     return trimap
 
 

@@ -193,6 +193,10 @@ class Operation:
         """Do the work. Must call ``progress.step`` at least once per optimisation step."""
         raise NotImplementedError
 
+    def wants_generator(self, params: Any) -> bool:
+        """Whether a run with ``params`` needs the model (``needs_generator`` unless overridden)."""
+        return self.needs_generator
+
     def default_params(self) -> Any:
         """A Params instance with every default."""
         return self.Params()

@@ -8,9 +8,10 @@ import torch
 from torch import nn
 
 from app.document.image_write import export_matte_set, read_matte
-from editors.composite import generated_backgrounds
-from editors.matting import Matte, MatteParams, band_pixels, matte_from_trimap
+from editors.composite import CompositeParams, composite_over, generated_backgrounds
+from editors.matting import MODEL_PX_BAND, Matte, MatteParams, band_pixels, matte_from_trimap
 from editors.matting_metrics import segmentation_scores
+from editors.matting_refine import apply_user_masks, generator_trimap
 from editors.operation import Cancelled, OperationError, Progress
 from editors.placement import Placement
 from editors.registry import get_operation
@@ -141,6 +142,9 @@ def test_matte_end_to_end_on_a_wide_photo(gen):
     ga = out["generator_alpha"]
     assert ga.shape == (h, w) and ga[:, :10].max() == 0.0 and ga[:, -10:].max() == 0.0
     out["latent"].validate(gen)
+    expected = apply_user_masks(generator_trimap(ga, res.metrics["band_px"], params.unsure, fg_mask),
+                                fg_mask)
+    np.testing.assert_array_equal(out["trimap"], expected)  # the documented trimap rule
     assert segmentation_scores(out["alpha"], truth)["iou_fg"] > 0.8
     assert {"W+", "noise", "refine", "foreground"} <= set(rec.stages)
     np.testing.assert_array_equal(photo, before)
@@ -163,6 +167,26 @@ def test_generated_backgrounds_keep_fg_rows_and_change_bg(gen):
     assert next(s for s in op.outputs if s.name == "backgrounds").multiple
     out = op.run(gen, {"latent": latent}, op.Params(count=2, first_seed=1), Progress())
     np.testing.assert_allclose(out.outputs["backgrounds"][0], bgs[1], atol=1e-6)
+
+    # the composite operation draws the same backgrounds and puts the cut-out over each
+    comp_op = get_operation("composite")
+    assert not comp_op.needs_generator  # only generated backgrounds need one (a latent input)
+    fg = res.outputs["foreground"]
+    params = CompositeParams(generate_background=2, first_seed=0)
+    seen = []
+    progress = Progress(lambda i, n, _p, _m: seen.append((i, n)))
+    got = comp_op.run(gen, {"foreground": fg, "latent": latent}, params, progress).outputs
+    assert got.get("composite") is None and len(got["composites"]) == 2 and seen == [(1, 2), (2, 2)]
+    for composite, background in zip(got["composites"], bgs[:2]):
+        np.testing.assert_allclose(composite, composite_over(fg, None, background, params), atol=1e-6)
+    assert np.abs(got["composites"][0] - got["composites"][1]).mean() > 1e-3
+    with pytest.raises(OperationError, match="latent"):
+        comp_op.run(gen, {"foreground": fg}, params, Progress())
+    with pytest.raises(OperationError, match="not both"):
+        comp_op.run(gen, {"foreground": fg, "latent": latent, "background": bgs[0]}, params,
+                    Progress())
+    with pytest.raises(OperationError, match="model"):
+        comp_op.run(None, {"foreground": fg, "latent": latent}, params, Progress())
 
 
 def test_cancelled_matte_writes_nothing(gen, tmp_path):
@@ -226,7 +250,9 @@ def test_band_width_auto_scales_with_photo_and_placement():
     assert band_pixels((3000, 4000), 0, 0.006) == pytest.approx(24.0)
     assert band_pixels((3000, 4000), 7, 0.006) == 7.0
     placement = Placement.centered((3000, 4000), 32)  # 1 model px = ~94 photo px
-    assert band_pixels((3000, 4000), 0, 0.006, placement) == pytest.approx(1.5 * 3000 / 32)
+    assert band_pixels((3000, 4000), 0, 0.006, placement) == pytest.approx(MODEL_PX_BAND * 3000 / 32)
+    big_crop = Placement.centered((3000, 4000), 1024)  # a high-resolution model: the fraction wins
+    assert band_pixels((3000, 4000), 0, 0.006, big_crop) == pytest.approx(24.0)
 
 
 def test_tiny_real_furrygan_mattes_and_generates_backgrounds():

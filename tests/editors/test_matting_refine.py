@@ -11,6 +11,7 @@ from editors.matting_refine import (
     TrimapError,
     apply_user_masks,
     estimate_foreground,
+    generator_trimap,
     make_trimap,
     normalise_trimap,
     refine_alpha,
@@ -57,6 +58,44 @@ def test_make_trimap_shrinks_sure_regions_by_the_band():
     assert (row[25:35] == 0.5).all()  # 5 px each side of the edge (exact distance)
     wider = make_trimap(alpha, band_px=10)
     assert unknown_region(wider).sum() > unknown_region(tri).sum()
+
+
+def test_generator_trimap_binarises_at_half_and_bands_the_boundary():
+    alpha = np.tile(np.linspace(0.0, 1.0, 101, dtype=np.float32), (20, 1))  # 0.5 at column 50
+    tri = generator_trimap(alpha, band_px=6, unsure=0.0)
+    row = tri[10]
+    assert set(np.unique(tri)) == {0.0, 0.5, 1.0}
+    assert (row[:44] == 0).all() and (row[57:] == 1).all()  # sure beyond 6 px of the 0.5 line
+    assert (row[45:56] == 0.5).all()
+    # a soft alpha (0.6 / 0.4, no pixel above 0.95) still gives sure fg and bg away from the edge,
+    # where make_trimap's 0.95 / 0.05 thresholds leave everything unknown
+    soft = np.where(np.arange(60) < 30, 0.4, 0.6).astype(np.float32)[None].repeat(20, 0)
+    assert unknown_region(make_trimap(soft, 3)).all()
+    band_only = generator_trimap(soft, 3, unsure=0.0)
+    assert (band_only[:, :26] == 0).all() and (band_only[:, 34:] == 1).all()
+    # ... unless the generator's doubt is asked to count: 0.4 and 0.6 lie inside (0.1, 0.9)
+    assert unknown_region(generator_trimap(soft, 3, unsure=0.1)).all()
+    assert not unknown_region(generator_trimap(soft, 3, unsure=0.45)[:, :20]).any()
+
+
+def test_generator_trimap_moves_the_boundary_to_painted_masks():
+    alpha = np.zeros((40, 80), np.float32)
+    alpha[:, :20] = 1.0  # the generator missed the subject's right part (x 20..49)
+    fg_mask = np.zeros_like(alpha)
+    fg_mask[:, 15:50] = 1.0
+    tri = generator_trimap(alpha, band_px=4, unsure=0.1, fg_mask=fg_mask)
+    row = tri[20]
+    assert (row[:46] == 1).all() and (row[55:] == 0).all()  # band around the painted edge at 50
+    assert (row[46:54] == 0.5).all()
+    assert (row[16:24] == 1).all()  # no band where the generator's old edge was
+    bg_mask = np.zeros_like(alpha)
+    bg_mask[:, :10] = 1.0
+    tri2 = generator_trimap(alpha, band_px=4, unsure=0.1, bg_mask=bg_mask)
+    assert (tri2[20, 6:14] == 0.5).all() and (tri2[20, :5] == 0).all()
+    with pytest.raises(TrimapError, match="foreground mask is 3x3"):
+        generator_trimap(alpha, 4, fg_mask=np.ones((3, 3)))
+    with pytest.raises(TrimapError, match="unsure"):
+        generator_trimap(alpha, 4, unsure=0.5)
 
 
 def test_user_masks_override_in_order_and_do_not_modify_input():

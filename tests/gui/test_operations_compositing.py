@@ -151,6 +151,15 @@ def test_generated_backgrounds_are_variants_to_pick_from(qtbot, window, ops):
     assert doc.index_of(added.id) < doc.index_of(fg.id)  # under the foreground
 
 
+def test_composite_over_generated_backgrounds_loads_the_model(qtbot, window, ops):
+    matte(qtbot, ops)
+    result = run_and_wait(qtbot, ops, "composite", {"generate_background": 2})
+    composites = result.outputs["composites"]
+    assert len(composites) == 2 and composites[0].shape == (48, 64, 3)
+    assert not np.array_equal(composites[0], composites[1])  # two different backgrounds
+    assert ops.panel.pending_strip.strip.count() == 2
+
+
 def test_operations_needing_furrygan_refuse_a_stylegan2_model(qtbot, window, ops):
     ops.manager.set_generator(tiny_generator("stylegan2"), "sg2")
     page = ops.panel.pages["matte"]

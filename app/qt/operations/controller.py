@@ -251,7 +251,7 @@ class OperationsController(QObject):
         op, inputs, manager = job.operation, job.inputs, self.manager
 
         def source() -> Any:
-            if not op.needs_generator:
+            if not op.wants_generator(job.params):
                 _drop_requests(inputs)
                 return None
             gen = manager.generator_for_job()
