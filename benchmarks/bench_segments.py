@@ -5,7 +5,9 @@ held-out synthetic portraits (``data/portraits128`` eval split, when present). S
 SLIC superpixels merged to a few regions for the photos, the dataset's part labels
 (every part, background included, is a segment) for the portraits. Per-segment W+ (one
 batch, Poisson stitched) against one global W+ projection with the same steps, and against
-a global projection given the same wall time. PSNR and LPIPS over the whole crop.
+a global projection given the same wall time. PSNR and LPIPS over the whole crop. The
+issue's fidelity measurement proper (demo model, 24 portraits, one global run observed at
+equal steps and at equal time) is ``benchmarks/bench_segments_fidelity.py``.
 
 (b) Batching. Seconds per W+ step for 8 segments in one batch, for 1 segment, and for the
 same 8 segments projected one after another, in the same run.

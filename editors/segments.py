@@ -4,7 +4,10 @@ Every segment id > 0 of a label map gets its own latent code, fitted with the lo
 restricted to the segment dilated by an overlap margin; id 0 keeps the photo. All segments
 are optimised together as ONE batch (``B`` = number of segments, masks stacked): the losses
 of the items are independent, so this is the serial method at the price of one batched
-synthesis per step.
+synthesis per step. Each segment's loss is W_l's (perceptual + MSE under its dilated mask)
+with the pixel term averaged over the segment rather than the whole frame
+(:class:`SegmentLoss`), so small segments weigh colour against features as a whole-image
+projection does.
 
 W space (one 512-vector per segment, repeated over all rows) is a re-parametrisation:
 the optimiser sees a :class:`TiedRowsGenerator` that synthesises from the mean of each
@@ -27,8 +30,20 @@ import cv2
 import numpy as np
 import torch
 
-from editors.embed import Mk_n, W_l, generator_device, initial_latent
-from editors.embed_core import from_numpy_image, masked_psnr, to_numpy_image
+from editors.embed import Mk_n, generator_device, initial_latent
+from editors.embed_core import (
+    PIXEL_SCALE,
+    W_L_WEIGHTS,
+    EmbeddingLoss,
+    LossWeights,
+    OptimiserSettings,
+    Targets,
+    from_numpy_image,
+    masked_psnr,
+    optimise,
+    to_numpy_image,
+    with_weights,
+)
 from editors.operation import Operation, OperationError, Progress, Result, Slot, param
 from editors.placement import Placement, resolve_placement
 from editors.registry import register
@@ -122,6 +137,35 @@ def tie_rows(latent: Latent, keep_graph: bool = False) -> Latent:
     return Latent(w, list(latent.noise))
 
 
+# --------------------------------------------------------------------------- loss
+class SegmentLoss(EmbeddingLoss):
+    """W_l's loss (Eq. 2) for a batch of segments, the pixel term averaged over each segment.
+
+    :class:`EmbeddingLoss` divides the masked squared error by the whole frame's size N
+    while its perceptual term is a mean over the masked area, so a segment covering a
+    fraction ``a`` of the frame would weigh colour ``a`` times less against VGG features
+    than a global projection does (a 1% segment: 100 times less). Here the pixel term is
+    the mean over the segment's own (dilated) mask, which gives every segment the balance
+    the weights were set for on whole images. Needs ``targets.m_m``.
+    """
+
+    def __init__(self, targets: Targets, weights: LossWeights = W_L_WEIGHTS) -> None:
+        if targets.m_m is None:
+            raise ValueError("SegmentLoss needs the segments' masks (targets.m_m)")
+        super().__init__(targets, with_weights(weights, mse1=0.0))
+        self.mse1 = weights.mse1
+        channels = targets.x.shape[1]
+        self._values = targets.m_m.flatten(1).sum(1).clamp_min(1.0) * channels
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        """Per-segment loss ``(B,)`` of generated images ``img`` in [-1, 1]."""
+        loss = super().__call__(img)
+        if not self.mse1:
+            return loss
+        d = (img - self.t.x) * PIXEL_SCALE * self.t.m_m
+        return loss + self.mse1 * d.pow(2).flatten(1).sum(1) / self._values
+
+
 # --------------------------------------------------------------------------- inversion
 @dataclass
 class SegmentInversion:
@@ -181,8 +225,9 @@ def invert_segments(
     w_gen: Any = TiedRowsGenerator(gen) if space == "w" else gen
     extra = _mean_penalty(gen, mean_weight) if mean_weight > 0 else None
     progress.set_stage(f"{space.upper()} x{batch}")
-    lat = W_l(w_gen, lat, x, m_p=masks, m_m=masks, steps=steps_w, lr=lr_w, progress=progress,
-              total_steps=total, extra_loss=extra)
+    lat = optimise(w_gen, lat, SegmentLoss(Targets(x=x, m_m=masks, m_p=masks)),
+                   settings=OptimiserSettings("adam", lr_w, steps_w), variables="w",
+                   progress=progress, stage="W+", psnr_mask=masks, total_steps=total, extra_loss=extra)
     if space == "w":
         lat = tie_rows(lat)
     core = torch.from_numpy(np.stack([(labels == k) for k in ids]).astype(np.float32))[:, None]
