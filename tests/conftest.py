@@ -23,4 +23,5 @@ def _seed_torch():
         yield
         return
     torch.manual_seed(0)
+    torch.set_num_threads(1)  # again: a test that ran a CLI or benchmark may have changed it
     yield

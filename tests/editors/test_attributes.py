@@ -20,14 +20,6 @@ from editors.masks import dilate_mask
 from editors.operation import Cancelled, OperationError, Progress
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def latents(tiny_gen):
     return tiny_gen.random_latent(1, truncation=0.7), tiny_gen.random_latent(2, truncation=0.7)

@@ -12,15 +12,6 @@ from editors.masks import blur_mask
 from editors.operation import Cancelled, Progress
 from editors.registry import all_operations
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 STEPS = {"steps_init": 20, "steps_w": 40, "steps_noise": 80}
 
 

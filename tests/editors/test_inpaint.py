@@ -15,14 +15,6 @@ from editors.operation import Cancelled, OperationError, Progress
 from models.perceptual import lpips
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _photo(gen, seed: int = 1) -> np.ndarray:
     with torch.no_grad():
         return to_numpy_image(gen.synthesize(gen.random_latent(seed, truncation=0.7)).image)

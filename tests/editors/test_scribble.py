@@ -14,14 +14,6 @@ from editors.scribble import Scribble, ScribbleParams, composite_scribble, scrib
 RED = np.array([0.9, 0.1, 0.1], np.float32)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _photo(gen) -> np.ndarray:
     with torch.no_grad():
         return to_numpy_image(gen.synthesize(gen.random_latent(1, truncation=0.7)).image)

@@ -19,14 +19,6 @@ FAST = {"steps_embed": 40, "steps_w": 100, "steps_noise": 80, "lr_w": 0.05}
 STYLE_WEIGHT = StyleTransferParams().style_weight
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _image(gen, seed: int, truncation: float) -> np.ndarray:
     with torch.no_grad():
         return to_numpy_image(gen.synthesize(gen.random_latent(seed, truncation=truncation)).image)
