@@ -18,14 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.qt.operations.labels import field_label
 from editors.operation import ParamSpec, param_specs
 
 INT_LIMIT = 2**31 - 1
 EDITOR_MIN_PX = 70
-
-
-def _pretty(name: str) -> str:
-    return name.replace("_", " ").capitalize()
 
 
 class CompactDoubleSpinBox(QDoubleSpinBox):
@@ -69,7 +66,7 @@ class ParamForm(QWidget):
             editor.setToolTip(spec.help or spec.name)
             editor.setMinimumWidth(EDITOR_MIN_PX)  # a 2**31 range must not widen the dock
             self.editors[spec.name] = editor
-            layout.addRow(_pretty(spec.name), editor)
+            layout.addRow(field_label(spec.name), editor)
         self.reset_button = QPushButton("Reset to defaults")
         self.reset_button.setObjectName("reset_params")
         self.reset_button.clicked.connect(self.reset)

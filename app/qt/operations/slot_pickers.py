@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.document.layers import LayerKind
+from app.qt.operations.labels import field_label
 from editors.operation import Slot
 
 if TYPE_CHECKING:
@@ -210,7 +211,7 @@ class SlotPickers(QWidget):
                 )
                 picker.setMinimumContentsLength(8)
             self.pickers[slot.name] = picker
-            label = slot.name.replace("_", " ") + ("" if slot.optional else " *")
+            label = field_label(slot.name) + ("" if slot.optional else " *")
             layout.addRow(label, picker)
 
     def refill(self, doc: Document | None) -> None:
