@@ -127,10 +127,10 @@ class TerminalProgress:
             self._bar = None
 
 
-def needs_model(op: Operation, args: argparse.Namespace) -> bool:
-    """Whether to load a model: the operation always needs one, or a latent file was given
-    (a latent only means something to the generator it came from)."""
-    return op.needs_generator or any(
+def needs_model(op: Operation, params: Any, args: argparse.Namespace) -> bool:
+    """Whether to load a model: a run with ``params`` needs one (``Operation.wants_generator``,
+    as in the GUI), or a latent file was given (it only means something to its generator)."""
+    return op.wants_generator(params) or any(
         slot.kind == "latent" and getattr(args, slot.name, None) is not None for slot in op.inputs
     )
 
@@ -140,8 +140,10 @@ def run_operation(args: argparse.Namespace) -> int:
     from editors.registry import get_operation
 
     op = get_operation(args._operation)
+    params = op.Params(**{s.name: getattr(args, s.name) for s in param_specs(op.Params)})
+    validate_params(params)
     gen = None
-    if needs_model(op, args):
+    if needs_model(op, params, args):
         from models.devices import pick_device
         from models.zoo import load_model
 
@@ -158,8 +160,6 @@ def run_operation(args: argparse.Namespace) -> int:
         if path is not None:
             inputs[slot.name] = read_input(slot, path, gen)
     op.check_inputs(inputs)
-    params = op.Params(**{s.name: getattr(args, s.name) for s in param_specs(op.Params)})
-    validate_params(params)
     bar = TerminalProgress()
     t0 = time.perf_counter()
     try:
