@@ -2,10 +2,13 @@
 
 A synthetic photo (two smooth textures, a soft elliptical subject with thin hair strands)
 comes with its exact alpha. A "generator" alpha is simulated by shrinking the truth to a
-256 px model crop and warping it back. Variants, each in a fresh process so that its peak
-resident memory is its own:
+``--model-px`` model crop (default 64, the demo model's size) and warping it back.
+Variants, each in a fresh process so that its peak resident memory is its own:
 
-- ``band``: the narrow-band tiled closed-form solver + foreground estimation + export;
+- ``band``: the ``matte`` operation's refinement: its trimap rule
+  (:func:`editors.matting.auto_trimap`: colour segmentation seeded by the generator
+  alpha, the automatic band around it), the narrow-band tiled closed-form solver,
+  foreground estimation, and a full export;
 - ``downscaled``: one closed-form solve of the whole photo at 1/``--down`` resolution,
   upsampled (the usual way to make a big photo fit), as the baseline;
 - ``full``: pymatting's own whole-image solve (``--full``; needs a lot of memory).
@@ -37,7 +40,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def synthetic_photo(h: int = 3000, w: int = 4000, seed: int = 0):
+def synthetic_photo(h: int = 3000, w: int = 4000, seed: int = 0, model_px: int = 64):
     """(photo, true alpha, simulated generator alpha) at full resolution."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[:h, :w].astype(np.float32)
@@ -59,7 +62,7 @@ def synthetic_photo(h: int = 3000, w: int = 4000, seed: int = 0):
     from editors.matting_refine import upsample_alpha
     from editors.placement import Placement
 
-    placement = Placement.centered((h, w), 256, fit="contain")
+    placement = Placement.centered((h, w), model_px, fit="contain")
     gen_alpha = upsample_alpha(placement.extract(alpha), placement)
     return photo, alpha, gen_alpha, placement
 
@@ -86,24 +89,19 @@ def _quality(pred: np.ndarray, gt: np.ndarray, region: np.ndarray) -> dict[str, 
             "sad": sad(pred, gt)}
 
 
-def run_band(band_fraction: float, tile: int) -> dict:
-    """The narrow-band tiled solver, foreground estimation and a full export."""
+def run_band(band_fraction: float, tile: int, model_px: int) -> dict:
+    """The operation's trimap, the narrow-band tiled solver, foreground estimation, export."""
     from app.document.image_write import export_matte_set
-    from editors.matting import band_pixels
-    from editors.matting_refine import (
-        estimate_foreground,
-        make_trimap,
-        refine_alpha,
-        unknown_region,
-    )
+    from editors.matting import MatteParams, auto_trimap
+    from editors.matting_refine import estimate_foreground, refine_alpha, unknown_region
 
-    photo, gt, gen_alpha, placement = synthetic_photo()
+    photo, gt, gen_alpha, placement = synthetic_photo(model_px=model_px)
     _warm_up()
     rss_before = _peak_rss_mb()
     tracemalloc.start()
-    band = band_pixels(photo.shape, 0, band_fraction, placement)
     t0 = time.perf_counter()
-    trimap = make_trimap(gen_alpha, band)
+    trimap, band = auto_trimap(photo, gen_alpha, MatteParams(band_fraction=band_fraction),
+                               placement)
     t1 = time.perf_counter()
     alpha = refine_alpha(photo, trimap, tile=tile, fallback=gen_alpha)
     t2 = time.perf_counter()
@@ -137,22 +135,23 @@ def run_band(band_fraction: float, tile: int) -> dict:
     }
 
 
-def run_downscaled(band_fraction: float, down: int) -> dict:
-    """Whole-photo closed-form solve at 1/down resolution, upsampled back."""
+def run_downscaled(band_fraction: float, down: int, model_px: int) -> dict:
+    """Whole-photo closed-form solve at 1/down resolution (same trimap rule), upsampled back."""
     from pymatting import estimate_alpha_cf
 
-    from editors.matting import band_pixels
-    from editors.matting_refine import _quiet_ichol, make_trimap, unknown_region
+    from editors.matting import MatteParams, auto_trimap
+    from editors.matting_refine import _quiet_ichol, unknown_region
 
-    photo, gt, gen_alpha, placement = synthetic_photo()
+    photo, gt, gen_alpha, placement = synthetic_photo(model_px=model_px)
     _warm_up()
     h, w = gt.shape
-    band = band_pixels(photo.shape, 0, band_fraction, placement)
-    full_trimap = make_trimap(gen_alpha, band)
+    params = MatteParams(band_fraction=band_fraction)
+    full_trimap, band = auto_trimap(photo, gen_alpha, params, placement)
     t0 = time.perf_counter()
     small = cv2.resize(photo, (w // down, h // down), interpolation=cv2.INTER_AREA)
     small_gen = cv2.resize(gen_alpha, (w // down, h // down), interpolation=cv2.INTER_AREA)
-    trimap = make_trimap(small_gen, band / down)
+    params.band_px = max(1, round(band / down))
+    trimap, _ = auto_trimap(small, small_gen, params)
     alpha_small = estimate_alpha_cf(small.astype(np.float64), trimap.astype(np.float64),
                                     preconditioner=_quiet_ichol,
                                     laplacian_kwargs={"epsilon": 1e-7})
@@ -162,16 +161,16 @@ def run_downscaled(band_fraction: float, down: int) -> dict:
             "quality": _quality(np.clip(alpha, 0, 1), gt, unknown_region(full_trimap))}
 
 
-def run_full(band_fraction: float) -> dict:
+def run_full(band_fraction: float, model_px: int) -> dict:
     """pymatting's whole-image solve at full resolution (for comparison; memory hungry)."""
     from pymatting import estimate_alpha_cf
 
-    from editors.matting import band_pixels
-    from editors.matting_refine import _quiet_ichol, make_trimap, unknown_region
+    from editors.matting import MatteParams, auto_trimap
+    from editors.matting_refine import _quiet_ichol, unknown_region
 
-    photo, gt, gen_alpha, placement = synthetic_photo()
+    photo, gt, gen_alpha, placement = synthetic_photo(model_px=model_px)
     _warm_up()
-    trimap = make_trimap(gen_alpha, band_pixels(photo.shape, 0, band_fraction, placement))
+    trimap, _ = auto_trimap(photo, gen_alpha, MatteParams(band_fraction=band_fraction), placement)
     t0 = time.perf_counter()
     alpha = estimate_alpha_cf(photo.astype(np.float64), trimap.astype(np.float64),
                               preconditioner=_quiet_ichol, laplacian_kwargs={"epsilon": 1e-7})
@@ -182,7 +181,8 @@ def run_full(band_fraction: float) -> dict:
 
 def _child(variant: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--variant", variant, "--band-fraction",
-           str(args.band_fraction), "--tile", str(args.tile), "--down", str(args.down)]
+           str(args.band_fraction), "--tile", str(args.tile), "--down", str(args.down),
+           "--model-px", str(args.model_px)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return {"error": proc.stderr[-2000:]}
@@ -195,13 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--band-fraction", type=float, default=0.006)
     p.add_argument("--tile", type=int, default=512)
     p.add_argument("--down", type=int, default=4)
+    p.add_argument("--model-px", type=int, default=64,
+                   help="simulated generator resolution (the demo model's: 64)")
     p.add_argument("--full", action="store_true", help="also run the whole-image solve")
     p.add_argument("--variant", choices=("band", "downscaled", "full"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.variant:  # child process: print one JSON line
-        fn = {"band": lambda: run_band(args.band_fraction, args.tile),
-              "downscaled": lambda: run_downscaled(args.band_fraction, args.down),
-              "full": lambda: run_full(args.band_fraction)}[args.variant]
+        fn = {"band": lambda: run_band(args.band_fraction, args.tile, args.model_px),
+              "downscaled": lambda: run_downscaled(args.band_fraction, args.down, args.model_px),
+              "full": lambda: run_full(args.band_fraction, args.model_px)}[args.variant]
         print(json.dumps(fn(), default=float))
         return 0
     from benchmarks.common import write_result

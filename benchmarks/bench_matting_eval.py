@@ -19,17 +19,19 @@ sums over the whole image, as editors.matting_metrics defines them) and IoU/mIoU
 
 - ``generator``: the inverted FurryGAN's alpha (coarse + fine), warped up to the photo;
 - ``refined``: the ``matte`` operation's refinement of it with its default settings
-  (:func:`editors.matting_refine.generator_trimap`: alpha binarised at 0.5, an unknown
-  band of the automatic width around that boundary, unknown where the generator is unsure;
-  closed-form matting in the unknown pixels, foreground estimation);
-- ``refined_band_only`` (ablation): the same with ``unsure = 0`` (the band alone);
+  (:func:`editors.matting.auto_trimap`: the edge moved to the colour edge by GrabCut
+  seeded with the alpha, an unknown band of the automatic width around it; closed-form
+  matting in the unknown pixels, foreground estimation);
+- ``refined_alpha_edge`` (ablation): the same without the colour segmentation
+  (``colour_edge_px = 0``: the band drawn around the alpha binarised at 0.5);
 - ``coarse_threshold`` (baseline): the coarse mask thresholded at 0.5;
 - ``oracle_trimap`` (upper bound): closed-form matting from a trimap made by shrinking the
   ground truth's sure regions by the same band.
 
 Then the ``matte`` and ``composite`` operations on the sample photos give the figures
 docs/images/matte_<name>.png (photo | generator alpha | refined alpha | foreground over a
-checkerboard | composite over a new background).
+checkerboard | composite over a new background; a second row with a user's few fg / bg
+strokes, see :func:`photo_figure`).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import torch
 from benchmarks import eval_common as ec
 from benchmarks.common import write_result
 
-METHODS = ("generator", "refined", "refined_band_only", "coarse_threshold", "oracle_trimap")
+METHODS = ("generator", "refined", "refined_alpha_edge", "coarse_threshold", "oracle_trimap")
 ERRORS = ("sad", "mse", "gradient", "connectivity")  # lower is better
 SCORES = ("iou_fg", "miou")  # higher is better
 DEFAULT_PHOTOS = ("astronaut", "chelsea")
@@ -84,25 +86,27 @@ def reusable_inversions(
 def four_mattes(photo: np.ndarray, gt: np.ndarray, alpha: np.ndarray, coarse: np.ndarray,
                 band_px: float, oracle_band_px: float | None, unsure: float) -> tuple[dict, dict]:
     """The five mattes of :data:`METHODS` for one photo, and the refinement's timings."""
-    from editors.matting import MatteParams, band_pixels, matte_from_trimap
-    from editors.matting_refine import generator_trimap, make_trimap, unknown_region, upsample_alpha
+    from editors.matting import MatteParams, auto_trimap, matte_from_trimap
+    from editors.matting_refine import make_trimap, unknown_region, upsample_alpha
     from editors.placement import Placement
 
     d, s = photo.shape[0], alpha.shape[0]
     placement = Placement.from_box(0.0, 0.0, float(d), s, (d, d))
     gen_alpha = upsample_alpha(alpha, placement)
-    band = band_pixels(photo.shape, int(band_px), MatteParams().band_fraction, placement)
+    params = MatteParams(band_px=round(band_px), unsure=unsure)
     t0 = time.perf_counter()
-    trimap = generator_trimap(gen_alpha, band, unsure)
+    trimap, band = auto_trimap(photo, gen_alpha, params, placement)
     refined = matte_from_trimap(photo, trimap, fallback=gen_alpha)
     t_refine = time.perf_counter() - t0
-    band_only = matte_from_trimap(photo, generator_trimap(gen_alpha, band, 0.0), fallback=gen_alpha)
+    params.colour_edge_px = 0
+    plain_trimap, _ = auto_trimap(photo, gen_alpha, params, placement)
+    alpha_edge = matte_from_trimap(photo, plain_trimap, fallback=gen_alpha)
     oracle_band = band if oracle_band_px is None else oracle_band_px
     oracle = matte_from_trimap(photo, make_trimap(gt, oracle_band))
     mattes = {
         "generator": gen_alpha,
         "refined": refined.alpha,
-        "refined_band_only": band_only.alpha,
+        "refined_alpha_edge": alpha_edge.alpha,
         "coarse_threshold": (upsample_alpha(coarse, placement) >= 0.5).astype(np.float32),
         "oracle_trimap": oracle.alpha,
     }
@@ -176,12 +180,30 @@ def _panel(img: np.ndarray, height: int) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
+def _with_strokes(photo: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """The photo with the fg strokes in green and the bg strokes in red."""
+    out = np.array(photo[..., :3], np.float32, copy=True)
+    out[fg > 0.5] = (0.1, 0.9, 0.2)
+    out[bg > 0.5] = (0.95, 0.1, 0.1)
+    return out
+
+
 def photo_figure(gen, name: str, steps_w: int, steps_noise: int, folder: Path,
                  height: int = 256) -> dict:
-    """Run ``matte`` then ``composite`` on a sample photo and write its figure."""
+    """Run ``matte`` then ``composite`` on a sample photo and write its figure.
+
+    Row 1, automatic: photo | generator alpha | refined alpha | foreground over a
+    checkerboard | composite over a new background. Row 2, with a user's few strokes
+    (:mod:`benchmarks.sample_strokes`): photo with strokes | trimap | alpha | foreground |
+    composite. The strokes only change the trimap and the solve, not the embedding, so row 2
+    reuses row 1's generator alpha with the operation's own rule (``auto_trimap`` then
+    ``matte_from_trimap`` with the painted masks): what ``matte`` gives with those masks.
+    """
     from app.document.image_read import read_image
     from app.document.image_write import write_image
+    from benchmarks.sample_strokes import STROKES, stroke_masks
     from editors.composite import blend
+    from editors.matting import auto_trimap, matte_from_trimap
     from editors.operation import Progress
     from editors.registry import get_operation
 
@@ -192,22 +214,37 @@ def photo_figure(gen, name: str, steps_w: int, steps_noise: int, folder: Path,
     t0 = time.perf_counter()
     res = matte.run(gen, {"photo": photo}, params, Progress())
     t_matte = time.perf_counter() - t0
-    alpha, fg = res.outputs["alpha"], res.outputs["foreground"]
+    gen_alpha = res.outputs["generator_alpha"]
     comp_op = get_operation("composite")
     background = read_image(NEW_BACKGROUND).pixels[..., :3]
-    comp = comp_op.run(gen, {"foreground": fg, "background": background},
-                       comp_op.default_params(), Progress()).outputs["composite"]
-    over_checker = blend(fg[..., :3], alpha, checkerboard(alpha.shape), linear_light=False)
-    gen_alpha = res.outputs["generator_alpha"]
-    panels = [_panel(p, height) for p in (photo, gen_alpha, alpha, over_checker, comp)]
+
+    def row(first: np.ndarray, second: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> np.ndarray:
+        comp = comp_op.run(gen, {"foreground": fg, "background": background},
+                           comp_op.default_params(), Progress()).outputs["composite"]
+        over_checker = blend(fg[..., :3], alpha, checkerboard(alpha.shape), linear_light=False)
+        return np.concatenate([_panel(p, height) for p in (first, second, alpha, over_checker, comp)],
+                              axis=1)
+
+    rows = [row(photo, gen_alpha, res.outputs["alpha"], res.outputs["foreground"])]
+    info: dict = {"photo_shape": list(photo.shape[:2]), "matte_seconds": t_matte,
+                  "alpha_area": float((res.outputs["alpha"] >= 0.5).mean()),
+                  "generator_alpha_area": float((gen_alpha >= 0.5).mean()),
+                  **{k: float(v) for k, v in (res.metrics or {}).items()}}
+    if name in STROKES:
+        fg_mask, bg_mask = stroke_masks(name, photo.shape)
+        t0 = time.perf_counter()
+        trimap, _ = auto_trimap(photo, gen_alpha, params, None, fg_mask, bg_mask)
+        painted = matte_from_trimap(photo, trimap, fg_mask=fg_mask, bg_mask=bg_mask,
+                                    fallback=gen_alpha)
+        info["strokes"] = {"n": sum(len(v) for v in STROKES[name].values()),
+                           "refine_seconds": time.perf_counter() - t0,
+                           "alpha_area": float((painted.alpha >= 0.5).mean())}
+        rows.append(row(_with_strokes(photo, fg_mask, bg_mask), painted.trimap, painted.alpha,
+                        painted.foreground))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"matte_{name}.png"
-    write_image(path, np.concatenate(panels, axis=1))
-    metrics = {k: float(v) for k, v in (res.metrics or {}).items()}
-    return {"file": str(path), "photo_shape": list(photo.shape[:2]), "matte_seconds": t_matte,
-            "alpha_area": float((alpha >= 0.5).mean()),
-            "generator_alpha_area": float((gen_alpha >= 0.5).mean()),
-            **metrics}
+    write_image(path, np.concatenate(rows, axis=0))
+    return {"file": str(path), **info}
 
 
 # ---------------------------------------------------------------- main

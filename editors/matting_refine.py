@@ -11,7 +11,10 @@ Trimap convention: float ``H x W`` with 0 = background, 1 = foreground, 0.5 = un
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -60,15 +63,18 @@ def generator_trimap(
     unsure: float = 0.1,
     fg_mask: np.ndarray | None = None,
     bg_mask: np.ndarray | None = None,
+    edge: np.ndarray | None = None,
 ) -> np.ndarray:
     """Trimap from a generator's (soft, low-resolution) alpha.
 
-    The alpha is binarised at 0.5; painted ``fg_mask`` / ``bg_mask`` pixels (> 0.5) move
-    that boundary before anything else (background first, foreground wins), so an edge the
-    user painted gets its own band. Pixels within ``band_px`` of the boundary, on either
-    side, are unknown; so are those where the generator itself is unsure
-    (``unsure < alpha < 1 - unsure``, ``unsure = 0`` turns that off). The painted pixels
-    themselves are not overridden here: :func:`apply_user_masks` does that afterwards.
+    The alpha is binarised at 0.5, or ``edge`` (a boolean subject mask such as
+    :func:`editors.colour_segmentation.segment_by_colour` gives) is used instead. Painted
+    ``fg_mask`` / ``bg_mask`` pixels (> 0.5) move that boundary before anything else
+    (background first, foreground wins), so an edge the user painted gets its own band.
+    Pixels within ``band_px`` of the boundary, on either side, are unknown; so are those
+    where the generator itself is unsure (``unsure < alpha < 1 - unsure``; ``unsure = 0``
+    turns that off). The painted pixels themselves are not overridden here:
+    :func:`apply_user_masks` does that afterwards.
     """
     a = np.asarray(alpha, np.float32)
     if a.ndim != 2:
@@ -77,7 +83,9 @@ def generator_trimap(
         raise TrimapError(f"band_px must be >= 0, got {band_px}")
     if not 0.0 <= unsure < 0.5:
         raise TrimapError(f"unsure must be in [0, 0.5), got {unsure}")
-    fg = a >= 0.5
+    if edge is not None:
+        check_same_size("subject mask", np.asarray(edge), a.shape, "alpha")
+    fg = a >= 0.5 if edge is None else np.asarray(edge, bool).copy()
     painted = np.zeros(a.shape, bool)
     for name, mask, value in (("background mask", bg_mask, False), ("foreground mask", fg_mask, True)):
         if mask is None:
@@ -256,15 +264,20 @@ def _check_image(image: np.ndarray, other: np.ndarray, what: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- alpha
+_ICHOL_LOCK = threading.Lock()
+
+
 def _quiet_ichol(matrix):
     """pymatting's incomplete-Cholesky preconditioner, starting with a small diagonal shift.
 
-    The unshifted attempt usually fails on a matting Laplacian (and pymatting prints a
-    warning for each failed attempt); any shift still gives a valid preconditioner.
+    The unshifted attempt usually fails on a matting Laplacian; any shift still gives a
+    valid preconditioner. pymatting prints a "PERFORMANCE WARNING" to stdout for each
+    failed shift; that chatter is dropped (under a lock, as stdout is process-wide).
     """
     from pymatting import ichol
 
-    return ichol(matrix, shifts=[1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0])
+    with _ICHOL_LOCK, contextlib.redirect_stdout(io.StringIO()):
+        return ichol(matrix, shifts=[1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0])
 
 
 def count_tiles(mask: np.ndarray, tile: int = 512) -> int:

@@ -8,8 +8,16 @@ import torch
 from torch import nn
 
 from app.document.image_write import export_matte_set, read_matte
+from editors.colour_segmentation import segment_by_colour
 from editors.composite import CompositeParams, composite_over, generated_backgrounds
-from editors.matting import MODEL_PX_BAND, Matte, MatteParams, band_pixels, matte_from_trimap
+from editors.matting import (
+    COLOUR_EDGE_BAND,
+    MODEL_PX_BAND,
+    Matte,
+    MatteParams,
+    band_pixels,
+    matte_from_trimap,
+)
 from editors.matting_metrics import segmentation_scores
 from editors.matting_refine import apply_user_masks, generator_trimap
 from editors.operation import Cancelled, OperationError, Progress
@@ -130,7 +138,10 @@ def test_matte_end_to_end_on_a_wide_photo(gen):
     fg_mask = np.zeros(photo.shape[:2], np.float32)
     fg_mask[:4, :4] = 1.0  # a corner the user insists is subject
     rec = StageRecorder()
-    params = MatteParams(steps_w=30, steps_noise=10, band_px=3)
+    # the toy subject's edge is a soft, low-contrast ramp, where the colour segmentation
+    # (tested in test_colour_segmentation.py) pulls the edge inward: this test is about the
+    # generator alpha's way through the operation, so it keeps the alpha's own edge
+    params = MatteParams(steps_w=30, steps_noise=10, band_px=3, colour_edge_px=0)
     res = op.run(gen, {"photo": photo, "fg_mask": fg_mask}, params, rec.progress)
     out = res.outputs
     h, w = photo.shape[:2]
@@ -253,6 +264,27 @@ def test_band_width_auto_scales_with_photo_and_placement():
     assert band_pixels((3000, 4000), 0, 0.006, placement) == pytest.approx(MODEL_PX_BAND * 3000 / 32)
     big_crop = Placement.centered((3000, 4000), 1024)  # a high-resolution model: the fraction wins
     assert band_pixels((3000, 4000), 0, 0.006, big_crop) == pytest.approx(24.0)
+    # a colour-segmented edge is as exact as its working size: 4000 px seen at 256 px
+    seg = band_pixels((3000, 4000), 0, 0.006, placement, colour_edge_px=256)
+    assert seg == pytest.approx(COLOUR_EDGE_BAND * 4000 / 256)
+    assert band_pixels((100, 120), 0, 0.006, colour_edge_px=512) == pytest.approx(COLOUR_EDGE_BAND)
+
+
+def test_default_matte_draws_its_band_around_the_colour_edge(gen):
+    photo, _ = _photo(gen)
+    bg_mask = np.zeros(photo.shape[:2], np.float32)
+    bg_mask[-3:, :] = 1.0
+    params = MatteParams(steps_w=10, steps_noise=5)
+    assert params.colour_edge_px > 0
+    res = get_operation("matte").run(gen, {"photo": photo, "bg_mask": bg_mask}, params, Progress())
+    ga = res.outputs["generator_alpha"]
+    edge = segment_by_colour(photo, ga, bg_mask=bg_mask, work_px=params.colour_edge_px)
+    band = band_pixels(photo.shape, 0, params.band_fraction, None, params.colour_edge_px)
+    assert res.metrics["band_px"] == pytest.approx(band)
+    expected = apply_user_masks(generator_trimap(ga, band, params.unsure, None, bg_mask, edge=edge),
+                                bg_mask=bg_mask)
+    np.testing.assert_array_equal(res.outputs["trimap"], expected)
+    assert not np.array_equal(edge, ga >= 0.5)  # the colour edge is not the alpha's
 
 
 def test_tiny_real_furrygan_mattes_and_generates_backgrounds():
@@ -314,3 +346,22 @@ def test_awkward_photo_files_are_normalised_before_matting(tmp_path, kind):
     trimap[((xx - 20) ** 2 + (yy - 15) ** 2) > 144] = 0.0
     out = matte_from_trimap(photo, trimap)
     assert segmentation_scores(out.alpha, truth)["iou_fg"] > 0.9
+
+
+def test_a_previous_latent_skips_the_embedding(gen):
+    photo, _ = _photo(gen)
+    op = get_operation("matte")
+    params = MatteParams(steps_w=10, steps_noise=5)
+    first = op.run(gen, {"photo": photo}, params, Progress())
+    fg_mask = np.zeros(photo.shape[:2], np.float32)
+    fg_mask[30:34, 44:52] = 1.0  # a stroke painted after the first run
+    rec = StageRecorder()
+    again = op.run(gen, {"photo": photo, "fg_mask": fg_mask, "latent": first.outputs["latent"]},
+                   params, rec.progress)
+    np.testing.assert_allclose(again.outputs["generator_alpha"], first.outputs["generator_alpha"],
+                               atol=1e-6)
+    assert "W+" not in rec.stages and "noise" not in rec.stages
+    assert (again.outputs["alpha"][30:34, 44:52] == 1.0).all()
+    alien = Latent({"w": torch.zeros(1, 3, 8)}, [])
+    with pytest.raises(OperationError, match="made with another model"):
+        op.run(gen, {"photo": photo, "latent": alien}, params, Progress())
