@@ -68,6 +68,19 @@ def test_matte_gives_a_matte_and_a_foreground_in_one_step(qtbot, window, ops):
     assert doc.layers[0].latent is not None  # the FurryGAN embedding stays with the photo
 
 
+def test_a_second_matte_reuses_the_photos_embedding(qtbot, window, ops):
+    first = matte(qtbot, ops)
+    assert "embed_psnr" in first.metrics
+    page = ops.panel.select("matte")
+    page.pickers.refill(window.document)  # what a run does first
+    picker = page.pickers.pickers["latent"]
+    assert picker.value_source() == window.document.layers[0].id  # the photo's own latent
+    again = run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
+    assert "embed_psnr" not in again.metrics  # no second embedding
+    np.testing.assert_allclose(again.outputs["generator_alpha"], first.outputs["generator_alpha"],
+                               atol=1e-6)
+
+
 def test_dropped_background_goes_under_the_foreground_and_composites(qtbot, tmp_path,
                                                                       window, ops):
     doc = window.document
