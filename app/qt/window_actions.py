@@ -64,6 +64,9 @@ class WindowActions:
         self.mask_overlay = self._make("Show &mask overlay", canvas.set_show_masks, "Alt+M", "mask")
         self.mask_overlay.setCheckable(True)
         self.mask_overlay.setChecked(True)
+        self.hide_photo = self._make("&Hide the photo (see cut-outs)", canvas.set_hide_photo,
+                                     "Alt+H")
+        self.hide_photo.setCheckable(True)
         self.add_paint = self._make(
             "Add &paint layer", partial(w.add_layer, "paint"), "Ctrl+Shift+N", "add_paint"
         )
@@ -137,6 +140,7 @@ class WindowActions:
         view_menu.addActions([self.fit, self.actual, self.zoom_in, self.zoom_out])
         view_menu.addSeparator()
         view_menu.addAction(self.mask_overlay)
+        view_menu.addAction(self.hide_photo)
         hint = view_menu.addAction("Hold \\ to see the photo alone")
         hint.setEnabled(False)
         layer_menu = bar.addMenu("&Layer")

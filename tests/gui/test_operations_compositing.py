@@ -68,6 +68,25 @@ def test_matte_gives_a_matte_and_a_foreground_in_one_step(qtbot, window, ops):
     assert doc.layers[0].latent is not None  # the FurryGAN embedding stays with the photo
 
 
+def test_a_waiting_cutout_is_shown_without_the_photo(qtbot, window, ops):
+    canvas, action = window.canvas, window.actions_.hide_photo
+    assert not canvas.hide_photo
+    run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
+    assert canvas.hide_photo and action.isChecked()
+    photo = window.document.layers[0]
+    shown = canvas._include_ids(window.document)
+    assert shown is not None and photo.id not in shown
+    assert any(lay.pending and lay.pixels.shape[-1] == 4 for lay in window.document.layers
+               if lay.id in shown)
+    ops.pending.accept()
+    assert not canvas.hide_photo and not action.isChecked()  # back as the user had it
+    action.trigger()  # View > Hide the photo, by hand: stays on
+    assert canvas.hide_photo
+    run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
+    ops.pending.discard()
+    assert canvas.hide_photo
+
+
 def test_a_second_matte_reuses_the_photos_embedding(qtbot, window, ops):
     first = matte(qtbot, ops)
     assert "embed_psnr" in first.metrics

@@ -68,6 +68,7 @@ class CanvasWidget(QWidget):
         self._tool: Tool | None = None
         self._show_masks = True
         self._photo_only = False
+        self._hide_photo = False
         self._space_held = False
         self._panning_from: QPointF | None = None
         self._drawing = False
@@ -113,13 +114,15 @@ class CanvasWidget(QWidget):
         )
 
     def _include_ids(self, document: Document) -> list[str] | None:
-        """Which layers the composite shows: all visible, visible minus masks, or the photo."""
+        """Which layers the composite shows: all visible, minus masks and/or photos, or the photo."""
         from app.document.layers import LayerKind
 
         if self._photo_only:
             return [layer.id for layer in document.layers if layer.kind == LayerKind.PHOTO]
-        if not self._show_masks:
-            hidden = (LayerKind.MASK, LayerKind.MATTE)
+        hidden = () if self._show_masks else (LayerKind.MASK, LayerKind.MATTE)
+        if self._hide_photo:
+            hidden = (*hidden, LayerKind.PHOTO)
+        if hidden:
             return [lay.id for lay in document.layers if lay.visible and lay.kind not in hidden]
         return None
 
@@ -148,6 +151,17 @@ class CanvasWidget(QWidget):
         """Show or hide the mask overlay (Alt+M)."""
         if show != self._show_masks:
             self._show_masks = show
+            self.invalidate_all()
+
+    @property
+    def hide_photo(self) -> bool:
+        """Whether photo layers are left out of the view (cut-outs over the checkerboard)."""
+        return self._hide_photo
+
+    def set_hide_photo(self, on: bool) -> None:
+        """Leave photo layers out of the view (display only; the document is unchanged)."""
+        if on != self._hide_photo:
+            self._hide_photo = on
             self.invalidate_all()
 
     @property

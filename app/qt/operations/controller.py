@@ -84,6 +84,7 @@ class OperationsController(QObject):
         self.runner.failed.connect(self._on_failed)
         self.manager.loaded.connect(self._on_model_loaded)
         self.manager.failed.connect(lambda msg: self._show_error("Model not loaded", msg, ""))
+        self._hid_photo_for_pending = False
         self.pending.changed.connect(self._on_pending_changed)
         self._update_model_label()
 
@@ -328,8 +329,22 @@ class OperationsController(QObject):
         self._show_error(f"{job.title} failed", message, details)
 
     def _on_pending_changed(self) -> None:
+        proposal = self.pending.proposal
+        self._show_cutout_alone(proposal is not None and proposal.is_cutout)
         self.window.canvas.invalidate_all()
         self.panel.run_button.setEnabled(bool(self.panel.pages))
+
+    def _show_cutout_alone(self, on: bool) -> None:
+        """While a cut-out waits, hide the photo under it so the matte can be judged."""
+        action = self.window.actions_.hide_photo
+        if on and not action.isChecked():
+            self._hid_photo_for_pending = True
+            action.setChecked(True)
+            self.window.canvas.set_hide_photo(True)
+        elif not on and self._hid_photo_for_pending:
+            self._hid_photo_for_pending = False
+            action.setChecked(False)
+            self.window.canvas.set_hide_photo(False)
 
     def _show_error(self, title: str, message: str, details: str) -> None:
         """A non-modal message with the details folded away (the GUI keeps running)."""

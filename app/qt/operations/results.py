@@ -35,6 +35,13 @@ class ResultLayers:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def is_cutout(self) -> bool:
+        """Whether this is a cut-out: an RGBA result beside a matte layer."""
+        rgba = any(lay.kind == LayerKind.RESULT and lay.pixels.ndim == 3 and lay.pixels.shape[2] == 4
+                   for lay in self.layers)
+        return rgba and any(lay.kind == LayerKind.MATTE for lay in self.layers)
+
+    @property
     def primary(self) -> Layer | None:
         """The layer that carries the latent and becomes active."""
         for layer in self.layers:
