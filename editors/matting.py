@@ -89,7 +89,7 @@ def _as_rgb(photo: np.ndarray) -> np.ndarray:
             f"the photo must be H x W x 3 (RGB), got shape {img.shape}: load it with "
             "app.document.image_read.read_image"
         )
-    return np.ascontiguousarray(img[..., :3])
+    return np.ascontiguousarray(np.clip(img[..., :3], 0.0, 1.0))  # generated layers overshoot
 
 
 def matte_from_trimap(

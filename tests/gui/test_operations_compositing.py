@@ -71,11 +71,15 @@ def test_matte_gives_a_matte_and_a_foreground_in_one_step(qtbot, window, ops):
 def test_a_waiting_cutout_is_shown_without_the_photo(qtbot, window, ops):
     canvas, action = window.canvas, window.actions_.hide_photo
     assert not canvas.hide_photo
+    edited = run_and_wait(qtbot, ops, "embed", {"steps_w": 1, "steps_noise": 1})
+    ops.pending.accept()  # an opaque result above the photo: hidden too
+    edited_id = next(lay.id for lay in window.document.layers if lay.kind == LayerKind.RESULT)
+    assert edited.outputs
     run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
     assert canvas.hide_photo and action.isChecked()
     photo = window.document.layers[0]
     shown = canvas._include_ids(window.document)
-    assert shown is not None and photo.id not in shown
+    assert shown is not None and photo.id not in shown and edited_id not in shown
     assert any(lay.pending and lay.pixels.shape[-1] == 4 for lay in window.document.layers
                if lay.id in shown)
     ops.pending.accept()

@@ -34,6 +34,7 @@ from app.qt.canvas.view_transform import ZOOM_STEP, ViewTransform
 if TYPE_CHECKING:
     from app.document.brush import BrushSettings
     from app.document.document import Document
+    from app.document.layers import Layer
     from app.qt.document_signals import DocumentSignals
 
 BEFORE_AFTER_KEYS = (Qt.Key.Key_Backslash, Qt.Key.Key_QuoteLeft)
@@ -120,10 +121,9 @@ class CanvasWidget(QWidget):
         if self._photo_only:
             return [layer.id for layer in document.layers if layer.kind == LayerKind.PHOTO]
         hidden = () if self._show_masks else (LayerKind.MASK, LayerKind.MATTE)
-        if self._hide_photo:
-            hidden = (*hidden, LayerKind.PHOTO)
-        if hidden:
-            return [lay.id for lay in document.layers if lay.visible and lay.kind not in hidden]
+        if hidden or self._hide_photo:
+            return [lay.id for lay in document.layers if lay.visible and lay.kind not in hidden
+                    and not (self._hide_photo and _is_opaque_picture(lay))]
         return None
 
     def _on_pixels(self, _layer_id: object, rect: object) -> None:
@@ -155,11 +155,12 @@ class CanvasWidget(QWidget):
 
     @property
     def hide_photo(self) -> bool:
-        """Whether photo layers are left out of the view (cut-outs over the checkerboard)."""
+        """Whether the photo and opaque results are left out of the view (cut-outs alone)."""
         return self._hide_photo
 
     def set_hide_photo(self, on: bool) -> None:
-        """Leave photo layers out of the view (display only; the document is unchanged)."""
+        """Leave the photo and opaque results out of the view (display only; the document is
+        unchanged), so a cut-out shows over the checkerboard or a dropped background."""
         if on != self._hide_photo:
             self._hide_photo = on
             self.invalidate_all()
@@ -423,3 +424,12 @@ class CanvasWidget(QWidget):
         ix, iy = math.floor(x), math.floor(y)
         pixel = self.cache.pixel(ix, iy)
         self.cursor_moved.emit((ix, iy) if pixel is not None else None, pixel)
+
+
+def _is_opaque_picture(layer: Layer) -> bool:
+    """The photo, or an operation's result without alpha (an edited copy of the photo)."""
+    from app.document.layers import LayerKind
+
+    if layer.kind == LayerKind.PHOTO:
+        return True
+    return layer.kind == LayerKind.RESULT and layer.pixels.ndim == 3 and layer.pixels.shape[2] == 3
