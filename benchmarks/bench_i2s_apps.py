@@ -1,6 +1,7 @@
 """Image2StyleGAN++ applications: speed of batched inpainting variants and quality figures.
 
-- inpainting: ``n`` variants optimised as one batch vs one after another (same steps);
+- inpainting: ``n`` variants optimised as one batch vs one after another (same steps); at
+  the default steps, how much the variants differ inside the hole and agree outside;
 - crossover: masked PSNR to photo 1 inside / photo 2 outside, and the seam's gradient energy
   as a ratio of naive cut-and-paste;
 - scribble: PSNR outside the blurred scribble area, and how far the colour moved inside;
@@ -8,11 +9,13 @@
 - attribute transfer: seconds per transfer and the largest change outside the mask's reach.
 
     python -m benchmarks.bench_i2s_apps [--model SPEC] [--steps 100] [--variants 3]
+        [--only crossover scribble] [--crossover-pairs 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import cv2
@@ -20,7 +23,7 @@ import numpy as np
 import torch
 
 from benchmarks.bench_inpaint import _load_model, eval_images
-from benchmarks.common import write_result
+from benchmarks.common import RESULTS_DIR, write_result
 
 
 def _psnr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
@@ -29,7 +32,13 @@ def _psnr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
 
 
 def _seam_energy(img: np.ndarray, col: int, half: int) -> float:
+    """Horizontal gradient energy in the ``2 * half`` columns of differences around ``col``."""
     return float((np.diff(img, axis=1)[:, col - half: col + half] ** 2).sum())
+
+
+def _cut_energy(img: np.ndarray, col: int) -> float:
+    """Energy of the step between columns ``col - 1`` and ``col`` only (where the cut is)."""
+    return float((np.diff(img, axis=1)[:, col - 1] ** 2).sum())
 
 
 def bench_variants(gen, photo: np.ndarray, n: int, steps: int) -> dict:
@@ -51,28 +60,68 @@ def bench_variants(gen, photo: np.ndarray, n: int, steps: int) -> dict:
             "speedup": sequential / batched}
 
 
-def bench_crossover(gen, p1: np.ndarray, p2: np.ndarray, steps: int) -> dict:
-    """Crossover with the left half from photo 1."""
+def bench_agreement(gen, photo: np.ndarray, n: int) -> dict:
+    """``n`` fills of a centre box at the operation's default steps (200 W+, 1000 noise):
+    how different they are inside, how alike outside."""
+    from editors.inpaint import inpaint
+    from editors.masks import hole_mask
+
+    hole = hole_mask("center_box", gen.resolution)
+    out = inpaint(gen, photo, hole, n_variants=n)
+    return {"n_variants": n, **_variant_agreement(out.composites, photo, hole)}
+
+
+def _variant_agreement(composites: list[np.ndarray], photo: np.ndarray, hole: np.ndarray) -> dict:
+    """Smallest pairwise LPIPS between the fills (whole composites; they differ only in the
+    hole and its blend ring), and the lowest PSNR outside the hole (ring included) between
+    two fills and between a fill and the photo."""
+    import itertools
+
+    from models.perceptual import lpips
+
+    pairs = list(itertools.combinations(composites, 2))
+    return {"min_pairwise_lpips": min((float(lpips(a, b)) for a, b in pairs), default=0.0),
+            "min_pairwise_psnr_outside_hole": min((_psnr(a, b, 1.0 - hole) for a, b in pairs),
+                                                  default=0.0),
+            "min_psnr_outside_hole_vs_photo": min(_psnr(c, photo, 1.0 - hole) for c in composites)}
+
+
+def bench_crossover(gen, pairs: list[tuple[np.ndarray, np.ndarray]], steps: int,
+                    blur: float = 0.05) -> dict:
+    """Crossover with the left half from photo 1, on each pair; the means and each pair.
+
+    ``seam_energy_ratio_vs_cut_and_paste`` is the issue's measure: gradient energy within
+    s/16 columns of the border, ours / naive cut-and-paste. It also counts the photos' own
+    edges in that band (kept on purpose), so ``photo_texture_share`` gives the part of the
+    naive energy that is the photos' texture rather than the cut, and
+    ``cut_energy_ratio`` compares the step at the border column alone.
+    """
     from editors.crossover import crossover
     from editors.masks import blur_mask
 
     s = gen.resolution
     mask = np.zeros((s, s), np.float32)
     mask[:, : s // 2] = 1.0
-    out = crossover(gen, p1, p2, blur_mask(mask, 0.05), steps_init=steps, steps_w=steps,
-                    steps_noise=steps)
     inner = np.zeros_like(mask)
     inner[:, : int(s * 0.35)] = 1.0
     outer = inner[:, ::-1].copy()
-    naive = p1 * mask[..., None] + p2 * (1 - mask[..., None])
     half = max(2, s // 16)
-    return {
-        "psnr_photo1_inside": _psnr(out.image, p1, inner),
-        "psnr_photo2_outside": _psnr(out.image, p2, outer),
-        "psnr_reverse_inside": _psnr(out.image, p2, inner),
-        "seam_energy_ratio_vs_cut_and_paste":
-            _seam_energy(out.image, s // 2, half) / max(_seam_energy(naive, s // 2, half), 1e-12),
-    }
+    rows = []
+    for p1, p2 in pairs:
+        out = crossover(gen, p1, p2, blur_mask(mask, blur), steps_init=steps, steps_w=steps,
+                        steps_noise=steps)
+        naive = p1 * mask[..., None] + p2 * (1 - mask[..., None])
+        naive_band = max(_seam_energy(naive, s // 2, half), 1e-12)
+        rows.append({
+            "psnr_photo1_inside": _psnr(out.image, p1, inner),
+            "psnr_photo2_outside": _psnr(out.image, p2, outer),
+            "psnr_reverse_inside": _psnr(out.image, p2, inner),
+            "seam_energy_ratio_vs_cut_and_paste": _seam_energy(out.image, s // 2, half) / naive_band,
+            "photo_texture_share": 1.0 - _cut_energy(naive, s // 2) / naive_band,
+            "cut_energy_ratio": _cut_energy(out.image, s // 2) / max(_cut_energy(naive, s // 2), 1e-12),
+        })
+    means = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    return {"blur": blur, "n_pairs": len(rows), **means, "per_pair": rows}
 
 
 def bench_scribble(gen, photo: np.ndarray, steps: int) -> dict:
@@ -155,22 +204,41 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--steps", type=int, default=100, help="steps per optimisation phase")
     p.add_argument("--variants", type=int, default=3)
     p.add_argument("--style-weight", type=float, default=2e-4, help="paper: 5e-7")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--crossover-pairs", type=int, default=3, help="photo pairs for the crossover")
+    p.add_argument("--crossover-blur", type=float, default=0.05)
+    p.add_argument("--only", nargs="+", default=None,
+                   choices=("inpaint_variants", "inpaint_agreement", "crossover", "scribble",
+                            "style_transfer", "attribute_transfer"),
+                   help="run only these parts (the others are kept from the last result file)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     gen, note = _load_model(args.model, args.device)
     sets = eval_images(gen.resolution, 2)
     images = sets.get("portraits_eval") or sets["sample_photos"]
     p1, p2 = images[0], images[1]
-    figures = {
-        "model": note, "resolution": gen.resolution, "steps": args.steps,
-        "inpaint_variants": bench_variants(gen, p1, args.variants, args.steps),
-        "crossover": bench_crossover(gen, p1, p2, args.steps),
-        "scribble": bench_scribble(gen, p1, args.steps),
-        "style_transfer": bench_style(gen, p1, sets["sample_photos"][0], args.steps,
-                                      args.style_weight),
-        "attribute_transfer": bench_attributes(gen),
+    # further crossover pairs from a larger draw; its first and last image are p1 and p2
+    more = eval_images(gen.resolution, 2 * args.crossover_pairs + 1)
+    more = more.get("portraits_eval") or more["sample_photos"]
+    pairs = [(p1, p2)] + [(more[2 * i + 1], more[2 * i + 2]) for i in range(args.crossover_pairs - 1)
+                          if 2 * i + 2 < len(more) - 1]
+    parts = {
+        "inpaint_variants": lambda: bench_variants(gen, p1, args.variants, args.steps),
+        "inpaint_agreement": lambda: bench_agreement(gen, p1, args.variants),
+        "crossover": lambda: bench_crossover(gen, pairs, args.steps, args.crossover_blur),
+        "scribble": lambda: bench_scribble(gen, p1, args.steps),
+        "style_transfer": lambda: bench_style(gen, p1, sets["sample_photos"][0], args.steps,
+                                              args.style_weight),
+        "attribute_transfer": lambda: bench_attributes(gen),
     }
+    figures = {"model": note, "resolution": gen.resolution, "steps": args.steps}
+    previous = RESULTS_DIR / "bench_i2s_apps.json"
+    if args.only and previous.is_file():
+        figures = {**json.loads(previous.read_text())["figures"], **figures}
+    for name, run in parts.items():
+        if args.only is None or name in args.only:
+            figures[name] = run()
+            print(name, figures[name], flush=True)
     write_result("bench_i2s_apps", figures, device=args.device)
     return figures
 

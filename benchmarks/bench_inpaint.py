@@ -3,16 +3,19 @@
 Seven hole types (``editors.masks.HOLE_TYPES``, up to half the image) on held-out in-domain
 images (the synthetic portrait evaluation split, when built) and the sample photos, at the
 model resolution. Compared in the same run: OpenCV's Telea and Navier-Stokes inpainting,
-and our W+ phase alone (no noise phase). Every method is scored on its final composite
-(the photo outside the hole) against the intact image; MSE is on the 0..255 scale as in
-the paper.
+our W+ phase alone (no noise phase), and any method variants named with ``--variants``
+(see ``VARIANTS``: the paper's settings, Adam, all W+ rows free, more W+ steps, ...). Every
+method is scored on its final composite (the photo outside the hole) against the intact
+image; MSE is on the 0..255 scale as in the paper.
 
-    python -m benchmarks.bench_inpaint [--model SPEC] [--n-images 4] [--steps 200 300]
+    python -m benchmarks.bench_inpaint [--model SPEC] [--n-images 8] [--steps 200 300]
+        [--sets portraits_eval] [--hole-types left_half bottom_half] [--variants paper adam]
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
 from pathlib import Path
 
@@ -25,7 +28,26 @@ from benchmarks.common import write_result
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_DATA = ROOT / "data" / "portraits128"
 LARGE_HOLES = ("left_half", "bottom_half")
-METHODS = ("ours", "ours_w_only", "telea", "navier_stokes")
+BASE_METHODS = ("ours", "ours_w_only", "telea", "navier_stokes")
+#: the paper's Algorithm 4 settings (plain gradient descent on w_m, noise keeps the fill in M_blur+)
+PAPER = {"optimizer": "gd", "lr_w": 0.8, "free_rows": "paper", "noise_fill_mask": "blend",
+         "grow": 0.02, "blur": 0.015}
+_RING = {"noise_fill_mask": "hole"}
+_NARROW = {"grow": 0.0, "blur": 0.008}
+#: method variants of ``editors.inpaint.inpaint``: the paper's settings with some changed
+VARIANTS: dict[str, dict] = {
+    "paper": PAPER,
+    "adam": {**PAPER, "optimizer": "adam", "lr_w": 0.05},
+    "all_rows": {**PAPER, "free_rows": "all"},
+    "w_steps_x2": {**PAPER, "steps_w_factor": 2},
+    "noise_fits_ring": {**PAPER, **_RING},
+    "narrow_blend": {**PAPER, **_NARROW},
+    "ring_narrow": {**PAPER, **_RING, **_NARROW},
+    "ring_w_steps_x2": {**PAPER, **_RING, "steps_w_factor": 2},
+    "ring_adam_slow": {**PAPER, **_RING, "optimizer": "adam", "lr_w": 0.01},
+    "adam_ring": {**PAPER, **_RING, "optimizer": "adam", "lr_w": 0.05},
+    "adam_ring_narrow": {**PAPER, **_RING, **_NARROW, "optimizer": "adam", "lr_w": 0.05},
+}
 
 
 def _load_training_snapshot(folder: Path, device: str):
@@ -108,8 +130,8 @@ def _scores(img: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 def run_one(gen, truth: np.ndarray, hole: np.ndarray, steps_w: int, steps_noise: int,
-            seed: int) -> dict[str, dict[str, float]]:
-    """Every method on one (image, hole) pair; scores of each composite."""
+            seed: int, variants: tuple[str, ...] = ()) -> dict[str, dict[str, float]]:
+    """Every method (and each named variant) on one (image, hole) pair; scores of each composite."""
     from editors.inpaint import inpaint
 
     defective = truth * (1.0 - hole[..., None])
@@ -123,13 +145,26 @@ def run_one(gen, truth: np.ndarray, hole: np.ndarray, steps_w: int, steps_noise:
         "telea": _opencv(defective, hole, cv2.INPAINT_TELEA),
         "navier_stokes": _opencv(defective, hole, cv2.INPAINT_NS),
     }
+    for name in variants:
+        kw = dict(VARIANTS[name])
+        factor = kw.pop("steps_w_factor", 1)
+        v = inpaint(gen, defective, hole, n_variants=1, steps_w=steps_w * factor,
+                    steps_noise=steps_noise, seed=seed, **kw)
+        results[name] = v.composites[0]
     return {k: _scores(v, truth) for k, v in results.items()}
 
 
 def _mean(rows: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    return {
-        m: {k: float(np.mean([r[m][k] for r in rows])) for k in rows[0][m]} for m in METHODS
-    }
+    return {m: {k: float(np.mean([r[m][k] for r in rows])) for k in rows[0][m]} for m in rows[0]}
+
+
+def _pairs(images: list[np.ndarray], kinds: list[str], alternate: bool):
+    """(image index, image, hole kind, kind index) to evaluate: every pair, or one kind per
+    image in turn with ``alternate``."""
+    for i, truth in enumerate(images):
+        for j, kind in enumerate(kinds):
+            if not alternate or j == i % len(kinds):
+                yield i, truth, kind, j
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -140,37 +175,57 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--model", default=None,
                    help="model spec or training checkpoint folder (default: the demo model if present)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--n-images", type=int, default=4, help="images per set")
+    p.add_argument("--n-images", type=int, default=8, help="images per set")
     p.add_argument("--steps", type=int, nargs=2, default=(200, 300), metavar=("W", "NOISE"),
                    help="W+ (gradient descent) and noise steps (paper: 200 1000)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--sets", nargs="+", default=None, choices=("portraits_eval", "sample_photos"),
+                   help="image sets to evaluate (default: all there are)")
+    p.add_argument("--hole-types", nargs="+", default=list(HOLE_TYPES), choices=HOLE_TYPES)
+    p.add_argument("--alternate-holes", action="store_true",
+                   help="one hole type per image, in turn, instead of every type on every image")
+    p.add_argument("--variants", nargs="*", default=[], choices=sorted(VARIANTS),
+                   help="method variants scored in the same run besides our defaults")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--name", default="bench_inpaint", help="result file name (results/NAME.json)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     gen, model_note = _load_model(args.model, args.device)
     size = gen.resolution
     sets = eval_images(size, args.n_images)
+    if args.sets:
+        sets = {k: v for k, v in sets.items() if k in args.sets}
+    from editors.inpaint import inpaint
+
+    defaults = {k: v.default for k, v in inspect.signature(inpaint).parameters.items()
+                if v.default is not inspect.Parameter.empty}
     figures: dict = {"model": model_note, "resolution": size, "steps_w": args.steps[0],
-                     "steps_noise": args.steps[1], "hole_types": list(HOLE_TYPES),
-                     "mse_scale": "0..255", "sets": {}}
+                     "steps_noise": args.steps[1], "hole_types": args.hole_types,
+                     "alternate_holes": args.alternate_holes, "mse_scale": "0..255",
+                     "ours_settings": {k: v for k, v in defaults.items() if k != "progress"},
+                     "variants": {k: VARIANTS[k] for k in args.variants}, "sets": {}}
     t0 = time.perf_counter()
     for set_name, images in sets.items():
-        per_type: dict[str, list] = {k: [] for k in HOLE_TYPES}
-        for i, truth in enumerate(images):
-            for j, kind in enumerate(HOLE_TYPES):
-                hole = hole_mask(kind, size, seed=i * 7 + j)
-                per_type[kind].append(run_one(gen, truth, hole, *args.steps, seed=i))
-                print(f"{set_name} image {i} {kind}: "
-                      f"{ {m: round(v['lpips'], 3) for m, v in per_type[kind][-1].items()} }")
+        per_type: dict[str, list] = {k: [] for k in args.hole_types}
+        for i, truth, kind, _j in _pairs(images, args.hole_types, args.alternate_holes):
+            hole = hole_mask(kind, size, seed=i * 7 + HOLE_TYPES.index(kind))
+            per_type[kind].append(run_one(gen, truth, hole, *args.steps, seed=i,
+                                          variants=tuple(args.variants)))
+            shown = {m: (round(v["ssim"], 3), round(v["lpips"], 3)) for m, v in per_type[kind][-1].items()}
+            print(f"{set_name} image {i} {kind} (ssim, lpips): {shown}", flush=True)
+        per_type = {k: v for k, v in per_type.items() if v}
         all_rows = [r for rows in per_type.values() for r in rows]
-        large = [r for k in LARGE_HOLES for r in per_type[k]]
+        large = [r for k in LARGE_HOLES for r in per_type.get(k, [])]
         figures["sets"][set_name] = {
             "n_images": len(images),
+            "n_pairs": len(all_rows),
             "all_holes": _mean(all_rows),
-            "large_holes": _mean(large),
             "per_hole_type": {k: _mean(v) for k, v in per_type.items()},
         }
+        if large:
+            figures["sets"][set_name]["large_holes"] = _mean(large)
+            figures["sets"][set_name]["n_large_pairs"] = len(large)
     figures["seconds"] = time.perf_counter() - t0
-    write_result("bench_inpaint", figures, device=args.device)
+    write_result(args.name, figures, device=args.device)
     return figures
 
 

@@ -67,6 +67,33 @@ def test_only_the_allowed_rows_move(tiny_gen, filled):
     assert torch.equal(moved, expect.expand(3, -1))
 
 
+def test_all_rows_option_frees_every_row(tiny_gen):
+    photo = _photo(tiny_gen)
+    hole = np.zeros((32, 32), np.float32)
+    hole[8:24, 8:24] = 1.0
+    out = inpaint(tiny_gen, photo, hole, n_variants=1, steps_w=2, steps_noise=0, free_rows="all")
+    start = offset_latents(tiny_gen, 1, 0.4, 0)
+    assert bool(((out.latent_w.w["w"] - start.w["w"]).abs().sum(-1) > 0).all())
+    with pytest.raises(ValueError, match="free_rows"):
+        inpaint(tiny_gen, photo, hole, steps_w=1, steps_noise=0, free_rows="some")
+    with pytest.raises(ValueError, match="noise_fill_mask"):
+        inpaint(tiny_gen, photo, hole, steps_w=1, steps_noise=0, noise_fill_mask="ring")
+
+
+def test_noise_fitting_the_ring_keeps_the_photo_there_better(tiny_gen):
+    photo = _photo(tiny_gen)
+    hole = np.zeros((32, 32), np.float32)
+    hole[8:24, 8:24] = 1.0
+    kw = {"n_variants": 1, "steps_w": 20, "steps_noise": 60, "seed": 0}
+    blend = inpaint(tiny_gen, photo, hole, noise_fill_mask="blend", **kw)
+    ring_fit = inpaint(tiny_gen, photo, hole, noise_fill_mask="hole", **kw)
+    ring = ((blend.blend > 0) & (hole == 0)).astype(np.float32)
+    assert ring.sum() > 0
+    # same W+ phase; the noise phase differs only in where it keeps the fill
+    assert np.array_equal(blend.generated_w[0], ring_fit.generated_w[0])
+    assert _psnr(ring_fit.composites[0], photo, ring) > _psnr(blend.composites[0], photo, ring) + 1.0
+
+
 def test_hole_types_cover_small_to_half(tmp_path):
     areas = {k: float(hole_mask(k, 64, seed=1).mean()) for k in HOLE_TYPES}
     assert len(HOLE_TYPES) == 7

@@ -58,6 +58,15 @@ def test_masked_gram_loss_to_the_style_falls_by_half(tiny_gen, transferred):
     assert after <= 0.5 * _masked_gram_loss(photo, style, 1.0 - m_blur)
 
 
+def test_style_loss_in_the_noise_phase_lowers_the_gram_loss(tiny_gen, transferred):
+    photo, style, m_blur, out = transferred
+    paper = local_style_transfer(tiny_gen, photo, style, m_blur, style_weight=STYLE_WEIGHT,
+                                 noise_style_weight=0.0, seed=0, **FAST)
+    assert np.array_equal(paper.start.w["w"], out.start.w["w"])  # same w* and W+ phase
+    ours = _masked_gram_loss(out.image, style, 1.0 - m_blur)
+    assert ours < _masked_gram_loss(paper.image, style, 1.0 - m_blur)
+
+
 def test_inside_stays_within_2db_of_plain_masked_embedding(tiny_gen, transferred):
     photo, _style, m_blur, out = transferred
     plain = embed_image(tiny_gen, photo, steps_w=FAST["steps_embed"] + FAST["steps_w"],
