@@ -16,12 +16,25 @@ Guidance ``v_pq`` is defined once per edge, so ``v_qp = -v_pq`` always holds:
   the whole frame, so both gradients exist and neither side is favoured;
 * ``p`` unknown in segment ``k`` and ``q`` in label 0: ``S_k(p) - S_k(q)``.
 
+With ``seams="stronger"`` an edge between two segments takes, per channel, whichever of the
+two segments' gradients has the larger magnitude (still antisymmetric). Segment borders
+usually follow real edges; the mean of a sharp and a soft rendering of an edge halves it.
+
 With ``mixed_gradients`` each edge takes, per channel, whichever of the guidance and the
 photo's own gradient has the larger magnitude.
 
-Without any label-0 pixel the problem is pure Neumann and defined up to a constant: one
-pixel is pinned while solving and the result is then shifted so that each channel's mean
-equals the mean of the naive composite.
+Screening (``screen`` = lambda > 0) adds a data term pulling every unknown pixel towards the
+naive composite (Bhat et al.'s screened Poisson)::
+
+    (|N_p| + lambda) f_p - sum_{q in N_p, unknown} f_q = ... + lambda * naive_p
+
+It limits how far a seam's colour correction spreads: about ``1 / sqrt(lambda)`` px instead of
+the whole segment. Without it, two segments whose images disagree by ``D`` across their seam
+are each shifted by about ``D / 2`` everywhere (the correction is harmonic inside a segment).
+
+Without any label-0 pixel and without screening the problem is pure Neumann and defined up
+to a constant: one pixel is pinned while solving and the result is then shifted so that each
+channel's mean equals the mean of the naive composite.
 
 Solvers (``method``): ``"direct"`` (SuperLU, one factorisation for the three channels),
 ``"cg"`` (SciPy conjugate gradients, Jacobi preconditioner), ``"amg"`` (pyamg, optional),
@@ -135,7 +148,9 @@ class PoissonSystem:
 
     ``wx[i, j]`` couples (i, j) with (i, j+1), ``wy[i, j]`` couples (i, j) with (i+1, j); they
     are 1 between two unknown pixels and 0 otherwise. ``diag`` is 0 and ``b`` (H x W x 3) is 0
-    off the unknowns. ``pinned`` is the pixel held fixed when there is no label 0 at all.
+    off the unknowns. ``pinned`` is the pixel held fixed when there is no label 0 at all and
+    no screening. ``screen`` is the lambda already added to ``diag`` (and ``lambda * naive``
+    to ``b``).
     """
 
     unknown: np.ndarray
@@ -144,14 +159,17 @@ class PoissonSystem:
     wy: np.ndarray
     b: np.ndarray
     pinned: tuple[int, int] | None
+    screen: float = 0.0
 
 
 def _edge_guidance(segs: list[np.ndarray], idx: np.ndarray, naive: np.ndarray,
-                   photo: np.ndarray, axis: int, mixed: bool) -> np.ndarray:
+                   photo: np.ndarray, axis: int, mixed: bool, seams: str = "mean") -> np.ndarray:
     """Guidance ``v_pq`` on every edge along ``axis`` (p = lower index), H' x W' x 3.
 
     Inside a segment the naive composite's gradient is the segment's own gradient; only the
-    edges whose two ends have different labels are recomputed from the segment images.
+    edges whose two ends have different labels are recomputed from the segment images:
+    the mean of both segments' gradients (``seams="mean"``) or, per channel, the one of
+    larger magnitude (``"stronger"``).
     """
     n = photo.shape[axis]
     lo: list[slice] = [slice(None), slice(None)]
@@ -164,12 +182,15 @@ def _edge_guidance(segs: list[np.ndarray], idx: np.ndarray, naive: np.ndarray,
         a, b = idx_p[rows, cols], idx_q[rows, cols]
         a, b = np.where(a >= 0, a, b), np.where(b >= 0, b, a)  # label-0 side: other segment
         rq, cq = (rows + 1, cols) if axis == 0 else (rows, cols + 1)
-        total = np.zeros((rows.size, 3), np.float32)
+        grads = np.zeros((2, rows.size, 3), np.float32)
         for k, image in enumerate(segs):
-            for side in (a, b):
+            for g, side in zip(grads, (a, b)):
                 sel = side == k
-                total[sel] += image[rows[sel], cols[sel]] - image[rq[sel], cq[sel]]
-        v[rows, cols] = 0.5 * total
+                g[sel] = image[rows[sel], cols[sel]] - image[rq[sel], cq[sel]]
+        if seams == "stronger":
+            v[rows, cols] = np.where(np.abs(grads[0]) >= np.abs(grads[1]), grads[0], grads[1])
+        else:
+            v[rows, cols] = 0.5 * (grads[0] + grads[1])
     if mixed:
         g_photo = photo[tuple(lo)] - photo[tuple(hi)]
         v = np.where(np.abs(g_photo) > np.abs(v), g_photo, v)
@@ -178,11 +199,11 @@ def _edge_guidance(segs: list[np.ndarray], idx: np.ndarray, naive: np.ndarray,
 
 def build_system(
     photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages,
-    *, mixed_gradients: bool = False,
+    *, mixed_gradients: bool = False, screen: float = 0.0, seams: str = "mean",
 ) -> PoissonSystem:
     """Assemble the stitching system (see the module docstring for the discretisation)."""
     photo, segs, idx = _check_inputs(photo, labels, segment_images)
-    return _build(photo, segs, idx, _composite(photo, segs, idx), mixed_gradients)
+    return _build(photo, segs, idx, _composite(photo, segs, idx), mixed_gradients, screen, seams)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -207,28 +228,44 @@ def _assemble_rhs(photo, unknown, vx, vy, b):  # pragma: no cover - compiled
                 b[i, j, c] = acc
 
 
+SEAM_GUIDANCE = ("mean", "stronger")
+
+
+def _check_options(screen: float, seams: str) -> float:
+    screen = float(screen)
+    if not np.isfinite(screen) or screen < 0:
+        raise OperationError(f"screen must be a finite number >= 0 (0 = plain Poisson), got {screen}")
+    if seams not in SEAM_GUIDANCE:
+        raise OperationError(f"unknown seam guidance {seams!r}; choose one of {SEAM_GUIDANCE}")
+    return screen
+
+
 def _build(photo: np.ndarray, segs: list[np.ndarray], idx: np.ndarray, naive: np.ndarray,
-           mixed: bool) -> PoissonSystem:
+           mixed: bool, screen: float = 0.0, seams: str = "mean") -> PoissonSystem:
+    screen = _check_options(screen, seams)
     unknown = idx >= 0
     known = ~unknown
     h, w = unknown.shape
     b = np.zeros((h, w, 3), np.float32)
     if segs:
-        vx = _edge_guidance(segs, idx, naive, photo, 1, mixed)
-        vy = _edge_guidance(segs, idx, naive, photo, 0, mixed)
+        vx = _edge_guidance(segs, idx, naive, photo, 1, mixed, seams)
+        vy = _edge_guidance(segs, idx, naive, photo, 0, mixed, seams)
         _assemble_rhs(photo, unknown, vx, vy, b)
     diag = np.zeros((h, w), np.float32)
     diag[:, :-1] += 1
     diag[:, 1:] += 1
     diag[:-1, :] += 1
     diag[1:, :] += 1
+    if screen > 0:
+        diag += np.float32(screen)
+        b += np.float32(screen) * naive * unknown[..., None]
     diag *= unknown
     wx = (unknown[:, :-1] & unknown[:, 1:]).astype(np.float32)
     wy = (unknown[:-1, :] & unknown[1:, :]).astype(np.float32)
     pinned = None
-    if unknown.any() and not known.any():
+    if unknown.any() and not known.any() and screen == 0:
         pinned = (0, 0)
-    return PoissonSystem(unknown, diag, wx, wy, b, pinned)
+    return PoissonSystem(unknown, diag, wx, wy, b, pinned, screen)
 
 
 def _with_pinned_fixed(sys_: PoissonSystem, x0: np.ndarray) -> PoissonSystem:
@@ -255,7 +292,7 @@ def _with_pinned_fixed(sys_: PoissonSystem, x0: np.ndarray) -> PoissonSystem:
         wy[i, j] = 0
     if i > 0:
         wy[i - 1, j] = 0
-    return PoissonSystem(unknown, diag, wx, wy, b, None)
+    return PoissonSystem(unknown, diag, wx, wy, b, None, sys_.screen)
 
 
 # --------------------------------------------------------------------------- grid kernels
@@ -646,17 +683,22 @@ def solve_system(sys_: PoissonSystem, x0: np.ndarray, method: str = "auto",
 def poisson_stitch(
     photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages, *,
     mixed_gradients: bool = False, method: str = "auto", rtol: float = DEFAULT_RTOL,
+    screen: float = 0.0, seams: str = "mean",
 ) -> np.ndarray:
     """Stitch per-segment images into one seamless H x W x 3 float32 composite.
 
     ``labels``: H x W ints, 0 = keep the photo. ``segment_images``: ``{label: H x W x 3}`` or
     an (S, H, W, 3) array in increasing label order. The solve stops when the relative
     residual ``||b - A f|| / ||b||`` of every channel is below ``rtol``. ``method``: one of
-    ``METHODS`` (see the module docstring).
+    ``METHODS`` (see the module docstring). ``screen`` > 0 pulls every pixel towards the naive
+    composite with that weight, so seam corrections fade within about ``1 / sqrt(screen)`` px
+    instead of shifting whole segments. ``seams``: guidance across a border between two
+    segments, ``"mean"`` of both images' gradients or the ``"stronger"`` one (per channel;
+    keeps an edge that one segment renders sharply instead of halving it).
     """
     photo, segs, idx = _check_inputs(photo, labels, segment_images)
     naive = _composite(photo, segs, idx)
-    sys_ = _build(photo, segs, idx, naive, mixed_gradients)
+    sys_ = _build(photo, segs, idx, naive, mixed_gradients, screen, seams)
     if not sys_.unknown.any():
         return naive
     out = solve_system(sys_, naive, method, rtol)
@@ -668,10 +710,11 @@ def poisson_stitch(
 
 def poisson_residual(
     result: np.ndarray, photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages,
-    *, mixed_gradients: bool = False,
+    *, mixed_gradients: bool = False, screen: float = 0.0, seams: str = "mean",
 ) -> float:
     """Relative discrete residual ``||b - A f|| / ||b||`` over the unknown pixels (float64)."""
-    sys_ = build_system(photo, labels, segment_images, mixed_gradients=mixed_gradients)
+    sys_ = build_system(photo, labels, segment_images, mixed_gradients=mixed_gradients,
+                        screen=screen, seams=seams)
     if not sys_.unknown.any():
         return 0.0
     # Dirichlet values are already in b, so label-0 pixels enter A f as zeros.

@@ -133,6 +133,61 @@ def test_mixed_gradients_keep_strong_photo_edges() -> None:
     assert edge_mixed > 0.25 and edge_plain < 0.05
 
 
+
+@pytest.mark.parametrize("method", ["auto", "direct"])
+@pytest.mark.parametrize("background", [True, False])
+def test_screened_residual_below_target(method: str, background: bool) -> None:
+    photo = _photo()
+    labels = _voronoi_labels(background=background)
+    segs = _offset_segments(photo, labels)
+    out = poisson_stitch(photo, labels, segs, method=method, screen=0.1, seams="stronger")
+    assert poisson_residual(out, photo, labels, segs, screen=0.1, seams="stronger") < 1e-4
+    # the residual is the screened system's: the plain solution does not satisfy it
+    plain = poisson_stitch(photo, labels, segs, method=method)
+    assert poisson_residual(plain, photo, labels, segs, screen=0.1, seams="stronger") > 1e-3
+
+
+def test_screening_keeps_segment_colours_and_still_hides_seams() -> None:
+    """No label 0: plain Poisson shifts whole segments by their seam mismatch; screened
+    Poisson keeps each segment's own colour away from its borders and still cuts the seam
+    jump five-fold (screen 0.1: corrections fade within ~3 px)."""
+    photo = _photo(noise=0.0)
+    labels = _voronoi_labels(background=False)
+    segs = _offset_segments(photo, labels)
+    naive = naive_composite(photo, labels, segs)
+    plain = poisson_stitch(photo, labels, segs)
+    screened = poisson_stitch(photo, labels, segs, screen=0.1)
+    border = np.zeros_like(labels, bool)
+    border[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    border[1:, :] |= labels[1:, :] != labels[:-1, :]
+    from scipy.ndimage import binary_dilation
+
+    interior = ~binary_dilation(border, iterations=12)
+    drift = lambda out: np.abs(out - naive)[interior].mean()  # noqa: E731
+    assert drift(screened) < 0.1 * drift(plain), (drift(screened), drift(plain))
+    jump_naive = seam_gradient_jump(naive, labels)
+    assert jump_naive >= 5 * seam_gradient_jump(screened, labels)
+
+
+def test_stronger_seam_guidance_keeps_an_edge_one_segment_draws() -> None:
+    """Along a border that is a real edge, segment 1 draws it sharply and segment 2 softly:
+    the mean guidance halves the edge, the stronger guidance keeps it."""
+    n = 48
+    photo = np.full((n, n, 3), 0.5, np.float32)
+    labels = np.zeros((n, n), np.int32)
+    labels[8:40, 8:24] = 1
+    labels[8:40, 24:40] = 2
+    xx = np.mgrid[0:n, 0:n][1]
+    sharp = np.where(xx < 24, 0.2, 0.8)[..., None].repeat(3, -1).astype(np.float32)
+    soft = np.clip(0.5 + (xx - 23.5) * 0.02, 0, 1)[..., None].repeat(3, -1).astype(np.float32)
+    segs = {1: sharp, 2: soft}
+
+    def edge(seams: str) -> float:
+        out = poisson_stitch(photo, labels, segs, seams=seams, method="direct")
+        return float(np.abs(out[12:36, 24] - out[12:36, 23]).mean())
+
+    assert edge("stronger") > 0.55 and edge("mean") < 0.35, (edge("stronger"), edge("mean"))
+
 def test_bad_inputs_raise_clear_errors() -> None:
     photo = _photo()
     labels = _voronoi_labels()
@@ -142,6 +197,10 @@ def test_bad_inputs_raise_clear_errors() -> None:
         poisson_stitch(photo, labels[:10], {})
     with pytest.raises(OperationError, match="method"):
         poisson_stitch(photo, labels, _offset_segments(photo, labels), method="magic")
+    with pytest.raises(OperationError, match="screen"):
+        poisson_stitch(photo, labels, _offset_segments(photo, labels), screen=-1.0)
+    with pytest.raises(OperationError, match="seam guidance"):
+        poisson_stitch(photo, labels, _offset_segments(photo, labels), seams="max")
 
 
 def test_auto_matches_direct_solver() -> None:

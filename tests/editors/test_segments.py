@@ -67,7 +67,7 @@ def test_all_segments_are_optimised_as_one_batch(tiny_gen):
     photo = _image(tiny_gen, 3)
     labels = _three_segments()
     steps_w, steps_noise = 4, 3
-    params = SegmentsParams(steps_w=steps_w, steps_noise=steps_noise, poisson=False)
+    params = SegmentsParams(steps_w=steps_w, steps_noise=steps_noise, poisson=False, candidates=0)
     result = Segments().run(counting, {"photo": photo, "labels": labels}, params, Progress())
     assert set(counting.batches) == {3}  # every synthesis draws all three segments at once
     # one synthesis per step (plus two for the metrics), not one per segment and step
@@ -75,6 +75,11 @@ def test_all_segments_are_optimised_as_one_batch(tiny_gen):
     assert result.outputs["latents"].batch == 3
     assert len(result.outputs["segment_images"]) == 3
     assert result.params["segment_ids"] == [1, 2, 5]
+    # start codes: the mean face once, then the candidates in chunks shared by all segments
+    counting.batches.clear()
+    params = SegmentsParams(steps_w=steps_w, steps_noise=steps_noise, poisson=False, candidates=20)
+    Segments().run(counting, {"photo": photo, "labels": labels}, params, Progress())
+    assert counting.batches == [1, 16, 4] + [3] * (steps_w + steps_noise + 2)
 
 
 def test_per_segment_beats_one_global_w_plus_by_3_db():
@@ -159,6 +164,54 @@ def test_refine_returns_full_resolution_labels_with_the_same_ids(tiny_gen):
     assert refined.shape == labels.shape and refined.dtype == np.int32
     assert segment_ids(refined) == [1, 2, 5]
 
+
+
+def test_default_stitch_keeps_each_segments_colours(tiny_gen):
+    """Segments cover the whole crop (no id 0 to anchor the solve): plain Poisson shifts whole
+    segments by their seam mismatch, the screened stitch (the operation's Poisson settings)
+    keeps the hard cut's colours away from the seams; the default output is the hard cut."""
+    from scipy.ndimage import binary_dilation
+
+    photo = _image(tiny_gen, 8)
+    labels = np.ones((SIZE, SIZE), np.int32)
+    labels[:, SIZE // 2:] = 2
+    run = lambda **kw: Segments().run(  # noqa: E731
+        tiny_gen, {"photo": photo, "labels": labels}, SegmentsParams(steps_w=0, **kw), Progress()
+    ).outputs["result"]
+    hard, default = run(poisson=False), run()
+    plain, screened = run(poisson=True, screen=0.0, seams="mean"), run(poisson=True)
+    np.testing.assert_array_equal(default, hard)
+    far = ~binary_dilation(labels == 1, iterations=6) | ~binary_dilation(labels == 2, iterations=6)
+    drift = lambda out: float(np.abs(out - hard)[far].mean())  # noqa: E731
+    assert drift(screened) < 0.25 * drift(plain), (drift(screened), drift(plain))
+    assert SegmentsParams().screen > 0 and SegmentsParams().seams == "stronger"
+
+
+def test_each_segment_starts_from_the_candidate_that_fits_it(tiny_gen):
+    """Left half drawn by random code 3, right half by code 5 (same noise): each segment's
+    start is exactly its own code; a segment no candidate fits better keeps the mean."""
+    from editors.embed import initial_latent
+    from editors.segments import CANDIDATE_TRUNCATION, best_candidates
+    from models.generator import Latent
+
+    pool = tiny_gen.random_latent(0, batch=8, truncation=CANDIDATE_TRUNCATION)
+    start = initial_latent(tiny_gen, "mean", 0, batch=3)
+    noise = start.select(0).noise
+    with torch.no_grad():
+        left, right, mean = (tiny_gen.synthesize(Latent(w, noise)).image for w in (
+            {k: v[3:4] for k, v in pool.w.items()}, {k: v[5:6] for k, v in pool.w.items()},
+            start.select(0).w))
+    x = torch.cat([left[..., : SIZE // 2], right[..., SIZE // 2:]], -1)
+    x[..., :4, :] = mean[..., :4, :]  # a strip only the mean latent draws
+    masks = torch.zeros(3, 1, SIZE, SIZE)
+    masks[0, :, 8:, : SIZE // 2] = 1
+    masks[1, :, 8:, SIZE // 2:] = 1
+    masks[2, :, :4, :] = 1
+    chosen = best_candidates(tiny_gen, start, x, masks, 8, seed=0)
+    for k, v in chosen.w.items():
+        assert torch.equal(v[0], pool.w[k][3]) and torch.equal(v[1], pool.w[k][5])
+        assert torch.equal(v[2], start.w[k][2])
+    assert all(torch.equal(a, b) for a, b in zip(chosen.noise, start.noise))
 
 def test_crop_labels_follow_the_placement():
     labels = np.zeros((64, 64), np.int32)
