@@ -203,6 +203,11 @@ class Layer:
         )
 
     @property
+    def is_cutout(self) -> bool:
+        """An operation's result with an alpha channel: a cut-out subject."""
+        return self.kind == LayerKind.RESULT and self.pixels.ndim == 3 and self.pixels.shape[2] == 4
+
+    @property
     def nbytes(self) -> int:
         """Memory held by the pixels."""
         return int(self.pixels.nbytes)

@@ -430,6 +430,4 @@ def _is_opaque_picture(layer: Layer) -> bool:
     """The photo, or an operation's result without alpha (an edited copy of the photo)."""
     from app.document.layers import LayerKind
 
-    if layer.kind == LayerKind.PHOTO:
-        return True
-    return layer.kind == LayerKind.RESULT and layer.pixels.ndim == 3 and layer.pixels.shape[2] == 3
+    return layer.kind == LayerKind.PHOTO or (layer.kind == LayerKind.RESULT and not layer.is_cutout)

@@ -15,8 +15,7 @@ if TYPE_CHECKING:
 def foreground_layer(doc: Document) -> Layer | None:
     """The topmost accepted RGBA result (a cut-out subject)."""
     for layer in reversed(doc.layers):
-        if layer.kind == LayerKind.RESULT and layer.pixels.ndim == 3 \
-                and layer.pixels.shape[2] == 4 and not layer.pending:
+        if layer.is_cutout and not layer.pending:
             return layer
     return None
 

@@ -57,8 +57,7 @@ def _insert_index(doc: Document, layer: Layer) -> int:
     if layer.kind == LayerKind.BACKGROUND:
         for i in range(len(doc.layers) - 1, -1, -1):
             lay = doc.layers[i]
-            if lay.kind == LayerKind.RESULT and lay.pixels.ndim == 3 \
-                    and lay.pixels.shape[2] == 4 and not lay.pending:
+            if lay.is_cutout and not lay.pending:
                 return i
     return len(doc.layers)
 

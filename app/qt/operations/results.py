@@ -37,9 +37,9 @@ class ResultLayers:
     @property
     def is_cutout(self) -> bool:
         """Whether this is a cut-out: an RGBA result beside a matte layer."""
-        rgba = any(lay.kind == LayerKind.RESULT and lay.pixels.ndim == 3 and lay.pixels.shape[2] == 4
-                   for lay in self.layers)
-        return rgba and any(lay.kind == LayerKind.MATTE for lay in self.layers)
+        return any(lay.is_cutout for lay in self.layers) and any(
+            lay.kind == LayerKind.MATTE for lay in self.layers
+        )
 
     @property
     def primary(self) -> Layer | None:

@@ -39,10 +39,6 @@ KINDS_FOR_SLOT: dict[str, tuple[LayerKind, ...]] = {
 }
 
 
-def _has_alpha(layer: Layer) -> bool:
-    return layer.pixels.ndim == 3 and layer.pixels.shape[2] == 4
-
-
 def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
     """The layer id a picker for ``slot`` starts on (None: leave it empty)."""
     kinds = KINDS_FOR_SLOT[slot.kind]
@@ -60,7 +56,7 @@ def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
         free = [lay for lay in photos + candidates if lay.id not in taken]
         return free[0].id if free else None
     if slot.kind == "rgba":
-        cutouts = [lay for lay in candidates if lay.kind == LayerKind.RESULT and _has_alpha(lay)]
+        cutouts = [lay for lay in candidates if lay.is_cutout]
         paints = [lay for lay in candidates if lay.kind == LayerKind.PAINT]
         if active is not None and (active in cutouts or active in paints):
             return active.id
