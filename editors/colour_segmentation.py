@@ -16,6 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from editors.matting_refine import painted_pixels
+
 #: GrabCut working size (long side, px): big photos are segmented at this size
 DEFAULT_WORK_PX = 512
 #: GrabCut iterations (3 and 5 gave the same errors on the evaluation portraits)
@@ -30,16 +32,8 @@ def _resize(arr: np.ndarray, size: tuple[int, int], interpolation: int) -> np.nd
     return cv2.resize(arr, size, interpolation=interpolation)
 
 
-def _painted(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
-    if mask is None:
-        return np.zeros(shape, bool)
-    m = np.asarray(mask)
-    if m.shape[:2] != shape:
-        raise ValueError(
-            f"a painted mask is {m.shape[1]}x{m.shape[0]} but the photo is {shape[1]}x{shape[0]}: "
-            "resize or repaint it to the photo's size"
-        )
-    return (m[..., 0] if m.ndim == 3 else m) > 0.5
+def _painted(mask: np.ndarray | None, shape: tuple[int, int], what: str) -> np.ndarray:
+    return np.zeros(shape, bool) if mask is None else painted_pixels(mask, shape, what)
 
 
 def segment_by_colour(
@@ -66,7 +60,8 @@ def segment_by_colour(
     if work_px < 8:
         raise ValueError(f"work_px must be at least 8, got {work_px}")
     h, w = a.shape
-    fg_paint, bg_paint = _painted(fg_mask, (h, w)), _painted(bg_mask, (h, w))
+    fg_paint = _painted(fg_mask, (h, w), "foreground mask")
+    bg_paint = _painted(bg_mask, (h, w), "background mask")
     rough = ((a >= 0.5) | fg_paint) & ~(bg_paint & ~fg_paint)
     if rough.all() or not rough.any():
         return rough

@@ -90,9 +90,7 @@ def generator_trimap(
     for name, mask, value in (("background mask", bg_mask, False), ("foreground mask", fg_mask, True)):
         if mask is None:
             continue
-        m = np.asarray(mask)
-        check_same_size(name, m, a.shape, "alpha")
-        hit = (m[..., 0] if m.ndim == 3 else m) > 0.5
+        hit = painted_pixels(mask, a.shape, name, "alpha")
         fg[hit] = value
         painted |= hit
     trimap = np.full(a.shape, UNKNOWN, np.float32)
@@ -135,6 +133,15 @@ def check_same_size(what: str, arr: np.ndarray, shape: tuple[int, ...], photo: s
         )
 
 
+def painted_pixels(mask: np.ndarray, shape: tuple[int, ...], what: str = "mask",
+                   other: str = "photo") -> np.ndarray:
+    """Boolean H x W of the pixels painted in ``mask`` (> 0.5; first channel if H x W x C),
+    after checking it is ``shape[:2]`` (:func:`check_same_size`'s error otherwise)."""
+    m = np.asarray(mask)
+    check_same_size(what, m, shape, other)
+    return (m[..., 0] if m.ndim == 3 else m) > 0.5
+
+
 def apply_user_masks(
     trimap: np.ndarray,
     fg_mask: np.ndarray | None = None,
@@ -151,13 +158,8 @@ def apply_user_masks(
         ("background mask", bg_mask, 0.0),
         ("foreground mask", fg_mask, 1.0),
     ):
-        if mask is None:
-            continue
-        m = np.asarray(mask)
-        check_same_size(name, m, out.shape, "trimap")
-        if m.ndim == 3:
-            m = m[..., 0]
-        out[m > 0.5] = value
+        if mask is not None:
+            out[painted_pixels(mask, out.shape, name, "trimap")] = value
     return out
 
 
