@@ -149,8 +149,7 @@ class PoissonSystem:
     ``wx[i, j]`` couples (i, j) with (i, j+1), ``wy[i, j]`` couples (i, j) with (i+1, j); they
     are 1 between two unknown pixels and 0 otherwise. ``diag`` is 0 and ``b`` (H x W x 3) is 0
     off the unknowns. ``pinned`` is the pixel held fixed when there is no label 0 at all and
-    no screening. ``screen`` is the lambda already added to ``diag`` (and ``lambda * naive``
-    to ``b``).
+    no screening (a screening lambda is already in ``diag``, and ``lambda * naive`` in ``b``).
     """
 
     unknown: np.ndarray
@@ -159,7 +158,6 @@ class PoissonSystem:
     wy: np.ndarray
     b: np.ndarray
     pinned: tuple[int, int] | None
-    screen: float = 0.0
 
 
 def _edge_guidance(segs: list[np.ndarray], idx: np.ndarray, naive: np.ndarray,
@@ -265,7 +263,7 @@ def _build(photo: np.ndarray, segs: list[np.ndarray], idx: np.ndarray, naive: np
     pinned = None
     if unknown.any() and not known.any() and screen == 0:
         pinned = (0, 0)
-    return PoissonSystem(unknown, diag, wx, wy, b, pinned, screen)
+    return PoissonSystem(unknown, diag, wx, wy, b, pinned)
 
 
 def _with_pinned_fixed(sys_: PoissonSystem, x0: np.ndarray) -> PoissonSystem:
@@ -292,7 +290,7 @@ def _with_pinned_fixed(sys_: PoissonSystem, x0: np.ndarray) -> PoissonSystem:
         wy[i, j] = 0
     if i > 0:
         wy[i - 1, j] = 0
-    return PoissonSystem(unknown, diag, wx, wy, b, None, sys_.screen)
+    return PoissonSystem(unknown, diag, wx, wy, b, None)
 
 
 # --------------------------------------------------------------------------- grid kernels

@@ -198,6 +198,8 @@ class SegmentLoss(EmbeddingLoss):
 # --------------------------------------------------------------------------- inversion
 #: truncation of the random start codes (towards the mean W: typical, well-formed faces)
 CANDIDATE_TRUNCATION = 0.7
+
+
 @dataclass
 class SegmentInversion:
     """Per-segment latents (batch in ``ids`` order), their images and the loss masks."""
