@@ -83,3 +83,21 @@ def test_plain_composite_needs_no_model_and_writes_one_file(matte_dir, tmp_path,
     assert (tmp_path / "composite.png").is_file()
     assert not list(tmp_path.glob("composites_*.png"))
     assert "model:" not in capsys.readouterr().err
+
+
+def test_matte_again_with_strokes_reuses_the_latent(matte_dir, tmp_path, capsys):
+    photo = matte_dir.parent / "photo.png"
+    fg = np.zeros((36, 48), np.uint8)
+    fg[10:14, 20:28] = 255  # a stroke painted after the first run
+    Image.fromarray(fg).save(tmp_path / "fg.png")
+    capsys.readouterr()
+    rc = main([*MODEL, "matte", str(photo), "--latent", str(matte_dir / "latent.npz"),
+               "--fg-mask", str(tmp_path / "fg.png"), "--out-dir", str(tmp_path / "again")])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "embed_psnr" not in printed  # no second embedding
+    first = np.asarray(Image.open(matte_dir / "generator_alpha.png"), np.float32)
+    again = np.asarray(Image.open(tmp_path / "again" / "generator_alpha.png"), np.float32)
+    np.testing.assert_allclose(again, first, atol=1.0)  # the same alpha, from the same latent
+    alpha = np.asarray(Image.open(tmp_path / "again" / "alpha.png"), np.float32)
+    assert (alpha[10:14, 20:28] == alpha.max()).all() and alpha.max() > 0  # the stroke is subject

@@ -292,3 +292,10 @@ def test_furrygan_segments_in_w_space_tie_both_groups():
     for w in lat.w.values():
         assert torch.allclose(w, w[:, :1].expand_as(w), atol=1e-6)
     np.testing.assert_array_equal(out.outputs["result"][labels == 0], photo[labels == 0])
+
+
+def test_the_seam_choices_offered_are_the_ones_poisson_accepts():
+    from editors.poisson import SEAM_GUIDANCE
+    from editors.segments import SEAM_CHOICES
+
+    assert set(SEAM_CHOICES) == set(SEAM_GUIDANCE)
