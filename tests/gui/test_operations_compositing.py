@@ -12,6 +12,9 @@ from PySide6.QtGui import QDropEvent
 
 from app.document.document import Document
 from app.document.layers import LayerKind
+from app.qt.operations.slot_pickers import NONE
+from app.qt.placement.geometry import SquareBox
+from editors.placement import Placement
 from tests.gui.conftest import install_tiny_operations, tiny_generator
 
 
@@ -102,6 +105,33 @@ def test_a_second_matte_reuses_the_photos_embedding(qtbot, window, ops):
     assert "embed_psnr" not in again.metrics  # no second embedding
     np.testing.assert_allclose(again.outputs["generator_alpha"], first.outputs["generator_alpha"],
                                atol=1e-6)
+
+
+def test_choosing_no_latent_survives_the_run_and_embeds_again(qtbot, window, ops):
+    matte(qtbot, ops)
+    page = ops.panel.select("matte")
+    page.pickers.refill(window.document)
+    picker = page.pickers.pickers["latent"]
+    picker.choose(NONE)  # what picking "(none)" in the combo box does
+    again = run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
+    assert picker.value_source() is None
+    assert "embed_psnr" in again.metrics  # the user's "(none)" was kept: embedded again
+
+
+def test_a_moved_box_does_not_reuse_a_latent_made_for_the_old_box(qtbot, window, ops):
+    matte(qtbot, ops)
+    photo = window.document.layers[0]
+    assert photo.latent is not None and photo.placement is not None
+    ops.overlay.box = SquareBox(0.0, 0.0, 40.0)  # the user drags the box to the corner ...
+    ops.overlay.box_edited.emit()  # ... and lets go
+    again = run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
+    assert "embed_psnr" in again.metrics  # the stale latent was not used
+    assert "box moved" in window.status.currentMessage()  # said, and still there when done
+    ops.pending.accept()
+    expected = Placement.from_box(0.0, 0.0, 40.0, photo.placement.size, (48, 64))
+    np.testing.assert_allclose(window.document.layers[0].placement.matrix, expected.matrix)
+    third = run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
+    assert "embed_psnr" not in third.metrics  # same box: the new latent is reused
 
 
 def test_dropped_background_goes_under_the_foreground_and_composites(qtbot, tmp_path,

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from app.document.document import Document
+from app.qt.operations.slot_pickers import BOX
 from app.qt.placement.geometry import SquareBox, rescaled
 from editors.placement import Placement
 from tests.gui.conftest import install_tiny_operations
@@ -85,6 +86,23 @@ def test_operations_get_the_box_at_model_resolution_and_store_it(qtbot, window, 
     np.testing.assert_allclose(window.document.layers[0].placement.matrix, expected.matrix)
     ops.refresh_pickers()
     assert page.pickers.choices()["placement"] == window.document.layers[0].id
+
+
+def test_a_dragged_box_becomes_every_operations_region(qtbot, window, ops):
+    photo = window.document.layers[0]
+    photo.placement = Placement.from_box(0.0, 0.0, 60.0, 32, (120, 200))  # from an earlier run
+    page = ops.panel.select("embed")
+    ops.refresh_pickers()
+    assert page.pickers.choices()["placement"] == photo.id  # the stored region, by default
+    ops.panel.place_button.setChecked(True)
+    press_move_release(window.canvas, widget_point(window, 100, 60), widget_point(window, 90, 60))
+    for name in ("embed", "inpaint"):
+        page = ops.panel.select(name)
+        ops.refresh_pickers()
+        assert page.pickers.choices()["placement"] == BOX  # the user's box from now on
+    window.set_document(window.document)  # another document: the defaults again
+    ops.refresh_pickers()
+    assert page.pickers.choices()["placement"] == photo.id
 
 
 def test_placements_rescale_to_another_model_size():

@@ -78,6 +78,7 @@ class OperationsController(QObject):
         p.align_button.clicked.connect(self.align_face)
         p.reset_box_button.clicked.connect(self.reset_box)
         p.op_combo.currentIndexChanged.connect(lambda _i: self.refresh_pickers())
+        self.overlay.box_edited.connect(self._use_box)
         self.runner.preview.connect(self._on_preview)
         self.runner.finished.connect(self._on_finished)
         self.runner.cancelled.connect(self._on_cancelled)
@@ -158,6 +159,8 @@ class OperationsController(QObject):
         if document is not None:
             self.pending.settle_loaded(document)
             self.overlay.reset_box(document.width, document.height)
+        for page in self.panel.pages.values():
+            page.pickers.forget_choices()
         self.refresh_pickers()
 
     @staticmethod
@@ -237,12 +240,17 @@ class OperationsController(QObject):
             choices = page.pickers.choices()
             if extra:
                 choices.update(extra)
-            inputs = gather_inputs(doc, op, choices, self.overlay.current_placement_source())
+            notes: list[str] = []
+            inputs = gather_inputs(doc, op, choices, self.overlay.current_placement_source(), notes)
         except (OperationError, KeyError, ValueError) as exc:
             self._show_error(f"Cannot run {op.title or op.name}", str(exc), "")
             return None
+        note = "; ".join(notes).capitalize() + ". " if notes else ""
+        if note:
+            self.window.status.showMessage(note, 8000)
         job = Job(op, inputs, params, context={
             "doc": doc, "source_id": page.pickers.photo_layer_id(), "purpose": purpose,
+            "note": note,
         })
         job.generator = self._generator_source(job)
         self.runner.submit(job)
@@ -267,6 +275,11 @@ class OperationsController(QObject):
 
         return source
 
+    def _use_box(self) -> None:
+        """The user moved, aligned or reset the box: every operation works in it from now on."""
+        for page in self.panel.pages.values():
+            page.pickers.use_box()
+
     def align_face(self) -> None:
         """Run the `align` operation on the photo; its placement becomes the box."""
         if "align" not in self.operations:
@@ -278,6 +291,7 @@ class OperationsController(QObject):
         """The largest centred square again."""
         if self.document is not None:
             self.overlay.reset_box(self.document.width, self.document.height)
+            self._use_box()
 
     # ------------------------------------------------------------------ job events
     def _on_preview(self, job: Job, image: np.ndarray) -> None:
@@ -296,6 +310,7 @@ class OperationsController(QObject):
             placement = result.outputs.get("placement")
             if placement is not None:
                 self.overlay.set_aligned(placement)
+                self._use_box()
                 self.window.status.showMessage("Face aligned: the box follows the face", 5000)
             return
         proposal = result_layers(doc, job.operation, job.params, result,
@@ -306,7 +321,8 @@ class OperationsController(QObject):
             return
         kept = self._keep_other_pending(job)
         self.pending.show(doc, proposal)
-        self.window.status.showMessage(f"{kept}{job.title} done. {metrics}", 8000)
+        note = job.context.get("note", "")
+        self.window.status.showMessage(f"{kept}{note}{job.title} done. {metrics}", 8000)
 
     def _keep_other_pending(self, job: Job) -> str:
         """A pending result of another operation is accepted (one undo step), not lost.

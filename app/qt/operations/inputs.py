@@ -12,7 +12,7 @@ import numpy as np
 
 from app.document.layers import LayerKind
 from app.qt.operations.slot_pickers import BOX
-from app.qt.placement.geometry import PlacementRequest, SquareBox
+from app.qt.placement.geometry import PlacementRequest, SquareBox, same_region
 from editors.operation import Operation, OperationError
 
 if TYPE_CHECKING:
@@ -57,13 +57,20 @@ def layer_value(doc: Document, layer: Layer, kind: str, slot_name: str) -> np.nd
     raise ValueError(f"slot kind {kind!r} is not a layer")
 
 
+#: a latent slot -> the placement slot that says which photo region it was made from
+LATENT_REGION_SLOTS = {"latent": "placement", "latents": "placement", "latent2": "placement2"}
+
+
 def gather_inputs(
-    doc: Document, op: Operation, choices: dict[str, Any], box: Any
+    doc: Document, op: Operation, choices: dict[str, Any], box: Any,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """Slot name -> copied value; raises OperationError naming a missing required input.
 
     ``box`` is the canvas placement (a SquareBox or an editors Placement, or None). The
     placement becomes a :class:`PlacementRequest`, resolved when the model size is known.
+    A stored latent only goes with the region it was made from (see
+    :func:`match_latents_to_regions`); what that changed is appended to ``notes``.
     """
     inputs: dict[str, Any] = {}
     for slot in op.inputs:
@@ -84,7 +91,44 @@ def gather_inputs(
             title = op.title or op.name
             raise OperationError(f"{title} needs a {slot.kind} for '{slot.name}': "
                                  f"{_hint(slot.kind)}")
+    found = match_latents_to_regions(doc, op, choices, inputs)
+    if notes is not None:
+        notes.extend(found)
     return inputs
+
+
+def match_latents_to_regions(doc: Document, op: Operation, choices: dict[str, Any],
+                             inputs: dict[str, Any]) -> list[str]:
+    """Keep each stored latent with the photo region it was made from.
+
+    When the region a job will use differs from the one stored beside a chosen latent (the
+    user moved the box), an optional latent is dropped, so the photo is embedded again in
+    the new region; a required one brings its own region instead. Returns what was done.
+    """
+    slots = {slot.name: slot for slot in op.inputs}
+    notes: list[str] = []
+    for latent_name, region_name in LATENT_REGION_SLOTS.items():
+        choice = choices.get(latent_name)
+        request = inputs.get(region_name)
+        if latent_name not in slots or choice is None or not isinstance(request, PlacementRequest):
+            continue
+        layer = doc.layer(choice)
+        stored = layer.placement
+        if stored is None or inputs.get(latent_name) is None:
+            continue
+        if tuple(stored.photo_shape) != (doc.height, doc.width):
+            continue
+        if same_region(stored, request.resolve(stored.size)):
+            continue
+        if slots[latent_name].optional:
+            inputs[latent_name] = None
+            notes.append(f"the box moved since the latent of {layer.name} was made: "
+                         "embedding again in the new box")
+        else:
+            inputs[region_name] = PlacementRequest(placement=stored, photo_shape=request.photo_shape)
+            notes.append(f"the latent of {layer.name} was made for another region: "
+                         "working in that region, not the box")
+    return notes
 
 
 def _hint(kind: str) -> str:

@@ -118,8 +118,17 @@ class StoredValuePicker(QComboBox):
     def __init__(self, slot: Slot, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.slot = slot
+        self.chosen: str | None = None  # what the user picked; kept over refills
         self.setObjectName(f"slot_{slot.name}")
         self.setToolTip(slot.help or f"a {slot.kind} stored on a layer")
+        self.activated.connect(lambda index: self.choose(self.itemData(index)))
+
+    def choose(self, data: str | None) -> None:
+        """Pick ``data`` (a layer id, BOX or NONE) and keep it over refills while it exists."""
+        self.chosen = data
+        index = self.findData(data)
+        if index >= 0:
+            self.setCurrentIndex(index)
 
     def refill(self, doc: Document | None, photo_id: str | None) -> None:
         """Offer every layer holding a value; default to the photo's own."""
@@ -148,6 +157,8 @@ class StoredValuePicker(QComboBox):
             default = self.findData(photo_id)
         if default < 0 and holders and attr == "latent":
             default = self.findData(_latent_default(holders, photo_id))
+        if self.chosen is not None and self.findData(self.chosen) >= 0:
+            default = self.findData(self.chosen)
         self.setCurrentIndex(max(0, default))
         self.blockSignals(False)
 
@@ -222,6 +233,19 @@ class SlotPickers(QWidget):
         for picker in self.pickers.values():
             if isinstance(picker, StoredValuePicker):
                 picker.refill(doc, photo_id)
+
+    def forget_choices(self) -> None:
+        """Back to the defaults (another document)."""
+        for picker in self.pickers.values():
+            if isinstance(picker, StoredValuePicker):
+                picker.chosen = None
+
+    def use_box(self) -> None:
+        """Make every placement picker use the canvas box (the user just moved it)."""
+        for slot in self.slots:
+            picker = self.pickers[slot.name]
+            if isinstance(picker, StoredValuePicker) and slot.kind == "placement":
+                picker.choose(BOX)
 
     def photo_layer_id(self) -> str | None:
         """The layer of the first image/rgba slot: where results go and latents belong."""

@@ -29,6 +29,7 @@ class CanvasOverlay(QWidget):
     """Draws on top of the canvas; owns the placement box state."""
 
     box_changed = Signal()
+    box_edited = Signal()  # the user dragged the box (not a reset or a new document)
 
     def __init__(self, canvas: CanvasWidget) -> None:
         super().__init__(canvas)
@@ -176,6 +177,7 @@ class CanvasOverlay(QWidget):
         if kind == QEvent.Type.MouseButtonRelease and self._drag is not None:
             self._drag = None
             self.box_changed.emit()
+            self.box_edited.emit()
             return True
         return False
 

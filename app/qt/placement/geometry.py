@@ -42,6 +42,16 @@ def rescaled(placement: Placement, size: int) -> Placement:
     return Placement(m, int(size), placement.photo_shape, placement.feather)
 
 
+def same_region(a: Placement, b: Placement, tolerance: float = 0.01) -> bool:
+    """Whether two placements crop the same photo region (corners within ``tolerance`` of
+    the crop's side, at any model size)."""
+    if tuple(a.photo_shape) != tuple(b.photo_shape):
+        return False
+    ca, cb = a.corners(), rescaled(b, a.size).corners()
+    side = float(np.linalg.norm(ca[1] - ca[0]))
+    return bool(np.abs(ca - cb).max() <= tolerance * max(side, 1.0))
+
+
 @dataclass
 class PlacementRequest:
     """A placement chosen in the GUI, resolved on the worker once the model size is known."""
