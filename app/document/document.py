@@ -24,13 +24,21 @@ from app.document.history import (
     RemoveLayerStep,
     ReplaceStep,
 )
-from app.document.layers import Layer, LayerKind, LayerLocked, Rect, check_pixels, new_layer
+from app.document.layers import (
+    Layer,
+    LayerKind,
+    LayerLocked,
+    Rect,
+    check_pixels,
+    check_tint,
+    new_layer,
+)
 
 EDIT_TILE = 128
 EVENT_KINDS = frozenset({"layers", "pixels", "props", "active", "history", "saved"})
 EDITABLE_PROPS = frozenset(
     {"name", "visible", "opacity", "locked", "offset", "palette", "latent", "placement",
-     "operation", "pending", "extras"}
+     "operation", "pending", "extras", "tint"}
 )
 
 
@@ -205,7 +213,7 @@ class Document:
         return self.add_layer(dup, self.index_of(id) + 1, f"Duplicate {src.name}")
 
     def set_layer_props(self, id: str, merge_key: Any = None, **props: Any) -> None:
-        """Change properties (name, visible, opacity, locked, offset, palette, ...) as one step.
+        """Change properties (name, visible, opacity, locked, offset, palette, tint, ...) as one step.
 
         Consecutive calls with the same non-None ``merge_key`` (an opacity drag) merge into
         one step.
@@ -496,6 +504,8 @@ def _normalise_prop(key: str, value: Any) -> Any:
         value = bool(value)
     elif key == "name":
         value = str(value)
+    elif key == "tint":
+        value = check_tint(value)
     return value
 
 

@@ -11,7 +11,9 @@ Pixel conventions (straight alpha, float32 in [0, 1]):
 from __future__ import annotations
 
 import colorsys
+import math
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -19,8 +21,23 @@ from typing import Any
 import numpy as np
 
 Rect = tuple[int, int, int, int]  # x, y, w, h
+Tint = tuple[float, float, float]  # overlay colour of a mask or matte, RGB in [0, 1]
 
-MASK_TINT = (1.0, 0.15, 0.2)  # overlay colour of masks and mattes
+
+def _rgb8(r: int, g: int, b: int) -> Tint:
+    return (r / 255.0, g / 255.0, b / 255.0)
+
+
+MASK_TINT = _rgb8(255, 38, 51)  # default overlay colour of masks and mattes (red)
+#: default tints handed to new mask layers in turn, so two stroke layers never look alike
+MASK_TINTS: tuple[Tint, ...] = (
+    MASK_TINT,
+    _rgb8(46, 204, 90),  # green
+    _rgb8(51, 120, 255),  # blue
+    _rgb8(255, 214, 26),  # yellow
+    _rgb8(230, 64, 230),  # magenta
+    _rgb8(26, 214, 230),  # cyan
+)
 MASK_OVERLAY_ALPHA = 0.5
 LABEL_OVERLAY_ALPHA = 0.5
 
@@ -153,6 +170,7 @@ class Layer:
     operation: dict | None = None
     pending: bool = False
     extras: dict[str, bytes] = field(default_factory=dict)
+    tint: Tint | None = None  # overlay colour of a mask/matte (None = MASK_TINT)
     revision: int = 0  # bumped on every pixel change (recovery snapshots use it)
 
     @property
@@ -173,15 +191,15 @@ class Layer:
     def rgba(self, region: Rect | None = None) -> np.ndarray:
         """HxWx4 float32 straight-alpha view for display (``region`` in layer coordinates).
 
-        Labels are shown through the palette at half alpha, masks and mattes as a tinted
-        overlay; colour layers without alpha are opaque.
+        Labels are shown through the palette at half alpha, masks and mattes as an overlay
+        in the layer's ``tint``; colour layers without alpha are opaque.
         """
         if region is None:
             px = self.pixels
         else:
             x, y, w, h = region
             px = self.pixels[y : y + h, x : x + w]
-        return to_rgba(px, self.kind, self.palette)
+        return to_rgba(px, self.kind, self.palette, self.tint)
 
     def copy(self, new_id: bool = False) -> Layer:
         """A copy with its own pixels (and a fresh id when ``new_id``)."""
@@ -200,6 +218,7 @@ class Layer:
             operation=dict(self.operation) if self.operation else None,
             pending=self.pending,
             extras=dict(self.extras),
+            tint=self.tint,
         )
 
     @property
@@ -213,8 +232,13 @@ class Layer:
         return int(self.pixels.nbytes)
 
 
-def to_rgba(px: np.ndarray, kind: LayerKind, palette: Palette | None = None) -> np.ndarray:
-    """Display form (HxWx4 float32 straight alpha) of raw layer pixels of ``kind``."""
+def to_rgba(
+    px: np.ndarray, kind: LayerKind, palette: Palette | None = None, tint: Tint | None = None
+) -> np.ndarray:
+    """Display form (HxWx4 float32 straight alpha) of raw layer pixels of ``kind``.
+
+    Masks and mattes are drawn in ``tint`` (None = :data:`MASK_TINT`).
+    """
     h, w = px.shape[:2]
     if kind == LayerKind.LABELS:
         lut = (palette or Palette()).color_lut().astype(np.float32) / 255.0
@@ -225,7 +249,7 @@ def to_rgba(px: np.ndarray, kind: LayerKind, palette: Palette | None = None) -> 
         return out
     if kind.is_scalar:
         out = np.empty((h, w, 4), np.float32)
-        out[..., :3] = MASK_TINT
+        out[..., :3] = MASK_TINT if tint is None else tint
         out[..., 3] = px * MASK_OVERLAY_ALPHA
         return out
     if px.ndim == 3 and px.shape[2] == 4:
@@ -234,6 +258,50 @@ def to_rgba(px: np.ndarray, kind: LayerKind, palette: Palette | None = None) -> 
     out[..., :3] = px[..., :3]
     out[..., 3] = 1.0
     return out
+
+
+def check_tint(value: Iterable[float] | None) -> Tint | None:
+    """``value`` as a tint (three numbers in [0, 1], rounded to 8-bit steps), or None.
+
+    Raises ValueError, saying what a tint looks like, for anything else.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str | bytes):
+        raise ValueError(f"a tint is three numbers within 0..1 (R, G, B), got {value!r}")
+    try:
+        rgb = [float(c) for c in value]
+    except (TypeError, ValueError):
+        raise ValueError(f"a tint is three numbers within 0..1 (R, G, B), got {value!r}") from None
+    if len(rgb) != 3 or not all(math.isfinite(c) and 0.0 <= c <= 1.0 for c in rgb):
+        raise ValueError(f"a tint is three numbers within 0..1 (R, G, B), got {value!r}")
+    r, g, b = (round(c * 255) for c in rgb)
+    return _rgb8(r, g, b)
+
+
+def tint_to_hex(tint: Tint) -> str:
+    """``#rrggbb`` form of a tint."""
+    return "#" + "".join(f"{round(c * 255):02x}" for c in tint)
+
+
+def tint_from_hex(text: str) -> Tint:
+    """Inverse of :func:`tint_to_hex`; ValueError unless ``text`` is ``#rrggbb``."""
+    t = text.strip()
+    if len(t) != 7 or t[0] != "#" or not all(ch in "0123456789abcdefABCDEF" for ch in t[1:]):
+        raise ValueError(f"a tint is written #rrggbb, got {text!r}")
+    return _rgb8(int(t[1:3], 16), int(t[3:5], 16), int(t[5:7], 16))
+
+
+def next_mask_tint(layers: Iterable[Layer]) -> Tint:
+    """The tint for a new mask layer among ``layers``: the first of :data:`MASK_TINTS` that
+    no mask or matte layer uses yet (the least used one once all are taken)."""
+    used = {tint_to_hex(t): 0 for t in MASK_TINTS}
+    for layer in layers:
+        if layer.kind.is_scalar:
+            key = tint_to_hex(layer.tint or MASK_TINT)
+            if key in used:
+                used[key] += 1
+    return min(MASK_TINTS, key=lambda t: used[tint_to_hex(t)])
 
 
 def check_pixels(kind: LayerKind, pixels: np.ndarray) -> np.ndarray:
@@ -286,6 +354,8 @@ def new_layer(
     pixels = check_pixels(kind, pixels)
     if kind == LayerKind.LABELS and props.get("palette") is None:
         props["palette"] = Palette()
+    if props.get("tint") is not None:
+        props["tint"] = check_tint(props["tint"])
     return Layer(
         id=props.pop("id", None) or uuid.uuid4().hex,
         name=name or kind.value.capitalize(),

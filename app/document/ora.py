@@ -11,6 +11,8 @@ programs ignore:
 - ``la:data``: masks/mattes and label maps as 16-bit grayscale PNG (the exact values)
 - ``la:exact``: float32 ``.npy`` when 8/16-bit PNG cannot hold the pixels exactly
 - ``la:palette``, ``la:placement``, ``la:operation``: JSON; ``la:latent``: ``.npz``
+- ``la:tint``: a mask's or matte's overlay colour as ``#rrggbb`` (a malformed value is
+  ignored: the layer shows the default tint)
 - ``la:extras``: JSON mapping of extra names to entries carried along as bytes
 
 Reading never executes anything (no pickles; ``np.load(allow_pickle=False)``).
@@ -32,7 +34,16 @@ import cv2
 import numpy as np
 
 from app.document.document import Document
-from app.document.layers import Layer, LayerKind, Palette, check_pixels, new_layer
+from app.document.layers import (
+    Layer,
+    LayerKind,
+    Palette,
+    Tint,
+    check_pixels,
+    new_layer,
+    tint_from_hex,
+    tint_to_hex,
+)
 from models.atomic import atomic_open
 
 MIMETYPE = b"image/openraster"
@@ -161,6 +172,8 @@ def _write_layer(w: _Writer, layer: Layer, uid: str) -> ET.Element:
     el.set(_q("kind"), layer.kind.value)
     if layer.pending:
         el.set(_q("pending"), "true")
+    if layer.tint is not None:
+        el.set(_q("tint"), tint_to_hex(layer.tint))
     base = f"{EXTRAS_DIR}/{uid}"
     px = layer.pixels
     if layer.kind.is_color:
@@ -329,6 +342,7 @@ def _read_layer(r: _Reader, el: ET.Element, origin: tuple[int, int], opacity: fl
     }
     if el.get(_q("id")):
         props["id"] = el.get(_q("id"))
+    props["tint"] = _read_tint(el.get(_q("tint")))
     if el.get(_q("palette")):
         props["palette"] = Palette.from_list(r.json(el.get(_q("palette"), "")))
     if el.get(_q("latent")):
@@ -345,6 +359,16 @@ def _read_layer(r: _Reader, el: ET.Element, origin: tuple[int, int], opacity: fl
         entries = r.json(el.get(_q("extras"), ""))
         props["extras"] = {str(k): r.get(str(v)) for k, v in entries.items()}
     return new_layer(kind, el.get("name") or "Layer", pixels=pixels, **props)
+
+
+def _read_tint(text: str | None) -> Tint | None:
+    """The ``la:tint`` attribute; None (the default tint) when absent or malformed."""
+    if not text:
+        return None
+    try:
+        return tint_from_hex(text)
+    except ValueError:
+        return None
 
 
 def _read_pixels(r: _Reader, el: ET.Element, src: str, kind: LayerKind) -> np.ndarray:

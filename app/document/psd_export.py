@@ -1,8 +1,8 @@
 """Export a document as a layered Photoshop file through psd-tools (no Qt).
 
 Each layer becomes an RGBA pixel layer with its name, opacity, visibility and position;
-masks, mattes and label maps are exported as they look on the canvas (tinted overlay,
-palette colours).
+masks, mattes and label maps are exported as they look on the canvas (an overlay in the
+layer's own tint, palette colours).
 """
 
 from __future__ import annotations

@@ -265,8 +265,12 @@ class MainWindow(QMainWindow):
         self.status.showMessage(f"Exported {Path(path).name}", 4000)
 
     def add_layer(self, kind: str) -> None:
-        """Layer > Add paint/mask/label layer (above the active one)."""
-        from app.document.layers import LayerKind, Palette, new_layer
+        """Layer > Add paint/mask/label layer (above the active one).
+
+        A new mask layer gets the first overlay tint no other mask or matte uses, so two
+        stroke layers (a matte's foreground and background marks) never look alike.
+        """
+        from app.document.layers import LayerKind, Palette, new_layer, next_mask_tint
 
         doc = self.document
         if doc is None:
@@ -279,6 +283,8 @@ class MainWindow(QMainWindow):
             palette = Palette()
             palette.add("Segment 1")
             props["palette"] = palette
+        if kind_enum == LayerKind.MASK:
+            props["tint"] = next_mask_tint(doc.layers)
         layer = new_layer(
             kind_enum, f"{names.get(kind_enum, kind)} {count}", size=doc.size, **props
         )

@@ -23,7 +23,7 @@ def layer_thumbnail(layer: Layer, size: int = THUMB_SIZE) -> QIcon:
 
     h, w = layer.pixels.shape[:2]
     step = max(1, int(np.ceil(max(h, w) / (size * 2))))
-    rgba = to_rgba(layer.pixels[::step, ::step], layer.kind, layer.palette)
+    rgba = to_rgba(layer.pixels[::step, ::step], layer.kind, layer.palette, layer.tint)
     image = qimage_from_rgba_float(rgba).scaled(
         size,
         size,

@@ -1,5 +1,7 @@
 """Layers panel: the stack (top first) with thumbnails, visibility, rename, drag to reorder,
-opacity and lock for the active layer, and the segment palette of label layers."""
+opacity and lock for the active layer, the segment palette of label layers, and the overlay
+colour of mask and matte layers (a swatch on the thumbnail; "Overlay colour…" in the row's
+context menu)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,17 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QFont
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QIcon, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QColorDialog,
     QDockWidget,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -30,11 +34,32 @@ from app.qt.thumbnails import THUMB_SIZE, layer_thumbnail
 
 if TYPE_CHECKING:
     from app.document.document import Document
+    from app.document.layers import Layer
     from app.qt.document_signals import DocumentSignals
 
 LAYER_ID_ROLE = Qt.ItemDataRole.UserRole
 THUMB_DELAY_MS = 250
 OPACITY_MERGE_GAP_S = 1.0  # slider moves closer than this merge into one undo step
+TINT_SWATCH_SIZE = 14  # the overlay-colour square in a mask row's thumbnail corner
+OVERLAY_COLOUR_TEXT = "Overlay colour…"
+
+
+def layer_row_icon(layer: Layer) -> QIcon:
+    """The row icon: the layer's thumbnail, with a swatch of the overlay tint on masks/mattes."""
+    from app.document.layers import MASK_TINT
+
+    icon_ = layer_thumbnail(layer)
+    if not layer.kind.is_scalar:
+        return icon_
+    pixmap = icon_.pixmap(THUMB_SIZE, THUMB_SIZE)
+    r, g, b = (round(c * 255) for c in (layer.tint or MASK_TINT))
+    painter = QPainter(pixmap)
+    x = y = THUMB_SIZE - TINT_SWATCH_SIZE - 1
+    painter.setPen(QPen(QColor(30, 30, 30), 1))
+    painter.setBrush(QColor(r, g, b))
+    painter.drawRect(x, y, TINT_SWATCH_SIZE, TINT_SWATCH_SIZE)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def single_move(current: Sequence[str], desired: Sequence[str]) -> tuple[str, int] | None:
@@ -121,6 +146,8 @@ class LayersDock(QDockWidget):
         self.list.currentItemChanged.connect(self._on_current_item)
         self.list.itemChanged.connect(self._on_item_changed)
         self.list.order_dropped.connect(self._apply_dropped_order)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._show_context_menu)
         self.opacity.valueChanged.connect(self._on_opacity)
         self.lock_button.toggled.connect(self._on_lock)
         self.palette.segment_selected.connect(self.label_selected)
@@ -178,7 +205,7 @@ class LayersDock(QDockWidget):
         if self.list.ids_top_first() != [lay.id for lay in layers]:
             self.list.clear()
             for layer in layers:
-                item = QListWidgetItem(layer_thumbnail(layer), layer.name)
+                item = QListWidgetItem(layer_row_icon(layer), layer.name)
                 item.setData(LAYER_ID_ROLE, layer.id)
                 item.setFlags(
                     item.flags()
@@ -232,7 +259,7 @@ class LayersDock(QDockWidget):
             layer_id = item.data(LAYER_ID_ROLE)
             if layer_id in stale:
                 with contextlib.suppress(KeyError):
-                    item.setIcon(layer_thumbnail(self.document.layer(layer_id)))
+                    item.setIcon(layer_row_icon(self.document.layer(layer_id)))
 
     # ---------------------------------------------------------------- edits
     def _on_current_item(self, item: QListWidgetItem | None, _prev: object) -> None:
@@ -279,3 +306,44 @@ class LayersDock(QDockWidget):
         layer = self.document.active_layer if self.document else None
         if layer is not None and self.document is not None:
             self.document.set_layer_props(layer.id, locked=locked)
+
+    # ------------------------------------------------------- overlay colour
+    def context_menu(self, layer_id: str) -> QMenu | None:
+        """The row menu of layer ``layer_id``: "Overlay colour…" for masks and mattes."""
+        if self.document is None:
+            return None
+        try:
+            layer = self.document.layer(layer_id)
+        except KeyError:
+            return None
+        if not layer.kind.is_scalar:
+            return None
+        menu = QMenu(self)
+        action = menu.addAction(OVERLAY_COLOUR_TEXT)
+        action.setObjectName("overlay_colour_action")
+        action.triggered.connect(lambda: self.choose_overlay_colour(layer_id))
+        return menu
+
+    def _show_context_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        menu = self.context_menu(item.data(LAYER_ID_ROLE)) if item is not None else None
+        if menu is not None:
+            menu.exec(self.list.viewport().mapToGlobal(pos))
+            menu.deleteLater()
+
+    def choose_overlay_colour(self, layer_id: str) -> None:
+        """Ask for a mask/matte layer's overlay colour; the change is one undo step."""
+        from app.document.layers import MASK_TINT
+
+        if self.document is None:
+            return
+        try:
+            layer = self.document.layer(layer_id)
+        except KeyError:
+            return
+        r, g, b = (round(c * 255) for c in (layer.tint or MASK_TINT))
+        color = QColorDialog.getColor(QColor(r, g, b), self, f"Overlay colour of {layer.name}")
+        if not color.isValid():  # cancelled
+            return
+        tint = (color.red() / 255.0, color.green() / 255.0, color.blue() / 255.0)
+        self.document.set_layer_props(layer_id, tint=tint)
