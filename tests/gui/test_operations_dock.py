@@ -184,3 +184,22 @@ def test_a_project_saved_with_a_pending_result_reopens_with_ordinary_layers(
     assert len(window.document.layers) == 2
     assert not any(lay.pending or lay.locked for lay in window.document.layers)
     assert not ops.pending.active
+
+
+def test_mask_pickers_follow_the_names_of_the_users_masks(window, ops):
+    doc = window.document
+    page = ops.panel.select("matte")
+    ids = {}
+    for name in ("fg strokes", "BG-strokes"):
+        window.add_layer("mask")
+        doc.set_layer_props(doc.active_id, name=name)
+        ids[name] = doc.active_id
+    ops.refresh_pickers()  # "BG-strokes" is the active layer
+    choices = page.pickers.choices()
+    assert choices["fg_mask"] == ids["fg strokes"]
+    assert choices["bg_mask"] == ids["BG-strokes"]
+    assert choices["unknown_mask"] is None  # the active mask is meant for another slot
+    window.add_layer("mask")  # an unnamed one, active: the fallback rule
+    ops.panel.select("embed")
+    ops.refresh_pickers()
+    assert ops.panel.pages["embed"].pickers.choices()["mask"] == doc.active_id

@@ -7,6 +7,7 @@ photo's stored latent and placement.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
@@ -39,6 +40,45 @@ KINDS_FOR_SLOT: dict[str, tuple[LayerKind, ...]] = {
 }
 
 
+#: words in the name of a mask the user made that say which mask slot it is meant for
+MASK_NAME_HINTS: dict[str, tuple[str, ...]] = {
+    "fg_mask": ("fg", "foreground"),
+    "bg_mask": ("bg", "background"),
+    "unknown_mask": ("unknown", "unsure"),
+    "hole": ("hole",),
+}
+
+
+def _named_for(layer: Layer, slot_name: str) -> bool:
+    """Whether ``layer`` is a user's mask whose name says it is for ``slot_name``."""
+    if layer.operation is not None:  # an operation's output ("Cut out subject: trimap")
+        return False
+    words = set(re.split(r"[^a-z0-9]+", layer.name.lower()))
+    return bool(words & set(MASK_NAME_HINTS.get(slot_name, ())))
+
+
+def _mask_default(slot: Slot, candidates: list[Layer], active: Layer | None,
+                  taken: list[str]) -> str | None:
+    """A layer named for the slot ("fg strokes" for fg_mask), else the active mask unless
+    its name is meant for another slot, else (required slots) the first free mask."""
+    named = [lay for lay in candidates if _named_for(lay, slot.name) and lay.id not in taken]
+    if named:
+        return named[0].id
+    if slot.name in ("alpha", "matte"):
+        mattes = [lay for lay in candidates if lay.kind == LayerKind.MATTE]
+        if mattes:
+            return mattes[0].id
+    meant_elsewhere = active is not None and any(
+        _named_for(active, other) for other in MASK_NAME_HINTS if other != slot.name)
+    if active is not None and active in candidates and active.id not in taken \
+            and not meant_elsewhere:
+        return active.id
+    if slot.optional:
+        return None
+    free = [lay for lay in candidates if lay.id not in taken]
+    return free[0].id if free else None
+
+
 def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
     """The layer id a picker for ``slot`` starts on (None: leave it empty)."""
     kinds = KINDS_FOR_SLOT[slot.kind]
@@ -64,16 +104,7 @@ def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
         found = first or second
         return found[0].id if found else None  # or the user's choice
     if slot.kind == "mask":
-        if slot.name in ("alpha", "matte"):
-            mattes = [lay for lay in candidates if lay.kind == LayerKind.MATTE]
-            if mattes:
-                return mattes[0].id
-        if active is not None and active.kind in kinds and active.id not in taken:
-            return active.id
-        if slot.optional:
-            return None
-        free = [lay for lay in candidates if lay.id not in taken]
-        return free[0].id if free else None
+        return _mask_default(slot, candidates, active, taken)
     if slot.kind == "labels":
         if active is not None and active.kind == LayerKind.LABELS:
             return active.id
