@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
+import numpy as np
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QGroupBox,
@@ -22,14 +23,41 @@ from app.qt.operations.pending import PendingResults
 THUMB = 72
 
 
-def _thumbnail(pixels) -> QIcon:  # type: ignore[no-untyped-def]
-    import numpy as np
+def differing_region(variants: list[np.ndarray], pad: float = 0.25,
+                     threshold: float = 2.0 / 255.0) -> tuple[slice, slice] | None:
+    """The square-ish window (rows, columns) around every pixel where the variants differ
+    from each other, grown by ``pad`` of its side; None when they do not differ or cover
+    most of the image anyway. Thumbnails of a small hole's fills show that window."""
+    if len(variants) < 2 or any(v.shape != variants[0].shape for v in variants):
+        return None
+    first = variants[0]
+    differs = np.zeros(first.shape[:2], bool)
+    for other in variants[1:]:
+        differs |= np.abs(other - first).reshape(*first.shape[:2], -1).max(axis=2) > threshold
+    if not differs.any():
+        return None
+    h, w = differs.shape
+    rows, cols = np.flatnonzero(differs.any(axis=1)), np.flatnonzero(differs.any(axis=0))
+    cy, cx = (rows[0] + rows[-1] + 1) / 2, (cols[0] + cols[-1] + 1) / 2
+    side = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) * (1 + 2 * pad)
+    if side >= 0.75 * max(h, w):
+        return None
+    half = side / 2
+    y0, x0 = int(max(0, cy - half)), int(max(0, cx - half))
+    y1, x1 = int(min(h, np.ceil(cy + half))), int(min(w, np.ceil(cx + half)))
+    return slice(y0, y1), slice(x0, x1)
 
+
+def _thumbnail(pixels: np.ndarray, window: tuple[slice, slice] | None = None) -> QIcon:
+    if window is not None:
+        pixels = pixels[window]
     h, w = pixels.shape[:2]
     step = max(1, int(max(h, w) / (THUMB * 2)))
     small = np.ascontiguousarray(pixels[::step, ::step])
     image = qimage_from_rgba_float(small)
-    return QIcon(QPixmap.fromImage(image).scaled(QSize(THUMB, THUMB)))
+    return QIcon(QPixmap.fromImage(image).scaled(
+        QSize(THUMB, THUMB), Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation))
 
 
 class PendingStrip(QGroupBox):
@@ -81,9 +109,10 @@ class PendingStrip(QGroupBox):
         if self._shown_for is not proposal:
             self._shown_for = proposal
             self.strip.clear()
+            window = differing_region([lay.pixels for lay in proposal.variants])
             for i, layer in enumerate(proposal.variants):
-                item = QListWidgetItem(_thumbnail(layer.pixels), str(i + 1))
-                item.setToolTip(layer.name)
+                item = QListWidgetItem(_thumbnail(layer.pixels, window), str(i + 1))
+                item.setToolTip(layer.name + ("" if window is None else " (where the variants differ)"))
                 self.strip.addItem(item)
         self.strip.setCurrentRow(self.pending.chosen if proposal.variants else -1)
         self.strip.setVisible(bool(proposal.variants))
