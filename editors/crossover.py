@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 
@@ -33,7 +34,7 @@ from editors.embed_core import (
     optimise,
     to_numpy_image,
 )
-from editors.masks import blur_mask, crop_to_model
+from editors.masks import as_mask, blur_mask, crop_to_model
 from editors.operation import Operation, OperationError, Progress, Result, Slot, param
 from editors.placement import Placement, resolve_placement
 from editors.registry import register
@@ -115,6 +116,27 @@ class CrossoverParams:
     seed: int = param(0, 0, 2**31 - 1, "random seed of the initial noise")
 
 
+def outside_the_crop(photo: np.ndarray, photo2: np.ndarray, place1: Placement, place2: Placement,
+                     mask: np.ndarray, blur_px: float = 0.0) -> np.ndarray:
+    """What the result shows beyond the generated crop: photo 1 where the mask is (blurred
+    by ``blur_px``), photo 2 (brought into photo 1's frame through both placements)
+    elsewhere, photo 1 where photo 2 has no pixels. So the crop's own photo-2 side
+    continues into photo 2 at the crop's edge instead of meeting photo 1 there."""
+    h, w = photo.shape[:2]
+    a = np.vstack([place2.inverse, [0.0, 0.0, 1.0]]) @ np.vstack([place1.matrix, [0.0, 0.0, 1.0]])
+    warp = a[:2].astype(np.float64)  # photo 1 pixel -> crop -> photo 2 pixel
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    second = cv2.warpAffine(np.ascontiguousarray(photo2, np.float32), warp, (w, h), flags=flags,
+                            borderMode=cv2.BORDER_REPLICATE)
+    inside = cv2.warpAffine(np.ones(photo2.shape[:2], np.float32), warp, (w, h), flags=flags,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    keep1 = np.clip(np.asarray(mask, np.float32), 0.0, 1.0)
+    if blur_px > 0:
+        keep1 = cv2.GaussianBlur(keep1, (0, 0), float(blur_px))
+    weight2 = ((1.0 - keep1) * np.clip(inside, 0.0, 1.0))[..., None]
+    return (photo * (1.0 - weight2) + second * weight2).astype(np.float32)
+
+
 @register
 class Crossover(Operation):
     """Cross two photos over: photo 1 inside the mask, photo 2 outside, seams blended."""
@@ -160,7 +182,9 @@ class Crossover(Operation):
             steps_init=params.steps_init, steps_w=params.steps_w, steps_noise=params.steps_noise,
             lr_w=params.lr_w, lr_noise=params.lr_noise, seed=params.seed, progress=progress,
         )
-        pasted = place1.paste(photo, out.image, feather=0.02)
+        blur_px = params.blur * gen.resolution / place1.scale  # the crop's blur, in photo pixels
+        around = outside_the_crop(photo, photo2, place1, place2, as_mask(inputs["mask"]), blur_px)
+        pasted = place1.paste(around, out.image, feather=0.02)
         return Result(
             outputs={"result": pasted, "crossover": out.image, "latent": out.latent,
                      "placement": place1},

@@ -91,3 +91,30 @@ def test_cancel_raises_and_leaves_inputs_alone(tiny_gen):
         Crossover().run(tiny_gen, {"photo": p1, "photo2": p1, "mask": np.eye(32, dtype=np.float32)},
                         CrossoverParams(steps_init=3, steps_w=3, steps_noise=3), prog)
     assert np.array_equal(p1, before)
+
+
+def test_beyond_the_crop_photo2_continues_outside_the_mask_and_photo1_inside_it(tiny_gen):
+    rng = np.random.default_rng(1)
+    photo = rng.random((40, 72, 3), dtype=np.float32)  # wider than the centred 40 px crop
+    photo2 = rng.random((40, 72, 3), dtype=np.float32)
+    mask = np.zeros((40, 72), np.float32)
+    mask[:, :30] = 1.0  # photo 1 on the left, reaching beyond the crop (columns 16..55)
+    out = Crossover().run(tiny_gen, {"photo": photo, "photo2": photo2, "mask": mask},
+                          CrossoverParams(steps_init=1, steps_w=1, steps_noise=1, blur=0.0),
+                          Progress()).outputs["result"]
+    np.testing.assert_allclose(out[:, :14], photo[:, :14], atol=1e-6)  # left of the crop: photo 1
+    np.testing.assert_allclose(out[:, 58:], photo2[:, 58:], atol=1e-6)  # right of it: photo 2
+
+
+def test_photo2_of_another_size_is_brought_through_its_placement():
+    from editors.crossover import outside_the_crop
+    from editors.placement import Placement
+
+    rng = np.random.default_rng(2)
+    photo = rng.random((40, 60, 3), dtype=np.float32)
+    photo2 = rng.random((80, 120, 3), dtype=np.float32)  # the same scene at twice the size
+    photo2[::2, ::2] = photo  # photo 1's pixel (y, x) at (2y, 2x); the crops see the same scene
+    place1 = Placement.centered(photo.shape[:2], 32)
+    place2 = Placement.centered(photo2.shape[:2], 32)
+    out = outside_the_crop(photo, photo2, place1, place2, np.zeros((40, 60), np.float32))
+    np.testing.assert_allclose(out, photo, atol=1e-5)  # photo 2's pixel (2y, 2x) lands on (y, x)
