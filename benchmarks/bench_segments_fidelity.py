@@ -122,7 +122,7 @@ def _scaled(steps: int, factor: float) -> int:
 def measure_target(gen, crop: np.ndarray, labels: np.ndarray, *, steps: int, steps_noise: int,
                    lr_segments: float, lr_global: float, lr_noise: float, margin: int,
                    poisson: bool, screen: float, seams: str, candidates: int, lpips_fn,
-                   clock=time.perf_counter) -> tuple[dict, np.ndarray]:
+                   clock=time.perf_counter, loss: str = "segments") -> tuple[dict, np.ndarray]:
     """Per-segment (timed by ``clock``) vs global at equal steps and at equal time, on one target.
 
     Both methods run ``steps`` W+ updates then ``steps_noise`` noise-map updates (Algorithm 2's
@@ -138,7 +138,7 @@ def measure_target(gen, crop: np.ndarray, labels: np.ndarray, *, steps: int, ste
 
     t0 = clock()
     inv = invert_segments(gen, crop, labels, steps_w=steps, steps_noise=steps_noise, margin=margin,
-                          lr_w=lr_segments, lr_noise=lr_noise, candidates=candidates)
+                          lr_w=lr_segments, lr_noise=lr_noise, candidates=candidates, loss=loss)
     smooth = stitch(crop, labels, inv.ids, inv.images, poisson=True, screen=screen, seams=seams)
     hard = stitch(crop, labels, inv.ids, inv.images, poisson=False)
     seg = smooth if poisson else hard  # what the operation outputs with these settings
@@ -273,6 +273,8 @@ def main(argv: list[str] | None = None) -> dict:
                     help="Poisson seam guidance (default: the segments operation's)")
     ap.add_argument("--candidates", type=int, default=None,
                     help="random start codes per segment (default: the segments operation's)")
+    ap.add_argument("--loss", choices=("segments", "composite"), default=None,
+                    help="per-segment loss (default: the segments operation's)")
     ap.add_argument("--portraits", type=int, default=24, help="held-out synthetic portraits")
     ap.add_argument("--data", default=str(ROOT / "data" / "portraits128"), help="portrait dataset folder")
     ap.add_argument("--photos", nargs="*", default=list(PHOTOS), choices=PHOTOS, help="sample photos")
@@ -309,13 +311,14 @@ def main(argv: list[str] | None = None) -> dict:
     args.screen = defaults.screen if args.screen is None else args.screen
     args.seams = defaults.seams if args.seams is None else args.seams
     args.candidates = defaults.candidates if args.candidates is None else args.candidates
+    args.loss = defaults.loss if args.loss is None else args.loss
     args.margin = defaults.margin if args.margin is None else args.margin
     args.poisson = ("on" if defaults.poisson else "off") if args.poisson is None else args.poisson
     settings = dict(steps=args.steps, steps_noise=args.steps_noise, lr_segments=args.lr_segments,
                     lr_global=args.lr_global, lr_noise=args.lr_noise, margin=args.margin,
                     poisson=args.poisson == "on",
                     screen=args.screen, seams=args.seams, candidates=args.candidates, lpips_fn=lpips_fn,
-                    clock=_clock(clock_kind, device))
+                    clock=_clock(clock_kind, device), loss=args.loss)
     warm = dict(settings, steps=2, steps_noise=min(args.steps_noise, 2))
     measure_target(gen, targets[0][1], targets[0][2], **warm)  # VGG, LPIPS, numba caches
     rows, strips, t_start = [], [], time.perf_counter()

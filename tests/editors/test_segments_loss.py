@@ -68,3 +68,33 @@ def test_small_segment_fits_its_colour(tiny_gen):
     start = invert_segments(tiny_gen, target, labels, steps_w=0, margin=0)
     fitted = invert_segments(tiny_gen, target, labels, steps_w=40, margin=0, lr_w=0.05)
     assert fitted.metrics["psnr_w"] > start.metrics["psnr_w"] + 3.0
+
+
+def test_composite_loss_is_the_whole_crops_loss_of_the_hard_cut():
+    from editors.segments import CompositeLoss
+
+    torch.manual_seed(1)
+    x = (torch.rand(1, 3, SIZE, SIZE) * 2 - 1).expand(2, -1, -1, -1)
+    img = torch.rand(2, 3, SIZE, SIZE, requires_grad=True)
+    cores = torch.zeros(2, 1, SIZE, SIZE)
+    cores[0, :, :, :10] = 1.0  # segment 1: the left columns; segment 2: the middle ones
+    cores[1, :, :, 10:20] = 1.0  # columns 20+ are unlabelled: they stay the target's
+    per_item = CompositeLoss(x, cores)(img)
+    composite = x[:1].clone()
+    composite[..., :10] = img[:1, :, :, :10]
+    composite[..., 10:20] = img[1:, :, :, 10:20]
+    whole = EmbeddingLoss(Targets(x=x[:1]), W_L_WEIGHTS)(composite)
+    assert torch.allclose(per_item.sum(), whole.sum(), rtol=1e-5)
+    per_item.sum().backward()
+    grad = img.grad.abs().sum(1)  # (2, S, S)
+    assert float(grad[0, :, 10:].max()) == 0.0 and float(grad[1, :, :10].max()) == 0.0
+    assert float(grad[1, :, 20:].max()) == 0.0 and float(grad[0, :, :10].max()) > 0.0
+
+
+def test_invert_segments_refuses_an_unknown_loss(tiny_gen):
+    from editors.operation import OperationError
+
+    labels = np.ones((tiny_gen.resolution,) * 2, np.int32)
+    target = np.zeros((*labels.shape, 3), np.float32)
+    with pytest.raises(OperationError, match="composite"):
+        invert_segments(tiny_gen, target, labels, steps_w=1, loss="global")
