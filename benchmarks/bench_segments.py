@@ -162,7 +162,18 @@ def fidelity(gen, device, targets, steps: int, margin: int, lr: float,
 
 
 def batching(gen, device, steps: int, n_segments: int = 8, repeat: int = 2) -> dict:
-    """Seconds per W+ step: n segments batched, 1 segment, n segments one after another."""
+    """Seconds per W+ step: n segments batched, 1 segment, n segments one after another,
+    with each of the segments operation's losses (top-level figures: its default loss)."""
+    from editors.segments import LOSSES, SegmentsParams
+
+    by_loss = {loss: _batching(gen, device, steps, loss, n_segments, repeat) for loss in LOSSES}
+    res = {**by_loss[SegmentsParams().loss], "default_loss": SegmentsParams().loss,
+           "by_loss": by_loss}
+    print(res)
+    return res
+
+
+def _batching(gen, device, steps: int, loss: str, n_segments: int, repeat: int) -> dict:
     from editors.segments import invert_segments
 
     size = gen.resolution
@@ -180,7 +191,7 @@ def batching(gen, device, steps: int, n_segments: int = 8, repeat: int = 2) -> d
     def run(lab) -> float:
         _sync(device)
         t0 = time.perf_counter()
-        invert_segments(gen, crop, lab, steps_w=steps)
+        invert_segments(gen, crop, lab, steps_w=steps, loss=loss)
         _sync(device)
         return (time.perf_counter() - t0) / steps
 
@@ -197,7 +208,6 @@ def batching(gen, device, steps: int, n_segments: int = 8, repeat: int = 2) -> d
     res = {"segments": n_segments, "steps": steps, "repeat": repeat, "s_per_step_batched": batched,
            "s_per_step_one_segment": one, "s_per_step_serial": serial,
            "batched_over_one": batched / one, "serial_over_batched": serial / batched}
-    print(res)
     return res
 
 
