@@ -122,11 +122,13 @@ def test_a_moved_box_does_not_reuse_a_latent_made_for_the_old_box(qtbot, window,
     matte(qtbot, ops)
     photo = window.document.layers[0]
     assert photo.latent is not None and photo.placement is not None
+    window.document.set_layer_props(photo.id, name="Portrait A")
     ops.overlay.box = SquareBox(0.0, 0.0, 40.0)  # the user drags the box to the corner ...
     ops.overlay.box_edited.emit()  # ... and lets go
     again = run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
     assert "embed_psnr" in again.metrics  # the stale latent was not used
     assert "box moved" in window.status.currentMessage()  # said, and still there when done
+    assert "The box moved since the latent of Portrait A was made" in window.status.currentMessage()
     ops.pending.accept()
     expected = Placement.from_box(0.0, 0.0, 40.0, photo.placement.size, (48, 64))
     np.testing.assert_allclose(window.document.layers[0].placement.matrix, expected.matrix)

@@ -245,7 +245,8 @@ class OperationsController(QObject):
         except (OperationError, KeyError, ValueError) as exc:
             self._show_error(f"Cannot run {op.title or op.name}", str(exc), "")
             return None
-        note = "; ".join(notes).capitalize() + ". " if notes else ""
+        note = "; ".join(notes) + ". " if notes else ""
+        note = note[:1].upper() + note[1:]  # not str.capitalize: it lowercases layer names
         if note:
             self.window.status.showMessage(note, 8000)
         job = Job(op, inputs, params, context={
