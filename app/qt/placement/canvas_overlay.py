@@ -28,7 +28,6 @@ MIN_SIDE = 8.0
 class CanvasOverlay(QWidget):
     """Draws on top of the canvas; owns the placement box state."""
 
-    box_changed = Signal()
     box_edited = Signal()  # the user dragged the box (not a reset or a new document)
 
     def __init__(self, canvas: CanvasWidget) -> None:
@@ -52,7 +51,6 @@ class CanvasOverlay(QWidget):
         """The default box: the largest centred square of the document."""
         self.box = SquareBox.centred(width, height)
         self.aligned = None
-        self.box_changed.emit()
         self.update()
 
     def set_aligned(self, placement: Any) -> None:
@@ -62,7 +60,6 @@ class CanvasOverlay(QWidget):
         side = float(np.linalg.norm(corners[1] - corners[0]))
         centre = corners.mean(axis=0)
         self.box = SquareBox(centre[0] - side / 2, centre[1] - side / 2, side)
-        self.box_changed.emit()
         self.update()
 
     def current_placement_source(self) -> Any:
@@ -176,7 +173,6 @@ class CanvasOverlay(QWidget):
             return True
         if kind == QEvent.Type.MouseButtonRelease and self._drag is not None:
             self._drag = None
-            self.box_changed.emit()
             self.box_edited.emit()
             return True
         return False
