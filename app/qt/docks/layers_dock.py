@@ -44,19 +44,24 @@ TINT_SWATCH_SIZE = 14  # the overlay-colour square in a mask row's thumbnail cor
 OVERLAY_COLOUR_TEXT = "Overlay colour…"
 
 
-def layer_row_icon(layer: Layer) -> QIcon:
-    """The row icon: the layer's thumbnail, with a swatch of the overlay tint on masks/mattes."""
+def tint_colour(layer: Layer) -> QColor:
+    """The overlay colour a mask or matte layer is drawn in."""
     from app.document.layers import MASK_TINT
 
+    r, g, b = (round(c * 255) for c in (layer.tint or MASK_TINT))
+    return QColor(r, g, b)
+
+
+def layer_row_icon(layer: Layer) -> QIcon:
+    """The row icon: the layer's thumbnail, with a swatch of the overlay tint on masks/mattes."""
     icon_ = layer_thumbnail(layer)
     if not layer.kind.is_scalar:
         return icon_
     pixmap = icon_.pixmap(THUMB_SIZE, THUMB_SIZE)
-    r, g, b = (round(c * 255) for c in (layer.tint or MASK_TINT))
     painter = QPainter(pixmap)
     x = y = THUMB_SIZE - TINT_SWATCH_SIZE - 1
     painter.setPen(QPen(QColor(30, 30, 30), 1))
-    painter.setBrush(QColor(r, g, b))
+    painter.setBrush(tint_colour(layer))
     painter.drawRect(x, y, TINT_SWATCH_SIZE, TINT_SWATCH_SIZE)
     painter.end()
     return QIcon(pixmap)
@@ -333,16 +338,13 @@ class LayersDock(QDockWidget):
 
     def choose_overlay_colour(self, layer_id: str) -> None:
         """Ask for a mask/matte layer's overlay colour; the change is one undo step."""
-        from app.document.layers import MASK_TINT
-
         if self.document is None:
             return
         try:
             layer = self.document.layer(layer_id)
         except KeyError:
             return
-        r, g, b = (round(c * 255) for c in (layer.tint or MASK_TINT))
-        color = QColorDialog.getColor(QColor(r, g, b), self, f"Overlay colour of {layer.name}")
+        color = QColorDialog.getColor(tint_colour(layer), self, f"Overlay colour of {layer.name}")
         if not color.isValid():  # cancelled
             return
         tint = (color.red() / 255.0, color.green() / 255.0, color.blue() / 255.0)
