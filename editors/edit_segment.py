@@ -11,7 +11,9 @@ The latents come from a ``segments`` run on the same labels: batch item ``i`` be
 the ``i``-th smallest segment id inside the placed region. Incremental editing
 (``incremental``): the new composite becomes the target of a fresh projection of every
 segment (warm-started from the edited codes), so the next edit starts from codes that
-redraw the current image. Each run appends ``(segment, direction, alpha)`` to the history.
+redraw the current image. It fits each segment's own masked loss by default (``loss``):
+the next edit stitches with Poisson, which needs each segment fitted a little across its
+border. Each run appends ``(segment, direction, alpha)`` to the history.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from editors.operation import Operation, OperationError, Progress, Result, Slot,
 from editors.placement import resolve_placement
 from editors.registry import register
 from editors.segments import (
+    LOSSES,
     check_labels,
     crop_labels,
     invert_segments,
@@ -69,6 +72,9 @@ class EditSegmentParams:
     steps_w: int = param(100, 0, 20000, "W / W+ steps of the incremental re-projection")
     steps_noise: int = param(0, 0, 20000, "noise steps of the incremental re-projection")
     margin: int = param(4, 0, 256, "overlap margin (px) of the incremental re-projection")
+    loss: str = param("segments", help="what the incremental re-projection fits: each segment's "
+                      "own masked loss (suits the Poisson stitch of the next edit) or the "
+                      "hard-cut composite (as `segments` does by default)", choices=LOSSES)
     seed: int = param(0, 0, 2**31 - 1, "random seed of the re-projection")
 
 
@@ -206,7 +212,7 @@ class EditSegment(Operation):
             inv = invert_segments(
                 gen, placement.extract(result), now, space=params.space, steps_w=params.steps_w,
                 steps_noise=params.steps_noise, margin=params.margin, seed=params.seed,
-                init=edited, progress=progress,
+                init=edited, loss=params.loss, progress=progress,
             )
             out_latents, images = inv.latent, inv.images
             metrics.update(inv.metrics)

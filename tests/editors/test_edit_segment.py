@@ -116,6 +116,27 @@ def test_incremental_editing_reprojects_and_keeps_history(tiny_gen, inverted, tm
     assert second.outputs["latents"].batch == 2
 
 
+def test_incremental_reprojection_fits_the_chosen_loss(tiny_gen, inverted, monkeypatch):
+    import editors.edit_segment as module
+
+    losses: list[str] = []
+    real = module.invert_segments
+
+    def spy(*args, **kwargs):
+        losses.append(kwargs["loss"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "invert_segments", spy)
+    out = {loss: EditSegment().run(tiny_gen, _inputs(inverted),
+                                   EditSegmentParams(segment=1, alpha=6.0, incremental=True,
+                                                     steps_w=4, loss=loss), Progress())
+           for loss in ("segments", "composite")}
+    assert losses == ["segments", "composite"]
+    np.testing.assert_array_equal(out["segments"].outputs["result"], out["composite"].outputs["result"])
+    a, b = (out[k].outputs["latents"].w["w"] for k in ("segments", "composite"))
+    assert not torch.allclose(a, b)  # the same edit, re-fitted two ways
+
+
 def test_bad_inputs_get_clear_errors(tiny_gen, inverted):
     latents = inverted[2]
     op = EditSegment()

@@ -61,7 +61,7 @@ def test_two_mask_layers_differ_and_the_overlay_colour_is_undoable(window, qtbot
     window.canvas.repaint()
     blue = window.canvas.cache.pixel(250, 320)
     assert blue[2] > bg[2] and blue[1] < bg[1]
-    qtbot.waitUntil(lambda: _swatch_colour(window, second.id).blue() > 200, timeout=3000)
+    qtbot.waitUntil(lambda: _swatch_colour(window, second.id).blue() > 200, timeout=10_000)
 
     window.actions_.undo.trigger()
     assert second.tint == MASK_TINTS[1]
