@@ -142,6 +142,8 @@ def run_operation(args: argparse.Namespace) -> int:
     op = get_operation(args._operation)
     params = op.Params(**{s.name: getattr(args, s.name) for s in param_specs(op.Params)})
     validate_params(params)
+    for note in op.advice(params):
+        print(f"note: {note}", file=sys.stderr)
     gen = None
     if needs_model(op, params, args):
         from models.devices import pick_device

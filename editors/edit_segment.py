@@ -158,6 +158,13 @@ class EditSegment(Operation):
     )
     Params = EditSegmentParams
 
+    def advice(self, params: EditSegmentParams) -> list[str]:
+        """An incremental re-projection that leaves the next Poisson stitch nothing to carry."""
+        if params.incremental and params.poisson and params.loss == "composite":
+            return ["the composite loss fits no segment across its border, so the next edit's "
+                    "Poisson stitch has little to carry there: keep loss 'segments'"]
+        return []
+
     def run(self, gen: Generator, inputs: dict, params: EditSegmentParams,
             progress: Progress) -> Result:
         """Apply ``alpha * D`` to the chosen segment latents and re-stitch."""

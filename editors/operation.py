@@ -197,6 +197,13 @@ class Operation:
         """Whether a run with ``params`` needs the model (``needs_generator`` unless overridden)."""
         return self.needs_generator
 
+    def advice(self, params: Any) -> list[str]:
+        """Notes on settings that run but work against each other (none unless overridden).
+
+        Shown before the run (CLI: on stderr; GUI: in the status bar), never an error.
+        """
+        return []
+
     def default_params(self) -> Any:
         """A Params instance with every default."""
         return self.Params()

@@ -483,6 +483,19 @@ class Segments(Operation):
     )
     Params = SegmentsParams
 
+    def advice(self, params: SegmentsParams) -> list[str]:
+        """Poisson stitching without a fit across the borders: say what makes it seamless."""
+        if not params.poisson:
+            return []
+        if params.loss == "composite":
+            return ["the composite loss fits no segment across its border, so Poisson has little "
+                    "to carry there: for seamless stitching choose loss 'segments' and a margin "
+                    "of 2+ px"]
+        if params.margin < 2:
+            return [f"a margin of {params.margin} px fits no segment across its border, so "
+                    "Poisson has little to carry there: use a margin of 2+ px"]
+        return []
+
     def run(self, gen: Generator, inputs: dict, params: SegmentsParams, progress: Progress) -> Result:
         """Invert every segment of ``inputs["labels"]`` within the placed region."""
         self.check_inputs(inputs)

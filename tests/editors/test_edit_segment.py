@@ -135,6 +135,10 @@ def test_incremental_reprojection_fits_the_chosen_loss(tiny_gen, inverted, monke
     np.testing.assert_array_equal(out["segments"].outputs["result"], out["composite"].outputs["result"])
     a, b = (out[k].outputs["latents"].w["w"] for k in ("segments", "composite"))
     assert not torch.allclose(a, b)  # the same edit, re-fitted two ways
+    advice = EditSegment().advice
+    assert advice(EditSegmentParams(incremental=True)) == []
+    assert "keep loss 'segments'" in advice(EditSegmentParams(incremental=True, loss="composite"))[0]
+    assert advice(EditSegmentParams(incremental=True, loss="composite", poisson=False)) == []
 
 
 def test_bad_inputs_get_clear_errors(tiny_gen, inverted):

@@ -276,6 +276,28 @@ def test_cli_reads_label_pngs_and_runs_segments(tmp_path):
     assert Latent.load(out / "latents.npz").batch == 3
 
 
+def test_poisson_without_a_fit_across_borders_gets_advice():
+    advice = Segments().advice
+    assert advice(SegmentsParams()) == []  # hard cut: nothing to say
+    assert "loss 'segments'" in advice(SegmentsParams(poisson=True))[0]
+    assert "margin of 0 px" in advice(SegmentsParams(poisson=True, loss="segments", margin=0))[0]
+    assert advice(SegmentsParams(poisson=True, loss="segments", margin=2)) == []
+
+
+def test_cli_prints_the_advice_and_still_runs(tmp_path, capsys):
+    from PIL import Image
+
+    from app.cli import main
+
+    Image.fromarray(_three_segments().astype(np.uint8), mode="L").save(tmp_path / "labels.png")
+    Image.fromarray(np.full((SIZE, SIZE, 3), 128, np.uint8)).save(tmp_path / "photo.png")
+    rc = main(["--model", "random:stylegan2:32:0:16", "segments", str(tmp_path / "photo.png"),
+               "--labels", str(tmp_path / "labels.png"), "--steps-w", "1", "--candidates", "0",
+               "--poisson", "--out-dir", str(tmp_path / "out")])
+    assert rc == 0 and (tmp_path / "out" / "result.png").exists()
+    assert "note: the composite loss fits no segment across its border" in capsys.readouterr().err
+
+
 def test_furrygan_segments_in_w_space_tie_both_groups():
     from models.zoo import random_generator
 

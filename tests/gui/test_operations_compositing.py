@@ -118,6 +118,23 @@ def test_choosing_no_latent_survives_the_run_and_embeds_again(qtbot, window, ops
     assert "embed_psnr" in again.metrics  # the user's "(none)" was kept: embedded again
 
 
+def test_an_operations_advice_on_its_settings_shows_in_the_status_bar(qtbot, window, ops,
+                                                                      monkeypatch):
+    from editors.matting import Matte
+
+    seen: list = []
+
+    def advice(_self, params):
+        seen.append(params.steps_w)
+        return ["these settings work against each other"]
+
+    monkeypatch.setattr(Matte, "advice", advice)
+    result = run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
+    assert seen == [2]  # asked with the page's settings
+    assert result.outputs["alpha"] is not None  # advice only: the job ran
+    assert "These settings work against each other" in window.status.currentMessage()
+
+
 def test_a_moved_box_does_not_reuse_a_latent_made_for_the_old_box(qtbot, window, ops):
     matte(qtbot, ops)
     photo = window.document.layers[0]

@@ -242,6 +242,7 @@ class OperationsController(QObject):
                 choices.update(extra)
             notes: list[str] = []
             inputs = gather_inputs(doc, op, choices, self.overlay.current_placement_source(), notes)
+            notes += op.advice(params)
         except (OperationError, KeyError, ValueError) as exc:
             self._show_error(f"Cannot run {op.title or op.name}", str(exc), "")
             return None
