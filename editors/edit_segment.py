@@ -37,6 +37,7 @@ from editors.operation import Operation, OperationError, Progress, Result, Slot,
 from editors.placement import resolve_placement
 from editors.registry import register
 from editors.segments import (
+    COMPOSITE_LOSS_AND_POISSON,
     LOSSES,
     check_labels,
     crop_labels,
@@ -161,8 +162,7 @@ class EditSegment(Operation):
     def advice(self, params: EditSegmentParams) -> list[str]:
         """An incremental re-projection that leaves the next Poisson stitch nothing to carry."""
         if params.incremental and params.poisson and params.loss == "composite":
-            return ["the composite loss fits no segment across its border, so the next edit's "
-                    "Poisson stitch has little to carry there: keep loss 'segments'"]
+            return [f"{COMPOSITE_LOSS_AND_POISSON} in the next edit: keep loss 'segments'"]
         return []
 
     def run(self, gen: Generator, inputs: dict, params: EditSegmentParams,

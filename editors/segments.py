@@ -433,6 +433,11 @@ LOSS = "composite"
 SEAM_CHOICES = ("stronger", "mean")  # editors.poisson.SEAM_GUIDANCE (imported lazily: numba)
 
 
+#: why Poisson stitching needs each segment fitted a little across its border (advice)
+COMPOSITE_LOSS_AND_POISSON = ("the composite loss fits no segment across its border, so Poisson "
+                              "has little to carry there")
+
+
 @dataclass
 class SegmentsParams:
     """Settings of the ``segments`` operation."""
@@ -488,9 +493,8 @@ class Segments(Operation):
         if not params.poisson:
             return []
         if params.loss == "composite":
-            return ["the composite loss fits no segment across its border, so Poisson has little "
-                    "to carry there: for seamless stitching choose loss 'segments' and a margin "
-                    "of 2+ px"]
+            return [f"{COMPOSITE_LOSS_AND_POISSON}: for seamless stitching choose loss 'segments' "
+                    "and a margin of 2+ px"]
         if params.margin < 2:
             return [f"a margin of {params.margin} px fits no segment across its border, so "
                     "Poisson has little to carry there: use a margin of 2+ px"]
