@@ -267,14 +267,15 @@ def check_tint(value: Iterable[float] | None) -> Tint | None:
     """
     if value is None:
         return None
+    bad = ValueError(f"a tint is three numbers within 0..1 (R, G, B), got {value!r}")
     if isinstance(value, str | bytes):
-        raise ValueError(f"a tint is three numbers within 0..1 (R, G, B), got {value!r}")
+        raise bad
     try:
         rgb = [float(c) for c in value]
     except (TypeError, ValueError):
-        raise ValueError(f"a tint is three numbers within 0..1 (R, G, B), got {value!r}") from None
+        raise bad from None
     if len(rgb) != 3 or not all(math.isfinite(c) and 0.0 <= c <= 1.0 for c in rgb):
-        raise ValueError(f"a tint is three numbers within 0..1 (R, G, B), got {value!r}")
+        raise bad
     r, g, b = (round(c * 255) for c in rgb)
     return _rgb8(r, g, b)
 
