@@ -81,7 +81,6 @@ def crop_to_model(
     return np.clip(placement.extract(m, border="constant"), 0.0, 1.0)
 
 
-
 def hole_mask(kind: str, size: int, seed: int = 0) -> np.ndarray:
     """One of the :data:`HOLE_TYPES` as a binary float32 ``size x size`` mask (1 = missing)."""
     s = int(size)

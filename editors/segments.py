@@ -111,7 +111,6 @@ def check_labels(photo: np.ndarray, labels: Any) -> np.ndarray:
     return lab.astype(np.int32)
 
 
-
 def crop_labels(placement: Placement, labels: np.ndarray) -> np.ndarray:
     """The label map at model resolution (nearest neighbour; outside the photo = 0)."""
     m = placement.matrix.astype(np.float64)

@@ -133,7 +133,6 @@ def test_mixed_gradients_keep_strong_photo_edges() -> None:
     assert edge_mixed > 0.25 and edge_plain < 0.05
 
 
-
 @pytest.mark.parametrize("method", ["auto", "direct"])
 @pytest.mark.parametrize("background", [True, False])
 def test_screened_residual_below_target(method: str, background: bool) -> None:
@@ -187,6 +186,7 @@ def test_stronger_seam_guidance_keeps_an_edge_one_segment_draws() -> None:
         return float(np.abs(out[12:36, 24] - out[12:36, 23]).mean())
 
     assert edge("stronger") > 0.55 and edge("mean") < 0.35, (edge("stronger"), edge("mean"))
+
 
 def test_bad_inputs_raise_clear_errors() -> None:
     photo = _photo()

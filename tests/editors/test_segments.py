@@ -165,7 +165,6 @@ def test_refine_returns_full_resolution_labels_with_the_same_ids(tiny_gen):
     assert segment_ids(refined) == [1, 2, 5]
 
 
-
 def test_default_stitch_keeps_each_segments_colours(tiny_gen):
     """Segments cover the whole crop (no id 0 to anchor the solve): plain Poisson shifts whole
     segments by their seam mismatch, the screened stitch (the operation's Poisson settings)
@@ -212,6 +211,7 @@ def test_each_segment_starts_from_the_candidate_that_fits_it(tiny_gen):
         assert torch.equal(v[0], pool.w[k][3]) and torch.equal(v[1], pool.w[k][5])
         assert torch.equal(v[2], start.w[k][2])
     assert all(torch.equal(a, b) for a, b in zip(chosen.noise, start.noise))
+
 
 def test_crop_labels_follow_the_placement():
     labels = np.zeros((64, 64), np.int32)
