@@ -133,6 +133,11 @@ def test_an_operations_advice_on_its_settings_shows_in_the_status_bar(qtbot, win
     assert seen == [2]  # asked with the page's settings
     assert result.outputs["alpha"] is not None  # advice only: the job ran
     assert "These settings work against each other" in window.status.currentMessage()
+    note = ops.panel.note_label
+    assert note.isVisibleTo(ops.panel) and note.text() == "These settings work against each other."
+    monkeypatch.setattr(Matte, "advice", lambda _self, _params: [])
+    run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
+    assert not note.isVisibleTo(ops.panel) and note.text() == ""  # the next run has nothing to say
 
 
 def test_a_moved_box_does_not_reuse_a_latent_made_for_the_old_box(qtbot, window, ops):

@@ -250,6 +250,7 @@ class OperationsController(QObject):
         note = note[:1].upper() + note[1:]  # not str.capitalize: it lowercases layer names
         if note:
             self.window.status.showMessage(note, 8000)
+        self.panel.show_note(note)  # in full: the status bar cuts a long one off
         job = Job(op, inputs, params, context={
             "doc": doc, "source_id": page.pickers.photo_layer_id(), "purpose": purpose,
             "note": note,

@@ -65,6 +65,10 @@ class OperationsPanel(QWidget):
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("run_operation")
         self.run_button.setEnabled(False)
+        self.note_label = QLabel("")  # notes on the last run's inputs and settings, in full
+        self.note_label.setObjectName("run_note")
+        self.note_label.setWordWrap(True)
+        self.note_label.setVisible(False)
         self.job_panel = JobPanel(runner)
         self.pending_strip = PendingStrip(pending)
 
@@ -108,12 +112,18 @@ class OperationsPanel(QWidget):
         bottom = QVBoxLayout(footer)
         bottom.setContentsMargins(6, 0, 6, 6)
         bottom.addWidget(self.run_button)
+        bottom.addWidget(self.note_label)
         bottom.addWidget(self.job_panel)
         bottom.addWidget(self.pending_strip)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll, 1)
         outer.addWidget(footer)
+
+    def show_note(self, text: str) -> None:
+        """Show what the controller noted about a run (empty: hide the note)."""
+        self.note_label.setText(text.strip())
+        self.note_label.setVisible(bool(text.strip()))
 
     def set_operations(self, operations: dict[str, type[Operation]]) -> None:
         """One page per operation, in the registry's order."""
