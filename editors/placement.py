@@ -49,6 +49,13 @@ class Placement:
             raise ValueError("these points do not define a placement")
         return Placement(m.astype(np.float64), int(size), (int(photo_shape[0]), int(photo_shape[1])))
 
+    def at_size(self, size: int) -> Placement:
+        """The same photo region mapped onto a ``size`` px crop (another model's resolution)."""
+        if size == self.size:
+            return self
+        m = self.matrix * (size / self.size)  # the convention of :meth:`from_box`
+        return Placement(m, int(size), self.photo_shape, self.feather)
+
     # -- geometry ----------------------------------------------------------------------
     @property
     def inverse(self) -> np.ndarray:
@@ -214,18 +221,14 @@ def _poisson_inside(
 
 
 def resolve_placement(photo: np.ndarray, placement: Placement | None, resolution: int) -> Placement:
-    """The given placement, checked against the model and the photo, or the centred square.
+    """The given placement (the same region at the model's resolution), checked against the
+    photo, or the centred square.
 
     Raises :class:`editors.operation.OperationError` with what to do when it does not fit.
     """
     from editors.operation import OperationError
 
-    placement = placement or Placement.centered(photo.shape[:2], resolution)
-    if placement.size != resolution:
-        raise OperationError(
-            f"the placement is {placement.size} px but the model draws {resolution} px: "
-            "place the region again for this model"
-        )
+    placement = (placement or Placement.centered(photo.shape[:2], resolution)).at_size(resolution)
     try:
         placement.check_photo(photo)
     except ValueError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -214,3 +215,22 @@ def test_align_is_registered_and_needs_no_generator():
     op = get_operation("align")
     assert isinstance(op, Align) and op.needs_generator is False
     assert any(s.name == "placements" and s.multiple for s in op.outputs)
+
+
+def test_cli_align_then_embed_in_the_aligned_box_with_a_smaller_model(tmp_path):
+    """`align` without a model writes a 256 px placement; a 32 px model works in that region."""
+    from app.cli import main
+    from editors.placement import Placement
+
+    photo = (np.random.default_rng(3).random((120, 160, 3)) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    assert main(["align", str(tmp_path / "photo.png"), "--points", "70,50 100,50 85,85",
+                 "--out-dir", str(tmp_path / "al")]) == 0
+    aligned = Placement.from_dict(json.loads((tmp_path / "al" / "placement.json").read_text()))
+    assert aligned.size == 256
+    assert main(["--model", "random:stylegan2:32:0:16", "embed", str(tmp_path / "photo.png"),
+                 "--placement", str(tmp_path / "al" / "placement.json"), "--steps-w", "1",
+                 "--steps-noise", "0", "--out-dir", str(tmp_path / "emb")]) == 0
+    used = Placement.from_dict(json.loads((tmp_path / "emb" / "placement.json").read_text()))
+    assert used.size == 32
+    np.testing.assert_allclose(used.matrix, aligned.at_size(32).matrix)

@@ -136,3 +136,24 @@ def test_extract_reads_only_a_window_but_matches_the_whole_photo_warp(border):
             src = cv2.GaussianBlur(photo, (0, 0), sigmaX=0.5 / scale, sigmaY=0.5 / scale)
         want = cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=mode)
         np.testing.assert_allclose(pl.extract(photo, border=border), want, atol=1e-3)
+
+
+def test_placements_rescale_to_another_model_size():
+    p = Placement.from_box(10, 20, 64, 32, (100, 100))
+    q = p.at_size(128)
+    np.testing.assert_allclose(q.corners(), Placement.from_box(10, 20, 64, 128, (100, 100))
+                               .corners())
+    assert p.at_size(32) is p and q.feather == p.feather
+
+
+def test_an_operation_uses_a_placement_of_another_size_at_the_models():
+    """``align`` writes 256 px placements without a model; a 64 px model crops the same region."""
+    from editors.placement import resolve_placement
+
+    photo = np.zeros((100, 120, 3), np.float32)
+    aligned = Placement.from_box(10, 20, 64, 256, (100, 120))
+    used = resolve_placement(photo, aligned, 64)
+    assert used.size == 64
+    np.testing.assert_allclose(used.corners(), Placement.from_box(10, 20, 64, 64, (100, 120)).corners())
+    np.testing.assert_allclose(resolve_placement(photo, None, 64).corners(),
+                               Placement.centered((100, 120), 64).corners())

@@ -233,7 +233,7 @@ def test_bad_inputs_get_clear_errors(tiny_gen):
     with pytest.raises(OperationError, match="whole numbers"):
         op.run(tiny_gen, {"photo": photo, "labels": np.full((SIZE, SIZE), 0.5)},
                SegmentsParams(steps_w=1), Progress())
-    wrong = Placement.centered((SIZE, SIZE), 16)
+    wrong = Placement.centered((SIZE + 8, SIZE), SIZE)  # made for another photo
     with pytest.raises(OperationError, match="place the region again"):
         op.run(tiny_gen, {"photo": photo, "labels": _three_segments(), "placement": wrong},
                SegmentsParams(steps_w=1), Progress())

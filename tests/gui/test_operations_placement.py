@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 
 from app.document.document import Document
 from app.qt.operations.slot_pickers import BOX
-from app.qt.placement.geometry import SquareBox, rescaled
+from app.qt.placement.geometry import SquareBox
 from editors.placement import Placement
 from tests.gui.conftest import install_tiny_operations
 
@@ -105,13 +105,6 @@ def test_a_dragged_box_becomes_every_operations_region(qtbot, window, ops):
     assert page.pickers.choices()["placement"] == photo.id
 
 
-def test_placements_rescale_to_another_model_size():
-    p = Placement.from_box(10, 20, 64, 32, (100, 100))
-    q = rescaled(p, 128)
-    np.testing.assert_allclose(q.corners(), Placement.from_box(10, 20, 64, 128, (100, 100))
-                               .corners())
-
-
 def test_align_face_sets_the_box_from_the_align_operation(qtbot, window, ops):
     page = ops.panel.pages["align"]
     page.form.set_values({"points": "80,40 120,40 100,80"})  # eyes and mouth, by hand
@@ -125,4 +118,4 @@ def test_align_face_sets_the_box_from_the_align_operation(qtbot, window, ops):
     with qtbot.waitSignal(ops.runner.finished, timeout=120_000):
         job = ops.run_current()
     np.testing.assert_allclose(job.inputs["placement"].matrix,
-                               rescaled(aligned, 32).matrix)
+                               aligned.at_size(32).matrix)

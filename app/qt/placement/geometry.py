@@ -33,21 +33,12 @@ class SquareBox:
         return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
 
 
-def rescaled(placement: Placement, size: int) -> Placement:
-    """The same photo region mapped onto a ``size`` px crop (another model's resolution)."""
-    if placement.size == size:
-        return placement
-    factor = size / placement.size
-    m = placement.matrix * factor  # the same convention as Placement.from_box
-    return Placement(m, int(size), placement.photo_shape, placement.feather)
-
-
 def same_region(a: Placement, b: Placement, tolerance: float = 0.01) -> bool:
     """Whether two placements crop the same photo region (corners within ``tolerance`` of
     the crop's side, at any model size)."""
     if tuple(a.photo_shape) != tuple(b.photo_shape):
         return False
-    ca, cb = a.corners(), rescaled(b, a.size).corners()
+    ca, cb = a.corners(), b.at_size(a.size).corners()
     side = float(np.linalg.norm(ca[1] - ca[0]))
     return bool(np.abs(ca - cb).max() <= tolerance * max(side, 1.0))
 
@@ -63,6 +54,6 @@ class PlacementRequest:
     def resolve(self, size: int) -> Placement:
         """A Placement for a ``size`` px model."""
         if self.placement is not None:
-            return rescaled(self.placement, size)
+            return self.placement.at_size(size)
         box = self.box or SquareBox.centred(self.photo_shape[1], self.photo_shape[0])
         return box.to_placement(size, self.photo_shape)
