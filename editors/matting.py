@@ -5,10 +5,11 @@
 2. Warp that alpha back onto the full photo (outside the placement = background).
 3. Find the subject's edge: GrabCut fits colour models to the alpha's rough answer and
    moves the edge to where the colours change (:mod:`editors.colour_segmentation`;
-   ``colour_edge_px = 0`` keeps the alpha binarised at 0.5), painted fg / bg masks being hard
-   labels. Build a trimap around that edge: an unknown band of ``band`` photo pixels on
-   each side, and optionally unknown where the generator is unsure (alpha in
-   ``(unsure, 1 - unsure)``); painted fg / bg / unknown masks then override it.
+   ``colour_edge_px = 0`` keeps the alpha binarised at 0.5), painted fg / bg masks and the
+   photo outside the placement (which the generator never saw) being hard labels. Build a
+   trimap around that edge: an unknown band of ``band`` photo pixels on each side, and
+   optionally unknown where the generator is unsure (alpha in ``(unsure, 1 - unsure)``);
+   painted fg / bg / unknown masks then override it.
 4. Solve closed-form matting inside the unknown band, then estimate the foreground
    colours so edges stop carrying the old background.
 
@@ -30,6 +31,7 @@ from editors.matting_refine import (
     estimate_foreground,
     generator_trimap,
     normalise_trimap,
+    painted_pixels,
     refine_alpha,
     soft_region,
     unknown_region,
@@ -170,10 +172,41 @@ def auto_trimap(
                        params.colour_edge_px)
     edge = None
     if params.colour_edge_px > 0:
-        edge = segment_by_colour(photo, generator_alpha, fg_mask=fg_mask, bg_mask=bg_mask,
+        edge = segment_by_colour(photo, generator_alpha, fg_mask=fg_mask,
+                                 bg_mask=_outside_is_background(photo, placement, bg_mask),
                                  work_px=params.colour_edge_px)
     trimap = generator_trimap(generator_alpha, band, params.unsure, fg_mask, bg_mask, edge=edge)
     return trimap, band
+
+
+def placement_footprint(placement: Placement) -> np.ndarray:
+    """Boolean photo-sized map of the pixels the placement's crop covers (within one crop
+    pixel of its edges, so a crop of the whole photo covers all of it)."""
+    h, w = placement.photo_shape
+    m = placement.matrix.astype(np.float32)
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    xs = np.arange(w, dtype=np.float32)[None, :]
+    inside = np.ones((h, w), bool)
+    for row in m:
+        c = row[0] * xs + row[1] * ys + row[2]
+        inside &= (c > -1.0) & (c < placement.size)
+    return inside
+
+
+def _outside_is_background(photo: np.ndarray, placement: Placement | None,
+                           bg_mask: np.ndarray | None) -> np.ndarray | None:
+    """The painted background plus the photo outside the placement, as GrabCut's hard
+    background: the generator said nothing there, and colour alone would otherwise pull in
+    stray patches that resemble the subject (painted foreground still wins)."""
+    if placement is None:
+        return bg_mask
+    outside = ~placement_footprint(placement)
+    if not outside.any():
+        return bg_mask
+    if bg_mask is None:
+        return outside.astype(np.float32)
+    painted = painted_pixels(bg_mask, outside.shape, "background mask")
+    return (outside | painted).astype(np.float32)
 
 
 @dataclass

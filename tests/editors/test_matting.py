@@ -365,3 +365,38 @@ def test_a_previous_latent_skips_the_embedding(gen):
     alien = Latent({"w": torch.zeros(1, 3, 8)}, [])
     with pytest.raises(OperationError, match="made with another model"):
         op.run(gen, {"photo": photo, "latent": alien}, params, Progress())
+
+
+def test_colour_edge_keeps_subject_coloured_patches_outside_the_placement_out():
+    """The generator only saw the placement's crop: a patch of the subject's colour beyond it
+    stays background (GrabCut alone would take it in); a painted stroke there still wins."""
+    from editors.matting import auto_trimap
+
+    h, w = 64, 128
+    photo = np.empty((h, w, 3), np.float32)
+    photo[:] = (0.1, 0.2, 0.8)  # blue background
+    yy, xx = np.mgrid[0:h, 0:w]
+    disk = (yy - 32) ** 2 + (xx - 64) ** 2 < 18**2  # the subject, inside the centred square
+    photo[disk] = (0.9, 0.3, 0.2)
+    patch = (slice(20, 44), slice(8, 24))  # subject-coloured, left of the square
+    photo[patch] = (0.9, 0.3, 0.2)
+    alpha = disk.astype(np.float32)  # what the generator said inside its crop
+    placement = Placement.centered((h, w), 32)
+    params = MatteParams(band_px=2)
+    trimap, _ = auto_trimap(photo, alpha, params, placement)
+    assert (trimap[disk & (np.abs(xx - 64) < 10) & (np.abs(yy - 32) < 10)] == 1.0).all()
+    assert (trimap[patch] == 0.0).all()
+    stroke = np.zeros((h, w), np.float32)
+    stroke[24:40, 10:22] = 1.0
+    trimap, _ = auto_trimap(photo, alpha, params, placement, fg_mask=stroke)
+    assert (trimap[26:38, 12:20] == 1.0).all()  # painted foreground beyond the crop is kept
+
+
+@pytest.mark.parametrize(("shape", "size"), [((128, 128), 64), ((512, 512), 64), ((40, 40), 64)])
+def test_a_crop_of_the_whole_photo_covers_every_pixel(shape, size):
+    """No border strip of a full-frame portrait is forced to background (shoulders touch it)."""
+    from editors.matting import placement_footprint
+
+    assert placement_footprint(Placement.centered(shape, size)).all()
+    wide = placement_footprint(Placement.centered((64, 128), 32))
+    assert wide[:, 34:94].all() and not wide[:, :30].any() and not wide[:, 98:].any()
