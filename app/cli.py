@@ -114,7 +114,7 @@ class TerminalProgress:
         if self._bar is None or stage != self._stage or n != self._bar.total:
             self.close()
             self._bar = self._tqdm(total=n, desc=stage or "working", file=sys.stderr,
-                                   dynamic_ncols=True, leave=True, initial=i - 1)
+                                   dynamic_ncols=True, leave=True, initial=max(0, i - 1))
             self._stage = stage
         self._bar.update(i - self._bar.n)
         if metrics:

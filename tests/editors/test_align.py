@@ -217,6 +217,7 @@ def test_align_is_registered_and_needs_no_generator():
     assert any(s.name == "placements" and s.multiple for s in op.outputs)
 
 
+@pytest.mark.filterwarnings("error")  # also: the progress bar takes align's "step 0 of 2"
 def test_cli_align_then_embed_in_the_aligned_box_with_a_smaller_model(tmp_path):
     """`align` without a model writes a 256 px placement; a 32 px model works in that region."""
     from app.cli import main
