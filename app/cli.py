@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.cli_io import InputError, read_input, write_output
-from editors.operation import (
+from latent_atelier.app.cli_io import InputError, read_input, write_output
+from latent_atelier.editors.operation import (
     Cancelled,
     Operation,
     OperationError,
@@ -23,9 +23,9 @@ from editors.operation import (
     param_specs,
     validate_params,
 )
-from models.checkpoints import CheckpointError
-from models.devices import DeviceUnavailableError
-from models.perceptual import PerceptualWeightsError
+from latent_atelier.models.checkpoints import CheckpointError
+from latent_atelier.models.devices import DeviceUnavailableError
+from latent_atelier.models.perceptual import PerceptualWeightsError
 
 #: errors about the user's files, settings or machine: reported in one line, exit status 2
 USER_ERRORS = (
@@ -83,14 +83,14 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, built from the registry."""
-    from editors.registry import all_operations
+    from latent_atelier.editors.registry import all_operations
 
     parser = argparse.ArgumentParser(prog="latent-atelier-cli", description=__doc__.split("\n")[0])
     _model_args(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for op_cls in all_operations().values():
         _add_operation_parser(sub, op_cls)
-    import app.cli_commands  # noqa: F401  (registers sample, info, train, ...)
+    import latent_atelier.app.cli_commands  # noqa: F401  (registers sample, info, train, ...)
 
     for name, (helptext, configure, _fn) in sorted(EXTRA_COMMANDS.items()):
         p = sub.add_parser(name, help=helptext, description=helptext)
@@ -137,7 +137,7 @@ def needs_model(op: Operation, params: Any, args: argparse.Namespace) -> bool:
 
 def run_operation(args: argparse.Namespace) -> int:
     """Load inputs, run the operation with a progress bar, write outputs, print metrics."""
-    from editors.registry import get_operation
+    from latent_atelier.editors.registry import get_operation
 
     op = get_operation(args._operation)
     params = op.Params(**{s.name: getattr(args, s.name) for s in param_specs(op.Params)})
@@ -146,8 +146,8 @@ def run_operation(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     gen = None
     if needs_model(op, params, args):
-        from models.devices import pick_device
-        from models.zoo import load_model
+        from latent_atelier.models.devices import pick_device
+        from latent_atelier.models.zoo import load_model
 
         device = pick_device(args.device)
         t0 = time.perf_counter()
@@ -175,7 +175,7 @@ def run_operation(args: argparse.Namespace) -> int:
     for name, value in result.outputs.items():
         slot = known.get(name)
         if slot is None:
-            from editors.operation import Slot
+            from latent_atelier.editors.operation import Slot
 
             slot = Slot(name, "placement" if hasattr(value, "to_dict") else "file")
         written += write_output(slot, value, out_dir)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.cli import extra_command
+from latent_atelier.app.cli import extra_command
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
@@ -37,10 +37,10 @@ def sample(args: argparse.Namespace) -> int:
     """Random samples (seeds seed..seed+n-1) as one grid image."""
     import torch
 
-    from app.document.image_write import write_image, write_matte
-    from editors.embed_core import to_numpy_image
-    from models.devices import pick_device
-    from models.zoo import load_model
+    from latent_atelier.app.document.image_write import write_image, write_matte
+    from latent_atelier.editors.inversion.embed_core import to_numpy_image
+    from latent_atelier.models.devices import pick_device
+    from latent_atelier.models.zoo import load_model
 
     gen = load_model(args.model, pick_device(args.device))
     images, alphas = [], []
@@ -67,14 +67,14 @@ def _info_args(p: argparse.ArgumentParser) -> None:
 @extra_command("info", "print a checkpoint's architecture", _info_args)
 def info(args: argparse.Namespace) -> int:
     """Describe a checkpoint without building more than needed."""
-    from models.checkpoints import describe
+    from latent_atelier.models.checkpoints import describe
 
     print(json.dumps(describe(args.checkpoint), indent=2, default=str))
     return 0
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
-    from models.training.cli import configure_parser
+    from latent_atelier.models.training.cli import configure_parser
 
     configure_parser(p)
 
@@ -82,7 +82,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 @extra_command("train", "train a StyleGAN2 or FurryGAN generator (resumable)", _train_args)
 def train(args: argparse.Namespace) -> int:
     """Delegate to the trainer's own runner."""
-    from models.training.cli import run
+    from latent_atelier.models.training.cli import run
 
     return run(args)
 
@@ -104,7 +104,7 @@ def _portraits_args(p: argparse.ArgumentParser) -> None:
 )
 def build_portraits(args: argparse.Namespace) -> int:
     """Build the synthetic portrait dataset (a build-time tool)."""
-    from models.training.synthetic.__main__ import main as synthetic_main
+    from latent_atelier.models.training.synthetic.__main__ import main as synthetic_main
 
     argv = ["build", "--out", args.out, "--size", str(args.size), "--n-train", str(args.n_train),
             "--n-eval", str(args.n_eval), "--seed", str(args.seed), "--workers", str(args.workers)]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from editors.operation import Slot
+from latent_atelier.editors.operation import Slot
 
 
 class InputError(ValueError):
@@ -17,7 +17,7 @@ class InputError(ValueError):
 
 def read_photo(path: str | Path, keep_alpha: bool = False) -> np.ndarray:
     """An image file as float32 ``H x W x 3`` (or ``x 4``) in [0, 1], orientation applied."""
-    from app.document.image_read import read_image
+    from latent_atelier.app.document.image_read import read_image
 
     data = read_image(path)
     px = data.pixels
@@ -69,11 +69,11 @@ def read_input(slot: Slot, path: str, gen: Any = None) -> Any:
     if slot.kind == "labels":
         return read_labels(path)
     if slot.kind == "latent":
-        from models.generator import Latent
+        from latent_atelier.models.generator import Latent
 
         return Latent.load(path, gen)
     if slot.kind == "placement":
-        from editors.placement import Placement
+        from latent_atelier.editors.placement import Placement
 
         try:
             return Placement.from_dict(json.loads(Path(path).read_text()))
@@ -93,7 +93,7 @@ def write_output(slot: Slot, value: Any, out_dir: Path, stem: str | None = None)
         return written
     stem = stem or slot.name
     out_dir.mkdir(parents=True, exist_ok=True)
-    from app.document.image_write import write_image, write_matte
+    from latent_atelier.app.document.image_write import write_image, write_matte
 
     kind = slot.kind
     if kind in ("image", "rgba"):
@@ -105,7 +105,7 @@ def write_output(slot: Slot, value: Any, out_dir: Path, stem: str | None = None)
     elif kind == "labels":
         from PIL import Image
 
-        from models.atomic import atomic_open
+        from latent_atelier.models.atomic import atomic_open
 
         path = out_dir / f"{stem}.png"
         arr = np.asarray(value)
@@ -116,12 +116,12 @@ def write_output(slot: Slot, value: Any, out_dir: Path, stem: str | None = None)
         path = out_dir / f"{stem}.npz"
         value.save(path)
     elif kind == "placement":
-        from models.atomic import atomic_write_bytes
+        from latent_atelier.models.atomic import atomic_write_bytes
 
         path = out_dir / f"{stem}.json"
         atomic_write_bytes(path, json.dumps(value.to_dict(), indent=2).encode())
     else:
-        from models.atomic import atomic_write_bytes
+        from latent_atelier.models.atomic import atomic_write_bytes
 
         path = out_dir / f"{stem}.json"
         atomic_write_bytes(path, json.dumps(value, indent=2, default=str).encode())

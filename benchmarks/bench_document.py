@@ -20,10 +20,10 @@ import time
 
 import numpy as np
 
-from app.document.brush import BrushSettings, StrokePainter
-from app.document.document import Document
-from app.document.layers import LayerKind, new_layer
 from benchmarks.common import write_result
+from latent_atelier.app.document.brush import BrushSettings, StrokePainter
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.layers import LayerKind, new_layer
 
 MIB = 1024 * 1024
 

@@ -42,8 +42,8 @@ from benchmarks.common import RESULTS_DIR, write_result
 
 
 def _steps_per_second(gen, x, phase: str, n: int, percept_max: int | None = None) -> float:
-    import editors.embed_core as core
-    from editors.embed import Mk_n, W_l, initial_latent
+    import latent_atelier.editors.inversion.embed_core as core
+    from latent_atelier.editors.inversion.embed import Mk_n, W_l, initial_latent
 
     old = core.PERCEPT_MAX_SIZE
     if percept_max is not None:
@@ -65,7 +65,7 @@ def _steps_per_second(gen, x, phase: str, n: int, percept_max: int | None = None
 
 def speed(sizes: list[int], device: torch.device, steps: int) -> dict:
     """it/s of each phase per size, plus the 256 px perceptual optimisation at 1024 px."""
-    from models.zoo import random_generator
+    from latent_atelier.models.zoo import random_generator
 
     out: dict = {}
     for size in sizes:
@@ -99,7 +99,7 @@ def quality_generator(size: int, noise_strength: float, image_std: float, seed: 
     Returns ``(gen, rgb_gain)``; the gain is chosen so that images of four seeded latents
     (truncation 0.7) have standard deviation ``image_std``.
     """
-    from models.zoo import random_generator, scale_rgb_output
+    from latent_atelier.models.zoo import random_generator, scale_rgb_output
 
     gen = random_generator("stylegan2", size, seed=seed, noise_strength=noise_strength)
     with torch.no_grad():
@@ -121,9 +121,9 @@ def quality(
     image_std: float = QUALITY_IMAGE_STD,
 ) -> dict:
     """PSNR and LPIPS after each phase for an image drawn from a known latent (see module doc)."""
-    from editors.embed import embed_image, initial_latent
-    from editors.embed_core import masked_psnr
-    from editors.operation import Progress
+    from latent_atelier.editors.inversion.embed import embed_image, initial_latent
+    from latent_atelier.editors.inversion.embed_core import masked_psnr
+    from latent_atelier.editors.operation import Progress
 
     gen, gain = quality_generator(size, noise_strength, image_std)
     gen = gen.to(device)
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args(argv)
-    from models.devices import pick_device
+    from latent_atelier.models.devices import pick_device
 
     if args.threads:
         torch.set_num_threads(args.threads)

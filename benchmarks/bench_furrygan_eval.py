@@ -113,8 +113,8 @@ def _run_dir_of(spec: str, given: str | None) -> Path | None:
 # ---------------------------------------------------------------- figures
 def write_figures(gen, samples: ec.EvalSamples, inv: ec.Inversions, folder: Path) -> list[str]:
     """Sample grid, alpha grid (16 seeds, truncation 0.7) and an inversion figure."""
-    from app.cli_commands import image_grid
-    from app.document.image_write import write_image, write_matte
+    from latent_atelier.app.cli_commands import image_grid
+    from latent_atelier.app.document.image_write import write_image, write_matte
 
     folder.mkdir(parents=True, exist_ok=True)
     images, alphas = ec.generated_samples(gen, 16, seed=0, truncation=0.7)
@@ -165,7 +165,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def starting_point_alpha(gen, seed: int = 0) -> np.ndarray:
     """The alpha of the inversion's starting latent (mean W+, seeded noise): ``(S, S)``."""
-    from editors.embed import initial_latent
+    from latent_atelier.editors.inversion.embed import initial_latent
 
     with torch.no_grad():
         syn = gen.synthesize(initial_latent(gen, "mean", seed), return_alpha=True)
@@ -174,7 +174,7 @@ def starting_point_alpha(gen, seed: int = 0) -> np.ndarray:
 
 def frechet_figures(gen, data: str, n: int, reference: bool) -> dict:
     """Frechet distances on VGG-16 conv5_3 pooled features, ``n`` images per set."""
-    from models.training.synthetic import PortraitDataset
+    from latent_atelier.models.training.synthetic import PortraitDataset
 
     t0 = time.perf_counter()
     n_eval = min(n, len(PortraitDataset(data, "eval")))

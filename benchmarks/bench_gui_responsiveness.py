@@ -34,7 +34,7 @@ def _wait(app, done: list, timeout_s: float = 600.0) -> None:  # type: ignore[no
 
 
 def _measure_job(app, ops, steps: int) -> dict:  # type: ignore[no-untyped-def]
-    from app.qt.jobs.heartbeat import Heartbeat
+    from latent_atelier.app.qt.jobs.heartbeat import Heartbeat
 
     page = ops.panel.select("embed")
     page.form.set_values({"steps_w": steps, "steps_noise": steps})
@@ -61,7 +61,7 @@ def _settle(app, seconds: float = 0.5) -> None:  # type: ignore[no-untyped-def]
 
 
 def _measure_idle(app, seconds: float) -> dict:  # type: ignore[no-untyped-def]
-    from app.qt.jobs.heartbeat import Heartbeat
+    from latent_atelier.app.qt.jobs.heartbeat import Heartbeat
 
     beat = Heartbeat(interval_ms=5)
     beat.start()
@@ -82,12 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    from app.document.preferences import Preferences
-    from app.document.recovery import RecoveryStore
-    from app.qt.main_window import MainWindow
-    from app.qt.operations import install_operations
-    from app.qt.resources_path import sample_photo
-    from models.zoo import random_generator
+    from latent_atelier.app.document.preferences import Preferences
+    from latent_atelier.app.document.recovery import RecoveryStore
+    from latent_atelier.app.qt.main_window import MainWindow
+    from latent_atelier.app.qt.operations import install_operations
+    from latent_atelier.app.qt.resources_path import sample_photo
+    from latent_atelier.models.zoo import random_generator
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(f"{tmp}/settings.ini", QSettings.Format.IniFormat)

@@ -24,7 +24,7 @@ TARGET_S = 2.0
 APP_SCRIPT = """
 import time; t0 = time.perf_counter()
 import json, sys
-from app.qt.main import build_window
+from latent_atelier.app.qt.main import build_window
 app, w = build_window(sys.argv[1:])
 app.processEvents()
 print(json.dumps({"in_process_s": time.perf_counter() - t0, "torch": "torch" in sys.modules,

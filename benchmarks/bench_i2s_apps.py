@@ -50,8 +50,8 @@ def _peak_column_energy(img: np.ndarray, col: int, half: int) -> float:
 
 def bench_variants(gen, photo: np.ndarray, n: int, steps: int) -> dict:
     """Seconds for ``n`` fills as one batch vs ``n`` single runs."""
-    from editors.inpaint import inpaint
-    from editors.masks import hole_mask
+    from latent_atelier.editors.i2s.inpaint import inpaint
+    from latent_atelier.editors.masks import hole_mask
 
     hole = hole_mask("center_box", gen.resolution)
     kw = {"steps_w": steps, "steps_noise": steps}
@@ -70,8 +70,8 @@ def bench_variants(gen, photo: np.ndarray, n: int, steps: int) -> dict:
 def bench_agreement(gen, photo: np.ndarray, n: int) -> dict:
     """``n`` fills of a centre box at the operation's default steps (200 W+, 1000 noise):
     how different they are inside, how alike outside."""
-    from editors.inpaint import inpaint
-    from editors.masks import hole_mask
+    from latent_atelier.editors.i2s.inpaint import inpaint
+    from latent_atelier.editors.masks import hole_mask
 
     hole = hole_mask("center_box", gen.resolution)
     out = inpaint(gen, photo, hole, n_variants=n)
@@ -84,7 +84,7 @@ def _variant_agreement(composites: list[np.ndarray], photo: np.ndarray, hole: np
     two fills and between a fill and the photo."""
     import itertools
 
-    from models.perceptual import lpips
+    from latent_atelier.models.perceptual import lpips
 
     pairs = list(itertools.combinations(composites, 2))
     return {"min_pairwise_lpips": min((float(lpips(a, b)) for a, b in pairs), default=0.0),
@@ -107,8 +107,8 @@ def bench_crossover(gen, pairs: list[tuple[np.ndarray, np.ndarray]], steps: int,
       ``photo_texture_share`` gives the part of the naive band energy that is the photos'
       texture rather than the cut.
     """
-    from editors.crossover import crossover
-    from editors.masks import blur_mask
+    from latent_atelier.editors.i2s.crossover import crossover
+    from latent_atelier.editors.masks import blur_mask
 
     s = gen.resolution
     mask = np.zeros((s, s), np.float32)
@@ -141,7 +141,7 @@ def bench_crossover(gen, pairs: list[tuple[np.ndarray, np.ndarray]], steps: int,
 
 def bench_scribble(gen, photo: np.ndarray, steps: int) -> dict:
     """A red disc scribbled on the photo."""
-    from editors.scribble import scribble_edit
+    from latent_atelier.editors.i2s.scribble import scribble_edit
 
     s = gen.resolution
     mask = np.zeros((s, s), np.float32)
@@ -158,11 +158,11 @@ def bench_scribble(gen, photo: np.ndarray, steps: int) -> dict:
 
 def bench_style(gen, photo: np.ndarray, style: np.ndarray, steps: int, style_weight: float) -> dict:
     """Keep a centre box, restyle the rest."""
-    from editors.embed import embed_image
-    from editors.embed_core import from_numpy_image, from_numpy_mask, to_numpy_image
-    from editors.masks import blur_mask
-    from editors.style_transfer import local_style_transfer
-    from models.perceptual import get_vgg, gram_style_loss
+    from latent_atelier.editors.i2s.style_transfer import local_style_transfer
+    from latent_atelier.editors.inversion.embed import embed_image
+    from latent_atelier.editors.inversion.embed_core import from_numpy_image, from_numpy_mask, to_numpy_image
+    from latent_atelier.editors.masks import blur_mask
+    from latent_atelier.models.perceptual import get_vgg, gram_style_loss
 
     s = gen.resolution
     mask = np.zeros((s, s), np.float32)
@@ -189,10 +189,10 @@ def bench_style(gen, photo: np.ndarray, style: np.ndarray, steps: int, style_wei
 
 def bench_attributes(gen) -> dict:
     """Copy at the paper's 4th layer between two random latents."""
-    from editors.attributes import attribute_transfer, influence_radius_px
-    from editors.embed_core import to_numpy_image
-    from editors.layer_scaling import paper_feature_layers
-    from editors.masks import dilate_mask
+    from latent_atelier.editors.i2s.attributes import attribute_transfer, influence_radius_px
+    from latent_atelier.editors.inversion.embed_core import to_numpy_image
+    from latent_atelier.editors.layer_scaling import paper_feature_layers
+    from latent_atelier.editors.masks import dilate_mask
 
     s = gen.resolution
     l1, l2 = gen.random_latent(1, truncation=0.7), gen.random_latent(2, truncation=0.7)

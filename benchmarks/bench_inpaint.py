@@ -1,6 +1,6 @@
 """Inpainting quality, after Image2StyleGAN++ Table 1: SSIM, MSE, PSNR and LPIPS.
 
-Seven hole types (``editors.masks.HOLE_TYPES``, up to half the image) on held-out in-domain
+Seven hole types (``latent_atelier.editors.masks.HOLE_TYPES``, up to half the image) on held-out in-domain
 images (the synthetic portrait evaluation split, when built) and the sample photos, at the
 model resolution. Compared in the same run: OpenCV's Telea and Navier-Stokes inpainting,
 our W+ phase alone (no noise phase), and any method variants named with ``--variants``
@@ -34,7 +34,7 @@ PAPER = {"optimizer": "gd", "lr_w": 0.8, "free_rows": "paper", "noise_fill_mask"
          "grow": 0.02, "blur": 0.015}
 _RING = {"noise_fill_mask": "hole"}
 _NARROW = {"grow": 0.0, "blur": 0.008}
-#: method variants of ``editors.inpaint.inpaint``: the paper's settings with some changed
+#: method variants of ``latent_atelier.editors.i2s.inpaint.inpaint``: the paper's settings with some changed
 VARIANTS: dict[str, dict] = {
     "paper": PAPER,
     "adam": {**PAPER, "optimizer": "adam", "lr_w": 0.05},
@@ -59,9 +59,9 @@ def _load_training_snapshot(folder: Path, device: str):
     state = json.loads((folder / "state.json").read_text())
     arch = state["architecture"]
     if arch["arch"] == "furrygan":
-        from models.furrygan import FurryGAN as cls
+        from latent_atelier.models.furrygan import FurryGAN as cls
     else:
-        from models.stylegan2 import StyleGAN2Generator as cls
+        from latent_atelier.models.stylegan2 import StyleGAN2Generator as cls
     gen = cls.from_architecture(arch)
     gen.load_state_dict(load_file(str(folder / "g_ema.safetensors")))
     note = f"training snapshot {folder} at step {state.get('step')} (not a finished model)"
@@ -69,7 +69,7 @@ def _load_training_snapshot(folder: Path, device: str):
 
 
 def _load_model(spec: str | None, device: str):
-    from models.zoo import default_model_path, load_model
+    from latent_atelier.models.zoo import default_model_path, load_model
 
     if spec is not None and (Path(spec) / "state.json").is_file():
         return _load_training_snapshot(Path(spec), device)
@@ -88,11 +88,11 @@ def _resize(img: np.ndarray, size: int) -> np.ndarray:
 
 def eval_images(size: int, n_images: int) -> dict[str, list[np.ndarray]]:
     """Held-out portraits (if the dataset is built) and the sample photos, at ``size``."""
-    from editors.placement import Placement
+    from latent_atelier.editors.placement import Placement
 
     sets: dict[str, list[np.ndarray]] = {}
     try:
-        from models.training.synthetic.dataset import PortraitDataset
+        from latent_atelier.models.training.synthetic.dataset import PortraitDataset
 
         ds = PortraitDataset(EVAL_DATA, "eval")
         idx = np.linspace(0, len(ds) - 1, n_images).astype(int)
@@ -117,8 +117,8 @@ def _opencv(photo: np.ndarray, hole: np.ndarray, flag: int) -> np.ndarray:
 
 
 def _scores(img: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    from models.metrics import psnr, ssim
-    from models.perceptual import lpips
+    from latent_atelier.models.metrics import psnr, ssim
+    from latent_atelier.models.perceptual import lpips
 
     mse255 = float((((img - truth) * 255.0) ** 2).mean())
     return {
@@ -134,7 +134,7 @@ def best_of_variants(gen, truth: np.ndarray, hole: np.ndarray, steps_w: int, ste
     """``n`` fills as one batch: the scores of the fill whose W+ phase fits the known pixels
     best (a choice the operation could make), and of the fill with the best SSIM against the
     truth (an oracle: the most that any way of picking among the fills could gain)."""
-    from editors.inpaint import inpaint
+    from latent_atelier.editors.i2s.inpaint import inpaint
 
     defective = truth * (1.0 - hole[..., None])
     out = inpaint(gen, defective, hole, n_variants=n, steps_w=steps_w, steps_noise=steps_noise,
@@ -149,7 +149,7 @@ def best_of_variants(gen, truth: np.ndarray, hole: np.ndarray, steps_w: int, ste
 def run_one(gen, truth: np.ndarray, hole: np.ndarray, steps_w: int, steps_noise: int,
             seed: int, variants: tuple[str, ...] = ()) -> dict[str, dict[str, float]]:
     """Every method (and each named variant) on one (image, hole) pair; scores of each composite."""
-    from editors.inpaint import inpaint
+    from latent_atelier.editors.i2s.inpaint import inpaint
 
     defective = truth * (1.0 - hole[..., None])
     out = inpaint(gen, defective, hole, n_variants=1, steps_w=steps_w, steps_noise=steps_noise,
@@ -188,7 +188,7 @@ def _pairs(images: list[np.ndarray], kinds: list[str], alternate: bool):
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the evaluation and write ``results/bench_inpaint.json``."""
-    from editors.masks import HOLE_TYPES, hole_mask
+    from latent_atelier.editors.masks import HOLE_TYPES, hole_mask
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default=None,
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict:
     sets = eval_images(size, args.n_images)
     if args.sets:
         sets = {k: v for k, v in sets.items() if k in args.sets}
-    from editors.inpaint import inpaint
+    from latent_atelier.editors.i2s.inpaint import inpaint
 
     defaults = {k: v.default for k, v in inspect.signature(inpaint).parameters.items()
                 if v.default is not inspect.Parameter.empty}

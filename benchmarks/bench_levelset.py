@@ -16,8 +16,8 @@ import argparse
 import numpy as np
 
 from benchmarks.common import timed, write_result
-from editors.levelset import refine_labels
-from editors.poisson import poisson_stitch
+from latent_atelier.editors.stitching.levelset import refine_labels
+from latent_atelier.editors.stitching.poisson import poisson_stitch
 
 
 def make_case(size: int, segments: int, seed: int = 0):

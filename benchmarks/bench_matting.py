@@ -6,7 +6,7 @@ comes with its exact alpha. A "generator" alpha is simulated by shrinking the tr
 Variants, each in a fresh process so that its peak resident memory is its own:
 
 - ``band``: the ``matte`` operation's refinement: its trimap rule
-  (:func:`editors.matting.auto_trimap`: colour segmentation seeded by the generator
+  (:func:`latent_atelier.editors.matting.matte.auto_trimap`: colour segmentation seeded by the generator
   alpha, the automatic band around it), the narrow-band tiled closed-form solver,
   foreground estimation, and a full export;
 - ``downscaled``: one closed-form solve of the whole photo at 1/``--down`` resolution,
@@ -59,8 +59,8 @@ def synthetic_photo(h: int = 3000, w: int = 4000, seed: int = 0, model_px: int =
     bg = np.dstack([0.2 + 0.3 * xx / w, 0.4 + 0.2 * np.cos(yy / 300), 0.85 - 0.2 * yy / h])
     photo = (alpha[..., None] * fg + (1 - alpha[..., None]) * bg).astype(np.float32)
     del fg, bg, yy, xx
-    from editors.matting_refine import upsample_alpha
-    from editors.placement import Placement
+    from latent_atelier.editors.matting.refine import upsample_alpha
+    from latent_atelier.editors.placement import Placement
 
     placement = Placement.centered((h, w), model_px, fit="contain")
     gen_alpha = upsample_alpha(placement.extract(alpha), placement)
@@ -69,7 +69,7 @@ def synthetic_photo(h: int = 3000, w: int = 4000, seed: int = 0, model_px: int =
 
 def _warm_up() -> None:
     """Compile pymatting's numba kernels on a tiny problem (not timed)."""
-    from editors.matting_refine import estimate_foreground, make_trimap, refine_alpha
+    from latent_atelier.editors.matting.refine import estimate_foreground, make_trimap, refine_alpha
 
     a = np.zeros((40, 40), np.float32)
     a[:, 20:] = 1
@@ -83,7 +83,7 @@ def _peak_rss_mb() -> float:
 
 
 def _quality(pred: np.ndarray, gt: np.ndarray, region: np.ndarray) -> dict[str, float]:
-    from editors.matting_metrics import mse, sad
+    from latent_atelier.editors.matting.metrics import mse, sad
 
     return {"sad_band": sad(pred, gt, region), "mse_band": mse(pred, gt, region),
             "sad": sad(pred, gt)}
@@ -91,9 +91,9 @@ def _quality(pred: np.ndarray, gt: np.ndarray, region: np.ndarray) -> dict[str, 
 
 def run_band(band_fraction: float, tile: int, model_px: int) -> dict:
     """The operation's trimap, the narrow-band tiled solver, foreground estimation, export."""
-    from app.document.image_write import export_matte_set
-    from editors.matting import MatteParams, auto_trimap
-    from editors.matting_refine import estimate_foreground, refine_alpha, unknown_region
+    from latent_atelier.app.document.image_write import export_matte_set
+    from latent_atelier.editors.matting.matte import MatteParams, auto_trimap
+    from latent_atelier.editors.matting.refine import estimate_foreground, refine_alpha, unknown_region
 
     photo, gt, gen_alpha, placement = synthetic_photo(model_px=model_px)
     _warm_up()
@@ -139,8 +139,8 @@ def run_downscaled(band_fraction: float, down: int, model_px: int) -> dict:
     """Whole-photo closed-form solve at 1/down resolution (same trimap rule), upsampled back."""
     from pymatting import estimate_alpha_cf
 
-    from editors.matting import MatteParams, auto_trimap
-    from editors.matting_refine import _quiet_ichol, unknown_region
+    from latent_atelier.editors.matting.matte import MatteParams, auto_trimap
+    from latent_atelier.editors.matting.refine import _quiet_ichol, unknown_region
 
     photo, gt, gen_alpha, placement = synthetic_photo(model_px=model_px)
     _warm_up()
@@ -165,8 +165,8 @@ def run_full(band_fraction: float, model_px: int) -> dict:
     """pymatting's whole-image solve at full resolution (for comparison; memory hungry)."""
     from pymatting import estimate_alpha_cf
 
-    from editors.matting import MatteParams, auto_trimap
-    from editors.matting_refine import _quiet_ichol, unknown_region
+    from latent_atelier.editors.matting.matte import MatteParams, auto_trimap
+    from latent_atelier.editors.matting.refine import _quiet_ichol, unknown_region
 
     photo, gt, gen_alpha, placement = synthetic_photo(model_px=model_px)
     _warm_up()

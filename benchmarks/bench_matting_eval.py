@@ -15,11 +15,11 @@ Quick development run::
 
 On the synthetic evaluation split (exact ground-truth alpha) at the dataset's resolution,
 five mattes per image are scored with SAD, MSE, gradient and connectivity errors (plain
-sums over the whole image, as editors.matting_metrics defines them) and IoU/mIoU at 0.5:
+sums over the whole image, as latent_atelier.editors.matting.metrics defines them) and IoU/mIoU at 0.5:
 
 - ``generator``: the inverted FurryGAN's alpha (coarse + fine), warped up to the photo;
 - ``refined``: the ``matte`` operation's refinement of it with its default settings
-  (:func:`editors.matting.auto_trimap`: the edge moved to the colour edge by GrabCut
+  (:func:`latent_atelier.editors.matting.matte.auto_trimap`: the edge moved to the colour edge by GrabCut
   seeded with the alpha, an unknown band of the automatic width around it; closed-form
   matting in the unknown pixels, foreground estimation);
 - ``refined_alpha_edge`` (ablation): the same without the colour segmentation
@@ -86,9 +86,9 @@ def reusable_inversions(
 def four_mattes(photo: np.ndarray, gt: np.ndarray, alpha: np.ndarray, coarse: np.ndarray,
                 band_px: float, oracle_band_px: float | None, unsure: float) -> tuple[dict, dict]:
     """The five mattes of :data:`METHODS` for one photo, and the refinement's timings."""
-    from editors.matting import MatteParams, auto_trimap, matte_from_trimap
-    from editors.matting_refine import make_trimap, unknown_region, upsample_alpha
-    from editors.placement import Placement
+    from latent_atelier.editors.matting.matte import MatteParams, auto_trimap, matte_from_trimap
+    from latent_atelier.editors.matting.refine import make_trimap, unknown_region, upsample_alpha
+    from latent_atelier.editors.placement import Placement
 
     d, s = photo.shape[0], alpha.shape[0]
     placement = Placement.from_box(0.0, 0.0, float(d), s, (d, d))
@@ -129,8 +129,8 @@ def evaluate_split(samples: ec.EvalSamples, inv: ec.Inversions, band_px: float,
     With a ``deadline`` (``time.perf_counter()`` seconds) it stops early; ``n`` says how
     many images were scored.
     """
-    from editors.matting import MatteParams
-    from editors.matting_metrics import matting_errors
+    from latent_atelier.editors.matting.matte import MatteParams
+    from latent_atelier.editors.matting.metrics import matting_errors
 
     unsure = MatteParams().unsure if unsure is None else unsure
     rows: dict[str, list[dict]] = {m: [] for m in METHODS}
@@ -199,13 +199,13 @@ def photo_figure(gen, name: str, steps_w: int, steps_noise: int, folder: Path,
     reuses row 1's generator alpha with the operation's own rule (``auto_trimap`` then
     ``matte_from_trimap`` with the painted masks): what ``matte`` gives with those masks.
     """
-    from app.document.image_read import read_image
-    from app.document.image_write import write_image
     from benchmarks.sample_strokes import STROKES, stroke_masks
-    from editors.composite import blend
-    from editors.matting import auto_trimap, matte_from_trimap
-    from editors.operation import Progress
-    from editors.registry import get_operation
+    from latent_atelier.app.document.image_read import read_image
+    from latent_atelier.app.document.image_write import write_image
+    from latent_atelier.editors.matting.composite import blend
+    from latent_atelier.editors.matting.matte import auto_trimap, matte_from_trimap
+    from latent_atelier.editors.operation import Progress
+    from latent_atelier.editors.registry import get_operation
 
     photo = read_image(SAMPLES / f"{name}.png").pixels[..., :3]
     matte = get_operation("matte")

@@ -13,7 +13,7 @@ import argparse
 import torch
 
 from benchmarks.common import timed, write_result
-from models.perceptual import PerceptualLoss, VGG16Features, get_lpips
+from latent_atelier.models.perceptual import PerceptualLoss, VGG16Features, get_lpips
 
 
 def _loss_step(loss_fn: PerceptualLoss, x: torch.Tensor, target, mask, sync) -> None:

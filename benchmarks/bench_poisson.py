@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 
 from benchmarks.common import timed, write_result
-from editors import poisson
-from editors.poisson import (
+from latent_atelier.editors.stitching import poisson
+from latent_atelier.editors.stitching.poisson import (
     naive_composite,
     poisson_residual,
     poisson_stitch,
@@ -100,7 +100,7 @@ def _variants(photo, labels, segs, repeat: int) -> list[dict]:
 def first_call_seconds(size: int, segments: int) -> float:
     """One stitch in a fresh interpreter (numba loads its cached machine code)."""
     code = ("import time; from benchmarks.bench_poisson import make_case; "
-            "from editors.poisson import poisson_stitch; "
+            "from latent_atelier.editors.stitching.poisson import poisson_stitch; "
             f"case = make_case({size}, {segments}); t = time.perf_counter(); "
             "poisson_stitch(*case); print(time.perf_counter() - t)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -12,7 +12,7 @@ equal steps and at equal time) is ``benchmarks/bench_segments_fidelity.py``.
 (b) Batching. Seconds per W+ step for 8 segments in one batch, for 1 segment, and for the
 same 8 segments projected one after another, in the same run.
 
-Model: the demo model (``models.zoo.load_model(None)``) when its file exists, else a
+Model: the demo model (``latent_atelier.models.zoo.load_model(None)``) when its file exists, else a
 seeded random StyleGAN2 (said in the JSON). Keep it short with ``--steps``/``--size``.
 
 (c) SeFa: LPIPS between a test latent's image and its edits along the top directions,
@@ -39,7 +39,7 @@ PHOTOS = ("astronaut", "chelsea", "coffee")
 
 
 def _generator(size: int, width: int, device: torch.device):
-    from models.zoo import default_model_path, load_model, random_generator
+    from latent_atelier.models.zoo import default_model_path, load_model, random_generator
 
     if default_model_path().exists():
         gen = load_model(None)
@@ -81,7 +81,7 @@ def _neighbours(labels: np.ndarray, k: int) -> set[int]:
 def _targets(size: int, n_regions: int, n_portraits: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     from PIL import Image
 
-    from editors.placement import Placement
+    from latent_atelier.editors.placement import Placement
 
     out = []
     for name in PHOTOS:
@@ -93,7 +93,7 @@ def _targets(size: int, n_regions: int, n_portraits: int) -> list[tuple[str, np.
     if n_portraits > 0 and root.exists():
         import cv2
 
-        from models.training.synthetic import PortraitDataset
+        from latent_atelier.models.training.synthetic import PortraitDataset
 
         ds = PortraitDataset(root, "eval")
         for i in range(n_portraits):
@@ -105,7 +105,7 @@ def _targets(size: int, n_regions: int, n_portraits: int) -> list[tuple[str, np.
 
 
 def _lpips(a: np.ndarray, b: np.ndarray, device: torch.device) -> float:
-    from models.perceptual import lpips
+    from latent_atelier.models.perceptual import lpips
 
     return float(lpips(a, b, device))
 
@@ -126,8 +126,8 @@ def fidelity(gen, device, targets, steps: int, margin: int, lr: float,
     With ``strips``, one picture row per target is appended: target | segments | per-segment
     | global (same steps) | global (same time).
     """
-    from editors.embed import embed_image
-    from editors.segments import invert_segments, segment_ids, stitch
+    from latent_atelier.editors.inversion.embed import embed_image
+    from latent_atelier.editors.inversion.segments import invert_segments, segment_ids, stitch
 
     rows = []
     for name, crop, labels in targets:
@@ -164,7 +164,7 @@ def fidelity(gen, device, targets, steps: int, margin: int, lr: float,
 def batching(gen, device, steps: int, n_segments: int = 8, repeat: int = 2) -> dict:
     """Seconds per W+ step: n segments batched, 1 segment, n segments one after another,
     with each of the segments operation's losses (top-level figures: its default loss)."""
-    from editors.segments import LOSSES, SegmentsParams
+    from latent_atelier.editors.inversion.segments import LOSSES, SegmentsParams
 
     by_loss = {loss: _batching(gen, device, steps, loss, n_segments, repeat) for loss in LOSSES}
     res = {**by_loss[SegmentsParams().loss], "default_loss": SegmentsParams().loss,
@@ -174,11 +174,11 @@ def batching(gen, device, steps: int, n_segments: int = 8, repeat: int = 2) -> d
 
 
 def _batching(gen, device, steps: int, loss: str, n_segments: int, repeat: int) -> dict:
-    from editors.segments import invert_segments
+    from latent_atelier.editors.inversion.segments import invert_segments
 
     size = gen.resolution
     with torch.no_grad():
-        from editors.embed_core import to_numpy_image
+        from latent_atelier.editors.inversion.embed_core import to_numpy_image
 
         crop = to_numpy_image(gen.synthesize(gen.random_latent(1)).image)
     labels = np.zeros((size, size), np.int32)
@@ -214,9 +214,9 @@ def _batching(gen, device, steps: int, loss: str, n_segments: int, repeat: int) 
 def sefa_smoothness(gen, device, k: int = 3, alphas=(0.5, 1, 2, 4, 8),
                     figure: Path | None = None) -> dict:
     """LPIPS to the unedited image along each of the top-``k`` SeFa directions (both signs)."""
-    from editors.directions import apply_direction, sefa_directions
-    from editors.embed_core import to_numpy_image
-    from models.perceptual import get_lpips
+    from latent_atelier.editors.inversion.directions import apply_direction, sefa_directions
+    from latent_atelier.editors.inversion.embed_core import to_numpy_image
+    from latent_atelier.models.perceptual import get_lpips
 
     lat = gen.random_latent(11, truncation=0.7)
     dirs = sefa_directions(gen, k)
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--figure", default=None,
                     help="write a PNG: target | segments | per-segment | global | global same time")
     args = ap.parse_args(argv)
-    from models.devices import pick_device
+    from latent_atelier.models.devices import pick_device
 
     torch.set_num_threads(args.threads)
     device = pick_device(args.device)

@@ -33,8 +33,8 @@ def _make_images(root: Path, n: int = 16) -> None:
 def measure(arch: str, size: int, batch: int, max_channels: int, style_dim: int, device: str,
             steps: int, data: Path, threads: int) -> dict:
     """Median seconds per training iteration (R1 amortised over its interval)."""
-    from models.training.config import TrainConfig
-    from models.training.trainer import Trainer
+    from latent_atelier.models.training.config import TrainConfig
+    from latent_atelier.models.training.trainer import Trainer
 
     cfg = TrainConfig(
         arch=arch, data=str(data), out=str(data / "run"), size=size, batch=batch,

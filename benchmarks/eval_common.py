@@ -21,7 +21,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "portraits128"
-FD_LAYER = "conv5_3"  # the deepest layer models.perceptual.VGG16Features offers
+FD_LAYER = "conv5_3"  # the deepest layer latent_atelier.models.perceptual.VGG16Features offers
 
 
 # ---------------------------------------------------------------- checkpoint
@@ -39,7 +39,7 @@ def resolve_model_spec(spec: str | None) -> str:
     """``spec`` if given, else the demo model if it exists, else the newest run's generator."""
     if spec:
         return spec
-    from models.zoo import default_model_path
+    from latent_atelier.models.zoo import default_model_path
 
     demo = default_model_path()
     if demo.is_file():
@@ -86,7 +86,7 @@ def _load_training_checkpoint(folder: Path) -> tuple[torch.nn.Module, dict]:
 
     from safetensors.torch import load as load_safetensors
 
-    from models.checkpoints import build_generator
+    from latent_atelier.models.checkpoints import build_generator
 
     for attempt in range(5):  # the trainer swaps the folder atomically; retry mid-swap
         try:
@@ -110,7 +110,7 @@ def load_furrygan(spec: str, device: str = "cpu") -> tuple[torch.nn.Module, dict
 
     Raises ValueError when it is not a FurryGAN (these evaluations need its alpha).
     """
-    from models.zoo import load_model
+    from latent_atelier.models.zoo import load_model
 
     folder = _training_checkpoint_folder(spec)
     if folder is not None:
@@ -138,8 +138,8 @@ class EvalSamples:
 def resize_stack(arr: np.ndarray, size: int) -> np.ndarray:
     """Every ``(D, D[, C])`` item of ``arr`` as the ``matte`` operation sees a photo at
     ``size`` px: :meth:`Placement.extract` of the whole square (antialiased when shrinking),
-    so that :func:`editors.matting_refine.upsample_alpha` maps the result back exactly."""
-    from editors.placement import Placement
+    so that :func:`latent_atelier.editors.matting.refine.upsample_alpha` maps the result back exactly."""
+    from latent_atelier.editors.placement import Placement
 
     d = arr.shape[1]
     if d == size:
@@ -158,7 +158,7 @@ def load_eval_samples(
     data: str | Path, n: int, size: int, split: str = "eval", start: int = 0
 ) -> EvalSamples:
     """The first ``n`` samples of ``split`` from ``start``, also resized to ``size`` px."""
-    from models.training.synthetic import PortraitDataset
+    from latent_atelier.models.training.synthetic import PortraitDataset
 
     ds = PortraitDataset(data, split)
     if n < 1:
@@ -229,8 +229,8 @@ def _noise_choice(gen, free_mask_noise: bool) -> list[bool]:
 
 def invert_batch(gen, images: np.ndarray, settings: InversionSettings) -> Inversions:
     """Invert ``(B, S, S, 3)`` images together (Algorithm 2: W+ from the mean, then noise)."""
-    from editors.embed import Mk_n, W_l, initial_latent
-    from editors.embed_core import masked_psnr
+    from latent_atelier.editors.inversion.embed import Mk_n, W_l, initial_latent
+    from latent_atelier.editors.inversion.embed_core import masked_psnr
 
     size = gen.resolution
     if images.ndim != 4 or images.shape[1:] != (size, size, 3):
@@ -294,7 +294,7 @@ def invert_all(
 def vgg_features(images: np.ndarray, layer: str = FD_LAYER, batch: int = 32,
                  device: str | torch.device = "cpu") -> np.ndarray:
     """Global-average-pooled VGG-16 activations ``(N, C)`` of ``(N, H, W, 3)`` images in [0, 1]."""
-    from models.perceptual import get_vgg
+    from latent_atelier.models.perceptual import get_vgg
 
     vgg = get_vgg(device)
     out = []
@@ -337,7 +337,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 def generated_samples(gen, n: int, seed: int = 0, truncation: float = 1.0, batch: int = 16
                       ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` random images ``(N, S, S, 3)`` and alphas ``(N, S, S)``, seeds seed, seed+1, ..."""
-    from models.generator import Latent
+    from latent_atelier.models.generator import Latent
 
     images, alphas = [], []
     with torch.no_grad():
@@ -360,7 +360,7 @@ def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
 
 def segmentation_table(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.5) -> dict:
     """Segmentation scores at ``threshold``: mean over images, and pooled over all pixels."""
-    from editors.matting_metrics import segmentation_scores
+    from latent_atelier.editors.matting.metrics import segmentation_scores
 
     per_image = [segmentation_scores(p, g, threshold) for p, g in zip(pred, gt)]
     pooled = segmentation_scores(pred.reshape(-1, pred.shape[-1]), gt.reshape(-1, gt.shape[-1]),

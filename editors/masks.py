@@ -10,8 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from editors.operation import OperationError
-from editors.placement import Placement
+from latent_atelier.editors.operation import OperationError
+from latent_atelier.editors.placement import Placement
 
 #: the seven hole types of the inpainting evaluation, smallest to largest on average
 HOLE_TYPES = (

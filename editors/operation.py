@@ -6,7 +6,7 @@ An Operation declares its inputs and outputs as :class:`Slot` s and its settings
 
 Data at the boundary (see shared/DESIGN.md): images are ``float32 H x W x 3`` in
 ``[0, 1]`` sRGB; RGBA images ``H x W x 4`` straight alpha; masks ``H x W`` float32 in
-``[0, 1]``; label maps ``H x W`` int32; latents are :class:`models.generator.Latent`.
+``[0, 1]``; label maps ``H x W`` int32; latents are :class:`latent_atelier.models.generator.Latent`.
 """
 
 from __future__ import annotations

@@ -201,7 +201,7 @@ def _poisson_inside(
     photo: np.ndarray, back: np.ndarray, region: np.ndarray, fallback: np.ndarray
 ) -> np.ndarray:
     """``fallback`` with the pixels of ``region`` replaced by a Poisson blend of ``back``."""
-    from editors.poisson import poisson_stitch
+    from latent_atelier.editors.stitching.poisson import poisson_stitch
 
     ys, xs = np.nonzero(region)
     if ys.size == 0:
@@ -224,9 +224,9 @@ def resolve_placement(photo: np.ndarray, placement: Placement | None, resolution
     """The given placement (the same region at the model's resolution), checked against the
     photo, or the centred square.
 
-    Raises :class:`editors.operation.OperationError` with what to do when it does not fit.
+    Raises :class:`latent_atelier.editors.operation.OperationError` with what to do when it does not fit.
     """
-    from editors.operation import OperationError
+    from latent_atelier.editors.operation import OperationError
 
     placement = (placement or Placement.centered(photo.shape[:2], resolution)).at_size(resolution)
     try:

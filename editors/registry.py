@@ -6,7 +6,7 @@ import importlib
 import pkgutil
 from functools import cache
 
-from editors.operation import Operation
+from latent_atelier.editors.operation import Operation
 
 _REGISTRY: dict[str, type[Operation]] = {}
 
@@ -24,9 +24,9 @@ def register(cls: type[Operation]) -> type[Operation]:
 
 @cache
 def _discover() -> None:
-    import editors
+    from latent_atelier import editors
 
-    for info in pkgutil.walk_packages(editors.__path__, prefix="editors."):
+    for info in pkgutil.walk_packages(editors.__path__, prefix=f"{editors.__name__}."):
         if info.name.rsplit(".", 1)[-1].startswith("_"):
             continue
         importlib.import_module(info.name)

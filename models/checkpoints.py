@@ -7,7 +7,7 @@ Formats, told apart by content (not by file extension):
   read with ``torch.load(weights_only=True)``; size, ``n_mlp``, ``style_dim`` and the
   channel widths are inferred from the tensor shapes;
 - the official FurryGAN ``.pt`` (keys ``style_fg...``), handed to
-  ``models.furrygan.FurryGAN.from_official_state_dict``;
+  ``latent_atelier.models.furrygan.FurryGAN.from_official_state_dict``;
 - NVIDIA ``stylegan2-ada-pytorch`` ``.pkl`` network pickles, read by a restricted
   unpickler that resolves only tensor-rebuilding helpers and turns every persistent
   network object into an inert record (its embedded source code is never executed);
@@ -35,9 +35,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.atomic import atomic_write_bytes
-from models.layers import BLUR_KERNEL, make_kernel
-from models.stylegan2 import StyleGAN2Generator, default_channels
+from latent_atelier.models.atomic import atomic_write_bytes
+from latent_atelier.models.layers import BLUR_KERNEL, make_kernel
+from latent_atelier.models.stylegan2 import StyleGAN2Generator, default_channels
 
 FORMAT_NAME = "latent-atelier-generator"
 FORMAT_VERSION = "1"
@@ -90,9 +90,9 @@ def build_generator(config: Mapping) -> nn.Module:
 
 def _furrygan_class() -> Any:
     try:
-        from models.furrygan import FurryGAN
+        from latent_atelier.models.furrygan import FurryGAN
     except ModuleNotFoundError as exc:
-        if exc.name in ("models.furrygan", "models"):
+        if exc.name in ("latent_atelier.models.furrygan", "models"):
             raise _Problem("FurryGAN support not installed (models/furrygan.py is missing)") from exc
         raise
     return FurryGAN
@@ -129,7 +129,7 @@ def load_generator(path: str | os.PathLike, device: str | torch.device | None = 
     gen, _ = _load(p)
     gen.eval().requires_grad_(False)
     if device is None:
-        from models.devices import pick_device
+        from latent_atelier.models.devices import pick_device
 
         device = pick_device()
     return gen.to(device)

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from models.layers import ConvLayer, EqualLinear, ResBlock
-from models.stylegan2 import default_channels, resolutions
+from latent_atelier.models.layers import ConvLayer, EqualLinear, ResBlock
+from latent_atelier.models.stylegan2 import default_channels, resolutions
 
 
 def minibatch_stddev(x: torch.Tensor, group_size: int = 4, n_feat: int = 1) -> torch.Tensor:

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.discriminator import Discriminator, minibatch_stddev
-from models.layers import ConvLayer
+from latent_atelier.models.discriminator import Discriminator, minibatch_stddev
+from latent_atelier.models.layers import ConvLayer
 
 MASK_RESOLUTION = 16
 MASK_HEAD_CHANNELS = 32

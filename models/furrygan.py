@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.generator import Hook, Latent, LatentShapeError, Synthesis, noise_maps, repeat_rows
-from models.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
-from models.stylegan2 import default_channels, resolutions
+from latent_atelier.models.generator import Hook, Latent, LatentShapeError, Synthesis, noise_maps, repeat_rows
+from latent_atelier.models.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
+from latent_atelier.models.stylegan2 import default_channels, resolutions
 
 MEAN_LATENT_SEED = 0x5EED
 MASK_HEAD_CHANNELS = 32
@@ -51,7 +51,7 @@ def minmax_normalise(x: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
 
 
 class FurryGAN(nn.Module):
-    """FurryGAN generator implementing ``models.generator.Generator``.
+    """FurryGAN generator implementing ``latent_atelier.models.generator.Generator``.
 
     ``channels`` overrides total widths per resolution (before the fg/bg split), e.g.
     ``{4: 32, 8: 32, 16: 32, 32: 32}`` for a tiny model; the foreground gets

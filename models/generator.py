@@ -138,7 +138,7 @@ class Latent:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write an ``.npz`` file atomically."""
-        from models.atomic import atomic_write_bytes
+        from latent_atelier.models.atomic import atomic_write_bytes
 
         atomic_write_bytes(Path(path), self.to_bytes())
 

@@ -26,8 +26,8 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from models.generator import Hook, Latent, LatentShapeError, Synthesis, noise_maps, repeat_rows
-from models.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
+from latent_atelier.models.generator import Hook, Latent, LatentShapeError, Synthesis, noise_maps, repeat_rows
+from latent_atelier.models.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
 
 MEAN_LATENT_SEED = 0x5EED
 
@@ -54,7 +54,7 @@ def resolutions(size: int) -> list[int]:
 
 
 class StyleGAN2Generator(nn.Module):
-    """StyleGAN2 mapping + synthesis network implementing ``models.generator.Generator``.
+    """StyleGAN2 mapping + synthesis network implementing ``latent_atelier.models.generator.Generator``.
 
     ``channels`` overrides entries of the width table (keys: resolutions, ints or
     strings), e.g. ``{4: 16, 8: 16, 16: 16, 32: 16}`` for a tiny test model.

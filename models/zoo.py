@@ -11,15 +11,9 @@ from pathlib import Path
 
 import torch
 
+from latent_atelier.resources import resources_dir
+
 DEMO_MODEL_NAME = "furrygan-demo.safetensors"
-
-
-def resources_dir() -> Path:
-    """The ``resources/`` folder (overridable with ``LATENT_ATELIER_RESOURCES``)."""
-    env = os.environ.get("LATENT_ATELIER_RESOURCES")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1] / "resources"
 
 
 def default_model_path() -> Path:
@@ -33,7 +27,7 @@ def set_noise_strength(gen: torch.nn.Module, strength: float) -> torch.nn.Module
     Freshly initialised StyleGAN2 layers have zero noise strength, so noise maps would do
     nothing; trained models have strengths of about 0.01-0.3.
     """
-    from models.layers import NoiseInjection
+    from latent_atelier.models.layers import NoiseInjection
 
     with torch.no_grad():
         for m in gen.modules():
@@ -51,7 +45,7 @@ def scale_rgb_output(gen: torch.nn.Module, gain: float) -> torch.nn.Module:
     deviation of about 1, much of it outside [-1, 1]; a gain near 0.5 gives the spread of
     natural images.
     """
-    from models.layers import ToRGB
+    from latent_atelier.models.layers import ToRGB
 
     with torch.no_grad():
         for m in gen.modules():
@@ -69,11 +63,11 @@ def random_generator(
     """
     torch.manual_seed(seed)
     if arch == "stylegan2":
-        from models.stylegan2 import StyleGAN2Generator
+        from latent_atelier.models.stylegan2 import StyleGAN2Generator
 
         gen = StyleGAN2Generator(size, **kwargs)
     elif arch == "furrygan":
-        from models.furrygan import FurryGAN
+        from latent_atelier.models.furrygan import FurryGAN
 
         gen = FurryGAN(size, **kwargs)
     else:
@@ -105,6 +99,6 @@ def load_model(spec: str | os.PathLike | None, device: str | torch.device = "cpu
             width = int(parts[4])
             kwargs = {"channels": {2**i: width for i in range(2, size.bit_length())}, "style_dim": width}
         return random_generator(parts[1], size, seed, **kwargs).to(device)
-    from models.checkpoints import load_generator
+    from latent_atelier.models.checkpoints import load_generator
 
     return load_generator(text, device=device).eval()

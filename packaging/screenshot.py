@@ -17,7 +17,7 @@ OUT = ROOT / "docs" / "screenshots" / "main-window.png"
 
 
 def _stroke(doc, layer_id: str, settings, points) -> None:  # type: ignore[no-untyped-def]
-    from app.document.brush import StrokePainter
+    from latent_atelier.app.document.brush import StrokePainter
 
     painter = StrokePainter(doc, layer_id, settings)
     painter.press(*points[0])
@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtCore import QTimer
 
-    from app.document.brush import lasso_fill
-    from app.qt.main import build_window
+    from latent_atelier.app.document.brush import lasso_fill
+    from latent_atelier.app.qt.main import build_window
 
     app, w = build_window([str(ROOT / "resources" / "samples" / "astronaut.png")])
     w.resize(1400, 900)

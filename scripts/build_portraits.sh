@@ -12,6 +12,6 @@ JS=models/training/synthetic/js
 if [ ! -d "$JS/node_modules/@dicebear/core" ]; then
     npm ci --prefix "$JS" --no-audit --no-fund
 fi
-.venv/bin/python -m models.training.synthetic build --out "$OUT" --size "$SIZE" \
+.venv/bin/python -m latent_atelier.models.training.synthetic build --out "$OUT" --size "$SIZE" \
     --n-train "$N_TRAIN" --n-eval "$N_EVAL"
-.venv/bin/python -m models.training.synthetic grid --data "$OUT" --out "$OUT/grid.png"
+.venv/bin/python -m latent_atelier.models.training.synthetic grid --data "$OUT" --out "$OUT/grid.png"

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from models.checkpoints import build_generator, save_generator
+from latent_atelier.models.checkpoints import build_generator, save_generator
 
 
 def export(run_dir: Path, out: Path) -> dict:

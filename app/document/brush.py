@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.document.document import Document, PixelEdit, intersect, union
-from app.document.layers import Layer, LayerKind, LayerLocked, Rect
+from latent_atelier.app.document.document import Document, PixelEdit, intersect, union
+from latent_atelier.app.document.layers import Layer, LayerKind, LayerLocked, Rect
 
 
 class BrushError(ValueError):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from app.document.history import (
+from latent_atelier.app.document.history import (
     DEFAULT_BUDGET_BYTES,
     History,
     InsertLayerStep,
@@ -24,7 +24,7 @@ from app.document.history import (
     RemoveLayerStep,
     ReplaceStep,
 )
-from app.document.layers import (
+from latent_atelier.app.document.layers import (
     Layer,
     LayerKind,
     LayerLocked,

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from app.document.document import Document
-from app.document.image_write import BitDepth, write_image, write_matte
-from app.document.layers import LayerKind
-from app.document.psd_export import export_psd
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.image_write import BitDepth, write_image, write_matte
+from latent_atelier.app.document.layers import LayerKind
+from latent_atelier.app.document.psd_export import export_psd
 
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 

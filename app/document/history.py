@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from app.document.document import Document
-    from app.document.layers import Layer
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.document.layers import Layer
 
 DEFAULT_BUDGET_BYTES = 1 << 30
 STEP_OVERHEAD_BYTES = 256  # bookkeeping per step, so tiny steps still count

@@ -2,7 +2,7 @@
 
 Pixels come in as float arrays in [0, 1] (``H x W``, ``H x W x 3`` or ``H x W x 4``, straight
 alpha). Every file is encoded in memory first and then written atomically through
-:func:`models.atomic.atomic_write_bytes`, so a failure never leaves a half-written file
+:func:`latent_atelier.models.atomic.atomic_write_bytes`, so a failure never leaves a half-written file
 and never touches an existing one.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.atomic import atomic_write_bytes
+from latent_atelier.models.atomic import atomic_write_bytes
 
 BitDepth = int | str  # 8, 16 or "half" (EXR mattes only)
 

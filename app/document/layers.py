@@ -165,8 +165,8 @@ class Layer:
     locked: bool = False
     offset: tuple[int, int] = (0, 0)
     palette: Palette | None = None
-    latent: Any = None  # models.generator.Latent or anything with to_bytes()
-    placement: Any = None  # editors.placement.Placement
+    latent: Any = None  # latent_atelier.models.generator.Latent or anything with to_bytes()
+    placement: Any = None  # latent_atelier.editors.placement.Placement
     operation: dict | None = None
     pending: bool = False
     extras: dict[str, bytes] = field(default_factory=dict)

@@ -33,8 +33,8 @@ from xml.etree import ElementTree as ET
 import cv2
 import numpy as np
 
-from app.document.document import Document
-from app.document.layers import (
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.layers import (
     Layer,
     LayerKind,
     Palette,
@@ -44,7 +44,7 @@ from app.document.layers import (
     tint_from_hex,
     tint_to_hex,
 )
-from models.atomic import atomic_open
+from latent_atelier.models.atomic import atomic_open
 
 MIMETYPE = b"image/openraster"
 ORA_VERSION = "0.0.6"
@@ -346,11 +346,11 @@ def _read_layer(r: _Reader, el: ET.Element, origin: tuple[int, int], opacity: fl
     if el.get(_q("palette")):
         props["palette"] = Palette.from_list(r.json(el.get(_q("palette"), "")))
     if el.get(_q("latent")):
-        from models.generator import Latent  # torch is imported only when a latent is present
+        from latent_atelier.models.generator import Latent  # torch is imported only when a latent is present
 
         props["latent"] = Latent.from_bytes(r.get(el.get(_q("latent"), "")), source="layer latent")
     if el.get(_q("placement")):
-        from editors.placement import Placement
+        from latent_atelier.editors.placement import Placement
 
         props["placement"] = Placement.from_dict(r.json(el.get(_q("placement"), "")))
     if el.get(_q("operation")):

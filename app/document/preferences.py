@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.atomic import atomic_write_bytes
+from latent_atelier.models.atomic import atomic_write_bytes
 
 APP_DIR_NAME = "latent-atelier"
 FILE_NAME = "preferences.json"

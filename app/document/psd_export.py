@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.document.document import Document
-from app.document.ora import ProjectError
-from models.atomic import atomic_open
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.ora import ProjectError
+from latent_atelier.models.atomic import atomic_open
 
 
 def export_psd(doc: Document, path: str | os.PathLike, bit_depth: int = 8) -> None:

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from app.document.document import Document
-from app.document.layers import Layer
-from app.document.ora import ProjectError, load_ora, save_ora
-from models.atomic import atomic_write_bytes
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.layers import Layer
+from latent_atelier.app.document.ora import ProjectError, load_ora, save_ora
+from latent_atelier.models.atomic import atomic_write_bytes
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.qt.resources_path import app_icon_path
-from app.qt.window_settings import APPLICATION, ORGANIZATION
+from latent_atelier.app.qt.resources_path import app_icon_path
+from latent_atelier.app.qt.window_settings import APPLICATION, ORGANIZATION
 
 
 def dark_palette() -> QPalette:

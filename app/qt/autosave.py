@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 if TYPE_CHECKING:
-    from app.document.document import Document
-    from app.document.recovery import RecoveryStore
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.document.recovery import RecoveryStore
 
 
 class AutosaveController(QObject):

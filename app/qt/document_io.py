@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-    from app.document.document import Document
-    from app.document.layers import Layer
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.document.layers import Layer
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 PROJECT_SUFFIX = ".ora"
@@ -32,7 +32,7 @@ def is_openable(path: str | Path) -> bool:
 
 def read_photo(path: str | Path) -> np.ndarray:
     """Read an image file into float32 HxWx3|4 pixels (ImageReadError when it cannot)."""
-    from app.document.image_read import read_image
+    from latent_atelier.app.document.image_read import read_image
 
     return read_image(path).pixels
 
@@ -41,11 +41,11 @@ def open_document(path: str | Path, undo_budget_bytes: int | None = None) -> Doc
     """A document from an .ora project or an image file (raises a clear error otherwise)."""
     path = Path(path)
     if path.suffix.lower() == PROJECT_SUFFIX:
-        from app.document.ora import load_ora
+        from latent_atelier.app.document.ora import load_ora
 
         doc = load_ora(path)
     elif path.suffix.lower() in IMAGE_SUFFIXES:
-        from app.document.document import Document
+        from latent_atelier.app.document.document import Document
 
         doc = Document.from_image(read_photo(path), name=path.stem)
         doc.path = None  # an image is not a project: Save asks where to write the .ora
@@ -63,7 +63,7 @@ def background_layer_from(path: str | Path, size: tuple[int, int]) -> Layer:
     """A background layer from an image file, scaled to cover ``size = (w, h)`` and centred."""
     import cv2
 
-    from app.document.layers import LayerKind, new_layer
+    from latent_atelier.app.document.layers import LayerKind, new_layer
 
     pixels = read_photo(path)
     w, h = size
@@ -79,21 +79,21 @@ def background_layer_from(path: str | Path, size: tuple[int, int]) -> Layer:
 
 def export_flattened(doc: Document, path: str | Path) -> Path:
     """Write the visible composite: PNG/TIFF with alpha, JPEG over white."""
-    from app.document.export import export_flattened as write_flattened
+    from latent_atelier.app.document.export import export_flattened as write_flattened
 
     return write_flattened(doc, path)
 
 
 def export_layer(doc: Document, layer_id: str, path: str | Path) -> Path:
     """Write one layer at its own size (labels in palette colours, masks as grey)."""
-    from app.document.export import export_layer as write_layer
+    from latent_atelier.app.document.export import export_layer as write_layer
 
     return write_layer(doc, layer_id, path)
 
 
 def export_psd(doc: Document, path: str | Path) -> Path:
     """Layers as a PSD (names, opacity, visibility)."""
-    from app.document.psd_export import export_psd as write_psd
+    from latent_atelier.app.document.psd_export import export_psd as write_psd
 
     write_psd(doc, path)
     return Path(path)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 if TYPE_CHECKING:
-    from app.document.document import DocEvent, Document
+    from latent_atelier.app.document.document import DocEvent, Document
 
 
 class DocumentSignals(QObject):

@@ -1,4 +1,4 @@
-"""Entry point: ``latent-atelier [FILE]`` (or ``python -m app.qt.main [FILE]``).
+"""Entry point: ``latent-atelier [FILE]`` (or ``python -m latent_atelier.app.qt.main [FILE]``).
 
 Opens FILE (a photo or an .ora project) or the bundled sample portrait, and offers to
 restore autosaved work when the last session did not close normally. Nothing here imports
@@ -13,9 +13,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from app.qt.app_setup import create_application
-from app.qt.main_window import MainWindow
-from app.qt.resources_path import sample_photo
+from latent_atelier.app.qt.app_setup import create_application
+from latent_atelier.app.qt.main_window import MainWindow
+from latent_atelier.app.qt.resources_path import sample_photo
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -29,8 +29,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def build_window(argv: list[str] | None = None) -> tuple[QApplication, MainWindow]:
     """Create the application and the shown main window with its first document."""
-    from app.document.preferences import Preferences, recovery_dir
-    from app.document.recovery import RecoveryStore
+    from latent_atelier.app.document.preferences import Preferences, recovery_dir
+    from latent_atelier.app.document.recovery import RecoveryStore
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)

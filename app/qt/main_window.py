@@ -15,14 +15,14 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
-from app.qt.autosave import AutosaveController
-from app.qt.canvas.canvas_widget import CanvasWidget
-from app.qt.canvas.tools import ToolKind
-from app.qt.docks.history_dock import HistoryDock
-from app.qt.docks.layers_dock import LayersDock
-from app.qt.docks.operations_placeholder import OperationsDock
-from app.qt.docks.tool_options_dock import ToolOptionsDock
-from app.qt.document_io import (
+from latent_atelier.app.qt.autosave import AutosaveController
+from latent_atelier.app.qt.canvas.canvas_widget import CanvasWidget
+from latent_atelier.app.qt.canvas.tools import ToolKind
+from latent_atelier.app.qt.docks.history_dock import HistoryDock
+from latent_atelier.app.qt.docks.layers_dock import LayersDock
+from latent_atelier.app.qt.docks.operations_placeholder import OperationsDock
+from latent_atelier.app.qt.docks.tool_options_dock import ToolOptionsDock
+from latent_atelier.app.qt.document_io import (
     FLAT_EXPORT_FILTER,
     IMAGE_FILTER,
     OPEN_FILTER,
@@ -35,15 +35,15 @@ from app.qt.document_io import (
     is_openable,
     open_document,
 )
-from app.qt.document_signals import DocumentSignals
-from app.qt.status_bar import CanvasStatusBar
-from app.qt.window_actions import WindowActions
-from app.qt.window_settings import WindowSettings, default_settings
+from latent_atelier.app.qt.document_signals import DocumentSignals
+from latent_atelier.app.qt.status_bar import CanvasStatusBar
+from latent_atelier.app.qt.window_actions import WindowActions
+from latent_atelier.app.qt.window_settings import WindowSettings, default_settings
 
 if TYPE_CHECKING:
-    from app.document.document import Document
-    from app.document.preferences import Preferences
-    from app.document.recovery import RecoveryStore
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.document.preferences import Preferences
+    from latent_atelier.app.document.recovery import RecoveryStore
 
 APP_TITLE = "Latent Atelier"
 SIZE_STEP = 1.25  # the [ and ] keys
@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        from app.document.brush import BrushSettings
+        from latent_atelier.app.document.brush import BrushSettings
 
         self.setObjectName("main_window")
         self.preferences = preferences
@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.tool_options, self.operations_dock], [190, 600], vertical)
         self.resizeDocks([self.layers_dock, self.history_dock], [520, 200], vertical)
         self.actions_.build_menus_and_toolbars()
-        from app.qt.operations import install_operations
+        from latent_atelier.app.qt.operations import install_operations
 
         self.operations = install_operations(self)  # dock content, Model menu, status widgets
 
@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
 
     def save_to(self, path: str | Path) -> bool:
         """Write the document as OpenRaster at ``path``; errors are shown, not raised."""
-        from app.document.ora import save_ora
+        from latent_atelier.app.document.ora import save_ora
 
         if self.document is None:
             return False
@@ -270,7 +270,7 @@ class MainWindow(QMainWindow):
         A new mask layer gets the first overlay tint no other mask or matte uses, so two
         stroke layers (a matte's foreground and background marks) never look alike.
         """
-        from app.document.layers import LayerKind, Palette, new_layer, next_mask_tint
+        from latent_atelier.app.document.layers import LayerKind, Palette, new_layer, next_mask_tint
 
         doc = self.document
         if doc is None:
@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
 
     def open_preferences(self) -> None:
         """Edit > Preferences; saved to the preferences file on OK."""
-        from app.qt.dialogs.preferences_dialog import PreferencesDialog
+        from latent_atelier.app.qt.dialogs.preferences_dialog import PreferencesDialog
 
         dialog = PreferencesDialog(self.preferences, self)
         if dialog.exec():

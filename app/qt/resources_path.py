@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from latent_atelier.resources import resources_dir
 
-def resources_dir() -> Path:
-    """The ``resources/`` folder: next to the package in a checkout, or inside the bundle."""
-    bundle_root = getattr(sys, "_MEIPASS", None)
-    if bundle_root is not None:
-        return Path(bundle_root) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+__all__ = ["app_icon_path", "resources_dir", "sample_photo"]
 
 
 def sample_photo() -> Path:

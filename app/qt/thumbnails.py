@@ -8,18 +8,18 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 
-from app.qt.canvas.checkerboard import checkerboard_brush
-from app.qt.image_convert import qimage_from_rgba_float
+from latent_atelier.app.qt.canvas.checkerboard import checkerboard_brush
+from latent_atelier.app.qt.image_convert import qimage_from_rgba_float
 
 if TYPE_CHECKING:
-    from app.document.layers import Layer
+    from latent_atelier.app.document.layers import Layer
 
 THUMB_SIZE = 48
 
 
 def layer_thumbnail(layer: Layer, size: int = THUMB_SIZE) -> QIcon:
     """An icon showing the layer over a checkerboard, at most ``size`` pixels a side."""
-    from app.document.layers import to_rgba
+    from latent_atelier.app.document.layers import to_rgba
 
     h, w = layer.pixels.shape[:2]
     step = max(1, int(np.ceil(max(h, w) / (size * 2))))

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox, QToolBar
 
-from app.qt.canvas.tools import TOOL_SHORTCUTS, ToolKind
-from app.qt.icons import icon
+from latent_atelier.app.qt.canvas.tools import TOOL_SHORTCUTS, ToolKind
+from latent_atelier.app.qt.icons import icon
 
 if TYPE_CHECKING:
-    from app.document.document import Document
-    from app.qt.main_window import MainWindow
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.qt.main_window import MainWindow
 
 TOOL_TITLES = {
     ToolKind.BRUSH: "Brush",
@@ -206,7 +206,7 @@ class WindowActions:
 
     def show_shortcuts(self) -> None:
         """Help > Keyboard shortcuts."""
-        from app.qt.dialogs.shortcuts_dialog import ShortcutsDialog
+        from latent_atelier.app.qt.dialogs.shortcuts_dialog import ShortcutsDialog
 
         ShortcutsDialog(self.all(), self.w).exec()
 

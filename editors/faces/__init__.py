@@ -4,9 +4,14 @@ Everything here needs the optional ``faces`` extra (see :data:`INSTALL_HINT`) on
 a model actually runs; importing the package never does.
 """
 
-from editors.faces.backend import INSTALL_HINT, FacesUnavailable, faces_available, load_solutions
-from editors.faces.detect import Face, detect_faces
-from editors.faces.person import person_mask
+from latent_atelier.editors.faces.backend import (
+    INSTALL_HINT,
+    FacesUnavailable,
+    faces_available,
+    load_solutions,
+)
+from latent_atelier.editors.faces.detect import Face, detect_faces
+from latent_atelier.editors.faces.person import person_mask
 
 __all__ = [
     "INSTALL_HINT",

@@ -11,7 +11,7 @@ import os
 from functools import cache
 from types import SimpleNamespace
 
-from editors.operation import OperationError
+from latent_atelier.editors.operation import OperationError
 
 INSTALL_HINT = (
     "the face models are an optional extra: `make test` / `make app` install it; "

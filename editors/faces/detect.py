@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from editors.faces.backend import load_solutions
-from editors.faces.mesh_regions import MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP, eye_rings
+from latent_atelier.editors.faces.backend import load_solutions
+from latent_atelier.editors.faces.mesh_regions import MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP, eye_rings
 
 DETECT_SIDE = 1024  # detection works on a copy no larger than this
 MESH_SIDE = 384  # the face-mesh crop is resized to this many pixels
@@ -74,7 +74,7 @@ def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
 def detect_faces(image: np.ndarray, min_score: float = 0.5, max_faces: int = 8) -> list[Face]:
     """All faces in ``image`` (float ``H x W x 3`` in [0, 1]), largest first.
 
-    Raises :class:`~editors.faces.backend.FacesUnavailable` when the extra is missing.
+    Raises :class:`~latent_atelier.editors.faces.backend.FacesUnavailable` when the extra is missing.
     """
     sol = load_solutions()
     photo = np.asarray(image)

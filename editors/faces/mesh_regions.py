@@ -31,7 +31,7 @@ _CONNECTIONS = {
 @cache
 def region_chains(name: str) -> tuple[tuple[int, ...], ...]:
     """The landmark chains (closed loops or open polylines) outlining a region."""
-    from editors.faces.backend import load_solutions
+    from latent_atelier.editors.faces.backend import load_solutions
 
     edges = getattr(load_solutions().connections, _CONNECTIONS[name])
     return tuple(tuple(c) for c in edges_to_chains(edges))
@@ -99,7 +99,7 @@ def _is_loop(chain: tuple[int, ...], name: str) -> bool:
 
 
 def _connections():
-    from editors.faces.backend import load_solutions
+    from latent_atelier.editors.faces.backend import load_solutions
 
     return load_solutions().connections
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from editors.faces.backend import load_solutions
-from editors.faces.detect import to_uint8_rgb
+from latent_atelier.editors.faces.backend import load_solutions
+from latent_atelier.editors.faces.detect import to_uint8_rgb
 
 SEGMENT_SIDE = 512  # the model sees at most this; the mask is upsampled back
 

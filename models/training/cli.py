@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from models.training.config import ARCHES, TrainConfig
+from latent_atelier.models.training.config import ARCHES, TrainConfig
 
 
 def _width_table(text: str) -> dict[int, int]:
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     """Train with a tqdm progress bar; returns the exit status (2 for bad settings)."""
     from tqdm import tqdm
 
-    from models.training.trainer import train
+    from latent_atelier.models.training.trainer import train
 
     config = config_from_args(args)
     try:
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry: ``python -m models.training.cli --data ... --out ...``."""
+    """Stand-alone entry: ``python -m latent_atelier.models.training.cli --data ... --out ...``."""
     parser = argparse.ArgumentParser(prog="train", description="Train StyleGAN2 or FurryGAN")
     configure_parser(parser)
     return run(parser.parse_args(argv))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from models.stylegan2 import default_channels, resolutions
+from latent_atelier.models.stylegan2 import default_channels, resolutions
 
 ARCHES = ("furrygan", "stylegan2")
 

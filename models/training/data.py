@@ -27,7 +27,7 @@ class PortraitImages(torch.utils.data.Dataset):
     """A split of the synthetic portrait dataset (``models.training.synthetic``), images only."""
 
     def __init__(self, root: str | Path, size: int, split: str = "train") -> None:
-        from models.training.synthetic.dataset import PortraitDataset
+        from latent_atelier.models.training.synthetic.dataset import PortraitDataset
 
         self.data = PortraitDataset(root, split)
         self.size = size

@@ -21,14 +21,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from models.discriminator import Discriminator
-from models.discriminator_heads import MaskPredictingDiscriminator
-from models.training import augment as aug
-from models.training import furrygan_losses as fl
-from models.training.config import TrainConfig, channel_table
-from models.training.data import BatchSampler, open_training_data
-from models.training.losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
-from models.training.samples import save_sample_grid
+from latent_atelier.models.discriminator import Discriminator
+from latent_atelier.models.discriminator_heads import MaskPredictingDiscriminator
+from latent_atelier.models.training import augment as aug
+from latent_atelier.models.training import furrygan_losses as fl
+from latent_atelier.models.training.config import TrainConfig, channel_table
+from latent_atelier.models.training.data import BatchSampler, open_training_data
+from latent_atelier.models.training.losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
+from latent_atelier.models.training.samples import save_sample_grid
 
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
 CHECKPOINT_DIR = "checkpoint"
@@ -45,12 +45,12 @@ def build_networks(config: TrainConfig) -> tuple[nn.Module, nn.Module]:
     )
     common = {"size": config.size, "style_dim": config.style_dim, "n_mlp": config.resolved_n_mlp}
     if config.arch == "furrygan":
-        from models.furrygan import FurryGAN
+        from latent_atelier.models.furrygan import FurryGAN
 
         gen: nn.Module = FurryGAN(**common, channels=widths, gamma=0.0)
         disc: nn.Module = MaskPredictingDiscriminator(Discriminator(config.size, channels=widths))
     else:
-        from models.stylegan2 import StyleGAN2Generator
+        from latent_atelier.models.stylegan2 import StyleGAN2Generator
 
         gen = StyleGAN2Generator(**common, channels=widths)
         disc = Discriminator(config.size, channels=widths)
@@ -58,14 +58,14 @@ def build_networks(config: TrainConfig) -> tuple[nn.Module, nn.Module]:
 
 
 def _device(config: TrainConfig) -> torch.device:
-    from models.devices import pick_device
+    from latent_atelier.models.devices import pick_device
 
     return pick_device(None if config.device == "auto" else config.device)
 
 
 def save_export(gen: nn.Module, path: Path, fp16: bool) -> None:
-    """Write the generator for the app (our safetensors format, via models.checkpoints)."""
-    from models.checkpoints import save_generator
+    """Write the generator for the app (our safetensors format, via latent_atelier.models.checkpoints)."""
+    from latent_atelier.models.checkpoints import save_generator
 
     save_generator(gen, path, dtype=torch.float16 if fp16 else torch.float32)
 
@@ -138,7 +138,7 @@ class Trainer:
         noise = [self._randn(batch, 1, h, w) for h, w in gen.noise_shapes]
         if self.config.arch == "furrygan":
             return gen.layers(styles["fg"], styles["bg"], noise)
-        from models.generator import Latent
+        from latent_atelier.models.generator import Latent
 
         return {"image": gen.synthesize(Latent(styles, noise)).image}
 

@@ -25,11 +25,11 @@ class GuiDriver:
 
     def __init__(self, out: Path, prefix: str, size: tuple[int, int] = (1440, 900)) -> None:
         self.app = QApplication.instance() or QApplication([sys.argv[0]])
-        from app.document.preferences import Preferences
-        from app.document.recovery import RecoveryStore
-        from app.qt.main_window import MainWindow
-        from app.qt.models.model_manager import demo_model_path
-        from app.qt.resources_path import sample_photo
+        from latent_atelier.app.document.preferences import Preferences
+        from latent_atelier.app.document.recovery import RecoveryStore
+        from latent_atelier.app.qt.main_window import MainWindow
+        from latent_atelier.app.qt.models.model_manager import demo_model_path
+        from latent_atelier.app.qt.resources_path import sample_photo
 
         self.out, self.prefix = out, prefix
         out.mkdir(parents=True, exist_ok=True)
@@ -46,7 +46,7 @@ class GuiDriver:
             self.model = "demo FurryGAN"
             self.ops.manager.load_now(None)
         else:
-            from models.zoo import random_generator
+            from latent_atelier.models.zoo import random_generator
 
             self.model = "random FurryGAN 64 px (no demo model in this checkout)"
             gen = random_generator("furrygan", 64, 3, style_dim=64, n_mlp=2,

@@ -20,8 +20,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from editors.placement import Placement  # noqa: E402
-from models.training.synthetic.dataset import PortraitDataset  # noqa: E402
+from latent_atelier.editors.placement import Placement  # noqa: E402
+from latent_atelier.models.training.synthetic.dataset import PortraitDataset  # noqa: E402
 
 FACE_BOX = (115, 0, 230)  # left, top, side of the square around the astronaut's face
 PORTRAIT_INDEX = 7  # which evaluation portrait becomes photo 2

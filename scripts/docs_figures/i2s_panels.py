@@ -16,7 +16,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from editors.placement import Placement  # noqa: E402
+from latent_atelier.editors.placement import Placement  # noqa: E402
 
 TILE = 192
 

@@ -5,7 +5,7 @@ set -euo pipefail
 W="$1"; S="$2"; M="${3:-resources/models/furrygan-demo.safetensors}"; OUT="${4:-docs/images}"
 P=resources/samples/astronaut.png
 CLI=(.venv/bin/latent-atelier-cli --model "$M")
-SIZE=$(.venv/bin/python -c "from models.zoo import load_model; print(load_model('$M').resolution)")
+SIZE=$(.venv/bin/python -c "from latent_atelier.models.zoo import load_model; print(load_model('$M').resolution)")
 .venv/bin/python scripts/docs_figures/i2s_inputs.py "$W" "$SIZE"
 "${CLI[@]}" crossover $P --photo2 "$W/photo2.png" --mask "$W/face_mask.png" --placement "$W/placement.json" \
     --steps-init "$S" --steps-w "$S" --steps-noise "$S" --out-dir "$W/crossover"

@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gui_driver import GuiDriver
 
 gui = GuiDriver(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots"), "matte_strokes_")
-from app.document.layers import LayerKind  # noqa: E402
 from benchmarks.sample_strokes import stroke_masks  # noqa: E402
+from latent_atelier.app.document.layers import LayerKind  # noqa: E402
 
 window, doc = gui.window, gui.doc
 

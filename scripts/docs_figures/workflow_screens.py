@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gui_driver import GuiDriver
 
 gui = GuiDriver(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots"), "workflow_")
-from app.document.brush import BrushSettings, StrokePainter  # noqa: E402
-from app.qt.placement.geometry import SquareBox  # noqa: E402
-from app.qt.resources_path import resources_dir  # noqa: E402
+from latent_atelier.app.document.brush import BrushSettings, StrokePainter  # noqa: E402
+from latent_atelier.app.qt.placement.geometry import SquareBox  # noqa: E402
+from latent_atelier.app.qt.resources_path import resources_dir  # noqa: E402
 
 window, ops, doc = gui.window, gui.ops, gui.doc
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.document.brush import (
+from latent_atelier.app.document.brush import (
     BrushError,
     BrushSettings,
     StrokePainter,
@@ -14,8 +14,8 @@ from app.document.brush import (
     lasso_fill,
     pick_color,
 )
-from app.document.document import Document
-from app.document.layers import LayerKind, LayerLocked, Palette, new_layer
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.layers import LayerKind, LayerLocked, Palette, new_layer
 
 
 def _doc_with(kind: LayerKind, w: int = 128, h: int = 96, **kw) -> tuple[Document, str]:

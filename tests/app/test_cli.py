@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.cli import build_parser, main
-from editors.registry import all_operations
+from latent_atelier.app.cli import build_parser, main
+from latent_atelier.editors.registry import all_operations
 
 
 def test_every_operation_has_a_sub_command_with_its_params():

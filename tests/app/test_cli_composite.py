@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.cli import main
+from latent_atelier.app.cli import main
 
 MODEL = ["--model", "random:furrygan:32:0:16", "--device", "cpu"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.document.document import Document, changed_box
-from app.document.history import PixelStep
-from app.document.layers import LayerKind, LayerLocked, Palette, new_layer
+from latent_atelier.app.document.document import Document, changed_box
+from latent_atelier.app.document.history import PixelStep
+from latent_atelier.app.document.layers import LayerKind, LayerLocked, Palette, new_layer
 
 
 def _photo(h: int = 64, w: int = 96, seed: int = 0) -> np.ndarray:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.document.document import Document
-from app.document.export import export_file, export_flattened, export_layer, export_matte
-from app.document.image_read import read_image
-from app.document.image_write import read_matte
-from app.document.layers import LayerKind, Palette, new_layer
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.export import export_file, export_flattened, export_layer, export_matte
+from latent_atelier.app.document.image_read import read_image
+from latent_atelier.app.document.image_write import read_matte
+from latent_atelier.app.document.layers import LayerKind, Palette, new_layer
 
 
 def _doc() -> Document:

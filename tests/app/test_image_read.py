@@ -11,7 +11,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from app.document.image_read import ImageReadError, read_image
+from latent_atelier.app.document.image_read import ImageReadError, read_image
 
 # sRGB primaries adapted to D50 (the ICC connection space), one column per primary
 SRGB_R = (0.4361, 0.2225, 0.0139)

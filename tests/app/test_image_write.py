@@ -7,7 +7,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from app.document.image_write import (
+from latent_atelier.app.document.image_write import (
     ExportError,
     export_matte_set,
     read_matte,
@@ -100,7 +100,7 @@ def test_jpeg_refuses_alpha_unless_flattened(tmp_path, rgba):
 
 
 def test_failed_write_leaves_old_file_and_no_temp(tmp_path, rgba, monkeypatch):
-    import app.document.image_write as iw
+    import latent_atelier.app.document.image_write as iw
 
     target = tmp_path / "keep.png"
     target.write_bytes(b"old content")
@@ -116,7 +116,7 @@ def test_failed_write_leaves_old_file_and_no_temp(tmp_path, rgba, monkeypatch):
 
 
 def test_interrupted_atomic_write_leaves_no_file(tmp_path):
-    from models.atomic import atomic_open
+    from latent_atelier.models.atomic import atomic_open
 
     target = tmp_path / "new.png"
     with pytest.raises(KeyboardInterrupt), atomic_open(target) as fh:
@@ -147,7 +147,7 @@ def test_atomic_files_get_ordinary_permissions(tmp_path):
     import os
     import stat
 
-    from models.atomic import atomic_write_bytes
+    from latent_atelier.models.atomic import atomic_write_bytes
 
     path = tmp_path / "f.bin"
     atomic_write_bytes(path, b"x")

@@ -8,8 +8,8 @@ from xml.etree import ElementTree as ET
 import numpy as np
 import pytest
 
-from app.document.document import Document
-from app.document.layers import (
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.layers import (
     MASK_TINT,
     MASK_TINTS,
     LayerKind,
@@ -20,7 +20,7 @@ from app.document.layers import (
     tint_to_hex,
     to_rgba,
 )
-from app.document.ora import NS, decode_png, load_ora, save_ora
+from latent_atelier.app.document.ora import NS, decode_png, load_ora, save_ora
 
 GREEN = (0.0, 1.0, 0.0)
 
@@ -183,7 +183,7 @@ def test_malformed_or_missing_tint_loads_with_the_default(tmp_path, bad) -> None
 def test_psd_export_draws_masks_in_their_tint(tmp_path) -> None:
     from psd_tools import PSDImage
 
-    from app.document.psd_export import export_psd
+    from latent_atelier.app.document.psd_export import export_psd
 
     doc = _doc()
     lid = _add_mask(doc)

@@ -12,12 +12,12 @@ import pytest
 import torch
 from PIL import Image
 
-from app.document.brush import BrushSettings, StrokePainter
-from app.document.document import Document
-from app.document.layers import LayerKind, Palette, new_layer
-from app.document.ora import NS, ProjectError, load_ora, save_ora
-from editors.placement import Placement
-from models.generator import Latent
+from latent_atelier.app.document.brush import BrushSettings, StrokePainter
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.layers import LayerKind, Palette, new_layer
+from latent_atelier.app.document.ora import NS, ProjectError, load_ora, save_ora
+from latent_atelier.editors.placement import Placement
+from latent_atelier.models.generator import Latent
 
 W, H = 80, 60
 
@@ -270,7 +270,7 @@ def test_failed_save_keeps_the_old_file(tmp_path):
 def test_imported_16bit_photo_is_stored_as_16bit_png_exactly(tmp_path):
     import cv2
 
-    from app.document.image_read import read_image
+    from latent_atelier.app.document.image_read import read_image
 
     rgb16 = np.random.default_rng(5).integers(0, 65536, (12, 9, 3), dtype=np.uint16)
     (tmp_path / "deep.png").write_bytes(cv2.imencode(".png", rgb16[..., ::-1])[1].tobytes())

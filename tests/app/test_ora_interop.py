@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 from pyora import Project
 
-from app.document.document import Document
-from app.document.layers import LayerKind, Palette, new_layer
-from app.document.ora import load_ora, save_ora
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.layers import LayerKind, Palette, new_layer
+from latent_atelier.app.document.ora import load_ora, save_ora
 
 
 def test_pyora_reads_our_file(tmp_path):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.document.preferences import Preferences, config_dir, recovery_dir
+from latent_atelier.app.document.preferences import Preferences, config_dir, recovery_dir
 
 
 def test_defaults_and_round_trip(tmp_path, monkeypatch):

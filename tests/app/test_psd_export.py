@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from psd_tools import PSDImage
 
-from app.document.document import Document
-from app.document.layers import LayerKind, new_layer
-from app.document.psd_export import export_psd
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.layers import LayerKind, new_layer
+from latent_atelier.app.document.psd_export import export_psd
 
 
 def _doc() -> Document:

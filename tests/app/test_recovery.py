@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from app.document.brush import BrushSettings, StrokePainter
-from app.document.document import Document
-from app.document.layers import LayerKind, new_layer
-from app.document.ora import load_ora
-from app.document.recovery import RecoveryStore
+from latent_atelier.app.document.brush import BrushSettings, StrokePainter
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.layers import LayerKind, new_layer
+from latent_atelier.app.document.ora import load_ora
+from latent_atelier.app.document.recovery import RecoveryStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,10 +83,10 @@ def test_recovers_work_after_sigkill(tmp_path):
         import os, signal, sys
         sys.path.insert(0, {str(ROOT)!r})
         import numpy as np
-        from app.document.brush import BrushSettings, StrokePainter
-        from app.document.document import Document
-        from app.document.layers import LayerKind, new_layer
-        from app.document.recovery import RecoveryStore
+        from latent_atelier.app.document.brush import BrushSettings, StrokePainter
+        from latent_atelier.app.document.document import Document
+        from latent_atelier.app.document.layers import LayerKind, new_layer
+        from latent_atelier.app.document.recovery import RecoveryStore
         doc = Document.from_image(np.full((64, 64, 3), 0.5, np.float32))
         ink = doc.add_layer(new_layer(LayerKind.PAINT, "Ink", size=(64, 64)))
         p = StrokePainter(doc, ink.id, BrushSettings(size=6, color=(1, 0, 0)))

@@ -9,7 +9,7 @@ TINY_WIDTHS = {4: 32, 8: 32, 16: 32, 32: 32, 64: 16}
 
 def tiny_stylegan2(size: int = 32, seed: int = 0):
     """A StyleGAN2 generator small enough to optimise in a test."""
-    from models.zoo import random_generator
+    from latent_atelier.models.zoo import random_generator
 
     return random_generator("stylegan2", size, seed, style_dim=32, n_mlp=2, channels=TINY_WIDTHS)
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from editors import faces
-from editors.align import Align, ffhq_quad, parse_points, placement_from_points
-from editors.faces import backend
-from editors.operation import OperationError, Progress
-from editors.registry import get_operation
+from latent_atelier.editors import faces
+from latent_atelier.editors.faces import backend
+from latent_atelier.editors.faces.align import Align, ffhq_quad, parse_points, placement_from_points
+from latent_atelier.editors.operation import OperationError, Progress
+from latent_atelier.editors.registry import get_operation
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 # FFHQ-aligned faces have their eye centres near these fractions of the crop side
@@ -220,8 +220,8 @@ def test_align_is_registered_and_needs_no_generator():
 @pytest.mark.filterwarnings("error")  # also: the progress bar takes align's "step 0 of 2"
 def test_cli_align_then_embed_in_the_aligned_box_with_a_smaller_model(tmp_path):
     """`align` without a model writes a 256 px placement; a 32 px model works in that region."""
-    from app.cli import main
-    from editors.placement import Placement
+    from latent_atelier.app.cli import main
+    from latent_atelier.editors.placement import Placement
 
     photo = (np.random.default_rng(3).random((120, 160, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(tmp_path / "photo.png")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from editors.attributes import (
+from latent_atelier.editors.i2s.attributes import (
     AttributeParams,
     AttributeTransfer,
     attribute_transfer,
@@ -14,10 +14,10 @@ from editors.attributes import (
     influence_radius_px,
     mix_activations,
 )
-from editors.embed_core import to_numpy_image
-from editors.layer_scaling import paper_feature_layers, paper_row, paper_rows
-from editors.masks import dilate_mask
-from editors.operation import Cancelled, OperationError, Progress
+from latent_atelier.editors.inversion.embed_core import to_numpy_image
+from latent_atelier.editors.layer_scaling import paper_feature_layers, paper_row, paper_rows
+from latent_atelier.editors.masks import dilate_mask
+from latent_atelier.editors.operation import Cancelled, OperationError, Progress
 
 
 @pytest.fixture(scope="module")

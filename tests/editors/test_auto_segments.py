@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from editors import faces
-from editors.auto_segments import LABEL, PALETTE, AutoSegments, colorize
-from editors.faces.mesh_regions import edges_to_chains
-from editors.operation import Progress
-from editors.registry import get_operation
+from latent_atelier.editors import faces
+from latent_atelier.editors.faces.auto_segments import LABEL, PALETTE, AutoSegments, colorize
+from latent_atelier.editors.faces.mesh_regions import edges_to_chains
+from latent_atelier.editors.operation import Progress
+from latent_atelier.editors.registry import get_operation
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 
@@ -131,7 +131,7 @@ def test_registered_without_a_generator():
 def test_without_the_extra_the_error_says_how_to_enable_it(monkeypatch, astronaut):
     import sys
 
-    from editors.faces import backend
+    from latent_atelier.editors.faces import backend
 
     backend.load_solutions.cache_clear()
     monkeypatch.setitem(sys.modules, "mediapipe.python.solutions", None)

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from editors.colour_segmentation import segment_by_colour
-from editors.matting_metrics import segmentation_scores
+from latent_atelier.editors.matting.colour_segmentation import segment_by_colour
+from latent_atelier.editors.matting.metrics import segmentation_scores
 
 
 def _portrait(seed: int = 0):

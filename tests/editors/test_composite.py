@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from editors.composite import (
+from latent_atelier.editors.matting.composite import (
     Composite,
     CompositeParams,
     background_matrix,
@@ -15,8 +15,8 @@ from editors.composite import (
     linear_to_srgb,
     srgb_to_linear,
 )
-from editors.operation import OperationError, Progress
-from editors.registry import get_operation
+from latent_atelier.editors.operation import OperationError, Progress
+from latent_atelier.editors.registry import get_operation
 
 
 def _srgb_decode(c: float) -> float:

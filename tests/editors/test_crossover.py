@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from editors.crossover import Crossover, CrossoverParams, crossover
-from editors.embed_core import to_numpy_image
-from editors.masks import blur_mask
-from editors.operation import Cancelled, Progress
-from editors.registry import all_operations
+from latent_atelier.editors.i2s.crossover import Crossover, CrossoverParams, crossover
+from latent_atelier.editors.inversion.embed_core import to_numpy_image
+from latent_atelier.editors.masks import blur_mask
+from latent_atelier.editors.operation import Cancelled, Progress
+from latent_atelier.editors.registry import all_operations
 
 STEPS = {"steps_init": 20, "steps_w": 40, "steps_noise": 80}
 
@@ -107,8 +107,8 @@ def test_beyond_the_crop_photo2_continues_outside_the_mask_and_photo1_inside_it(
 
 
 def test_photo2_of_another_size_is_brought_through_its_placement():
-    from editors.crossover import outside_the_crop
-    from editors.placement import Placement
+    from latent_atelier.editors.i2s.crossover import outside_the_crop
+    from latent_atelier.editors.placement import Placement
 
     rng = np.random.default_rng(2)
     photo = rng.random((40, 60, 3), dtype=np.float32)

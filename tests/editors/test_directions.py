@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from editors.directions import (
+from latent_atelier.editors.inversion.directions import (
     DirectionError,
     apply_direction,
     difference_direction,
@@ -23,7 +23,7 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module")
 def tiny_furrygan():
-    from models.zoo import random_generator
+    from latent_atelier.models.zoo import random_generator
 
     return random_generator("furrygan", 16, 0, style_dim=32, channels={4: 16, 8: 16, 16: 16})
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from editors.edit_segment import EditSegment, EditSegmentParams, read_history
-from editors.embed_core import to_numpy_image
-from editors.operation import OperationError, Progress
-from editors.segments import Segments, SegmentsParams
+from latent_atelier.editors.inversion.edit_segment import EditSegment, EditSegmentParams, read_history
+from latent_atelier.editors.inversion.embed_core import to_numpy_image
+from latent_atelier.editors.inversion.segments import Segments, SegmentsParams
+from latent_atelier.editors.operation import OperationError, Progress
 
 torch.set_num_threads(1)
 SIZE = 32
@@ -117,7 +117,7 @@ def test_incremental_editing_reprojects_and_keeps_history(tiny_gen, inverted, tm
 
 
 def test_incremental_reprojection_fits_the_chosen_loss(tiny_gen, inverted, monkeypatch):
-    import editors.edit_segment as module
+    import latent_atelier.editors.inversion.edit_segment as module
 
     losses: list[str] = []
     real = module.invert_segments
@@ -164,7 +164,7 @@ def test_cli_segments_then_edit_segment_with_history(tmp_path):
 
     from PIL import Image
 
-    from app.cli import main
+    from latent_atelier.app.cli import main
 
     rng = np.random.default_rng(2)
     Image.fromarray((rng.random((40, 48, 3)) * 255).astype(np.uint8)).save(tmp_path / "photo.png")

@@ -6,10 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from editors.embed import Embed, EmbedParams, W_l, embed_image, initial_latent
-from editors.embed_core import from_numpy_image, masked_psnr, rows_mask, to_numpy_image
-from editors.operation import Cancelled, Progress
-from editors.placement import Placement
+from latent_atelier.editors.inversion.embed import Embed, EmbedParams, W_l, embed_image, initial_latent
+from latent_atelier.editors.inversion.embed_core import (
+    from_numpy_image,
+    masked_psnr,
+    rows_mask,
+    to_numpy_image,
+)
+from latent_atelier.editors.operation import Cancelled, Progress
+from latent_atelier.editors.placement import Placement
 
 
 def _synthetic_target(gen, seed: int = 3) -> np.ndarray:
@@ -27,7 +32,7 @@ def _trained_like_generator(rgb_gain: float = 0.5):
     Its images have a natural spread (std about 0.5, not 1) and its noise inputs only move
     detail (strength 0.01; at 0.1 the noise would draw most of a random model's image).
     """
-    from models.zoo import random_generator
+    from latent_atelier.models.zoo import random_generator
 
     return random_generator("stylegan2", 32, 0, noise_strength=0.01, rgb_gain=rgb_gain,
                             style_dim=32, n_mlp=2, channels=QUIET_WIDTHS)

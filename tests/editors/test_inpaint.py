@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from editors.embed_core import to_numpy_image
-from editors.inpaint import Inpaint, InpaintParams, inpaint, inpaint_rows, offset_latents
-from editors.masks import HOLE_TYPES, grow_and_blur, hole_mask
-from editors.operation import Cancelled, OperationError, Progress
-from models.perceptual import lpips
+from latent_atelier.editors.i2s.inpaint import Inpaint, InpaintParams, inpaint, inpaint_rows, offset_latents
+from latent_atelier.editors.inversion.embed_core import to_numpy_image
+from latent_atelier.editors.masks import HOLE_TYPES, grow_and_blur, hole_mask
+from latent_atelier.editors.operation import Cancelled, OperationError, Progress
+from latent_atelier.models.perceptual import lpips
 
 
 def _photo(gen, seed: int = 1) -> np.ndarray:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from editors.levelset import refine_labels
-from editors.operation import OperationError
+from latent_atelier.editors.operation import OperationError
+from latent_atelier.editors.stitching.levelset import refine_labels
 
 N = 96
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from app.document.image_write import export_matte_set, read_matte
-from editors.colour_segmentation import segment_by_colour
-from editors.composite import CompositeParams, composite_over, generated_backgrounds
-from editors.matting import (
+from latent_atelier.app.document.image_write import export_matte_set, read_matte
+from latent_atelier.editors.matting.colour_segmentation import segment_by_colour
+from latent_atelier.editors.matting.composite import CompositeParams, composite_over, generated_backgrounds
+from latent_atelier.editors.matting.matte import (
     COLOUR_EDGE_BAND,
     MODEL_PX_BAND,
     Matte,
@@ -18,12 +18,12 @@ from editors.matting import (
     band_pixels,
     matte_from_trimap,
 )
-from editors.matting_metrics import segmentation_scores
-from editors.matting_refine import apply_user_masks, generator_trimap
-from editors.operation import Cancelled, OperationError, Progress
-from editors.placement import Placement
-from editors.registry import get_operation
-from models.generator import Latent, Synthesis
+from latent_atelier.editors.matting.metrics import segmentation_scores
+from latent_atelier.editors.matting.refine import apply_user_masks, generator_trimap
+from latent_atelier.editors.operation import Cancelled, OperationError, Progress
+from latent_atelier.editors.placement import Placement
+from latent_atelier.editors.registry import get_operation
+from latent_atelier.models.generator import Latent, Synthesis
 
 
 class TinyFurry(nn.Module):
@@ -288,7 +288,7 @@ def test_default_matte_draws_its_band_around_the_colour_edge(gen):
 
 
 def test_tiny_real_furrygan_mattes_and_generates_backgrounds():
-    from models.zoo import random_generator
+    from latent_atelier.models.zoo import random_generator
 
     real = random_generator("furrygan", 32, 0, style_dim=32, n_mlp=2,
                             channels={4: 32, 8: 32, 16: 32, 32: 32})
@@ -302,7 +302,7 @@ def test_tiny_real_furrygan_mattes_and_generates_backgrounds():
     with torch.no_grad():
         syn = real.synthesize(out["latent"], return_alpha=True)
     placement = Placement.centered((40, 56), 32)
-    from editors.matting_refine import upsample_alpha
+    from latent_atelier.editors.matting.refine import upsample_alpha
 
     expected = upsample_alpha(syn.alpha[0, 0].numpy(), placement)
     np.testing.assert_allclose(out["generator_alpha"], expected, atol=1e-5)
@@ -314,7 +314,7 @@ def test_tiny_real_furrygan_mattes_and_generates_backgrounds():
 def test_awkward_photo_files_are_normalised_before_matting(tmp_path, kind):
     from PIL import Image
 
-    from app.document.image_read import read_image
+    from latent_atelier.app.document.image_read import read_image
 
     h, w = 30, 40
     yy, xx = np.mgrid[:h, :w]
@@ -370,7 +370,7 @@ def test_a_previous_latent_skips_the_embedding(gen):
 def test_colour_edge_keeps_subject_coloured_patches_outside_the_placement_out():
     """The generator only saw the placement's crop: a patch of the subject's colour beyond it
     stays background (GrabCut alone would take it in); a painted stroke there still wins."""
-    from editors.matting import auto_trimap
+    from latent_atelier.editors.matting.matte import auto_trimap
 
     h, w = 64, 128
     photo = np.empty((h, w, 3), np.float32)
@@ -395,7 +395,7 @@ def test_colour_edge_keeps_subject_coloured_patches_outside_the_placement_out():
 @pytest.mark.parametrize(("shape", "size"), [((128, 128), 64), ((512, 512), 64), ((40, 40), 64)])
 def test_a_crop_of_the_whole_photo_covers_every_pixel(shape, size):
     """No border strip of a full-frame portrait is forced to background (shoulders touch it)."""
-    from editors.matting import placement_footprint
+    from latent_atelier.editors.matting.matte import placement_footprint
 
     assert placement_footprint(Placement.centered(shape, size)).all()
     wide = placement_footprint(Placement.centered((64, 128), 32))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from editors.matting_metrics import (
+from latent_atelier.editors.matting.metrics import (
     connectivity_error,
     gradient_error,
     matting_errors,

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from editors.matting_metrics import mse, sad
-from editors.matting_refine import (
+from latent_atelier.editors.matting.metrics import mse, sad
+from latent_atelier.editors.matting.refine import (
     TrimapError,
     apply_user_masks,
     estimate_foreground,
@@ -19,7 +19,7 @@ from editors.matting_refine import (
     unknown_region,
     upsample_alpha,
 )
-from editors.placement import Placement
+from latent_atelier.editors.placement import Placement
 
 
 def synthetic_scene(h: int = 160, w: int = 200, seed: int = 0):

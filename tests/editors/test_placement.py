@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from editors.placement import Placement
+from latent_atelier.editors.placement import Placement
 
 PHOTO_SHAPE = (240, 320)
 
@@ -148,7 +148,7 @@ def test_placements_rescale_to_another_model_size():
 
 def test_an_operation_uses_a_placement_of_another_size_at_the_models():
     """``align`` writes 256 px placements without a model; a 64 px model crops the same region."""
-    from editors.placement import resolve_placement
+    from latent_atelier.editors.placement import resolve_placement
 
     photo = np.zeros((100, 120, 3), np.float32)
     aligned = Placement.from_box(10, 20, 64, 256, (100, 120))

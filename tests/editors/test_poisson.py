@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from editors.operation import OperationError
-from editors.poisson import (
+from latent_atelier.editors.operation import OperationError
+from latent_atelier.editors.stitching.poisson import (
     naive_composite,
     poisson_residual,
     poisson_stitch,
@@ -216,7 +216,7 @@ def test_auto_matches_direct_solver() -> None:
 @pytest.mark.parametrize("coarse_cycles", [1, 2])
 def test_multigrid_preconditioner_is_symmetric(coarse_cycles: int) -> None:
     """CG needs a symmetric preconditioner: <M a, c> == <a, M c> for the V/W-cycle M."""
-    from editors.poisson import _Level, _Multigrid, build_system
+    from latent_atelier.editors.stitching.poisson import _Level, _Multigrid, build_system
 
     photo = _photo()
     labels = _voronoi_labels(n=N)
@@ -249,7 +249,7 @@ def _reference_half_sweep(level, u: np.ndarray, b: np.ndarray, colour: int) -> N
 
 @pytest.mark.parametrize("first", [0, 1])
 def test_fused_gauss_seidel_pass_equals_two_half_sweeps(first: int) -> None:
-    from editors.poisson import _gauss_seidel_sweep, _Level, build_system
+    from latent_atelier.editors.stitching.poisson import _gauss_seidel_sweep, _Level, build_system
 
     n = 14
     photo = _photo(n)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from editors.embed_core import to_numpy_image
-from editors.operation import Cancelled, OperationError, Progress
-from editors.scribble import Scribble, ScribbleParams, composite_scribble, scribble_edit
+from latent_atelier.editors.i2s.scribble import Scribble, ScribbleParams, composite_scribble, scribble_edit
+from latent_atelier.editors.inversion.embed_core import to_numpy_image
+from latent_atelier.editors.operation import Cancelled, OperationError, Progress
 
 RED = np.array([0.9, 0.1, 0.1], np.float32)
 

@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from editors.embed import embed_image
-from editors.embed_core import to_numpy_image
-from editors.operation import OperationError, Progress
-from editors.placement import Placement
-from editors.segments import (
+from latent_atelier.editors.inversion.embed import embed_image
+from latent_atelier.editors.inversion.embed_core import to_numpy_image
+from latent_atelier.editors.inversion.segments import (
     Segments,
     SegmentsParams,
     composite_psnr,
@@ -19,6 +17,8 @@ from editors.segments import (
     loss_masks,
     segment_ids,
 )
+from latent_atelier.editors.operation import OperationError, Progress
+from latent_atelier.editors.placement import Placement
 from tests.editors.conftest import TINY_WIDTHS
 
 torch.set_num_threads(1)
@@ -88,7 +88,7 @@ def test_per_segment_beats_one_global_w_plus_by_3_db():
     The generator has no noise (the noise realisation of a target cannot be found by a
     W+ search, and would cap both methods at the same level).
     """
-    from models.zoo import random_generator
+    from latent_atelier.models.zoo import random_generator
 
     gen = random_generator("stylegan2", SIZE, 0, noise_strength=0.0, style_dim=32, n_mlp=2,
                            channels=TINY_WIDTHS)
@@ -189,9 +189,9 @@ def test_default_stitch_keeps_each_segments_colours(tiny_gen):
 def test_each_segment_starts_from_the_candidate_that_fits_it(tiny_gen):
     """Left half drawn by random code 3, right half by code 5 (same noise): each segment's
     start is exactly its own code; a segment no candidate fits better keeps the mean."""
-    from editors.embed import initial_latent
-    from editors.segments import CANDIDATE_TRUNCATION, best_candidates
-    from models.generator import Latent
+    from latent_atelier.editors.inversion.embed import initial_latent
+    from latent_atelier.editors.inversion.segments import CANDIDATE_TRUNCATION, best_candidates
+    from latent_atelier.models.generator import Latent
 
     pool = tiny_gen.random_latent(0, batch=8, truncation=CANDIDATE_TRUNCATION)
     start = initial_latent(tiny_gen, "mean", 0, batch=3)
@@ -242,8 +242,8 @@ def test_bad_inputs_get_clear_errors(tiny_gen):
 def test_cli_reads_label_pngs_and_runs_segments(tmp_path):
     from PIL import Image
 
-    from app.cli import main
-    from app.cli_io import read_labels
+    from latent_atelier.app.cli import main
+    from latent_atelier.app.cli_io import read_labels
 
     labels = _three_segments().astype(np.uint8)
     Image.fromarray(labels, mode="L").save(tmp_path / "gray.png")
@@ -271,7 +271,7 @@ def test_cli_reads_label_pngs_and_runs_segments(tmp_path):
     assert rc == 0
     names = {p.name for p in out.iterdir()}
     assert {"result.png", "latents.npz", "labels.png", "segment_images_0.png"} <= names
-    from models.generator import Latent
+    from latent_atelier.models.generator import Latent
 
     assert Latent.load(out / "latents.npz").batch == 3
 
@@ -287,7 +287,7 @@ def test_poisson_without_a_fit_across_borders_gets_advice():
 def test_cli_prints_the_advice_and_still_runs(tmp_path, capsys):
     from PIL import Image
 
-    from app.cli import main
+    from latent_atelier.app.cli import main
 
     Image.fromarray(_three_segments().astype(np.uint8), mode="L").save(tmp_path / "labels.png")
     Image.fromarray(np.full((SIZE, SIZE, 3), 128, np.uint8)).save(tmp_path / "photo.png")
@@ -299,7 +299,7 @@ def test_cli_prints_the_advice_and_still_runs(tmp_path, capsys):
 
 
 def test_furrygan_segments_in_w_space_tie_both_groups():
-    from models.zoo import random_generator
+    from latent_atelier.models.zoo import random_generator
 
     gen = random_generator("furrygan", 16, 0, style_dim=32, channels={4: 16, 8: 16, 16: 16})
     rng = np.random.default_rng(3)
@@ -317,7 +317,7 @@ def test_furrygan_segments_in_w_space_tie_both_groups():
 
 
 def test_the_seam_choices_offered_are_the_ones_poisson_accepts():
-    from editors.poisson import SEAM_GUIDANCE
-    from editors.segments import SEAM_CHOICES
+    from latent_atelier.editors.inversion.segments import SEAM_CHOICES
+    from latent_atelier.editors.stitching.poisson import SEAM_GUIDANCE
 
     assert set(SEAM_CHOICES) == set(SEAM_GUIDANCE)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from editors.embed_core import W_L_WEIGHTS, EmbeddingLoss, Targets, with_weights
-from editors.segments import SegmentLoss, invert_segments
+from latent_atelier.editors.inversion.embed_core import W_L_WEIGHTS, EmbeddingLoss, Targets, with_weights
+from latent_atelier.editors.inversion.segments import SegmentLoss, invert_segments
 
 torch.set_num_threads(1)
 SIZE = 32
@@ -71,7 +71,7 @@ def test_small_segment_fits_its_colour(tiny_gen):
 
 
 def test_composite_loss_is_the_whole_crops_loss_of_the_hard_cut():
-    from editors.segments import CompositeLoss
+    from latent_atelier.editors.inversion.segments import CompositeLoss
 
     torch.manual_seed(1)
     x = (torch.rand(1, 3, SIZE, SIZE) * 2 - 1).expand(2, -1, -1, -1)
@@ -92,7 +92,7 @@ def test_composite_loss_is_the_whole_crops_loss_of_the_hard_cut():
 
 
 def test_invert_segments_refuses_an_unknown_loss(tiny_gen):
-    from editors.operation import OperationError
+    from latent_atelier.editors.operation import OperationError
 
     labels = np.ones((tiny_gen.resolution,) * 2, np.int32)
     target = np.zeros((*labels.shape, 3), np.float32)

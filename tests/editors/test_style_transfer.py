@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from editors.embed import embed_image
-from editors.embed_core import from_numpy_image, from_numpy_mask, to_numpy_image
-from editors.masks import blur_mask
-from editors.operation import Cancelled, OperationError, Progress
-from editors.style_transfer import StyleTransfer, StyleTransferParams, local_style_transfer
-from models.perceptual import get_vgg, gram_style_loss
+from latent_atelier.editors.i2s.style_transfer import StyleTransfer, StyleTransferParams, local_style_transfer
+from latent_atelier.editors.inversion.embed import embed_image
+from latent_atelier.editors.inversion.embed_core import from_numpy_image, from_numpy_mask, to_numpy_image
+from latent_atelier.editors.masks import blur_mask
+from latent_atelier.editors.operation import Cancelled, OperationError, Progress
+from latent_atelier.models.perceptual import get_vgg, gram_style_loss
 
 # Few steps, so a larger learning rate than the paper's 0.01; the style weight is the
 # operation's default (2e-4: the paper's 5e-7 barely moves our area-normalised Gram loss).

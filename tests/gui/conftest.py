@@ -10,8 +10,8 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 
-from app.qt.main_window import MainWindow
-from app.qt.resources_path import sample_photo
+from latent_atelier.app.qt.main_window import MainWindow
+from latent_atelier.app.qt.resources_path import sample_photo
 
 SAMPLE = sample_photo()
 #: channel widths of the tiny 32 px models the operations tests load
@@ -20,14 +20,14 @@ TINY_CHANNELS = {4: 32, 8: 32, 16: 32, 32: 32}
 
 def tiny_generator(arch: str = "stylegan2"):
     """A random 32 px model with 32 channels and a 32-d style."""
-    from models.zoo import random_generator
+    from latent_atelier.models.zoo import random_generator
 
     return random_generator(arch, 32, 0, style_dim=32, n_mlp=2, channels=TINY_CHANNELS)
 
 
 def install_tiny_operations(window: MainWindow, arch: str = "stylegan2"):
     """The window's operations controller, operations discovered, a tiny model loaded."""
-    from app.qt.operations import install_operations
+    from latent_atelier.app.qt.operations import install_operations
 
     controller = getattr(window, "operations", None) or install_operations(window)
     controller.discover_now()
@@ -77,8 +77,8 @@ def errors(_no_modal_prompts) -> list[tuple[str, str]]:
 @pytest.fixture
 def make_window(qtbot, tmp_path: Path) -> Callable[..., MainWindow]:
     """Build shown main windows that write only under ``tmp_path``."""
-    from app.document.preferences import Preferences
-    from app.document.recovery import RecoveryStore
+    from latent_atelier.app.document.preferences import Preferences
+    from latent_atelier.app.document.recovery import RecoveryStore
 
     def build(autosave_seconds: int = 0, recovery_dir: Path | None = None) -> MainWindow:
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

@@ -7,7 +7,7 @@ from conftest import drag, line, widget_point
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from app.qt.canvas.view_transform import ViewTransform
+from latent_atelier.app.qt.canvas.view_transform import ViewTransform
 
 
 def test_zoom_about_keeps_the_point_under_the_cursor() -> None:
@@ -122,7 +122,7 @@ def test_mask_overlay_toggle_and_photo_alone_key(window) -> None:
 
 
 def test_bracket_keys_change_brush_size_and_picker_sets_colour(window) -> None:
-    from app.qt.canvas.tools import ToolKind
+    from latent_atelier.app.qt.canvas.tools import ToolKind
 
     size = window.brush_settings.size
     window.actions_.size_up.trigger()

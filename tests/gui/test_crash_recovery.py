@@ -21,7 +21,7 @@ DRIVER = """
 import sys
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
-from app.qt.main import build_window
+from latent_atelier.app.qt.main import build_window
 
 app, w = build_window([sys.argv[1]])
 w.add_layer("paint")
@@ -87,7 +87,7 @@ def test_sigkill_after_autosave_then_restart_recovers_the_stroke(
     # restart: the same entry point, in this process, answering "Yes" to the offer
     from PySide6.QtWidgets import QMessageBox
 
-    from app.qt.main import build_window
+    from latent_atelier.app.qt.main import build_window
 
     for key, value in _env(tmp_path).items():
         if key.startswith("XDG_"):
@@ -117,8 +117,8 @@ def test_sigkill_after_autosave_then_restart_recovers_the_stroke(
 
 
 def test_declining_recovery_discards_it(make_window, tmp_path, monkeypatch) -> None:
-    from app.document.document import Document
-    from app.document.recovery import RecoveryStore
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.document.recovery import RecoveryStore
 
     recovery = tmp_path / "rec"
     dead = RecoveryStore(recovery, session_id="999999999-dead")
@@ -135,7 +135,7 @@ def test_declining_recovery_discards_it(make_window, tmp_path, monkeypatch) -> N
 def test_startup_does_not_import_torch(tmp_path, with_file) -> None:
     script = (
         "import sys, json\n"
-        "from app.qt.main import build_window\n"
+        "from latent_atelier.app.qt.main import build_window\n"
         "app, w = build_window(sys.argv[1:])\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'visible': w.isVisible(),"
         " 'layers': len(w.document.layers) if w.document else 0}))\n"

@@ -6,7 +6,7 @@ from conftest import SAMPLE, drag, line
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from app.qt.docks.layers_dock import LAYER_ID_ROLE, single_move
+from latent_atelier.app.qt.docks.layers_dock import LAYER_ID_ROLE, single_move
 
 
 def test_single_move_finds_the_one_moved_layer() -> None:
@@ -101,7 +101,7 @@ def test_drop_opens_a_document_or_adds_a_background_layer(make_window) -> None:
 
 
 def test_shortcuts_table_lists_krita_style_keys(window) -> None:
-    from app.qt.dialogs.shortcuts_dialog import shortcut_rows
+    from latent_atelier.app.qt.dialogs.shortcuts_dialog import shortcut_rows
 
     rows = dict(shortcut_rows(window.all_actions()))
     assert rows["Undo"] == "Ctrl+Z"
@@ -112,8 +112,8 @@ def test_shortcuts_table_lists_krita_style_keys(window) -> None:
 
 
 def test_preferences_dialog_writes_preferences(window, tmp_path, monkeypatch) -> None:
-    from app.document.preferences import Preferences
-    from app.qt.dialogs.preferences_dialog import PreferencesDialog
+    from latent_atelier.app.document.preferences import Preferences
+    from latent_atelier.app.qt.dialogs.preferences_dialog import PreferencesDialog
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     dialog = PreferencesDialog(window.preferences, window)

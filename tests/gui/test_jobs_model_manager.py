@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
-from app.qt.models.device_widget import ModelStatusWidget
-from app.qt.models.model_manager import ModelManager, NoModelError, demo_model_path
+from latent_atelier.app.qt.models.device_widget import ModelStatusWidget
+from latent_atelier.app.qt.models.model_manager import ModelManager, NoModelError, demo_model_path
 
 TINY = {4: 32, 8: 32, 16: 32, 32: 32}
 
@@ -20,8 +20,8 @@ def settings(tmp_path) -> QSettings:
 
 @pytest.fixture
 def checkpoint(tmp_path) -> Path:
-    from models.checkpoints import save_generator
-    from models.zoo import random_generator
+    from latent_atelier.models.checkpoints import save_generator
+    from latent_atelier.models.zoo import random_generator
 
     path = tmp_path / "tiny-furry.safetensors"
     save_generator(random_generator("furrygan", 32, 0, style_dim=32, n_mlp=2, channels=TINY),
@@ -48,7 +48,7 @@ def test_load_model_runs_on_a_thread_and_shows_the_architecture(qtbot, settings,
 
 
 def test_a_bad_model_file_is_a_message_and_keeps_the_old_model(qtbot, settings, tmp_path):
-    from models.zoo import random_generator
+    from latent_atelier.models.zoo import random_generator
 
     manager = ModelManager(settings)
     manager.set_generator(random_generator("stylegan2", 32, 0, style_dim=32, n_mlp=2,
@@ -84,7 +84,7 @@ def test_demo_model_is_loaded_at_first_use_not_before(monkeypatch, tmp_path, set
 
 
 def test_choosing_a_device_moves_the_generator_at_the_next_job(qtbot, settings):
-    from models.zoo import random_generator
+    from latent_atelier.models.zoo import random_generator
 
     manager = ModelManager(settings)
     manager.set_generator(random_generator("stylegan2", 32, 0, style_dim=32, n_mlp=2,

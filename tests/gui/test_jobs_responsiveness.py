@@ -8,7 +8,7 @@ is loose enough that a busy two-core CI machine cannot trip it.
 
 from __future__ import annotations
 
-from app.qt.jobs.heartbeat import Heartbeat
+from latent_atelier.app.qt.jobs.heartbeat import Heartbeat
 
 
 def test_heartbeat_keeps_going_while_a_cpu_job_runs(qtbot, ops):

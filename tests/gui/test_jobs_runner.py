@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from app.qt.jobs.job import Job, eta_seconds, format_eta, format_metrics, is_out_of_memory
-from app.qt.jobs.job_panel import JobPanel
-from app.qt.jobs.runner import JobRunner
-from editors.operation import Operation, OperationError, Progress, Result, param
+from latent_atelier.app.qt.jobs.job import Job, eta_seconds, format_eta, format_metrics, is_out_of_memory
+from latent_atelier.app.qt.jobs.job_panel import JobPanel
+from latent_atelier.app.qt.jobs.runner import JobRunner
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, param
 
 
 @dataclass

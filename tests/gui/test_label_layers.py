@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from conftest import drag, line
 
-from app.document.layers import LayerKind
+from latent_atelier.app.document.layers import LayerKind
 
 
 def test_paint_two_named_segments(window) -> None:
@@ -60,7 +60,7 @@ def test_rename_recolour_delete_segment_are_undoable(window) -> None:
 
 
 def test_fill_and_lasso_on_label_layer(window) -> None:
-    from app.qt.canvas.tools import ToolKind
+    from latent_atelier.app.qt.canvas.tools import ToolKind
 
     window.add_layer("labels")
     layer = window.document.active_layer

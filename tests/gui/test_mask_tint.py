@@ -6,8 +6,8 @@ from conftest import drag, line
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QColorDialog
 
-from app.document.layers import MASK_TINTS
-from app.qt.docks.layers_dock import LAYER_ID_ROLE, OVERLAY_COLOUR_TEXT
+from latent_atelier.app.document.layers import MASK_TINTS
+from latent_atelier.app.qt.docks.layers_dock import LAYER_ID_ROLE, OVERLAY_COLOUR_TEXT
 
 
 def _stroke_colour(window, y: int) -> tuple[int, int, int, int]:
@@ -18,8 +18,8 @@ def _stroke_colour(window, y: int) -> tuple[int, int, int, int]:
 
 def _swatch_colour(window, layer_id: str) -> QColor:
     """The colour in the corner swatch of the layer's row icon."""
-    from app.qt.docks.layers_dock import TINT_SWATCH_SIZE
-    from app.qt.thumbnails import THUMB_SIZE
+    from latent_atelier.app.qt.docks.layers_dock import TINT_SWATCH_SIZE
+    from latent_atelier.app.qt.thumbnails import THUMB_SIZE
 
     lst = window.layers_dock.list
     row = lst.ids_top_first().index(layer_id)

@@ -10,11 +10,11 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from app.document.document import Document
-from app.document.layers import LayerKind
-from app.qt.operations.slot_pickers import NONE
-from app.qt.placement.geometry import SquareBox
-from editors.placement import Placement
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.layers import LayerKind
+from latent_atelier.app.qt.operations.slot_pickers import NONE
+from latent_atelier.app.qt.placement.geometry import SquareBox
+from latent_atelier.editors.placement import Placement
 from tests.gui.conftest import install_tiny_operations, tiny_generator
 
 
@@ -53,7 +53,7 @@ def drop_files(window, paths) -> None:
 
 
 def write_background(path, color=(0.1, 0.3, 0.9), size=(30, 20)) -> None:
-    from app.document.image_write import write_image
+    from latent_atelier.app.document.image_write import write_image
 
     write_image(path, np.tile(np.array(color, np.float32), (size[1], size[0], 1)))
 
@@ -120,7 +120,7 @@ def test_choosing_no_latent_survives_the_run_and_embeds_again(qtbot, window, ops
 
 def test_an_operations_advice_on_its_settings_shows_in_the_status_bar(qtbot, window, ops,
                                                                       monkeypatch):
-    from editors.matting import Matte
+    from latent_atelier.editors.matting.matte import Matte
 
     seen: list = []
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
-from app.document.layers import LayerKind
-from editors.operation import param_specs
+from latent_atelier.app.document.layers import LayerKind
+from latent_atelier.editors.operation import param_specs
 from tests.gui.conftest import run_embed
 
 
@@ -29,7 +29,7 @@ def snapshot(doc) -> tuple:
 
 
 def test_every_registered_operation_gets_a_form_with_ranges_and_help(ops):
-    from editors.registry import all_operations
+    from latent_atelier.editors.registry import all_operations
 
     registered = all_operations()
     assert set(ops.panel.pages) == set(registered)
@@ -148,7 +148,7 @@ def test_discard_leaves_the_document_exactly_as_before(qtbot, window, ops):
 
 
 def test_latents_persist_in_the_project_and_feed_later_operations(qtbot, tmp_path, window, ops):
-    from app.document.ora import load_ora
+    from latent_atelier.app.document.ora import load_ora
 
     run_embed(qtbot, ops)
     ops.pending.accept()

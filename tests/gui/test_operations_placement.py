@@ -7,10 +7,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from app.document.document import Document
-from app.qt.operations.slot_pickers import BOX
-from app.qt.placement.geometry import SquareBox
-from editors.placement import Placement
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.qt.operations.slot_pickers import BOX
+from latent_atelier.app.qt.placement.geometry import SquareBox
+from latent_atelier.editors.placement import Placement
 from tests.gui.conftest import install_tiny_operations
 
 

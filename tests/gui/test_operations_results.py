@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.document.document import Document
-from app.document.layers import LayerKind
-from app.qt.operations.results import result_layers
-from editors.operation import Operation, Result, Slot
-from editors.placement import Placement
+from latent_atelier.app.document.document import Document
+from latent_atelier.app.document.layers import LayerKind
+from latent_atelier.app.qt.operations.results import result_layers
+from latent_atelier.editors.operation import Operation, Result, Slot
+from latent_atelier.editors.placement import Placement
 
 
 @dataclass

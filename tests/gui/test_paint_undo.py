@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from conftest import SAMPLE, drag, line
 
-from app.document.layers import LayerKind
+from latent_atelier.app.document.layers import LayerKind
 
 
 def test_sample_photo_opens_as_one_photo_layer(window) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.qt.operations.labels import field_label
+from latent_atelier.app.qt.operations.labels import field_label
 
 
 @pytest.mark.parametrize(("name", "label"), [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.qt.operations.pending_strip import differing_region
+from latent_atelier.app.qt.operations.pending_strip import differing_region
 
 
 def _variants(n: int = 3, shape=(200, 300, 3)) -> list[np.ndarray]:

@@ -58,7 +58,7 @@ def test_corrupt_ora_shows_error_and_keeps_the_open_document(window, errors, tmp
 def test_export_flattened_psd_and_layer(window, tmp_path) -> None:
     from PIL import Image
 
-    from app.qt.document_io import export_flattened, export_layer, export_psd
+    from latent_atelier.app.qt.document_io import export_flattened, export_layer, export_psd
 
     _paint_some_layers(window)
     png = tmp_path / "flat.png"

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from models.checkpoints import (
+from latent_atelier.models.checkpoints import (
     CheckpointError,
     build_generator,
     describe,
@@ -21,7 +21,7 @@ from models.checkpoints import (
     save_generator,
     stylegan2_config_from_state_dict,
 )
-from models.stylegan2 import StyleGAN2Generator
+from latent_atelier.models.stylegan2 import StyleGAN2Generator
 
 TINY = {4: 16, 8: 16, 16: 16, 32: 16}
 
@@ -130,7 +130,7 @@ def test_architecture_inferred_from_shapes(size, n_mlp, cm):
 def test_furrygan_checkpoint_dispatches_to_furrygan(tmp_path, monkeypatch):
     path = tmp_path / "furrygan.pt"
     torch.save({"g_ema": {"style_fg.1.weight": torch.ones(2, 2)}}, path)
-    monkeypatch.setitem(sys.modules, "models.furrygan", None)
+    monkeypatch.setitem(sys.modules, "latent_atelier.models.furrygan", None)
     with pytest.raises(CheckpointError, match=r"furrygan\.pt.*FurryGAN support not installed"):
         load_generator(path)
 
@@ -143,9 +143,9 @@ def test_furrygan_checkpoint_dispatches_to_furrygan(tmp_path, monkeypatch):
             seen.update(state)
             return stand_in
 
-    module = types.ModuleType("models.furrygan")
+    module = types.ModuleType("latent_atelier.models.furrygan")
     module.FurryGAN = FakeFurryGAN
-    monkeypatch.setitem(sys.modules, "models.furrygan", module)
+    monkeypatch.setitem(sys.modules, "latent_atelier.models.furrygan", module)
     assert load_generator(path) is stand_in
     assert torch.equal(seen["style_fg.1.weight"], torch.ones(2, 2))
 
@@ -480,7 +480,7 @@ def _nvidia_synthesis(g_ema, ws):
 
 
 def test_ada_conversion_draws_what_the_nvidia_network_draws(tmp_path, fake_nvidia_modules):
-    from models.generator import Latent
+    from latent_atelier.models.generator import Latent
 
     g_ema = build_ada_generator("unused")
     path = tmp_path / "snapshot.pkl"

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from models import devices
-from models.devices import (
+from latent_atelier.models import devices
+from latent_atelier.models.devices import (
     DeviceUnavailableError,
     autocast_dtype,
     generator_autocast,

@@ -176,8 +176,8 @@ def test_benchmarks_run_end_to_end(fake_data, tmp_path, monkeypatch):
 
 
 def test_photo_figure_runs_matte_and_composite(tiny_furrygan, tmp_path, monkeypatch):
-    from app.document.image_read import read_image
-    from app.document.image_write import write_image
+    from latent_atelier.app.document.image_read import read_image
+    from latent_atelier.app.document.image_write import write_image
 
     rng = np.random.default_rng(0)
     samples = tmp_path / "samples"

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from models.furrygan import FurryGAN, official_config
-from models.generator import Generator, Latent, LatentShapeError
+from latent_atelier.models.furrygan import FurryGAN, official_config
+from latent_atelier.models.generator import Generator, Latent, LatentShapeError
 
 TINY = {4: 32, 8: 32, 16: 32, 32: 16}
 
@@ -78,7 +78,7 @@ def test_official_config_rejects_other_dicts():
 
 
 def test_official_pt_through_checkpoints(tmp_path):
-    from models.checkpoints import load_generator
+    from latent_atelier.models.checkpoints import load_generator
 
     gen = tiny()
     path = tmp_path / "official.pt"
@@ -176,7 +176,7 @@ def test_mean_latent_and_truncation():
 
 
 def test_safetensors_round_trip_bit_identical(tmp_path):
-    from models.checkpoints import build_generator, load_generator, save_generator
+    from latent_atelier.models.checkpoints import build_generator, load_generator, save_generator
 
     gen = tiny(gamma=0.25)
     path = tmp_path / "furry.safetensors"

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.layers import (
+from latent_atelier.models.layers import (
     Blur,
     ConvLayer,
     Downsample,
@@ -233,7 +233,7 @@ def rosinality_discriminator_keys(size: int, cm: int = 2) -> dict:
 
 
 def test_discriminator_matches_rosinality_layout():
-    from models.discriminator import Discriminator
+    from latent_atelier.models.discriminator import Discriminator
 
     with torch.device("meta"):
         disc = Discriminator(256)
@@ -241,7 +241,7 @@ def test_discriminator_matches_rosinality_layout():
 
 
 def test_discriminator_logits_features_and_r1():
-    from models.discriminator import Discriminator
+    from latent_atelier.models.discriminator import Discriminator
 
     torch.manual_seed(0)
     disc = Discriminator(32, channels={4: 4, 8: 4, 16: 4, 32: 4})

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from models.metrics import mse, psnr, ssim
+from latent_atelier.models.metrics import mse, psnr, ssim
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 

@@ -14,8 +14,8 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageFilter
 
-from models import perceptual
-from models.perceptual import (
+from latent_atelier.models import perceptual
+from latent_atelier.models.perceptual import (
     PerceptualLoss,
     PerceptualWeightsError,
     VGG16Features,

@@ -6,8 +6,8 @@ import math
 import pytest
 import torch
 
-from models.generator import Generator, Latent, LatentShapeError
-from models.stylegan2 import StyleGAN2Generator
+from latent_atelier.models.generator import Generator, Latent, LatentShapeError
+from latent_atelier.models.stylegan2 import StyleGAN2Generator
 
 TINY = {4: 16, 8: 16, 16: 16, 32: 16}
 

@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.training.synthetic import EVAL_ID_OFFSET, PortraitDataset, build_dataset
-from models.training.synthetic.__main__ import main as cli_main
-from models.training.synthetic.backgrounds import random_background
-from models.training.synthetic.parts import STYLES
-from models.training.synthetic.raster import decode_labels, rasterise, reconcile_labels
-from models.training.synthetic.sample import SvgRecord, render_sample
-from models.training.synthetic.svg_sources import FixtureSvgSource
-from models.training.synthetic.svg_variants import LABEL_COLOURS, Pose, posed_svgs
+from latent_atelier.models.training.synthetic import EVAL_ID_OFFSET, PortraitDataset, build_dataset
+from latent_atelier.models.training.synthetic.__main__ import main as cli_main
+from latent_atelier.models.training.synthetic.backgrounds import random_background
+from latent_atelier.models.training.synthetic.parts import STYLES
+from latent_atelier.models.training.synthetic.raster import decode_labels, rasterise, reconcile_labels
+from latent_atelier.models.training.synthetic.sample import SvgRecord, render_sample
+from latent_atelier.models.training.synthetic.svg_sources import FixtureSvgSource
+from latent_atelier.models.training.synthetic.svg_variants import LABEL_COLOURS, Pose, posed_svgs
 
 FIXTURE = Path(__file__).parent / "fixtures" / "dicebear_svgs.jsonl.gz"
 

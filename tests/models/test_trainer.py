@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from models.training import augment as aug
-from models.training import furrygan_losses as fl
-from models.training.cli import config_from_args, configure_parser
-from models.training.config import TrainConfig, channel_table
-from models.training.trainer import Trainer, train
+from latent_atelier.models.training import augment as aug
+from latent_atelier.models.training import furrygan_losses as fl
+from latent_atelier.models.training.cli import config_from_args, configure_parser
+from latent_atelier.models.training.config import TrainConfig, channel_table
+from latent_atelier.models.training.trainer import Trainer, train
 
 TINY = {4: 16, 8: 16, 16: 16, 32: 16}
 
@@ -38,7 +38,7 @@ def tiny_config(data, out, **kw) -> TrainConfig:
 
 
 def test_tiny_furrygan_trains_with_bounded_masks(image_dir, tmp_path):
-    from models.checkpoints import load_generator
+    from latent_atelier.models.checkpoints import load_generator
 
     logs = []
     policy = "color,translation,cutout"
@@ -82,8 +82,8 @@ def test_resume_refuses_another_architecture(image_dir, tmp_path):
 
 
 def test_tiny_stylegan2_trains(image_dir, tmp_path):
-    from models.checkpoints import load_generator
-    from models.stylegan2 import StyleGAN2Generator
+    from latent_atelier.models.checkpoints import load_generator
+    from latent_atelier.models.stylegan2 import StyleGAN2Generator
 
     logs = []
     cfg = tiny_config(image_dir, tmp_path / "sg", arch="stylegan2", iters=6, n_mlp=2, save_fp16=True)
@@ -150,7 +150,7 @@ def test_cli_builds_the_config(tmp_path):
 def test_portrait_dataset_adapter(tmp_path):
     import json
 
-    from models.training.data import PortraitImages, open_training_data
+    from latent_atelier.models.training.data import PortraitImages, open_training_data
 
     rng = np.random.default_rng(3)
     np.save(tmp_path / "images_00000.npy", rng.integers(0, 255, (3, 64, 64, 3), dtype=np.uint8))
@@ -168,7 +168,7 @@ def test_portrait_dataset_adapter(tmp_path):
 
 
 def test_cli_run_trains_and_reports_bad_settings(image_dir, tmp_path, capsys):
-    from models.training.cli import main
+    from latent_atelier.models.training.cli import main
 
     out = tmp_path / "cli"
     common = ["--data", str(image_dir), "--out", str(out), "--size", "32", "--batch", "4",
@@ -183,7 +183,7 @@ def test_cli_run_trains_and_reports_bad_settings(image_dir, tmp_path, capsys):
 
 
 def test_center_prior_prefers_a_centred_mask_and_fades_out():
-    from models.training import furrygan_losses as fl
+    from latent_atelier.models.training import furrygan_losses as fl
 
     centred = torch.zeros(2, 1, 32, 32)
     centred[..., 8:24, 8:24] = 1.0

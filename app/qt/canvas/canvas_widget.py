@@ -26,16 +26,16 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from app.qt.canvas.checkerboard import checkerboard_brush
-from app.qt.canvas.composite_cache import CompositeCache
-from app.qt.canvas.tools import Tool, ToolContext, ToolKind, make_tool
-from app.qt.canvas.view_transform import ZOOM_STEP, ViewTransform
+from latent_atelier.app.qt.canvas.checkerboard import checkerboard_brush
+from latent_atelier.app.qt.canvas.composite_cache import CompositeCache
+from latent_atelier.app.qt.canvas.tools import Tool, ToolContext, ToolKind, make_tool
+from latent_atelier.app.qt.canvas.view_transform import ZOOM_STEP, ViewTransform
 
 if TYPE_CHECKING:
-    from app.document.brush import BrushSettings
-    from app.document.document import Document
-    from app.document.layers import Layer
-    from app.qt.document_signals import DocumentSignals
+    from latent_atelier.app.document.brush import BrushSettings
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.document.layers import Layer
+    from latent_atelier.app.qt.document_signals import DocumentSignals
 
 BEFORE_AFTER_KEYS = (Qt.Key.Key_Backslash, Qt.Key.Key_QuoteLeft)
 BACKGROUND = QColor(58, 58, 62)
@@ -116,7 +116,7 @@ class CanvasWidget(QWidget):
 
     def _include_ids(self, document: Document) -> list[str] | None:
         """Which layers the composite shows: all visible, minus masks and/or photos, or the photo."""
-        from app.document.layers import LayerKind
+        from latent_atelier.app.document.layers import LayerKind
 
         if self._photo_only:
             return [layer.id for layer in document.layers if layer.kind == LayerKind.PHOTO]
@@ -428,6 +428,6 @@ class CanvasWidget(QWidget):
 
 def _is_opaque_picture(layer: Layer) -> bool:
     """The photo, or an operation's result without alpha (an edited copy of the photo)."""
-    from app.document.layers import LayerKind
+    from latent_atelier.app.document.layers import LayerKind
 
     return layer.kind == LayerKind.PHOTO or (layer.kind == LayerKind.RESULT and not layer.is_cutout)

@@ -9,10 +9,10 @@ import numpy as np
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage, QRegion
 
-from app.qt.image_convert import qimage_from_premultiplied, rgba_float_to_premultiplied_u8
+from latent_atelier.app.qt.image_convert import qimage_from_premultiplied, rgba_float_to_premultiplied_u8
 
 if TYPE_CHECKING:
-    from app.document.document import Document
+    from latent_atelier.app.document.document import Document
 
 IncludeFn = Callable[["Document"], "Collection[str] | None"]
 

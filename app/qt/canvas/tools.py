@@ -1,7 +1,7 @@
 """Canvas tools: brush, eraser, fill bucket, lasso fill and colour picker.
 
 Each tool turns press/move/release in document coordinates into calls on
-``app.document.brush``; the document then emits "pixels" events that refresh the canvas.
+``latent_atelier.app.document.brush``; the document then emits "pixels" events that refresh the canvas.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 
 if TYPE_CHECKING:
-    from app.document.brush import BrushSettings
-    from app.document.document import Document
-    from app.qt.canvas.view_transform import ViewTransform
+    from latent_atelier.app.document.brush import BrushSettings
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.qt.canvas.view_transform import ViewTransform
 
 
 class ToolKind(str, Enum):
@@ -54,7 +54,7 @@ class ToolContext:
 
 def fill_value_for(document: Document, layer_id: str, settings: BrushSettings) -> Any:
     """What a fill writes into a layer of this kind: a label id, a mask value or a colour."""
-    from app.document.layers import LayerKind
+    from latent_atelier.app.document.layers import LayerKind
 
     kind = document.layer(layer_id).kind
     if kind == LayerKind.LABELS:
@@ -113,7 +113,7 @@ class StrokeTool(Tool):
         self._painter: Any = None
 
     def press(self, x: float, y: float, pressure: float = 1.0) -> None:
-        from app.document.brush import StrokePainter
+        from latent_atelier.app.document.brush import StrokePainter
 
         layer_id = self._active_layer_id()
         if layer_id is None:
@@ -148,7 +148,7 @@ class FillTool(Tool):
     kind = ToolKind.FILL
 
     def press(self, x: float, y: float, pressure: float = 1.0) -> None:
-        from app.document.brush import flood_fill
+        from latent_atelier.app.document.brush import flood_fill
 
         layer_id = self._active_layer_id()
         if layer_id is None:
@@ -176,7 +176,7 @@ class LassoTool(Tool):
             self.ctx.request_overlay_update()
 
     def release(self) -> None:
-        from app.document.brush import lasso_fill
+        from latent_atelier.app.document.brush import lasso_fill
 
         points, self.points = self.points, []
         self.ctx.request_overlay_update()
@@ -216,8 +216,8 @@ class PickerTool(Tool):
         self._pick(x, y)
 
     def _pick(self, x: float, y: float) -> None:
-        from app.document.brush import pick_color
-        from app.document.layers import LayerKind
+        from latent_atelier.app.document.brush import pick_color
+        from latent_atelier.app.document.layers import LayerKind
 
         doc = self.ctx.document
         ix, iy = int(x), int(y)

@@ -17,8 +17,8 @@ import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
-from app.qt.compositing.handles import BackgroundHandles
-from app.qt.compositing.layers import (
+from latent_atelier.app.qt.compositing.handles import BackgroundHandles
+from latent_atelier.app.qt.compositing.layers import (
     background_from_image,
     background_layer,
     fitted_background,
@@ -29,8 +29,8 @@ from app.qt.compositing.layers import (
 )
 
 if TYPE_CHECKING:
-    from app.document.layers import Layer
-    from app.qt.operations.controller import OperationsController
+    from latent_atelier.app.document.layers import Layer
+    from latent_atelier.app.qt.operations.controller import OperationsController
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 
@@ -69,7 +69,7 @@ class CompositingController(QObject):
 
     def drop_background(self, path: str | Path) -> Layer | None:
         """Put the image at ``path`` under the foreground as a BACKGROUND layer (one step)."""
-        from app.document.image_read import read_image
+        from latent_atelier.app.document.image_read import read_image
 
         doc = self.window.document
         if doc is None:
@@ -132,7 +132,7 @@ class CompositingController(QObject):
 
     def export_to(self, folder: str | Path) -> list[Path]:
         """Write composite, foreground (RGBA) and matte into ``folder``; returns the paths."""
-        from app.document.image_write import export_matte_set
+        from latent_atelier.app.document.image_write import export_matte_set
 
         doc = self.window.document
         if doc is None:
@@ -141,7 +141,7 @@ class CompositingController(QObject):
         if fg is None and matte is None:
             self.ops._show_error("Nothing to export", "Cut out the subject first.", "")
             return []
-        from app.qt.operations.inputs import document_sized
+        from latent_atelier.app.qt.operations.inputs import document_sized
 
         photo = doc.layers[0]
         if fg is not None:

@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 if TYPE_CHECKING:
-    from app.qt.canvas.canvas_widget import CanvasWidget
+    from latent_atelier.app.qt.canvas.canvas_widget import CanvasWidget
 
 HANDLE_PX = 10.0
 

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.document.layers import Layer, LayerKind, new_layer
+from latent_atelier.app.document.layers import Layer, LayerKind, new_layer
 
 if TYPE_CHECKING:
-    from app.document.document import Document
+    from latent_atelier.app.document.document import Document
 
 
 def foreground_layer(doc: Document) -> Layer | None:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from app.document.preferences import Preferences
+    from latent_atelier.app.document.preferences import Preferences
 
 # Listed without importing torch (startup must stay light); "auto" picks at run time.
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")

@@ -8,8 +8,8 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QDockWidget, QListWidget, QListWidgetItem, QWidget
 
 if TYPE_CHECKING:
-    from app.document.document import Document
-    from app.qt.document_signals import DocumentSignals
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.qt.document_signals import DocumentSignals
 
 START_LABEL = "Opened"
 

@@ -28,14 +28,14 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledSlider
 
-from app.qt.docks.segment_palette import SegmentPaletteWidget
-from app.qt.icons import icon
-from app.qt.thumbnails import THUMB_SIZE, layer_thumbnail
+from latent_atelier.app.qt.docks.segment_palette import SegmentPaletteWidget
+from latent_atelier.app.qt.icons import icon
+from latent_atelier.app.qt.thumbnails import THUMB_SIZE, layer_thumbnail
 
 if TYPE_CHECKING:
-    from app.document.document import Document
-    from app.document.layers import Layer
-    from app.qt.document_signals import DocumentSignals
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.document.layers import Layer
+    from latent_atelier.app.qt.document_signals import DocumentSignals
 
 LAYER_ID_ROLE = Qt.ItemDataRole.UserRole
 THUMB_DELAY_MS = 250
@@ -46,7 +46,7 @@ OVERLAY_COLOUR_TEXT = "Overlay colour…"
 
 def tint_colour(layer: Layer) -> QColor:
     """The overlay colour a mask or matte layer is drawn in."""
-    from app.document.layers import MASK_TINT
+    from latent_atelier.app.document.layers import MASK_TINT
 
     r, g, b = (round(c * 255) for c in (layer.tint or MASK_TINT))
     return QColor(r, g, b)
@@ -240,7 +240,7 @@ class LayersDock(QDockWidget):
         item.setForeground(QBrush(QColor(150, 150, 150) if layer.locked else QColor(220, 220, 220)))
 
     def _refresh_active_controls(self) -> None:
-        from app.document.layers import LayerKind
+        from latent_atelier.app.document.layers import LayerKind
 
         layer = self.document.active_layer if self.document else None
         for w in (self.opacity, self.lock_button):

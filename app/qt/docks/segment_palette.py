@@ -18,12 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt.icons import icon
-from app.qt.thumbnails import color_swatch
+from latent_atelier.app.qt.icons import icon
+from latent_atelier.app.qt.thumbnails import color_swatch
 
 if TYPE_CHECKING:
-    from app.document.document import Document
-    from app.document.layers import Layer
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.document.layers import Layer
 
 SEGMENT_ROLE = Qt.ItemDataRole.UserRole
 

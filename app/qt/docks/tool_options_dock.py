@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledDoubleSlider
 
 if TYPE_CHECKING:
-    from app.document.brush import BrushSettings
+    from latent_atelier.app.document.brush import BrushSettings
 
 MAX_BRUSH_SIZE = 500.0
 MIN_BRUSH_SIZE = 1.0

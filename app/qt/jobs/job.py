@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from editors.operation import Operation
+from latent_atelier.editors.operation import Operation
 
 _ids = itertools.count(1)
 

@@ -11,9 +11,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt.jobs.job import Job, format_eta, format_metrics
-from app.qt.jobs.progress_widget import LightProgressBar
-from app.qt.jobs.runner import JobRunner
+from latent_atelier.app.qt.jobs.job import Job, format_eta, format_metrics
+from latent_atelier.app.qt.jobs.progress_widget import LightProgressBar
+from latent_atelier.app.qt.jobs.runner import JobRunner
 
 
 class JobPanel(QWidget):

@@ -1,6 +1,6 @@
 """The job runner: a visible queue, one job at a time on a worker QThread.
 
-The worker thread runs ``operation.run`` with a :class:`editors.operation.Progress` whose
+The worker thread runs ``operation.run`` with a :class:`latent_atelier.editors.operation.Progress` whose
 callback forwards steps and previews to the GUI thread as queued signals, throttled so a
 fast operation cannot flood the event loop (progress ~25/s, previews ~10/s). Cancel sets
 the Progress flag; the operation raises ``Cancelled`` at its next step. The document is
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
-from app.qt.jobs.job import OOM_ADVICE, Job, eta_seconds, is_out_of_memory
+from latent_atelier.app.qt.jobs.job import OOM_ADVICE, Job, eta_seconds, is_out_of_memory
 
 PROGRESS_INTERVAL_S = 0.04
 PREVIEW_INTERVAL_S = 0.1
@@ -28,13 +28,13 @@ class JobThread(QThread):
 
     progressed = Signal(int, int, str, object, object)  # step, total, stage, metrics, eta
     preview_ready = Signal(object)  # HxWx3 float32 (model resolution)
-    succeeded = Signal(object)  # editors.operation.Result
+    succeeded = Signal(object)  # latent_atelier.editors.operation.Result
     was_cancelled = Signal()
     failed = Signal(str, str)  # message, details
 
     def __init__(self, job: Job) -> None:
         super().__init__()  # no Qt parent: the runner keeps it referenced until it ends
-        from editors.operation import Progress
+        from latent_atelier.editors.operation import Progress
 
         self.job = job
         self.progress = Progress(self._on_step, preview_interval_s=PREVIEW_INTERVAL_S)
@@ -47,7 +47,7 @@ class JobThread(QThread):
         self.progress.cancel()
 
     def run(self) -> None:
-        from editors.operation import Cancelled, OperationError
+        from latent_atelier.editors.operation import Cancelled, OperationError
 
         job = self.job
         self._started = time.monotonic()

@@ -11,14 +11,14 @@ import sys
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from app.qt.models.model_manager import ModelInfo, ModelManager
+from latent_atelier.app.qt.models.model_manager import ModelInfo, ModelManager
 
 MEMORY_REFRESH_MS = 2000
 LABEL_MAX_PX = 150
 
 
 class DeviceCombo(QComboBox):
-    """'auto' until opened; then every device models.devices.list_devices() reports."""
+    """'auto' until opened; then every device latent_atelier.models.devices.list_devices() reports."""
 
     def __init__(self, manager: ModelManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,7 +35,7 @@ class DeviceCombo(QComboBox):
         """Ask torch for the devices (imports torch)."""
         if self._filled:
             return
-        from models.devices import list_devices
+        from latent_atelier.models.devices import list_devices
 
         self.blockSignals(True)
         for dev_id, name in list_devices():
@@ -95,7 +95,7 @@ class ModelStatusWidget(QWidget):
         """Memory the device holds now ('' on the CPU, where torch cannot tell)."""
         if "torch" not in sys.modules or self.manager.generator is None:
             return
-        from models.devices import memory_in_use, pick_device
+        from latent_atelier.models.devices import memory_in_use, pick_device
 
         dev = self.manager.device
         try:

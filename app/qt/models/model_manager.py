@@ -15,9 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, QThread, Signal
 
-from app.qt.resources_path import resources_dir
+from latent_atelier.app.qt.resources_path import resources_dir
 
-DEMO_MODEL_NAME = "furrygan-demo.safetensors"  # the name models.zoo uses
+DEMO_MODEL_NAME = "furrygan-demo.safetensors"  # the name latent_atelier.models.zoo uses
 MODEL_FILTER = "Generators (*.safetensors *.pt *.pkl);;All files (*)"
 RECENT_KEY = "models/recent"
 MAX_RECENT = 8
@@ -173,8 +173,8 @@ class ModelManager(QObject):
     # ------------------------------------------------------------------ worker side
     def load_now(self, spec: str | None) -> Any:
         """Load ``spec`` (None: the demo model) on the calling thread and make it current."""
-        from models.devices import pick_device
-        from models.zoo import load_model
+        from latent_atelier.models.devices import pick_device
+        from latent_atelier.models.zoo import load_model
 
         if spec is None:
             path = demo_model_path()
@@ -206,7 +206,7 @@ class ModelManager(QObject):
     def _on_device(self, gen: Any) -> Any:
         import torch
 
-        from models.devices import pick_device
+        from latent_atelier.models.devices import pick_device
 
         target = pick_device(None if self._device == "auto" else self._device)
         if target.type == "cpu":  # leave one core to the GUI thread

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer
 
 if TYPE_CHECKING:
-    from app.qt.main_window import MainWindow
-    from app.qt.operations.controller import OperationsController
+    from latent_atelier.app.qt.main_window import MainWindow
+    from latent_atelier.app.qt.operations.controller import OperationsController
 
 DISCOVERY_DELAY_MS = 300  # after the window is up: finding operations imports torch
 
@@ -23,8 +23,8 @@ def install_operations(window: MainWindow) -> OperationsController:
     are discovered on a worker thread shortly after the event loop starts, so opening
     the window never imports torch. Returns the controller (also ``window.operations``).
     """
-    from app.qt.compositing.controller import CompositingController
-    from app.qt.operations.controller import OperationsController
+    from latent_atelier.app.qt.compositing.controller import CompositingController
+    from latent_atelier.app.qt.operations.controller import OperationsController
 
     controller = OperationsController(window)
     window.operations_dock.set_content(controller.panel)

@@ -16,23 +16,23 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from app.qt.jobs.job import Job, format_metrics
-from app.qt.jobs.runner import JobRunner
-from app.qt.models.device_widget import ModelStatusWidget
-from app.qt.models.model_manager import MODEL_FILTER, ModelInfo, ModelManager
-from app.qt.operations.inputs import gather_inputs, resolve_placements
-from app.qt.operations.operations_panel import OperationsPanel
-from app.qt.operations.pending import PendingResults
-from app.qt.operations.results import result_layers
-from app.qt.placement.canvas_overlay import CanvasOverlay
-from app.qt.placement.geometry import SquareBox
-from editors.operation import OperationError
+from latent_atelier.app.qt.jobs.job import Job, format_metrics
+from latent_atelier.app.qt.jobs.runner import JobRunner
+from latent_atelier.app.qt.models.device_widget import ModelStatusWidget
+from latent_atelier.app.qt.models.model_manager import MODEL_FILTER, ModelInfo, ModelManager
+from latent_atelier.app.qt.operations.inputs import gather_inputs, resolve_placements
+from latent_atelier.app.qt.operations.operations_panel import OperationsPanel
+from latent_atelier.app.qt.operations.pending import PendingResults
+from latent_atelier.app.qt.operations.results import result_layers
+from latent_atelier.app.qt.placement.canvas_overlay import CanvasOverlay
+from latent_atelier.app.qt.placement.geometry import SquareBox
+from latent_atelier.editors.operation import OperationError
 
 if TYPE_CHECKING:
-    from app.document.document import Document
-    from app.qt.document_signals import DocumentSignals
-    from app.qt.main_window import MainWindow
-    from editors.operation import Operation, Result
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.qt.document_signals import DocumentSignals
+    from latent_atelier.app.qt.main_window import MainWindow
+    from latent_atelier.editors.operation import Operation, Result
 
 
 class _DiscoveryThread(QThread):
@@ -41,7 +41,7 @@ class _DiscoveryThread(QThread):
     found = Signal(object)
 
     def run(self) -> None:
-        from editors.registry import all_operations
+        from latent_atelier.editors.registry import all_operations
 
         self.found.emit(all_operations())
 
@@ -122,7 +122,7 @@ class OperationsController(QObject):
 
     def discover_now(self) -> None:
         """Find the operations on this thread (tests, scripts)."""
-        from editors.registry import all_operations
+        from latent_atelier.editors.registry import all_operations
 
         if not self.operations:
             self._on_operations(all_operations())
@@ -186,7 +186,7 @@ class OperationsController(QObject):
 
     def use_demo_model(self) -> None:
         """Model > Use the demo model."""
-        from app.qt.models.model_manager import demo_model_path
+        from latent_atelier.app.qt.models.model_manager import demo_model_path
 
         path = demo_model_path()
         if not path.exists():
@@ -402,7 +402,7 @@ class OperationsController(QObject):
 
 
 def _drop_requests(inputs: dict[str, Any]) -> None:
-    from app.qt.placement.geometry import PlacementRequest
+    from latent_atelier.app.qt.placement.geometry import PlacementRequest
 
     for key, value in list(inputs.items()):
         if isinstance(value, PlacementRequest):

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.document.layers import LayerKind
-from app.qt.operations.slot_pickers import BOX
-from app.qt.placement.geometry import PlacementRequest, SquareBox, same_region
-from editors.operation import Operation, OperationError
+from latent_atelier.app.document.layers import LayerKind
+from latent_atelier.app.qt.operations.slot_pickers import BOX
+from latent_atelier.app.qt.placement.geometry import PlacementRequest, SquareBox, same_region
+from latent_atelier.editors.operation import Operation, OperationError
 
 if TYPE_CHECKING:
-    from app.document.document import Document
-    from app.document.layers import Layer
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.document.layers import Layer
 
 
 def document_sized(doc: Document, layer: Layer) -> np.ndarray:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from app.qt.operations.param_form import ParamForm
-from app.qt.operations.slot_pickers import SlotPickers
-from editors.operation import Operation
+from latent_atelier.app.qt.operations.param_form import ParamForm
+from latent_atelier.app.qt.operations.slot_pickers import SlotPickers
+from latent_atelier.editors.operation import Operation
 
 
 class OperationPage(QWidget):

@@ -16,12 +16,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt.jobs.job_panel import JobPanel
-from app.qt.jobs.runner import JobRunner
-from app.qt.operations.operation_page import OperationPage
-from app.qt.operations.pending import PendingResults
-from app.qt.operations.pending_strip import PendingStrip
-from editors.operation import Operation
+from latent_atelier.app.qt.jobs.job_panel import JobPanel
+from latent_atelier.app.qt.jobs.runner import JobRunner
+from latent_atelier.app.qt.operations.operation_page import OperationPage
+from latent_atelier.app.qt.operations.pending import PendingResults
+from latent_atelier.app.qt.operations.pending_strip import PendingStrip
+from latent_atelier.editors.operation import Operation
 
 
 class OperationsPanel(QWidget):

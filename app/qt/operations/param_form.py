@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt.operations.labels import field_label
-from editors.operation import ParamSpec, param_specs
+from latent_atelier.app.qt.operations.labels import field_label
+from latent_atelier.editors.operation import ParamSpec, param_specs
 
 INT_LIMIT = 2**31 - 1
 EDITOR_MIN_PX = 70
@@ -144,7 +144,7 @@ class ParamForm(QWidget):
 
     def params(self) -> Any:
         """A validated Params instance (OperationError when a value is out of range)."""
-        from editors.operation import validate_params
+        from latent_atelier.editors.operation import validate_params
 
         params = self.params_cls(**self.values())
         validate_params(params)

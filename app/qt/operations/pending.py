@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.document.history import STEP_OVERHEAD_BYTES, Step
-from app.document.layers import Layer, LayerKind
-from app.qt.operations.results import ResultLayers
+from latent_atelier.app.document.history import STEP_OVERHEAD_BYTES, Step
+from latent_atelier.app.document.layers import Layer, LayerKind
+from latent_atelier.app.qt.operations.results import ResultLayers
 
 if TYPE_CHECKING:
-    from app.document.document import Document
+    from latent_atelier.app.document.document import Document
 
 
 @dataclass

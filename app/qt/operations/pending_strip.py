@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt.image_convert import qimage_from_rgba_float
-from app.qt.operations.pending import PendingResults
+from latent_atelier.app.qt.image_convert import qimage_from_rgba_float
+from latent_atelier.app.qt.operations.pending import PendingResults
 
 THUMB = 72
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.document.layers import Layer, LayerKind, Palette, new_layer
-from editors.operation import Operation, Result
+from latent_atelier.app.document.layers import Layer, LayerKind, Palette, new_layer
+from latent_atelier.editors.operation import Operation, Result
 
 if TYPE_CHECKING:
-    from app.document.document import Document
+    from latent_atelier.app.document.document import Document
 
 MATTE_SLOTS = ("alpha", "matte")
 

@@ -20,13 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.document.layers import LayerKind
-from app.qt.operations.labels import field_label
-from editors.operation import Slot
+from latent_atelier.app.document.layers import LayerKind
+from latent_atelier.app.qt.operations.labels import field_label
+from latent_atelier.editors.operation import Slot
 
 if TYPE_CHECKING:
-    from app.document.document import Document
-    from app.document.layers import Layer
+    from latent_atelier.app.document.document import Document
+    from latent_atelier.app.document.layers import Layer
 
 NONE = "__none__"
 BOX = "__box__"  # the placement box drawn on the canvas

@@ -15,11 +15,11 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF, QTransform
 from PySide6.QtWidgets import QWidget
 
-from app.qt.image_convert import qimage_from_rgba_float
-from app.qt.placement.geometry import SquareBox
+from latent_atelier.app.qt.image_convert import qimage_from_rgba_float
+from latent_atelier.app.qt.placement.geometry import SquareBox
 
 if TYPE_CHECKING:
-    from app.qt.canvas.canvas_widget import CanvasWidget
+    from latent_atelier.app.qt.canvas.canvas_widget import CanvasWidget
 
 HANDLE_PX = 9.0
 MIN_SIDE = 8.0

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from editors.placement import Placement
+from latent_atelier.editors.placement import Placement
 
 
 @dataclass

@@ -27,7 +27,7 @@ def _progress():
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m models.training.synthetic")
+    parser = argparse.ArgumentParser(prog="python -m latent_atelier.models.training.synthetic")
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="render the synthetic portrait dataset")
     build.add_argument("--out", required=True, help="output folder (must not exist)")

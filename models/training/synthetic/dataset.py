@@ -17,7 +17,7 @@ def _read_meta(folder: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(
             f"{folder} is not a portrait dataset (no meta.json); build one "
-            "with `python -m models.training.synthetic build`"
+            "with `python -m latent_atelier.models.training.synthetic build`"
         )
     meta = json.loads(path.read_text())
     if meta.get("format") != FORMAT:

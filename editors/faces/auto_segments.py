@@ -14,10 +14,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from editors import faces
-from editors.faces.mesh_regions import region_polygon
-from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.registry import register
+from latent_atelier.editors import faces
+from latent_atelier.editors.faces.mesh_regions import region_polygon
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.registry import register
 
 #: (id, name, rgb) of every segment, in drawing order
 PALETTE: tuple[tuple[int, str, tuple[int, int, int]], ...] = (
@@ -69,7 +69,7 @@ def head_region(shape: tuple[int, int], mesh: np.ndarray) -> tuple[np.ndarray, n
 
     Works in the face's own frame (its eye line gives "up"), so tilted heads work too.
     """
-    from editors.faces.mesh_regions import eye_rings
+    from latent_atelier.editors.faces.mesh_regions import eye_rings
 
     right_ring, left_ring = eye_rings()
     across = mesh[left_ring].mean(axis=0) - mesh[right_ring].mean(axis=0)

@@ -23,7 +23,7 @@ latent's rows. The gradient reaching every row is then the same (1/n of the shar
 rows that start equal (the mean latent) stay equal under Adam, and the result is
 collapsed to the exact row mean afterwards. W+ optimises every row freely.
 
-The per-segment images are stitched with :func:`editors.poisson.poisson_stitch` at model
+The per-segment images are stitched with :func:`editors.stitching.poisson.poisson_stitch` at model
 resolution (the placement's crop) and pasted back into the full photo; photo pixels whose
 label is 0 are copied exactly. The latents' batch order is the increasing order of the ids
 found in the crop (:func:`segment_ids`); ``edit-segment`` relies on it.
@@ -68,8 +68,8 @@ import cv2
 import numpy as np
 import torch
 
-from editors.embed import Mk_n, generator_device, initial_latent
-from editors.embed_core import (
+from latent_atelier.editors.inversion.embed import Mk_n, generator_device, initial_latent
+from latent_atelier.editors.inversion.embed_core import (
     PIXEL_SCALE,
     W_L_WEIGHTS,
     EmbeddingLoss,
@@ -82,10 +82,10 @@ from editors.embed_core import (
     to_numpy_image,
     with_weights,
 )
-from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import Placement, resolve_placement
-from editors.registry import register
-from models.generator import Generator, Latent, Synthesis
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.placement import Placement, resolve_placement
+from latent_atelier.editors.registry import register
+from latent_atelier.models.generator import Generator, Latent, Synthesis
 
 
 # --------------------------------------------------------------------------- geometry
@@ -385,14 +385,14 @@ def stitch(crop: np.ndarray, labels: np.ndarray, ids: list[int], images: np.ndar
            seams: str = "mean") -> np.ndarray:
     """The segment images composited into ``crop`` (Poisson or a hard cut), S x S x 3.
 
-    ``screen`` and ``seams`` are :func:`editors.poisson.poisson_stitch`'s (0 and "mean": the
+    ``screen`` and ``seams`` are :func:`editors.stitching.poisson.poisson_stitch`'s (0 and "mean": the
     plain Perez et al. solve, which ``edit-segment`` uses to hide an edited segment's seams).
     """
     present = set(segment_ids(labels))
     chosen = {k: images[i] for i, k in enumerate(ids) if k in present}
     lab = np.where(np.isin(labels, list(chosen)), labels, 0).astype(np.int32)
     if poisson:
-        from editors.poisson import poisson_stitch
+        from latent_atelier.editors.stitching.poisson import poisson_stitch
 
         out = poisson_stitch(crop, lab, chosen, mixed_gradients=mixed_gradients, screen=screen,
                              seams=seams)
@@ -429,7 +429,7 @@ SCREEN = 0.1
 SEAMS = "stronger"
 CANDIDATES = 64
 LOSS = "composite"
-SEAM_CHOICES = ("stronger", "mean")  # editors.poisson.SEAM_GUIDANCE (imported lazily: numba)
+SEAM_CHOICES = ("stronger", "mean")  # editors.stitching.poisson.SEAM_GUIDANCE (imported lazily: numba)
 
 
 #: why Poisson stitching needs each segment fitted a little across its border (advice)
@@ -515,7 +515,7 @@ class Segments(Operation):
         )
         refined, out_labels = lab, labels
         if params.refine:
-            from editors.levelset import refine_labels
+            from latent_atelier.editors.stitching.levelset import refine_labels
 
             edited = {k: inv.images[i] for i, k in enumerate(inv.ids)}
             refined = refine_labels(lab, crop, edited)

@@ -15,14 +15,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from editors.embed import embed_image, generator_device
-from editors.embed_core import from_numpy_mask, to_numpy_image
-from editors.layer_scaling import paper_feature_layers
-from editors.masks import crop_to_model
-from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import Placement, resolve_placement
-from editors.registry import register
-from models.generator import Generator, Latent
+from latent_atelier.editors.inversion.embed import embed_image, generator_device
+from latent_atelier.editors.inversion.embed_core import from_numpy_mask, to_numpy_image
+from latent_atelier.editors.layer_scaling import paper_feature_layers
+from latent_atelier.editors.masks import crop_to_model
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.placement import Placement, resolve_placement
+from latent_atelier.editors.registry import register
+from latent_atelier.models.generator import Generator, Latent
 
 MODES = ("copy", "average", "channels")
 

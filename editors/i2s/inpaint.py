@@ -42,8 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from editors.embed import generator_device, initial_latent
-from editors.embed_core import (
+from latent_atelier.editors.inversion.embed import generator_device, initial_latent
+from latent_atelier.editors.inversion.embed_core import (
     MK_N_WEIGHTS,
     W_L_WEIGHTS,
     EmbeddingLoss,
@@ -56,12 +56,12 @@ from editors.embed_core import (
     to_numpy_image,
     with_weights,
 )
-from editors.layer_scaling import paper_rows, row_mask
-from editors.masks import crop_to_model, grow_and_blur
-from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import resolve_placement
-from editors.registry import register
-from models.generator import Generator, Latent
+from latent_atelier.editors.layer_scaling import paper_rows, row_mask
+from latent_atelier.editors.masks import crop_to_model, grow_and_blur
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.placement import resolve_placement
+from latent_atelier.editors.registry import register
+from latent_atelier.models.generator import Generator, Latent
 
 #: the paper's w_m: layers 1-9 of an 18-row W+ (content) ...
 CONTENT_LAYERS = tuple(range(1, 10))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from editors.embed_core import (
+from latent_atelier.editors.inversion.embed_core import (
     M_ST_WEIGHTS,
     MK_N_WEIGHTS,
     W_L_WEIGHTS,
@@ -26,10 +26,10 @@ from editors.embed_core import (
     to_numpy_image,
     with_weights,
 )
-from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import resolve_placement
-from editors.registry import register
-from models.generator import Generator, Latent
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.placement import resolve_placement
+from latent_atelier.editors.registry import register
+from latent_atelier.models.generator import Generator, Latent
 
 
 def generator_device(gen: Generator) -> torch.device:
@@ -185,7 +185,7 @@ def embed_image(
         img = gen.synthesize(lat).image
         metrics["psnr"] = float(masked_psnr(img, x, m).mean())
         if with_lpips:
-            from models.perceptual import get_lpips
+            from latent_atelier.models.perceptual import get_lpips
 
             lp = get_lpips(device)
             metrics["lpips_w"] = float(lp(img_w, x).mean())

@@ -1,11 +1,11 @@
 """The ``edit-segment`` Operation: move segment latents along a direction and re-stitch.
 
 ``W_k + alpha * D`` for the chosen segment ``k`` (or every segment), with ``D`` from SeFa,
-a ``.npy`` file, or the difference of two embedded latents (:mod:`editors.directions`).
+a ``.npy`` file, or the difference of two embedded latents (:mod:`editors.inversion.directions`).
 Only the edited segments are stitched (Poisson, Dirichlet boundary = the input photo), so
 pixels outside them keep the input exactly; with ``refine`` the edited segments' borders
 first move away from pixels where the edit differs from the photo
-(:func:`editors.levelset.refine_labels`, ``F = |photo - edited|``).
+(:func:`latent_atelier.editors.stitching.levelset.refine_labels`, ``F = |photo - edited|``).
 
 The latents come from a ``segments`` run on the same labels: batch item ``i`` belongs to
 the ``i``-th smallest segment id inside the placed region. Incremental editing
@@ -26,17 +26,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from editors.directions import (
+from latent_atelier.editors.inversion.directions import (
     apply_direction,
     default_group,
     difference_direction,
     load_direction,
     sefa_direction,
 )
-from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import resolve_placement
-from editors.registry import register
-from editors.segments import (
+from latent_atelier.editors.inversion.segments import (
     COMPOSITE_LOSS_AND_POISSON,
     LOSSES,
     check_labels,
@@ -48,7 +45,10 @@ from editors.segments import (
     stitch,
     synthesize_segments,
 )
-from models.generator import Generator, Latent, LatentShapeError
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.placement import resolve_placement
+from latent_atelier.editors.registry import register
+from latent_atelier.models.generator import Generator, Latent, LatentShapeError
 
 HistoryEntry = tuple[int, str, float]
 
@@ -118,7 +118,7 @@ def resolve_direction(gen: Generator, inputs: dict, params: EditSegmentParams,
         if path is None:
             raise OperationError("source 'file' needs a direction .npy file (--direction FILE)")
         if isinstance(path, (np.ndarray, torch.Tensor)):
-            from editors.directions import check_direction
+            from latent_atelier.editors.inversion.directions import check_direction
 
             return check_direction(gen, path, group), "file"
         return load_direction(path, gen, group), f"file:{Path(path).name}"
@@ -199,7 +199,7 @@ class EditSegment(Operation):
 
         refined = lab
         if params.refine:
-            from editors.levelset import refine_labels
+            from latent_atelier.editors.stitching.levelset import refine_labels
 
             refined = refine_labels(lab, crop, {k: images[ids.index(k)] for k in chosen},
                                     segments=chosen)

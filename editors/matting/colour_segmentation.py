@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from editors.matting_refine import painted_pixels
+from latent_atelier.editors.matting.refine import painted_pixels
 
 #: GrabCut working size (long side, px): big photos are segmented at this size
 DEFAULT_WORK_PX = 512

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from editors.embed import W_l, generator_device, initial_latent
-from editors.embed_core import (
+from latent_atelier.editors.inversion.embed import W_l, generator_device, initial_latent
+from latent_atelier.editors.inversion.embed_core import (
     MK_N_WEIGHTS,
     EmbeddingLoss,
     OptimiserSettings,
@@ -35,12 +35,12 @@ from editors.embed_core import (
     optimise,
     to_numpy_image,
 )
-from editors.layer_scaling import first_rows, row_mask
-from editors.masks import blur_mask, crop_to_model, grow_and_blur
-from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import resolve_placement
-from editors.registry import register
-from models.generator import Generator, Latent
+from latent_atelier.editors.layer_scaling import first_rows, row_mask
+from latent_atelier.editors.masks import blur_mask, crop_to_model, grow_and_blur
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.placement import resolve_placement
+from latent_atelier.editors.registry import register
+from latent_atelier.models.generator import Generator, Latent
 
 
 def composite_scribble(photo: np.ndarray, scribble: np.ndarray) -> np.ndarray:

@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 import torch
 
-from editors.embed import Mk_n, W_l, generator_device, initial_latent
-from editors.embed_core import (
+from latent_atelier.editors.inversion.embed import Mk_n, W_l, generator_device, initial_latent
+from latent_atelier.editors.inversion.embed_core import (
     W_L_WEIGHTS,
     EmbeddingLoss,
     OptimiserSettings,
@@ -35,11 +35,11 @@ from editors.embed_core import (
     optimise,
     to_numpy_image,
 )
-from editors.masks import as_mask, blur_mask, crop_to_model
-from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import Placement, resolve_placement
-from editors.registry import register
-from models.generator import Generator, Latent
+from latent_atelier.editors.masks import as_mask, blur_mask, crop_to_model
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.placement import Placement, resolve_placement
+from latent_atelier.editors.registry import register
+from latent_atelier.models.generator import Generator, Latent
 
 
 class TwoTargetLoss:

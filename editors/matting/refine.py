@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 import cv2
 import numpy as np
 
-from editors.placement import Placement
+from latent_atelier.editors.placement import Placement
 
 TileCallback = Callable[[int, int], None]
 
@@ -68,7 +68,7 @@ def generator_trimap(
     """Trimap from a generator's (soft, low-resolution) alpha.
 
     The alpha is binarised at 0.5, or ``edge`` (a boolean subject mask such as
-    :func:`editors.colour_segmentation.segment_by_colour` gives) is used instead. Painted
+    :func:`editors.matting.colour_segmentation.segment_by_colour` gives) is used instead. Painted
     ``fg_mask`` / ``bg_mask`` pixels (> 0.5) move that boundary before anything else
     (background first, foreground wins), so an edge the user painted gets its own band.
     Pixels within ``band_px`` of the boundary, on either side, are unknown; so are those

@@ -60,7 +60,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy import ndimage
 
-from editors.operation import OperationError
+from latent_atelier.editors.operation import OperationError
 
 METHODS = ("auto", "direct", "cg", "amg", "multigrid")
 DEFAULT_RTOL = 5e-5  # half the 1e-4 residual target of issue 5; 2e-5 cost one more cycle

@@ -1,4 +1,4 @@
-"""Face alignment the FFHQ way, as a :class:`~editors.placement.Placement` that pastes back.
+"""Face alignment the FFHQ way, as a :class:`~latent_atelier.editors.placement.Placement` that pastes back.
 
 The recipe (Karras et al., the FFHQ data set) builds an oriented square from the eye
 centres and the mouth::
@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from editors import faces
-from editors.faces import Face
-from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import Placement
-from editors.registry import register
+from latent_atelier.editors import faces
+from latent_atelier.editors.faces import Face
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.placement import Placement
+from latent_atelier.editors.registry import register
 
 DEFAULT_SIZE = 256
 

@@ -30,7 +30,7 @@ import numba
 import numpy as np
 from scipy import ndimage
 
-from editors.operation import OperationError
+from latent_atelier.editors.operation import OperationError
 
 F_BLUR_SIGMA = 1.0
 

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from editors.operation import OperationError
-from models.generator import Generator, Latent
+from latent_atelier.editors.operation import OperationError
+from latent_atelier.models.generator import Generator, Latent
 
 
 class DirectionError(OperationError):

@@ -4,7 +4,7 @@
    the embedding engine; its synthesis gives the generator alpha (coarse + fine).
 2. Warp that alpha back onto the full photo (outside the placement = background).
 3. Find the subject's edge: GrabCut fits colour models to the alpha's rough answer and
-   moves the edge to where the colours change (:mod:`editors.colour_segmentation`;
+   moves the edge to where the colours change (:mod:`latent_atelier.editors.matting.colour_segmentation`;
    ``colour_edge_px = 0`` keeps the alpha binarised at 0.5), painted fg / bg masks and the
    photo outside the placement (which the generator never saw) being hard labels. Build a
    trimap around that edge: an unknown band of ``band`` photo pixels on each side, and
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from editors.colour_segmentation import segment_by_colour
-from editors.matting_refine import (
+from latent_atelier.editors.matting.colour_segmentation import segment_by_colour
+from latent_atelier.editors.matting.refine import (
     TrimapError,
     apply_user_masks,
     check_same_size,
@@ -37,9 +37,17 @@ from editors.matting_refine import (
     unknown_region,
     upsample_alpha,
 )
-from editors.operation import Cancelled, Operation, OperationError, Progress, Result, Slot, param
-from editors.placement import Placement, resolve_placement
-from editors.registry import register
+from latent_atelier.editors.operation import (
+    Cancelled,
+    Operation,
+    OperationError,
+    Progress,
+    Result,
+    Slot,
+    param,
+)
+from latent_atelier.editors.placement import Placement, resolve_placement
+from latent_atelier.editors.registry import register
 
 
 @dataclass
@@ -89,7 +97,7 @@ def _as_rgb(photo: np.ndarray) -> np.ndarray:
     if img.ndim != 3 or img.shape[2] not in (3, 4):
         raise OperationError(
             f"the photo must be H x W x 3 (RGB), got shape {img.shape}: load it with "
-            "app.document.image_read.read_image"
+            "latent_atelier.app.document.image_read.read_image"
         )
     return np.ascontiguousarray(np.clip(img[..., :3], 0.0, 1.0))  # generated layers overshoot
 
@@ -310,8 +318,8 @@ class Matte(Operation):
         """A given latent (checked against the model) and its alpha."""
         import torch
 
-        from editors.embed import generator_device
-        from models.generator import LatentShapeError
+        from latent_atelier.editors.inversion.embed import generator_device
+        from latent_atelier.models.generator import LatentShapeError
 
         try:
             latent.validate(gen)
@@ -329,7 +337,7 @@ class Matte(Operation):
     def _embed(gen, crop: np.ndarray, params: MatteParams, progress: Progress):
         import torch
 
-        from editors.embed import embed_image
+        from latent_atelier.editors.inversion.embed import embed_image
 
         progress.set_stage("embed")
         outcome = embed_image(gen, crop, steps_w=params.steps_w, steps_noise=params.steps_noise,

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from editors.registry import register
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.registry import register
 
 FITS = ("cover", "contain", "none")
 
@@ -142,7 +142,7 @@ def generated_backgrounds(
     """
     import torch
 
-    from models.generator import Latent
+    from latent_atelier.models.generator import Latent
 
     if "bg" not in getattr(gen, "latent_groups", ()):
         raise OperationError("generated backgrounds need a FurryGAN model (latent group 'bg')")

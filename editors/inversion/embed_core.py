@@ -9,7 +9,7 @@ Loss (Eq. 1), per batch item::
 
 Pixel terms are taken on the 0..255 scale the paper's weights were set for (so
 ``l_mse = 1e-5`` means what it meant there); N is the number of pixel values. The
-perceptual and style terms use :mod:`models.perceptual` on images resized to at most
+perceptual and style terms use :mod:`latent_atelier.models.perceptual` on images resized to at most
 256 px. Variable masks ``w_mask`` (which W+ rows may change) and ``noise_mask`` (which
 noise maps may change) select the free variables.
 """
@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from editors.operation import Progress
-from models.generator import Generator, Latent
+from latent_atelier.editors.operation import Progress
+from latent_atelier.models.generator import Generator, Latent
 
 PIXEL_SCALE = 127.5  # [-1, 1] differences -> 0..255 differences
 PERCEPT_MAX_SIZE = 256
@@ -92,7 +92,7 @@ class EmbeddingLoss:
         self._x_feats = None
         self._y_style = None
         if weights.percept or weights.style:
-            from models.perceptual import get_vgg
+            from latent_atelier.models.perceptual import get_vgg
 
             self._vgg = get_vgg(targets.x.device)
             with torch.no_grad():
@@ -112,7 +112,7 @@ class EmbeddingLoss:
         if w.mse2 and t.m_m is not None:  # with M_m = 1 everywhere the term vanishes
             loss = loss + w.mse2 * _masked_sq(img - y, 1.0 - t.m_m)
         if w.percept or w.style:
-            from models.perceptual import gram_style_loss, perceptual_loss
+            from latent_atelier.models.perceptual import gram_style_loss, perceptual_loss
 
             layers = ("conv1_1", "conv1_2", "conv2_2", "conv3_3")
             if w.percept:

@@ -1,0 +1,1 @@
+"""The Image2StyleGAN++ applications: crossover, inpainting, scribbles, style and attribute transfer."""

@@ -1,0 +1,1 @@
+"""Embedding and inversion: W+ and noise maps, segments, segment edits, directions."""

@@ -1,0 +1,1 @@
+"""Alpha matting: the matte operation, refinement, colour segmentation, compositing, metrics."""

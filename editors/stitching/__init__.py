@@ -1,0 +1,1 @@
+"""Stitching per-segment images: Poisson blending and level-set boundary refinement."""
