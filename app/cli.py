@@ -74,11 +74,26 @@ def _add_operation_parser(sub: argparse._SubParsersAction, op_cls: type[Operatio
     p.set_defaults(_operation=op.name)
 
 
-def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None,
-                   help="checkpoint (.safetensors, rosinality/FurryGAN .pt, NVIDIA .pkl) or "
-                        "random:<arch>:<size>[:seed]; default: the bundled demo model")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
+def _model_args(p: argparse.ArgumentParser, default: Any = None) -> None:
+    """The global options. The top-level parser gets ``default=None``; every sub-command gets
+    them again with ``argparse.SUPPRESS``, so they are accepted before or after the command
+    (``--model M sample`` and ``sample --model M``) and one never overwrites the other."""
+    _add_global(p, "--model", default,
+                "checkpoint (.safetensors, rosinality/FurryGAN .pt, NVIDIA .pkl) or "
+                "random:<arch>:<size>[:seed]; default: the bundled demo model")
+    _add_global(p, "--device", default, "cpu, cuda, cuda:N or mps (default: best available)")
+
+
+def _add_global(p: argparse.ArgumentParser, flag: str, default: Any, helptext: str) -> None:
+    """Add a global option unless the (sub-)command defines its own of that name."""
+    if flag not in p._option_string_actions:
+        p.add_argument(flag, default=default, help=helptext)
+
+
+def _accept_global_options(sub: argparse._SubParsersAction) -> None:
+    """Give every sub-command the global options too (see :func:`_model_args`)."""
+    for p in sub.choices.values():
+        _model_args(p, default=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (helptext, configure, _fn) in sorted(EXTRA_COMMANDS.items()):
         p = sub.add_parser(name, help=helptext, description=helptext)
         configure(p)
+    _accept_global_options(sub)
     return parser
 
 
