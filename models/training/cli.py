@@ -28,7 +28,7 @@ def _width_table(text: str) -> dict[int, int]:
 def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``train`` options to ``p``."""
     d = TrainConfig()
-    p.add_argument("--arch", choices=ARCHES, default=d.arch, help="generator to train")
+    p.add_argument("--arch", choices=(*ARCHES, "mask-guided"), default=d.arch, help="generator to train")
     p.add_argument("--data", required=True, help="portrait dataset folder (meta.json) or image folder")
     p.add_argument("--out", required=True, help="run folder: checkpoint, samples, generator_ema.safetensors")
     p.add_argument("--size", type=int, default=d.size, help="resolution (power of two >= 16)")
@@ -69,6 +69,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help="iterations over which the centre prior fades to 0")
     p.add_argument("--center-prior-centre-only", action="store_true",
                    help="the centre prior without its central-quarter (face) term, as before 2026-11-21")
+    from latent_atelier.models.training.mask_guided_cli import add_arguments
+
+    add_arguments(p)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -89,6 +92,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     """Train with a tqdm progress bar; returns the exit status (2 for bad settings)."""
+    if args.arch == "mask-guided":
+        from latent_atelier.models.training.mask_guided_cli import run as run_mask_guided
+
+        return run_mask_guided(args)
     from tqdm import tqdm
 
     from latent_atelier.models.training.trainer import train

@@ -1,6 +1,6 @@
 // Renders DiceBear avatar SVGs for the synthetic portrait dataset.
 //
-// Usage: node render.mjs --seed S --start A --count N [--styles a,b,c]
+// Usage: node render.mjs --seed S --start A --count N [--styles a,b,c] [--set part=variant,...]
 // Writes one JSON object per line to stdout: {"id", "style", "svg"}.
 // Sample `id` (A .. A+N-1) and the master seed fully determine each SVG.
 // Every component's markup is wrapped in <g data-part="NAME" data-variant="V">, so the Python
@@ -104,11 +104,11 @@ async function loadStyle(name) {
 }
 
 function parseArgs(argv) {
-  const args = { seed: 0, start: 0, count: 1, styles: STYLE_NAMES.join(',') };
+  const args = { seed: 0, start: 0, count: 1, styles: STYLE_NAMES.join(','), set: '' };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
     if (!(key in args)) throw new Error(`unknown option ${argv[i]}`);
-    args[key] = key === 'styles' ? argv[i + 1] : Number.parseInt(argv[i + 1], 10);
+    args[key] = key === 'styles' || key === 'set' ? argv[i + 1] : Number.parseInt(argv[i + 1], 10);
   }
   return args;
 }
@@ -130,7 +130,13 @@ async function main() {
       r -= STYLE_WEIGHTS[n];
       if (r < 0) { name = n; break; }
     }
-    const svg = createAvatar(styles[name], optionsFor(styles[name], rng, args.seed, id)).toString();
+    const options = optionsFor(styles[name], rng, args.seed, id);
+    // --set part=variant,...: force components (one PRNG draw each either way, so the rest stays)
+    for (const pair of args.set.split(',').filter((s) => s)) {
+      const [part, variant] = pair.split('=');
+      options[part] = [variant];
+    }
+    const svg = createAvatar(styles[name], options).toString();
     lines.push(JSON.stringify({ id, style: name, svg }));
     if (lines.length >= 256) { process.stdout.write(`${lines.join('\n')}\n`); lines.length = 0; }
   }

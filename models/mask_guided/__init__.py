@@ -1,0 +1,1 @@
+"""Mask-guided portrait editing (Gu et al. 2019; the seed thesis): networks, labels, files."""

@@ -1,0 +1,398 @@
+"""Training of the mask-guided portrait editor (and of its plain label-to-image baseline).
+
+Stages: the face parser is pre-trained on the exact labels (cross-entropy), then frozen;
+then paired and unpaired iterations alternate (seed Sec. 3.3). Paired: source = target,
+every loss (local, global, adversarial + feature matching, parsing). Unpaired: the target
+map and photo come from the next sample in the batch (components swapped across the
+batch); local, adversarial (a second discriminator) and parsing losses only.
+
+Every random draw comes from one seeded ``torch.Generator`` saved in the checkpoint, so
+``N`` steps, or ``k`` steps and a resume for ``N - k``, give bit-identical weights on the
+same machine. ``cpu_budget`` stops a run after that many seconds of process CPU time
+(summed over resumes), so two runs can be given the same compute on a shared machine.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from latent_atelier.models.mask_guided.config import MaskGuidedConfig
+from latent_atelier.models.mask_guided.io import MaskGuidedModel, save_model
+from latent_atelier.models.mask_guided.networks import (
+    FaceParser,
+    LabelToImage,
+    MaskGuidedGenerator,
+    TwoScaleDiscriminator,
+    background_mask,
+    one_hot,
+)
+from latent_atelier.models.training import mask_guided_losses as L
+
+VARIANTS = ("full", "label-to-image")
+CHECKPOINT_DIR = "checkpoint"
+EXPORT_NAME = "mask_guided.safetensors"
+ProgressCallback = Callable[[int, int, dict[str, float]], None]
+
+
+@dataclass
+class MaskGuidedTrainConfig:
+    """One run's settings (stored in the checkpoint)."""
+
+    data: str = ""
+    out: str = "runs/mask-guided"
+    variant: str = "full"
+    size: int = 64
+    width: int = 16
+    code_dim: int = 64
+    feat_channels: int = 16
+    n_res: int = 3
+    parser_width: int = 16
+    batch: int = 8
+    iters: int = 20000
+    cpu_budget: float = 0.0
+    lr: float = 3e-4
+    parser_iters: int = 600
+    parser_batch: int = 16
+    parser_lr: float = 1e-3
+    n_train: int = 10000
+    w_local: float = 10.0
+    w_global: float = 10.0
+    w_adv: float = 1.0
+    w_fm: float = 5.0
+    w_parse: float = 1.0
+    checkpoint_every: int = 200
+    sample_every: int = 500
+    seed: int = 0
+    threads: int = 1
+    resume: bool = False
+
+    def validate(self) -> None:
+        """Raise ValueError saying what to change."""
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.batch < 2:
+            raise ValueError("batch must be at least 2 (unpaired iterations swap within the batch)")
+        if self.iters < 0 or self.parser_iters < 0 or self.cpu_budget < 0:
+            raise ValueError("iters, parser_iters and cpu_budget must be >= 0")
+        self.model_config()
+
+    def model_config(self) -> MaskGuidedConfig:
+        """The networks' sizes."""
+        return MaskGuidedConfig(size=self.size, width=self.width, code_dim=self.code_dim,
+                                feat_channels=self.feat_channels, n_res=self.n_res,
+                                parser_width=self.parser_width)
+
+
+@dataclass
+class _State:
+    step: int = 0
+    parser_step: int = 0
+    cpu_seconds: float = 0.0
+
+
+class MaskGuidedTrainer:
+    """Networks, optimisers, data and RNG of one run."""
+
+    def __init__(self, config: MaskGuidedTrainConfig,
+                 data: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        config.validate()
+        self.config = config
+        self.out = Path(config.out)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        torch.manual_seed(config.seed)
+        mc = config.model_config()
+        self.model_config = mc
+        self.full = config.variant == "full"
+        self.gen = MaskGuidedGenerator(mc) if self.full else LabelToImage(mc)
+        self.d_paired = TwoScaleDiscriminator(config.width)
+        self.d_unpaired = TwoScaleDiscriminator(config.width) if self.full else None
+        self.parser = FaceParser(config.parser_width) if self.full else None
+        betas = (0.5, 0.999)
+        self.g_opt = torch.optim.Adam(self.gen.parameters(), lr=config.lr, betas=betas)
+        self.dp_opt = torch.optim.Adam(self.d_paired.parameters(), lr=config.lr, betas=betas)
+        self.du_opt = (torch.optim.Adam(self.d_unpaired.parameters(), lr=config.lr, betas=betas)
+                       if self.d_unpaired is not None else None)
+        self.p_opt = (torch.optim.Adam(self.parser.parameters(), lr=config.parser_lr)
+                      if self.parser is not None else None)
+        self.rng = torch.Generator().manual_seed(config.seed)
+        self.s = _State()
+        self.images: np.ndarray | None = None
+        self.labels: np.ndarray | None = None
+        if data is not None:
+            self.images, self.labels = data
+        self.last: dict[str, float] = {}
+
+    # -- data ----------------------------------------------------------------------------
+    def attach_data(self) -> None:
+        """Load the training pairs (cached in the run folder as ``pairs_<size>_<n>.npz``)."""
+        if self.images is not None:
+            return
+        cfg = self.config
+        cache = self.out / f"pairs_{cfg.size}_{cfg.n_train}.npz"
+        if cache.is_file():
+            with np.load(cache, allow_pickle=False) as z:
+                self.images, self.labels = z["images"], z["labels"]
+            return
+        from latent_atelier.models.training.mask_guided_data import open_pairs
+
+        pairs = open_pairs(cfg.data, cfg.size, "train", cfg.n_train)
+        self.images, self.labels = pairs.images, pairs.labels
+        self.out.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, images=self.images, labels=self.labels)
+
+    def _batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.randint(len(self.images), (n,), generator=self.rng).numpy()
+        x = torch.from_numpy(self.images[idx]).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        return x, torch.from_numpy(self.labels[idx].astype(np.int64))
+
+    # -- stages --------------------------------------------------------------------------
+    def parser_step(self) -> dict[str, float]:
+        """One pre-training step of the face parser."""
+        x, m = self._batch(self.config.parser_batch)
+        loss = F.cross_entropy(self.parser(x), m)
+        self.p_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.p_opt.step()
+        self.s.parser_step += 1
+        return {"parser_ce": float(loss.detach())}
+
+    def _erode(self, mask: torch.Tensor) -> torch.Tensor:
+        """The background mask shrunk by 0-2 px (drawn from the RNG): paired iterations
+        then also learn to fill face pixels that a smaller target face gives back."""
+        k = 2 * int(torch.randint(3, (1,), generator=self.rng)) + 1
+        if k == 1:
+            return mask
+        return 1.0 - F.max_pool2d(1.0 - mask, k, 1, k // 2)
+
+    def step(self) -> dict[str, float]:
+        """One GAN iteration (even steps paired, odd steps unpaired)."""
+        if not self.full:
+            return self._baseline_step()
+        cfg, s = self.config, self.s
+        paired = s.step % 2 == 0
+        x, m = self._batch(cfg.batch)
+        if paired:
+            xt, mt = x, m
+            bg = self._erode(background_mask(mt))
+        else:
+            xt, mt = x.roll(1, 0), m.roll(1, 0)
+            bg = background_mask(mt)
+        inputs = self.gen.component_inputs(x, m)
+        codes = {k: self.gen.embed[k].encode(v) for k, (v, _p) in inputs.items()}
+        recs = {k: self.gen.embed[k].reconstruct(c) for k, c in codes.items()}
+        out = self.gen.synthesize(codes, xt, mt, bg)
+        disc, d_opt = (self.d_paired, self.dp_opt) if paired else (self.d_unpaired, self.du_opt)
+        oh = one_hot(mt)
+
+        disc.requires_grad_(True)
+        ld = L.d_loss(disc(xt, oh), disc(out["image"].detach(), oh))
+        d_opt.zero_grad(set_to_none=True)
+        ld.backward()
+        d_opt.step()
+
+        disc.requires_grad_(False)
+        fake = disc(out["image"], oh)
+        adv = L.g_adv_loss(fake)
+        local = L.local_loss(recs, {k: v for k, (v, _p) in inputs.items()})
+        loss = cfg.w_adv * adv + cfg.w_local * local
+        logs = {"d": float(ld.detach()), "adv": float(adv.detach()), "local": float(local.detach())}
+        if paired:
+            with torch.no_grad():
+                real = disc(xt, oh)
+            glob = L.global_loss(out["image"], x, m)
+            fm = L.feature_matching(real, fake)
+            loss = loss + cfg.w_global * glob + cfg.w_fm * fm
+            logs.update(global_l1=float(glob.detach()), fm=float(fm.detach()))
+        if cfg.w_parse > 0:
+            parse = L.parsing_loss(self.parser(out["image"]), mt)
+            loss = loss + cfg.w_parse * parse
+            logs["parse"] = float(parse.detach())
+        self.g_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.g_opt.step()
+        s.step += 1
+        logs["paired"] = float(paired)
+        self.last = logs
+        return logs
+
+    def _baseline_step(self) -> dict[str, float]:
+        """pix2pix(HD)-style: label map -> image, L1 + adversarial + feature matching."""
+        cfg = self.config
+        x, m = self._batch(cfg.batch)
+        oh = one_hot(m)
+        fake_img = self.gen(m)
+        self.d_paired.requires_grad_(True)
+        ld = L.d_loss(self.d_paired(x, oh), self.d_paired(fake_img.detach(), oh))
+        self.dp_opt.zero_grad(set_to_none=True)
+        ld.backward()
+        self.dp_opt.step()
+        self.d_paired.requires_grad_(False)
+        fake = self.d_paired(fake_img, oh)
+        with torch.no_grad():
+            real = self.d_paired(x, oh)
+        adv, fm, glob = L.g_adv_loss(fake), L.feature_matching(real, fake), L.global_loss(fake_img, x, m)
+        loss = cfg.w_adv * adv + cfg.w_fm * fm + cfg.w_global * glob
+        self.g_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.g_opt.step()
+        self.s.step += 1
+        self.last = {"d": float(ld.detach()), "adv": float(adv.detach()), "global_l1": float(glob.detach())}
+        return self.last
+
+    # -- files ---------------------------------------------------------------------------
+    def _modules(self) -> dict[str, torch.nn.Module]:
+        mods = {"g": self.gen, "dp": self.d_paired}
+        if self.d_unpaired is not None:
+            mods["du"] = self.d_unpaired
+        if self.parser is not None:
+            mods["parser"] = self.parser
+        return mods
+
+    def _optims(self) -> dict[str, torch.optim.Optimizer]:
+        opts = {"g": self.g_opt, "dp": self.dp_opt}
+        if self.du_opt is not None:
+            opts["du"] = self.du_opt
+        if self.p_opt is not None:
+            opts["parser"] = self.p_opt
+        return opts
+
+    def save_checkpoint(self) -> Path:
+        """Weights (safetensors), optimiser and RNG state, ``state.json``; atomic swap."""
+        from safetensors.torch import save_file
+
+        final, tmp = self.out / CHECKPOINT_DIR, self.out / (CHECKPOINT_DIR + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name, module in self._modules().items():
+            save_file({k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()},
+                      str(tmp / f"{name}.safetensors"))
+        torch.save({"optim": {k: o.state_dict() for k, o in self._optims().items()},
+                    "rng": self.rng.get_state()}, tmp / "optim.pt")
+        state = {**asdict(self.s), "config": asdict(self.config), "model": self.model_config.to_json()}
+        (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
+        old = self.out / (CHECKPOINT_DIR + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+        return final
+
+    def load_checkpoint(self) -> None:
+        """Restore everything from ``out/checkpoint``."""
+        from safetensors.torch import load_file
+
+        folder = self.out / CHECKPOINT_DIR
+        state = json.loads((folder / "state.json").read_text())
+        same = state.get("model") == self.model_config.to_json()
+        if not same or state["config"]["variant"] != self.config.variant:
+            raise ValueError(f"{folder} was trained with other sizes or another variant; "
+                             "use the same settings or another --out")
+        for name, module in self._modules().items():
+            module.load_state_dict(load_file(str(folder / f"{name}.safetensors")))
+        extra = torch.load(folder / "optim.pt", weights_only=True)
+        for name, opt in self._optims().items():
+            opt.load_state_dict(extra["optim"][name])
+        self.rng.set_state(extra["rng"])
+        self.s = _State(int(state["step"]), int(state["parser_step"]), float(state["cpu_seconds"]))
+
+    def export(self, path: Path | None = None, info: dict | None = None) -> Path:
+        """The generator (or baseline) and parser as one float16 model file."""
+        path = path or self.out / EXPORT_NAME
+        notes = {"steps": self.s.step, "parser_steps": self.s.parser_step,
+                 "cpu_seconds": round(self.s.cpu_seconds, 1), "variant": self.config.variant,
+                 "batch": self.config.batch, **(info or {})}
+        model = MaskGuidedModel(self.model_config, info=notes, parser=self.parser)
+        if self.full:
+            model.generator = self.gen
+        else:
+            model.baseline = self.gen
+        save_model(path, model)
+        return path
+
+    @torch.no_grad()
+    def save_samples(self) -> Path:
+        """A grid: sources | target maps | paired results | unpaired (next sample's map)."""
+        from PIL import Image
+
+        from latent_atelier.models.mask_guided.render import colourise
+
+        n = min(6, len(self.images))
+        x = torch.from_numpy(self.images[:n]).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        m = torch.from_numpy(self.labels[:n].astype(np.int64))
+        rows = [x, colourise(m) * 2 - 1]
+        if self.full:
+            rows.append(self.gen(x, m, x, m)["image"])
+            rows.append(self.gen(x, m, x.roll(1, 0), m.roll(1, 0))["image"])
+        else:
+            rows.append(self.gen(m))
+        pic = torch.cat([torch.cat(list(r.clamp(-1, 1)), dim=2) for r in rows], dim=1)
+        arr = ((pic.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+        path = self.out / "samples" / f"step_{self.s.step:06d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(arr).save(path)
+        return path
+
+
+def train(config: MaskGuidedTrainConfig, progress: ProgressCallback | None = None,
+          data: tuple[np.ndarray, np.ndarray] | None = None) -> MaskGuidedTrainer:
+    """Run (or resume) a run to ``iters`` GAN steps or its CPU budget; returns the trainer.
+
+    Writes ``out/checkpoint`` every ``checkpoint_every`` steps and at the end, sample grids
+    every ``sample_every`` steps, and ``out/mask_guided.safetensors`` at the end.
+    """
+    trainer = MaskGuidedTrainer(config, data)
+    out = Path(config.out)
+    has = (out / CHECKPOINT_DIR / "state.json").is_file()
+    if has and not config.resume:
+        raise FileExistsError(f"{out} already holds a checkpoint; pass --resume or another --out")
+    if has:
+        trainer.load_checkpoint()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=1, sort_keys=True))
+    trainer.attach_data()
+    s = trainer.s
+    clock = time.process_time()
+
+    def tick() -> float:
+        nonlocal clock
+        now = time.process_time()
+        s.cpu_seconds += now - clock
+        clock = now
+        return s.cpu_seconds
+
+    def over_budget() -> bool:
+        return config.cpu_budget > 0 and tick() >= config.cpu_budget
+
+    if trainer.parser is not None:
+        while s.parser_step < config.parser_iters and not over_budget():
+            logs = trainer.parser_step()
+            if progress is not None:
+                progress(s.parser_step, config.parser_iters, {"stage": 0.0, **logs})
+            if config.checkpoint_every and s.parser_step % config.checkpoint_every == 0:
+                tick()
+                trainer.save_checkpoint()
+        trainer.parser.requires_grad_(False).eval()
+    while s.step < config.iters and not over_budget():
+        logs = trainer.step()
+        if progress is not None:
+            progress(s.step, config.iters, {"stage": 1.0, **logs})
+        if config.sample_every and s.step % config.sample_every == 0:
+            trainer.save_samples()
+        if config.checkpoint_every and s.step % config.checkpoint_every == 0:
+            tick()
+            trainer.save_checkpoint()
+    tick()
+    trainer.save_checkpoint()
+    trainer.export()
+    return trainer
