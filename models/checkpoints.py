@@ -23,6 +23,7 @@ import collections
 import contextlib
 import io
 import json
+import math
 import os
 import pickle
 import re
@@ -37,7 +38,18 @@ from torch import nn
 
 from latent_atelier.models.atomic import atomic_write_bytes
 from latent_atelier.models.layers import BLUR_KERNEL, make_kernel
+from latent_atelier.models.safe_pickle import (
+    FreshSubclass,
+    Token,
+    UnsafePickleError,
+    check_array_size,
+    load_from,
+    numpy_allow_list,
+    restricted_loads,
+    scan,
+)
 from latent_atelier.models.stylegan2 import StyleGAN2Generator, default_channels
+from latent_atelier.models.untrusted import check_zip, human_bytes, read_zip_entry
 
 FORMAT_NAME = "latent-atelier-generator"
 FORMAT_VERSION = "1"
@@ -45,6 +57,8 @@ LATENT_AVG_KEY = "__latent_avg__"
 SAVE_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 # A pickled Python long 0x1950a86a20f9469cfc6c: how legacy (pre-zip) torch.save files begin.
 _TORCH_LEGACY_MAGIC = bytes.fromhex("80028a0a6cfc9c46f9206aa85019")
+MAX_CHECKPOINT_BYTES = 8 << 30  # the largest model file read at all
+MAX_PICKLE_BYTES = 4 << 30  # a network pickle, or a torch file's data.pkl
 
 
 class CheckpointError(Exception):
@@ -148,6 +162,7 @@ def describe(path: str | os.PathLike) -> dict:
             raise CheckpointError(p, str(exc)) from exc
         except (TypeError, ValueError) as exc:
             raise CheckpointError(p, f"architecture config is not valid: {exc}") from exc
+        _check_safetensors_shapes(p, gen, config)
         kind = "latent-atelier safetensors"
     else:
         gen, kind = _load(p)
@@ -216,6 +231,12 @@ def _load(p: Path) -> tuple[nn.Module, str]:
         raise
     except _Problem as exc:
         raise CheckpointError(p, str(exc)) from exc
+    except UnsafePickleError as exc:
+        raise CheckpointError(p, f"refused or damaged checkpoint: {exc}") from exc
+    except MemoryError as exc:
+        raise CheckpointError(p, "not enough memory to load this checkpoint") from exc
+    except RecursionError as exc:
+        raise CheckpointError(p, "the checkpoint is nested too deeply to read") from exc
     except (
         pickle.UnpicklingError,
         zipfile.BadZipFile,
@@ -268,6 +289,30 @@ def _safetensors_header(p: Path) -> tuple[dict, str]:
     return config, meta.get("dtype", "float32")
 
 
+def _check_safetensors_shapes(p: Path, gen: nn.Module, config: Mapping) -> None:
+    """The file's tensor names and shapes against ``gen``'s (what loading checks too)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(p), framework="pt", device="cpu") as fh:
+            found = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys() if k != LATENT_AVG_KEY}  # noqa: SIM118
+    except Exception as exc:  # safetensors raises its own error types for damaged files
+        raise CheckpointError(p, f"damaged safetensors file ({exc})") from exc
+    wanted = {k: tuple(v.shape) for k, v in gen.state_dict().items()}
+    missing = sorted(set(wanted) - set(found))
+    extra = sorted(set(found) - set(wanted))
+    wrong = sorted(k for k in set(wanted) & set(found) if wanted[k] != found[k])
+    if missing or extra or wrong:
+        details = "; ".join(
+            part for part in (
+                f"missing {missing[:3]}" if missing else "",
+                f"unexpected {extra[:3]}" if extra else "",
+                ", ".join(f"{k} is {list(found[k])}, not {list(wanted[k])}" for k in wrong[:3]),
+            ) if part
+        )
+        raise CheckpointError(p, f"weights do not fit the architecture {dict(config)}: {details}")
+
+
 def _load_safetensors(p: Path) -> nn.Module:
     from safetensors.torch import load_file
 
@@ -295,13 +340,97 @@ def _allow_argparse_namespace() -> Iterator[None]:
 
 
 def _torch_load(p: Path) -> Any:
+    _check_torch_file(p)
     with _allow_argparse_namespace(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             return torch.load(p, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise _Problem(f"refused: the file needs objects beyond plain tensors to load ({first})") from exc
+            # torch's message advises loading with weights_only=False: never repeat that
+            found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+            what = f" ('{found.group(1)}' is not allowed)" if found else ""
+            raise _Problem(f"refused: the file needs objects beyond plain tensors to load{what}") from None
+
+
+def _check_torch_file(p: Path) -> None:
+    """Budgets before ``torch.load``: the archive's declared sizes, the pickles' opcodes
+    (nesting that would crash the interpreter), and a legacy file's storage sizes."""
+    size = p.stat().st_size
+    if size > MAX_CHECKPOINT_BYTES:
+        raise _Problem(f"the file is {human_bytes(size)}; the limit is {human_bytes(MAX_CHECKPOINT_BYTES)}")
+    if zipfile.is_zipfile(p):
+        with zipfile.ZipFile(p) as zf:
+            check_zip(zf, 100_000, max(4 * size, 64 << 20), "the checkpoint")
+            for info in zf.infolist():
+                if info.filename.endswith(".pkl"):
+                    scan(read_zip_entry(zf, info, MAX_PICKLE_BYTES, info.filename), info.filename)
+        return
+    _check_legacy_torch_file(p.read_bytes())
+
+
+class _Stub:
+    """Stands for any global in a dry run over a legacy file: accepts everything, runs nothing."""
+
+    def __new__(cls, *_args: Any, **_kwargs: Any) -> _Stub:
+        return object.__new__(cls)
+
+    def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+        pass
+
+    def __call__(self, *_args: Any, **_kwargs: Any) -> _Stub:
+        return _Stub()
+
+    def __setitem__(self, _key: Any, _value: Any) -> None:
+        pass
+
+    def __setstate__(self, _state: Any) -> None:
+        pass
+
+    def append(self, _value: Any) -> None:
+        pass
+
+    def extend(self, _values: Any) -> None:
+        pass
+
+
+class _AnyGlobal(dict):
+    """An allow-list where every name is a fresh stub class (dry runs only)."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return FreshSubclass(_Stub)
+
+
+def _check_legacy_torch_file(data: bytes) -> None:
+    """A dry run over a legacy (pre-zip) ``torch.save`` file: every storage it declares
+    must be present in full before torch allocates it (torch allocates first)."""
+    fh = io.BytesIO(data)
+    for _ in range(3):  # magic number, protocol version, system info
+        load_from(fh, {}, "the checkpoint header")
+    declared: dict[str, tuple[int, int]] = {}
+
+    def persistent(pid: Any) -> Any:
+        if not isinstance(pid, tuple) or len(pid) < 5 or pid[0] != "storage":
+            raise UnsafePickleError("malformed storage reference")
+        type_name = str(getattr(pid[1], "global_name", ""))
+        dtype = _STORAGE_DTYPES.get(type_name.removeprefix("torch."))
+        if dtype is None or not type_name.startswith("torch.") or not isinstance(pid[4], int):
+            raise UnsafePickleError(f"unknown storage type {type_name!r:.40}")
+        itemsize = torch.empty(0, dtype=dtype).element_size()
+        check_array_size((pid[4],), itemsize, "a storage")
+        declared[str(pid[2])] = (pid[4], itemsize)
+        return _Stub()
+
+    load_from(fh, _AnyGlobal(), "the checkpoint", persistent)
+    keys = load_from(fh, {}, "the checkpoint")
+    if not isinstance(keys, list):
+        raise UnsafePickleError("the storage list is malformed")
+    for key in keys:
+        numel, itemsize = declared.get(str(key), (-1, 0))
+        count = int.from_bytes(fh.read(8), "little")
+        end = fh.tell() + numel * itemsize
+        if numel < 0 or count != numel or end > len(data):
+            raise UnsafePickleError("a storage is shorter than declared (the file is cut or forged)")
+        fh.seek(end)
 
 
 def _state_dict_of(obj: Any) -> dict[str, torch.Tensor]:
@@ -362,113 +491,182 @@ def stylegan2_config_from_state_dict(state: Mapping[str, torch.Tensor]) -> dict:
 
 
 # -- stylegan2-ada-pytorch pickles ----------------------------------------------------
+MAX_RECORDS = 100_000  # persistent objects walked in one network pickle
+MAX_MODULE_DEPTH = 64  # nesting of sub-modules
+
+
 class PersistentRecord:
     """Inert stand-in for a ``torch_utils.persistence`` object: its class name and state.
 
     The original source code in the pickle is never compiled or run.
     """
 
+    __slots__ = ("class_name", "state")
+
     def __init__(self, meta: Any) -> None:
         if not isinstance(meta, Mapping) or not isinstance(meta.get("state"), Mapping):
-            raise pickle.UnpicklingError("malformed persistent object record")
-        self.class_name = str(meta.get("class_name"))
+            raise UnsafePickleError("malformed persistent object record")
+        self.class_name = str(meta.get("class_name"))[:200]
         self.state: Mapping = meta["state"]
 
-    def tensors(self, prefix: str = "") -> dict[str, torch.Tensor]:
-        """Every parameter and buffer below this object, by dotted name."""
+    def __setstate__(self, _state: Any) -> None:
+        raise UnsafePickleError("refused to change a persistent object record (BUILD)")
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Every parameter and buffer below this object, by dotted name.
+
+        The walk is iterative and bounded: each record is visited once (a pickle can share
+        one record under many names, which made an exponential walk), at most
+        :data:`MAX_MODULE_DEPTH` deep and :data:`MAX_RECORDS` records in all.
+        """
         out: dict[str, torch.Tensor] = {}
-        for field in ("_parameters", "_buffers"):
-            for name, value in (self.state.get(field) or {}).items():
-                if isinstance(value, torch.Tensor):
-                    out[prefix + name] = value
-        for name, child in (self.state.get("_modules") or {}).items():
-            if isinstance(child, PersistentRecord):
-                out.update(child.tensors(f"{prefix}{name}."))
+        seen: set[int] = set()
+        todo: list[tuple[PersistentRecord, str, int]] = [(self, "", 0)]
+        while todo:
+            record, prefix, depth = todo.pop()
+            if id(record) in seen:
+                raise _Problem(f"the module '{prefix.rstrip('.')}' appears twice in the network")
+            seen.add(id(record))
+            if len(seen) > MAX_RECORDS:
+                raise _Problem(f"more than {MAX_RECORDS} sub-modules (the limit)")
+            if depth > MAX_MODULE_DEPTH:
+                raise _Problem(f"sub-modules nested more than {MAX_MODULE_DEPTH} deep (the limit)")
+            for field in ("_parameters", "_buffers"):
+                values = record.state.get(field) or {}
+                if not isinstance(values, Mapping):
+                    raise _Problem(f"malformed '{field}' in '{prefix.rstrip('.')}'")
+                for name, value in values.items():
+                    if isinstance(value, torch.Tensor):
+                        out[f"{prefix}{name}"] = value
+            children = record.state.get("_modules") or {}
+            if not isinstance(children, Mapping):
+                raise _Problem(f"malformed '_modules' in '{prefix.rstrip('.')}'")
+            for name, child in children.items():
+                if isinstance(child, PersistentRecord):
+                    todo.append((child, f"{prefix}{name}.", depth + 1))
         return out
 
 
-class _InertDict(dict):
-    """Stand-in for ``dnnlib.util.EasyDict``: a plain dict, nothing more."""
+class _Storage:
+    """One storage of a pickled tensor: a flat tensor of its elements."""
+
+    __slots__ = ("flat",)
+
+    def __init__(self, flat: torch.Tensor) -> None:
+        self.flat = flat
+
+
+_STORAGE_DTYPES = {
+    "FloatStorage": torch.float32, "DoubleStorage": torch.float64, "HalfStorage": torch.float16,
+    "BFloat16Storage": torch.bfloat16, "LongStorage": torch.int64, "IntStorage": torch.int32,
+    "ShortStorage": torch.int16, "CharStorage": torch.int8, "ByteStorage": torch.uint8,
+    "BoolStorage": torch.bool,
+}  # fmt: skip
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_LEGACY_PROTOCOL = 1001
 
 
 def _rebuild_tensor(storage, offset, size, stride, requires_grad=False, hooks=None, meta=None):
-    if not isinstance(storage, torch.storage.TypedStorage):
-        raise pickle.UnpicklingError("tensor record without a storage")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        base = torch.empty(0, dtype=storage.dtype)
-        return base.set_(storage._untyped_storage, int(offset), tuple(size), tuple(stride))
+    """A view of ``storage``, its bounds checked (no element outside the storage)."""
+    if not isinstance(storage, _Storage):
+        raise UnsafePickleError("tensor record without a storage")
+    flat = storage.flat
+    dims = check_array_size(tuple(size), flat.element_size(), "a tensor")
+    steps = tuple(stride)
+    if len(steps) != len(dims) or not all(isinstance(s, int) and s >= 0 for s in steps):
+        raise UnsafePickleError("tensor record with malformed strides")
+    if not isinstance(offset, int) or offset < 0:
+        raise UnsafePickleError("tensor record with a malformed offset")
+    if math.prod(dims) and offset + sum((d - 1) * s for d, s in zip(dims, steps)) >= flat.numel():
+        raise UnsafePickleError("tensor record reaches outside its storage")
+    return flat.as_strided(dims, steps, offset)
 
 
 def _rebuild_parameter(data, requires_grad=False, hooks=None, state=None):
     if not isinstance(data, torch.Tensor):
-        raise pickle.UnpicklingError("parameter record without a tensor")
+        raise UnsafePickleError("parameter record without a tensor")
     return data
 
 
-def _storage_from_bytes(data: Any) -> torch.storage.TypedStorage:
+def _storage_tokens() -> dict[tuple[str, str], Any]:
+    return {("torch", name): Token(f"torch.{name}") for name in _STORAGE_DTYPES}
+
+
+def _storage_from_bytes(data: Any) -> _Storage:
+    """Read the legacy ``torch.save`` bytes of one storage without ``torch.load``.
+
+    Layout: pickles of the magic number, the protocol version and the system info, the
+    storage's persistent id ``('storage', <type>, key, location, numel, ...)``, the list of
+    keys, then ``numel`` as 8 bytes and the raw elements. The element count must agree
+    with the bytes that are really there before anything is allocated.
+    """
     if not isinstance(data, bytes):
-        raise pickle.UnpicklingError("storage record without bytes")
+        raise UnsafePickleError("storage record without bytes")
+    fh = io.BytesIO(data)
+    magic = load_from(fh, {}, "storage record")
+    protocol = load_from(fh, {}, "storage record")
+    info = load_from(fh, {}, "storage record")
+    if magic != _LEGACY_MAGIC or protocol != _LEGACY_PROTOCOL or not isinstance(info, dict):
+        raise UnsafePickleError("storage record is not a torch storage")
+    if info.get("little_endian") is not True:
+        raise UnsafePickleError("big-endian storages are not supported")
+    found: list[tuple[torch.dtype, Any, int]] = []
+
+    def persistent(pid: Any) -> Any:
+        if (not isinstance(pid, tuple) or len(pid) < 5 or pid[0] != "storage"
+                or not isinstance(pid[1], Token) or not isinstance(pid[4], int) or pid[4] < 0):
+            raise UnsafePickleError("malformed storage reference")
+        dtype = _STORAGE_DTYPES[pid[1].name.removeprefix("torch.")]
+        found.append((dtype, pid[2], pid[4]))
+        return None
+
+    load_from(fh, _storage_tokens(), "storage record", persistent)
+    keys = load_from(fh, {}, "storage record")
+    if len(found) != 1 or keys != [found[0][1]]:
+        raise UnsafePickleError("a storage record must hold exactly one storage")
+    dtype, _key, numel = found[0]
+    itemsize = torch.empty(0, dtype=dtype).element_size()
+    count = int.from_bytes(fh.read(8), "little")
+    raw = fh.read()
+    if count != numel or len(raw) != numel * itemsize:
+        raise UnsafePickleError(
+            f"storage record declares {numel} elements but holds {len(raw) // itemsize}"
+        )
+    check_array_size((numel,), itemsize, "a storage")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        storage = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    if not isinstance(storage, torch.storage.TypedStorage):
-        raise pickle.UnpicklingError("storage record holds something else")
-    return storage
+        warnings.simplefilter("ignore")  # frombuffer warns about non-writable buffers
+        flat = torch.frombuffer(bytearray(raw), dtype=dtype) if numel else torch.empty(0, dtype=dtype)
+    return _Storage(flat)
 
 
-def _numpy_globals() -> dict[tuple[str, str], Any]:
-    import numpy as np
-
-    try:
-        from numpy._core import multiarray
-    except ImportError:  # numpy < 2
-        from numpy.core import multiarray  # type: ignore[no-redef]
-    found: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        found[(module, "_reconstruct")] = multiarray._reconstruct
-        found[(module, "scalar")] = multiarray.scalar
-    return found
-
-
-_SAFE_GLOBALS: dict[tuple[str, str], Any] = {
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
-    ("torch.storage", "_load_from_bytes"): _storage_from_bytes,
-    ("torch", "Size"): torch.Size,
-    ("torch", "device"): torch.device,
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("builtins", "set"): set,
-    ("builtins", "frozenset"): frozenset,
-    ("torch_utils.persistence", "_reconstruct_persistent_obj"): PersistentRecord,
-    ("dnnlib.util", "EasyDict"): _InertDict,
-}
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Resolves only the globals in the allow-list; anything else is refused."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        allowed = _SAFE_GLOBALS.get((module, name))
-        if allowed is None and (module, name) in _numpy_globals():
-            allowed = _numpy_globals()[(module, name)]
-        if allowed is None and module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
-            allowed = getattr(torch, name)
-        if allowed is None:
-            raise pickle.UnpicklingError(f"refused to load '{module}.{name}' (not allowed)")
-        return allowed
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise pickle.UnpicklingError("persistent references are not allowed")
+def _network_allow_list() -> dict[tuple[str, str], Any]:
+    """What a stylegan2-ada-pytorch network pickle may build (see models.safe_pickle)."""
+    allowed: dict[tuple[str, str], Any] = dict(numpy_allow_list())
+    allowed.update({
+        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+        ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+        ("torch.storage", "_load_from_bytes"): _storage_from_bytes,
+        ("torch", "Size"): torch.Size,
+        ("torch", "device"): torch.device,
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("builtins", "set"): set,
+        ("builtins", "frozenset"): frozenset,
+        ("torch_utils.persistence", "_reconstruct_persistent_obj"): PersistentRecord,
+        ("dnnlib.util", "EasyDict"): FreshSubclass(dict),
+    })
+    return allowed
 
 
 def _restricted_unpickle(p: Path) -> Any:
-    with p.open("rb") as fh:
-        try:
-            return _RestrictedUnpickler(fh).load()
-        except pickle.UnpicklingError as exc:
-            raise _Problem(f"refused or damaged pickle: {exc}") from exc
+    size = p.stat().st_size
+    if size > MAX_PICKLE_BYTES:
+        raise _Problem(f"the pickle is {size / (1 << 30):.1f} GB; the limit is "
+                       f"{MAX_PICKLE_BYTES / (1 << 30):.0f} GB")
+    try:
+        return restricted_loads(p.read_bytes(), _network_allow_list(), "the pickle")
+    except UnsafePickleError as exc:
+        raise _Problem(f"refused or damaged pickle: {exc}") from exc
 
 
 def _from_network_pickle(obj: Any) -> nn.Module:

