@@ -5,7 +5,8 @@ a ``.npy`` file, or the difference of two embedded latents (:mod:`editors.invers
 Only the edited segments are stitched (Poisson, Dirichlet boundary = the input photo), so
 pixels outside them keep the input exactly; with ``refine`` the edited segments' borders
 first move away from pixels where the edit differs from the photo
-(:func:`latent_atelier.editors.stitching.levelset.refine_labels`, ``F = |photo - edited|``).
+(:func:`latent_atelier.editors.stitching.levelset.refine_labels`: visible change, in CIE dE
+above ``refine_threshold``; strongly changed regions inside a segment are cut out as holes).
 
 The latents come from a ``segments`` run on the same labels: batch item ``i`` belongs to
 the ``i``-th smallest segment id inside the placed region. Incremental editing
@@ -67,6 +68,9 @@ class EditSegmentParams:
     poisson: bool = param(True, help="stitch in the gradient domain (else hard cut)")
     mixed_gradients: bool = param(False, help="keep the photo's gradient where it is stronger")
     refine: bool = param(False, help="move the edited segments' borders off changed pixels (level set)")
+    refine_threshold: float = param(
+        2.5, 0.5, 50.0, "smallest colour change (CIE dE) that makes refine move a border; "
+        "2.3 is one just-noticeable difference")
     incremental: bool = param(False, help="re-project every segment from the new composite")
     space: str = param("w+", help="latent space of the incremental re-projection",
                        choices=("w", "w+"))
@@ -202,7 +206,7 @@ class EditSegment(Operation):
             from latent_atelier.editors.stitching.levelset import refine_labels
 
             refined = refine_labels(lab, crop, {k: images[ids.index(k)] for k in chosen},
-                                    segments=chosen)
+                                    segments=chosen, threshold=params.refine_threshold)
         stitch_lab = np.where(np.isin(refined, chosen), refined, 0).astype(np.int32)
         stitched = stitch(crop, stitch_lab, ids, images, poisson=params.poisson,
                           mixed_gradients=params.mixed_gradients)

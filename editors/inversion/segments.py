@@ -518,7 +518,7 @@ class Segments(Operation):
             from latent_atelier.editors.stitching.levelset import refine_labels
 
             edited = {k: inv.images[i] for i, k in enumerate(inv.ids)}
-            refined = refine_labels(lab, crop, edited)
+            refined = refine_labels(lab, crop, edited, holes=False)  # borders only, as documented
             out_labels = labels_to_photo(placement, labels, lab, refined)
         stitched = stitch(crop, refined, inv.ids, inv.images, poisson=params.poisson,
                           mixed_gradients=params.mixed_gradients, screen=params.screen,

@@ -1,24 +1,36 @@
 """Level-set refinement of segment boundaries (Futschik et al., "Real Image Inversion via
-Segments", sec. 2.3; Osher & Sethian 1988).
+Segments", sec. 2.3; Osher & Sethian 1988), with an absolute, perceptual speed and holes.
 
-Each segment ``k`` has a signed distance function ``phi_k`` (positive inside). Refined
-segments evolve by::
+Change map: the photo and each refined segment's edited image are converted to CIELAB, their
+difference is blurred (a Gaussian of ``BLUR_SIGMA`` px per channel, the spatial filtering
+step of S-CIELAB, so pixel-level grain that averages out is not counted as change) and its
+length is ``dE``, a CIE76 colour difference: 1 is about the smallest difference a viewer can
+see side by side, 2.3 one "just noticeable difference".
+
+Speed: ``F = clip((dE - threshold) / threshold, 0, 1)``: zero for an invisible change (below
+``threshold`` dE), full speed from twice the threshold. A boundary therefore never moves
+for an edit nobody can see, whatever the edit's largest difference is.
+
+Each refined segment ``k`` has a signed distance function ``phi_k`` (positive inside)
+that shrinks by::
 
     phi_t = -F_k |grad phi|_upwind + curvature * F_k * kappa |grad phi|
 
-with ``F_k = |I - I_k|`` (colour distance between the photo and the segment's edited image,
-lightly blurred and normalised to [0, 1] by the largest value over all segments). The first
-term shrinks the segment out of pixels where its image disagrees with the photo (Godunov /
-Osher-Sethian upwind gradient, CFL-stable time step); the second is a mean-curvature term,
-scaled by ``F`` so that nothing moves where ``F = 0``. Label 0 (the photo itself) and
-segments not being refined do not evolve, but every region keeps its own ``phi``; the label
-of a pixel is the region whose ``phi`` is largest (winner takes all), so the result is
-always a partition. All ``phi`` are re-initialised to exact signed distances of the
-current partition (OpenCV's distance transform, on a crop around each region) every
-``reinit_every`` steps, and only a narrow band around each boundary is evolved. Pixels
-further than ``max_move`` from the original boundaries keep their original label, and each
-region's deepest pixel is pinned so no id disappears. Where two refined segments meet, the
-boundary moves into the one with the larger ``F`` at speed ``(F_a - F_b) / 2``.
+(Godunov upwind gradient, CFL-stable time step; the curvature term keeps the front smooth and
+is scaled by ``F`` so nothing moves where ``F = 0``). A shrinking front cannot open a hole,
+so with ``holes`` the level set is first re-seeded from the thresholded change map: every
+connected region of the segment that changed strongly (``dE >= 2 * threshold``, at least
+``min_hole`` px and at most ``MAX_HOLE_FRACTION`` of the segment, so a global edit is not
+cut out whole) is removed, wherever it lies; the front then moves on from the new
+boundaries through the soft margin around them. The number of steps follows the distance to
+move: twice the time a full-speed front needs to cross the widest changed band next to a
+boundary (at most ``max_move`` px).
+
+Pixels a segment gives up go to the neighbouring region (label 0, a segment that is not
+refined, or a refined segment whose own image did not change there) nearest to them if it
+is within ``max_move`` px, else to label 0 (the photo). Away from holes no pixel further
+than ``max_move`` from an original boundary changes, and each region's deepest unchanged
+pixel is pinned so no id disappears. The result is always a partition with the same ids.
 """
 
 from __future__ import annotations
@@ -32,7 +44,10 @@ from scipy import ndimage
 
 from latent_atelier.editors.operation import OperationError
 
-F_BLUR_SIGMA = 1.0
+BLUR_SIGMA = 1.0  # px, on the Lab difference
+DEFAULT_THRESHOLD = 2.5  # CIE76 dE: about one just-noticeable difference
+STRONG_FACTOR = 2.0  # full speed, and cut out as a hole, from this many thresholds
+MAX_HOLE_FRACTION = 0.5  # a changed region larger than this share of its segment is no hole
 
 
 @numba.njit(cache=True, nogil=True)
@@ -69,23 +84,26 @@ def _evolve(phi, speed, dt, eps, band, steps):  # pragma: no cover - compiled
     return phi
 
 
-def _difference_speed(
-    photo: np.ndarray, edited: Mapping[int, np.ndarray] | np.ndarray, ids: Sequence[int]
-) -> dict[int, np.ndarray]:
-    """``F_k`` per refined segment, blurred and normalised to [0, 1] jointly."""
-    raw = {}
-    for k in ids:
-        image = edited[k] if isinstance(edited, Mapping) else edited
-        image = np.asarray(image, np.float32)
-        if image.shape != photo.shape:
-            raise OperationError(
-                f"edited image for segment {k} has shape {image.shape}, photo is {photo.shape}"
-            )
-        diff = np.sqrt(((image - photo) ** 2).sum(axis=-1))
-        raw[k] = ndimage.gaussian_filter(diff, F_BLUR_SIGMA) if F_BLUR_SIGMA else diff
-    top = max((float(f.max()) for f in raw.values()), default=0.0)
-    scale = 1.0 / top if top > 1e-6 else 0.0
-    return {k: np.clip(f * scale, 0.0, 1.0).astype(np.float32) for k, f in raw.items()}
+def to_lab(image: np.ndarray) -> np.ndarray:
+    """sRGB in [0, 1] (H x W x 3) to CIELAB (L in [0, 100]), float32."""
+    rgb = np.clip(np.asarray(image, np.float32), 0.0, 1.0)
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2Lab)
+
+
+def change_map(photo_lab: np.ndarray, edited: np.ndarray) -> np.ndarray:
+    """``dE`` per pixel: length of the blurred Lab difference between ``edited`` and the photo."""
+    diff = to_lab(edited) - photo_lab
+    own = np.sqrt((diff * diff).sum(axis=-1))
+    if not BLUR_SIGMA:
+        return own
+    local = cv2.GaussianBlur(diff, (0, 0), BLUR_SIGMA, borderType=cv2.BORDER_REFLECT)
+    return np.minimum(own, np.sqrt((local * local).sum(axis=-1)))
+
+
+def speed_from_change(delta_e: np.ndarray, threshold: float) -> np.ndarray:
+    """``F`` in [0, 1]: 0 below ``threshold`` dE, 1 from ``STRONG_FACTOR`` times it."""
+    span = (STRONG_FACTOR - 1.0) * threshold
+    return np.clip((delta_e - threshold) / span, 0.0, 1.0).astype(np.float32)
 
 
 def _signed_distance(inside: np.ndarray) -> np.ndarray:
@@ -121,32 +139,23 @@ def _boundary_distance(labels: np.ndarray) -> np.ndarray:
     edge[1:, :] |= dy
     edge[:-1, :] |= dy
     if not edge.any():
-        return np.full(labels.shape, np.inf)
+        return np.full(labels.shape, np.inf, np.float32)
     return _edt(~edge)
 
 
-def refine_labels(
-    labels: np.ndarray,
-    photo: np.ndarray,
-    edited: Mapping[int, np.ndarray] | np.ndarray,
-    *,
-    iterations: int = 100,
-    dt: float | None = None,
-    curvature: float = 0.2,
-    max_move: float = 16,
-    reinit_every: int = 10,
-    segments: Sequence[int] | None = None,
-) -> np.ndarray:
-    """Move segment boundaries away from pixels where the edited image disagrees with the photo.
+def _holes(mask: np.ndarray, strong: np.ndarray, min_hole: int) -> np.ndarray:
+    """Connected strongly changed regions of ``mask`` worth cutting out (see module doc)."""
+    comp, n = ndimage.label(mask & strong)
+    if n == 0:
+        return np.zeros(mask.shape, bool)
+    sizes = np.bincount(comp.ravel())
+    keep = (sizes >= max(min_hole, 1)) & (sizes <= MAX_HOLE_FRACTION * mask.sum())
+    keep[0] = False
+    return keep[comp]
 
-    ``labels``: H x W ints (0 = photo). ``edited``: ``{label: H x W x 3}`` (each segment's
-    edited image) or one H x W x 3 composite used for every segment. ``segments``: the labels
-    to refine (default: every label > 0). ``dt`` defaults to 0.9 of the CFL limit. Returns a
-    new label map with the same ids; no pixel further than ``max_move`` from an original
-    boundary changes.
-    """
-    labels = np.asarray(labels)
-    photo = np.asarray(photo, np.float32)
+
+def _check(labels, photo, edited, segments, threshold, max_move, curvature, reinit_every,
+           min_hole):
     if photo.ndim != 3 or photo.shape[2] != 3 or labels.shape != photo.shape[:2]:
         raise OperationError(
             f"need labels H x W and photo H x W x 3 of the same size, got {labels.shape} "
@@ -154,8 +163,10 @@ def refine_labels(
         )
     if not np.issubdtype(labels.dtype, np.integer):
         raise OperationError("labels must be an integer array (0 = keep the photo)")
-    if iterations < 0 or reinit_every < 1 or max_move < 0 or curvature < 0:
-        raise OperationError("iterations, max_move and curvature must be >= 0, reinit_every >= 1")
+    if not threshold > 0:
+        raise OperationError(f"threshold must be a colour difference > 0 dE, got {threshold}")
+    if reinit_every < 1 or max_move < 0 or curvature < 0 or min_hole < 1:
+        raise OperationError("max_move and curvature must be >= 0, reinit_every and min_hole >= 1")
     present = [int(k) for k in np.unique(labels)]
     if segments is None:
         segments = [k for k in present if k > 0]
@@ -166,41 +177,161 @@ def refine_labels(
         missing = [k for k in segments if k not in edited]
         if missing:
             raise OperationError(f"no edited image for segment(s) {missing}")
-    speeds = _difference_speed(photo, edited, segments)
-    speeds = {k: f for k, f in speeds.items() if f.max() > 0}
-    if not speeds or iterations == 0 or max_move == 0:
-        return labels.copy()
+    for k in segments:
+        image = np.asarray(edited[k] if isinstance(edited, Mapping) else edited)
+        if image.shape != photo.shape:
+            raise OperationError(
+                f"edited image for segment {k} has shape {image.shape}, photo is {photo.shape}"
+            )
+    return present, list(segments)
 
-    f_max = max(float(f.max()) for f in speeds.values())
-    cfl = min(0.5, 0.25 / curvature if curvature > 0 else 0.5) / f_max
+
+def refine_labels(
+    labels: np.ndarray,
+    photo: np.ndarray,
+    edited: Mapping[int, np.ndarray] | np.ndarray,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    holes: bool = True,
+    min_hole: int = 16,
+    iterations: int | None = None,
+    dt: float | None = None,
+    curvature: float = 0.2,
+    max_move: float = 16,
+    reinit_every: int = 10,
+    segments: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Move segment boundaries off pixels where the edited image visibly differs from the photo.
+
+    ``labels``: H x W ints (0 = photo). ``edited``: ``{label: H x W x 3}`` (each segment's
+    edited image) or one H x W x 3 composite used for every segment. ``threshold``: the
+    smallest colour difference (CIE dE) that moves a boundary. ``holes``: cut strongly
+    changed regions out wherever they lie (else only the fronts move). ``iterations``:
+    level-set steps (default: from the distance to move). ``segments``: the labels to refine
+    (default: every label > 0). ``dt`` defaults to 0.9 of the CFL limit. Returns a new label
+    map with the same ids.
+    """
+    labels = np.asarray(labels)
+    photo = np.asarray(photo, np.float32)
+    present, segments = _check(labels, photo, edited, segments, threshold, max_move, curvature,
+                               reinit_every, min_hole)
+    cfl = min(0.5, 0.25 / curvature if curvature > 0 else 0.5)
     step = 0.9 * cfl if dt is None else float(dt)
     if step <= 0 or step > cfl * 1.0001:
         raise OperationError(f"dt must be in (0, {cfl:.3g}] for a stable update")
-    band = float(np.ceil(reinit_every * step * f_max * (1 + curvature))) + 3.0
-    margin = int(band) + 2
+    if iterations is not None and iterations < 0:
+        raise OperationError("iterations must be >= 0 (or None: from the distance to move)")
+    photo_lab = to_lab(photo)
+    change = {}
+    for k in segments:
+        image = edited[k] if isinstance(edited, Mapping) else edited
+        change[k] = change_map(photo_lab, image)
+    speeds = {k: speed_from_change(change[k], threshold) for k in segments}
+    moving = [k for k in segments if speeds[k].max() > 0]
+    if not moving:
+        return labels.copy()
 
     depth = _boundary_distance(labels)
-    frozen = depth > max_move
-    for k in present:  # keep every id: its deepest pixel never changes
-        frozen.flat[int(np.argmax(np.where(labels == k, depth, -1.0)))] = True
-    current = labels.copy()
+    pins = _pins(labels, present, depth, speeds)
+    band = float(np.ceil(reinit_every * step * (1 + curvature))) + 3.0
+    kept: dict[int, np.ndarray] = {}
+    for k in moving:
+        kept[k] = _shrink(labels == k, speeds[k], change[k] >= STRONG_FACTOR * threshold,
+                          depth, holes=holes, min_hole=min_hole, max_move=max_move,
+                          step=step, curvature=curvature, band=band,
+                          reinit_every=reinit_every, iterations=iterations)
+    return _reassign(labels, kept, speeds, pins, max_move)
+
+
+def _pins(labels, present, depth, speeds) -> np.ndarray:
+    """One pixel per id that never changes: the deepest one, unchanged if there is one."""
+    pins = np.zeros(labels.shape, bool)
+    for k in present:
+        mask = labels == k
+        score = np.where(mask, depth, -1.0)
+        if k in speeds:
+            calm = mask & (speeds[k] == 0)
+            if calm.any():
+                score = np.where(calm, depth, -1.0)
+        pins.flat[int(np.argmax(score))] = True
+    return pins
+
+
+def _shrink(mask, speed, strong, depth, *, holes, min_hole, max_move, step, curvature, band,
+            reinit_every, iterations) -> np.ndarray:
+    """The part of one segment ``mask`` that stays after re-seeding and the front's motion."""
+    margin = int(max(band, max_move)) + 2
+    box = _crop_box(mask, margin)
+    m, f = mask[box], speed[box]
+    cut = _holes(m, strong[box], min_hole) if holes else np.zeros(m.shape, bool)
+    inside = m & ~cut
+    # the front may move up to max_move from an original boundary or from a hole
+    reach = depth[box] <= max_move
+    if cut.any():
+        reach |= _edt(~cut) <= max_move
+    fixed = inside & ~reach
+    if iterations is None:
+        front = inside & reach & (f > 0)
+        dist = float(_edt(inside)[front].max()) if front.any() else 0.0
+        iterations = int(np.ceil(2.0 * min(dist, max_move) / step))
+    phi = _signed_distance(inside)
     done = 0
     while done < iterations:
         steps = min(reinit_every, iterations - done)
-        best = np.full(labels.shape, -np.inf, np.float32)
-        winner = current.copy()
-        for k in present:
-            mask = current == k
-            if not mask.any():
-                continue
-            box = _crop_box(mask, margin)
-            phi = _signed_distance(mask[box])
-            if k in speeds:
-                phi = _evolve(phi, speeds[k][box], np.float32(step), np.float32(curvature),
-                              np.float32(band), steps)
-            better = phi > best[box]
-            best[box] = np.where(better, phi, best[box])
-            winner[box] = np.where(better, k, winner[box])
-        current = np.where(frozen, labels, winner)
+        phi = _evolve(phi, f, np.float32(step), np.float32(curvature), np.float32(band), steps)
+        inside = (phi > 0) | fixed
+        phi = _signed_distance(inside)
         done += steps
-    return current.astype(labels.dtype, copy=False)
+    inside &= m
+    inside &= ~_specks(inside, m, min_hole)
+    out = np.zeros(mask.shape, bool)
+    out[box] = inside
+    return out
+
+
+def _specks(inside: np.ndarray, mask: np.ndarray, min_hole: int) -> np.ndarray:
+    """Pieces of ``inside`` smaller than ``min_hole`` that the front cut off a larger part of
+    ``mask`` (a segment drawn that small on purpose stays)."""
+    comp, n = ndimage.label(inside)
+    if n <= 1:
+        return np.zeros(inside.shape, bool)
+    sizes = np.bincount(comp.ravel())
+    orig, _ = ndimage.label(mask)
+    orig_sizes = np.bincount(orig.ravel())
+    first = ndimage.minimum_position(np.arange(comp.size).reshape(comp.shape), comp,
+                                     range(1, n + 1))
+    parent = np.zeros(n + 1, np.int64)
+    parent[1:] = [orig[p] for p in first]
+    small = (sizes < min_hole) & (sizes < orig_sizes[parent])
+    small[0] = False
+    return small[comp]
+
+
+def _reassign(labels, kept, speeds, pins, max_move) -> np.ndarray:
+    """Give every released pixel to the nearest neighbouring region that suits it, else 0."""
+    released = np.zeros(labels.shape, bool)
+    for k, keep in kept.items():
+        released |= (labels == k) & ~keep
+    released &= ~pins
+    out = labels.copy()
+    if not released.any():
+        return out
+    owner = np.where(released, -1, labels)
+    for k in kept:
+        rel = released & (labels == k)
+        if not rel.any():
+            continue
+        box = _crop_box(rel, int(max_move) + 2)
+        others = (owner[box] >= 0) & (owner[box] != k)
+        if not others.any():
+            out[box][rel[box]] = 0
+            continue
+        dist, (iy, ix) = ndimage.distance_transform_edt(~others, return_indices=True)
+        nearest = owner[box][iy, ix]
+        ok = dist <= max_move
+        for j, f in speeds.items():  # a refined neighbour only where its own image is unchanged
+            ok &= ~((nearest == j) & (f[box] > 0))
+        target = np.where(ok, nearest, 0)
+        sub = out[box]
+        sub[rel[box]] = target[rel[box]]
+    return out.astype(labels.dtype, copy=False)
