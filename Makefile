@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: app test lint bench clean-venv
+.PHONY: app test lint bench clean-venv lock
 
-$(STAMP): pyproject.toml requirements/nodeps.txt requirements/faces.txt
+$(STAMP): pyproject.toml setup.py requirements/lock.txt requirements/nodeps.txt requirements/faces.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -c requirements/lock.txt "torch==2.13.0"
+	$(PY) -m pip install -q -c requirements/lock.txt -e ".[dev]"
 	$(PY) -m pip install -q --no-deps -r requirements/nodeps.txt
 	$(PY) -m pip install -q --no-deps -r requirements/faces.txt  # the optional 'faces' extra
 	touch $(STAMP)
@@ -27,3 +27,9 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Refresh the pinned versions (requirements/lock.txt) from pyproject.toml's ranges.
+lock: $(STAMP)
+	$(PY) -m pip install -q pip-tools
+	$(VENV)/bin/pip-compile -q --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+	    --allow-unsafe -o requirements/lock.txt pyproject.toml requirements/lock.in
