@@ -44,14 +44,36 @@ from latent_atelier.app.document.layers import (
     tint_from_hex,
     tint_to_hex,
 )
+from latent_atelier.app.document.limits import MAX_IMAGE_PIXELS, image_size_problem
 from latent_atelier.models.atomic import atomic_open
+from latent_atelier.models.untrusted import (
+    BudgetError,
+    MiB,
+    check_npz,
+    check_zip,
+    human_bytes,
+    load_npy,
+    parse_xml,
+    read_zip_entry,
+)
 
 MIMETYPE = b"image/openraster"
 ORA_VERSION = "0.0.6"
 NS = "https://latent-atelier.org/ns/openraster/1"
 EXTRAS_DIR = "latent-atelier"
 THUMBNAIL_MAX = 256
-MAX_LAYER_PIXELS = 1 << 28
+MAX_LAYER_PIXELS = MAX_IMAGE_PIXELS  # a document and each layer (see limits.py)
+LAYER_AREA_FACTOR = 4  # a layer may cover at most 4x the document's area
+MAX_DECODED_BYTES = 8 << 30  # every layer's float32 pixels together
+MAX_ENTRIES = 20_000
+MAX_LAYERS = 1000
+MAX_STACK_DEPTH = 32
+MAX_XML_BYTES = 16 * MiB
+MAX_JSON_BYTES = 16 * MiB
+MAX_LATENT_BYTES = 256 * MiB  # unpacked arrays of one latent .npz
+MAX_EXTRA_BYTES = 64 * MiB  # one extra entry
+MAX_EXTRAS_BYTES = 256 * MiB  # all extra entries together
+MAX_PNG_ENTRY_BYTES = 2 << 30  # a layer's PNG file as stored in the zip
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 ET.register_namespace("la", NS)
@@ -83,8 +105,23 @@ def encode_png_ints(q: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+def png_header(data: bytes, what: str) -> tuple[int, int, int]:
+    """``(width, height, channels)`` from a PNG's IHDR chunk, before anything is decoded."""
+    if len(data) < 33 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ProjectError(f"{what} is not a PNG image (OpenRaster layers are PNG)")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(data[25])
+    if channels is None:
+        raise ProjectError(f"{what} has an unknown PNG colour type {data[25]}")
+    return width, height, channels
+
+
 def decode_png(data: bytes, what: str) -> np.ndarray:
-    """uint8/uint16 samples (RGB order) of a PNG (or any image cv2 reads)."""
+    """uint8/uint16 samples (RGB order) of a PNG whose size is within the limits."""
+    width, height, _ = png_header(data, what)
+    problem = image_size_problem(width, height)
+    if problem:
+        raise ProjectError(f"{what}: {problem}")
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ProjectError(f"{what} is not a readable PNG image")
@@ -239,6 +276,12 @@ def load_ora(path: str | os.PathLike) -> Document:
             doc = _read_all(zf, p)
     except ProjectError as exc:
         raise ProjectError(f"{p}: {exc}") from exc
+    except BudgetError as exc:
+        raise ProjectError(f"{p}: {exc}") from exc
+    except MemoryError:
+        raise ProjectError(f"{p}: not enough memory to open this project") from None
+    except RecursionError:
+        raise ProjectError(f"{p}: the project is nested too deeply to read") from None
     except FileNotFoundError:
         raise ProjectError(f"{p}: no such file") from None
     except zipfile.BadZipFile as exc:
@@ -256,21 +299,47 @@ def _entry_key(name: str) -> str:
 
 
 class _Reader:
+    """Zip entries read under size caps, and the pixel budget of the whole project."""
+
     def __init__(self, zf: zipfile.ZipFile) -> None:
+        check_zip(zf, MAX_ENTRIES, 1 << 62, "the project")
         self.zf = zf
         self.names = {_entry_key(n): n for n in zf.namelist() if not n.endswith("/")}
+        self.doc_size = (0, 0)
+        self.decoded_left = MAX_DECODED_BYTES
+        self.extras_left = MAX_EXTRAS_BYTES
+        self.layers = 0
 
-    def get(self, name: str) -> bytes:
+    def get(self, name: str, cap: int = MAX_JSON_BYTES) -> bytes:
         key = _entry_key(name)
         if key not in self.names:
             raise ProjectError(f"the entry '{name}' is missing")
-        return self.zf.read(self.names[key])
+        return read_zip_entry(self.zf, self.names[key], cap, f"the entry '{name}'")
 
-    def npy(self, name: str) -> np.ndarray:
-        return np.load(io.BytesIO(self.get(name)), allow_pickle=False)
+    def npy(self, name: str, cap: int) -> np.ndarray:
+        return load_npy(self.get(name, cap + 4096), cap, f"the entry '{name}'")
 
     def json(self, name: str) -> Any:
-        return json.loads(self.get(name).decode("utf-8"))
+        return json.loads(self.get(name, MAX_JSON_BYTES).decode("utf-8"))
+
+    def charge(self, what: str, width: int, height: int, channels: int) -> None:
+        """Check a layer's size against the document and the budget, before decoding it."""
+        problem = image_size_problem(width, height)
+        if problem:
+            raise ProjectError(f"{what}: {problem}")
+        doc_w, doc_h = self.doc_size
+        if width * height > LAYER_AREA_FACTOR * doc_w * doc_h:
+            raise ProjectError(
+                f"{what} is {width} x {height} px, more than {LAYER_AREA_FACTOR}x the "
+                f"{doc_w} x {doc_h} document: the project is damaged or forged"
+            )
+        nbytes = width * height * max(channels, 1) * 4
+        if nbytes > self.decoded_left:
+            raise ProjectError(
+                f"its layers need more than {human_bytes(MAX_DECODED_BYTES)} of memory "
+                "(the limit): remove layers in the program that wrote it"
+            )
+        self.decoded_left -= nbytes
 
 
 def _read_all(zf: zipfile.ZipFile, p: Path) -> Document:
@@ -280,20 +349,19 @@ def _read_all(zf: zipfile.ZipFile, p: Path) -> Document:
         raise ProjectError("not an OpenRaster file (its mimetype is not image/openraster)")
     if "stack.xml" not in names:
         raise ProjectError("not an OpenRaster file (stack.xml is missing)")
-    xml = r.get("stack.xml")
-    if b"<!ENTITY" in xml or b"<!DOCTYPE" in xml:
-        raise ProjectError("stack.xml declares entities, which project files never need")
-    root = ET.fromstring(xml)
+    root = parse_xml(r.get("stack.xml", MAX_XML_BYTES), "stack.xml")
     if root.tag != "image":
         raise ProjectError("stack.xml has no <image> root")
     width, height = int(root.get("w", "0")), int(root.get("h", "0"))
-    if width <= 0 or height <= 0 or width * height > MAX_LAYER_PIXELS:
-        raise ProjectError(f"stack.xml gives an invalid image size {width}x{height}")
+    problem = image_size_problem(width, height)
+    if problem:
+        raise ProjectError(f"the document cannot be opened: {problem}")
+    r.doc_size = (width, height)
     top = root.find("stack")
     if top is None:
         raise ProjectError("stack.xml has no root <stack>")
     layers_top_first: list[Layer] = []
-    _read_stack(r, top, (0, 0), 1.0, True, layers_top_first)
+    _read_stack(r, top, (0, 0), 1.0, True, layers_top_first, 0)
     doc = Document(width, height, list(reversed(layers_top_first)))
     active = root.get(_q("active"))
     if active and any(lay.id == active for lay in doc.layers):
@@ -302,14 +370,19 @@ def _read_all(zf: zipfile.ZipFile, p: Path) -> Document:
 
 
 def _read_stack(r: _Reader, stack: ET.Element, origin: tuple[int, int], opacity: float,
-                visible: bool, out: list[Layer]) -> None:
+                visible: bool, out: list[Layer], depth: int) -> None:
+    if depth > MAX_STACK_DEPTH:
+        raise ProjectError(f"stacks are nested more than {MAX_STACK_DEPTH} deep (the limit)")
     ox = origin[0] + _int_attr(stack, "x")
     oy = origin[1] + _int_attr(stack, "y")
     for child in stack:
         if child.tag == "stack":
             _read_stack(r, child, (ox, oy), opacity * _opacity(child), visible and _visible(child),
-                        out)
+                        out, depth + 1)
         elif child.tag == "layer":
+            r.layers += 1
+            if r.layers > MAX_LAYERS:
+                raise ProjectError(f"it has more than {MAX_LAYERS} layers (the limit)")
             out.append(_read_layer(r, child, (ox, oy), opacity, visible))
         # text, filter and unknown elements are ignored
 
@@ -348,7 +421,9 @@ def _read_layer(r: _Reader, el: ET.Element, origin: tuple[int, int], opacity: fl
     if el.get(_q("latent")):
         from latent_atelier.models.generator import Latent  # torch is imported only when a latent is present
 
-        props["latent"] = Latent.from_bytes(r.get(el.get(_q("latent"), "")), source="layer latent")
+        data = r.get(el.get(_q("latent"), ""), MAX_LATENT_BYTES)
+        check_npz(data, MAX_LATENT_BYTES, "a layer latent")
+        props["latent"] = Latent.from_bytes(data, source="layer latent")
     if el.get(_q("placement")):
         from latent_atelier.editors.placement import Placement
 
@@ -357,8 +432,14 @@ def _read_layer(r: _Reader, el: ET.Element, origin: tuple[int, int], opacity: fl
         props["operation"] = r.json(el.get(_q("operation"), ""))
     if el.get(_q("extras")):
         entries = r.json(el.get(_q("extras"), ""))
-        props["extras"] = {str(k): r.get(str(v)) for k, v in entries.items()}
+        props["extras"] = {str(k): _read_extra(r, str(v)) for k, v in entries.items()}
     return new_layer(kind, el.get("name") or "Layer", pixels=pixels, **props)
+
+
+def _read_extra(r: _Reader, name: str) -> bytes:
+    data = r.get(name, min(MAX_EXTRA_BYTES, r.extras_left))
+    r.extras_left -= len(data)
+    return data
 
 
 def _read_tint(text: str | None) -> Tint | None:
@@ -374,20 +455,21 @@ def _read_tint(text: str | None) -> Tint | None:
 def _read_pixels(r: _Reader, el: ET.Element, src: str, kind: LayerKind) -> np.ndarray:
     exact = el.get(_q("exact"))
     if exact:
-        return check_pixels(kind, r.npy(exact))
+        channels = 1 if kind.is_scalar or kind == LayerKind.LABELS else 4
+        width, height, _ = png_header(r.get(src, MAX_PNG_ENTRY_BYTES), src)
+        r.charge(exact, width, height, channels)
+        return check_pixels(kind, r.npy(exact, width * height * channels * 4))
     data_entry = el.get(_q("data"))
     if kind == LayerKind.LABELS:
         if not data_entry:
             raise ProjectError("a label layer has no label data")
-        q = decode_png(r.get(data_entry), data_entry)
+        q = _decode_charged(r, data_entry, 1)
         return check_pixels(kind, q.astype(np.int32))
     if kind.is_scalar:
         if not data_entry:
             raise ProjectError(f"a {kind.value} layer has no mask data")
-        return check_pixels(kind, _to_float(decode_png(r.get(data_entry), data_entry)))
-    q = decode_png(r.get(src), src)
-    if q.shape[0] * q.shape[1] > MAX_LAYER_PIXELS:
-        raise ProjectError(f"layer {src} is too large")
+        return check_pixels(kind, _to_float(_decode_charged(r, data_entry, 1)))
+    q = _decode_charged(r, src, 4)
     px = _to_float(q)
     if px.ndim == 2:
         px = np.repeat(px[..., None], 3, axis=2)
@@ -396,3 +478,11 @@ def _read_pixels(r: _Reader, el: ET.Element, src: str, kind: LayerKind) -> np.nd
     if kind == LayerKind.PAINT and px.shape[2] == 3:
         px = np.concatenate([px, np.ones((*px.shape[:2], 1), np.float32)], axis=2)
     return check_pixels(kind, px)
+
+
+def _decode_charged(r: _Reader, name: str, channels: int) -> np.ndarray:
+    """Decode a layer PNG after its declared size passed the document and budget checks."""
+    data = r.get(name, MAX_PNG_ENTRY_BYTES)
+    width, height, _ = png_header(data, name)
+    r.charge(name, width, height, channels)
+    return decode_png(data, name)
