@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from latent_atelier.app.document.document import Document
     from latent_atelier.app.qt.main_window import MainWindow
 
+Shortcut = str | QKeySequence.StandardKey | list[str] | None
 TOOL_TITLES = {
     ToolKind.BRUSH: "Brush",
     ToolKind.ERASER: "Eraser",
@@ -61,12 +63,11 @@ class WindowActions:
         self.actual = self._make("&100%", canvas.actual_pixels, "Ctrl+1", "actual")
         self.zoom_in = self._make("Zoom &in", canvas.zoom_in, ["Ctrl++", "Ctrl+="], "zoom_in")
         self.zoom_out = self._make("Zoom &out", canvas.zoom_out, "Ctrl+-", "zoom_out")
-        self.mask_overlay = self._make("Show &mask overlay", canvas.set_show_masks, "Alt+M", "mask")
-        self.mask_overlay.setCheckable(True)
+        self.mask_overlay = self._make_toggle("Show &mask overlay", canvas.set_show_masks, "Alt+M",
+                                              "mask")
         self.mask_overlay.setChecked(True)
-        self.hide_photo = self._make("&Hide the photo (see cut-outs)", canvas.set_hide_photo,
-                                     "Alt+H")
-        self.hide_photo.setCheckable(True)
+        self.hide_photo = self._make_toggle("&Hide the photo (see cut-outs)",
+                                            canvas.set_hide_photo, "Alt+H")
         self.add_paint = self._make(
             "Add &paint layer", partial(w.add_layer, "paint"), "Ctrl+Shift+N", "add_paint"
         )
@@ -94,7 +95,22 @@ class WindowActions:
         self.tool_actions[ToolKind.BRUSH].setChecked(True)
         self.recent_menu: QMenu | None = None
 
-    def _make(self, text, slot, shortcut=None, icon_key: str | None = None) -> QAction:  # type: ignore[no-untyped-def]
+    def _make(self, text: str, slot: Callable[[], object], shortcut: Shortcut = None,
+              icon_key: str | None = None) -> QAction:
+        """An action that calls ``slot()`` (a checkable one in a group included: tools)."""
+        action = self._new_action(text, shortcut, icon_key)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def _make_toggle(self, text: str, slot: Callable[[bool], object], shortcut: Shortcut = None,
+                     icon_key: str | None = None) -> QAction:
+        """A checkable on/off action that calls ``slot(checked)``."""
+        action = self._new_action(text, shortcut, icon_key)
+        action.setCheckable(True)
+        action.triggered.connect(lambda checked=False: slot(bool(checked)))
+        return action
+
+    def _new_action(self, text: str, shortcut: Shortcut, icon_key: str | None) -> QAction:
         action = QAction(text, self.w)
         if shortcut is not None:
             keys = shortcut if isinstance(shortcut, list) else [shortcut]
@@ -105,9 +121,6 @@ class WindowActions:
             action.setToolTip(
                 f"{text.replace('&', '').rstrip('…')} ({action.shortcut().toString()})"
             )
-        action.triggered.connect(
-            lambda checked=False: slot(checked) if action.isCheckable() else slot()
-        )
         self.w.addAction(action)  # shortcuts work even when the menu bar is hidden
         self._all.append(action)
         return action
