@@ -4,17 +4,48 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from latent_atelier.app.cli import extra_command
 
+MAX_SAMPLES = 1024
+
+
+def int_in(low: int, high: int):
+    """An argparse type: an integer within ``low..high`` (a clear message otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number (NaN and infinity are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n", type=int, default=16, help="number of images (default 16)")
-    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    p.add_argument("--truncation", type=float, default=0.7, help="truncation psi (default 0.7)")
+    p.add_argument("--n", type=int_in(1, MAX_SAMPLES), default=16,
+                   help=f"number of images [1..{MAX_SAMPLES}] (default 16)")
+    p.add_argument("--seed", type=int_in(0, 2**31 - 1), default=0, help="first seed (default 0)")
+    p.add_argument("--truncation", type=finite_float, default=0.7, help="truncation psi (default 0.7)")
     p.add_argument("--out", default="samples.png", help="grid PNG to write")
     p.add_argument("--alpha", action="store_true", help="FurryGAN: also write the alpha grid")
 
@@ -37,12 +68,18 @@ def sample(args: argparse.Namespace) -> int:
     """Random samples (seeds seed..seed+n-1) as one grid image."""
     import torch
 
-    from latent_atelier.app.document.image_write import write_image, write_matte
+    from latent_atelier.app.cli_io import InputError, check_output_file
+    from latent_atelier.app.document.limits import MAX_IMAGE_PIXELS
     from latent_atelier.editors.inversion.embed_core import to_numpy_image
     from latent_atelier.models.devices import pick_device
     from latent_atelier.models.zoo import load_model
 
+    check_output_file(args.out)
     gen = load_model(args.model, pick_device(args.device))
+    if args.n * gen.resolution**2 > MAX_IMAGE_PIXELS:
+        most = max(1, MAX_IMAGE_PIXELS // gen.resolution**2)
+        raise InputError(f"--n {args.n}: a grid of {args.n} images of {gen.resolution} px is over "
+                         f"the image limit; at most {most} at this resolution")
     images, alphas = [], []
     with torch.no_grad():
         for i in range(args.n):
@@ -51,13 +88,28 @@ def sample(args: argparse.Namespace) -> int:
             images.append(to_numpy_image(out.image))
             if args.alpha and out.alpha is not None:
                 alphas.append(out.alpha[0, 0].cpu().numpy())
-    write_image(Path(args.out), image_grid(images))
-    print(f"wrote {args.out}")
+    try:
+        _write_grids(Path(args.out), images, alphas)
+    except OSError as exc:  # the run is finished: keep it somewhere
+        from latent_atelier.app.cli_io import fallback_dir
+
+        fallback = fallback_dir("sample") / Path(args.out).name
+        _write_grids(fallback, images, alphas)
+        print(f"error: could not write {args.out} ({exc.strerror or exc}); the grid was saved to "
+              f"{fallback} instead", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _write_grids(out: Path, images: list[np.ndarray], alphas: list[np.ndarray]) -> None:
+    from latent_atelier.app.document.image_write import write_image, write_matte
+
+    write_image(out, image_grid(images))
+    print(f"wrote {out}")
     if alphas:
-        apath = Path(args.out).with_name(Path(args.out).stem + "_alpha.png")
+        apath = out.with_name(out.stem + "_alpha.png")
         write_matte(apath, image_grid([a[..., None] for a in alphas])[..., 0])
         print(f"wrote {apath}")
-    return 0
 
 
 def _info_args(p: argparse.ArgumentParser) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +45,23 @@ def read_labels(path: str | Path) -> np.ndarray:
     """A label map: palette/gray PNG values are ids; an RGB map gets ids per colour (black = 0)."""
     from PIL import Image
 
+    from latent_atelier.app.document.image_read import (
+        ImageReadError,
+        check_image_size,
+        too_large_message,
+    )
+
     try:
         with Image.open(path) as im:
+            check_image_size(*im.size)
             im.load()
             if im.mode in ("P", "L", "I", "I;16", "I;16B", "I;16L"):
                 return np.asarray(im).astype(np.int32)
             rgb = np.asarray(im.convert("RGB"))
+    except ImageReadError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{path}: {too_large_message(exc)}") from exc
     except OSError as exc:
         raise InputError(f"{path}: not a readable label image ({exc})") from exc
     flat = rgb.reshape(-1, 3).astype(np.int64)
@@ -71,6 +84,7 @@ def read_input(slot: Slot, path: str, gen: Any = None) -> Any:
     if slot.kind == "latent":
         from latent_atelier.models.generator import Latent
 
+        check_latent_file(path)
         return Latent.load(path, gen)
     if slot.kind == "placement":
         from latent_atelier.editors.placement import Placement
@@ -80,6 +94,66 @@ def read_input(slot: Slot, path: str, gen: Any = None) -> Any:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{path}: not a placement JSON file ({exc})") from exc
     return path
+
+
+MAX_LATENT_FILE_BYTES = 256 << 20  # a latent .npz, packed and unpacked
+
+
+def check_latent_file(path: str | Path) -> None:
+    """Refuse a latent ``.npz`` whose arrays would unpack beyond the budget, before loading."""
+    from latent_atelier.models.untrusted import BudgetError, check_npz
+
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_LATENT_FILE_BYTES:
+            raise InputError(f"{p}: {p.stat().st_size >> 20} MB is too large for a latent file")
+        check_npz(p.read_bytes(), MAX_LATENT_FILE_BYTES, str(p))
+    except BudgetError as exc:
+        raise InputError(f"{exc}: not a latent file this program wrote") from exc
+    except OSError as exc:
+        raise InputError(f"{p}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def check_output_dir(path: str | Path, flag: str = "--out-dir") -> None:
+    """Refuse, before any work is done, an output folder that cannot be written.
+
+    Nothing is created: an existing folder must be writable, a missing one must have a
+    writable folder above it (``mkdir`` happens only when the results are written).
+    """
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{flag} {target} is a file, not a folder: choose a folder")
+    probe = target
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"{flag} {target}: {probe} is a file, not a folder: choose a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"{flag} {target}: {probe} is not writable: choose another folder")
+
+
+def check_output_file(path: str | Path, flag: str = "--out") -> None:
+    """Like :func:`check_output_dir`, for one output file."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{flag} {target} is a folder: give a file name, e.g. {target / 'out.png'}")
+    check_output_dir(target.parent if str(target.parent) else Path("."), flag)
+
+
+def fallback_dir(name: str) -> Path:
+    """A new folder for results that could not be written where asked (state dir, else temp)."""
+    import tempfile
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    try:
+        folder = Path(state) / "latent-atelier" / "unsaved-results" / f"{name}-{stamp}"
+        folder.mkdir(parents=True, exist_ok=False)
+        return folder
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix=f"latent-atelier-{name}-{stamp}-"))
 
 
 def write_output(slot: Slot, value: Any, out_dir: Path, stem: str | None = None) -> list[Path]:

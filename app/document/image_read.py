@@ -17,12 +17,31 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
+from latent_atelier.app.document.limits import (
+    MAX_IMAGE_FILE_BYTES,
+    MAX_IMAGE_PIXELS,
+    image_size_problem,
+)
+
 LUT_NODES = 18  # 0, 15, ..., 255: an exact 8-bit grid for sampling a colour transform
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
 class ImageReadError(ValueError):
     """An image file cannot be read (missing, corrupt or of an unsupported kind)."""
+
+
+def check_image_size(width: int, height: int) -> None:
+    """Refuse an image over the pixel budget, from its header, before it is decoded."""
+    problem = image_size_problem(int(width), int(height))
+    if problem:
+        raise ImageReadError(problem)
+
+
+def too_large_message(exc: Exception) -> str:
+    """Our message for Pillow's own decompression-bomb refusal (it fires at open)."""
+    return (f"it is larger than the limit of {MAX_IMAGE_PIXELS / 1e6:.1f} megapixels "
+            f"(e.g. 8192 x 8192): scale it down first ({exc})")
 
 
 @dataclass
@@ -40,6 +59,12 @@ def read_image(path: str | os.PathLike) -> ImageData:
     """Read an image file into float32 sRGB (see the module notes)."""
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_IMAGE_FILE_BYTES:
+            raise ImageReadError(
+                f"{p}: the file is {size / (1 << 30):.1f} GB; images up to "
+                f"{MAX_IMAGE_FILE_BYTES >> 30} GB are read"
+            )
         data = p.read_bytes()
     except FileNotFoundError:
         raise ImageReadError(f"{p}: no such file") from None
@@ -56,7 +81,9 @@ def read_image(path: str | os.PathLike) -> ImageData:
     except ImageReadError as exc:
         raise ImageReadError(f"{p}: {exc}") from exc
     except Image.DecompressionBombError as exc:
-        raise ImageReadError(f"{p}: the image is too large to open safely ({exc})") from exc
+        raise ImageReadError(f"{p}: {too_large_message(exc)}") from exc
+    except MemoryError:
+        raise ImageReadError(f"{p}: not enough memory to decode this image") from None
     except Exception as exc:  # decoders raise many types; all mean "cannot decode"
         raise ImageReadError(
             f"{p}: not a readable image (PNG, JPEG, TIFF, WebP or BMP expected; {exc})"
@@ -67,6 +94,7 @@ def read_image(path: str | os.PathLike) -> ImageData:
 def _read_with_pillow(data: bytes) -> ImageData:
     with Image.open(io.BytesIO(data)) as im:
         fmt = im.format or "unknown"
+        check_image_size(*im.size)
         im.load()
         im = ImageOps.exif_transpose(im)
         icc = im.info.get("icc_profile")
@@ -128,13 +156,14 @@ def _with_alpha(im: Image.Image, alpha: Image.Image) -> Image.Image:
 def _read_png16(data: bytes) -> ImageData:
     import cv2
 
+    with Image.open(io.BytesIO(data)) as im:  # header only: size, ICC profile and EXIF
+        check_image_size(*im.size)
+        icc = im.info.get("icc_profile")
+        orientation = im.getexif().get(0x0112, 1)
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None:
         raise ImageReadError("corrupt 16-bit PNG data")
     arr = _bgr_to_rgb(arr).astype(np.float32) / np.float32(65535.0)
-    with Image.open(io.BytesIO(data)) as im:  # header only: the ICC profile and EXIF
-        icc = im.info.get("icc_profile")
-        orientation = im.getexif().get(0x0112, 1)
     arr = _orient(arr, int(orientation))
     return _finish_with_icc(arr, 16, "PNG", icc)
 
@@ -156,6 +185,9 @@ def _read_tiff(data: bytes) -> ImageData:
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tf:
             page = tf.pages[0]
+            check_image_size(page.imagewidth, page.imagelength * max(1, page.imagedepth))
+            if page.size * page.dtype.itemsize > MAX_IMAGE_PIXELS * 32:
+                raise ImageReadError(f"its samples need {page.nbytes >> 20} MB: too large")
             arr = page.asarray()
             axes = page.axes
             photometric = int(page.photometric)
