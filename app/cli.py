@@ -14,7 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from latent_atelier.app.cli_io import InputError, read_input, write_output
+from latent_atelier.app.cli_io import (
+    InputError,
+    check_output_dir,
+    fallback_dir,
+    read_input,
+    write_output,
+)
 from latent_atelier.editors.operation import (
     Cancelled,
     Operation,
@@ -29,8 +35,9 @@ from latent_atelier.models.perceptual import PerceptualWeightsError
 
 #: errors about the user's files, settings or machine: reported in one line, exit status 2
 USER_ERRORS = (
-    OperationError, InputError, FileNotFoundError, ValueError,  # ValueError: image/latent/trimap errors
+    OperationError, InputError, ValueError,  # ValueError: image/latent/trimap errors
     CheckpointError, DeviceUnavailableError, PerceptualWeightsError,
+    OSError,  # a missing, unreadable or unwritable file or folder (PermissionError, FileExistsError...)
 )
 
 EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable]] = {}
@@ -158,6 +165,7 @@ def run_operation(args: argparse.Namespace) -> int:
     op = get_operation(args._operation)
     params = op.Params(**{s.name: getattr(args, s.name) for s in param_specs(op.Params)})
     validate_params(params)
+    check_output_dir(args.out_dir)
     for note in op.advice(params):
         print(f"note: {note}", file=sys.stderr)
     gen = None
@@ -186,6 +194,27 @@ def run_operation(args: argparse.Namespace) -> int:
         bar.close()
     elapsed = time.perf_counter() - t0
     out_dir = Path(args.out_dir)
+    try:
+        written = _write_results(op, result, out_dir)
+    except OSError as exc:  # a full disk, a folder removed or locked during the run
+        fallback = fallback_dir(op.name)
+        written = _write_results(op, result, fallback)
+        for path in written:
+            print(f"wrote {path}")
+        print(f"error: could not write the results to {out_dir} ({_os_message(exc)}); "
+              f"they were saved to {fallback} instead", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    for key, value in result.metrics.items():
+        print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"time: {elapsed:.1f}s")
+    return 0
+
+
+def _write_results(op: Operation, result: Any, out_dir: Path) -> list[Path]:
     written: list[Path] = []
     known = {s.name: s for s in op.outputs}
     for name, value in result.outputs.items():
@@ -195,12 +224,19 @@ def run_operation(args: argparse.Namespace) -> int:
 
             slot = Slot(name, "placement" if hasattr(value, "to_dict") else "file")
         written += write_output(slot, value, out_dir)
-    for path in written:
-        print(f"wrote {path}")
-    for key, value in result.metrics.items():
-        print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
-    print(f"time: {elapsed:.1f}s")
-    return 0
+    return written
+
+
+def _os_message(exc: OSError) -> str:
+    """``path: reason`` of an OSError, without errno noise."""
+    if exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror or str(exc)
+
+
+def _is_decompression_bomb(exc: BaseException) -> bool:
+    pil = sys.modules.get("PIL.Image")
+    return pil is not None and isinstance(exc, pil.DecompressionBombError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,9 +254,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("error: not enough memory for this run: use a smaller image or model, or fewer "
+              "variants", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {_os_message(exc)}", file=sys.stderr)
+        return 2
     except USER_ERRORS as exc:  # each carries a message that says what to do
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if _is_decompression_bomb(exc):
+            print(f"error: the image is too large to open safely ({exc})", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Data at the boundary (see shared/DESIGN.md): images are ``float32 H x W x 3`` in
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -87,6 +88,8 @@ def validate_params(params: Any) -> None:
         value = getattr(params, spec.name)
         if spec.choices is not None and value not in spec.choices:
             raise OperationError(f"{spec.name}={value!r}: choose one of {list(spec.choices)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise OperationError(f"{spec.name}={value}: a finite number is needed")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if spec.low is not None and value < spec.low:
                 raise OperationError(f"{spec.name}={value} is below its minimum {spec.low}")
@@ -112,6 +115,7 @@ class Result:
     outputs: dict[str, Any]
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the user should know about the result
 
 
 ProgressCallback = Callable[[int, int, "np.ndarray | None", Mapping[str, float]], None]

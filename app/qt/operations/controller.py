@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
+from latent_atelier.app.qt.compositing.controller import CompositingController
 from latent_atelier.app.qt.jobs.job import Job, format_metrics
 from latent_atelier.app.qt.jobs.runner import JobRunner
 from latent_atelier.app.qt.models.device_widget import ModelStatusWidget
@@ -27,6 +28,8 @@ from latent_atelier.app.qt.operations.results import result_layers
 from latent_atelier.app.qt.placement.canvas_overlay import CanvasOverlay
 from latent_atelier.app.qt.placement.geometry import SquareBox
 from latent_atelier.editors.operation import OperationError
+
+DISCOVERY_DELAY_MS = 300  # after the window is up: finding operations imports torch
 
 if TYPE_CHECKING:
     from latent_atelier.app.document.document import Document
@@ -60,9 +63,11 @@ class OperationsController(QObject):
         self.overlay = CanvasOverlay(window.canvas)
         self.panel = OperationsPanel(self.runner, self.pending)
         self.status_widget = ModelStatusWidget(self.manager)
+        self.compositing = CompositingController(self)
         self.document: Document | None = None
         self.signals: DocumentSignals | None = None
-        self.operations: dict[str, type[Operation]] = {}
+        #: the operations found by discovery, by name (empty until then)
+        self.available: dict[str, type[Operation]] = {}
         self.last_error: tuple[str, str] | None = None
         self._discovery: _DiscoveryThread | None = None
         self._finished_discovery: _DiscoveryThread | None = None
@@ -90,31 +95,32 @@ class OperationsController(QObject):
         self._update_model_label()
 
     # ------------------------------------------------------------------ setup
-    def install_menus(self) -> None:
-        """A Model menu (load, recent, demo) and Run/Cancel actions."""
-        bar = self.window.menuBar()
-        menu = bar.addMenu("&Model")
-        load = QAction("&Load model…", self.window)
+    def fill_model_menu(self, menu: QMenu) -> None:
+        """The Model menu: load, recent, demo, Run and Cancel."""
+        load = menu.addAction("&Load model…")
         load.triggered.connect(self.load_model_dialog)
-        menu.addAction(load)
         self.recent_menu = menu.addMenu("Recent models")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
-        demo = QAction("Use the &demo model", self.window)
+        demo = menu.addAction("Use the &demo model")
         demo.triggered.connect(self.use_demo_model)
-        menu.addAction(demo)
         menu.addSeparator()
-        run = QAction("&Run operation", self.window)
+        run = menu.addAction("&Run operation")
         run.setShortcut(QKeySequence("Ctrl+Return"))
         run.triggered.connect(self.run_current)
-        cancel = QAction("&Cancel job", self.window)
+        cancel = menu.addAction("&Cancel job")
         cancel.triggered.connect(lambda: self.runner.cancel())
-        menu.addAction(run)
-        menu.addAction(cancel)
-        self.window.addAction(run)
+        self.window.addAction(run)  # Ctrl+Return works with the menu bar hidden
+
+    def start_discovery(self, delay_ms: int = DISCOVERY_DELAY_MS) -> None:
+        """Find the operations on a thread shortly after the event loop starts."""
+        timer = QTimer(self)  # dies with the controller, unlike a bare singleShot
+        timer.setSingleShot(True)
+        timer.timeout.connect(self.discover_async)
+        timer.start(delay_ms)
 
     def discover_async(self) -> None:
         """Find the operations on a thread (imports torch); fills the dock when done."""
-        if self.operations or self._discovery is not None:
+        if self.available or self._discovery is not None:
             return
         self._discovery = _DiscoveryThread()  # no Qt parent; referenced until it ends
         self._discovery.found.connect(self._on_operations)
@@ -124,7 +130,7 @@ class OperationsController(QObject):
         """Find the operations on this thread (tests, scripts)."""
         from latent_atelier.editors.registry import all_operations
 
-        if not self.operations:
+        if not self.available:
             self._on_operations(all_operations())
 
     def _on_operations(self, operations: dict) -> None:
@@ -132,13 +138,13 @@ class OperationsController(QObject):
             self._discovery.wait()
             self._finished_discovery = self._discovery  # not freed inside its own signal
             self._discovery = None
-        if self.operations:
+        if self.available:
             return
-        self.operations = dict(operations)
-        self.panel.set_operations(self.operations)
+        self.available = dict(operations)
+        self.panel.set_operations(self.available)
         for page in self.panel.pages.values():
             page.set_arch(self.manager.arch)
-        self.panel.align_button.setEnabled("align" in self.operations)
+        self.panel.align_button.setEnabled("align" in self.available)
         self.refresh_pickers()
         self.operations_ready.emit()
 
@@ -285,7 +291,7 @@ class OperationsController(QObject):
 
     def align_face(self) -> None:
         """Run the `align` operation on the photo; its placement becomes the box."""
-        if "align" not in self.operations:
+        if "align" not in self.available:
             self.window.status.showMessage("Face alignment is not available", 4000)
             return
         self.run("align", purpose="align")
@@ -325,7 +331,9 @@ class OperationsController(QObject):
         kept = self._keep_other_pending(job)
         self.pending.show(doc, proposal)
         note = job.context.get("note", "")
-        self.window.status.showMessage(f"{kept}{note}{job.title} done. {metrics}", 8000)
+        done = "; ".join(result.notes)
+        done = f" {done[:1].upper()}{done[1:]}." if done else ""
+        self.window.status.showMessage(f"{kept}{note}{job.title} done.{done} {metrics}", 8000)
 
     def _keep_other_pending(self, job: Job) -> str:
         """A pending result of another operation is accepted (one undo step), not lost.

@@ -1,0 +1,1 @@
+"""Mask-guided portrait editing: the ``mask-edit`` operation (its networks live in models/)."""

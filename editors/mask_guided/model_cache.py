@@ -1,0 +1,39 @@
+"""The mask-guided model a ``mask-edit`` run uses: the bundled one or a file, loaded once."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from latent_atelier.editors.operation import OperationError
+
+BUNDLED_NAME = "mask-guided-64.safetensors"
+_lock = threading.Lock()
+_cache: dict[str, object] = {}
+
+
+def bundled_path() -> Path:
+    """The shipped model file (``resources/models``)."""
+    from latent_atelier.resources import resources_dir
+
+    return resources_dir() / "models" / BUNDLED_NAME
+
+
+def get_model(path: str = ""):  # -> MaskGuidedModel
+    """The model in ``path`` (empty: the bundled one), cached per resolved path."""
+    from latent_atelier.models.mask_guided.io import ModelFileError, load_model
+
+    file = Path(path).expanduser() if path else bundled_path()
+    key = str(file.resolve()) if file.exists() else str(file)
+    with _lock:
+        if key not in _cache:
+            try:
+                model = load_model(file)
+            except ModelFileError as exc:
+                raise OperationError(f"{exc}; give a mask-guided model trained with "
+                                     "`latent-atelier-cli train --arch mask-guided`") from exc
+            if model.generator is None:
+                raise OperationError(f"{file} holds the label-to-image baseline, not the mask-guided "
+                                     "generator; give the full model")
+            _cache[key] = model
+        return _cache[key]
