@@ -33,7 +33,7 @@ def get_model(path: str = ""):  # -> MaskGuidedModel
                 raise OperationError(f"{exc}; give a mask-guided model trained with "
                                      "`latent-atelier-cli train --arch mask-guided`") from exc
             if model.generator is None:
-                raise OperationError(f"{file} holds the label-to-image baseline, not the mask-guided "
-                                     "generator; give the full model")
+                raise OperationError(f"{file} holds no mask-guided generator (a baseline or parser-only "
+                                     "file); give the full model")
             _cache[key] = model
         return _cache[key]

@@ -113,6 +113,6 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> M
         parser = FaceParser(config.parser_width)
         _load_into(parser, state, p, "parser")
         model.parser = parser.to(device).eval().requires_grad_(False)
-    if model.generator is None and model.baseline is None:
-        raise ModelFileError(f"{p}: holds no generator")
+    if model.generator is None and model.baseline is None and model.parser is None:
+        raise ModelFileError(f"{p}: holds no network")
     return model
