@@ -268,3 +268,40 @@ def test_fused_gauss_seidel_pass_equals_two_half_sweeps(first: int) -> None:
         _gauss_seidel_sweep(level.diag, level.wx, level.wy, got, b, first, from_zero)
         unknown = level.diag > 0
         np.testing.assert_allclose(got[unknown], expected[unknown], rtol=1e-5, atol=1e-5)
+
+
+def _textured_segments(labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Segment images with their own content (not the photo's), so the solve has work to do."""
+    n = labels.shape[0]
+    yy, xx = np.mgrid[0:n, 0:n] / n
+    return {int(k): np.stack([0.5 + 0.3 * np.cos((7 + k) * yy + c) * np.sin((5 + c) * xx)
+                              for c in range(3)], -1).astype(np.float32)
+            for k in np.unique(labels[labels > 0])}
+
+
+@pytest.mark.parametrize("segments", ["offset", "textured"])
+def test_default_solver_matches_an_independent_sparse_direct_solve(segments: str) -> None:
+    """The same discrete system, assembled afresh from the documented formula and solved by
+    SciPy's sparse LU (benchmarks/poisson_reference.py shares no code with the solver)."""
+    from benchmarks.poisson_reference import reference_stitch
+
+    photo = _photo()
+    labels = _voronoi_labels()
+    segs = _offset_segments(photo, labels) if segments == "offset" else _textured_segments(labels)
+    reference, _seconds = reference_stitch(photo, labels, segs)
+    ours = poisson_stitch(photo, labels, segs)
+    assert np.abs(ours - reference).max() < 1e-3
+    # and it is not trivially close: the naive composite is far from the solution
+    assert np.abs(naive_composite(photo, labels, segs) - reference).max() > 0.05
+
+
+def test_reference_solve_reproduces_the_photo_for_shifted_segments() -> None:
+    """Segments that are the photo plus a constant have the photo's gradients: with the photo
+    as border the exact solution is the photo itself."""
+    from benchmarks.poisson_reference import reference_stitch
+
+    photo = _photo()
+    labels = _voronoi_labels()
+    segs = {int(k): photo + np.float32(0.1 * k) for k in np.unique(labels[labels > 0])}
+    reference, _seconds = reference_stitch(photo, labels, segs)
+    np.testing.assert_allclose(reference, photo, atol=1e-6)  # float32 inputs
