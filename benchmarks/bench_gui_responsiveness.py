@@ -85,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     from latent_atelier.app.document.preferences import Preferences
     from latent_atelier.app.document.recovery import RecoveryStore
     from latent_atelier.app.qt.main_window import MainWindow
-    from latent_atelier.app.qt.operations import install_operations
     from latent_atelier.app.qt.resources_path import sample_photo
     from latent_atelier.models.zoo import random_generator
 
@@ -93,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = QSettings(f"{tmp}/settings.ini", QSettings.Format.IniFormat)
         window = MainWindow(Preferences(), RecoveryStore(f"{tmp}/recovery"), settings=settings)
         window.show()
-        ops = getattr(window, "operations", None) or install_operations(window)
+        ops = window.operations
         window.open_path(sample_photo())
         ops.discover_now()
         widths = {2**i: 32 for i in range(2, size.bit_length())}

@@ -7,7 +7,6 @@ drag and drop, autosave and the unsaved-changes prompt.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,7 @@ from latent_atelier.app.qt.canvas.canvas_widget import CanvasWidget
 from latent_atelier.app.qt.canvas.tools import ToolKind
 from latent_atelier.app.qt.docks.history_dock import HistoryDock
 from latent_atelier.app.qt.docks.layers_dock import LayersDock
-from latent_atelier.app.qt.docks.operations_placeholder import OperationsDock
+from latent_atelier.app.qt.docks.operations_dock import OperationsDock
 from latent_atelier.app.qt.docks.tool_options_dock import ToolOptionsDock
 from latent_atelier.app.qt.document_io import (
     FLAT_EXPORT_FILTER,
@@ -36,6 +35,7 @@ from latent_atelier.app.qt.document_io import (
     open_document,
 )
 from latent_atelier.app.qt.document_signals import DocumentSignals
+from latent_atelier.app.qt.operations.controller import OperationsController
 from latent_atelier.app.qt.status_bar import CanvasStatusBar
 from latent_atelier.app.qt.window_actions import WindowActions
 from latent_atelier.app.qt.window_settings import WindowSettings, default_settings
@@ -71,8 +71,6 @@ class MainWindow(QMainWindow):
         self.document: Document | None = None
         self.signals: DocumentSignals | None = None
         self.brush_settings = BrushSettings()
-        #: extra questions before closing (e.g. "a job is running"); any False keeps the window
-        self.close_checks: list[Callable[[], bool]] = []
         self.setAcceptDrops(True)
         self.resize(1280, 820)
 
@@ -84,7 +82,9 @@ class MainWindow(QMainWindow):
         self.tool_options = ToolOptionsDock(self.brush_settings)
         self.layers_dock = LayersDock(self.actions_.layer_panel_actions())
         self.history_dock = HistoryDock()
-        self.operations_dock = OperationsDock()
+        #: the generator operations: dock content, Model menu, jobs, results, compositing
+        self.operations = OperationsController(self)
+        self.operations_dock = OperationsDock(self.operations.panel)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.tool_options)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.layers_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
@@ -93,10 +93,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.tool_options, self.layers_dock], [380, 290], horizontal)
         self.resizeDocks([self.tool_options, self.operations_dock], [190, 600], vertical)
         self.resizeDocks([self.layers_dock, self.history_dock], [520, 200], vertical)
-        self.actions_.build_menus_and_toolbars()
-        from latent_atelier.app.qt.operations import install_operations
-
-        self.operations = install_operations(self)  # dock content, Model menu, status widgets
+        self.actions_.build_menus_and_toolbars(self.operations.fill_model_menu)
+        self.status.addPermanentWidget(self.operations.status_widget)
+        self.operations.start_discovery()  # on a thread: it imports torch
 
         self.autosave = AutosaveController(recovery_store, self)
         self.autosave.set_interval(preferences.autosave_seconds)
@@ -128,6 +127,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_document(document, self.signals)
         self.layers_dock.set_document(document, self.signals)
         self.history_dock.set_document(document, self.signals)
+        self.operations.set_document(document, self.signals)
         self.autosave.set_document(document)
         self._update_title()
         self._update_enabled()
@@ -379,10 +379,11 @@ class MainWindow(QMainWindow):
         return True
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not all(check() for check in self.close_checks) or not self.maybe_save_changes():
+        if not self.operations.confirm_close() or not self.maybe_save_changes():
             event.ignore()
             return
         self.closing.emit()
+        self.operations.shutdown()  # cancel jobs and wait for the workers
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.autosave.shutdown()
         self.autosave.store.discard()
@@ -412,7 +413,10 @@ class MainWindow(QMainWindow):
         self.drop_files(paths)
 
     def drop_files(self, paths: list[str]) -> None:
-        """No document: open the first file. Otherwise each image becomes a background layer."""
+        """No document: open the first file. After a matte, images go under the cut-out;
+        otherwise each image becomes a background layer at the bottom."""
+        if self.operations.compositing.take_drop(paths):
+            return
         if self.document is None:
             self.open_path(paths[0])
             return

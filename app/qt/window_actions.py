@@ -133,8 +133,8 @@ class WindowActions:
         """Buttons under the layer list."""
         return [self.add_paint, self.add_mask, self.add_labels, self.duplicate, self.delete]
 
-    def build_menus_and_toolbars(self) -> None:
-        """Menu bar and toolbars of the window."""
+    def build_menus_and_toolbars(self, fill_model_menu: Callable[[QMenu], None]) -> None:
+        """Menu bar and toolbars of the window; ``fill_model_menu`` fills the Model menu."""
         bar = self.w.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addActions([self.new_from_image, self.open])
@@ -164,7 +164,8 @@ class WindowActions:
         tools_menu.addActions(list(self.tool_actions.values()))
         tools_menu.addSeparator()
         tools_menu.addActions([self.size_down, self.size_up])
-        help_menu = bar.addMenu("&Help")
+        fill_model_menu(bar.addMenu("&Model"))
+        help_menu = bar.addMenu("&Help")  # last, as everywhere
         help_menu.addActions([self.shortcuts, self.about])
         self.refresh_recent()
 

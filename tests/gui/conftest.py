@@ -27,9 +27,7 @@ def tiny_generator(arch: str = "stylegan2"):
 
 def install_tiny_operations(window: MainWindow, arch: str = "stylegan2"):
     """The window's operations controller, operations discovered, a tiny model loaded."""
-    from latent_atelier.app.qt.operations import install_operations
-
-    controller = getattr(window, "operations", None) or install_operations(window)
+    controller = window.operations
     controller.discover_now()
     controller.manager.set_generator(tiny_generator(arch), "tiny" if arch == "stylegan2" else f"tiny-{arch}")
     return controller

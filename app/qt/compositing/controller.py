@@ -1,8 +1,9 @@
 """Compositing by drag and drop, background handles, generated backgrounds, export.
 
 After a matte (a MATTE layer or a cut-out RGBA result exists), an image dropped on the
-window (``MainWindow.drop_files``, wrapped here) becomes a BACKGROUND layer right under
-the foreground (one undo step), instead of the main window's default of a bottom layer.
+window (``MainWindow.drop_files`` asks :meth:`CompositingController.take_drop` first)
+becomes a BACKGROUND layer right under the foreground (one undo step), instead of the
+main window's default of a bottom layer.
 "Move background" shows handles to move and scale it; "Generate background" runs
 FurryGAN's background generator; "Export composite…" writes the composite, the
 foreground with alpha and the matte in one go.
@@ -49,23 +50,17 @@ class CompositingController(QObject):
         panel.move_bg_button.toggled.connect(self.set_moving)
         panel.export_button.clicked.connect(self.export_dialog)
         self.handles.rect_chosen.connect(self._apply_rect)
-        self._wrap_window_drops()
 
     # ------------------------------------------------------------------ drops
-    def _wrap_window_drops(self) -> None:
-        """After a matte, dropped images go under the cut-out; otherwise the window decides."""
-        window = self.window
-        original = window.drop_files
-
-        def drop_files(paths: list[str]) -> None:
-            images = [p for p in paths if Path(p).suffix.lower() in IMAGE_SUFFIXES]
-            if images and len(images) == len(paths) and has_cutout(window.document):
-                for path in images:
-                    self.drop_background(path)
-                return
-            original(paths)
-
-        window.drop_files = drop_files  # type: ignore[method-assign]
+    def take_drop(self, paths: list[str]) -> bool:
+        """After a matte, dropped images go under the cut-out (True when taken here);
+        otherwise the window decides what a drop does."""
+        images = [p for p in paths if Path(p).suffix.lower() in IMAGE_SUFFIXES]
+        if not images or len(images) != len(paths) or not has_cutout(self.window.document):
+            return False
+        for path in images:
+            self.drop_background(path)
+        return True
 
     def drop_background(self, path: str | Path) -> Layer | None:
         """Put the image at ``path`` under the foreground as a BACKGROUND layer (one step)."""
@@ -119,7 +114,7 @@ class CompositingController(QObject):
     # ------------------------------------------------------------------ generate / export
     def generate_background(self) -> None:
         """Run `generate-background` on the photo's FurryGAN latent."""
-        if "generate-background" not in self.ops.operations:
+        if "generate-background" not in self.ops.available:
             self.window.status.showMessage("Backgrounds need the FurryGAN operations", 4000)
             return
         self.ops.run("generate-background")
