@@ -25,7 +25,7 @@ import numpy as np
 from latent_atelier.app.document.document import Document
 from latent_atelier.app.document.layers import Layer
 from latent_atelier.app.document.ora import ProjectError, load_ora, save_ora
-from latent_atelier.models.atomic import atomic_write_bytes
+from latent_atelier.models.atomic import atomic_write_bytes, clean_stale_temps
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,8 @@ class RecoveryStore:
         """Every readable recovery entry in the folder, newest first."""
         entries = []
         for note in self.directory.glob("*.json"):
+            if note.name.startswith("."):
+                continue  # a temp file of an interrupted write is no recovery entry
             ora = note.with_suffix(".ora")
             try:
                 data = json.loads(note.read_text("utf-8"))
@@ -161,7 +163,11 @@ class RecoveryStore:
         return entries[0] if entries else None
 
     def crashed(self) -> list[RecoveryEntry]:
-        """Entries of other sessions whose process is gone: work to offer back."""
+        """Entries of other sessions whose process is gone: work to offer back.
+
+        Called at start-up: temp files that interrupted writes left in the folder go first.
+        """
+        clean_stale_temps(self.directory)
         return [e for e in self.list() if e.session_id != self.session_id and not e.process_alive]
 
     def load(self, entry: RecoveryEntry) -> Document:

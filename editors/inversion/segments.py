@@ -134,6 +134,22 @@ def labels_to_photo(placement: Placement, original: np.ndarray, before: np.ndarr
     return np.where(moved, np.rint(back).astype(np.int32), original).astype(np.int32)
 
 
+def check_segment_count(count: int, size: int) -> None:
+    """Refuse more segments than fit in memory: each is one batch item through the generator
+    and VGG (300 segments of a 128 px crop took 4.8 GB, about 16 MB each)."""
+    limit = max_segments(size)
+    if count > limit:
+        raise OperationError(
+            f"{count} segments: at most {limit} can be inverted together at {size} px (each is "
+            "one batch item in memory); merge segments or paint fewer ids"
+        )
+
+
+def max_segments(size: int) -> int:
+    """:data:`MAX_SEGMENTS` at 128 px and below, fewer for larger models (same memory)."""
+    return max(8, min(MAX_SEGMENTS, MAX_SEGMENTS * 128 * 128 // (size * size)))
+
+
 def segment_ids(labels: np.ndarray) -> list[int]:
     """The segment ids > 0 present, increasing: the batch order of the latents."""
     return [int(k) for k in np.unique(labels) if k > 0]
@@ -227,6 +243,7 @@ class CompositeLoss:
 # --------------------------------------------------------------------------- inversion
 #: the losses :func:`invert_segments` can optimise
 LOSSES = ("segments", "composite")
+MAX_SEGMENTS = 64  # at 128 px: about 1 GB of activations (16 MB a segment)
 #: truncation of the random start codes (towards the mean W: typical, well-formed faces)
 CANDIDATE_TRUNCATION = 0.7
 
@@ -280,6 +297,7 @@ def invert_segments(
     ids = segment_ids(labels)
     if not ids:
         raise OperationError("no segment (id > 0) inside the placed region: paint some segments")
+    check_segment_count(len(ids), size)
     device = generator_device(gen)
     torch.manual_seed(int(seed))
     batch = len(ids)
