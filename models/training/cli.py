@@ -29,7 +29,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``train`` options to ``p``."""
     d = TrainConfig()
     p.add_argument("--arch", choices=(*ARCHES, "mask-guided"), default=d.arch, help="generator to train")
-    p.add_argument("--data", required=True, help="portrait dataset folder (meta.json) or image folder")
+    p.add_argument("--data", default=None,
+                   help="portrait dataset folder (meta.json) or image folder (required unless --adapt-from)")
     p.add_argument("--out", required=True, help="run folder: checkpoint, samples, generator_ema.safetensors")
     p.add_argument("--size", type=int, default=d.size, help="resolution (power of two >= 16)")
     p.add_argument("--batch", type=int, default=d.batch, help="batch size")
@@ -69,9 +70,11 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help="iterations over which the centre prior fades to 0")
     p.add_argument("--center-prior-centre-only", action="store_true",
                    help="the centre prior without its central-quarter (face) term, as before 2026-11-21")
+    from latent_atelier.models.training.adapt_cli import add_adapt_options
     from latent_atelier.models.training.mask_guided_cli import add_arguments
 
     add_arguments(p)
+    add_adapt_options(p)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -92,6 +95,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     """Train with a tqdm progress bar; returns the exit status (2 for bad settings)."""
+    if getattr(args, "adapt_from", None):
+        from latent_atelier.models.training.adapt_cli import run_adapt
+
+        return run_adapt(args)
+    if not args.data:
+        print("train: --data is required (a portrait dataset or an image folder)", file=sys.stderr)
+        return 2
     if args.arch == "mask-guided":
         from latent_atelier.models.training.mask_guided_cli import run as run_mask_guided
 
