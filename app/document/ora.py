@@ -64,7 +64,15 @@ EXTRAS_DIR = "latent-atelier"
 THUMBNAIL_MAX = 256
 MAX_LAYER_PIXELS = MAX_IMAGE_PIXELS  # a document and each layer (see limits.py)
 LAYER_AREA_FACTOR = 4  # a layer may cover at most 4x the document's area
-MAX_DECODED_BYTES = 8 << 30  # every layer's float32 pixels together
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 16 << 30
+
+
+# every layer's float32 pixels together: 8 GB, or half the machine's memory if less
+MAX_DECODED_BYTES = min(8 << 30, _memory_bytes() // 2)
 MAX_ENTRIES = 20_000
 MAX_LAYERS = 1000
 MAX_STACK_DEPTH = 32
@@ -316,6 +324,14 @@ class _Reader:
             raise ProjectError(f"the entry '{name}' is missing")
         return read_zip_entry(self.zf, self.names[key], cap, f"the entry '{name}'")
 
+    def head(self, name: str, n: int = 64) -> bytes:
+        """The first ``n`` bytes of an entry (a PNG header), without reading the rest."""
+        key = _entry_key(name)
+        if key not in self.names:
+            raise ProjectError(f"the entry '{name}' is missing")
+        with self.zf.open(self.names[key]) as fh:
+            return fh.read(n)
+
     def npy(self, name: str, cap: int) -> np.ndarray:
         return load_npy(self.get(name, cap + 4096), cap, f"the entry '{name}'")
 
@@ -360,6 +376,7 @@ def _read_all(zf: zipfile.ZipFile, p: Path) -> Document:
     top = root.find("stack")
     if top is None:
         raise ProjectError("stack.xml has no root <stack>")
+    _check_pixel_budget(r, top)
     layers_top_first: list[Layer] = []
     _read_stack(r, top, (0, 0), 1.0, True, layers_top_first, 0)
     doc = Document(width, height, list(reversed(layers_top_first)))
@@ -367,6 +384,47 @@ def _read_all(zf: zipfile.ZipFile, p: Path) -> Document:
     if active and any(lay.id == active for lay in doc.layers):
         doc.active_id = active
     return doc
+
+
+def _pixel_entry(el: ET.Element) -> tuple[str, int]:
+    """The entry decoding a layer will read, and its channels once decoded."""
+    kind = LayerKind(el.get(_q("kind"), LayerKind.PAINT.value))
+    single = kind.is_scalar or kind == LayerKind.LABELS
+    if el.get(_q("exact")):
+        return el.get("src") or "", 1 if single else 4
+    if single:
+        return el.get(_q("data")) or "", 1
+    return el.get("src") or "", 4
+
+
+def _check_pixel_budget(r: _Reader, top: ET.Element) -> None:
+    """Every layer's size from its PNG header against the document and the budget, and
+    each pixel entry used once, before any layer is decoded."""
+    seen: set[str] = set()
+    todo = [(top, 0)]
+    count = 0
+    while todo:
+        stack, depth = todo.pop()
+        if depth > MAX_STACK_DEPTH:
+            raise ProjectError(f"stacks are nested more than {MAX_STACK_DEPTH} deep (the limit)")
+        for child in stack:
+            if child.tag == "stack":
+                todo.append((child, depth + 1))
+                continue
+            if child.tag != "layer":
+                continue
+            count += 1
+            if count > MAX_LAYERS:
+                raise ProjectError(f"it has more than {MAX_LAYERS} layers (the limit)")
+            entry, channels = _pixel_entry(child)
+            if not entry:
+                continue  # reading the layer says what is missing
+            key = _entry_key(entry)
+            if key in seen:
+                raise ProjectError(f"two layers use the entry '{entry}': the project is damaged or forged")
+            seen.add(key)
+            width, height, _ = png_header(r.head(entry), entry)
+            r.charge(entry, width, height, channels)
 
 
 def _read_stack(r: _Reader, stack: ET.Element, origin: tuple[int, int], opacity: float,
@@ -456,8 +514,7 @@ def _read_pixels(r: _Reader, el: ET.Element, src: str, kind: LayerKind) -> np.nd
     exact = el.get(_q("exact"))
     if exact:
         channels = 1 if kind.is_scalar or kind == LayerKind.LABELS else 4
-        width, height, _ = png_header(r.get(src, MAX_PNG_ENTRY_BYTES), src)
-        r.charge(exact, width, height, channels)
+        width, height, _ = png_header(r.head(src), src)  # charged by _check_pixel_budget
         return check_pixels(kind, r.npy(exact, width * height * channels * 4))
     data_entry = el.get(_q("data"))
     if kind == LayerKind.LABELS:
@@ -481,8 +538,9 @@ def _read_pixels(r: _Reader, el: ET.Element, src: str, kind: LayerKind) -> np.nd
 
 
 def _decode_charged(r: _Reader, name: str, channels: int) -> np.ndarray:
-    """Decode a layer PNG after its declared size passed the document and budget checks."""
+    """Decode a layer PNG whose size :func:`_check_pixel_budget` accepted from its header."""
     data = r.get(name, MAX_PNG_ENTRY_BYTES)
-    width, height, _ = png_header(data, name)
-    r.charge(name, width, height, channels)
+    _w, _h, found = png_header(data, name)
+    if channels == 1 and found != 1:  # masks and label maps are single-channel data
+        raise ProjectError(f"{name} has {found} channels; mask and label data have one")
     return decode_png(data, name)
