@@ -179,7 +179,8 @@ class Adapter:
         gen_ema = _copy_generator(source).to(self.device).eval().requires_grad_(False)
         size = source.resolution
         widths = {r: config.d_width for r in (2**i for i in range(2, size.bit_length()))}
-        disc = PatchDiscriminator(size, channels=widths, patch_resolutions=config.patch_resolutions)
+        levels = tuple(r for r in config.patch_resolutions if 4 <= r < size) or (max(4, size // 2),)
+        disc = PatchDiscriminator(size, channels=widths, patch_resolutions=levels)
         disc = disc.to(self.device)
         self.shots = (shots if shots is not None else load_shots(config.shots, size)).to(self.device)
         if len(self.shots) < 1:
