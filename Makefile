@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: app test lint bench clean-venv lock
+.PHONY: app test lint bench clean-venv lock check-install
 
 $(STAMP): pyproject.toml setup.py requirements/lock.txt requirements/nodeps.txt requirements/faces.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,7 @@ lock: $(STAMP)
 	$(PY) -m pip install -q pip-tools
 	$(VENV)/bin/pip-compile -q --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
 	    --allow-unsafe -o requirements/lock.txt pyproject.toml requirements/lock.in
+
+# `pip install .` (not editable) into a fresh venv; the CLI and the editor run from elsewhere.
+check-install:
+	PYTHON=$(PYTHON) bash scripts/ci/check_installed_package.sh
