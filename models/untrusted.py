@@ -116,7 +116,14 @@ def check_npz(data: bytes, cap: int, what: str, max_members: int = 256) -> None:
     except zipfile.BadZipFile as exc:
         raise BudgetError(f"{what}: not a readable .npz file ({exc})") from exc
     with zf:
-        check_zip(zf, max_members, cap + 4096 * max_members, what)
+        infos = zf.infolist()
+        if len(infos) > max_members:
+            raise BudgetError(f"{what} has {len(infos)} arrays; the limit is {max_members}")
+        declared = sum(i.file_size for i in infos)
+        if declared > cap + 4096 * len(infos):  # the .npy headers come on top of the arrays
+            raise BudgetError(
+                f"{what} unpacks to {human_bytes(declared)}; the limit is {human_bytes(cap)}"
+            )
         used = 0
         for info in zf.infolist():
             member = read_zip_entry(zf, info, cap - used + 4096, f"{what} ({info.filename})")
@@ -131,7 +138,7 @@ def _refuse_dtd(*_args: object) -> None:
     raise BudgetError("the XML declares a DTD or entities, which these files never need")
 
 
-def parse_xml(data: bytes, what: str) -> ET.Element:
+def parse_xml(data: bytes, what: str, max_depth: int = 64) -> ET.Element:
     """An ElementTree from ``data``, parsed by expat with any DTD refused at its start.
 
     The DOCTYPE handler fires before any entity could be declared or expanded, whatever
@@ -143,10 +150,20 @@ def parse_xml(data: bytes, what: str) -> ET.Element:
     def name(n: str) -> str:
         return "{" + n if "}" in n else n
 
-    parser.StartElementHandler = lambda tag, attrs: builder.start(
-        name(tag), {name(k): v for k, v in attrs.items()}
-    )
-    parser.EndElementHandler = lambda tag: builder.end(name(tag))
+    depth = [0]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        depth[0] += 1
+        if depth[0] > max_depth:
+            raise BudgetError(f"elements are nested more than {max_depth} deep (the limit)")
+        builder.start(name(tag), {name(k): v for k, v in attrs.items()})
+
+    def end(tag: str) -> None:
+        depth[0] -= 1
+        builder.end(name(tag))
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.CharacterDataHandler = builder.data
     parser.StartDoctypeDeclHandler = _refuse_dtd
     parser.EntityDeclHandler = _refuse_dtd

@@ -477,10 +477,10 @@ def _read_layer(r: _Reader, el: ET.Element, origin: tuple[int, int], opacity: fl
     if el.get(_q("palette")):
         props["palette"] = Palette.from_list(r.json(el.get(_q("palette"), "")))
     if el.get(_q("latent")):
-        from latent_atelier.models.generator import Latent  # torch is imported only when a latent is present
-
         data = r.get(el.get(_q("latent"), ""), MAX_LATENT_BYTES)
         check_npz(data, MAX_LATENT_BYTES, "a layer latent")
+        from latent_atelier.models.generator import Latent  # torch is imported only when a latent is present
+
         props["latent"] = Latent.from_bytes(data, source="layer latent")
     if el.get(_q("placement")):
         from latent_atelier.editors.placement import Placement
