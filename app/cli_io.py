@@ -93,6 +93,8 @@ def read_input(slot: Slot, path: str, gen: Any = None) -> Any:
             return Placement.from_dict(json.loads(Path(path).read_text()))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{path}: not a placement JSON file ({exc})") from exc
+    if slot.kind == "model" and not str(path).startswith("random:") and not Path(path).is_file():
+        raise InputError(f"{path}: no such model file (give a .safetensors, .pt or .pkl generator)")
     return path
 
 

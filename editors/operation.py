@@ -20,7 +20,9 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-SlotKind = Literal["image", "rgba", "mask", "labels", "latent", "placement", "file"]
+#: what a slot holds; "model" is a second generator's file (or ``random:`` spec), which the
+#: operation loads itself on the main model's device (the CLI and the GUI pass the path)
+SlotKind = Literal["image", "rgba", "mask", "labels", "latent", "placement", "file", "model"]
 
 
 class Cancelled(Exception):
