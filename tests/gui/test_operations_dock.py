@@ -65,16 +65,18 @@ def test_reset_restores_defaults_and_out_of_range_is_refused(ops):
     assert page.form.params().init == "mean"
 
 
-def test_pickers_default_to_the_photo_and_the_active_mask(window, ops):
+def test_pickers_default_to_the_photo_and_keep_their_value(window, ops):
     page = ops.panel.select("embed")
     ops.refresh_pickers()
     assert page.pickers.choices()["photo"] == window.document.layers[0].id
     assert page.pickers.choices()["mask"] is None  # optional, and no mask is active
-    window.add_layer("mask")  # the new mask becomes the active layer
+    window.add_layer("mask")  # the new mask becomes the active layer...
     mask = window.document.active_layer
     ops.refresh_pickers()
-    assert page.pickers.choices()["mask"] == mask.id
+    assert page.pickers.choices()["mask"] is None  # ...but is not the user's pick for embed
     assert page.pickers.choices()["photo"] == window.document.layers[0].id
+    picker = page.pickers.pickers["mask"]
+    picker.choose(mask.id)  # what picking it in the combo box does
     window.document.set_active(window.document.layers[0].id)
     ops.refresh_pickers()
     assert page.pickers.choices()["mask"] == mask.id  # a made choice is kept
@@ -199,7 +201,10 @@ def test_mask_pickers_follow_the_names_of_the_users_masks(window, ops):
     assert choices["fg_mask"] == ids["fg strokes"]
     assert choices["bg_mask"] == ids["BG-strokes"]
     assert choices["unknown_mask"] is None  # the active mask is meant for another slot
-    window.add_layer("mask")  # an unnamed one, active: the fallback rule
-    ops.panel.select("embed")
+    window.add_layer("mask")  # an unnamed one, active: no slot takes it by itself
     ops.refresh_pickers()
-    assert ops.panel.pages["embed"].pickers.choices()["mask"] == doc.active_id
+    assert page.pickers.choices()["unknown_mask"] is None
+    doc.set_layer_props(doc.active_id, name="unsure bits")  # named for a slot: taken there
+    ops.refresh_pickers()
+    assert page.pickers.choices()["unknown_mask"] == doc.active_id
+    assert page.pickers.choices()["fg_mask"] == ids["fg strokes"]

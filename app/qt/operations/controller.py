@@ -232,13 +232,15 @@ class OperationsController(QObject):
         return self.run(page.op_cls.name)
 
     def run(self, name: str, purpose: str = "result", extra: dict | None = None) -> Job | None:
-        """Queue operation ``name`` with the inputs and settings its page shows."""
+        """Queue operation ``name`` with the inputs and settings its page shows.
+
+        The dock stays on the page the user is looking at (a button such as Align face or
+        Generate runs its own operation without switching pages).
+        """
         doc = self.document
         if doc is None or name not in self.panel.pages:
             return None
         page = self.panel.pages[name]
-        if self.panel.current_page is not page:
-            self.panel.select(name)
         page.pickers.refill(doc)
         op = page.op_cls()
         try:

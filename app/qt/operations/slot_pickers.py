@@ -105,37 +105,78 @@ def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
         return found[0].id if found else None  # or the user's choice
     if slot.kind == "mask":
         return _mask_default(slot, candidates, active, taken)
-    if slot.kind == "labels":
-        if active is not None and active.kind == LayerKind.LABELS:
+    if slot.kind == "labels":  # the active one, else (two label slots) the next one free
+        if active is not None and active.kind == LayerKind.LABELS and active.id not in taken:
             return active.id
-        return None if slot.optional or not candidates else candidates[0].id
+        free = [lay for lay in candidates if lay.id not in taken]
+        return None if slot.optional or not free else free[0].id
     return None
 
 
 class LayerPicker(QComboBox):
-    """A layer chooser for one image/rgba/mask/labels slot."""
+    """A layer chooser for one image/rgba/mask/labels slot.
+
+    It starts on :func:`default_layer` and then keeps its value: selecting a layer in the
+    Layers panel, or adding one, never changes it. It moves only when the user picks in
+    it, when its layer goes away, when a required slot is empty and a layer for it
+    appears, or when a new or renamed layer's name says it is meant for this slot
+    ("fg strokes" for the foreground mask).
+    """
 
     def __init__(self, slot: Slot, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.slot = slot
+        self.chosen: str | None = None  # what the user picked (NONE included)
+        self._names: dict[str, str] | None = None  # layer id -> name at the last fill
         self.setObjectName(f"slot_{slot.name}")
         self.setToolTip(slot.help or slot.name)
+        self.activated.connect(lambda index: self.choose(self.itemData(index)))
+
+    def choose(self, data: str | None) -> None:
+        """The user's pick (a layer id or NONE): kept over refills while the layer exists."""
+        self.chosen = data
+        index = self.findData(data)
+        if index >= 0:
+            self.setCurrentIndex(index)
+
+    def forget(self) -> None:
+        """Back to the default at the next fill (another document)."""
+        self.chosen, self._names = None, None
 
     def refill(self, doc: Document | None, taken: list[str]) -> None:
-        """List the compatible layers (top first), keeping the choice when it still exists."""
+        """List the compatible layers (top first); see the class docstring for the value."""
         keep = self.currentData()
         self.blockSignals(True)
         self.clear()
         self.addItem("(none)" if self.slot.optional else "(choose a layer)", NONE)
+        names: dict[str, str] = {}
         if doc is not None:
             for layer in reversed(doc.layers):
                 if layer.kind in KINDS_FOR_SLOT[self.slot.kind] and not layer.pending:
                     self.addItem(layer.name, layer.id)
-        index = self.findData(keep) if keep not in (None, NONE) else -1
-        if index < 0 and doc is not None:
-            index = self.findData(default_layer(doc, self.slot, taken))
-        self.setCurrentIndex(max(0, index))
+                    names[layer.id] = layer.name
+        self.setCurrentIndex(max(0, self._pick_index(doc, taken, keep, names)))
+        self._names = names if doc is not None else None
         self.blockSignals(False)
+
+    def _pick_index(self, doc: Document | None, taken: list[str], keep: object,
+                    names: dict[str, str]) -> int:
+        if doc is None:
+            return 0
+        if self.chosen is not None and self.findData(self.chosen) >= 0:
+            return self.findData(self.chosen)
+        if self._names is None:  # the first fill for this document
+            return self.findData(default_layer(doc, self.slot, taken))
+        named = [lid for lid, name in names.items() if self._names.get(lid) != name
+                 and _named_for(doc.layer(lid), self.slot.name) and lid not in taken]
+        if named:  # a layer was just made (or renamed) for this slot
+            return self.findData(named[0])
+        index = self.findData(keep) if keep not in (None, NONE) else -1
+        if index >= 0:
+            return index
+        if self.slot.optional:  # left empty, or its layer went away: stays empty
+            return 0
+        return self.findData(default_layer(doc, self.slot, taken))  # a required slot
 
     def layer_id(self) -> str | None:
         """The chosen layer id (None for '(none)' or an empty list)."""
@@ -270,6 +311,8 @@ class SlotPickers(QWidget):
         for picker in self.pickers.values():
             if isinstance(picker, StoredValuePicker):
                 picker.chosen = None
+            elif isinstance(picker, LayerPicker):
+                picker.forget()
 
     def use_box(self) -> None:
         """Make every placement picker use the canvas box (the user just moved it)."""
