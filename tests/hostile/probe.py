@@ -31,10 +31,11 @@ def _reset_peak() -> bool:
         return False
 
 
-def run_case(code: str, namespace: dict) -> dict:
+def run_case(code: str, namespace: dict, traced: bool = True) -> dict:
     can_reset = _reset_peak()
     base = _status_kb("VmRSS")
-    tracemalloc.start()
+    if traced:
+        tracemalloc.start()
     t0 = time.perf_counter()
     error_type, message = None, ""
     try:
@@ -42,7 +43,7 @@ def run_case(code: str, namespace: dict) -> dict:
     except BaseException as exc:  # what was raised is the measurement
         error_type, message = type(exc).__name__, str(exc)
     seconds = time.perf_counter() - t0
-    _cur, traced_peak = tracemalloc.get_traced_memory()
+    _cur, traced_peak = tracemalloc.get_traced_memory() if traced else (0, 0)
     tracemalloc.stop()
     peak = _status_kb("VmHWM")
     return {
@@ -64,7 +65,8 @@ def main() -> None:
     out = {}
     for name, code in spec["cases"].items():
         namespace.pop("result", None)
-        out[name] = run_case(code, namespace)
+        # legitimate loads after the hostile ones run untraced (tracemalloc slows torch 10x)
+        out[name] = run_case(code, namespace, traced=not name.startswith("good"))
     print("PROBE " + json.dumps(out, default=str), flush=True)
 
 
