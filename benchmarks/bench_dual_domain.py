@@ -1,0 +1,333 @@
+"""Dual-Domain Synthesis on the demo model and its ink-sketch adaptation (CPU).
+
+Parts (``--part``, each merged into ``results/dual_domain.json``):
+
+- ``labeller``: the reference part labeller (eyes + nose + mouth) trained on the synthetic
+  portraits' exact labels; its IoU on held-out portraits;
+- ``segmenter``: the one-shot part segmenter on generator features, from (a) one held-out
+  portrait embedded in the demo model with its exact labels, (b) one generated image
+  labelled by the reference labeller; IoU against the labeller on 64 generated images, and
+  between the masks of ``G_A(z)`` and ``G_B(z)``; the better one is written next to the demo
+  model;
+- ``adapt``: the adapted model against the ink domain: LPIPS(``G_B(z)``, ink(``G_A(z)``)) vs
+  shuffled pairs on 64 latents, Frechet distances to the held-out ink set;
+- ``dds``: the optimisation (ink eyes/nose/mouth into the colour portrait) for N latents and S
+  steps per variant/space, in/out PSNR, seam energy, the paper's Table 1 distances; the figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.common import RESULTS_DIR, machine_info
+from benchmarks.eval_common import REPO, frechet_distance, vgg_features
+
+RESULT = RESULTS_DIR / "dual_domain.json"
+WORK = REPO / "runs" / "dds_bench"
+DATA = REPO / "data" / "portraits128"
+INK = REPO / "data" / "ink"
+DEMO = REPO / "resources" / "models" / "furrygan-demo.safetensors"
+ADAPTED = REPO / "resources" / "models" / "furrygan-ink.safetensors"
+SEGMENTER = REPO / "resources" / "models" / "furrygan-demo.parts.safetensors"
+EVAL_SEED = 1000  # latents of every generated-image measure: seeds 1000, 1001, ...
+
+
+def merge(section: str, figures: dict) -> None:
+    """Write ``figures`` under ``section`` of the results file (other sections kept)."""
+    empty = {"benchmark": "dual_domain", "figures": {}}
+    payload = json.loads(RESULT.read_text()) if RESULT.is_file() else empty
+    payload["figures"][section] = figures
+    payload.setdefault("machines", {})[section] = machine_info()
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    print(f"wrote {RESULT} [{section}]")
+
+
+def to_numpy(x: torch.Tensor) -> np.ndarray:
+    return ((x.detach().clamp(-1, 1) + 1) * 0.5).permute(0, 2, 3, 1).cpu().numpy().astype(np.float32)
+
+
+def latents(gen, n: int, seed: int = EVAL_SEED):
+    from latent_atelier.models.generator import Latent
+
+    return Latent.cat([gen.random_latent(seed + i) for i in range(n)])
+
+
+def load(spec) -> torch.nn.Module:
+    from latent_atelier.models.zoo import load_model
+
+    gen = load_model(str(spec), "cpu").eval()
+    gen.requires_grad_(False)
+    return gen
+
+
+def portraits(split: str, n: int, size: int, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    from benchmarks.dds_labeller import part_masks
+    from benchmarks.eval_common import resize_stack
+    from latent_atelier.models.training.synthetic import PortraitDataset
+
+    ds = PortraitDataset(DATA, split)
+    images, _alpha, labels = ds.batch(np.arange(start, start + n))
+    return resize_stack(images.astype(np.float32) / 255.0, size), part_masks(labels, size)
+
+
+# ---------------------------------------------------------------- labeller
+def labeller_path() -> Path:
+    return WORK / "labeller.pt"
+
+
+def load_labeller():
+    from benchmarks.dds_labeller import Labeller
+
+    net = Labeller()
+    net.load_state_dict(torch.load(labeller_path(), map_location="cpu", weights_only=True))
+    return net.eval()
+
+
+def part_labeller(args) -> None:
+    from benchmarks.dds_labeller import iou, predict, train_labeller
+
+    t0 = time.perf_counter()
+    imgs, masks = portraits("train", args.n_train, 64)
+    net = train_labeller(imgs, masks, steps=args.labeller_steps)
+    WORK.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), labeller_path())
+    ev_imgs, ev_masks = portraits("eval", 200, 64)
+    scores = iou(predict(net, ev_imgs), ev_masks)
+    merge("labeller", {"train_images": args.n_train, "steps": args.labeller_steps, "eval_images": 200,
+                       "iou_mean": float(scores.mean()), "iou_median": float(np.median(scores)),
+                       "part_fraction": float(masks.mean()), "seconds": time.perf_counter() - t0})
+
+
+# ---------------------------------------------------------------- segmenter
+def part_segmenter(args) -> None:
+    from benchmarks.dds_labeller import iou, predict
+    from benchmarks.eval_common import InversionSettings
+    from latent_atelier.editors.dual_domain.segmenter import train_segmenter
+
+    gen_a = load(DEMO)
+    net = load_labeller()
+    t0 = time.perf_counter()
+    # (a) one held-out portrait embedded, with its exact labels
+    img, mask = portraits("eval", 1, 64, start=args.shot_index)
+    settings = InversionSettings(steps_w=args.embed_steps, steps_noise=args.embed_steps // 2)
+    from latent_atelier.editors.inversion.embed import Mk_n, W_l, initial_latent
+
+    x = torch.as_tensor(img).permute(0, 3, 1, 2) * 2 - 1
+    lat = initial_latent(gen_a, "mean", 0, batch=1)
+    lat = W_l(gen_a, lat, x, steps=settings.steps_w, lr=settings.lr_w)
+    lat = Mk_n(gen_a, lat, x, steps=settings.steps_noise, lr=settings.lr_noise)
+    seg_a = train_segmenter(gen_a, lat, torch.from_numpy(mask).unsqueeze(1), "eyes+nose+mouth",
+                            steps=args.seg_steps)
+    # (b) one generated image labelled by the reference labeller
+    lat_b = gen_a.random_latent(args.shot_seed)
+    with torch.no_grad():
+        label_b = predict(net, to_numpy(gen_a.synthesize(lat_b).image))
+    seg_b = train_segmenter(gen_a, lat_b, torch.from_numpy(label_b).unsqueeze(1), "eyes+nose+mouth",
+                            steps=args.seg_steps)
+    train_s = time.perf_counter() - t0
+    lats = latents(gen_a, args.n_masks)
+    with torch.no_grad():
+        ref = predict(net, to_numpy(gen_a.synthesize(lats).image))
+    figures: dict = {"n_latents": args.n_masks, "latent_seeds": [EVAL_SEED, EVAL_SEED + args.n_masks - 1],
+                     "seg_steps": args.seg_steps, "embed_steps_w": settings.steps_w, "train_seconds": train_s}
+    best, best_iou = None, -1.0
+    gen_b = load(ADAPTED) if ADAPTED.is_file() else None
+    for name, seg in (("embedded_portrait_exact_labels", seg_a), ("generated_image_labeller_labels", seg_b)):
+        pa = (seg.predict(gen_a, lats) > 0.5).float()[:, 0].numpy()
+        scores = iou(pa, ref)
+        row = {"iou_vs_labeller_mean": float(scores.mean()),
+               "iou_vs_labeller_median": float(np.median(scores)),
+               "frac_ge_0.7": float((scores >= 0.7).mean()), "mask_fraction": float(pa.mean())}
+        if gen_b is not None:
+            pb = (seg.predict(gen_b, lats) > 0.5).float()[:, 0].numpy()
+            ab = iou(pa, pb)
+            row.update(iou_a_vs_b_mean=float(ab.mean()), iou_a_vs_b_median=float(np.median(ab)))
+        figures[name] = row
+        if row["iou_vs_labeller_mean"] > best_iou:
+            best, best_iou = (name, seg), row["iou_vs_labeller_mean"]
+    figures["shipped"] = best[0]
+    best[1].save(SEGMENTER)
+    figures["labeller_on_generated_mask_fraction"] = float(ref.mean())
+    merge("segmenter", figures)
+
+
+# ---------------------------------------------------------------- adaptation
+def part_adapt(args) -> None:
+    from latent_atelier.models.perceptual import lpips
+    from latent_atelier.models.training.synthetic.ink import ink_sketch_batch
+
+    gen_a, gen_b = load(DEMO), load(ADAPTED)
+    n = args.n_pairs
+    lats = latents(gen_a, n)
+    with torch.no_grad():
+        a_img = to_numpy(gen_a.synthesize(lats).image)
+        b_img = gen_b.synthesize(lats).image
+    ink_a = torch.from_numpy(ink_sketch_batch(a_img)).permute(0, 3, 1, 2) * 2 - 1
+    paired = lpips(b_img, ink_a).numpy()
+    shuffled = lpips(b_img, ink_a.roll(1, 0)).numpy()
+    src_vs_ink = lpips(torch.from_numpy(a_img).permute(0, 3, 1, 2) * 2 - 1, ink_a).numpy()
+    held = np.load(INK / "held_out.npy").astype(np.float32) / 255.0
+    m = len(held)
+    from benchmarks.eval_common import generated_samples
+
+    samp_a, _ = generated_samples(gen_a, m, seed=5000)
+    samp_b, _ = generated_samples(gen_b, m, seed=5000)
+    f_ink, f_a, f_b = (vgg_features(x) for x in (held, samp_a, samp_b))
+    f_ink_a = vgg_features(ink_sketch_batch(samp_a))
+    fd_a, fd_b, fd_ink_a = (frechet_distance(f, f_ink) for f in (f_a, f_b, f_ink_a))
+    state = REPO / "runs" / "ink" / "checkpoint" / "state.json"
+    run = json.loads(state.read_text()) if state.is_file() else {}
+    merge("adapt", {
+        "n_latents": n, "lpips_paired_mean": float(paired.mean()),
+        "lpips_shuffled_mean": float(shuffled.mean()),
+        "frac_paired_lower": float((paired < shuffled).mean()),
+        "lpips_source_vs_ink_of_source_mean": float(src_vs_ink.mean()),
+        "fd_samples": m, "fd_layer": "conv5_3",
+        "fd_G_A_to_ink": fd_a, "fd_G_B_to_ink": fd_b, "fd_ratio_B_over_A": fd_b / fd_a,
+        "fd_ink_of_G_A_to_ink": fd_ink_a,
+        "adaptation_steps": run.get("step"), "adaptation_cpu_seconds": run.get("cpu_seconds"),
+    })
+
+
+# ---------------------------------------------------------------- DDS
+def seam_energy(img: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Mean squared gradient (summed over channels) on the 1-px band around ``region``'s border."""
+    import cv2
+
+    k = np.ones((3, 3), np.uint8)
+    out = []
+    for im, r in zip(img, region):
+        r8 = (r > 0.5).astype(np.uint8)
+        band = (cv2.dilate(r8, k) - cv2.erode(r8, k)) > 0
+        gx = np.diff(im, axis=1, append=im[:, -1:])
+        gy = np.diff(im, axis=0, append=im[-1:])
+        g = (gx**2 + gy**2).sum(-1)
+        out.append(float(g[band].mean()) if band.any() else 0.0)
+    return np.asarray(out)
+
+
+def paired_scores(a: np.ndarray, b: np.ndarray) -> dict:
+    from latent_atelier.models.metrics import psnr, ssim
+
+    return {"psnr": float(np.mean([psnr(x, y) for x, y in zip(a, b)])),
+            "ssim": float(np.mean([ssim(x, y) for x, y in zip(a, b)]))}
+
+
+def part_dds(args) -> None:
+    from benchmarks.eval_common import generated_samples
+    from latent_atelier.editors.dual_domain.compat import frozen
+    from latent_atelier.editors.dual_domain.dds import DDSSettings, dual_domain_synthesis, paired_inputs
+    from latent_atelier.editors.dual_domain.segmenter import PartSegmenter
+
+    torch.set_num_threads(args.threads)
+    gen_a, gen_b = load(DEMO), load(ADAPTED)
+    seg = PartSegmenter.load(SEGMENTER)
+    gen_s, gen_t = gen_b, gen_a  # ink part into the colour portrait
+    lats = latents(gen_a, args.n_dds, seed=EVAL_SEED)
+    y_s = (seg.predict(gen_s, lats) > 0.5).float()
+    y_t = (seg.predict(gen_t, lats) > 0.5).float()
+    inputs = paired_inputs(gen_s, gen_t, lats, y_s, y_t)
+    x_s, x_t, x_c = to_numpy(inputs.x_s), to_numpy(inputs.x_t), to_numpy(inputs.crossover)
+    ref_s, _ = generated_samples(gen_s, args.n_ref, seed=5000)
+    ref_t, _ = generated_samples(gen_t, args.n_ref, seed=5000)
+    f_s, f_t, f_c = vgg_features(ref_s), vgg_features(ref_t), vgg_features(x_c)
+    region = y_s[:, 0].numpy()
+    seam_naive = seam_energy(x_c, region)
+    seam_target = seam_energy(x_t, region)
+    figures: dict = {"n_latents": args.n_dds, "steps": args.steps,
+                     "direction": "ink (G_B) part into colour (G_A)",
+                     "part_fraction_s": float(y_s.mean()), "part_fraction_t": float(y_t.mean()),
+                     "seam_naive_mean": float(seam_naive.mean()),
+                     "seam_target_own_mean": float(seam_target.mean()),
+                     "reference_sets": args.n_ref, "combos": {}}
+    results = {}
+    for combo in args.combos.split(","):
+        variant, space = combo.split("/")
+        t0 = time.perf_counter()
+        with frozen(gen_s, gen_t):
+            out = dual_domain_synthesis(gen_s, gen_t, inputs, DDSSettings(variant=variant, space=space,
+                                                                          steps=args.steps))
+        secs = time.perf_counter() - t0
+        res = to_numpy(out.image)
+        results[combo] = res
+        f_r = vgg_features(res)
+        seam = seam_energy(res, region)
+        fd = {"to_source_domain": frechet_distance(f_r, f_s),
+              "to_crossovers": frechet_distance(f_r, f_c),
+              "to_target_domain": frechet_distance(f_r, f_t)}
+        gain = out.metrics["psnr_in"] - out.metrics["psnr_in_target"]
+        figures["combos"][combo] = {
+            "seconds": secs, "seconds_per_latent_step": secs / (args.n_dds * max(args.steps, 1)),
+            "est_minutes_32x300": secs / (args.n_dds * max(args.steps, 1)) * 32 * 300 / 60,
+            "psnr_in_to_source": float(out.metrics["psnr_in"].mean()),
+            "psnr_in_plain_target": float(out.metrics["psnr_in_target"].mean()),
+            "psnr_in_gain_db": float(gain.mean()), "frac_gain_ge_3db": float((gain >= 3).mean()),
+            "psnr_out_to_target": float(out.metrics["psnr_out"].mean()),
+            "seam_mean": float(seam.mean()),
+            "seam_ratio_vs_naive": float(seam.mean() / max(seam_naive.mean(), 1e-12)),
+            "fd": fd,
+            "table1_order_ok": fd["to_target_domain"] < fd["to_crossovers"] < fd["to_source_domain"],
+            "paired_to_source": paired_scores(res, x_s), "paired_to_crossover": paired_scores(res, x_c),
+            "paired_to_target": paired_scores(res, x_t),
+            "loss_first_last": [out.losses[0], out.losses[-1]] if out.losses else [],
+        }
+        merge("dds", figures)
+    if args.figure and results:
+        save_figure(x_s, x_t, x_c, results, args.figure)
+
+
+def save_figure(x_s, x_t, x_c, results: dict, path: str, rows: int = 4, scale: int = 3) -> None:
+    """source | target | naive cut-and-paste | DDS (each combo), ``rows`` latents."""
+    from PIL import Image
+
+    cols = [x_s, x_t, x_c, *results.values()]
+    n = min(rows, len(x_s))
+    gap = 2
+    s = x_s.shape[1]
+    grid = np.ones((n * (s + gap) - gap, len(cols) * (s + gap) - gap, 3), np.float32)
+    for r in range(n):
+        for c, col in enumerate(cols):
+            grid[r * (s + gap): r * (s + gap) + s, c * (s + gap): c * (s + gap) + s] = col[r]
+    im = Image.fromarray((grid * 255 + 0.5).astype(np.uint8))
+    im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    im.save(path)
+    print(f"wrote {path} (columns: source, target, naive, {', '.join(results)})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected parts (default: all, in order)."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--part", default="labeller,segmenter,adapt,dds")
+    p.add_argument("--n-train", type=int, default=1500, help="portraits for the reference labeller")
+    p.add_argument("--labeller-steps", type=int, default=300)
+    p.add_argument("--shot-index", type=int, default=0, help="eval portrait embedded for the one shot")
+    p.add_argument("--shot-seed", type=int, default=7, help="seed of the labelled generated image")
+    p.add_argument("--embed-steps", type=int, default=100)
+    p.add_argument("--seg-steps", type=int, default=200)
+    p.add_argument("--n-masks", type=int, default=64)
+    p.add_argument("--n-pairs", type=int, default=64)
+    p.add_argument("--n-dds", type=int, default=32)
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--n-ref", type=int, default=256)
+    p.add_argument("--combos", default="paper/z,code/w+,paper/w+,code/z")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--figure", default=str(REPO / "docs" / "images" / "dds_ink.png"))
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    parts = {"labeller": part_labeller, "segmenter": part_segmenter, "adapt": part_adapt, "dds": part_dds}
+    for name in args.part.split(","):
+        print(f"== {name}")
+        parts[name](args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
