@@ -134,6 +134,7 @@ class TerminalProgress:
 
     def _on_step(self, i: int, n: int, _preview: Any, metrics: dict[str, float]) -> None:
         stage = self.progress.stage
+        i, n = self.progress.in_stage(i, n)  # "W+: 89/300", not 89/600, when the stage says
         if self._bar is None or stage != self._stage or n != self._bar.total:
             self.close()
             self._bar = self._tqdm(total=n, desc=stage or "working", file=sys.stderr,

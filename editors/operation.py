@@ -142,6 +142,9 @@ class Progress:
         self._last_preview = -1e9
         self.stage = stage_prefix
         self.history: list[tuple[int, int, dict[str, float]]] = []
+        self._stage_steps: int | None = None  # the current stage's length, when it was said
+        self._stage_start = 0  # the step reported last before the current stage began
+        self._last_step = 0
 
     @property
     def cancelled(self) -> bool:
@@ -176,10 +179,29 @@ class Progress:
             self._last_preview = time.monotonic()
         if self._callback is not None:
             self._callback(i, n, preview, m)
+        self._last_step = i
 
-    def set_stage(self, name: str) -> None:
-        """Name the current phase (e.g. "W+", "noise"); shown beside the progress bar."""
+    def set_stage(self, name: str, steps: int | None = None) -> None:
+        """Name the current phase (e.g. "W+", "noise"); shown beside the progress bar.
+
+        With ``steps`` (the phase's length) the bar counts within the phase ("W+: 89 / 300")
+        instead of over the whole run.
+        """
         self.stage = name
+        self._stage_steps = None if steps is None else max(0, int(steps))
+        self._stage_start = self._last_step
+
+    @property
+    def stage_length_known(self) -> bool:
+        """Whether the current stage said how many steps it has (see :meth:`set_stage`)."""
+        return self._stage_steps is not None
+
+    def in_stage(self, i: int, n: int) -> tuple[int, int]:
+        """Step ``i`` of ``n`` (the whole run) as (step, total) within the current stage;
+        unchanged when the stage's length was not given."""
+        if self._stage_steps is None:
+            return i, n
+        return min(max(0, i - self._stage_start), self._stage_steps), self._stage_steps
 
 
 class Operation:

@@ -146,7 +146,7 @@ def inpaint(
     lat = offset_latents(gen, b, offset, seed)
     chosen = inpaint_rows(gen.n_latent) if free_rows == "paper" else range(gen.n_latent)
     rows = row_mask(chosen, gen.n_latent)
-    progress.set_stage("W+")
+    progress.set_stage("W+", steps_w)
     lat_w = optimise(
         gen, lat, EmbeddingLoss(Targets(x=x, m_m=keep, m_p=keep), W_L_WEIGHTS),
         settings=OptimiserSettings(optimizer, lr_w, steps_w), variables="w",
@@ -155,7 +155,7 @@ def inpaint(
     )
     with torch.no_grad():
         fill = gen.synthesize(lat_w).image
-    progress.set_stage("noise")
+    progress.set_stage("noise", steps_noise)
     fill_region = m_blend if noise_fill_mask == "blend" else m
     keep_blend = (1.0 - fill_region).expand(b, -1, -1, -1)
     lat_n = optimise(

@@ -172,13 +172,13 @@ def embed_image(
     total = steps_w + steps_noise
     progress = progress or Progress()
     lat = initial_latent(gen, init, seed)
-    progress.set_stage("W+")
+    progress.set_stage("W+", steps_w)
     lat = W_l(gen, lat, x, m_p=m, m_m=m, steps=steps_w, lr=lr_w, progress=progress, total_steps=total)
     metrics: dict[str, float] = {}
     with torch.no_grad():
         img_w = gen.synthesize(lat).image
         metrics["psnr_w"] = float(masked_psnr(img_w, x, m).mean())
-    progress.set_stage("noise")
+    progress.set_stage("noise", steps_noise)
     lat = Mk_n(gen, lat, x, m=m, steps=steps_noise, lr=lr_noise, progress=progress,
                step_offset=steps_w, total_steps=total)
     with torch.no_grad():

@@ -150,3 +150,41 @@ def test_eta_and_formatting():
     assert format_metrics({"psnr": 24.123, "loss": 0.0123}) == "psnr 24.12  loss 0.0123"
     assert is_out_of_memory(RuntimeError("CUDA out of memory"))
     assert not is_out_of_memory(ValueError("bad value"))
+
+
+def test_the_bar_counts_within_a_stage_that_says_its_length(qtbot) -> None:
+    """W+ has 3 steps and noise 2: the bar reads 'W+: 3 / 3', then 'noise: 2 / 2', never
+    'W+: n / 5'; a stage without a length says its count is over the whole run."""
+    from latent_atelier.app.qt.jobs.job import Job
+    from latent_atelier.app.qt.jobs.job_panel import JobPanel
+    from latent_atelier.app.qt.jobs.runner import JobRunner
+    from latent_atelier.editors.operation import Operation, Result
+
+    class Staged(Operation):
+        name = "staged"
+
+        def run(self, gen, inputs, params, progress):  # type: ignore[no-untyped-def]
+            def step(i: int) -> None:
+                time.sleep(0.06)  # past the runner's progress throttle: every step is shown
+                progress.step(i, 6)
+
+            progress.set_stage("W+", 3)
+            for i in range(3):
+                step(i + 1)
+            progress.set_stage("noise", 2)
+            for i in range(2):
+                step(3 + i + 1)
+            progress.set_stage("refine")
+            step(6)
+            return Result({})
+
+    runner = JobRunner()
+    panel = JobPanel(runner)
+    qtbot.addWidget(panel)
+    shown: list[str] = []
+    runner.stage_progressed.connect(lambda *_: shown.append(panel.progress_bar.text()))
+    with qtbot.waitSignal(runner.finished, timeout=10_000):
+        runner.submit(Job(Staged(), {}, None))
+    assert "W+: 3 / 3" in shown and "noise: 2 / 2" in shown
+    assert not any(text.startswith("W+") and text.endswith("/ 6") for text in shown)
+    assert shown[-1] == "refine · 6 / 6 steps in all"

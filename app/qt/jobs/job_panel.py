@@ -54,6 +54,7 @@ class JobPanel(QWidget):
 
         runner.started.connect(self._on_started)
         runner.progressed.connect(self._on_progress)
+        runner.stage_progressed.connect(self._on_stage_progress)
         runner.finished.connect(lambda job, _r: self._on_end(job, "done"))
         runner.cancelled.connect(lambda job: self._on_end(job, "cancelled"))
         runner.failed.connect(lambda job, msg, _d: self._on_end(job, "failed"))
@@ -71,11 +72,21 @@ class JobPanel(QWidget):
                      eta: object) -> None:
         if job is not self.runner.current:
             return
-        self.progress_bar.setRange(0, max(1, total))
-        self.progress_bar.setValue(min(step, max(1, total)))
-        self.progress_bar.setFormat(f"{stage + ': ' if stage else ''}%v / %m")
         self.eta_label.setText(format_eta(eta))  # type: ignore[arg-type]
         self.metrics_label.setText(format_metrics(metrics))  # type: ignore[arg-type]
+
+    def _on_stage_progress(self, job: Job, stage: str, step: int, total: int,
+                           known: bool) -> None:
+        """The bar counts within the stage when the stage said its length ("W+: 89 / 300");
+        otherwise it counts over the whole run and says so."""
+        if job is not self.runner.current:
+            return
+        self.progress_bar.setRange(0, max(1, total))
+        self.progress_bar.setValue(min(step, max(1, total)))
+        if known or not stage:
+            self.progress_bar.setFormat(f"{stage + ': ' if stage else ''}%v / %m")
+        else:
+            self.progress_bar.setFormat(f"{stage} · %v / %m steps in all")
 
     def _on_end(self, job: Job, how: str) -> None:
         if job is not self.runner.current and self.runner.current is not None:

@@ -27,6 +27,7 @@ class JobThread(QThread):
     """Runs one job; every signal is emitted on the worker and delivered on the GUI thread."""
 
     progressed = Signal(int, int, str, object, object)  # step, total, stage, metrics, eta
+    stage_progressed = Signal(str, int, int, bool)  # stage, step and total in it, known length
     preview_ready = Signal(object)  # HxWx3 float32 (model resolution)
     succeeded = Signal(object)  # latent_atelier.editors.operation.Result
     was_cancelled = Signal()
@@ -77,6 +78,10 @@ class JobThread(QThread):
         if now - self._last_progress >= PROGRESS_INTERVAL_S or step >= total:
             self._last_progress = now
             eta = eta_seconds(step, total, now - self._started)
+            stage = self.progress.stage
+            in_stage, of_stage = self.progress.in_stage(step, total)
+            self.stage_progressed.emit(stage, int(in_stage), int(of_stage),
+                                       self.progress.stage_length_known)
             self.progressed.emit(int(step), int(total), self.progress.stage, dict(metrics), eta)
 
 
@@ -86,6 +91,8 @@ class JobRunner(QObject):
     queue_changed = Signal()
     started = Signal(object)  # Job
     progressed = Signal(object, int, int, str, object, object)  # job, step, total, stage, metrics, eta
+    #: job, stage, step and total within the stage, whether the stage said its length
+    stage_progressed = Signal(object, str, int, int, bool)
     preview = Signal(object, object)  # job, image
     finished = Signal(object, object)  # job, Result
     cancelled = Signal(object)  # job
@@ -151,6 +158,7 @@ class JobRunner(QObject):
         thread = JobThread(job)
         # bound methods of this GUI-thread object: Qt queues the worker's emits onto it
         thread.progressed.connect(self._relay_progress)
+        thread.stage_progressed.connect(self._relay_stage_progress)
         thread.preview_ready.connect(self._relay_preview)
         thread.succeeded.connect(self._relay_success)
         thread.was_cancelled.connect(self._relay_cancel)
@@ -165,6 +173,10 @@ class JobRunner(QObject):
                         ) -> None:
         if self.current is not None:
             self.progressed.emit(self.current, step, total, stage, metrics, eta)
+
+    def _relay_stage_progress(self, stage: str, step: int, total: int, known: bool) -> None:
+        if self.current is not None:
+            self.stage_progressed.emit(self.current, stage, step, total, known)
 
     def _relay_preview(self, image: object) -> None:
         if self.current is not None:
