@@ -75,6 +75,7 @@ class Segment:
     id: int
     name: str
     color: tuple[int, int, int]
+    visible: bool = True  # hidden segments are not drawn (their pixels stay)
 
 
 def _auto_color(index: int) -> tuple[int, int, int]:
@@ -128,11 +129,12 @@ class Palette:
 
     def copy(self) -> Palette:
         """A deep copy."""
-        return Palette([Segment(s.id, s.name, tuple(s.color)) for s in self.segments])
+        return Palette([Segment(s.id, s.name, tuple(s.color), s.visible) for s in self.segments])
 
     def to_list(self) -> list[dict[str, Any]]:
         """JSON-ready form."""
-        return [{"id": s.id, "name": s.name, "color": list(s.color)} for s in self.segments]
+        return [{"id": s.id, "name": s.name, "color": list(s.color),
+                 **({} if s.visible else {"visible": False})} for s in self.segments]
 
     @staticmethod
     def from_list(items: list[dict[str, Any]]) -> Palette:
@@ -142,7 +144,8 @@ class Palette:
             sid = int(it["id"])
             if not 1 <= sid <= 65535:
                 raise ValueError(f"segment id {sid} out of range 1..65535")
-            segs.append(Segment(sid, str(it["name"]), _check_color(tuple(it["color"]))))
+            segs.append(Segment(sid, str(it["name"]), _check_color(tuple(it["color"])),
+                                bool(it.get("visible", True))))
         return Palette(segs)
 
 
@@ -245,7 +248,10 @@ def to_rgba(
         ids = np.where((px > 0) & (px < len(lut)), px, 0)
         out = np.empty((h, w, 4), np.float32)
         out[..., :3] = lut[ids]
-        out[..., 3] = np.where(ids > 0, LABEL_OVERLAY_ALPHA, 0.0)
+        shown = np.ones(len(lut), bool)
+        for seg in (palette.segments if palette is not None else ()):
+            shown[seg.id] = seg.visible
+        out[..., 3] = np.where((ids > 0) & shown[ids], LABEL_OVERLAY_ALPHA, 0.0)
         return out
     if kind.is_scalar:
         out = np.empty((h, w, 4), np.float32)

@@ -73,8 +73,8 @@ class MaskEdit(Operation):
     )
     inputs = (
         Slot("photo", "image"),
+        Slot("edited", "labels", help="the edited label map (in the app: the active label layer)"),
         Slot("labels", "labels", help="the photo's label map (auto-segments or painted)"),
-        Slot("edited", "labels", optional=True, help="the edited label map (default: unchanged)"),
         Slot("placement", "placement", optional=True),
         Slot("donor", "image", optional=True, help="a second portrait to take components from"),
         Slot("donor_labels", "labels", optional=True, help="the second portrait's label map"),
@@ -97,7 +97,7 @@ class MaskEdit(Operation):
         photo = _check_image(inputs["photo"], "photo")
         shape = photo.shape[:2]
         labels = _check_map(inputs["labels"], shape, "label map")
-        edited = labels if inputs.get("edited") is None else _check_map(inputs["edited"], shape, "edited map")
+        edited = _check_map(inputs["edited"], shape, "edited map")
         taking = params.take != "nothing"
         donor = inputs.get("donor")
         if taking and donor is None:

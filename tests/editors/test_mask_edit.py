@@ -45,6 +45,7 @@ def run(tiny_model: str, **inputs):
     op = get_operation("mask-edit")
     take = inputs.pop("take", "nothing")
     params = op.Params(model=tiny_model, take=take, **inputs.pop("params", {}))
+    inputs.setdefault("edited", inputs["labels"])  # an unchanged map unless the test edits it
     return op.run(None, inputs, params, Progress())
 
 

@@ -1,4 +1,5 @@
-"""The segment palette of a label layer: pick, add, rename, recolour and delete segments."""
+"""The segment palette of a label layer: pick, add, rename, recolour, delete, show and hide
+segments, and load the face classes that ``mask-edit`` and ``auto-segments`` use."""
 
 from __future__ import annotations
 
@@ -47,7 +48,13 @@ class SegmentPaletteWidget(QWidget):
         self.delete_button = self._button(
             "delete", "Delete the segment and its pixels", self._delete
         )
-        for b in (self.add_button, self.rename_button, self.recolor_button, self.delete_button):
+        self.face_button = QToolButton()
+        self.face_button.setText("Face classes")
+        self.face_button.setToolTip("Name the segments by the face classes of mask-edit and "
+                                    "auto-segments (skin, hair, eyes, brows, nose, mouth, neck/body)")
+        self.face_button.clicked.connect(self.use_face_classes)
+        for b in (self.add_button, self.rename_button, self.recolor_button, self.delete_button,
+                  self.face_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -56,6 +63,7 @@ class SegmentPaletteWidget(QWidget):
         layout.addLayout(buttons)
         self.list.currentItemChanged.connect(self._on_current)
         self.list.itemDoubleClicked.connect(lambda _item: self._rename_selected())
+        self.list.itemChanged.connect(self._on_item_changed)
 
     def _button(self, key: str, tip: str, slot) -> QToolButton:  # type: ignore[no-untyped-def]
         b = QToolButton()
@@ -94,6 +102,9 @@ class SegmentPaletteWidget(QWidget):
             for seg in layer.palette.segments:
                 item = QListWidgetItem(color_swatch(seg.color), f"{seg.name}  (#{seg.id})")
                 item.setData(SEGMENT_ROLE, seg.id)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked if seg.visible else Qt.CheckState.Unchecked)
+                item.setToolTip("Untick to hide this segment on the canvas (its pixels stay)")
                 self.list.addItem(item)
                 if seg.id == keep:
                     self.list.setCurrentItem(item)
@@ -146,6 +157,34 @@ class SegmentPaletteWidget(QWidget):
     def recolor_segment(self, segment_id: int, color: tuple[int, int, int]) -> None:
         """Give a segment a new colour (undoable)."""
         self._update_palette(lambda p: p.recolor(segment_id, color))
+
+    def set_segment_visible(self, segment_id: int, visible: bool) -> None:
+        """Show or hide one segment on the canvas (undoable; the pixels stay)."""
+        layer = self.layer
+        if layer is None or layer.palette is None or layer.palette.get(segment_id).visible == visible:
+            return
+
+        def edit(palette) -> None:  # type: ignore[no-untyped-def]
+            palette.get(segment_id).visible = visible
+
+        self._update_palette(edit)
+
+    def use_face_classes(self) -> None:
+        """Give the layer the face classes' ids, names and colours (one undo step); segments
+        with other ids are kept."""
+        from latent_atelier.app.document.layers import Segment
+        from latent_atelier.models.mask_guided.classes import CLASS_COLOURS, CLASS_NAMES
+
+        def edit(palette) -> None:  # type: ignore[no-untyped-def]
+            face = [Segment(i, CLASS_NAMES[i], CLASS_COLOURS[i]) for i in range(1, len(CLASS_NAMES))]
+            others = [s for s in palette.segments if s.id >= len(CLASS_NAMES)]
+            palette.segments[:] = face + others
+
+        self._update_palette(edit)
+
+    def _on_item_changed(self, item: QListWidgetItem) -> None:
+        self.set_segment_visible(int(item.data(SEGMENT_ROLE)),
+                                 item.checkState() == Qt.CheckState.Checked)
 
     def delete_segment(self, segment_id: int) -> None:
         """Remove a segment and clear its pixels (two undo steps: pixels, then palette)."""
