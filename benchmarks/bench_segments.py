@@ -119,21 +119,27 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def fidelity(gen, device, targets, steps: int, margin: int, lr: float,
-             strips: list[np.ndarray] | None = None) -> list[dict]:
+def fidelity(
+    gen, device, targets, steps: int, margin: int, lr: float, strips: list[np.ndarray] | None = None
+) -> list[dict]:
     """Per-segment vs global W+ (same steps, and same wall time) on every target.
 
     With ``strips``, one picture row per target is appended: target | segments | per-segment
     | global (same steps) | global (same time).
     """
     from latent_atelier.editors.inversion.embed import embed_image
-    from latent_atelier.editors.inversion.segments import invert_segments, segment_ids, stitch
+    from latent_atelier.editors.inversion.segments import SegmentsParams, invert_segments, segment_ids, stitch
 
     rows = []
     for name, crop, labels in targets:
         _sync(device)
         t0 = time.perf_counter()
-        inv = invert_segments(gen, crop, labels, steps_w=steps, margin=margin, lr_w=lr)
+        inv = invert_segments(
+            gen,
+            crop,
+            labels,
+            SegmentsParams(steps_w=steps, margin=margin, lr_w=lr, candidates=0, loss="segments"),
+        )
         seg = stitch(crop, labels, inv.ids, inv.images, poisson=True)
         _sync(device)
         t_seg = time.perf_counter() - t0
@@ -144,11 +150,17 @@ def fidelity(gen, device, targets, steps: int, margin: int, lr: float,
         eq_steps = max(steps, round(steps * t_seg / max(t_glob, 1e-9)))
         glob_eq = embed_image(gen, crop, steps_w=eq_steps, steps_noise=0, lr_w=lr)
         row = {
-            "target": name, "segments": len(segment_ids(labels)), "steps": steps,
-            "seconds_segments": t_seg, "seconds_global": t_glob,
-            "psnr_segments": _psnr(seg, crop), "psnr_global": _psnr(glob.image, crop),
-            "global_equal_time_steps": eq_steps, "psnr_global_equal_time": _psnr(glob_eq.image, crop),
-            "lpips_segments": _lpips(seg, crop, device), "lpips_global": _lpips(glob.image, crop, device),
+            "target": name,
+            "segments": len(segment_ids(labels)),
+            "steps": steps,
+            "seconds_segments": t_seg,
+            "seconds_global": t_glob,
+            "psnr_segments": _psnr(seg, crop),
+            "psnr_global": _psnr(glob.image, crop),
+            "global_equal_time_steps": eq_steps,
+            "psnr_global_equal_time": _psnr(glob_eq.image, crop),
+            "lpips_segments": _lpips(seg, crop, device),
+            "lpips_global": _lpips(glob.image, crop, device),
             "lpips_global_equal_time": _lpips(glob_eq.image, crop, device),
         }
         row["gain_db_same_steps"] = row["psnr_segments"] - row["psnr_global"]
@@ -167,14 +179,13 @@ def batching(gen, device, steps: int, n_segments: int = 8, repeat: int = 2) -> d
     from latent_atelier.editors.inversion.segments import LOSSES, SegmentsParams
 
     by_loss = {loss: _batching(gen, device, steps, loss, n_segments, repeat) for loss in LOSSES}
-    res = {**by_loss[SegmentsParams().loss], "default_loss": SegmentsParams().loss,
-           "by_loss": by_loss}
+    res = {**by_loss[SegmentsParams().loss], "default_loss": SegmentsParams().loss, "by_loss": by_loss}
     print(res)
     return res
 
 
 def _batching(gen, device, steps: int, loss: str, n_segments: int, repeat: int) -> dict:
-    from latent_atelier.editors.inversion.segments import invert_segments
+    from latent_atelier.editors.inversion.segments import SegmentsParams, invert_segments
 
     size = gen.resolution
     with torch.no_grad():
@@ -185,13 +196,13 @@ def _batching(gen, device, steps: int, loss: str, n_segments: int, repeat: int) 
     cols = np.array_split(np.arange(size), n_segments // 2)
     for i, c in enumerate(cols):
         labels[: size // 2, c] = 2 * i + 1
-        labels[size // 2:, c] = 2 * i + 2
+        labels[size // 2 :, c] = 2 * i + 2
     single = np.where(labels == 1, 1, 0).astype(np.int32)
 
     def run(lab) -> float:
         _sync(device)
         t0 = time.perf_counter()
-        invert_segments(gen, crop, lab, steps_w=steps, loss=loss)
+        invert_segments(gen, crop, lab, SegmentsParams(steps_w=steps, loss=loss, margin=4, candidates=0))
         _sync(device)
         return (time.perf_counter() - t0) / steps
 
@@ -202,17 +213,24 @@ def _batching(gen, device, steps: int, loss: str, n_segments: int, repeat: int) 
     for _ in range(repeat):
         batched.append(run(labels))
         one.append(run(single))
-        serial.append(sum(run(np.where(labels == k, 1, 0).astype(np.int32))
-                          for k in range(1, n_segments + 1)))
+        serial.append(
+            sum(run(np.where(labels == k, 1, 0).astype(np.int32)) for k in range(1, n_segments + 1))
+        )
     batched, one, serial = min(batched), min(one), min(serial)
-    res = {"segments": n_segments, "steps": steps, "repeat": repeat, "s_per_step_batched": batched,
-           "s_per_step_one_segment": one, "s_per_step_serial": serial,
-           "batched_over_one": batched / one, "serial_over_batched": serial / batched}
+    res = {
+        "segments": n_segments,
+        "steps": steps,
+        "repeat": repeat,
+        "s_per_step_batched": batched,
+        "s_per_step_one_segment": one,
+        "s_per_step_serial": serial,
+        "batched_over_one": batched / one,
+        "serial_over_batched": serial / batched,
+    }
     return res
 
 
-def sefa_smoothness(gen, device, k: int = 3, alphas=(0.5, 1, 2, 4, 8),
-                    figure: Path | None = None) -> dict:
+def sefa_smoothness(gen, device, k: int = 3, alphas=(0.5, 1, 2, 4, 8), figure: Path | None = None) -> dict:
     """LPIPS to the unedited image along each of the top-``k`` SeFa directions (both signs)."""
     from latent_atelier.editors.inversion.directions import apply_direction, sefa_directions
     from latent_atelier.editors.inversion.embed_core import to_numpy_image
@@ -235,12 +253,14 @@ def sefa_smoothness(gen, device, k: int = 3, alphas=(0.5, 1, 2, 4, 8),
                     pics[sign * a] = to_numpy_image(img)
                 row["minus" if sign < 0 else "plus"] = vals
                 row["monotonic_" + ("minus" if sign < 0 else "plus")] = bool(
-                    all(b > a for a, b in itertools.pairwise(vals)))
+                    all(b > a for a, b in itertools.pairwise(vals))
+                )
             out["directions"][str(i)] = row
             ordered = [pics[-a] for a in reversed(alphas)] + [to_numpy_image(base)]
             rows.append(np.concatenate(ordered + [pics[a] for a in alphas], 1))
-    out["all_monotonic"] = all(r["monotonic_minus"] and r["monotonic_plus"]
-                               for r in out["directions"].values())
+    out["all_monotonic"] = all(
+        r["monotonic_minus"] and r["monotonic_plus"] for r in out["directions"].values()
+    )
     print(out)
     if figure is not None:
         _save_figure(figure, np.concatenate(rows, 0))
@@ -279,11 +299,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--portraits", type=int, default=2, help="held-out synthetic portraits")
     ap.add_argument("--batch-steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--parts", nargs="+", default=["fidelity", "batching", "sefa"],
-                    choices=("fidelity", "batching", "sefa"))
+    ap.add_argument(
+        "--parts",
+        nargs="+",
+        default=["fidelity", "batching", "sefa"],
+        choices=("fidelity", "batching", "sefa"),
+    )
     ap.add_argument("--sefa-figure", default=None, help="write a PNG of SeFa edits along alpha")
-    ap.add_argument("--figure", default=None,
-                    help="write a PNG: target | segments | per-segment | global | global same time")
+    ap.add_argument(
+        "--figure",
+        default=None,
+        help="write a PNG: target | segments | per-segment | global | global same time",
+    )
     args = ap.parse_args(argv)
     from latent_atelier.models.devices import pick_device
 
@@ -300,8 +327,13 @@ def main(argv: list[str] | None = None) -> None:
         figures["fidelity"] = rows
         figures["fidelity_mean"] = {
             k: float(np.mean([r[k] for r in rows]))
-            for k in ("gain_db_same_steps", "gain_db_equal_time", "lpips_segments", "lpips_global",
-                      "lpips_global_equal_time")
+            for k in (
+                "gain_db_same_steps",
+                "gain_db_equal_time",
+                "lpips_segments",
+                "lpips_global",
+                "lpips_global_equal_time",
+            )
         }
         print(figures["fidelity_mean"])
     if "batching" in args.parts:

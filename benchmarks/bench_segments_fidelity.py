@@ -134,11 +134,17 @@ def measure_target(gen, crop: np.ndarray, labels: np.ndarray, *, steps: int, ste
     (target | Poisson | hard cut | global equal steps | global equal time).
     """
     from latent_atelier.editors.inversion.embed import embed_image
-    from latent_atelier.editors.inversion.segments import invert_segments, segment_ids, stitch
+    from latent_atelier.editors.inversion.segments import (
+        SegmentsParams,
+        invert_segments,
+        segment_ids,
+        stitch,
+    )
 
     t0 = clock()
-    inv = invert_segments(gen, crop, labels, steps_w=steps, steps_noise=steps_noise, margin=margin,
-                          lr_w=lr_segments, lr_noise=lr_noise, candidates=candidates, loss=loss)
+    settings = SegmentsParams(steps_w=steps, steps_noise=steps_noise, margin=margin, lr_w=lr_segments,
+                              lr_noise=lr_noise, candidates=candidates, loss=loss)
+    inv = invert_segments(gen, crop, labels, settings)
     smooth = stitch(crop, labels, inv.ids, inv.images, poisson=True, screen=screen, seams=seams)
     hard = stitch(crop, labels, inv.ids, inv.images, poisson=False)
     seg = smooth if poisson else hard  # what the operation outputs with these settings

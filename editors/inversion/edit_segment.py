@@ -37,6 +37,7 @@ from latent_atelier.editors.inversion.directions import (
 from latent_atelier.editors.inversion.segments import (
     COMPOSITE_LOSS_AND_POISSON,
     LOSSES,
+    SegmentsParams,
     check_labels,
     crop_labels,
     invert_segments,
@@ -220,11 +221,11 @@ class EditSegment(Operation):
             now = crop_labels(placement, out_labels)
             if segment_ids(now) != ids:
                 raise OperationError("refinement removed a segment; turn `refine` off for this edit")
-            inv = invert_segments(
-                gen, placement.extract(result), now, space=params.space, steps_w=params.steps_w,
-                steps_noise=params.steps_noise, margin=params.margin, seed=params.seed,
-                init=edited, loss=params.loss, progress=progress,
-            )
+            refit = SegmentsParams(space=params.space, steps_w=params.steps_w,
+                                   steps_noise=params.steps_noise, margin=params.margin,
+                                   seed=params.seed, loss=params.loss)
+            inv = invert_segments(gen, placement.extract(result), now, refit, init=edited,
+                                  progress=progress)
             out_latents, images = inv.latent, inv.images
             metrics.update(inv.metrics)
         history = [*read_history(inputs.get("history")),

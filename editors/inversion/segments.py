@@ -263,30 +263,26 @@ def invert_segments(
     gen: Generator,
     target: np.ndarray,
     labels: np.ndarray,
+    settings: SegmentsParams | None = None,
     *,
-    space: str = "w+",
-    steps_w: int = 300,
-    steps_noise: int = 0,
-    margin: int = 4,
-    mean_weight: float = 0.0,
-    lr_w: float = 0.01,
-    lr_noise: float = 5.0,
-    seed: int = 0,
     init: Latent | None = None,
-    candidates: int = 0,
-    loss: str = "segments",
     progress: Progress | None = None,
 ) -> SegmentInversion:
     """Project every segment of ``target`` (S x S x 3) into its own latent, all in one batch.
 
-    ``labels``: S x S ints (0 = not projected). ``mean_weight`` adds
-    ``mean_weight * mean((w - w_mean)^2)`` per segment (keeps codes near the mean latent).
+    ``labels``: S x S ints (0 = not projected). ``settings`` are the operation's Params (their
+    defaults are the only defaults): ``mean_weight`` adds ``mean_weight * mean((w - w_mean)^2)``
+    per segment (keeps codes near the mean latent); ``candidates`` > 0 (and no ``init``): each
+    segment starts from whichever of the mean latent and ``candidates`` random ones
+    (:func:`best_candidates`) fits its mask best; ``loss``: "segments" (each segment's own loss
+    over its dilated mask, the paper's) or "composite" (:class:`CompositeLoss`: the hard-cut
+    composite against the whole crop). The stitching fields are not used here.
     ``init``: start from these latents (batch = number of segments) instead of the mean.
-    ``candidates`` > 0 (and no ``init``): each segment starts from whichever of the mean
-    latent and ``candidates`` random ones (:func:`best_candidates`) fits its mask best.
-    ``loss``: "segments" (each segment's own loss over its dilated mask, the paper's) or
-    "composite" (:class:`CompositeLoss`: the hard-cut composite against the whole crop).
     """
+    s = settings or SegmentsParams()
+    space, steps_w, steps_noise, margin = s.space, s.steps_w, s.steps_noise, s.margin
+    mean_weight, lr_w, lr_noise, seed = s.mean_weight, s.lr_w, s.lr_noise, s.seed
+    candidates, loss = s.candidates, s.loss
     if space not in ("w", "w+"):
         raise OperationError(f"space={space!r}: choose 'w' or 'w+'")
     if loss not in LOSSES:
@@ -525,12 +521,7 @@ class Segments(Operation):
         placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
         crop = placement.extract(photo)
         lab = crop_labels(placement, labels)
-        inv = invert_segments(
-            gen, crop, lab, space=params.space, steps_w=params.steps_w,
-            steps_noise=params.steps_noise, margin=params.margin, mean_weight=params.mean_weight,
-            lr_w=params.lr_w, lr_noise=params.lr_noise, seed=params.seed,
-            candidates=params.candidates, loss=params.loss, progress=progress,
-        )
+        inv = invert_segments(gen, crop, lab, params, progress=progress)
         refined, out_labels = lab, labels
         if params.refine:
             from latent_atelier.editors.stitching.levelset import refine_labels

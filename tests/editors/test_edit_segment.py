@@ -23,8 +23,7 @@ def inverted(tiny_gen):
     labels = np.zeros((SIZE, SIZE), np.int32)
     labels[6:26, 4:15] = 1
     labels[6:26, 17:28] = 2
-    out = Segments().run(tiny_gen, {"photo": photo, "labels": labels},
-                         SegmentsParams(steps_w=5), Progress())
+    out = Segments().run(tiny_gen, {"photo": photo, "labels": labels}, SegmentsParams(steps_w=5), Progress())
     return out.outputs["result"], labels, out.outputs["latents"]
 
 
@@ -78,8 +77,9 @@ def test_file_and_difference_directions(tiny_gen, inverted, tmp_path):
     d[:, 0] = 3.0
     np.save(tmp_path / "dir.npy", d)
     params = EditSegmentParams(segment=2, source="file", alpha=1.0, first_row=2, last_row=4)
-    out = EditSegment().run(tiny_gen, _inputs(inverted, direction=str(tmp_path / "dir.npy")),
-                            params, Progress())
+    out = EditSegment().run(
+        tiny_gen, _inputs(inverted, direction=str(tmp_path / "dir.npy")), params, Progress()
+    )
     delta = out.outputs["latents"].w["w"] - latents.w["w"]
     assert torch.allclose(delta[1, 2:5, 0], torch.full((3,), 3.0))
     assert float(delta[1, :2].abs().max()) == 0.0 and float(delta[0].abs().max()) == 0.0
@@ -87,32 +87,40 @@ def test_file_and_difference_directions(tiny_gen, inverted, tmp_path):
 
     a, b = tiny_gen.random_latent(1), tiny_gen.random_latent(2)
     params = EditSegmentParams(segment=1, source="difference", alpha=1.0)
-    out = EditSegment().run(tiny_gen, _inputs(inverted, source_latent=a, target_latent=b),
-                            params, Progress())
+    out = EditSegment().run(tiny_gen, _inputs(inverted, source_latent=a, target_latent=b), params, Progress())
     expected = latents.w["w"][0] + (b.w["w"][0] - a.w["w"][0])
     assert torch.allclose(out.outputs["latents"].w["w"][0], expected, atol=1e-5)
 
 
 def test_incremental_editing_reprojects_and_keeps_history(tiny_gen, inverted, tmp_path):
     labels = inverted[1]
-    first = EditSegment().run(tiny_gen, _inputs(inverted),
-                              EditSegmentParams(segment=1, alpha=6.0, incremental=True, steps_w=4),
-                              Progress())
+    first = EditSegment().run(
+        tiny_gen,
+        _inputs(inverted),
+        EditSegmentParams(segment=1, alpha=6.0, incremental=True, steps_w=4),
+        Progress(),
+    )
     history_file = tmp_path / "history.json"
     import json
 
     history_file.write_text(json.dumps(first.outputs["history"]))
-    second_inputs = {"photo": first.outputs["result"], "labels": first.outputs["labels"],
-                     "latents": first.outputs["latents"], "history": str(history_file)}
+    second_inputs = {
+        "photo": first.outputs["result"],
+        "labels": first.outputs["labels"],
+        "latents": first.outputs["latents"],
+        "history": str(history_file),
+    }
     progress = Progress()
-    second = EditSegment().run(tiny_gen, second_inputs,
-                               EditSegmentParams(segment=2, alpha=-3.0, incremental=True, steps_w=4),
-                               progress)
+    second = EditSegment().run(
+        tiny_gen,
+        second_inputs,
+        EditSegmentParams(segment=2, alpha=-3.0, incremental=True, steps_w=4),
+        progress,
+    )
     assert second.params["history"] == [(1, "sefa:0", 6.0), (2, "sefa:0", -3.0)]
     assert sum(1 for _i, _n, m in progress.history if "psnr" in m) == 4  # re-projection steps
     # the second edit starts from the first composite: segment 1 stays as the first edit left it
-    np.testing.assert_array_equal(second.outputs["result"][labels == 1],
-                                  first.outputs["result"][labels == 1])
+    np.testing.assert_array_equal(second.outputs["result"][labels == 1], first.outputs["result"][labels == 1])
     assert second.outputs["latents"].batch == 2
 
 
@@ -122,15 +130,20 @@ def test_incremental_reprojection_fits_the_chosen_loss(tiny_gen, inverted, monke
     losses: list[str] = []
     real = module.invert_segments
 
-    def spy(*args, **kwargs):
-        losses.append(kwargs["loss"])
-        return real(*args, **kwargs)
+    def spy(gen, target, labels, settings, **kwargs):
+        losses.append(settings.loss)
+        return real(gen, target, labels, settings, **kwargs)
 
     monkeypatch.setattr(module, "invert_segments", spy)
-    out = {loss: EditSegment().run(tiny_gen, _inputs(inverted),
-                                   EditSegmentParams(segment=1, alpha=6.0, incremental=True,
-                                                     steps_w=4, loss=loss), Progress())
-           for loss in ("segments", "composite")}
+    out = {
+        loss: EditSegment().run(
+            tiny_gen,
+            _inputs(inverted),
+            EditSegmentParams(segment=1, alpha=6.0, incremental=True, steps_w=4, loss=loss),
+            Progress(),
+        )
+        for loss in ("segments", "composite")
+    }
     assert losses == ["segments", "composite"]
     np.testing.assert_array_equal(out["segments"].outputs["result"], out["composite"].outputs["result"])
     a, b = (out[k].outputs["latents"].w["w"] for k in ("segments", "composite"))
@@ -147,8 +160,7 @@ def test_bad_inputs_get_clear_errors(tiny_gen, inverted):
     with pytest.raises(OperationError, match="not in the placed region"):
         op.run(tiny_gen, _inputs(inverted), EditSegmentParams(segment=9), Progress())
     with pytest.raises(OperationError, match="run `segments` again"):
-        op.run(tiny_gen, _inputs(inverted, latents=latents.select(0)), EditSegmentParams(),
-               Progress())
+        op.run(tiny_gen, _inputs(inverted, latents=latents.select(0)), EditSegmentParams(), Progress())
     with pytest.raises(OperationError, match=r"direction \.npy"):
         op.run(tiny_gen, _inputs(inverted), EditSegmentParams(source="file"), Progress())
     with pytest.raises(OperationError, match="two embedded latents"):
@@ -174,15 +186,42 @@ def test_cli_segments_then_edit_segment_with_history(tmp_path):
     Image.fromarray(labels, mode="L").save(tmp_path / "labels.png")
     model = ["--model", "random:stylegan2:32:0:16"]
     first = tmp_path / "first"
-    assert main([*model, "segments", str(tmp_path / "photo.png"), "--labels",
-                 str(tmp_path / "labels.png"), "--steps-w", "1", "--out-dir", str(first)]) == 0
+    assert (
+        main(
+            [
+                *model,
+                "segments",
+                str(tmp_path / "photo.png"),
+                "--labels",
+                str(tmp_path / "labels.png"),
+                "--steps-w",
+                "1",
+                "--out-dir",
+                str(first),
+            ]
+        )
+        == 0
+    )
     current = str(first / "result.png")
     for step, seg in enumerate((1, 2)):
         out = tmp_path / f"edit{step}"
-        args = [*model, "edit-segment", current, "--labels", str(first / "labels.png"),
-                "--latents", str(first / "latents.npz"), "--placement",
-                str(first / "placement.json"), "--segment", str(seg), "--alpha", "2",
-                "--out-dir", str(out)]
+        args = [
+            *model,
+            "edit-segment",
+            current,
+            "--labels",
+            str(first / "labels.png"),
+            "--latents",
+            str(first / "latents.npz"),
+            "--placement",
+            str(first / "placement.json"),
+            "--segment",
+            str(seg),
+            "--alpha",
+            "2",
+            "--out-dir",
+            str(out),
+        ]
         if step:
             args += ["--history", str(tmp_path / "edit0" / "history.json")]
         assert main(args) == 0

@@ -49,7 +49,7 @@ def _halves(gen) -> tuple[np.ndarray, np.ndarray]:
     """Left half from one latent, right half from another; labels 1 | 2."""
     a, b = _image(gen, 1), _image(gen, 2)
     labels = np.ones((SIZE, SIZE), np.int32)
-    labels[:, SIZE // 2:] = 2
+    labels[:, SIZE // 2 :] = 2
     img = np.where((labels == 1)[..., None], a, b).astype(np.float32)
     return img, labels
 
@@ -90,8 +90,9 @@ def test_per_segment_beats_one_global_w_plus_by_3_db():
     """
     from latent_atelier.models.zoo import random_generator
 
-    gen = random_generator("stylegan2", SIZE, 0, noise_strength=0.0, style_dim=32, n_mlp=2,
-                           channels=TINY_WIDTHS)
+    gen = random_generator(
+        "stylegan2", SIZE, 0, noise_strength=0.0, style_dim=32, n_mlp=2, channels=TINY_WIDTHS
+    )
     img, labels = _halves(gen)
     steps, lr = 100, 0.2
     params = SegmentsParams(steps_w=steps, lr_w=lr, margin=0, poisson=False)  # hard cut
@@ -131,7 +132,9 @@ def test_overlap_margin_decides_which_pixels_the_loss_sees(tiny_gen):
     base = _image(tiny_gen, 4)
 
     def latent_of_segment_1(photo):
-        inv = invert_segments(tiny_gen, photo, labels, steps_w=5, margin=margin)
+        inv = invert_segments(
+            tiny_gen, photo, labels, SegmentsParams(steps_w=5, margin=margin, candidates=0, loss="segments")
+        )
         return inv.latent.select(0).w["w"]
 
     ref = latent_of_segment_1(base)
@@ -173,10 +176,15 @@ def test_default_stitch_keeps_each_segments_colours(tiny_gen):
 
     photo = _image(tiny_gen, 8)
     labels = np.ones((SIZE, SIZE), np.int32)
-    labels[:, SIZE // 2:] = 2
-    run = lambda **kw: Segments().run(  # noqa: E731
-        tiny_gen, {"photo": photo, "labels": labels}, SegmentsParams(steps_w=0, **kw), Progress()
-    ).outputs["result"]
+    labels[:, SIZE // 2 :] = 2
+    def run(**kw):
+        return (
+            Segments()
+            .run(
+                tiny_gen, {"photo": photo, "labels": labels}, SegmentsParams(steps_w=0, **kw), Progress()
+            )
+            .outputs["result"]
+        )
     hard, default = run(poisson=False), run()
     plain, screened = run(poisson=True, screen=0.0, seams="mean"), run(poisson=True)
     np.testing.assert_array_equal(default, hard)
@@ -197,14 +205,19 @@ def test_each_segment_starts_from_the_candidate_that_fits_it(tiny_gen):
     start = initial_latent(tiny_gen, "mean", 0, batch=3)
     noise = start.select(0).noise
     with torch.no_grad():
-        left, right, mean = (tiny_gen.synthesize(Latent(w, noise)).image for w in (
-            {k: v[3:4] for k, v in pool.w.items()}, {k: v[5:6] for k, v in pool.w.items()},
-            start.select(0).w))
-    x = torch.cat([left[..., : SIZE // 2], right[..., SIZE // 2:]], -1)
+        left, right, mean = (
+            tiny_gen.synthesize(Latent(w, noise)).image
+            for w in (
+                {k: v[3:4] for k, v in pool.w.items()},
+                {k: v[5:6] for k, v in pool.w.items()},
+                start.select(0).w,
+            )
+        )
+    x = torch.cat([left[..., : SIZE // 2], right[..., SIZE // 2 :]], -1)
     x[..., :4, :] = mean[..., :4, :]  # a strip only the mean latent draws
     masks = torch.zeros(3, 1, SIZE, SIZE)
     masks[0, :, 8:, : SIZE // 2] = 1
-    masks[1, :, 8:, SIZE // 2:] = 1
+    masks[1, :, 8:, SIZE // 2 :] = 1
     masks[2, :, :4, :] = 1
     chosen = best_candidates(tiny_gen, start, x, masks, 8, seed=0)
     for k, v in chosen.w.items():
@@ -225,18 +238,34 @@ def test_bad_inputs_get_clear_errors(tiny_gen):
     photo = _image(tiny_gen, 7)
     op = Segments()
     with pytest.raises(OperationError, match="same image"):
-        op.run(tiny_gen, {"photo": photo, "labels": np.zeros((8, 8), np.int32)},
-               SegmentsParams(steps_w=1), Progress())
+        op.run(
+            tiny_gen,
+            {"photo": photo, "labels": np.zeros((8, 8), np.int32)},
+            SegmentsParams(steps_w=1),
+            Progress(),
+        )
     with pytest.raises(OperationError, match="no segment"):
-        op.run(tiny_gen, {"photo": photo, "labels": np.zeros((SIZE, SIZE), np.int32)},
-               SegmentsParams(steps_w=1), Progress())
+        op.run(
+            tiny_gen,
+            {"photo": photo, "labels": np.zeros((SIZE, SIZE), np.int32)},
+            SegmentsParams(steps_w=1),
+            Progress(),
+        )
     with pytest.raises(OperationError, match="whole numbers"):
-        op.run(tiny_gen, {"photo": photo, "labels": np.full((SIZE, SIZE), 0.5)},
-               SegmentsParams(steps_w=1), Progress())
+        op.run(
+            tiny_gen,
+            {"photo": photo, "labels": np.full((SIZE, SIZE), 0.5)},
+            SegmentsParams(steps_w=1),
+            Progress(),
+        )
     wrong = Placement.centered((SIZE + 8, SIZE), SIZE)  # made for another photo
     with pytest.raises(OperationError, match="place the region again"):
-        op.run(tiny_gen, {"photo": photo, "labels": _three_segments(), "placement": wrong},
-               SegmentsParams(steps_w=1), Progress())
+        op.run(
+            tiny_gen,
+            {"photo": photo, "labels": _three_segments(), "placement": wrong},
+            SegmentsParams(steps_w=1),
+            Progress(),
+        )
 
 
 def test_cli_reads_label_pngs_and_runs_segments(tmp_path):
@@ -265,9 +294,22 @@ def test_cli_reads_label_pngs_and_runs_segments(tmp_path):
     photo = (np.random.default_rng(1).random((SIZE, SIZE, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(tmp_path / "photo.png")
     out = tmp_path / "out"
-    rc = main(["--model", "random:stylegan2:32:0:16", "segments", str(tmp_path / "photo.png"),
-               "--labels", str(tmp_path / "gray.png"), "--space", "w+", "--steps-w", "1",
-               "--out-dir", str(out)])
+    rc = main(
+        [
+            "--model",
+            "random:stylegan2:32:0:16",
+            "segments",
+            str(tmp_path / "photo.png"),
+            "--labels",
+            str(tmp_path / "gray.png"),
+            "--space",
+            "w+",
+            "--steps-w",
+            "1",
+            "--out-dir",
+            str(out),
+        ]
+    )
     assert rc == 0
     names = {p.name for p in out.iterdir()}
     assert {"result.png", "latents.npz", "labels.png", "segment_images_0.png"} <= names
@@ -291,9 +333,23 @@ def test_cli_prints_the_advice_and_still_runs(tmp_path, capsys):
 
     Image.fromarray(_three_segments().astype(np.uint8), mode="L").save(tmp_path / "labels.png")
     Image.fromarray(np.full((SIZE, SIZE, 3), 128, np.uint8)).save(tmp_path / "photo.png")
-    rc = main(["--model", "random:stylegan2:32:0:16", "segments", str(tmp_path / "photo.png"),
-               "--labels", str(tmp_path / "labels.png"), "--steps-w", "1", "--candidates", "0",
-               "--poisson", "--out-dir", str(tmp_path / "out")])
+    rc = main(
+        [
+            "--model",
+            "random:stylegan2:32:0:16",
+            "segments",
+            str(tmp_path / "photo.png"),
+            "--labels",
+            str(tmp_path / "labels.png"),
+            "--steps-w",
+            "1",
+            "--candidates",
+            "0",
+            "--poisson",
+            "--out-dir",
+            str(tmp_path / "out"),
+        ]
+    )
     assert rc == 0 and (tmp_path / "out" / "result.png").exists()
     assert "note: the composite loss fits no segment across its border" in capsys.readouterr().err
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from latent_atelier.editors.inversion.embed_core import W_L_WEIGHTS, EmbeddingLoss, Targets, with_weights
-from latent_atelier.editors.inversion.segments import SegmentLoss, invert_segments
+from latent_atelier.editors.inversion.segments import SegmentLoss, SegmentsParams, invert_segments
 
 torch.set_num_threads(1)
 SIZE = 32
@@ -65,8 +65,15 @@ def test_small_segment_fits_its_colour(tiny_gen):
     target[...] = (0.1, 0.5, 0.9)
     labels = np.zeros((SIZE, SIZE), np.int32)
     labels[14:18, 14:18] = 1
-    start = invert_segments(tiny_gen, target, labels, steps_w=0, margin=0)
-    fitted = invert_segments(tiny_gen, target, labels, steps_w=40, margin=0, lr_w=0.05)
+    start = invert_segments(
+        tiny_gen, target, labels, SegmentsParams(steps_w=0, margin=0, candidates=0, loss="segments")
+    )
+    fitted = invert_segments(
+        tiny_gen,
+        target,
+        labels,
+        SegmentsParams(steps_w=40, margin=0, lr_w=0.05, candidates=0, loss="segments"),
+    )
     assert fitted.metrics["psnr_w"] > start.metrics["psnr_w"] + 3.0
 
 
@@ -97,4 +104,4 @@ def test_invert_segments_refuses_an_unknown_loss(tiny_gen):
     labels = np.ones((tiny_gen.resolution,) * 2, np.int32)
     target = np.zeros((*labels.shape, 3), np.float32)
     with pytest.raises(OperationError, match="composite"):
-        invert_segments(tiny_gen, target, labels, steps_w=1, loss="global")
+        invert_segments(tiny_gen, target, labels, SegmentsParams(steps_w=1, loss="global"))
