@@ -172,12 +172,19 @@ class _Writer:
         self.put(name, json.dumps(obj, indent=1).encode("utf-8"))
 
 
-def save_ora(doc: Document, path: str | os.PathLike) -> None:
-    """Write ``doc`` to an OpenRaster file atomically (the old file stays on any failure)."""
+def save_ora(doc: Document, path: str | os.PathLike,
+             extra_entries: dict[str, bytes] | None = None) -> None:
+    """Write ``doc`` to an OpenRaster file atomically (the old file stays on any failure).
+
+    ``extra_entries`` (name -> bytes) are stored too (the recovery bookkeeping, for one).
+    """
     target = Path(path)
     try:
         with atomic_open(target) as fh, zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
-            _write_all(_Writer(zf), doc)
+            writer = _Writer(zf)
+            _write_all(writer, doc)
+            for name, data in (extra_entries or {}).items():
+                writer.put(name, data)
     except ProjectError:
         raise
     except OSError as exc:
