@@ -29,13 +29,14 @@ import pickle
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from latent_atelier.models.architectures import build_generator, generator_class
 from latent_atelier.models.atomic import atomic_write_bytes
 from latent_atelier.models.layers import BLUR_KERNEL, make_kernel
 from latent_atelier.models.safe_pickle import (
@@ -74,42 +75,14 @@ class _Problem(ValueError):
     """Internal: what is wrong with a file; wrapped into CheckpointError with its path."""
 
 
-# -- architecture registry ------------------------------------------------------------
-def _stylegan2_builder() -> Callable[[Mapping], nn.Module]:
-    return StyleGAN2Generator.from_architecture
-
-
-def _furrygan_builder() -> Callable[[Mapping], nn.Module]:
-    return _furrygan_class().from_architecture
-
-
-_ARCHITECTURES: dict[str, Callable[[], Callable[[Mapping], nn.Module]]] = {
-    "stylegan2": _stylegan2_builder,
-    "furrygan": _furrygan_builder,
-}
-
-
-def register_architecture(name: str, builder: Callable[[], Callable[[Mapping], nn.Module]]) -> None:
-    """Teach :func:`build_generator` a new ``arch``; ``builder()`` returns a config->module fn."""
-    _ARCHITECTURES[name] = builder
-
-
-def build_generator(config: Mapping) -> nn.Module:
-    """An untrained generator from an ``architecture()`` config (``config["arch"]`` picks)."""
-    arch = config.get("arch")
-    if arch not in _ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; known: {sorted(_ARCHITECTURES)}")
-    return _ARCHITECTURES[arch]()(config)
-
-
+# -- architectures (the one list lives in models/architectures.py) --------------------
 def _furrygan_class() -> Any:
     try:
-        from latent_atelier.models.furrygan import FurryGAN
+        return generator_class("furrygan")
     except ModuleNotFoundError as exc:
-        if exc.name in ("latent_atelier.models.furrygan", "models"):
+        if exc.name in ("latent_atelier.models.furrygan", "latent_atelier.models"):
             raise _Problem("FurryGAN support not installed (models/furrygan.py is missing)") from exc
         raise
-    return FurryGAN
 
 
 # -- format sniffing ------------------------------------------------------------------

@@ -61,17 +61,11 @@ def random_generator(
 
     ``rgb_gain`` scales the output image (see :func:`scale_rgb_output`); 1 keeps it as drawn.
     """
+    from latent_atelier.models.architectures import generator_class
+
+    cls = generator_class(arch)
     torch.manual_seed(seed)
-    if arch == "stylegan2":
-        from latent_atelier.models.stylegan2 import StyleGAN2Generator
-
-        gen = StyleGAN2Generator(size, **kwargs)
-    elif arch == "furrygan":
-        from latent_atelier.models.furrygan import FurryGAN
-
-        gen = FurryGAN(size, **kwargs)
-    else:
-        raise ValueError(f"unknown architecture {arch!r}: use stylegan2 or furrygan")
+    gen = cls(size, **kwargs)
     set_noise_strength(gen, noise_strength)
     if rgb_gain != 1.0:
         scale_rgb_output(gen, rgb_gain)
