@@ -1,0 +1,54 @@
+"""The dual-domain operation from the Operations dock: a second model file, a painted part."""
+
+from __future__ import annotations
+
+from conftest import TINY_CHANNELS, drag, install_tiny_operations, line
+
+from latent_atelier.app.document.layers import LayerKind
+
+
+def test_dual_domain_runs_from_the_panel_with_a_typed_model_path_and_a_painted_part(qtbot, window, tmp_path):
+    from latent_atelier.models.checkpoints import save_generator
+    from latent_atelier.models.zoo import random_generator
+
+    ops = install_tiny_operations(window)
+    second = tmp_path / "second.safetensors"
+    gen2 = random_generator("stylegan2", 32, 1, style_dim=32, n_mlp=2, channels=TINY_CHANNELS)
+    save_generator(gen2, second)
+    doc = window.document
+    window.actions_.add_mask.trigger()
+    drag(window, line(180, 250, 330, 250))  # the part, painted on the mask layer
+    assert doc.active_layer.pixels.max() > 0
+    page = ops.panel.select("dual-domain")
+    page.form.set_values({"steps": 2, "count": 2})
+    ops.refresh_pickers()
+    assert page.pickers.choices()["part_mask"] == doc.active_id
+    qtbot.keyClicks(page.pickers.pickers["second_model"].edit, str(second))
+    with qtbot.waitSignal(ops.runner.finished, timeout=120_000) as blocker:
+        assert ops.run_current() is not None
+    result = blocker.args[1]
+    assert result is not None and len(result.outputs["result"]) == 2
+    strip = ops.panel.pending_strip.strip
+    assert strip.count() == 2
+    shown = [lay for lay in doc.layers if lay.pending]
+    assert len(shown) == 1 and shown[0].kind == LayerKind.BACKGROUND
+    assert shown[0].pixels.shape[:2] == (doc.height, doc.width)
+
+
+def test_an_incompatible_second_model_is_a_message_not_a_crash(qtbot, window, tmp_path):
+    from latent_atelier.models.checkpoints import save_generator
+    from latent_atelier.models.zoo import random_generator
+
+    ops = install_tiny_operations(window)
+    other = tmp_path / "furry.safetensors"
+    save_generator(random_generator("furrygan", 32, 1, style_dim=32, channels=TINY_CHANNELS), other)
+    window.actions_.add_mask.trigger()
+    drag(window, line(180, 250, 330, 250))
+    page = ops.panel.select("dual-domain")
+    page.form.set_values({"steps": 2})
+    ops.refresh_pickers()
+    qtbot.keyClicks(page.pickers.pickers["second_model"].edit, str(other))
+    with qtbot.waitSignal(ops.runner.failed, timeout=120_000) as blocker:
+        assert ops.run_current() is not None
+    assert "cannot share a latent" in blocker.args[1]
+    assert not [lay for lay in window.document.layers if lay.pending]
