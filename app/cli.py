@@ -21,6 +21,7 @@ from latent_atelier.app.cli_io import (
     read_input,
     write_output,
 )
+from latent_atelier.app.cli_native_logs import native_logs_hidden
 from latent_atelier.editors.operation import (
     Cancelled,
     Operation,
@@ -208,11 +209,18 @@ def run_operation(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     for key, value in result.metrics.items():
-        print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
+        print(f"{key}: {metric_text(value)}")
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"time: {elapsed:.1f}s")
     return 0
+
+
+def metric_text(value: Any) -> str:
+    """A metric as printed: counts as integers ("faces: 1"), other numbers with 4 decimals."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _write_results(op: Operation, result: Any, out_dir: Path) -> list[Path]:
@@ -246,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if getattr(args, "_operation", None):
-            return run_operation(args)
+            with native_logs_hidden():  # the face library's glog/TFLite lines
+                return run_operation(args)
         _help, _configure, fn = EXTRA_COMMANDS[args.command]
         return int(fn(args) or 0)
     except Cancelled:

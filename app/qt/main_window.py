@@ -35,6 +35,7 @@ from latent_atelier.app.qt.document_io import (
     open_document,
 )
 from latent_atelier.app.qt.document_signals import DocumentSignals
+from latent_atelier.app.qt.file_names import file_stem
 from latent_atelier.app.qt.operations.controller import OperationsController
 from latent_atelier.app.qt.status_bar import CanvasStatusBar
 from latent_atelier.app.qt.window_actions import WindowActions
@@ -214,7 +215,7 @@ class MainWindow(QMainWindow):
         if doc is not None and doc.path is not None:
             return Path(doc.path).with_suffix(suffix)
         name = doc.layers[0].name if doc is not None and doc.layers else "untitled"
-        return Path.home() / f"{name}{suffix}"
+        return Path.home() / f"{file_stem(name)}{suffix}"
 
     # --------------------------------------------------------- menu actions
     def open_dialog(self, images_only: bool = False) -> None:
@@ -251,7 +252,7 @@ class MainWindow(QMainWindow):
         layer = self.document.active_layer if self.document else None
         if layer is None:
             return
-        start = str(self._suggested_path(".png").with_name(f"{layer.name}.png"))
+        start = str(self._suggested_path(".png").with_name(f"{file_stem(layer.name, 'layer')}.png"))
         path, _ = QFileDialog.getSaveFileName(self, "Export layer", start, FLAT_EXPORT_FILTER)
         if path:
             self._run_export(lambda: export_layer(self.document, layer.id, path), path)

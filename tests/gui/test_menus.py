@@ -216,3 +216,25 @@ def test_model_menu_runs_cancels_and_loads(qtbot, window, ops, dialogs) -> None:
     with qtbot.waitSignal(ops.manager.loaded, timeout=60_000):
         pick(window, "Model", "Use the demo model")
     assert ops.manager.info.name == demo_model_path().name
+
+
+def test_export_layer_offers_a_file_name_without_a_colon(window, monkeypatch) -> None:
+    offered: list[str] = []
+
+    def ask(_parent, _title, start, _filter):  # type: ignore[no-untyped-def]
+        offered.append(start)
+        return "", ""  # the user cancels
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(ask))
+    window.add_layer("mask")
+    window.document.set_layer_props(window.document.active_id, name="Cut out subject: alpha")
+    pick(window, "File", "Export layer…")
+    assert Path(offered[0]).name == "Cut out subject - alpha.png"
+
+
+def test_file_stem_is_valid_everywhere() -> None:
+    from latent_atelier.app.qt.file_names import file_stem
+
+    assert file_stem('a/b\\c*?"<>|: d. ') == "a_b_c______ - d"
+    assert file_stem(" ... ") == "untitled"
+    assert ":" not in file_stem("x:y") and file_stem("x:y") == "x - y"

@@ -28,6 +28,7 @@ from latent_atelier.app.qt.compositing.layers import (
     matte_layer,
     under_foreground_index,
 )
+from latent_atelier.app.qt.file_names import file_stem
 
 if TYPE_CHECKING:
     from latent_atelier.app.document.layers import Layer
@@ -148,7 +149,7 @@ class CompositingController(QObject):
             fg_px = document_sized(doc, photo)[..., :3]
         composite = doc.composite()
         rgb = composite[..., :3] * composite[..., 3:4] + (1.0 - composite[..., 3:4])
-        stem = Path(doc.path).stem if doc.path else photo.name
+        stem = Path(doc.path).stem if doc.path else file_stem(photo.name)
         try:
             paths = export_matte_set(folder, alpha=alpha, foreground=fg_px, composite=rgb,
                                      stem=stem)
