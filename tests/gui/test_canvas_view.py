@@ -36,27 +36,39 @@ def test_fit_and_actual_pixels_actions(window) -> None:
     assert window.status.zoom_label.text().endswith("%")
 
 
-def test_wheel_zooms_around_cursor(window, qtbot) -> None:
+def _wheel(canvas, pos: QPointF, notches: int, mods=Qt.KeyboardModifier.NoModifier) -> None:
+    """A mouse wheel turned ``notches`` clicks over ``pos`` (positive: away from the user)."""
     from PySide6.QtCore import QPoint as P
     from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
 
+    event = QWheelEvent(pos, canvas.mapToGlobal(pos), P(0, 0), P(0, 120 * notches),
+                        Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(canvas, event)
+
+
+def test_ctrl_wheel_zooms_around_cursor(window) -> None:
     canvas = window.canvas
     pos = QPointF(widget_point(window, 300, 200))
     doc_before = canvas.widget_to_doc(pos)
-    event = QWheelEvent(
-        pos,
-        canvas.mapToGlobal(pos),
-        P(0, 0),
-        P(0, 240),
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-        Qt.ScrollPhase.NoScrollPhase,
-        False,
-    )
     scale = canvas.view.scale
-    canvas.wheelEvent(event)
+    _wheel(canvas, pos, 2, Qt.KeyboardModifier.ControlModifier)
     assert canvas.view.scale == pytest.approx(scale * 1.25**2)
     assert canvas.widget_to_doc(pos) == pytest.approx(doc_before)
+
+
+def test_wheel_scrolls_and_shift_wheel_scrolls_sideways(window) -> None:
+    window.add_layer("paint")
+    canvas = window.canvas
+    pos = QPointF(widget_point(window, 300, 200))
+    scale, dx, dy = canvas.view.scale, canvas.view.dx, canvas.view.dy
+    _wheel(canvas, pos, -2)  # towards the user: the picture moves up (scrolls down)
+    assert canvas.view.scale == scale
+    assert (canvas.view.dx, canvas.view.dy) == pytest.approx((dx, dy - 120))
+    _wheel(canvas, pos, 1, Qt.KeyboardModifier.ShiftModifier)
+    assert (canvas.view.dx, canvas.view.dy) == pytest.approx((dx + 60, dy - 120))
+    assert canvas.view.scale == scale
+    assert window.document.active_layer.pixels[..., 3].max() == 0  # nothing painted
 
 
 def test_middle_drag_and_space_drag_pan_without_painting(window) -> None:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 BEFORE_AFTER_KEYS = (Qt.Key.Key_Backslash, Qt.Key.Key_QuoteLeft)
 BACKGROUND = QColor(58, 58, 62)
+SCROLL_STEP_PX = 60.0  # widget pixels one wheel notch scrolls
 
 
 class CanvasWidget(QWidget):
@@ -295,9 +296,26 @@ class CanvasWidget(QWidget):
             self.fit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        steps = event.angleDelta().y() / 120.0
-        if steps:
-            self.zoom_by(ZOOM_STEP**steps, event.position())
+        """As in Krita, GIMP and Photoshop: the wheel scrolls (Shift+wheel sideways), a
+        touchpad pans, Ctrl+wheel zooms about the cursor."""
+        mods = event.modifiers()
+        if mods & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y() / 120.0
+            if steps:
+                self.zoom_by(ZOOM_STEP**steps, event.position())
+            event.accept()
+            return
+        pixels = event.pixelDelta()
+        if not pixels.isNull():  # a touchpad: move with the fingers
+            dx, dy = float(pixels.x()), float(pixels.y())
+        else:
+            angle = event.angleDelta()
+            dx, dy = angle.x() / 120.0 * SCROLL_STEP_PX, angle.y() / 120.0 * SCROLL_STEP_PX
+        if mods & Qt.KeyboardModifier.ShiftModifier and not dx:
+            dx, dy = dy, 0.0
+        if dx or dy:
+            self.view.pan(dx, dy)
+            self.update()
         event.accept()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
