@@ -1,0 +1,281 @@
+"""The app's side of remote work: a Dask client that runs Operations on workers.
+
+A :class:`RemoteSession` connects to a worker address (see :mod:`.addresses` for what is
+allowed) or starts its own loopback cluster (:meth:`RemoteSession.local`). Photos and other
+large arrays, and the checkpoint's bytes, are scattered to the workers once and reused by
+every later job (cached by content hash, on both sides). :meth:`RemoteSession.run` sends one
+Operation run, relays its progress and previews into a local ``Progress`` (so the GUI's job
+thread and the CLI's bar see a remote job like a local one), passes a local cancel on, and
+turns a lost worker into :class:`RemoteWorkerLost` with advice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latent_atelier.app.remote.addresses import RemoteSetupError, check_secure, parse_address
+from latent_atelier.app.remote.worker_tasks import (
+    ModelRef,
+    cancel_event_name,
+    model_info,
+    progress_queue_name,
+    run_operation,
+)
+from latent_atelier.editors.operation import Cancelled, Progress
+
+SCATTER_MIN_BYTES = 64 * 1024  # smaller inputs simply travel with the job
+SCATTER_CACHE = 16  # photos/latents kept on the workers for later jobs
+CONNECT_TIMEOUT_S = 10.0
+LOST_AFTER_S = 10.0  # no scheduler connection or no worker for this long: the job failed
+CANCEL_GRACE_S = 30.0  # how long a cancelled job may take to reach its next step
+
+log = logging.getLogger(__name__)
+
+
+class RemoteWorkerLost(RuntimeError):
+    """The worker (or its machine) went away during a job; the message says what to do."""
+
+
+def _dask() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise RemoteSetupError(
+            "remote workers and batches need the 'remote' extra: "
+            "pip install 'latent-atelier[remote]'"
+        ) from None
+    return distributed
+
+
+def _config() -> dict[str, Any]:
+    """Dask settings for our clusters: a job on a dying worker fails at once (no retry)."""
+    return {"distributed.scheduler.allowed-failures": 0,
+            "distributed.worker.daemon": False,
+            "distributed.admin.tick.limit": "60s"}
+
+
+class RemoteSession:
+    """A connection to Dask workers that run Operations (see the module docstring)."""
+
+    def __init__(self, client: Any, cluster: Any = None, label: str = "") -> None:
+        self.client = client
+        self.cluster = cluster
+        self.label = label or str(client.scheduler.address)
+        self._scattered: OrderedDict[str, Any] = OrderedDict()
+        self._checkpoints: dict[tuple[str, int, int], tuple[str, str]] = {}
+
+    # ------------------------------------------------------------------ set-up
+    @classmethod
+    def connect(cls, address: str, tls_dir: str | Path | None = None,
+                timeout_s: float = CONNECT_TIMEOUT_S) -> RemoteSession:
+        """Connect to a running worker (``latent-atelier-worker --listen ...``)."""
+        parsed = parse_address(address)
+        folder = check_secure(parsed, tls_dir)
+        distributed = _dask()
+        import dask
+
+        from latent_atelier.app.remote.certificates import dask_security
+
+        with dask.config.set(_config()):
+            try:
+                client = distributed.Client(parsed.url, security=dask_security(folder, "client"),
+                                            timeout=timeout_s, set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise RemoteSetupError(
+                    f"no worker answers at {parsed.url} ({exc}). Start one there with "
+                    f"`latent-atelier-worker --listen {parsed.url}`"
+                ) from None
+        return cls(client, label=parsed.url)
+
+    @classmethod
+    def local(cls, n_workers: int = 1, threads_per_worker: int = 1) -> RemoteSession:
+        """Start a loopback cluster of ``n_workers`` processes owned by this session."""
+        distributed = _dask()
+        import dask
+
+        with dask.config.set(_config()):
+            cluster = distributed.LocalCluster(
+                n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
+                host="127.0.0.1", scheduler_port=0, dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            client = distributed.Client(cluster, set_as_default=False)
+        return cls(client, cluster, label=f"{n_workers} local worker(s)")
+
+    def close(self) -> None:
+        """Disconnect (and stop the cluster this session started)."""
+        self._scattered.clear()
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+    def __enter__(self) -> RemoteSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def n_workers(self) -> int:
+        """Workers connected right now."""
+        return len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+
+    # ------------------------------------------------------------------ data
+    def _scatter(self, key: str, value: Any) -> Any:
+        if key in self._scattered:
+            self._scattered.move_to_end(key)
+            return self._scattered[key]
+        future = self.client.scatter(value, hash=False)
+        self._scattered[key] = future
+        while len(self._scattered) > SCATTER_CACHE:
+            self._scattered.popitem(last=False)
+        return future
+
+    def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Large arrays become scattered futures, each sent once per content."""
+        out = {}
+        for name, value in inputs.items():
+            if isinstance(value, np.ndarray) and value.nbytes >= SCATTER_MIN_BYTES:
+                arr = np.ascontiguousarray(value)
+                digest = hashlib.sha256(arr.view(np.uint8).reshape(-1)).hexdigest()
+                key = f"array-{digest}-{arr.dtype.str}-{'x'.join(map(str, arr.shape))}"
+                out[name] = self._scatter(key, arr)
+            else:
+                out[name] = value
+        return out
+
+    def model_ref(self, spec: str | Path | None, device: str | None = None
+                  ) -> tuple[ModelRef, Any]:
+        """What a job needs to name its model, and the checkpoint's scattered bytes (or None)."""
+        if spec is None:
+            return ModelRef("demo", device=device), None
+        text = str(spec)
+        if text.startswith("random:"):
+            return ModelRef("random", text, device=device), None
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"model file {path} not found")
+        stat = path.stat()
+        ident = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if ident not in self._checkpoints:
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            self._checkpoints[ident] = (digest, path.name)
+            self._scatter(f"checkpoint-{digest}", data)
+        digest, name = self._checkpoints[ident]
+        future = self._scattered.get(f"checkpoint-{digest}")
+        if future is None:  # pushed out of the cache: send it again
+            future = self._scatter(f"checkpoint-{digest}", path.read_bytes())
+        return ModelRef("bytes", digest, name, device), future
+
+    # ------------------------------------------------------------------ jobs
+    def model_info(self, spec: str | Path | None, device: str | None = None) -> dict[str, Any]:
+        """Load the model on a worker (kept there); its arch, resolution, device and host."""
+        ref, data = self.model_ref(spec, device)
+        future = self.client.submit(model_info, ref, data, pure=False)
+        return self._result(future)
+
+    def run(self, op_name: str, inputs: dict[str, Any], params: Any, progress: Progress,
+            spec: str | Path | None = None, device: str | None = None,
+            needs_model: bool = True) -> Any:
+        """Run Operation ``op_name`` on a worker; returns its ``Result``.
+
+        ``params``: the Operation's Params (a dataclass) or a dict. ``progress`` receives the
+        steps and previews and is checked for cancel. Raises ``Cancelled``,
+        ``OperationError`` (as the worker raised it) or :class:`RemoteWorkerLost`.
+        """
+        distributed = _dask()
+        if dataclasses.is_dataclass(params):
+            params = dataclasses.asdict(params)
+        ref, data = self.model_ref(spec, device) if needs_model else (None, None)
+        job_id = uuid.uuid4().hex
+        queue = distributed.Queue(progress_queue_name(job_id), client=self.client)
+        event = distributed.Event(cancel_event_name(job_id), client=self.client)
+        future = self.client.submit(run_operation, job_id, op_name, self._prepare_inputs(inputs),
+                                    dict(params), ref, data, pure=False, key=f"{op_name}-{job_id}")
+        try:
+            return self._follow(future, queue, event, progress)
+        finally:
+            future.release()
+            try:  # free the scheduler's state for this job
+                queue.close()
+                event.clear()
+            except Exception:  # the scheduler may already be gone
+                pass
+
+    def _follow(self, future: Any, queue: Any, event: Any, progress: Progress) -> Any:
+        cancel_sent = None
+        lost_since = None
+        self.where = ""
+        while not future.done():
+            for message in self._drain(queue):
+                self._relay(message, progress)
+            if progress.cancelled and cancel_sent is None:
+                event.set()
+                cancel_sent = time.monotonic()
+            if cancel_sent is not None and time.monotonic() - cancel_sent > CANCEL_GRACE_S:
+                future.cancel()
+                raise Cancelled()
+            healthy = self.client.status == "running" and self._has_workers()
+            lost_since = None if healthy else (lost_since or time.monotonic())
+            if lost_since is not None and time.monotonic() - lost_since > LOST_AFTER_S:
+                raise RemoteWorkerLost(self._lost_message("the connection to it was lost"))
+        for message in self._drain(queue):
+            if not progress.cancelled:
+                self._relay(message, progress)
+        return self._result(future)
+
+    def _has_workers(self) -> bool:
+        try:
+            return bool(self.client.scheduler_info(n_workers=-1).get("workers"))
+        except Exception:
+            return False
+
+    @staticmethod
+    def _drain(queue: Any) -> list[dict[str, Any]]:
+        try:
+            return list(queue.get(timeout=0.05, batch=True))
+        except Exception:  # timeout or a closed connection: the loop checks the rest
+            time.sleep(0.05)
+            return []
+
+    def _relay(self, message: dict[str, Any], progress: Progress) -> None:
+        if message.get("kind") == "started":
+            self.where = f"{message.get('device', '?')} on {message.get('host', '?')}"
+            return
+        preview = None
+        if "preview" in message:
+            shape = tuple(message["shape"])
+            raw = np.frombuffer(message["preview"], np.uint8).reshape(shape)
+            preview = raw.astype(np.float32) / 255.0
+        progress.set_stage(message.get("stage", ""))
+        with contextlib.suppress(Cancelled):  # the loop sends the cancel, waits for the worker
+            progress.step(message["step"], message["total"], preview, message.get("metrics"))
+
+    def _result(self, future: Any) -> Any:
+        distributed = _dask()
+        try:
+            return future.result()
+        except distributed.KilledWorker as exc:
+            raise RemoteWorkerLost(self._lost_message(f"its process died ({exc})")) from None
+        except distributed.comm.CommClosedError as exc:
+            raise RemoteWorkerLost(self._lost_message(f"the connection closed ({exc})")) from None
+        except distributed.client.FutureCancelledError as exc:
+            raise RemoteWorkerLost(self._lost_message(f"the job was dropped ({exc})")) from None
+
+    def _lost_message(self, what: str) -> str:
+        return (f"the worker at {self.label} stopped during the job: {what}. Nothing was "
+                "changed here; check the worker's machine (memory, GPU), restart "
+                "`latent-atelier-worker` there if needed, and run the job again.")
