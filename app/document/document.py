@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from latent_atelier.app.document.blend import NORMAL, check_blend, mix_with_backdrop
 from latent_atelier.app.document.history import (
     DEFAULT_BUDGET_BYTES,
     History,
@@ -38,7 +39,7 @@ EDIT_TILE = 128
 EVENT_KINDS = frozenset({"layers", "pixels", "props", "active", "history", "saved"})
 EDITABLE_PROPS = frozenset(
     {"name", "visible", "opacity", "locked", "offset", "palette", "latent", "placement",
-     "operation", "pending", "extras", "tint"}
+     "operation", "pending", "extras", "tint", "blend"}
 )
 
 
@@ -330,7 +331,7 @@ class Document:
     def composite(
         self, rect: Rect | None = None, include: Iterable[str] | None = None
     ) -> np.ndarray:
-        """Flatten layers (source-over, layer opacity) into HxWx4 float32 straight alpha.
+        """Flatten layers (source-over, layer opacity, blend mode) into HxWx4 float32 straight alpha.
 
         ``include`` (layer ids) draws exactly those layers, visible or not; by default
         every visible layer is drawn. ``rect`` limits the work to a document rectangle.
@@ -352,17 +353,19 @@ class Document:
             px, py, pw, ph = part
             region = (px - layer.offset[0], py - layer.offset[1], pw, ph)
             sl = (slice(py - ay, py - ay + ph), slice(px - ax, px - ax + pw))
-            if layer.kind.is_color and layer.pixels.shape[2] == 3 and layer.opacity >= 1.0:
+            if (layer.kind.is_color and layer.pixels.shape[2] == 3 and layer.opacity >= 1.0
+                    and layer.blend == NORMAL):
                 lx, ly = region[0], region[1]
                 rgb[sl] = layer.pixels[ly : ly + ph, lx : lx + pw]  # opaque: replaces below
                 alpha[sl] = 1.0
                 continue
             src = layer.rgba(region)
+            colour = mix_with_backdrop(layer.blend, src[..., :3], rgb[sl], alpha[sl])
             a = src[..., 3] * np.float32(layer.opacity)
             keep = 1.0 - a
             dst_rgb = rgb[sl]
             dst_rgb *= keep[..., None]
-            dst_rgb += src[..., :3] * a[..., None]
+            dst_rgb += colour * a[..., None]
             dst_a = alpha[sl]
             dst_a *= keep
             dst_a += a
@@ -506,6 +509,8 @@ def _normalise_prop(key: str, value: Any) -> Any:
         value = str(value)
     elif key == "tint":
         value = check_tint(value)
+    elif key == "blend":
+        value = check_blend(value)
     return value
 
 

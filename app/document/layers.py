@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from latent_atelier.app.document.blend import check_blend
+
 Rect = tuple[int, int, int, int]  # x, y, w, h
 Tint = tuple[float, float, float]  # overlay colour of a mask or matte, RGB in [0, 1]
 
@@ -174,6 +176,7 @@ class Layer:
     pending: bool = False
     extras: dict[str, bytes] = field(default_factory=dict)
     tint: Tint | None = None  # overlay colour of a mask/matte (None = MASK_TINT)
+    blend: str = "normal"  # how the layer mixes with those below (app.document.blend)
     revision: int = 0  # bumped on every pixel change (recovery snapshots use it)
 
     @property
@@ -222,6 +225,7 @@ class Layer:
             pending=self.pending,
             extras=dict(self.extras),
             tint=self.tint,
+            blend=self.blend,
         )
 
     @property
@@ -363,6 +367,8 @@ def new_layer(
         props["palette"] = Palette()
     if props.get("tint") is not None:
         props["tint"] = check_tint(props["tint"])
+    if "blend" in props:
+        props["blend"] = check_blend(props["blend"])
     return Layer(
         id=props.pop("id", None) or uuid.uuid4().hex,
         name=name or kind.value.capitalize(),

@@ -11,6 +11,8 @@ programs ignore:
 - ``la:data``: masks/mattes and label maps as 16-bit grayscale PNG (the exact values)
 - ``la:exact``: float32 ``.npy`` when 8/16-bit PNG cannot hold the pixels exactly
 - ``la:palette``, ``la:placement``, ``la:operation``: JSON; ``la:latent``: ``.npz``
+- ``composite-op`` (standard) carries the blend mode: ``svg:src-over``, ``svg:multiply``,
+  ``svg:screen``, ``svg:overlay``, ``svg:darken``, ``svg:lighten`` (others read as normal)
 - ``la:tint``: a mask's or matte's overlay colour as ``#rrggbb`` (a malformed value is
   ignored: the layer shows the default tint)
 - ``la:extras``: JSON mapping of extra names to entries carried along as bytes
@@ -33,6 +35,7 @@ from xml.etree import ElementTree as ET
 import cv2
 import numpy as np
 
+from latent_atelier.app.document.blend import ORA_COMPOSITE_OPS, blend_from_composite_op
 from latent_atelier.app.document.document import Document
 from latent_atelier.app.document.layers import (
     Layer,
@@ -217,7 +220,7 @@ def _write_layer(w: _Writer, layer: Layer, uid: str) -> ET.Element:
         "y": str(int(layer.offset[1])),
         "opacity": repr(float(layer.opacity)),
         "visibility": "visible" if layer.visible else "hidden",
-        "composite-op": "svg:src-over",
+        "composite-op": ORA_COMPOSITE_OPS[layer.blend],
         "edit-locked": "true" if layer.locked else "false",
     })
     el.set(_q("id"), layer.id)
@@ -477,6 +480,7 @@ def _read_layer(r: _Reader, el: ET.Element, origin: tuple[int, int], opacity: fl
         "locked": el.get("edit-locked", "false") == "true",
         "offset": (origin[0] + _int_attr(el, "x"), origin[1] + _int_attr(el, "y")),
         "pending": el.get(_q("pending")) == "true",
+        "blend": blend_from_composite_op(el.get("composite-op")),  # unsupported ops: normal
     }
     if el.get(_q("id")):
         props["id"] = el.get(_q("id"))

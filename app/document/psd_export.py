@@ -1,8 +1,8 @@
 """Export a document as a layered Photoshop file through psd-tools (no Qt).
 
-Each layer becomes an RGBA pixel layer with its name, opacity, visibility and position;
-masks, mattes and label maps are exported as they look on the canvas (an overlay in the
-layer's own tint, palette colours).
+Each layer becomes an RGBA pixel layer with its name, opacity, visibility, blend mode and
+position; masks, mattes and label maps are exported as they look on the canvas (an overlay
+in the layer's own tint, palette colours).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from latent_atelier.app.document.blend import PSD_BLEND_KEYS
 from latent_atelier.app.document.document import Document
 from latent_atelier.app.document.ora import ProjectError
 from latent_atelier.models.atomic import atomic_open
@@ -35,6 +36,7 @@ def export_psd(doc: Document, path: str | os.PathLike, bit_depth: int = 8) -> No
             opacity=round(layer.opacity * 255),
         )
         pl.visible = layer.visible
+        pl.blend_mode = PSD_BLEND_KEYS[layer.blend]
     try:
         with atomic_open(target) as fh:
             psd.save(fh)
