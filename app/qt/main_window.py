@@ -81,7 +81,8 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.actions_ = WindowActions(self)
         self.tool_options = ToolOptionsDock(self.brush_settings)
-        self.layers_dock = LayersDock(self.actions_.layer_panel_actions())
+        self.layers_dock = LayersDock(self.actions_.layer_panel_actions(),
+                                      self.actions_.layer_row_actions())
         self.history_dock = HistoryDock()
         #: the generator operations: dock content, Model menu, jobs, results, compositing
         self.operations = OperationsController(self)

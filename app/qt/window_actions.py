@@ -133,6 +133,10 @@ class WindowActions:
         """Buttons under the layer list."""
         return [self.add_paint, self.add_mask, self.add_labels, self.duplicate, self.delete]
 
+    def layer_row_actions(self) -> list[QAction]:
+        """Entries of a layer row's context menu that act on the active layer."""
+        return [self.duplicate, self.delete, self.export_layer]
+
     def build_menus_and_toolbars(self, fill_model_menu: Callable[[QMenu], None]) -> None:
         """Menu bar and toolbars of the window; ``fill_model_menu`` fills the Model menu."""
         bar = self.w.menuBar()

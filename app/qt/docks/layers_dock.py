@@ -1,7 +1,7 @@
 """Layers panel: the stack (top first) with thumbnails, visibility, rename, drag to reorder,
-opacity and lock for the active layer, the segment palette of label layers, and the overlay
-colour of mask and matte layers (a swatch on the thumbnail; "Overlay colour…" in the row's
-context menu)."""
+opacity, blend mode and lock for the active layer, the segment palette of label layers, the
+overlay colour of mask and matte layers (a swatch on the thumbnail), and a context menu on
+every row (rename, show, lock, blend mode, duplicate, delete, export, overlay colour)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QBrush, QColor, QFont, QIcon, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QColorDialog,
+    QComboBox,
     QDockWidget,
     QHBoxLayout,
     QLabel,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledSlider
 
+from latent_atelier.app.document.blend import BLEND_MODES, BLEND_TITLES
 from latent_atelier.app.qt.docks.segment_palette import SegmentPaletteWidget
 from latent_atelier.app.qt.icons import icon
 from latent_atelier.app.qt.thumbnails import THUMB_SIZE, layer_thumbnail
@@ -105,7 +107,10 @@ class LayersDock(QDockWidget):
 
     label_selected = Signal(int)
 
-    def __init__(self, actions: Sequence[QAction], parent: QWidget | None = None) -> None:
+    def __init__(self, actions: Sequence[QAction], row_actions: Sequence[QAction] = (),
+                 parent: QWidget | None = None) -> None:
+        """``actions``: the buttons under the list; ``row_actions``: entries of every row's
+        context menu that act on the active layer (duplicate, delete, export)."""
         super().__init__("Layers", parent)
         self.setObjectName("layers_dock")
         self.document: Document | None = None
@@ -114,7 +119,13 @@ class LayersDock(QDockWidget):
         self._opacity_keys = itertools.count()
         self._opacity_key: tuple[str, int] = ("opacity", -1)
         self._last_opacity_change = 0.0
+        self.row_actions = list(row_actions)
         self.list = LayerList()
+        self.blend = QComboBox()
+        self.blend.setObjectName("blend_combo")
+        self.blend.setToolTip("Blend mode: how the layer mixes with the layers below")
+        for mode in BLEND_MODES:
+            self.blend.addItem(BLEND_TITLES[mode], mode)
         self.opacity = QLabeledSlider(Qt.Orientation.Horizontal)
         self.opacity.setObjectName("opacity_slider")
         self.opacity.setRange(0, 100)
@@ -133,6 +144,10 @@ class LayersDock(QDockWidget):
         props.addWidget(self.opacity, 1)
         props.addWidget(self.lock_button)
         layout.addLayout(props)
+        blend_row = QHBoxLayout()
+        blend_row.addWidget(QLabel("Blend"))
+        blend_row.addWidget(self.blend, 1)
+        layout.addLayout(blend_row)
         layout.addWidget(self.list, 1)
         buttons = QHBoxLayout()
         for action in actions:
@@ -154,6 +169,7 @@ class LayersDock(QDockWidget):
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._show_context_menu)
         self.opacity.valueChanged.connect(self._on_opacity)
+        self.blend.activated.connect(lambda i: self.set_blend_of_active(self.blend.itemData(i)))
         self.lock_button.toggled.connect(self._on_lock)
         self.palette.segment_selected.connect(self.label_selected)
         self.refresh()
@@ -243,12 +259,13 @@ class LayersDock(QDockWidget):
         from latent_atelier.app.document.layers import LayerKind
 
         layer = self.document.active_layer if self.document else None
-        for w in (self.opacity, self.lock_button):
+        for w in (self.opacity, self.lock_button, self.blend):
             w.setEnabled(layer is not None)
             w.blockSignals(True)
         self.opacity.setValue(round((layer.opacity if layer else 1.0) * 100))
         self.lock_button.setChecked(bool(layer and layer.locked))
-        for w in (self.opacity, self.lock_button):
+        self.blend.setCurrentIndex(max(0, self.blend.findData(layer.blend if layer else "normal")))
+        for w in (self.opacity, self.lock_button, self.blend):
             w.blockSignals(False)
         is_labels = layer is not None and layer.kind == LayerKind.LABELS
         self.palette.setVisible(is_labels)
@@ -312,26 +329,66 @@ class LayersDock(QDockWidget):
         if layer is not None and self.document is not None:
             self.document.set_layer_props(layer.id, locked=locked)
 
-    # ------------------------------------------------------- overlay colour
+    def set_blend_of_active(self, mode: str) -> None:
+        """Give the active layer blend ``mode`` (one undo step)."""
+        layer = self.document.active_layer if self.document else None
+        if layer is not None and self.document is not None:
+            self.document.set_layer_props(layer.id, blend=mode)
+
+    # ------------------------------------------------------- row context menu
     def context_menu(self, layer_id: str) -> QMenu | None:
-        """The row menu of layer ``layer_id``: "Overlay colour…" for masks and mattes."""
+        """The row menu of layer ``layer_id`` (any kind): rename, show/hide, lock, blend
+        mode, the row actions (duplicate, delete, export), and "Overlay colour…" for masks
+        and mattes. The row actions work on the active layer: right-clicking a row makes
+        it active first, as in Krita and GIMP."""
         if self.document is None:
             return None
         try:
             layer = self.document.layer(layer_id)
         except KeyError:
             return None
-        if not layer.kind.is_scalar:
-            return None
+        doc = self.document
         menu = QMenu(self)
-        action = menu.addAction(OVERLAY_COLOUR_TEXT)
-        action.setObjectName("overlay_colour_action")
-        action.triggered.connect(lambda: self.choose_overlay_colour(layer_id))
+        menu.setObjectName("layer_context_menu")
+        rename = menu.addAction("Rename…")
+        rename.triggered.connect(lambda: self._edit_name(layer_id))
+        shown = menu.addAction("Visible")
+        shown.setCheckable(True)
+        shown.setChecked(layer.visible)
+        shown.triggered.connect(lambda on: doc.set_layer_props(layer_id, visible=bool(on)))
+        locked = menu.addAction("Locked")
+        locked.setCheckable(True)
+        locked.setChecked(layer.locked)
+        locked.triggered.connect(lambda on: doc.set_layer_props(layer_id, locked=bool(on)))
+        blend_menu = menu.addMenu("Blend mode")
+        for mode in BLEND_MODES:
+            action = blend_menu.addAction(BLEND_TITLES[mode])
+            action.setCheckable(True)
+            action.setChecked(layer.blend == mode)
+            action.triggered.connect(lambda _on=False, m=mode: doc.set_layer_props(layer_id, blend=m))
+        if layer.kind.is_scalar:
+            action = menu.addAction(OVERLAY_COLOUR_TEXT)
+            action.setObjectName("overlay_colour_action")
+            action.triggered.connect(lambda: self.choose_overlay_colour(layer_id))
+        if self.row_actions:
+            menu.addSeparator()
+            menu.addActions(self.row_actions)
         return menu
+
+    def _edit_name(self, layer_id: str) -> None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(LAYER_ID_ROLE) == layer_id:
+                self.list.editItem(item)
+                return
 
     def _show_context_menu(self, pos: QPoint) -> None:
         item = self.list.itemAt(pos)
-        menu = self.context_menu(item.data(LAYER_ID_ROLE)) if item is not None else None
+        if item is None or self.document is None:
+            return
+        layer_id = item.data(LAYER_ID_ROLE)
+        self.document.set_active(layer_id)  # the row actions act on the clicked layer
+        menu = self.context_menu(layer_id)
         if menu is not None:
             menu.exec(self.list.viewport().mapToGlobal(pos))
             menu.deleteLater()
