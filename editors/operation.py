@@ -99,15 +99,44 @@ def validate_params(params: Any) -> None:
                 raise OperationError(f"{spec.name}={value} is above its maximum {spec.high}")
 
 
+#: what a slot means, beyond its kind; the GUI and the CLI read this, never the slot's name
+SLOT_ROLES: dict[str, str] = {
+    "": "no special meaning",
+    "background": "a background picture (any size: it is fitted to the document)",
+    "foreground": "a cut-out subject (colour + alpha)",
+    "alpha": "an alpha matte (opaque = subject)",
+    "fg_strokes": "painted strokes that are surely the subject",
+    "bg_strokes": "painted strokes that are surely background",
+    "unknown": "painted strokes where the edge must be worked out",
+    "hole": "the region to fill",
+    "reference": "a second photo's or a direction's latent or region: used only when picked",
+}
+
+
 @dataclass(frozen=True)
 class Slot:
-    """An input or output of an Operation: its name, kind, and whether it may be absent."""
+    """An input or output of an Operation: its name, kind, meaning, and whether it may be absent.
+
+    ``role`` (one of :data:`SLOT_ROLES`) says what the slot means to the front ends;
+    ``region`` names, for a latent slot, the placement slot holding the photo region the
+    latent was made from; ``layer`` is False for an output that is a by-product the GUI does
+    not add as a layer (the CLI still writes it).
+    """
 
     name: str
     kind: SlotKind
     optional: bool = False
     help: str = ""
     multiple: bool = False  # an output holding several variants to choose from
+    role: str = ""
+    region: str = ""
+    layer: bool = True
+
+    def __post_init__(self) -> None:
+        if self.role not in SLOT_ROLES:
+            raise ValueError(f"slot {self.name!r}: unknown role {self.role!r}; known: {sorted(SLOT_ROLES)}")
+        if self.region and self.kind != "latent":
+            raise ValueError(f"slot {self.name!r}: only latent slots name a region")
 
 
 @dataclass

@@ -126,8 +126,8 @@ class DualDomain(Operation):
         Slot("source", "image", multiple=True, help="the source domain's image of each latent"),
         Slot("target", "image", multiple=True, help="the target domain's image of each latent"),
         Slot("crossover", "image", multiple=True, help="naive cut and paste, for comparison"),
-        Slot("part_source", "mask", optional=True, multiple=True, help="the part mask on the source image"),
-        Slot("part_target", "mask", optional=True, multiple=True, help="the part mask on the target image"),
+        Slot("part_source", "mask", optional=True, multiple=True, layer=False, help="the part mask on the source image"),
+        Slot("part_target", "mask", optional=True, multiple=True, layer=False, help="the part mask on the target image"),
         Slot("latent", "latent", help="the latent(s) of the result (W+ and the noise maps)"),
     )
     Params = DualDomainParams

@@ -171,10 +171,13 @@ class AttributeTransfer(Operation):
         Slot("photo", "image", help="photo 1: the base; the result is pasted into it"),
         Slot("photo2", "image", help="photo 2: gives the attribute"),
         Slot("mask", "mask", help="painted on photo 1: where the attribute goes"),
-        Slot("latent", "latent", optional=True, help="photo 1's embedding (skips embedding it)"),
-        Slot("latent2", "latent", optional=True, help="photo 2's embedding (skips embedding it)"),
+        Slot("latent", "latent", region="placement", optional=True,
+             help="photo 1's embedding (skips embedding it)"),
+        Slot("latent2", "latent", region="placement2", role="reference", optional=True,
+             help="photo 2's embedding (skips embedding it)"),
         Slot("placement", "placement", optional=True, help="region of photo 1 (default: centre)"),
-        Slot("placement2", "placement", optional=True, help="region of photo 2 (default: centre)"),
+        Slot("placement2", "placement", role="reference", optional=True,
+             help="region of photo 2 (default: centre)"),
     )
     outputs = (
         Slot("result", "image", help="the transfer pasted into photo 1"),

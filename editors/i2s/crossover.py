@@ -153,7 +153,7 @@ class Crossover(Operation):
         Slot("photo2", "image", help="photo 2: kept outside the mask"),
         Slot("mask", "mask", help="painted on photo 1: where photo 1 stays"),
         Slot("placement", "placement", optional=True, help="region of photo 1 (default: centre)"),
-        Slot("placement2", "placement", optional=True,
+        Slot("placement2", "placement", role="reference", optional=True,
              help="region of photo 2 (default: photo 1's when the sizes match, else centre)"),
     )
     outputs = (

@@ -200,7 +200,7 @@ class Inpaint(Operation):
     description = "Fill the masked hole with plausible content (Image2StyleGAN++ Algorithm 4)."
     inputs = (
         Slot("photo", "image", help="the photo (any size)"),
-        Slot("hole", "mask", help="the missing region (1 = fill)"),
+        Slot("hole", "mask", role="hole", help="the missing region (1 = fill)"),
         Slot("placement", "placement", optional=True, help="region to work on (default: centre)"),
     )
     outputs = (

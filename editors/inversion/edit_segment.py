@@ -148,11 +148,11 @@ class EditSegment(Operation):
     inputs = (
         Slot("photo", "image", help="the current image (the photo or an earlier composite)"),
         Slot("labels", "labels", help="segment ids per pixel, as used by `segments`"),
-        Slot("latents", "latent", help="per-segment latents from a `segments` run"),
+        Slot("latents", "latent", region="placement", help="per-segment latents from a `segments` run"),
         Slot("placement", "placement", optional=True, help="the region `segments` used"),
         Slot("direction", "file", optional=True, help=".npy direction (n_latent x dim or 1 x dim)"),
-        Slot("source_latent", "latent", optional=True, help="difference: start latent"),
-        Slot("target_latent", "latent", optional=True, help="difference: end latent"),
+        Slot("source_latent", "latent", role="reference", optional=True, help="difference: start latent"),
+        Slot("target_latent", "latent", role="reference", optional=True, help="difference: end latent"),
         Slot("history", "file", optional=True, help="JSON list of earlier edits"),
     )
     outputs = (

@@ -223,9 +223,10 @@ class Composite(Operation):
         "drawn by FurryGAN's background generator for the photo's matte latent."
     )
     inputs = (
-        Slot("foreground", "rgba", help="the subject (RGBA straight alpha, or RGB + alpha)"),
-        Slot("alpha", "mask", optional=True, help="the matte, if the foreground has none"),
-        Slot("background", "image", optional=True, help="any size; fitted to the subject"),
+        Slot("foreground", "rgba", role="foreground",
+             help="the subject (RGBA straight alpha, or RGB + alpha)"),
+        Slot("alpha", "mask", role="alpha", optional=True, help="the matte, if the foreground has none"),
+        Slot("background", "image", role="background", optional=True, help="any size; fitted to the subject"),
         Slot("latent", "latent", optional=True,
              help="the photo's FurryGAN embedding (written by matte), for generated backgrounds"),
     )

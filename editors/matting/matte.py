@@ -253,19 +253,20 @@ class Matte(Operation):
     inputs = (
         Slot("photo", "image"),
         Slot("placement", "placement", optional=True, help="model crop (default: centred)"),
-        Slot("fg_mask", "mask", optional=True, help="painted: surely subject"),
-        Slot("bg_mask", "mask", optional=True, help="painted: surely background"),
-        Slot("unknown_mask", "mask", optional=True, help="painted: let the solver decide"),
+        Slot("fg_mask", "mask", role="fg_strokes", optional=True, help="painted: surely subject"),
+        Slot("bg_mask", "mask", role="bg_strokes", optional=True, help="painted: surely background"),
+        Slot("unknown_mask", "mask", role="unknown", optional=True,
+             help="painted: let the solver decide"),
         Slot("trimap", "mask", optional=True, help="a full trimap: skips the embedding"),
-        Slot("latent", "latent", optional=True,
+        Slot("latent", "latent", region="placement", optional=True,
              help="a previous matte's latent of this photo: skips the embedding (fast re-runs "
                   "after painting strokes)"),
     )
     outputs = (
-        Slot("alpha", "mask"),
+        Slot("alpha", "mask", role="alpha"),
         Slot("foreground", "rgba"),
         Slot("trimap", "mask"),
-        Slot("generator_alpha", "mask", optional=True),
+        Slot("generator_alpha", "mask", layer=False, optional=True),
         Slot("latent", "latent", optional=True),
     )
     Params = MatteParams

@@ -26,8 +26,8 @@ class FakeInpaint(Operation):
         Slot("result", "image"),
         Slot("variants", "image", multiple=True),
         Slot("fills", "image", multiple=True),
-        Slot("alpha", "mask"),
-        Slot("debug_mask", "mask", optional=True),
+        Slot("alpha", "mask", role="alpha"),
+        Slot("debug_mask", "mask", optional=True, layer=False),
         Slot("labels", "labels"),
         Slot("latent", "latent"),
     )
@@ -81,3 +81,29 @@ def test_backgrounds_made_from_a_latent_cover_the_document():
         assert layer.pixels.shape == (20, 30, 3)
         assert np.allclose(layer.pixels, i / 4, atol=1e-5)
     assert out.source_props == {}
+
+
+def test_a_slot_means_what_its_role_says_not_what_its_name_says():
+    class Renamed(Operation):
+        name = "renamed"
+        title = "Renamed"
+        inputs = (Slot("photo", "image"),)
+        outputs = (Slot("cutout_matte", "mask", role="alpha"), Slot("matte", "mask"),
+                   Slot("scratch", "mask", layer=False))
+        Params = NoParams
+
+    doc = _doc()
+    ones = np.ones((20, 30), np.float32)
+    result = Result({"cutout_matte": ones, "matte": ones, "scratch": ones})
+    out = result_layers(doc, Renamed(), NoParams(), result, doc.layers[0].id)
+    kinds = {lay.name.split(": ")[-1]: lay.kind for lay in out.layers}
+    assert kinds == {"cutout_matte": LayerKind.MATTE, "matte": LayerKind.MASK}
+
+
+def test_an_unknown_role_or_a_region_on_a_non_latent_slot_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown role"):
+        Slot("x", "mask", role="subject")
+    with pytest.raises(ValueError, match="only latent slots"):
+        Slot("x", "mask", region="placement")

@@ -36,9 +36,9 @@ def document_sized(doc: Document, layer: Layer) -> np.ndarray:
     return out
 
 
-def layer_value(doc: Document, layer: Layer, kind: str, slot_name: str) -> np.ndarray:
-    """A copy of ``layer`` in the form a slot of ``kind`` expects."""
-    if kind == "image" and slot_name == "background" and layer.kind == LayerKind.BACKGROUND:
+def layer_value(doc: Document, layer: Layer, kind: str, role: str = "") -> np.ndarray:
+    """A copy of ``layer`` in the form a slot of ``kind`` (and ``role``) expects."""
+    if kind == "image" and role == "background" and layer.kind == LayerKind.BACKGROUND:
         return layer.pixels[..., :3].astype(np.float32, copy=True)  # any size: it gets fitted
     px = document_sized(doc, layer)
     if kind == "image":
@@ -55,10 +55,6 @@ def layer_value(doc: Document, layer: Layer, kind: str, slot_name: str) -> np.nd
     if kind == "labels":
         return px.astype(np.int32, copy=False)
     raise ValueError(f"slot kind {kind!r} is not a layer")
-
-
-#: a latent slot -> the placement slot that says which photo region it was made from
-LATENT_REGION_SLOTS = {"latent": "placement", "latents": "placement", "latent2": "placement2"}
 
 
 def gather_inputs(
@@ -78,7 +74,7 @@ def gather_inputs(
         if slot.kind in ("image", "rgba", "mask", "labels"):
             inputs[slot.name] = (
                 None if choice is None else layer_value(doc, doc.layer(choice), slot.kind,
-                                                        slot.name)
+                                                        slot.role)
             )
         elif slot.kind == "latent":
             latent = None if choice is None else doc.layer(choice).latent
@@ -105,12 +101,14 @@ def match_latents_to_regions(doc: Document, op: Operation, choices: dict[str, An
     user moved the box), an optional latent is dropped, so the photo is embedded again in
     the new region; a required one brings its own region instead. Returns what was done.
     """
-    slots = {slot.name: slot for slot in op.inputs}
     notes: list[str] = []
-    for latent_name, region_name in LATENT_REGION_SLOTS.items():
+    for slot in op.inputs:
+        latent_name, region_name = slot.name, slot.region
+        if slot.kind != "latent" or not region_name:
+            continue
         choice = choices.get(latent_name)
         request = inputs.get(region_name)
-        if latent_name not in slots or choice is None or not isinstance(request, PlacementRequest):
+        if choice is None or not isinstance(request, PlacementRequest):
             continue
         layer = doc.layer(choice)
         stored = layer.placement
@@ -120,7 +118,7 @@ def match_latents_to_regions(doc: Document, op: Operation, choices: dict[str, An
             continue
         if same_region(stored, request.resolve(stored.size)):
             continue
-        if slots[latent_name].optional:
+        if slot.optional:
             inputs[latent_name] = None
             notes.append(f"the box moved since the latent of {layer.name} was made: "
                          "embedding again in the new box")

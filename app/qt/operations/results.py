@@ -20,7 +20,6 @@ from latent_atelier.editors.operation import Operation, Result
 if TYPE_CHECKING:
     from latent_atelier.app.document.document import Document
 
-MATTE_SLOTS = ("alpha", "matte")
 
 
 @dataclass
@@ -109,7 +108,7 @@ def result_layers(
             continue
         if slot.kind not in ("image", "rgba", "mask", "labels"):
             continue
-        if slot.kind == "mask" and slot.optional:  # by-products such as a raw alpha
+        if not slot.layer:  # by-products such as a raw alpha
             out.notes.append(f"{slot.name} not added")
             continue
         if slot.multiple and out.variants:
@@ -119,7 +118,7 @@ def result_layers(
         for i, arr in enumerate(values):
             arr = np.asarray(arr)
             name = f"{title}: {slot.name}" + (f" {i + 1}" if slot.multiple else "")
-            layer = _layer_for(slot.kind, slot.name, arr, name, size,
+            layer = _layer_for(slot.kind, slot.role, arr, name, size,
                                slot.multiple and generated_only)
             if layer is None:
                 note = f"{slot.name} at {arr.shape[1]}x{arr.shape[0]} not added"
@@ -165,7 +164,7 @@ def _drop_duplicates_of_variants(out: ResultLayers) -> None:
     ]
 
 
-def _layer_for(kind: str, slot_name: str, arr: np.ndarray, name: str,
+def _layer_for(kind: str, role: str, arr: np.ndarray, name: str,
                size: tuple[int, int], background: bool) -> Layer | None:
     full = arr.shape[:2] == size
     if kind in ("image", "rgba"):
@@ -178,7 +177,7 @@ def _layer_for(kind: str, slot_name: str, arr: np.ndarray, name: str,
     if not full:
         return None
     if kind == "mask":
-        layer_kind = LayerKind.MATTE if slot_name in MATTE_SLOTS else LayerKind.MASK
+        layer_kind = LayerKind.MATTE if role == "alpha" else LayerKind.MASK
         layer = new_layer(layer_kind, name, pixels=np.clip(arr, 0, 1).astype(np.float32))
         layer.visible = False
         return layer

@@ -41,35 +41,35 @@ KINDS_FOR_SLOT: dict[str, tuple[LayerKind, ...]] = {
 
 
 #: words in the name of a mask the user made that say which mask slot it is meant for
-MASK_NAME_HINTS: dict[str, tuple[str, ...]] = {
-    "fg_mask": ("fg", "foreground"),
-    "bg_mask": ("bg", "background"),
-    "unknown_mask": ("unknown", "unsure"),
+MASK_NAME_HINTS: dict[str, tuple[str, ...]] = {  # by the slot's role
+    "fg_strokes": ("fg", "foreground"),
+    "bg_strokes": ("bg", "background"),
+    "unknown": ("unknown", "unsure"),
     "hole": ("hole",),
 }
 
 
-def _named_for(layer: Layer, slot_name: str) -> bool:
-    """Whether ``layer`` is a user's mask whose name says it is for ``slot_name``."""
+def _named_for(layer: Layer, role: str) -> bool:
+    """Whether ``layer`` is a user's mask whose name says it is for a slot of ``role``."""
     if layer.operation is not None:  # an operation's output ("Cut out subject: trimap")
         return False
     words = set(re.split(r"[^a-z0-9]+", layer.name.lower()))
-    return bool(words & set(MASK_NAME_HINTS.get(slot_name, ())))
+    return bool(words & set(MASK_NAME_HINTS.get(role, ())))
 
 
 def _mask_default(slot: Slot, candidates: list[Layer], active: Layer | None,
                   taken: list[str]) -> str | None:
-    """A layer named for the slot ("fg strokes" for fg_mask), else the active mask unless
+    """A layer named for the slot's role ("fg strokes" for fg_strokes), else the active mask unless
     its name is meant for another slot, else (required slots) the first free mask."""
-    named = [lay for lay in candidates if _named_for(lay, slot.name) and lay.id not in taken]
+    named = [lay for lay in candidates if _named_for(lay, slot.role) and lay.id not in taken]
     if named:
         return named[0].id
-    if slot.name in ("alpha", "matte"):
+    if slot.role == "alpha":
         mattes = [lay for lay in candidates if lay.kind == LayerKind.MATTE]
         if mattes:
             return mattes[0].id
     meant_elsewhere = active is not None and any(
-        _named_for(active, other) for other in MASK_NAME_HINTS if other != slot.name)
+        _named_for(active, other) for other in MASK_NAME_HINTS if other != slot.role)
     if active is not None and active in candidates and active.id not in taken \
             and not meant_elsewhere:
         return active.id
@@ -87,7 +87,7 @@ def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
     candidates = [lay for lay in top_first if lay.kind in kinds and not lay.pending]
     if slot.kind == "image":
         photos = [lay for lay in candidates if lay.kind == LayerKind.PHOTO]
-        if slot.name == "background":
+        if slot.role == "background":
             bgs = [lay for lay in candidates if lay.kind == LayerKind.BACKGROUND]
             return bgs[0].id if bgs else None
         if active is not None and active.kind in (LayerKind.PHOTO, LayerKind.RESULT) \
@@ -100,7 +100,7 @@ def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
         paints = [lay for lay in candidates if lay.kind == LayerKind.PAINT]
         if active is not None and (active in cutouts or active in paints):
             return active.id
-        first, second = (cutouts, paints) if slot.name == "foreground" else (paints, cutouts)
+        first, second = (cutouts, paints) if slot.role == "foreground" else (paints, cutouts)
         found = first or second
         return found[0].id if found else None  # or the user's choice
     if slot.kind == "mask":
@@ -168,7 +168,7 @@ class LayerPicker(QComboBox):
         if self._names is None:  # the first fill for this document
             return self.findData(default_layer(doc, self.slot, taken))
         named = [lid for lid, name in names.items() if self._names.get(lid) != name
-                 and _named_for(doc.layer(lid), self.slot.name) and lid not in taken]
+                 and _named_for(doc.layer(lid), self.slot.role) and lid not in taken]
         if named:  # a layer was just made (or renamed) for this slot
             return self.findData(named[0])
         index = self.findData(keep) if keep not in (None, NONE) else -1
@@ -222,8 +222,7 @@ class StoredValuePicker(QComboBox):
                      if (lay.operation or {}).get("latent_slot") == self.slot.name]
         if attr == "latent" and self.slot.name != "latent" and same_kind:
             default = self.findData(same_kind[0].id)  # e.g. "latents" from segments
-        secondary = self.slot.optional and self.slot.name not in ("latent", "placement")
-        if secondary:  # e.g. source_latent, latent2: only when asked for
+        if self.slot.role == "reference":  # e.g. source_latent, latent2: only when asked for
             default = max(default, 0)
         if default < 0 and photo_id is not None:
             default = self.findData(photo_id)
