@@ -4,6 +4,7 @@ the job's progress, the pending result, placement and compositing tools."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItem
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from latent_atelier.app.qt.jobs.job_panel import JobPanel
 from latent_atelier.app.qt.jobs.runner import JobRunner
+from latent_atelier.app.qt.operations.grouping import grouped
 from latent_atelier.app.qt.operations.operation_page import OperationPage
 from latent_atelier.app.qt.operations.pending import PendingResults
 from latent_atelier.app.qt.operations.pending_strip import PendingStrip
@@ -126,18 +128,30 @@ class OperationsPanel(QWidget):
         self.note_label.setVisible(bool(text.strip()))
 
     def set_operations(self, operations: dict[str, type[Operation]]) -> None:
-        """One page per operation, in the registry's order."""
+        """One page per operation; the list is grouped as the README's table (group titles
+        are headings that cannot be chosen)."""
         self.op_combo.blockSignals(True)
-        for name, cls in operations.items():
-            if name in self.pages:
-                continue
-            page = OperationPage(cls)
-            self.pages[name] = page
-            self.stack.addWidget(page)
-            self.op_combo.addItem(cls.title or name, name)
+        model = self.op_combo.model()
+        for title, names in grouped(operations):
+            header = QStandardItem(title)
+            header.setFlags(Qt.ItemFlag.NoItemFlags)  # a heading: not selectable
+            font = header.font()
+            font.setBold(True)
+            header.setFont(font)
+            model.appendRow(header)
+            for name in names:
+                if name in self.pages:
+                    continue
+                cls = operations[name]
+                page = OperationPage(cls)
+                self.pages[name] = page
+                self.stack.addWidget(page)
+                self.op_combo.addItem(cls.title or name, name)
         self.op_combo.blockSignals(False)
-        if self.op_combo.currentIndex() < 0 and self.op_combo.count():
-            self.op_combo.setCurrentIndex(max(0, self.op_combo.findData("embed")))
+        if self.op_combo.currentData() is None and self.pages:
+            first = self.op_combo.findData("embed")
+            self.op_combo.setCurrentIndex(first if first >= 0 else self.op_combo.findData(
+                next(iter(self.pages))))
         self._on_op_index(self.op_combo.currentIndex())
         self.run_button.setEnabled(bool(self.pages))
 
