@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml setup.py requirements/lock.txt requirements/nodeps.txt requirements/faces.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c requirements/lock.txt "torch==2.13.0"
-	$(PY) -m pip install -q -c requirements/lock.txt -e ".[dev]"
+	$(PY) -m pip install -q -c requirements/lock.txt -e ".[dev,remote]"
 	$(PY) -m pip install -q --no-deps -r requirements/nodeps.txt
 	$(PY) -m pip install -q --no-deps -r requirements/faces.txt  # the optional 'faces' extra
 	touch $(STAMP)
@@ -32,7 +32,7 @@ clean-venv:
 # Refresh the pinned versions (requirements/lock.txt) from pyproject.toml's ranges.
 lock: $(STAMP)
 	$(PY) -m pip install -q pip-tools
-	$(VENV)/bin/pip-compile -q --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(VENV)/bin/pip-compile -q --extra dev --extra remote --strip-extras --no-emit-index-url --no-emit-find-links \
 	    --allow-unsafe -o requirements/lock.txt pyproject.toml requirements/lock.in
 
 # `pip install .` (not editable) into a fresh venv; the CLI and the editor run from elsewhere.

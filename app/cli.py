@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from latent_atelier.app.cli_batch import BATCH_KINDS, add_batch_args, batch_files
 from latent_atelier.app.cli_io import (
     InputError,
     check_output_dir,
@@ -64,8 +65,10 @@ def _add_operation_parser(sub: argparse._SubParsersAction, op_cls: type[Operatio
     p = sub.add_parser(op.name, help=op.title, description=op.description or op.title)
     first, *rest = op.inputs or (None,)
     if first is not None:
-        p.add_argument(first.name, help=f"{first.kind} file: {first.help}".strip(": "),
-                       nargs="?" if first.optional else None)
+        many = first.kind in BATCH_KINDS  # several photos make a batch (app/cli_batch.py)
+        p.add_argument(first.name, help=f"{first.kind} file{'(s)' if many else ''}: {first.help}"
+                       .strip(": "), nargs=("*" if first.optional else "+") if many
+                       else ("?" if first.optional else None))
     for slot in rest:
         p.add_argument(_flag(slot.name), dest=slot.name, metavar="FILE",
                        help=f"{slot.kind} file{'' if slot.optional else ' (required)'}: {slot.help}")
@@ -79,6 +82,7 @@ def _add_operation_parser(sub: argparse._SubParsersAction, op_cls: type[Operatio
             p.add_argument(_flag(spec.name), dest=spec.name, type=spec.type, default=spec.default,
                            choices=spec.choices, help=helptext)
     p.add_argument("--out-dir", default="out", help="folder for the results (default ./out)")
+    add_batch_args(p)
     p.set_defaults(_operation=op.name)
 
 
@@ -170,6 +174,12 @@ def run_operation(args: argparse.Namespace) -> int:
     check_output_dir(args.out_dir)
     for note in op.advice(params):
         print(f"note: {note}", file=sys.stderr)
+    files = batch_files(op, args)
+    if files is not None:
+        from latent_atelier.app.cli_batch import run_batch_command
+
+        return run_batch_command(op, params, args, files, _write_results,
+                                 needs_model(op, params, args))
     gen = None
     if needs_model(op, params, args):
         from latent_atelier.models.devices import pick_device

@@ -26,7 +26,8 @@ from latent_atelier.app.remote.addresses import (
 
 def build_parser() -> argparse.ArgumentParser:
     """The worker's command line."""
-    p = argparse.ArgumentParser(prog="latent-atelier-worker", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="latent-atelier-worker",
+                                description="Serve Operations to the app from this (GPU) machine.")
     p.add_argument("--listen", default=None,
                    help="address to serve on, e.g. tcp://127.0.0.1:8786 or tls://0.0.0.0:8786")
     p.add_argument("--tls-dir", default=None,
