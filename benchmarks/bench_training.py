@@ -1,11 +1,22 @@
-"""Training throughput: images/s of one full training iteration (D step, amortised lazy R1,
-G step, EMA) for small FurryGAN models on CPU, and on CUDA where available.
+"""Training throughput of the new CPU recipe against the old one, measured in the same run,
+and a paired bf16-vs-float32 quality check at equal images shown.
 
-Each row reports seconds per iteration, images/s and the projected minutes per 1000
-iterations; ``ratio_vs_first`` compares each setting to the first size measured in the
-same run. Uses a synthetic in-memory image folder, so no dataset is needed.
+Recipes (FurryGAN, same model size: 64 px, widths 64, style 256, batch 8 by default):
 
-    python -m benchmarks.bench_training [--sizes 64 128] [--batch 8] [--max-channels 128]
+- ``old``: today's demo-model recipe: 1 thread, float32, images read and resized one by one;
+- ``new``: bf16 autocast with fp32 master weights where the CPU runs bf16 natively, ``--threads``
+  threads, the uint8 memory-mapped image cache;
+- ``new_fp32`` and ``new_1thread``: the new recipe less one of its parts (what each part gives).
+
+Steps of the recipes are interleaved (old, new, ..., old, new, ...) so a change in the
+machine's load hits all of them alike; each figure is the median of ``--steps`` plain steps,
+with one lazy-R1 step amortised over its interval (16). ``ratio_vs_old`` is images/s over
+the old recipe's. The quality check (``--quality-iters`` > 0) trains two copies of a start
+generator (default: the bundled demo model; fresh discriminators, same seed) for the same
+number of iterations in float32 and in bf16, then compares the VGG-16 Frechet distance of
+their EMA samples to held-out portraits and their mask areas.
+
+    python -m benchmarks.bench_training [--steps 5] [--threads 2] [--quality-iters 100]
 """
 
 from __future__ import annotations
@@ -21,6 +32,16 @@ import torch
 
 from benchmarks.common import write_result
 
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO / "data" / "portraits128"
+DEMO_MODEL = REPO / "resources" / "models" / "furrygan-demo.safetensors"
+RECIPES = {
+    "old": {"threads": 1, "precision": "float32", "data_cache": False},
+    "new": {"threads": None, "precision": "auto", "data_cache": True},
+    "new_fp32": {"threads": None, "precision": "float32", "data_cache": True},
+    "new_1thread": {"threads": 1, "precision": "auto", "data_cache": True},
+}
+
 
 def _make_images(root: Path, n: int = 16) -> None:
     from PIL import Image
@@ -30,70 +51,143 @@ def _make_images(root: Path, n: int = 16) -> None:
         Image.fromarray(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8)).save(root / f"{i}.png")
 
 
-def measure(arch: str, size: int, batch: int, max_channels: int, style_dim: int, device: str,
-            steps: int, data: Path, threads: int) -> dict:
-    """Median seconds per training iteration (R1 amortised over its interval)."""
+def _config(args: argparse.Namespace, data: Path, out: Path, **kw):
     from latent_atelier.models.training.config import TrainConfig
-    from latent_atelier.models.training.trainer import Trainer
 
-    cfg = TrainConfig(
-        arch=arch, data=str(data), out=str(data / "run"), size=size, batch=batch,
-        max_channels=max_channels, style_dim=style_dim, device=device, threads=threads, r1_every=16,
+    return TrainConfig(
+        arch="furrygan", data=str(data), out=str(out), size=args.size, batch=args.batch,
+        max_channels=args.max_channels, style_dim=args.style_dim, r1_every=16, **kw,
     )
-    trainer = Trainer(cfg)
-    trainer.attach_data()
-    trainer.s.step = 1  # warm-up without R1
-    trainer.step()
-    plain = []
-    for _ in range(steps):
-        trainer.s.step = 1
-        t0 = time.perf_counter()
-        trainer.step()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        plain.append(time.perf_counter() - t0)
-    trainer.s.step = 0  # an R1 step
+
+
+def _timed_step(trainer, threads: int, step: int) -> float:
+    torch.set_num_threads(threads)
+    trainer.s.step = step  # step 0: an R1 step; step 1: a plain one (same schedules)
     t0 = time.perf_counter()
     trainer.step()
-    r1_step = time.perf_counter() - t0
-    per_iter = (statistics.median(plain) * 15 + r1_step) / 16
-    return {
-        "arch": arch, "size": size, "batch": batch, "max_channels": max_channels,
-        "style_dim": style_dim, "device": device, "threads": threads,
-        "s_per_iter": per_iter, "images_per_s": batch / per_iter,
-        "minutes_per_1000_iters": per_iter * 1000 / 60,
-        "g_params": sum(p.numel() for p in trainer.s.gen.parameters()),
-    }
+    if trainer.device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
+def throughput(args: argparse.Namespace, data: Path, tmp: Path) -> list[dict]:
+    """Interleaved timings of every recipe; one row per recipe."""
+    from latent_atelier.models.training.trainer import Trainer
+
+    all_threads = args.threads
+    trainers, threads = {}, {}
+    for name in args.recipes:
+        spec = dict(RECIPES[name])
+        threads[name] = spec.pop("threads") or all_threads
+        trainer = Trainer(_config(args, data, tmp / name, threads=threads[name], **spec))
+        trainer.attach_data()
+        trainers[name] = trainer
+    plain: dict[str, list[float]] = {n: [] for n in trainers}
+    r1: dict[str, float] = {}
+    for name, trainer in trainers.items():  # warm-up
+        _timed_step(trainer, threads[name], 1)
+    for _ in range(args.steps):
+        for name, trainer in trainers.items():
+            plain[name].append(_timed_step(trainer, threads[name], 1))
+    for name, trainer in trainers.items():
+        r1[name] = _timed_step(trainer, threads[name], 0)
+    rows = []
+    for name, trainer in trainers.items():
+        per_iter = (statistics.median(plain[name]) * 15 + r1[name]) / 16
+        rows.append({
+            "recipe": name, "threads": threads[name], "bf16": trainer.amp,
+            "data_cache": trainer.config.data_cache, "size": args.size, "batch": args.batch,
+            "max_channels": args.max_channels, "style_dim": args.style_dim,
+            "s_per_iter": per_iter, "images_per_s": args.batch / per_iter,
+            "plain_step_s": plain[name], "r1_step_s": r1[name],
+            "g_params": sum(p.numel() for p in trainer.s.gen.parameters()),
+        })
+    base = next((r["images_per_s"] for r in rows if r["recipe"] == "old"), rows[0]["images_per_s"])
+    for r in rows:
+        r["ratio_vs_old"] = r["images_per_s"] / base
+    return rows
+
+
+def _mask_area(gen, n: int = 200) -> dict:
+    """Mean alpha and the area at threshold 0.5 of ``n`` samples (the FD probe's seeds)."""
+    from latent_atelier.models.generator import Latent
+
+    areas, means = [], []
+    with torch.no_grad():
+        for lo in range(0, n, 25):
+            lats = [gen.random_latent(10_000 + i) for i in range(lo, min(n, lo + 25))]
+            alpha = gen.synthesize(Latent.cat(lats), return_alpha=True).alpha.float()
+            areas.append((alpha >= 0.5).float().mean(dim=(1, 2, 3)))
+            means.append(alpha.mean(dim=(1, 2, 3)))
+    return {"area_at_0.5": float(torch.cat(areas).mean()), "alpha_mean": float(torch.cat(means).mean())}
+
+
+def quality_check(args: argparse.Namespace, data: Path, tmp: Path) -> dict:
+    """Paired float32 / bf16 runs from one start generator, equal images shown."""
+    from latent_atelier.models.training.fd_probe import FdProbe
+    from latent_atelier.models.training.trainer import Trainer, train
+
+    probe = FdProbe(data, args.size, args.fd_n, torch.device("cpu"))
+    start = Trainer(_config(args, data, tmp / "q0", init_generator=args.start_generator, threads=1))
+    start.init_from_generator(args.start_generator, args.start_step)
+    out: dict = {"start_generator": args.start_generator, "iterations": args.quality_iters,
+                 "images_shown": args.quality_iters * args.batch, "fd_n": args.fd_n,
+                 "start": {"fd_vgg16": probe.measure(start.s.gen_ema), **_mask_area(start.s.gen_ema)}}
+    for precision in ("float32", "bf16"):
+        t0 = time.perf_counter()
+        cfg = _config(args, data, tmp / f"q_{precision}", precision=precision, threads=1,
+                      iters=args.start_step + args.quality_iters, init_generator=args.start_generator,
+                      init_step=args.start_step, fine_fade_in=1000, binarization_decay=1000,
+                      sample_every=0, checkpoint_every=0, checkpoint_minutes=0, log_every=0)
+        trainer = train(cfg)
+        out[precision] = {"fd_vgg16": probe.measure(trainer.s.gen_ema), **_mask_area(trainer.s.gen_ema),
+                          "seconds": time.perf_counter() - t0}
+        print(precision, out[precision], flush=True)
+    out["fd_bf16_minus_fp32"] = out["bf16"]["fd_vgg16"] - out["float32"]["fd_vgg16"]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the measurements and write ``results/bench_training.json``."""
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
+    from latent_atelier.models.devices import default_threads
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", default=str(DEFAULT_DATA),
+                   help="portrait dataset (default data/portraits128; random images if missing)")
+    p.add_argument("--size", type=int, default=64)
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--max-channels", type=int, default=128)
+    p.add_argument("--max-channels", type=int, default=64)
     p.add_argument("--style-dim", type=int, default=256)
-    p.add_argument("--steps", type=int, default=3)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--arch", default="furrygan")
+    p.add_argument("--steps", type=int, default=5, help="timed plain steps per recipe")
+    p.add_argument("--threads", type=int, default=default_threads(), help="threads of the new recipe")
+    p.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    p.add_argument("--quality-iters", type=int, default=0, help="paired fp32/bf16 iterations (0 = skip)")
+    p.add_argument("--start-generator", default=str(DEMO_MODEL), help="start of the quality runs")
+    p.add_argument("--start-step", type=int, default=8000, help="the iteration it stands for")
+    p.add_argument("--fd-n", type=int, default=200)
+    p.add_argument("--name", default="bench_training")
     args = p.parse_args(argv)
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        _make_images(data)
-        for device in devices:
-            for size in args.sizes:
-                row = measure(args.arch, size, args.batch, args.max_channels, args.style_dim,
-                              device, args.steps, data, args.threads)
-                rows.append(row)
-                print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
-    for device in devices:
-        same = [r for r in rows if r["device"] == device]
-        base = same[0]["images_per_s"]
-        for r in same:
-            r["ratio_vs_first"] = r["images_per_s"] / base
-    write_result("bench_training", {"rows": rows}, device="+".join(devices))
+    import os
+
+    load_before = os.getloadavg()[0]
+    figures: dict = {"load_average_1min_before": load_before}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        data = Path(args.data)
+        if not (data / "meta.json").is_file():
+            data = tmp / "images"
+            data.mkdir()
+            _make_images(data)
+        figures["data"] = str(data)
+        rows = throughput(args, data, tmp)
+        for r in rows:
+            print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
+                   if k != "plain_step_s"}, flush=True)
+        figures["rows"] = rows
+        figures["load_average_1min_after_throughput"] = os.getloadavg()[0]
+        if args.quality_iters > 0 and (data / "meta.json").is_file():
+            figures["quality_bf16_vs_fp32"] = quality_check(args, data, tmp)
+    write_result(args.name, figures, device="cpu")
     return 0
 
 

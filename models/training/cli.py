@@ -61,8 +61,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="checkpoint interval")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of every random draw")
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:1, mps")
-    p.add_argument("--precision", choices=("auto", "float32", "bf16"), default=d.precision)
-    p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    p.add_argument("--precision", choices=("auto", "float32", "bf16"), default=d.precision,
+                   help="auto: bf16 autocast (fp32 master weights) where the device runs bf16 natively")
+    p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads (0 = every core)")
     p.add_argument("--fp16", action="store_true", help="export the EMA generator in float16")
     p.add_argument("--center-prior", type=float, default=d.center_prior,
                    help="optional warm-up weight asking the mask to cover the centre (not in the paper)")
@@ -70,6 +71,22 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help="iterations over which the centre prior fades to 0")
     p.add_argument("--center-prior-centre-only", action="store_true",
                    help="the centre prior without its central-quarter (face) term, as before 2026-11-21")
+    p.add_argument("--checkpoint-minutes", type=float, default=d.checkpoint_minutes,
+                   help="also checkpoint after this many minutes of wall time (0 = never)")
+    p.add_argument("--log-every", type=int, default=d.log_every,
+                   help="run log (RUN_DIR/log.jsonl) line every N iterations (0 = none)")
+    p.add_argument("--fd-every", type=int, default=d.fd_every,
+                   help="log the VGG-16 Frechet distance of EMA samples vs held-out images every N steps")
+    p.add_argument("--fd-n", type=int, default=d.fd_n, help="images per set for --fd-every")
+    p.add_argument("--no-data-cache", action="store_true",
+                   help="read and resize images every batch instead of a uint8 memory map built once")
+    p.add_argument("--init-generator", default="",
+                   help="start from this exported generator with a fresh discriminator "
+                        "(with --resume: only when RUN_DIR has no checkpoint yet)")
+    p.add_argument("--init-step", type=int, default=0,
+                   help="the iteration --init-generator stands for (schedules continue there)")
+    p.add_argument("--d-warmup", type=int, default=0,
+                   help="after --init-generator, iterations that train the fresh discriminator only")
     from latent_atelier.models.training.adapt_cli import add_adapt_options
     from latent_atelier.models.training.mask_guided_cli import add_arguments
 
@@ -90,6 +107,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         center_prior_core=not args.center_prior_centre_only,
         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, seed=args.seed,
         device=args.device, precision=args.precision, threads=args.threads, save_fp16=args.fp16,
+        checkpoint_minutes=args.checkpoint_minutes, log_every=args.log_every, fd_every=args.fd_every,
+        fd_n=args.fd_n, data_cache=not args.no_data_cache, init_generator=args.init_generator,
+        init_step=args.init_step, d_warmup=args.d_warmup,
     )
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from latent_atelier.models.architectures import ARCHITECTURES as ARCHES
 from latent_atelier.models.stylegan2 import default_channels, resolutions
-
-ARCHES = ("furrygan", "stylegan2")
 
 
 @dataclass
@@ -51,11 +50,19 @@ class TrainConfig:
     center_prior_core: bool = True  # the prior also asks the central quarter (the face) to be fg
     sample_every: int = 500
     checkpoint_every: int = 500
+    checkpoint_minutes: float = 5.0  # also checkpoint after this much wall time (0 = never)
+    log_every: int = 50  # run log (log.jsonl) line every this many iterations (0 = none)
+    fd_every: int = 0  # Frechet distance of EMA samples vs held-out images (0 = never)
+    fd_n: int = 200
     n_samples: int = 8
     seed: int = 0
     device: str = "auto"
-    precision: str = "auto"  # auto: bf16 autocast on CUDA, float32 elsewhere
+    precision: str = "auto"  # auto: bf16 autocast where the device runs it natively
     threads: int | None = 2
+    data_cache: bool = True  # decode + resize the images once into a uint8 memory map
+    init_generator: str = ""  # start from an exported generator with a fresh discriminator
+    init_step: int = 0  # the iteration that generator stands for (schedules resume there)
+    d_warmup: int = 0  # after init_generator: iterations that train D only
     save_fp16: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -73,6 +80,10 @@ class TrainConfig:
             raise ValueError("iters must be >= 1")
         if self.precision not in ("auto", "float32", "bf16"):
             raise ValueError("precision must be auto, float32 or bf16")
+        if self.threads is not None and self.threads < 0:
+            raise ValueError("threads must be at least 1 (0: every core)")
+        if self.init_step < 0 or self.d_warmup < 0 or self.fd_n < 2:
+            raise ValueError("init_step and d_warmup must be >= 0 and fd_n >= 2")
 
     def to_json(self) -> dict:
         """A JSON-able dict (channel keys as strings)."""

@@ -1,19 +1,25 @@
 """One GAN trainer for StyleGAN2 and FurryGAN.
 
 Non-saturating logistic loss, lazy R1 on reals, EMA generator, DiffAugment, bf16 autocast
-on CUDA, FurryGAN's dual fake input and mask losses (``furrygan_losses``), checkpoints that
-resume exactly (weights as safetensors, optimiser and RNG state as a ``weights_only``
-torch file), sample grids and the EMA generator exported as ``generator_ema.safetensors``.
+(fp32 master weights) wherever the device runs bf16 natively (CUDA, CPUs with AVX512-BF16
+or AMX), FurryGAN's dual fake input and mask losses (``furrygan_losses``), images decoded
+once into a uint8 memory map (``data.image_cache``), checkpoints that resume exactly
+(weights as safetensors, optimiser and RNG state as a ``weights_only`` torch file; written
+every ``checkpoint_every`` iterations and every ``checkpoint_minutes``, swapped in
+atomically), a JSON-lines run log (``run_log``), sample grids and the EMA generator
+exported as ``generator_ema.safetensors``. A run can also start from an exported generator
+with a fresh discriminator (``init_generator``), e.g. when the full state was lost.
 
 Every random draw (data order, flips, z, noise, augmentation, mixing) comes from one seeded
 ``torch.Generator`` whose state is checkpointed, so ``N`` steps, or ``k`` steps plus a
-resume for ``N - k``, give the same weights on the same machine.
+resume for ``N - k``, give the same weights on the same machine and thread count.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +32,16 @@ from latent_atelier.models.discriminator_heads import MaskPredictingDiscriminato
 from latent_atelier.models.training import augment as aug
 from latent_atelier.models.training import furrygan_losses as fl
 from latent_atelier.models.training.config import TrainConfig, channel_table
-from latent_atelier.models.training.data import BatchSampler, open_training_data
+from latent_atelier.models.training.data import (
+    BatchSampler,
+    CachedImages,
+    ImageFolder,
+    PortraitImages,
+    image_cache,
+    open_training_data,
+)
 from latent_atelier.models.training.losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
+from latent_atelier.models.training.run_log import LossWindow, RunLog
 from latent_atelier.models.training.samples import save_sample_grid
 
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
@@ -63,6 +77,26 @@ def _device(config: TrainConfig) -> torch.device:
     return pick_device(None if config.device == "auto" else config.device)
 
 
+def use_bf16(config: TrainConfig, device: torch.device) -> bool:
+    """Whether the run's forward passes go under bf16 autocast (``precision`` auto: where
+    the device has native bf16; ``bf16``: always; ``float32``: never)."""
+    if config.precision == "float32":
+        return False
+    if config.precision == "bf16":
+        return device.type in ("cpu", "cuda")
+    from latent_atelier.models.devices import bf16_supported
+
+    return bf16_supported(device)
+
+
+def data_cache_path(config: TrainConfig, dataset: torch.utils.data.Dataset) -> Path:
+    """Where the uint8 image cache lives: beside a portrait set (shared by its runs), else
+    in the run folder (a user's image folder is never written to)."""
+    if isinstance(dataset, PortraitImages):
+        return dataset.data.folder / "cache" / f"images_{config.size}px.npy"
+    return Path(config.out) / f"data_cache_{config.size}px.npy"
+
+
 def save_export(gen: nn.Module, path: Path, fp16: bool) -> None:
     """Write the generator for the app (our safetensors format, via latent_atelier.models.checkpoints)."""
     from latent_atelier.models.checkpoints import save_generator
@@ -90,9 +124,13 @@ class Trainer:
         self.config = config
         self.out = Path(config.out)
         self.device = _device(config)
-        if self.device.type == "cpu" and config.threads:
-            torch.set_num_threads(config.threads)
-        self.amp = self.device.type == "cuda" and config.precision in ("auto", "bf16")
+        if self.device.type == "cpu":
+            from latent_atelier.models.devices import default_threads
+
+            threads = config.threads or default_threads()
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
+        self.amp = use_bf16(config, self.device)
         self.policy = aug.parse_policy(config.augment)
         self.weights = fl.MaskLossWeights(
             phi1=config.phi1,
@@ -113,11 +151,17 @@ class Trainer:
         self.s = _State(0, gen, gen_ema, disc, g_opt, d_opt, rng)
         self.sampler: BatchSampler | None = None
         self.last: dict[str, float] = {}
+        self.train_seconds = 0.0  # wall time spent training, over every resume
+        self.d_warmup_until = 0  # steps below this train D only (after init_generator)
+        self.history: list[dict] = []  # starts, resumes and inits, stored with checkpoints
 
     # -- data and latents ---------------------------------------------------------------
     def attach_data(self) -> None:
         """Open the training data named by the config."""
-        self.sampler = BatchSampler(open_training_data(self.config.data, self.config.size), self.config.batch)
+        data = open_training_data(self.config.data, self.config.size)
+        if self.config.data_cache and isinstance(data, PortraitImages | ImageFolder):
+            data = CachedImages(image_cache(data, self.config.size, data_cache_path(self.config, data)))
+        self.sampler = BatchSampler(data, self.config.batch)
 
     def _randn(self, *shape: int) -> torch.Tensor:
         return torch.randn(*shape, generator=self.s.rng).to(self.device)
@@ -181,6 +225,11 @@ class Trainer:
             (cfg.resolved_r1_gamma / 2 * r1 * cfg.r1_every + 0 * logits[0].sum()).backward()
             s.d_opt.step()
             logs["r1"] = float(r1.detach())
+
+        if i < self.d_warmup_until:  # a fresh D catches up with an initialised G first
+            s.step = i + 1
+            self.last = logs
+            return logs
 
         # generator
         s.gen.requires_grad_(True)
@@ -296,7 +345,11 @@ class Trainer:
             {"g_optim": s.g_opt.state_dict(), "d_optim": s.d_opt.state_dict(), "rng": s.rng.get_state()},
             tmp / "optim.pt",
         )
-        state = {"step": s.step, "config": self.config.to_json(), "architecture": s.gen.architecture()}
+        state = {
+            "step": s.step, "config": self.config.to_json(), "architecture": s.gen.architecture(),
+            "images_shown": s.step * self.config.batch, "train_seconds": round(self.train_seconds, 3),
+            "d_warmup_until": self.d_warmup_until, "history": self.history,
+        }
         (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
         old = self.out / (CHECKPOINT_DIR + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -310,6 +363,7 @@ class Trainer:
         """Restore everything from ``out/checkpoint``; returns the step it resumes at."""
         from safetensors.torch import load_file
 
+        recover_checkpoint(self.out)
         folder = self.out / CHECKPOINT_DIR
         state = json.loads((folder / "state.json").read_text())
         s = self.s
@@ -325,9 +379,42 @@ class Trainer:
         s.d_opt.load_state_dict(extra["d_optim"])
         s.rng.set_state(extra["rng"].cpu())
         s.step = int(state["step"])
+        self.train_seconds = float(state.get("train_seconds", 0.0))
+        self.d_warmup_until = int(state.get("d_warmup_until", 0))
+        self.history = list(state.get("history", []))
         if self.config.arch == "furrygan":
             s.gen.gamma = s.gen_ema.gamma = fl.fine_mask_gamma(s.step, self.weights)
         return s.step
+
+    def init_from_generator(self, path: str | Path, step: int = 0) -> None:
+        """Start from an exported generator (G and its EMA) at iteration ``step`` with a fresh
+        discriminator and fresh optimisers; D alone trains for ``config.d_warmup`` steps."""
+        from latent_atelier.models.checkpoints import load_generator
+
+        src = load_generator(path, "cpu")
+        s = self.s
+        if _without_gamma(src.architecture()) != _without_gamma(s.gen.architecture()):
+            raise ValueError(
+                f"{path} has the architecture {src.architecture()}, this run builds "
+                f"{s.gen.architecture()}; use the same --arch/--size/--style-dim/widths"
+            )
+        state = {k: v.float() if v.is_floating_point() else v for k, v in src.state_dict().items()}
+        s.gen.load_state_dict(state)
+        s.gen_ema.load_state_dict(state)
+        s.step = step
+        self.d_warmup_until = step + self.config.d_warmup
+        if self.config.arch == "furrygan":
+            s.gen.gamma = s.gen_ema.gamma = fl.fine_mask_gamma(step, self.weights)
+
+
+def recover_checkpoint(out: Path) -> bool:
+    """After a kill between the two renames of :meth:`Trainer.save_checkpoint`, put the
+    previous complete checkpoint (``checkpoint.old``) back; True if a checkpoint exists."""
+    final, old = out / CHECKPOINT_DIR, out / (CHECKPOINT_DIR + ".old")
+    if not (final / "state.json").is_file() and (old / "state.json").is_file():
+        shutil.rmtree(final, ignore_errors=True)
+        old.rename(final)
+    return (final / "state.json").is_file()
 
 
 def _without_gamma(arch: dict) -> dict:
@@ -341,32 +428,104 @@ def _select(p: aug.AugmentParams, n: int) -> aug.AugmentParams:
     return aug.AugmentParams(**fields)
 
 
+def _begin(trainer: Trainer, log: RunLog) -> None:
+    """Resume, initialise from a generator or start fresh, and say which in the log."""
+    config, out = trainer.config, trainer.out
+    has_checkpoint = recover_checkpoint(out)
+    if has_checkpoint and not config.resume:
+        raise FileExistsError(f"{out} already holds a checkpoint; pass resume (--resume) or another out dir")
+    base = {"threads": torch.get_num_threads(), "bf16": trainer.amp, "device": str(trainer.device),
+            "batch": config.batch}
+    if has_checkpoint:
+        step = trainer.load_checkpoint()
+        dropped = log.truncate_after(step)
+        event = {"event": "resume", "iteration": step, "log_lines_dropped": dropped, **base}
+    elif config.init_generator:
+        trainer.init_from_generator(config.init_generator, config.init_step)
+        log.truncate_after(config.init_step)
+        event = {"event": "init_from_generator", "iteration": config.init_step,
+                 "generator": str(config.init_generator), "fresh_discriminator": True,
+                 "d_warmup": config.d_warmup, **base}
+    else:
+        log.truncate_after(0)
+        event = {"event": "start", "iteration": 0, **base}
+    trainer.history.append({k: v for k, v in event.items() if k != "log_lines_dropped"}
+                           | {"time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    log.append(event)
+
+
+def _log_window(trainer: Trainer, log: RunLog, window: LossWindow) -> None:
+    step, batch = trainer.s.step, trainer.config.batch
+    seconds = window.train_seconds
+    means = window.means()
+    record = {"iteration": step, "images_shown": step * batch, "losses": means,
+              "window_iterations": window.iterations,
+              "images_per_s": window.iterations * batch / max(seconds, 1e-9),
+              "train_seconds": round(trainer.train_seconds, 1)}
+    for key in ("alpha_mean", "coarse_mean", "real_score"):
+        if key in means:
+            record[key] = means.pop(key)
+    log.append(record)
+
+
+def _log_fd(trainer: Trainer, log: RunLog, probe: list) -> None:
+    """FD of the EMA generator (portrait data sets only; the probe is built once)."""
+    cfg = trainer.config
+    if not probe:
+        from latent_atelier.models.training.fd_probe import FdProbe
+
+        if not (Path(cfg.data) / "meta.json").is_file():
+            probe.append(None)
+        else:
+            probe.append(FdProbe(cfg.data, cfg.size, cfg.fd_n, trainer.device))
+    if probe[0] is None:
+        return
+    t0 = time.perf_counter()
+    fd = probe[0].measure(trainer.s.gen_ema)
+    log.append({"iteration": trainer.s.step, "images_shown": trainer.s.step * cfg.batch,
+                "fd_vgg16": fd, "fd_n": len(probe[0].reference),
+                "fd_seconds": round(time.perf_counter() - t0, 1)})
+
+
 def train(config: TrainConfig, progress_cb: ProgressCallback | None = None) -> Trainer:
     """Run (or resume) training to ``config.iters`` iterations; returns the finished Trainer.
 
-    Writes ``out/checkpoint`` every ``checkpoint_every`` steps and at the end, sample grids
-    every ``sample_every`` steps, and ``out/generator_ema.safetensors`` at the end.
-    ``progress_cb(step, total, losses)`` is called after every iteration.
+    Writes ``out/checkpoint`` every ``checkpoint_every`` steps, every ``checkpoint_minutes``
+    and at the end, sample grids every ``sample_every`` steps, ``out/log.jsonl`` (every
+    ``log_every`` steps; FD every ``fd_every``) and ``out/generator_ema.safetensors`` at the
+    end. ``progress_cb(step, total, losses)`` is called after every iteration.
     """
     trainer = Trainer(config)
     out = Path(config.out)
-    has_checkpoint = (out / CHECKPOINT_DIR / "state.json").is_file()
-    if has_checkpoint and not config.resume:
-        raise FileExistsError(f"{out} already holds a checkpoint; pass resume (--resume) or another out dir")
-    if has_checkpoint:
-        trainer.load_checkpoint()
     out.mkdir(parents=True, exist_ok=True)
+    log = RunLog(out)
+    _begin(trainer, log)
     (out / "config.json").write_text(json.dumps(config.to_json(), indent=1, sort_keys=True))
     trainer.attach_data()
+    window, probe = LossWindow(), []
+    last_save = time.perf_counter()
     while trainer.s.step < config.iters:
+        t0 = time.perf_counter()
         logs = trainer.step()
+        spent = time.perf_counter() - t0
+        trainer.train_seconds += spent
+        window.add(logs, spent)
         step = trainer.s.step
         if progress_cb is not None:
             progress_cb(step, config.iters, logs)
+        if config.log_every > 0 and (step % config.log_every == 0 or step == config.iters):
+            _log_window(trainer, log, window)
+            window = LossWindow()
+        if config.fd_every > 0 and (step % config.fd_every == 0 or step == config.iters):
+            _log_fd(trainer, log, probe)
         if config.sample_every > 0 and step % config.sample_every == 0:
             trainer.save_samples()
-        if config.checkpoint_every > 0 and step % config.checkpoint_every == 0 and step < config.iters:
+        due = config.checkpoint_every > 0 and step % config.checkpoint_every == 0
+        minutes = (time.perf_counter() - last_save) / 60
+        late = config.checkpoint_minutes > 0 and minutes > config.checkpoint_minutes
+        if (due or late) and step < config.iters:
             trainer.save_checkpoint()
+            last_save = time.perf_counter()
     trainer.save_checkpoint()
     trainer.export()
     return trainer

@@ -198,3 +198,171 @@ def test_center_prior_prefers_a_centred_mask_and_fades_out():
     assert fl.center_prior_weight(50, 2.0, 100) == 1.0
     assert fl.center_prior_weight(100, 2.0, 100) == 0.0
     assert fl.center_prior_weight(10, 0.0, 100) == 0.0  # off by default: the paper's losses only
+
+
+# -- throughput recipe, campaign machinery ---------------------------------------------
+def _tensors(folder):
+    from safetensors.torch import load_file
+
+    return {name: load_file(str(folder / f"{name}.safetensors")) for name in ("g", "g_ema", "d")}
+
+
+def _same_weights(a, b) -> None:
+    for name in a:
+        for k in a[name]:
+            assert torch.equal(a[name][k], b[name][k]), f"{name}.{k}"
+
+
+@pytest.mark.parametrize("precision", ["float32", "bf16"])
+def test_resume_is_bit_identical_in_both_precisions(image_dir, tmp_path, precision):
+    straight = train(tiny_config(image_dir, tmp_path / "a", iters=4, precision=precision))
+    assert straight.amp == (precision == "bf16")
+    train(tiny_config(image_dir, tmp_path / "b", iters=2, precision=precision))
+    resumed = train(tiny_config(image_dir, tmp_path / "b", iters=4, precision=precision, resume=True))
+    for name in ("gen", "gen_ema", "disc"):
+        a, b = getattr(straight.s, name).state_dict(), getattr(resumed.s, name).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+
+
+def test_killed_run_resumes_bit_identically(image_dir, tmp_path):
+    """A training process is SIGKILLed after a checkpoint; --resume then ends exactly where an
+    uninterrupted run ends (weights, optimiser state, and the run log's losses)."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from latent_atelier.models.training.cli import main
+    from latent_atelier.models.training.run_log import read_log
+    from latent_atelier.models.training.trainer import recover_checkpoint
+
+    common = ["--data", str(image_dir), "--size", "32", "--batch", "4", "--style-dim", "32",
+              "--channels", "4:16,8:16,16:16,32:16", "--threads", "1", "--sample-every", "0",
+              "--fine-fade-in", "10", "--binarization-decay", "10", "--r1-every", "2",
+              "--precision", "bf16", "--checkpoint-every", "2", "--log-every", "1"]
+    killed = tmp_path / "killed"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "latent_atelier.models.training.cli", *common, "--out", str(killed),
+         "--iters", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    state = killed / "checkpoint" / "state.json"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if json.loads(state.read_text())["step"] >= 4:
+                    break
+            except (FileNotFoundError, ValueError, KeyError):
+                pass
+            assert proc.poll() is None, "the training process ended on its own"
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert recover_checkpoint(killed)
+    step = json.loads(state.read_text())["step"]
+    assert step >= 4
+    target = step + 3
+    assert main([*common, "--out", str(killed), "--iters", str(target), "--resume"]) == 0
+    straight = tmp_path / "straight"
+    assert main([*common, "--out", str(straight), "--iters", str(target)]) == 0
+    _same_weights(_tensors(straight / "checkpoint"), _tensors(killed / "checkpoint"))
+    opt_a = torch.load(straight / "checkpoint" / "optim.pt", weights_only=True)
+    opt_b = torch.load(killed / "checkpoint" / "optim.pt", weights_only=True)
+    for key in ("g_optim", "d_optim"):
+        for i, st in opt_a[key]["state"].items():
+            assert torch.equal(st["exp_avg_sq"], opt_b[key]["state"][i]["exp_avg_sq"])
+    assert torch.equal(opt_a["rng"], opt_b["rng"])
+
+    def losses(folder):
+        return {r["iteration"]: r["losses"] for r in read_log(folder / "log.jsonl") if "losses" in r}
+
+    a, b = losses(straight), losses(killed)
+    assert sorted(b) == list(range(1, target + 1))  # lines after the checkpoint were dropped
+    assert a == b
+    events = [r["event"] for r in read_log(killed / "log.jsonl") if "event" in r]
+    assert events == ["start", "resume"]
+
+
+def test_start_from_an_exported_generator_with_a_fresh_discriminator(image_dir, tmp_path):
+    from latent_atelier.models.checkpoints import load_generator
+    from latent_atelier.models.training.run_log import read_log
+
+    train(tiny_config(image_dir, tmp_path / "first", iters=3))
+    exported = tmp_path / "first" / "generator_ema.safetensors"
+    cfg = tiny_config(image_dir, tmp_path / "again", iters=5, init_generator=str(exported),
+                      init_step=3, d_warmup=2)
+    again = train(cfg)
+    assert again.s.step == 5
+    source = load_generator(exported).state_dict()
+    for k, v in again.s.gen.state_dict().items():  # D-only warm-up: G still the export
+        assert torch.equal(v, source[k]), k
+    fresh_d = Trainer(tiny_config(image_dir, tmp_path / "x")).s.disc.state_dict()
+    trained_d = again.s.disc.state_dict()
+    assert any(not torch.equal(trained_d[k], fresh_d[k]) for k in fresh_d)
+    event = read_log(tmp_path / "again" / "log.jsonl")[0]
+    assert event["event"] == "init_from_generator" and event["iteration"] == 3
+    # the checkpoint remembers the warm-up and the init, so a resume continues the same way
+    resumed = train(tiny_config(image_dir, tmp_path / "again", iters=7, resume=True))
+    assert resumed.d_warmup_until == 5 and resumed.history[0]["event"] == "init_from_generator"
+    assert any(not torch.equal(v, source[k]) for k, v in resumed.s.gen.state_dict().items())
+    with pytest.raises(ValueError, match="architecture"):
+        train(tiny_config(image_dir, tmp_path / "bad", style_dim=64, init_generator=str(exported)))
+
+
+def test_image_cache_is_built_once_and_rebuilt_when_the_data_change(image_dir, tmp_path):
+    from latent_atelier.models.training.data import BatchSampler, CachedImages, ImageFolder, image_cache
+
+    folder = ImageFolder(image_dir, 32)
+    path = tmp_path / "cache.npy"
+    arr = image_cache(folder, 32, path)
+    assert arr.shape == (10, 32, 32, 3) and arr.dtype == np.uint8
+    stamp = path.stat().st_mtime_ns
+    image_cache(folder, 32, path)
+    assert path.stat().st_mtime_ns == stamp  # reused
+    cached = CachedImages(arr)
+    torch.testing.assert_close(cached[3], folder[3], atol=1 / 127.5, rtol=0)
+    batch = BatchSampler(cached, 4).next(torch.Generator().manual_seed(0))
+    assert batch.shape == (4, 3, 32, 32) and float(batch.min()) >= -1 and float(batch.max()) <= 1
+    image_cache(ImageFolder(image_dir, 32), 16, tmp_path / "small.npy")
+    assert np.load(tmp_path / "small.npy", mmap_mode="r").shape[1] == 16
+    with pytest.raises(ValueError, match="uint8"):
+        CachedImages(np.zeros((2, 8, 8, 3), np.float32))
+
+
+def test_run_log_drops_lines_after_the_checkpoint_and_skips_a_torn_line(tmp_path):
+    from latent_atelier.models.training.run_log import RunLog, read_log
+
+    log = RunLog(tmp_path)
+    for i in (0, 5, 10, 15):
+        log.append({"iteration": i})
+    with log.path.open("a") as fh:
+        fh.write('{"iteration": 20, "los')  # killed mid-write
+    assert [r["iteration"] for r in read_log(log.path)] == [0, 5, 10, 15]
+    assert log.truncate_after(10) == 1
+    assert [r["iteration"] for r in read_log(log.path)] == [0, 5, 10]
+
+
+def test_a_checkpoint_swap_cut_short_is_recovered(image_dir, tmp_path):
+    from latent_atelier.models.training.trainer import recover_checkpoint
+
+    train(tiny_config(image_dir, tmp_path / "r", iters=2))
+    ck = tmp_path / "r" / "checkpoint"
+    ck.rename(tmp_path / "r" / "checkpoint.old")  # killed between the two renames
+    (tmp_path / "r" / "checkpoint.tmp").mkdir()
+    assert recover_checkpoint(tmp_path / "r") and (ck / "state.json").is_file()
+    assert train(tiny_config(image_dir, tmp_path / "r", iters=3, resume=True)).s.step == 3
+
+
+def test_frechet_distance_and_the_fd_probe(tmp_path):
+    from latent_atelier.models.training.fd_probe import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(300, 8))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(a, a + 1.0) == pytest.approx(8.0, rel=1e-6)  # mean shift only
+    assert frechet_distance(a, rng.normal(size=(300, 8)) * 2) > 1.0
+    with pytest.raises(ValueError, match="feature sets"):
+        frechet_distance(a, a[:, :4])
