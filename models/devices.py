@@ -3,6 +3,11 @@
 Choice order: an explicit preference (a setting), else the ``LATENT_ATELIER_DEVICE``
 environment variable, else CUDA, then Apple MPS, then CPU. Latents and optimiser state
 always stay float32; only the generator forward may run under autocast on a GPU.
+
+The compute policy (:func:`set_compute_policy`) says how many CPU threads torch uses (all
+cores by default) and in which dtype the optimisation loops run the generator and VGG
+(``"auto"``: bfloat16 where the CPU has bf16 instructions or the GPU supports it and the
+model is large enough to gain from it, float32 elsewhere). Final images stay float32.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 
@@ -133,3 +139,139 @@ def memory_in_use(device: torch.device | str) -> int | None:
     if dev.type == "mps" and mps_available():
         return int(torch.mps.current_allocated_memory())
     return None
+
+
+# --------------------------------------------------------------------------- compute policy
+THREADS_ENV_VAR = "LATENT_ATELIER_THREADS"
+PRECISION_ENV_VAR = "LATENT_ATELIER_PRECISION"
+#: what the optimisation loops may run in ("auto" picks per device and model)
+SEARCH_PRECISIONS = ("auto", "float32", "bf16")
+MAX_THREADS = 1024
+#: below this many generator parameters "auto" stays float32: tiny models gain nothing from
+#: bf16 (the casts cost more than the arithmetic saves; measured in benchmarks/bench_speed.py)
+AUTO_BF16_MIN_PARAMS = 5_000_000
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def check_threads(threads: object, source: str = "threads") -> int:
+    """``threads`` as an int in 1..MAX_THREADS, or a ValueError that says what to give."""
+    try:
+        n = int(str(threads).strip())
+    except ValueError:
+        raise ValueError(f"{source} must be a whole number of CPU threads (1..{MAX_THREADS}), "
+                         f"not {threads!r}") from None
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"{source} must be 1..{MAX_THREADS} CPU threads, not {n} "
+                         f"(this machine has {available_cores()} cores)")
+    return n
+
+
+def default_threads() -> int:
+    """``$LATENT_ATELIER_THREADS`` when set, else every available core."""
+    env = os.environ.get(THREADS_ENV_VAR, "").strip()
+    return check_threads(env, f"${THREADS_ENV_VAR}") if env else available_cores()
+
+
+def cpu_bf16_supported() -> bool:
+    """True where this CPU runs bfloat16 matrix maths natively (AVX512-BF16 or AMX) via oneDNN."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    cpu = torch.cpu
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+def bf16_supported(device: torch.device | str) -> bool:
+    """Whether ``device`` runs bfloat16 convolutions fast (natively, not emulated)."""
+    kind = torch.device(device).type
+    if kind == "cpu":
+        return cpu_bf16_supported()
+    if kind == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    return False
+
+
+def check_precision(precision: object, source: str = "precision") -> str:
+    """``precision`` if it is one of :data:`SEARCH_PRECISIONS`, else a ValueError."""
+    text = str(precision).strip().lower()
+    if text not in SEARCH_PRECISIONS:
+        raise ValueError(f"{source} must be one of {', '.join(SEARCH_PRECISIONS)}, not {precision!r}")
+    return text
+
+
+@dataclass(frozen=True)
+class ComputePolicy:
+    """CPU threads for torch and the precision of the optimisation loops."""
+
+    threads: int
+    precision: str = "auto"
+
+    def describe(self, device: torch.device | str = "cpu") -> str:
+        """A short note for a status bar or a log, e.g. ``"2 threads, bf16"``."""
+        dtype = {torch.bfloat16: "bf16", torch.float32: "float32"}[search_dtype(device, None, self)]
+        auto = " (auto)" if self.precision == "auto" else ""
+        kind = torch.device(device).type
+        where = f"{self.threads} thread{'s' if self.threads != 1 else ''}" if kind == "cpu" else kind
+        return f"{where}, {dtype}{auto}"
+
+
+_policy: ComputePolicy | None = None
+
+
+def compute_policy() -> ComputePolicy:
+    """The policy in force (torch's current thread count; precision from the last
+    :func:`set_compute_policy`, else ``$LATENT_ATELIER_PRECISION``, else ``"auto"``)."""
+    if _policy is not None:
+        return ComputePolicy(torch.get_num_threads(), _policy.precision)
+    env = os.environ.get(PRECISION_ENV_VAR, "").strip()
+    precision = check_precision(env, f"${PRECISION_ENV_VAR}") if env else "auto"
+    return ComputePolicy(torch.get_num_threads(), precision)
+
+
+def set_compute_policy(threads: int | None = None, precision: str | None = None) -> ComputePolicy:
+    """Set torch's CPU threads (None: :func:`default_threads`) and the search precision
+    (None: keep the current one); returns the policy now in force."""
+    global _policy
+    n = default_threads() if threads is None else check_threads(threads)
+    current = compute_policy().precision
+    chosen = current if precision is None else check_precision(precision)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    _policy = ComputePolicy(n, chosen)
+    return _policy
+
+
+def search_dtype(
+    device: torch.device | str, model: torch.nn.Module | None = None, policy: ComputePolicy | None = None
+) -> torch.dtype:
+    """The dtype the optimisation loops run ``model`` (and VGG) in on ``device``.
+
+    ``"float32"`` always gives float32; ``"bf16"`` gives bfloat16 where the device supports
+    it (else a :class:`DeviceUnavailableError`); ``"auto"`` gives bfloat16 where supported and
+    the model has at least :data:`AUTO_BF16_MIN_PARAMS` parameters (None: assume large).
+    """
+    precision = (policy or compute_policy()).precision
+    if precision == "float32":
+        return torch.float32
+    supported = bf16_supported(device)
+    if precision == "bf16":
+        if not supported:
+            raise DeviceUnavailableError(
+                f"bf16 was asked for, but {torch.device(device).type} here has no native bfloat16 "
+                "support; choose precision auto or float32"
+            )
+        return torch.bfloat16
+    if not supported:
+        return torch.float32
+    if model is not None and hasattr(model, "parameters"):
+        count = sum(p.numel() for p in model.parameters())
+        if count < AUTO_BF16_MIN_PARAMS:
+            return torch.float32
+    return torch.bfloat16

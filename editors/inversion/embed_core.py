@@ -12,11 +12,18 @@ Pixel terms are taken on the 0..255 scale the paper's weights were set for (so
 perceptual and style terms use :mod:`latent_atelier.models.perceptual` on images resized to at most
 256 px. Variable masks ``w_mask`` (which W+ rows may change) and ``noise_mask`` (which
 noise maps may change) select the free variables.
+
+Speed: the loop runs the generator's search twin (:mod:`models.search_model`: bfloat16
+weights where the compute policy of :mod:`models.devices` picks bf16, input-scaled
+modulation, channels-last activations) and VGG in the same dtype; losses, latents and
+the optimiser stay float32. Metrics are read back without stalling a GPU (one step late
+there); on a CPU, where nothing runs ahead, every step reports its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import torch
@@ -82,6 +89,39 @@ def _vgg_mask(mask: torch.Tensor | None) -> torch.Tensor | None:
     return None if mask is None else _for_vgg(mask)
 
 
+#: VGG runs in bf16 only on images at least this large (smaller ones gain nothing)
+VGG_BF16_MIN_SIZE = 128
+
+
+def vgg_dtype(img: torch.Tensor) -> torch.dtype:
+    """The dtype the perceptual/style VGG runs in for images like ``img`` (see the policy)."""
+    from latent_atelier.models.devices import search_dtype
+
+    if min(img.shape[-2:]) < VGG_BF16_MIN_SIZE:
+        return torch.float32
+    return search_dtype(img.device)
+
+
+@contextlib.contextmanager
+def reduced_precision(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
+    """``torch.autocast`` to ``dtype`` on ``device``; nothing for float32."""
+    if dtype == torch.float32:
+        yield
+        return
+    with torch.autocast(device_type=device.type, dtype=dtype):
+        yield
+
+
+def _vgg_features(vgg, img: torch.Tensor, dtype: torch.dtype, layers=None) -> dict[str, torch.Tensor]:
+    """VGG features of ``img`` computed in ``dtype`` (channels-last there), returned as float32."""
+    if dtype == torch.float32:
+        return vgg(img) if layers is None else vgg(img, layers=layers)
+    with reduced_precision(img.device, dtype):
+        x = img.contiguous(memory_format=torch.channels_last)
+        feats = vgg(x) if layers is None else vgg(x, layers=layers)
+    return {k: v.float() for k, v in feats.items()}
+
+
 class EmbeddingLoss:
     """Eq. 1 for fixed targets; caches the target's VGG features once."""
 
@@ -91,16 +131,19 @@ class EmbeddingLoss:
         self._vgg = None
         self._x_feats = None
         self._y_style = None
+        self._dtype = torch.float32
         if weights.percept or weights.style:
             from latent_atelier.models.perceptual import get_vgg
 
             self._vgg = get_vgg(targets.x.device)
+            self._dtype = vgg_dtype(_for_vgg(targets.x))  # targets and steps alike
             with torch.no_grad():
                 if weights.percept:
-                    self._x_feats = self._vgg(_for_vgg(_apply(targets.x, targets.m_p)))
+                    masked = _for_vgg(_apply(targets.x, targets.m_p))
+                    self._x_feats = _vgg_features(self._vgg, masked, self._dtype)
                 if weights.style:
                     y = targets.x if targets.y is None else targets.y
-                    self._y_style = self._vgg(_for_vgg(y), layers=("conv3_3",))
+                    self._y_style = _vgg_features(self._vgg, _for_vgg(y), self._dtype, ("conv3_3",))
 
     def __call__(self, img: torch.Tensor) -> torch.Tensor:
         """Per-item loss ``(B,)`` of generated images ``img`` in [-1, 1]."""
@@ -116,10 +159,10 @@ class EmbeddingLoss:
 
             layers = ("conv1_1", "conv1_2", "conv2_2", "conv3_3")
             if w.percept:
-                feats = self._vgg(_for_vgg(_apply(img, t.m_p)), layers=layers)
+                feats = _vgg_features(self._vgg, _for_vgg(_apply(img, t.m_p)), self._dtype, layers)
                 loss = loss + w.percept * perceptual_loss(feats, self._x_feats, _vgg_mask(t.m_p))
             if w.style:
-                feats = self._vgg(_for_vgg(_apply(img, t.m_s)), layers=("conv3_3",))
+                feats = _vgg_features(self._vgg, _for_vgg(_apply(img, t.m_s)), self._dtype, ("conv3_3",))
                 loss = loss + w.style * gram_style_loss(feats, self._y_style, _vgg_mask(t.m_s), None)
         return loss
 
@@ -158,6 +201,80 @@ class OptimiserSettings:
     kind: str = "adam"
     lr: float = 0.01
     steps: int = 100
+
+
+def _device_of(gen) -> torch.device:
+    try:
+        return next(gen.parameters()).device
+    except (AttributeError, StopIteration):
+        return torch.device("cpu")
+
+
+def search_synthesis(gen: Generator) -> Callable[[Latent], torch.Tensor]:
+    """``latent -> float32 image`` through the generator's search twin under the compute policy.
+
+    ``gen`` may be a wrapper (e.g. segments' tied-rows view) that names its model in
+    ``wrapped_generator`` and rebuilds itself around another one with ``around(model)``.
+    """
+    from latent_atelier.models.devices import search_dtype
+    from latent_atelier.models.search_model import search_twin
+
+    inner = gen if isinstance(gen, torch.nn.Module) else getattr(gen, "wrapped_generator", None)
+    if not isinstance(inner, torch.nn.Module):
+        return lambda lat: gen.synthesize(lat).image
+    device = _device_of(inner)
+    dtype = search_dtype(device, inner)
+    if dtype == torch.float32:
+        return lambda lat: gen.synthesize(lat).image
+    twin = search_twin(inner, dtype)
+    view = twin if inner is gen else gen.around(twin)
+
+    def synthesize(lat: Latent) -> torch.Tensor:
+        with reduced_precision(device, dtype):
+            image = view.synthesize(lat).image
+        return image.float()
+
+    return synthesize
+
+
+class StepMetrics:
+    """Each step's loss and PSNR for the progress report, read without stalling the device.
+
+    On a CPU the values are read at once (nothing runs ahead of Python there). On CUDA they
+    are copied to the host asynchronously and reported one step late, so the GPU always has
+    the next step queued; :meth:`flush` reads the last one.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self._async = device.type == "cuda"
+        self._pending: tuple[torch.Tensor, object] | None = None
+
+    def push(self, loss: torch.Tensor, psnr: torch.Tensor) -> dict[str, float] | None:
+        """Queue this step's values; returns the values ready now (None: none yet)."""
+        values = torch.stack([loss.detach().mean(), psnr.detach().mean()]).float()
+        if not self._async:
+            return self._read(values)
+        host = torch.empty(2, pin_memory=True)
+        host.copy_(values, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        ready = self.flush()
+        self._pending = (host, event)
+        return ready
+
+    def flush(self) -> dict[str, float] | None:
+        """The values still waiting (after the device has computed them), if any."""
+        if self._pending is None:
+            return None
+        host, event = self._pending
+        self._pending = None
+        event.synchronize()  # type: ignore[attr-defined]
+        return self._read(host)
+
+    @staticmethod
+    def _read(values: torch.Tensor) -> dict[str, float]:
+        loss, psnr = values.tolist()
+        return {"loss": loss, "psnr": psnr}
 
 
 def optimise(
@@ -208,9 +325,11 @@ def optimise(
         raise ValueError(f"unknown optimiser {settings.kind!r}")
     total = total_steps if total_steps is not None else settings.steps
     x = loss_fn.t.x
+    synthesize = search_synthesis(gen)
+    metrics = StepMetrics(x.device)
     for i in range(settings.steps):
         opt.zero_grad(set_to_none=True)
-        img = gen.synthesize(lat).image
+        img = synthesize(lat)
         per_item = loss_fn(img)
         if extra_loss is not None:
             per_item = per_item + extra_loss(lat)
@@ -221,12 +340,13 @@ def optimise(
         opt.step()
         if progress is not None:
             with torch.no_grad():
-                psnr = masked_psnr(img.detach(), x, psnr_mask)
-            metrics = {"loss": float(per_item.detach().mean()), "psnr": float(psnr.mean())}
+                ready = metrics.push(per_item, masked_psnr(img.detach(), x, psnr_mask))
+            if i == settings.steps - 1:
+                ready = metrics.flush() or ready
             preview = None
             if progress.wants_preview():
                 preview = to_numpy_image(img[0].detach())
-            progress.step(step_offset + i + 1, total, preview=preview, metrics=metrics)
+            progress.step(step_offset + i + 1, total, preview=preview, metrics=ready)
     return lat.clone()
 
 
