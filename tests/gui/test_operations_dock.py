@@ -6,6 +6,7 @@ channels) into the model manager, so each job takes a second or two on a CPU.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
 from latent_atelier.app.document.layers import LayerKind
+from latent_atelier.app.qt.operations.presets import DRAFT, preset_values
 from latent_atelier.editors.operation import param_specs
 from tests.gui.conftest import run_embed
 
@@ -51,7 +53,9 @@ def test_every_registered_operation_gets_a_form_with_ranges_and_help(ops):
                 assert isinstance(editor, QDoubleSpinBox)
                 if spec.low is not None:
                     assert editor.minimum() == pytest.approx(spec.low)
-        assert page.form.params() == cls.Params()  # the form starts at the defaults
+        # the form starts at the defaults, with the CPU's draft step counts
+        draft = preset_values(param_specs(cls.Params), DRAFT)
+        assert page.form.params() == dataclasses.replace(cls.Params(), **draft)
         assert set(page.pickers.pickers) == {s.name for s in cls.inputs}
 
 

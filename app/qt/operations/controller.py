@@ -8,6 +8,8 @@ the canvas overlay, and turn the Result into pending layers (Accept = one undo s
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +22,18 @@ from latent_atelier.app.qt.compositing.controller import CompositingController
 from latent_atelier.app.qt.jobs.job import Job, format_metrics
 from latent_atelier.app.qt.jobs.runner import JobRunner
 from latent_atelier.app.qt.models.device_widget import ModelStatusWidget
-from latent_atelier.app.qt.models.model_manager import MODEL_FILTER, ModelInfo, ModelManager
+from latent_atelier.app.qt.models.model_manager import (
+    MODEL_FILTER,
+    ModelInfo,
+    ModelManager,
+    demo_model_path,
+)
 from latent_atelier.app.qt.operations.inputs import gather_inputs, resolve_placements
 from latent_atelier.app.qt.operations.operations_panel import OperationsPanel
 from latent_atelier.app.qt.operations.pending import PendingResults
+from latent_atelier.app.qt.operations.presets import default_preset, total_steps
 from latent_atelier.app.qt.operations.results import result_layers
+from latent_atelier.app.qt.operations.speed_book import SpeedBook
 from latent_atelier.app.qt.placement.canvas_overlay import CanvasOverlay
 from latent_atelier.app.qt.placement.geometry import SquareBox
 from latent_atelier.editors.operation import OperationError
@@ -63,6 +72,7 @@ class OperationsController(QObject):
         self.overlay = CanvasOverlay(window.canvas)
         self.panel = OperationsPanel(self.runner, self.pending)
         self.status_widget = ModelStatusWidget(self.manager)
+        self.speeds = SpeedBook(window.settings.qsettings)
         self.compositing = CompositingController(self)
         self.document: Document | None = None
         self.signals: DocumentSignals | None = None
@@ -86,6 +96,7 @@ class OperationsController(QObject):
         self.overlay.box_edited.connect(self._use_box)
         self.runner.preview.connect(self._on_preview)
         self.runner.finished.connect(self._on_finished)
+        self.runner.progressed.connect(self._note_first_step)
         self.runner.cancelled.connect(self._on_cancelled)
         self.runner.failed.connect(self._on_failed)
         self.manager.loaded.connect(self._on_model_loaded)
@@ -145,6 +156,10 @@ class OperationsController(QObject):
         for page in self.panel.pages.values():
             page.set_arch(self.manager.arch)
         self.panel.align_button.setEnabled("align" in self.available)
+        preset = default_preset(self._runs_on_cpu())
+        for page in self.panel.pages.values():
+            page.quality.apply(preset)  # a draft on the CPU: minutes, not an hour
+        self._refresh_estimates()
         self.refresh_pickers()
         self.operations_ready.emit()
 
@@ -192,8 +207,6 @@ class OperationsController(QObject):
 
     def use_demo_model(self) -> None:
         """Model > Use the demo model."""
-        from latent_atelier.app.qt.models.model_manager import demo_model_path
-
         path = demo_model_path()
         if not path.exists():
             self._show_error("No demo model", f"{path} is missing: use Load model… instead.", "")
@@ -212,16 +225,69 @@ class OperationsController(QObject):
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self._update_model_label()
+        self._refresh_estimates()
         for page in self.panel.pages.values():
             page.set_arch(info.arch)
         self.window.status.showMessage(f"Model ready: {info.name} — {info.summary}", 5000)
 
     def _update_model_label(self) -> None:
         self.panel.model_label.setText(self.manager.status_text())
+        self.panel.domain_note.setVisible(self.uses_demo_model())
         furry = self.manager.arch == "furrygan" or (
             self.manager.arch is None and self.manager.demo_available()
         )
         self.panel.generate_bg_button.setEnabled(furry)
+
+    def uses_demo_model(self) -> bool:
+        """Whether runs use the bundled demo model (loaded, or to be loaded at first use)."""
+        info = self.manager.info
+        if info is not None:
+            return info.name == demo_model_path().name
+        return self.manager.status_text().startswith("Model: demo")
+
+    # ------------------------------------------------------------------ estimates
+    def _runs_on_cpu(self) -> bool:
+        device = self.manager.device
+        if device != "auto":
+            return device == "cpu"
+        try:
+            from latent_atelier.models.devices import pick_device  # torch is loaded by now
+
+            return pick_device(None).type == "cpu"
+        except Exception:  # no usable accelerator, or torch missing: the CPU
+            return True
+
+    def _model_key(self) -> tuple[str | None, int | None]:
+        info = self.manager.info
+        if info is not None:
+            return info.name, info.resolution
+        if self.uses_demo_model():
+            return demo_model_path().name, None
+        return None, None
+
+    def _refresh_estimates(self) -> None:
+        """Tell every page's Quality row what its estimate rests on."""
+        model, resolution = self._model_key()
+        on_cpu = self._runs_on_cpu() if self.available else True
+        for name, page in self.panel.pages.items():
+            rate = self.speeds.rate(name, model, self.manager.device)
+            page.quality.set_speed(rate, resolution, on_cpu)
+
+    def _note_first_step(self, job: Job, step: int, *_rest: Any) -> None:
+        if step >= 1 and "first_step_at" not in job.context:
+            job.context["first_step_at"] = time.monotonic()  # after the model has loaded
+
+    def _record_speed(self, job: Job) -> None:
+        """Seconds per step of a finished run, for the next estimates."""
+        started = job.context.get("first_step_at")
+        model, _resolution = self._model_key()
+        page = self.panel.pages.get(job.operation.name)
+        if started is None or model is None or page is None or not page.quality.applies:
+            return
+        steps = total_steps(page.form.specs, dataclasses.asdict(job.params))
+        self.speeds.record(job.operation.name, model, self.manager.device,
+                           time.monotonic() - started, steps)
+        self._refresh_estimates()
 
     # ------------------------------------------------------------------ running
     def run_current(self) -> Job | None:
@@ -314,6 +380,7 @@ class OperationsController(QObject):
 
     def _on_finished(self, job: Job, result: Result) -> None:
         self.overlay.clear_preview()
+        self._record_speed(job)
         doc = job.context.get("doc")
         if doc is None or doc is not self.document:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from latent_atelier.app.qt.operations.param_form import ParamForm
+from latent_atelier.app.qt.operations.quality_row import QualityRow
 from latent_atelier.app.qt.operations.slot_pickers import SlotPickers
 from latent_atelier.editors.operation import Operation
 
@@ -24,6 +25,7 @@ class OperationPage(QWidget):
         self.note.setVisible(False)
         self.pickers = SlotPickers(op_cls.inputs)
         self.form = ParamForm(op_cls.Params)
+        self.quality = QualityRow(self.form)
         inputs_box = QGroupBox("Inputs")
         QVBoxLayout(inputs_box).addWidget(self.pickers)
         settings_box = QGroupBox("Settings")
@@ -33,6 +35,8 @@ class OperationPage(QWidget):
         layout.addWidget(self.description)
         layout.addWidget(self.note)
         layout.addWidget(inputs_box)
+        if self.quality.applies:
+            layout.addWidget(self.quality)
         layout.addWidget(settings_box)
         layout.addStretch(1)
 

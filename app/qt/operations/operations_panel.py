@@ -25,6 +25,13 @@ from latent_atelier.app.qt.operations.pending import PendingResults
 from latent_atelier.app.qt.operations.pending_strip import PendingStrip
 from latent_atelier.editors.operation import Operation
 
+DEMO_MODEL_NOTE = (
+    "The bundled demo model draws 64 px cartoon portraits: a photo is outside what it has "
+    "learnt, so its results on photos are rough. For photos, load a real checkpoint with "
+    "Model > Load model… (our .safetensors, a rosinality or FurryGAN .pt, or an NVIDIA "
+    "stylegan2-ada .pkl at 256 px or more)."
+)
+
 
 class OperationsPanel(QWidget):
     """Everything the dock shows; the controller wires the buttons."""
@@ -46,6 +53,11 @@ class OperationsPanel(QWidget):
         self.model_label = QLabel("")
         self.model_label.setObjectName("panel_model_label")
         self.model_label.setWordWrap(True)
+        self.domain_note = QLabel(DEMO_MODEL_NOTE)  # shown while the demo model is in use
+        self.domain_note.setObjectName("model_domain_note")
+        self.domain_note.setWordWrap(True)
+        self.domain_note.setStyleSheet("color: #d08030;")
+        self.domain_note.setVisible(False)
         self.load_model_button = QPushButton("Load model…")
         self.load_model_button.setObjectName("load_model")
         model_row = QHBoxLayout()
@@ -100,6 +112,7 @@ class OperationsPanel(QWidget):
         body = QWidget()  # scrolls: the operation's inputs and settings
         layout = QVBoxLayout(body)
         layout.addWidget(self.model_label)
+        layout.addWidget(self.domain_note)
         layout.addLayout(model_row)
         layout.addLayout(place_row)
         layout.addWidget(self.op_combo)

@@ -6,6 +6,7 @@ import dataclasses
 import math
 from typing import Any
 
+from PySide6.QtCore import Signal, SignalInstance
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -53,6 +54,9 @@ class CompactDoubleSpinBox(QDoubleSpinBox):
 class ParamForm(QWidget):
     """Editors for each field of ``params_cls``; ``params()`` builds an instance."""
 
+    #: any value changed (by the user or by set_values)
+    changed = Signal()
+
     def __init__(self, params_cls: type, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.params_cls = params_cls
@@ -67,6 +71,7 @@ class ParamForm(QWidget):
             editor.setMinimumWidth(EDITOR_MIN_PX)  # a 2**31 range must not widen the dock
             self.editors[spec.name] = editor
             layout.addRow(field_label(spec.name), editor)
+            _changed_signal(editor).connect(lambda *_: self.changed.emit())
         self.reset_button = QPushButton("Reset to defaults")
         self.reset_button.setObjectName("reset_params")
         self.reset_button.clicked.connect(self.reset)
@@ -149,3 +154,14 @@ class ParamForm(QWidget):
         params = self.params_cls(**self.values())
         validate_params(params)
         return params
+
+
+def _changed_signal(editor: QWidget) -> SignalInstance:
+    """The signal an editor emits when its value changes."""
+    if isinstance(editor, QComboBox):
+        return editor.currentIndexChanged
+    if isinstance(editor, QCheckBox):
+        return editor.toggled
+    if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+        return editor.valueChanged
+    return editor.textChanged  # type: ignore[attr-defined]
