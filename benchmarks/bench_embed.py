@@ -121,7 +121,7 @@ def quality(
     image_std: float = QUALITY_IMAGE_STD,
 ) -> dict:
     """PSNR and LPIPS after each phase for an image drawn from a known latent (see module doc)."""
-    from latent_atelier.editors.inversion.embed import embed_image, initial_latent
+    from latent_atelier.editors.inversion.embed import EmbedParams, embed_image, initial_latent
     from latent_atelier.editors.inversion.embed_core import masked_psnr
     from latent_atelier.editors.operation import Progress
 
@@ -136,10 +136,19 @@ def quality(
         ceiling = float(masked_psnr(gen.synthesize(swapped).image, x).mean())
     target = ((x[0].cpu() + 1.0) * 0.5).permute(1, 2, 0).numpy()  # not clipped: x is the image
     setup = {
-        "size": size, "steps_w": steps_w, "steps_noise": steps_noise, "lr_w": lr_w, "lr_noise": lr_noise,
-        "noise_strength": noise_strength, "rgb_gain": gain, "image_std": float(x.std()),
+        "size": size,
+        "steps_w": steps_w,
+        "steps_noise": steps_noise,
+        "lr_w": lr_w,
+        "lr_noise": lr_noise,
+        "noise_strength": noise_strength,
+        "rgb_gain": gain,
+        "image_std": float(x.std()),
         "fraction_outside_unit_range": float((x.abs() > 1).float().mean()),
-        "w_phase_ceiling_psnr": ceiling, "truncation": 0.7, "init": "mean", "seed": 0,
+        "w_phase_ceiling_psnr": ceiling,
+        "truncation": 0.7,
+        "init": "mean",
+        "seed": 0,
     }
     print(setup, flush=True)
     trace: list[tuple[int, float]] = []
@@ -153,11 +162,21 @@ def quality(
             trace.append((i, round(float(metrics["psnr"]), 3)))
             print(f"step {i}/{n} psnr {metrics['psnr']:.2f} dB  {time.perf_counter() - t0:.0f} s", flush=True)
 
-    outcome = embed_image(gen, target, steps_w=steps_w, steps_noise=steps_noise, lr_w=lr_w, lr_noise=lr_noise,
-                          seed=0, with_lpips=True, progress=Progress(on_step, preview_interval_s=1e9))
+    outcome = embed_image(
+        gen,
+        target,
+        EmbedParams(steps_w=steps_w, steps_noise=steps_noise, lr_w=lr_w, lr_noise=lr_noise, seed=0),
+        with_lpips=True,
+        progress=Progress(on_step, preview_interval_s=1e9),
+    )
     seconds = time.perf_counter() - t0
-    res = {**setup, "seconds": seconds, "seconds_w": w_done[0] if w_done else None, **outcome.metrics,
-           "psnr_trace": trace}
+    res = {
+        **setup,
+        "seconds": seconds,
+        "seconds_w": w_done[0] if w_done else None,
+        **outcome.metrics,
+        "psnr_trace": trace,
+    }
     print({k: v for k, v in res.items() if k != "psnr_trace"})
     return res
 
@@ -202,8 +221,12 @@ def main(argv: list[str] | None = None) -> None:
         figures.pop("speed_measured_on", None)
     if not args.skip_quality:
         figures["quality"] = quality(
-            args.quality_size, device, *args.quality_steps, lr_w=args.quality_lr[0],
-            lr_noise=args.quality_lr[1], noise_strength=args.noise_strength,
+            args.quality_size,
+            device,
+            *args.quality_steps,
+            lr_w=args.quality_lr[0],
+            lr_noise=args.quality_lr[1],
+            noise_strength=args.noise_strength,
         )
         figures["quality"]["torch_threads"] = torch.get_num_threads()
     write_result(name, figures, device=str(device))

@@ -159,7 +159,7 @@ def bench_scribble(gen, photo: np.ndarray, steps: int) -> dict:
 def bench_style(gen, photo: np.ndarray, style: np.ndarray, steps: int, style_weight: float) -> dict:
     """Keep a centre box, restyle the rest."""
     from latent_atelier.editors.i2s.style_transfer import local_style_transfer
-    from latent_atelier.editors.inversion.embed import embed_image
+    from latent_atelier.editors.inversion.embed import EmbedParams, embed_image
     from latent_atelier.editors.inversion.embed_core import from_numpy_image, from_numpy_mask, to_numpy_image
     from latent_atelier.editors.masks import blur_mask
     from latent_atelier.models.perceptual import get_vgg, gram_style_loss
@@ -180,7 +180,7 @@ def bench_style(gen, photo: np.ndarray, style: np.ndarray, steps: int, style_wei
 
     with torch.no_grad():
         start = to_numpy_image(gen.synthesize(out.start).image)
-    plain = embed_image(gen, photo, steps_w=2 * steps, steps_noise=steps, mask=mb)
+    plain = embed_image(gen, photo, EmbedParams(steps_w=2 * steps, steps_noise=steps), mask=mb)
     inner = (mb > 0.99).astype(np.float32)
     return {"style_weight": style_weight, "gram_after_over_before": gram(out.image) / gram(start),
             "psnr_inside": _psnr(out.image, photo, inner),

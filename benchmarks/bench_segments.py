@@ -127,7 +127,7 @@ def fidelity(
     With ``strips``, one picture row per target is appended: target | segments | per-segment
     | global (same steps) | global (same time).
     """
-    from latent_atelier.editors.inversion.embed import embed_image
+    from latent_atelier.editors.inversion.embed import EmbedParams, embed_image
     from latent_atelier.editors.inversion.segments import SegmentsParams, invert_segments, segment_ids, stitch
 
     rows = []
@@ -144,11 +144,11 @@ def fidelity(
         _sync(device)
         t_seg = time.perf_counter() - t0
         t0 = time.perf_counter()
-        glob = embed_image(gen, crop, steps_w=steps, steps_noise=0, lr_w=lr)
+        glob = embed_image(gen, crop, EmbedParams(steps_w=steps, steps_noise=0, lr_w=lr))
         _sync(device)
         t_glob = time.perf_counter() - t0
         eq_steps = max(steps, round(steps * t_seg / max(t_glob, 1e-9)))
-        glob_eq = embed_image(gen, crop, steps_w=eq_steps, steps_noise=0, lr_w=lr)
+        glob_eq = embed_image(gen, crop, EmbedParams(steps_w=eq_steps, steps_noise=0, lr_w=lr))
         row = {
             "target": name,
             "segments": len(segment_ids(labels)),

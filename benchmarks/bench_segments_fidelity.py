@@ -81,9 +81,14 @@ def portrait_segments(parts: np.ndarray, min_px: int) -> np.ndarray:
     return merge_small_segments(PART_GROUPS[parts], min_px)
 
 
-def load_targets(size: int, n_portraits: int, photo_regions: int, min_px: int,
-                 root: Path = ROOT / "data" / "portraits128",
-                 photos: tuple[str, ...] = PHOTOS) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def load_targets(
+    size: int,
+    n_portraits: int,
+    photo_regions: int,
+    min_px: int,
+    root: Path = ROOT / "data" / "portraits128",
+    photos: tuple[str, ...] = PHOTOS,
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, crop S x S x 3 in [0, 1], labels S x S with ids >= 1) for every target."""
     import cv2
     from PIL import Image
@@ -119,10 +124,25 @@ def _scaled(steps: int, factor: float) -> int:
     return round(steps * factor)
 
 
-def measure_target(gen, crop: np.ndarray, labels: np.ndarray, *, steps: int, steps_noise: int,
-                   lr_segments: float, lr_global: float, lr_noise: float, margin: int,
-                   poisson: bool, screen: float, seams: str, candidates: int, lpips_fn,
-                   clock=time.perf_counter, loss: str = "segments") -> tuple[dict, np.ndarray]:
+def measure_target(
+    gen,
+    crop: np.ndarray,
+    labels: np.ndarray,
+    *,
+    steps: int,
+    steps_noise: int,
+    lr_segments: float,
+    lr_global: float,
+    lr_noise: float,
+    margin: int,
+    poisson: bool,
+    screen: float,
+    seams: str,
+    candidates: int,
+    lpips_fn,
+    clock=time.perf_counter,
+    loss: str = "segments",
+) -> tuple[dict, np.ndarray]:
     """Per-segment (timed by ``clock``) vs global at equal steps and at equal time, on one target.
 
     Both methods run ``steps`` W+ updates then ``steps_noise`` noise-map updates (Algorithm 2's
@@ -133,7 +153,7 @@ def measure_target(gen, crop: np.ndarray, labels: np.ndarray, *, steps: int, ste
     the start's share of the gain is visible. Returns the row of numbers and a picture strip
     (target | Poisson | hard cut | global equal steps | global equal time).
     """
-    from latent_atelier.editors.inversion.embed import embed_image
+    from latent_atelier.editors.inversion.embed import EmbedParams, embed_image
     from latent_atelier.editors.inversion.segments import (
         SegmentsParams,
         invert_segments,
@@ -142,8 +162,15 @@ def measure_target(gen, crop: np.ndarray, labels: np.ndarray, *, steps: int, ste
     )
 
     t0 = clock()
-    settings = SegmentsParams(steps_w=steps, steps_noise=steps_noise, margin=margin, lr_w=lr_segments,
-                              lr_noise=lr_noise, candidates=candidates, loss=loss)
+    settings = SegmentsParams(
+        steps_w=steps,
+        steps_noise=steps_noise,
+        margin=margin,
+        lr_w=lr_segments,
+        lr_noise=lr_noise,
+        candidates=candidates,
+        loss=loss,
+    )
     inv = invert_segments(gen, crop, labels, settings)
     smooth = stitch(crop, labels, inv.ids, inv.images, poisson=True, screen=screen, seams=seams)
     hard = stitch(crop, labels, inv.ids, inv.images, poisson=False)
@@ -153,7 +180,9 @@ def measure_target(gen, crop: np.ndarray, labels: np.ndarray, *, steps: int, ste
 
     def run_global(sw: int, sn: int) -> tuple[np.ndarray, float]:
         t = clock()
-        out = embed_image(gen, crop, steps_w=sw, steps_noise=sn, lr_w=lr_global, lr_noise=lr_noise)
+        out = embed_image(
+            gen, crop, EmbedParams(steps_w=sw, steps_noise=sn, lr_w=lr_global, lr_noise=lr_noise)
+        )
         return out.image, clock() - t
 
     glob, t_glob = run_global(steps, steps_noise)
@@ -161,17 +190,26 @@ def measure_target(gen, crop: np.ndarray, labels: np.ndarray, *, steps: int, ste
     sw_t, sn_t = _scaled(steps, factor), _scaled(steps_noise, factor)
     glob_t, t_glob_t = (glob, t_glob) if factor == 1.0 else run_global(sw_t, sn_t)
     row = {
-        "segments": len(segment_ids(labels)), "steps": steps, "steps_noise": steps_noise,
-        "seconds_segments": t_seg, "seconds_global_equal_steps": t_glob,
-        "global_equal_time_steps": sw_t + sn_t, "seconds_global_equal_time": t_glob_t,
-        "psnr_segments": _psnr(seg, crop), "psnr_segments_hard_cut": _psnr(hard, crop),
-        "psnr_segments_poisson": _psnr(smooth, crop), "psnr_segments_plain_poisson": _psnr(plain, crop),
+        "segments": len(segment_ids(labels)),
+        "steps": steps,
+        "steps_noise": steps_noise,
+        "seconds_segments": t_seg,
+        "seconds_global_equal_steps": t_glob,
+        "global_equal_time_steps": sw_t + sn_t,
+        "seconds_global_equal_time": t_glob_t,
+        "psnr_segments": _psnr(seg, crop),
+        "psnr_segments_hard_cut": _psnr(hard, crop),
+        "psnr_segments_poisson": _psnr(smooth, crop),
+        "psnr_segments_plain_poisson": _psnr(plain, crop),
         "psnr_segments_own": inv.metrics["psnr_segments"],
-        "psnr_global": _psnr(glob, crop), "psnr_global_equal_time": _psnr(glob_t, crop),
-        "lpips_segments": lpips_fn(seg, crop), "lpips_segments_hard_cut": lpips_fn(hard, crop),
+        "psnr_global": _psnr(glob, crop),
+        "psnr_global_equal_time": _psnr(glob_t, crop),
+        "lpips_segments": lpips_fn(seg, crop),
+        "lpips_segments_hard_cut": lpips_fn(hard, crop),
         "lpips_segments_poisson": lpips_fn(smooth, crop),
         "lpips_segments_plain_poisson": lpips_fn(plain, crop),
-        "lpips_global": lpips_fn(glob, crop), "lpips_global_equal_time": lpips_fn(glob_t, crop),
+        "lpips_global": lpips_fn(glob, crop),
+        "lpips_global_equal_time": lpips_fn(glob_t, crop),
     }
     row["gain_db_equal_steps"] = row["psnr_segments"] - row["psnr_global"]
     row["gain_db_equal_time"] = row["psnr_segments"] - row["psnr_global_equal_time"]
@@ -185,8 +223,9 @@ def measure_target(gen, crop: np.ndarray, labels: np.ndarray, *, steps: int, ste
     return row, np.concatenate([crop, smooth, hard, glob, glob_t], 1)
 
 
-def _global_from_best_start(gen, crop: np.ndarray, steps: int, steps_noise: int, lr_w: float,
-                            lr_noise: float, candidates: int) -> np.ndarray:
+def _global_from_best_start(
+    gen, crop: np.ndarray, steps: int, steps_noise: int, lr_w: float, lr_noise: float, candidates: int
+) -> np.ndarray:
     """``embed_image``'s two phases, started from the best of the segments' candidate codes."""
     from latent_atelier.editors.inversion.embed import Mk_n, W_l, initial_latent
     from latent_atelier.editors.inversion.embed_core import from_numpy_image, to_numpy_image
@@ -202,12 +241,27 @@ def _global_from_best_start(gen, crop: np.ndarray, steps: int, steps_noise: int,
         return to_numpy_image(gen.synthesize(lat).image)
 
 
-SUMMARY_KEYS = ("psnr_segments", "psnr_segments_hard_cut", "psnr_segments_poisson",
-                "psnr_segments_plain_poisson", "psnr_global", "psnr_global_equal_time", "gain_db_equal_steps",
-                "gain_db_equal_steps_hard_cut", "gain_db_equal_steps_poisson", "gain_db_equal_time",
-                "lpips_segments", "lpips_segments_hard_cut", "lpips_segments_poisson",
-                "lpips_segments_plain_poisson", "lpips_global", "lpips_global_equal_time",
-                "global_equal_time_steps", "seconds_segments", "seconds_global_equal_steps")
+SUMMARY_KEYS = (
+    "psnr_segments",
+    "psnr_segments_hard_cut",
+    "psnr_segments_poisson",
+    "psnr_segments_plain_poisson",
+    "psnr_global",
+    "psnr_global_equal_time",
+    "gain_db_equal_steps",
+    "gain_db_equal_steps_hard_cut",
+    "gain_db_equal_steps_poisson",
+    "gain_db_equal_time",
+    "lpips_segments",
+    "lpips_segments_hard_cut",
+    "lpips_segments_poisson",
+    "lpips_segments_plain_poisson",
+    "lpips_global",
+    "lpips_global_equal_time",
+    "global_equal_time_steps",
+    "seconds_segments",
+    "seconds_global_equal_steps",
+)
 
 
 OPTIONAL_KEYS = ("psnr_global_best_start", "lpips_global_best_start", "gain_db_equal_steps_vs_best_start")
@@ -220,11 +274,14 @@ def summarise(rows: list[dict]) -> dict:
     out["n"] = len(rows)
     out["share_gain_3db_equal_time"] = float(np.mean([r["gain_db_equal_time"] >= 3.0 for r in rows]))
     out["share_lower_lpips_equal_time"] = float(
-        np.mean([r["lpips_segments"] < r["lpips_global_equal_time"] for r in rows]))
-    out["goal_met_equal_time"] = bool(out["gain_db_equal_time"] >= 3.0
-                                      and out["lpips_segments"] < out["lpips_global_equal_time"])
-    out["goal_met_equal_steps"] = bool(out["gain_db_equal_steps"] >= 3.0
-                                       and out["lpips_segments"] < out["lpips_global"])
+        np.mean([r["lpips_segments"] < r["lpips_global_equal_time"] for r in rows])
+    )
+    out["goal_met_equal_time"] = bool(
+        out["gain_db_equal_time"] >= 3.0 and out["lpips_segments"] < out["lpips_global_equal_time"]
+    )
+    out["goal_met_equal_steps"] = bool(
+        out["gain_db_equal_steps"] >= 3.0 and out["lpips_segments"] < out["lpips_global"]
+    )
     return out
 
 
@@ -246,9 +303,12 @@ def _model_info() -> dict:
 
     path = default_model_path()
     data = path.read_bytes()
-    return {"file": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
-            "sha256_16": hashlib.sha256(data).hexdigest()[:16], "bytes": len(data),
-            "modified_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime))}
+    return {
+        "file": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
+        "sha256_16": hashlib.sha256(data).hexdigest()[:16],
+        "bytes": len(data),
+        "modified_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime)),
+    }
 
 
 def _save_figure(path: Path, strips: list[np.ndarray]) -> None:
@@ -269,29 +329,60 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--lr-segments", type=float, default=0.1)
     ap.add_argument("--lr-global", type=float, default=0.1)
     ap.add_argument("--lr-noise", type=float, default=5.0, help="noise-map learning rate (both methods)")
-    ap.add_argument("--margin", type=int, default=None,
-                    help="overlap margin of the segment loss masks, px (default: the segments operation's)")
-    ap.add_argument("--poisson", choices=("on", "off"), default=None,
-                    help="the output is the Poisson stitch (on) or the hard cut (default: the operation's)")
-    ap.add_argument("--screen", type=float, default=None,
-                    help="Poisson screening weight (default: the segments operation's)")
-    ap.add_argument("--seams", choices=("stronger", "mean"), default=None,
-                    help="Poisson seam guidance (default: the segments operation's)")
-    ap.add_argument("--candidates", type=int, default=None,
-                    help="random start codes per segment (default: the segments operation's)")
-    ap.add_argument("--loss", choices=("segments", "composite"), default=None,
-                    help="per-segment loss (default: the segments operation's)")
+    ap.add_argument(
+        "--margin",
+        type=int,
+        default=None,
+        help="overlap margin of the segment loss masks, px (default: the segments operation's)",
+    )
+    ap.add_argument(
+        "--poisson",
+        choices=("on", "off"),
+        default=None,
+        help="the output is the Poisson stitch (on) or the hard cut (default: the operation's)",
+    )
+    ap.add_argument(
+        "--screen",
+        type=float,
+        default=None,
+        help="Poisson screening weight (default: the segments operation's)",
+    )
+    ap.add_argument(
+        "--seams",
+        choices=("stronger", "mean"),
+        default=None,
+        help="Poisson seam guidance (default: the segments operation's)",
+    )
+    ap.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        help="random start codes per segment (default: the segments operation's)",
+    )
+    ap.add_argument(
+        "--loss",
+        choices=("segments", "composite"),
+        default=None,
+        help="per-segment loss (default: the segments operation's)",
+    )
     ap.add_argument("--portraits", type=int, default=24, help="held-out synthetic portraits")
     ap.add_argument("--data", default=str(ROOT / "data" / "portraits128"), help="portrait dataset folder")
     ap.add_argument("--photos", nargs="*", default=list(PHOTOS), choices=PHOTOS, help="sample photos")
     ap.add_argument("--photo-regions", type=int, default=5, help="SLIC regions per sample photo")
     ap.add_argument("--min-px", type=int, default=24, help="segments smaller than this are merged")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--clock", choices=("auto", "cpu", "wall"), default="auto",
-                    help="time for 'equal time': process CPU seconds (auto on CPU at 1 thread: other "
-                         "programs on a shared machine cannot skew it) or wall seconds (GPU: synchronised)")
-    ap.add_argument("--figure", default=None,
-                    help="PNG: target | per-segment (Poisson) | hard cut | global same steps | same time")
+    ap.add_argument(
+        "--clock",
+        choices=("auto", "cpu", "wall"),
+        default="auto",
+        help="time for 'equal time': process CPU seconds (auto on CPU at 1 thread: other "
+        "programs on a shared machine cannot skew it) or wall seconds (GPU: synchronised)",
+    )
+    ap.add_argument(
+        "--figure",
+        default=None,
+        help="PNG: target | per-segment (Poisson) | hard cut | global same steps | same time",
+    )
     ap.add_argument("--name", default=None, help="result name (default segments_fidelity[_<device>])")
     args = ap.parse_args(argv)
     from latent_atelier.models.devices import pick_device
@@ -302,8 +393,9 @@ def main(argv: list[str] | None = None) -> dict:
     device = pick_device(args.device)
     model = _model_info()  # before loading: the file may be replaced while this runs
     gen = load_model(None).to(device)
-    targets = load_targets(gen.resolution, args.portraits, args.photo_regions, args.min_px,
-                           Path(args.data), tuple(args.photos))
+    targets = load_targets(
+        gen.resolution, args.portraits, args.photo_regions, args.min_px, Path(args.data), tuple(args.photos)
+    )
 
     def lpips_fn(a: np.ndarray, b: np.ndarray) -> float:
         return float(lpips(a, b, device))
@@ -320,11 +412,21 @@ def main(argv: list[str] | None = None) -> dict:
     args.loss = defaults.loss if args.loss is None else args.loss
     args.margin = defaults.margin if args.margin is None else args.margin
     args.poisson = ("on" if defaults.poisson else "off") if args.poisson is None else args.poisson
-    settings = dict(steps=args.steps, steps_noise=args.steps_noise, lr_segments=args.lr_segments,
-                    lr_global=args.lr_global, lr_noise=args.lr_noise, margin=args.margin,
-                    poisson=args.poisson == "on",
-                    screen=args.screen, seams=args.seams, candidates=args.candidates, lpips_fn=lpips_fn,
-                    clock=_clock(clock_kind, device), loss=args.loss)
+    settings = dict(
+        steps=args.steps,
+        steps_noise=args.steps_noise,
+        lr_segments=args.lr_segments,
+        lr_global=args.lr_global,
+        lr_noise=args.lr_noise,
+        margin=args.margin,
+        poisson=args.poisson == "on",
+        screen=args.screen,
+        seams=args.seams,
+        candidates=args.candidates,
+        lpips_fn=lpips_fn,
+        clock=_clock(clock_kind, device),
+        loss=args.loss,
+    )
     warm = dict(settings, steps=2, steps_noise=min(args.steps_noise, 2))
     measure_target(gen, targets[0][1], targets[0][2], **warm)  # VGG, LPIPS, numba caches
     rows, strips, t_start = [], [], time.perf_counter()
@@ -337,9 +439,12 @@ def main(argv: list[str] | None = None) -> dict:
     photos = [r for r in rows if not r["target"].startswith("portrait")]
     portraits = [r for r in rows if r["target"].startswith("portrait")]
     figures = {
-        "model": model, "resolution": gen.resolution,
-        "settings": {**{k: v for k, v in vars(args).items() if k not in ("figure", "name")},
-                     "clock": clock_kind},
+        "model": model,
+        "resolution": gen.resolution,
+        "settings": {
+            **{k: v for k, v in vars(args).items() if k not in ("figure", "name")},
+            "clock": clock_kind,
+        },
         "seconds_total": time.perf_counter() - t_start,
         "summary_all": summarise(rows),
         **({"summary_photos": summarise(photos)} if photos else {}),

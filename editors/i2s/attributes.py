@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from latent_atelier.editors.inversion.embed import embed_image, generator_device
+from latent_atelier.editors.inversion.embed import EmbedParams, embed_image, generator_device
 from latent_atelier.editors.inversion.embed_core import from_numpy_mask, to_numpy_image
 from latent_atelier.editors.layer_scaling import paper_feature_layers
 from latent_atelier.editors.masks import crop_to_model
@@ -82,7 +82,7 @@ def influence_radius_px(gen: Generator, layer: str) -> float:
     start = names.index(layer)
     res = shapes[layer][-1]
     total = size / res
-    for name in names[start + 1:]:
+    for name in names[start + 1 :]:
         r = shapes[name][-1]
         total += (4.0 if r > res else 1.0) * size / r
         res = max(res, r)
@@ -136,12 +136,12 @@ class AttributeParams:
 
     layer: int = param(4, 1, 18, "the paper's layer number (of 18), scaled to the model")
     layer_name: str = param("", help="a generator layer name instead (overrides layer)")
-    mode: str = param("copy", help="copy photo 2's activations, average them, or copy channels",
-                      choices=MODES)
+    mode: str = param(
+        "copy", help="copy photo 2's activations, average them, or copy channels", choices=MODES
+    )
     lam: float = param(0.5, 0.0, 1.0, "average: weight of photo 1")
     channels: float = param(0.5, 0.0, 1.0, "channels: fraction of channels taken from photo 2")
-    style_from: str = param("photo", help="whose W+ drives the other layers",
-                            choices=("photo", "photo2"))
+    style_from: str = param("photo", help="whose W+ drives the other layers", choices=("photo", "photo2"))
     steps_w: int = param(1000, 0, 20000, "W+ steps when a photo has to be embedded")
     steps_noise: int = param(1000, 0, 20000, "noise steps when a photo has to be embedded")
     seed: int = param(0, 0, 2**31 - 1, "random seed of the embeddings")
@@ -171,13 +171,29 @@ class AttributeTransfer(Operation):
         Slot("photo", "image", help="photo 1: the base; the result is pasted into it"),
         Slot("photo2", "image", help="photo 2: gives the attribute"),
         Slot("mask", "mask", help="painted on photo 1: where the attribute goes"),
-        Slot("latent", "latent", region="placement", optional=True,
-             help="photo 1's embedding (skips embedding it)"),
-        Slot("latent2", "latent", region="placement2", role="reference", optional=True,
-             help="photo 2's embedding (skips embedding it)"),
+        Slot(
+            "latent",
+            "latent",
+            region="placement",
+            optional=True,
+            help="photo 1's embedding (skips embedding it)",
+        ),
+        Slot(
+            "latent2",
+            "latent",
+            region="placement2",
+            role="reference",
+            optional=True,
+            help="photo 2's embedding (skips embedding it)",
+        ),
         Slot("placement", "placement", optional=True, help="region of photo 1 (default: centre)"),
-        Slot("placement2", "placement", role="reference", optional=True,
-             help="region of photo 2 (default: centre)"),
+        Slot(
+            "placement2",
+            "placement",
+            role="reference",
+            optional=True,
+            help="region of photo 2 (default: centre)",
+        ),
     )
     outputs = (
         Slot("result", "image", help="the transfer pasted into photo 1"),
@@ -209,23 +225,39 @@ class AttributeTransfer(Operation):
             if lat is None:
                 progress.set_stage(f"embed photo {len(embedded) + 1}")
                 sub = _OffsetProgress(progress, done, total)
-                lat = embed_image(gen, crop, steps_w=params.steps_w, steps_noise=params.steps_noise,
-                                  seed=params.seed, progress=sub).latent
+                lat = embed_image(
+                    gen,
+                    crop,
+                    EmbedParams(steps_w=params.steps_w, steps_noise=params.steps_noise, seed=params.seed),
+                    progress=sub,
+                ).latent
                 done += per
             else:
                 lat.validate(gen)
                 lat = lat.to(generator_device(gen))
             embedded.append(lat)
         out = attribute_transfer(
-            gen, embedded[0], embedded[1], mask, layers=layers, mode=params.mode, lam=params.lam,
-            channels=params.channels, style_from=params.style_from,
+            gen,
+            embedded[0],
+            embedded[1],
+            mask,
+            layers=layers,
+            mode=params.mode,
+            lam=params.lam,
+            channels=params.channels,
+            style_from=params.style_from,
         )
         if not any(todo):
             progress.step(1, 1)  # nothing to optimise: one step, still cancellable
         pasted = place1.paste(photo, out.image, feather=0.02)
         return Result(
-            outputs={"result": pasted, "transfer": out.image, "latent": embedded[0],
-                     "latent2": embedded[1], "placement": place1},
+            outputs={
+                "result": pasted,
+                "transfer": out.image,
+                "latent": embedded[0],
+                "latent2": embedded[1],
+                "placement": place1,
+            },
             params={"layers": layers},
         )
 
@@ -247,5 +279,5 @@ class _OffsetProgress(Progress):
     def step(self, i, n, preview=None, metrics=None) -> None:
         self._outer.step(self._offset + i, self._total, preview, metrics)
 
-    def set_stage(self, name: str) -> None:
-        self._outer.set_stage(name)
+    def set_stage(self, name: str, steps: int | None = None) -> None:
+        self._outer.set_stage(name, steps)

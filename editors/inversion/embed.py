@@ -77,12 +77,18 @@ def W_l(
     """Masked W+ optimisation (Eq. 2): perceptual under M_p + MSE under M_m, noise fixed."""
     loss = EmbeddingLoss(Targets(x=x, m_m=m_m, m_p=m_p), W_L_WEIGHTS)
     return optimise(
-        gen, latent, loss,
+        gen,
+        latent,
+        loss,
         settings=OptimiserSettings(optimizer, lr, steps),
         variables="w",
         masks=VariableMasks(w=w_rows),
-        progress=progress, stage="W+", psnr_mask=m_m,
-        step_offset=step_offset, total_steps=total_steps, extra_loss=extra_loss,
+        progress=progress,
+        stage="W+",
+        psnr_mask=m_m,
+        step_offset=step_offset,
+        total_steps=total_steps,
+        extra_loss=extra_loss,
     )
 
 
@@ -104,12 +110,17 @@ def Mk_n(
     weights = MK_N_WEIGHTS if y is not None else with_weights(MK_N_WEIGHTS, mse2=0.0)
     loss = EmbeddingLoss(Targets(x=x, y=y, m_m=m), weights)
     return optimise(
-        gen, latent, loss,
+        gen,
+        latent,
+        loss,
         settings=OptimiserSettings("adam", lr, steps),
         variables="noise",
         masks=VariableMasks(noise=noise_maps),
-        progress=progress, stage="noise", psnr_mask=m,
-        step_offset=step_offset, total_steps=total_steps,
+        progress=progress,
+        stage="noise",
+        psnr_mask=m,
+        step_offset=step_offset,
+        total_steps=total_steps,
     )
 
 
@@ -126,8 +137,13 @@ def M_st(
     """Masked style transfer (Eq. 4): Gram loss at conv3_3 under M_s, over the whole W+."""
     loss = EmbeddingLoss(Targets(x=y, y=y, m_s=m_s), M_ST_WEIGHTS)
     return optimise(
-        gen, latent, loss, settings=OptimiserSettings("adam", lr, steps), variables="w",
-        progress=progress, stage="style",
+        gen,
+        latent,
+        loss,
+        settings=OptimiserSettings("adam", lr, steps),
+        variables="w",
+        progress=progress,
+        stage="style",
     )
 
 
@@ -140,22 +156,34 @@ class EmbedOutcome:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class EmbedParams:
+    """Settings of the ``embed`` operation (Algorithm 2)."""
+
+    steps_w: int = param(1000, 0, 20000, "W+ steps (the paper uses 5000)")
+    steps_noise: int = param(1000, 0, 20000, "noise-map steps (the paper uses 3000)")
+    init: str = param(
+        "mean",
+        help="start from the mean latent (faces) or U[-1,1] (other images)",
+        choices=("mean", "uniform"),
+    )
+    lr_w: float = param(0.01, 1e-4, 1.0, "Adam learning rate for W+")
+    lr_noise: float = param(5.0, 1e-3, 50.0, "Adam learning rate for the noise maps")
+    seed: int = param(0, 0, 2**31 - 1, "random seed of the initial noise")
+
+
 def embed_image(
     gen: Generator,
     target: np.ndarray,
+    settings: EmbedParams | None = None,
     *,
-    steps_w: int = 5000,
-    steps_noise: int = 3000,
     mask: np.ndarray | None = None,
-    init: str = "mean",
-    seed: int = 0,
-    lr_w: float = 0.01,
-    lr_noise: float = 5.0,
     progress: Progress | None = None,
     with_lpips: bool = False,
 ) -> EmbedOutcome:
     """Algorithm 2 on a model-resolution image ``target`` (S x S x 3, [0, 1]).
 
+    ``settings`` are the ``embed`` operation's Params (their defaults are the only ones).
     With ``mask`` (S x S), both phases only look at the masked pixels. Metrics hold the
     PSNR after each phase (masked where masked), and LPIPS when ``with_lpips``.
     """
@@ -165,6 +193,15 @@ def embed_image(
             f"target is {target.shape[1]}x{target.shape[0]}; the model needs {size}x{size} "
             "(use a Placement to crop and resize the photo)"
         )
+    s = settings or EmbedParams()
+    steps_w, steps_noise, init, seed, lr_w, lr_noise = (
+        s.steps_w,
+        s.steps_noise,
+        s.init,
+        s.seed,
+        s.lr_w,
+        s.lr_noise,
+    )
     device = generator_device(gen)
     torch.manual_seed(int(seed))
     x = from_numpy_image(target, device)
@@ -179,8 +216,17 @@ def embed_image(
         img_w = gen.synthesize(lat).image
         metrics["psnr_w"] = float(masked_psnr(img_w, x, m).mean())
     progress.set_stage("noise", steps_noise)
-    lat = Mk_n(gen, lat, x, m=m, steps=steps_noise, lr=lr_noise, progress=progress,
-               step_offset=steps_w, total_steps=total)
+    lat = Mk_n(
+        gen,
+        lat,
+        x,
+        m=m,
+        steps=steps_noise,
+        lr=lr_noise,
+        progress=progress,
+        step_offset=steps_w,
+        total_steps=total,
+    )
     with torch.no_grad():
         img = gen.synthesize(lat).image
         metrics["psnr"] = float(masked_psnr(img, x, m).mean())
@@ -191,19 +237,6 @@ def embed_image(
             metrics["lpips_w"] = float(lp(img_w, x).mean())
             metrics["lpips"] = float(lp(img, x).mean())
     return EmbedOutcome(lat.clone(), to_numpy_image(img), metrics)
-
-
-@dataclass
-class EmbedParams:
-    """Settings of the ``embed`` operation (Algorithm 2)."""
-
-    steps_w: int = param(1000, 0, 20000, "W+ steps (the paper uses 5000)")
-    steps_noise: int = param(1000, 0, 20000, "noise-map steps (the paper uses 3000)")
-    init: str = param("mean", help="start from the mean latent (faces) or U[-1,1] (other images)",
-                      choices=("mean", "uniform"))
-    lr_w: float = param(0.01, 1e-4, 1.0, "Adam learning rate for W+")
-    lr_noise: float = param(5.0, 1e-3, 50.0, "Adam learning rate for the noise maps")
-    seed: int = param(0, 0, 2**31 - 1, "random seed of the initial noise")
 
 
 @register
@@ -234,14 +267,14 @@ class Embed(Operation):
         crop = placement.extract(photo)
         mask = inputs.get("mask")
         crop_mask = None if mask is None else np.clip(placement.extract(np.asarray(mask, np.float32)), 0, 1)
-        out = embed_image(
-            gen, crop, steps_w=params.steps_w, steps_noise=params.steps_noise, mask=crop_mask,
-            init=params.init, seed=params.seed, lr_w=params.lr_w, lr_noise=params.lr_noise,
-            progress=progress, with_lpips=True,
-        )
+        out = embed_image(gen, crop, params, mask=crop_mask, progress=progress, with_lpips=True)
         pasted = placement.paste(photo, out.image, feather=0.02)
         return Result(
-            outputs={"reconstruction": out.image, "result": pasted, "latent": out.latent,
-                     "placement": placement},
+            outputs={
+                "reconstruction": out.image,
+                "result": pasted,
+                "latent": out.latent,
+                "placement": placement,
+            },
             metrics=out.metrics,
         )

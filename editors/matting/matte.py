@@ -338,11 +338,11 @@ class Matte(Operation):
     def _embed(gen, crop: np.ndarray, params: MatteParams, progress: Progress):
         import torch
 
-        from latent_atelier.editors.inversion.embed import embed_image
+        from latent_atelier.editors.inversion.embed import EmbedParams, embed_image
 
         progress.set_stage("embed")
-        outcome = embed_image(gen, crop, steps_w=params.steps_w, steps_noise=params.steps_noise,
-                              seed=params.seed, progress=progress)
+        settings = EmbedParams(steps_w=params.steps_w, steps_noise=params.steps_noise, seed=params.seed)
+        outcome = embed_image(gen, crop, settings, progress=progress)
         with torch.no_grad():
             syn = gen.synthesize(outcome.latent, return_alpha=True)
         metrics = {f"embed_{k}": float(v) for k, v in outcome.metrics.items()}

@@ -34,8 +34,16 @@ def _trained_like_generator(rgb_gain: float = 0.5):
     """
     from latent_atelier.models.zoo import random_generator
 
-    return random_generator("stylegan2", 32, 0, noise_strength=0.01, rgb_gain=rgb_gain,
-                            style_dim=32, n_mlp=2, channels=QUIET_WIDTHS)
+    return random_generator(
+        "stylegan2",
+        32,
+        0,
+        noise_strength=0.01,
+        rgb_gain=rgb_gain,
+        style_dim=32,
+        n_mlp=2,
+        channels=QUIET_WIDTHS,
+    )
 
 
 def test_rgb_gain_scales_the_image_exactly():
@@ -57,7 +65,7 @@ def test_reconstruction_w_then_noise_reaches_high_psnr():
         ceiling = float(masked_psnr(gen.synthesize(held).image, x).mean())
     target = ((x[0] + 1.0) * 0.5).permute(1, 2, 0).numpy()  # not clipped: x is the image
     # a short run: the paper's noise lr (5), but W+ lr 0.1 instead of 0.01 (meant for 5000 steps)
-    out = embed_image(gen, target, steps_w=120, steps_noise=60, lr_w=0.1, seed=0)
+    out = embed_image(gen, target, EmbedParams(steps_w=120, steps_noise=60, lr_w=0.1, seed=0))
     assert out.metrics["psnr_w"] >= 30.0, out.metrics
     assert out.metrics["psnr"] >= 40.0, out.metrics
     # W+ alone cannot pass the ceiling set by the wrong noise; the noise phase must recover it
@@ -71,8 +79,8 @@ def test_pixels_outside_the_mask_have_no_influence(tiny_gen):
     mask[:, :16] = 1.0
     changed = target.copy()
     changed[:, 16:] = np.random.default_rng(0).random(changed[:, 16:].shape, dtype=np.float32)
-    a = embed_image(tiny_gen, target, steps_w=8, steps_noise=8, mask=mask, seed=1)
-    b = embed_image(tiny_gen, changed, steps_w=8, steps_noise=8, mask=mask, seed=1)
+    a = embed_image(tiny_gen, target, EmbedParams(steps_w=8, steps_noise=8, seed=1), mask=mask)
+    b = embed_image(tiny_gen, changed, EmbedParams(steps_w=8, steps_noise=8, seed=1), mask=mask)
     for k in a.latent.w:
         assert torch.equal(a.latent.w[k], b.latent.w[k])
     for na, nb in zip(a.latent.noise, b.latent.noise):
@@ -80,15 +88,15 @@ def test_pixels_outside_the_mask_have_no_influence(tiny_gen):
     # ...while a change inside the mask does move the result
     inside = target.copy()
     inside[:, :16] = 1.0 - inside[:, :16]
-    c = embed_image(tiny_gen, inside, steps_w=8, steps_noise=8, mask=mask, seed=1)
+    c = embed_image(tiny_gen, inside, EmbedParams(steps_w=8, steps_noise=8, seed=1), mask=mask)
     assert not torch.equal(a.latent.w["w"], c.latent.w["w"])
 
 
 def test_same_seed_same_result_and_different_seed_differs(tiny_gen):
     target = _synthetic_target(tiny_gen)
-    a = embed_image(tiny_gen, target, steps_w=5, steps_noise=5, seed=7)
-    b = embed_image(tiny_gen, target, steps_w=5, steps_noise=5, seed=7)
-    c = embed_image(tiny_gen, target, steps_w=5, steps_noise=5, seed=8)
+    a = embed_image(tiny_gen, target, EmbedParams(steps_w=5, steps_noise=5, seed=7))
+    b = embed_image(tiny_gen, target, EmbedParams(steps_w=5, steps_noise=5, seed=7))
+    c = embed_image(tiny_gen, target, EmbedParams(steps_w=5, steps_noise=5, seed=8))
     assert np.array_equal(a.image, b.image)
     assert not np.array_equal(a.image, c.image)
 
@@ -116,7 +124,7 @@ def test_progress_every_step_and_cancel_changes_nothing(tiny_gen):
     prog = Progress(on_step)
     before = target.copy()
     with pytest.raises(Cancelled):
-        embed_image(tiny_gen, target, steps_w=10, steps_noise=10, progress=prog)
+        embed_image(tiny_gen, target, EmbedParams(steps_w=10, steps_noise=10), progress=prog)
     assert [s[0] for s in seen] == [1, 2, 3, 4]
     assert all(s[1] == 20 and {"loss", "psnr"} <= s[2] for s in seen)
     assert np.array_equal(before, target)
@@ -128,8 +136,12 @@ def test_embed_operation_on_a_non_square_photo(tiny_gen):
     crop_target = _synthetic_target(tiny_gen)
     placement = Placement.from_box(20, 8, 32, 32, photo.shape[:2])
     photo[8:40, 20:52] = crop_target
-    res = Embed().run(tiny_gen, {"photo": photo, "placement": placement},
-                      EmbedParams(steps_w=40, steps_noise=40), Progress())
+    res = Embed().run(
+        tiny_gen,
+        {"photo": photo, "placement": placement},
+        EmbedParams(steps_w=40, steps_noise=40),
+        Progress(),
+    )
     assert res.outputs["reconstruction"].shape == (32, 32, 3)
     assert res.outputs["result"].shape == photo.shape
     assert res.metrics["psnr"] > res.metrics["psnr_w"]

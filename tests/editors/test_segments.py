@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from latent_atelier.editors.inversion.embed import embed_image
+from latent_atelier.editors.inversion.embed import EmbedParams, embed_image
 from latent_atelier.editors.inversion.embed_core import to_numpy_image
 from latent_atelier.editors.inversion.segments import (
     Segments,
@@ -97,7 +97,7 @@ def test_per_segment_beats_one_global_w_plus_by_3_db():
     steps, lr = 100, 0.2
     params = SegmentsParams(steps_w=steps, lr_w=lr, margin=0, poisson=False)  # hard cut
     per_segment = Segments().run(gen, {"photo": img, "labels": labels}, params, Progress())
-    glob = embed_image(gen, img, steps_w=steps, steps_noise=0, lr_w=lr)
+    glob = embed_image(gen, img, EmbedParams(steps_w=steps, steps_noise=0, lr_w=lr))
     full = np.ones((SIZE, SIZE), bool)
     psnr_seg = composite_psnr(per_segment.outputs["result"], img, full)
     psnr_global = composite_psnr(glob.image, img, full)

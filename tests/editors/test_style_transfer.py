@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from latent_atelier.editors.i2s.style_transfer import StyleTransfer, StyleTransferParams, local_style_transfer
-from latent_atelier.editors.inversion.embed import embed_image
+from latent_atelier.editors.inversion.embed import EmbedParams, embed_image
 from latent_atelier.editors.inversion.embed_core import from_numpy_image, from_numpy_mask, to_numpy_image
 from latent_atelier.editors.masks import blur_mask
 from latent_atelier.editors.operation import Cancelled, OperationError, Progress
@@ -43,8 +43,7 @@ def transferred(tiny_gen):
     mask = np.zeros((32, 32), np.float32)
     mask[6:26, 8:24] = 1.0
     m_blur = blur_mask(mask, 0.03)
-    out = local_style_transfer(tiny_gen, photo, style, m_blur, style_weight=STYLE_WEIGHT, seed=0,
-                               **FAST)
+    out = local_style_transfer(tiny_gen, photo, style, m_blur, style_weight=STYLE_WEIGHT, seed=0, **FAST)
     return photo, style, m_blur, out
 
 
@@ -60,8 +59,9 @@ def test_masked_gram_loss_to_the_style_falls_by_half(tiny_gen, transferred):
 
 def test_style_loss_in_the_noise_phase_lowers_the_gram_loss(tiny_gen, transferred):
     photo, style, m_blur, out = transferred
-    paper = local_style_transfer(tiny_gen, photo, style, m_blur, style_weight=STYLE_WEIGHT,
-                                 noise_style_weight=0.0, seed=0, **FAST)
+    paper = local_style_transfer(
+        tiny_gen, photo, style, m_blur, style_weight=STYLE_WEIGHT, noise_style_weight=0.0, seed=0, **FAST
+    )
     assert np.array_equal(paper.start.w["w"], out.start.w["w"])  # same w* and W+ phase
     ours = _masked_gram_loss(out.image, style, 1.0 - m_blur)
     assert ours < _masked_gram_loss(paper.image, style, 1.0 - m_blur)
@@ -69,8 +69,17 @@ def test_style_loss_in_the_noise_phase_lowers_the_gram_loss(tiny_gen, transferre
 
 def test_inside_stays_within_2db_of_plain_masked_embedding(tiny_gen, transferred):
     photo, _style, m_blur, out = transferred
-    plain = embed_image(tiny_gen, photo, steps_w=FAST["steps_embed"] + FAST["steps_w"],
-                        steps_noise=FAST["steps_noise"], mask=m_blur, lr_w=FAST["lr_w"], seed=0)
+    plain = embed_image(
+        tiny_gen,
+        photo,
+        EmbedParams(
+            steps_w=FAST["steps_embed"] + FAST["steps_w"],
+            steps_noise=FAST["steps_noise"],
+            lr_w=FAST["lr_w"],
+            seed=0,
+        ),
+        mask=m_blur,
+    )
     inner = (m_blur > 0.99).astype(np.float32)
     ours, ref = _psnr(out.image, photo, inner), _psnr(plain.image, photo, inner)
     assert ours >= ref - 2.0, (ours, ref)
