@@ -5,6 +5,12 @@ previous snapshot share its frozen copy), then a background thread calls
 :meth:`RecoveryStore.write`, which saves an ``.ora`` atomically plus a small JSON note.
 At start-up, :meth:`RecoveryStore.crashed` lists files left by sessions that did not end
 cleanly; a clean exit calls :meth:`RecoveryStore.discard`.
+
+Between autosaves, :meth:`RecoveryStore.record` appends each finished stroke to a journal
+(``<session>.<generation>.journal``, see :mod:`stroke_journal`). Each snapshot starts a new
+generation; the recovery ``.ora`` names the first generation it does not contain, and the
+older journals are deleted once it is written. :meth:`RecoveryStore.load` replays the
+journals from that generation on, so a crash loses at most the stroke in progress.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import os
 import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +32,7 @@ import numpy as np
 from latent_atelier.app.document.document import Document
 from latent_atelier.app.document.layers import Layer
 from latent_atelier.app.document.ora import ProjectError, load_ora, save_ora
+from latent_atelier.app.document.stroke_journal import StrokeJournal, replay
 from latent_atelier.models.atomic import atomic_write_bytes, clean_stale_temps
 
 
@@ -38,6 +46,7 @@ class RecoveryEntry:
     title: str
     saved_at: float
     pid: int
+    changed: bool = True  # False: a copy taken at opening, before any change
 
     def __fspath__(self) -> str:
         """An entry stands for its ``.ora`` file: ``load_ora(entry)`` and ``Path(entry)`` work."""
@@ -65,6 +74,10 @@ class RecoveryStore:
         self.session_id = session_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._frozen: dict[str, tuple[int, int, np.ndarray]] = {}
         self._lock = threading.Lock()
+        self._generation = 0  # the journal generation strokes go to now
+        self._snapshot_generation = 0  # the first generation the last snapshot does not hold
+        self._journal: StrokeJournal | None = None
+        self.replayed = (0, 0)  # (applied, skipped) journal records of the last load()
 
     @property
     def ora_path(self) -> Path:
@@ -75,6 +88,38 @@ class RecoveryStore:
     def note_path(self) -> Path:
         """This session's recovery note (JSON)."""
         return self.directory / f"{self.session_id}.json"
+
+    def journal_path(self, generation: int, session_id: str | None = None) -> Path:
+        """The stroke journal of one generation (see the module notes)."""
+        return self.directory / f"{session_id or self.session_id}.{generation:06d}.journal"
+
+    def _journals(self, session_id: str) -> list[tuple[int, Path]]:
+        found = []
+        for path in self.directory.glob(f"{session_id}.*.journal"):
+            gen = path.name[len(session_id) + 1 : -len(".journal")]
+            if gen.isdigit():
+                found.append((int(gen), path))
+        return sorted(found)
+
+    # -- stroke journal ------------------------------------------------------------------
+    def record(self, layer_id: str, x: int, y: int, block: np.ndarray) -> None:
+        """Journal one changed block of a layer (call on the thread that edits the document)."""
+        if self._journal is None:
+            self._journal = StrokeJournal(self.journal_path(self._generation))
+        self._journal.append(layer_id, x, y, block)
+
+    def record_layer(self, layer: Layer, index: int) -> None:
+        """Journal a blank layer just inserted at ``index``."""
+        if self._journal is None:
+            self._journal = StrokeJournal(self.journal_path(self._generation))
+        self._journal.append_blank_layer(layer, index)
+
+    def _rotate_journal(self) -> int:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        self._generation += 1
+        return self._generation
 
     # -- autosave ------------------------------------------------------------------------
     def snapshot(self, doc: Document) -> Document:
@@ -98,20 +143,32 @@ class RecoveryStore:
             layers.append(_frozen_layer(layer, frozen))
         for gone in set(self._frozen) - seen:
             del self._frozen[gone]
+        self._snapshot_generation = self._rotate_journal()  # later strokes: a new journal
         snap = Document(doc.width, doc.height, layers, undo_budget_bytes=1)
         snap.active_id = doc.active_id
         snap.path = doc.path
         return snap
 
-    def write(self, snapshot: Document) -> Path:
-        """Save ``snapshot`` as this session's recovery file (any thread; atomic)."""
+    def write(self, snapshot: Document, changed: bool = True) -> Path:
+        """Save ``snapshot`` as this session's recovery file (any thread; atomic).
+
+        ``changed=False`` marks a copy taken when the document was opened: it is the base
+        the stroke journal replays onto, and no crash left-over until something changed.
+        """
         with self._lock:
-            save_ora(snapshot, self.ora_path)
+            first = self._snapshot_generation
+            book = json.dumps({"journal_from": first}).encode()
+            save_ora(snapshot, self.ora_path, extra_entries={RECOVERY_ENTRY: book})
+            for gen, path in self._journals(self.session_id):
+                if gen < first:  # held by the file just written
+                    with contextlib.suppress(OSError):
+                        path.unlink()
             note = {
                 "source_path": str(snapshot.path) if snapshot.path else None,
                 "title": snapshot.path.name if snapshot.path else "Untitled",
                 "saved_at": time.time(),
                 "pid": os.getpid(),
+                "changed": bool(changed),
             }
             atomic_write_bytes(self.note_path, json.dumps(note, indent=1).encode("utf-8"))
         return self.ora_path
@@ -150,6 +207,7 @@ class RecoveryStore:
                     title=str(data.get("title", "Untitled")),
                     saved_at=float(data["saved_at"]),
                     pid=int(data.get("pid", -1)),
+                    changed=bool(data.get("changed", True)),
                 ))
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a damaged note is not worth a crash at start-up
@@ -168,11 +226,22 @@ class RecoveryStore:
         Called at start-up: temp files that interrupted writes left in the folder go first.
         """
         clean_stale_temps(self.directory)
-        return [e for e in self.list() if e.session_id != self.session_id and not e.process_alive]
+        return [e for e in self.list() if e.session_id != self.session_id and not e.process_alive
+                and (e.changed or self._journals(e.session_id))]
 
     def load(self, entry: RecoveryEntry) -> Document:
-        """Open a recovery entry: the document points at its original file and is dirty."""
+        """Open a recovery entry, its stroke journals replayed: the document points at its
+        original file and is dirty."""
         doc = load_ora(entry.path)
+        first = _journal_from(entry.path)
+        applied = skipped = 0
+        if first is not None:
+            for gen, path in self._journals(entry.session_id):
+                if gen >= first:
+                    done, missed = replay(path, doc)
+                    applied, skipped = applied + done, skipped + missed
+        self.replayed = (applied, skipped)
+        doc.history.clear()
         doc.path = Path(entry.source_path) if entry.source_path else None
         doc.dirty = True
         return doc
@@ -180,16 +249,37 @@ class RecoveryStore:
     def discard(self, entry: RecoveryEntry | None = None) -> None:
         """Delete ``entry``'s files; without one, this session's own files and the crash
         left-overs already offered (on a clean exit, after a save, or when declined)."""
+        dead = [e for e in self.list() if e.session_id != self.session_id and not e.process_alive]
         stems = [entry.session_id] if entry is not None else [
-            self.session_id, *(e.session_id for e in self.crashed())
+            self.session_id, *(e.session_id for e in dead)
         ]
         with self._lock:
+            if entry is None and self._journal is not None:
+                self._journal.close()
+                self._journal = None
             for stem in stems:
-                for suffix in (".ora", ".json"):
+                paths = [self.directory / f"{stem}{suffix}" for suffix in (".ora", ".json")]
+                for path in [*paths, *(p for _gen, p in self._journals(stem))]:
                     with contextlib.suppress(FileNotFoundError):
-                        (self.directory / f"{stem}{suffix}").unlink()
+                        path.unlink()
             if entry is None:
                 self._frozen.clear()
+
+
+RECOVERY_ENTRY = "latent-atelier/recovery.json"
+
+
+def _journal_from(path: Path) -> int | None:
+    """The first journal generation a recovery file does not hold (None: no journal)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo(RECOVERY_ENTRY)
+            if info.file_size > 4096:
+                return None
+            value = json.loads(zf.read(info)).get("journal_from")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, AttributeError):
+        return None
+    return value if isinstance(value, int) and value >= 0 else None
 
 
 def _frozen_layer(layer: Layer, pixels: np.ndarray) -> Layer:

@@ -1,4 +1,11 @@
-"""Autosave: snapshot on the GUI thread (cheap), write the recovery file on a worker thread."""
+"""Autosave: snapshot on the GUI thread (cheap), write the recovery file on a worker thread.
+
+Between autosaves every finished stroke goes to the recovery store's journal at once
+(:class:`JournalRecorder`), so a crash loses at most the stroke in progress; a change the
+journal cannot hold (a layer removed, properties, an operation's result) starts an
+autosave right away instead. A copy of each document is written when it is opened: the
+base the journal replays onto (offered back only once something changed).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
+
+from latent_atelier.app.document.stroke_journal import JournalRecorder
 
 if TYPE_CHECKING:
     from latent_atelier.app.document.document import Document
@@ -22,16 +31,21 @@ class AutosaveController(QObject):
 
     written = Signal(str)  # path of the recovery file
     failed = Signal(str)
+    _write_done = Signal()  # from the worker thread: queued to the GUI thread
 
     def __init__(self, store: RecoveryStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
         self.document: Document | None = None
         self._timer = QTimer(self)
-        self._timer.timeout.connect(self.autosave_now)
+        self._timer.timeout.connect(self._tick)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
         self._pending: Future | None = None
         self._last_saved_state: Any = None
+        self._recorder: JournalRecorder | None = None
+        self._soon = False  # an autosave is requested for when the GUI thread is free
+        self._closed = False
+        self._write_done.connect(self._after_write)
 
     def set_interval(self, seconds: float) -> None:
         """Autosave period; 0 turns autosave off."""
@@ -46,27 +60,77 @@ class AutosaveController(QObject):
 
     def set_document(self, document: Document | None) -> None:
         """Watch another document."""
+        if self._recorder is not None:
+            self._recorder.detach()
+            self._recorder = None
         self.document = document
         self._last_saved_state = None
+        if document is not None:
+            self._recorder = JournalRecorder(document, self._journal, self._request_autosave,
+                                             self._journal_layer)
+            self._request_autosave()  # the base copy, even before any change
+
+    def _journal_layer(self, layer: Any, index: int) -> None:
+        if self.interval_s <= 0:
+            return
+        try:
+            self.store.record_layer(layer, index)
+        except OSError as exc:
+            self.failed.emit(f"Stroke journal failed: {exc}")
+
+    def _journal(self, layer_id: str, x: int, y: int, block: Any) -> None:
+        if self.interval_s <= 0:
+            return  # autosave off: no recovery file to replay a journal onto
+        try:
+            self.store.record(layer_id, x, y, block)
+        except OSError as exc:
+            self.failed.emit(f"Stroke journal failed: {exc}")
+        if self._last_saved_state is None:  # nothing autosaved yet: a base file first
+            self._request_autosave()
+
+    def _request_autosave(self) -> None:
+        """Autosave as soon as the current event is handled (coalesced)."""
+        if self.interval_s <= 0 or self._soon or self._closed:
+            return
+        self._soon = True
+        QTimer.singleShot(0, self._autosave_soon)
+
+    def _autosave_soon(self) -> None:
+        if self._closed:
+            return
+        if self._pending is not None and not self._pending.done():
+            return  # _after_write comes back here when the write in flight ends
+        self._soon = False
+        self.autosave_now(base=self._last_saved_state is None)
+
+    def _after_write(self) -> None:
+        if self._soon:
+            self._autosave_soon()
+
+    def _tick(self) -> None:
+        if self._pending is None or self._pending.done():
+            self.autosave_now()
 
     def _state_key(self) -> Any:
         doc = self.document
         assert doc is not None
         return (doc.history.top, doc.history.index, len(doc.history.steps))
 
-    def autosave_now(self) -> bool:
-        """Start a background write if the document has unsaved, not yet autosaved changes."""
+    def autosave_now(self, base: bool = False) -> bool:
+        """Start a background write if the document has unsaved, not yet autosaved changes
+        (after the write in flight, if any, has finished). ``base``: write even an
+        unchanged document (the copy the stroke journal replays onto)."""
         doc = self.document
-        if doc is None or not doc.dirty:
+        if doc is None or not (doc.dirty or base):
             return False
         if self._pending is not None and not self._pending.done():
-            return False
+            self.wait()
         key = self._state_key()
         if key == self._last_saved_state:
             return False
         snapshot = self.store.snapshot(doc)
         self._last_saved_state = key
-        self._pending = self._executor.submit(self.store.write, snapshot)
+        self._pending = self._executor.submit(self.store.write, snapshot, doc.dirty)
         self._pending.add_done_callback(self._report)
         return True
 
@@ -77,6 +141,7 @@ class AutosaveController(QObject):
             self.failed.emit(f"Autosave failed: {exc}")
         else:
             self.written.emit(str(future.result()))
+        self._write_done.emit()
 
     def wait(self, timeout: float | None = 30.0) -> None:
         """Block until the write in flight (if any) finishes (closing, tests)."""
@@ -88,8 +153,13 @@ class AutosaveController(QObject):
         self.wait()
         self._last_saved_state = None
         self.store.discard()
+        self._request_autosave()  # a new base copy for the journal
 
     def shutdown(self) -> None:
         """Stop the timer and the worker thread."""
+        self._closed = True
         self._timer.stop()
+        if self._recorder is not None:
+            self._recorder.detach()
+            self._recorder = None
         self._executor.shutdown(wait=True)
