@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml setup.py requirements/lock.txt requirements/nodeps.txt 
 	touch $(STAMP)
 
 app: $(STAMP)
+	$(PY) scripts/check_xcb.py  # Qt's Linux desktop libraries; prints the apt-get line if any is missing
 	$(VENV)/bin/latent-atelier resources/samples/astronaut.png
 
 test: $(STAMP)
