@@ -3,6 +3,10 @@
 Nothing here imports torch until a model is actually needed: the window opens fast and
 the first job (or "Load model...") pays for the import. The generator is loaded on the
 worker thread that runs the first job, or on a loader thread for "Load model...".
+
+A load on the loader thread can be cancelled (:meth:`ModelManager.cancel_load`): its result
+is dropped, a new load may start at once, and the app can quit while it still runs (the
+loader is a daemon thread, not a QThread that Qt would abort on when destroyed running).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, QThread, Signal
+from PySide6.QtCore import QObject, QSettings, Signal
 
 from latent_atelier.app.qt.resources_path import resources_dir
 
@@ -58,21 +62,24 @@ def describe_generator(gen: Any, name: str) -> ModelInfo:
     return ModelInfo(name, arch, int(gen.resolution), int(gen.n_latent), shapes)
 
 
-class _LoaderThread(QThread):
-    done = Signal(object, str)  # generator | None, error message
+class _Loader:
+    """One load on a daemon thread; its result is delivered only if it was not cancelled."""
 
     def __init__(self, manager: ModelManager, spec: str) -> None:
-        super().__init__()  # no Qt parent: the manager keeps it referenced until it ends
         self.manager = manager
         self.spec = spec
+        self.cancelled = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="model-loader", daemon=True)
 
-    def run(self) -> None:
+    def _run(self) -> None:
         try:
-            gen = self.manager.load_now(self.spec)
+            gen, info = self.manager._load(self.spec)
         except Exception as exc:
-            self.done.emit(None, f"{type(exc).__name__}: {exc}")
+            result: tuple[Any, Any, str] = (None, None, f"{type(exc).__name__}: {exc}")
         else:
-            self.done.emit(gen, "")
+            result = (gen, info, "")
+        if not self.cancelled.is_set():
+            self.manager._loader_done.emit(self, *result)  # queued to the GUI thread
 
 
 class ModelManager(QObject):
@@ -82,6 +89,7 @@ class ModelManager(QObject):
     loaded = Signal(object)  # ModelInfo
     failed = Signal(str)
     device_changed = Signal(str)
+    _loader_done = Signal(object, object, object, str)  # loader, generator, info, error
 
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -91,8 +99,8 @@ class ModelManager(QObject):
         self._info: ModelInfo | None = None
         self._spec: str | None = None  # what to load at first use (None: the demo model)
         self._device = "auto"
-        self._loader: _LoaderThread | None = None
-        self._finished_loader: _LoaderThread | None = None  # freed at the next load
+        self._loader: _Loader | None = None
+        self._loader_done.connect(self._on_loader_done)
 
     # ------------------------------------------------------------------ state
     @property
@@ -104,6 +112,11 @@ class ModelManager(QObject):
     def info(self) -> ModelInfo | None:
         """Architecture of the loaded generator, or None."""
         return self._info
+
+    @property
+    def spec(self) -> str | None:
+        """What the current model was loaded from (path or ``random:`` spec; None = demo)."""
+        return self._spec
 
     @property
     def device(self) -> str:
@@ -145,34 +158,74 @@ class ModelManager(QObject):
             self.device_changed.emit(device)
 
     def load_async(self, spec: str | os.PathLike) -> None:
-        """Load a checkpoint (or 'random:...' spec) on a loader thread; emits loaded/failed."""
-        if self._loader is not None:
-            self.failed.emit("a model is already loading; wait for it to finish")
-            return
+        """Load a checkpoint (or 'random:...' spec) on a loader thread; emits loaded/failed.
+
+        A load still running is cancelled first (its result will be dropped).
+        """
+        self.cancel_load()
         spec = str(spec)
         self.loading.emit(Path(spec).name)
-        loader = _LoaderThread(self, spec)
-        loader.done.connect(self._on_loader_done)
+        loader = _Loader(self, spec)
         self._loader = loader
-        loader.start()
+        loader.thread.start()
+
+    @property
+    def is_loading(self) -> bool:
+        """True while a load started by :meth:`load_async` runs and was not cancelled."""
+        return self._loader is not None
+
+    def cancel_load(self) -> bool:
+        """Drop the running load's result (the thread ends on its own); True if one ran."""
+        loader, self._loader = self._loader, None
+        if loader is None:
+            return False
+        loader.cancelled.set()
+        self.failed.emit(f"loading {Path(loader.spec).name} was cancelled")
+        return True
 
     def wait_loader(self, timeout_ms: int = 60000) -> bool:
-        """Block until a running load ends (tests and shutdown)."""
-        return self._loader.wait(timeout_ms) if self._loader is not None else True
+        """Block until a running load ends (tests and shutdown); False on a timeout."""
+        loader = self._loader
+        if loader is None:
+            return True
+        loader.thread.join(timeout_ms / 1000)
+        return not loader.thread.is_alive()
 
-    def _on_loader_done(self, gen: Any, error: str) -> None:
-        loader, self._loader = self._loader, None
+    def shutdown(self, timeout_ms: int = 2000) -> None:
+        """Closing: cancel a running load and give it a moment; a stuck one is left behind
+        (a daemon thread does not keep the process alive)."""
+        loader = self._loader
+        self.cancel_load()
         if loader is not None:
-            loader.wait()
-        self._finished_loader = loader  # not freed inside its own signal
+            loader.thread.join(timeout_ms / 1000)
+
+    def _on_loader_done(self, loader: _Loader, gen: Any, info: Any, error: str) -> None:
+        if loader is not self._loader or loader.cancelled.is_set():
+            return  # a cancelled or superseded load
+        self._loader = None
         if gen is None:
             self.failed.emit(error)
             return
-        self._remember(loader.spec if loader else "")
+        self._install(gen, info, loader.spec)
+        self._remember(loader.spec)
 
     # ------------------------------------------------------------------ worker side
     def load_now(self, spec: str | None) -> Any:
         """Load ``spec`` (None: the demo model) on the calling thread and make it current."""
+        gen, info = self._load(spec)
+        self._install(gen, info, self._resolve(spec))
+        return gen
+
+    def _install(self, gen: Any, info: ModelInfo, spec: str) -> None:
+        with self._lock:
+            self._gen, self._info, self._spec = gen, info, spec
+        self.loaded.emit(info)  # queued to GUI-thread receivers
+
+    def _resolve(self, spec: str | None) -> str:
+        return str(demo_model_path()) if spec is None else spec
+
+    def _load(self, spec: str | None) -> tuple[Any, ModelInfo]:
+        """Build the generator of ``spec`` (None: the demo model); changes no state."""
         from latent_atelier.models.devices import pick_device
         from latent_atelier.models.zoo import load_model
 
@@ -189,11 +242,7 @@ class ModelManager(QObject):
         if hasattr(gen, "requires_grad_"):
             gen.requires_grad_(False)
         name = spec if spec.startswith("random:") else Path(spec).name
-        info = describe_generator(gen, name)
-        with self._lock:
-            self._gen, self._info, self._spec = gen, info, spec
-        self.loaded.emit(info)  # queued to GUI-thread receivers
-        return gen
+        return gen, describe_generator(gen, name)
 
     def generator_for_job(self) -> Any:
         """The generator on the chosen device, loading it first if needed (worker thread)."""
