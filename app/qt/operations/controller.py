@@ -473,7 +473,7 @@ class OperationsController(QObject):
         """Cancel everything and wait for the worker (window closing)."""
         self.runner.cancel_all()
         self.runner.wait(10000)
-        self.manager.wait_loader(10000)
+        self.manager.shutdown()  # a stuck load is cancelled, not waited for
         if self._discovery is not None:
             self._discovery.wait(30000)
 
