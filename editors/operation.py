@@ -4,7 +4,7 @@ An Operation declares its inputs and outputs as :class:`Slot` s and its settings
 ``Params`` dataclass whose fields are made with :func:`param` (default, range, help).
 ``run(gen, inputs, params, progress)`` does the work and returns a :class:`Result`.
 
-Data at the boundary (see shared/DESIGN.md): images are ``float32 H x W x 3`` in
+Data at the boundary (see docs/architecture.md): images are ``float32 H x W x 3`` in
 ``[0, 1]`` sRGB; RGBA images ``H x W x 4`` straight alpha; masks ``H x W`` float32 in
 ``[0, 1]``; label maps ``H x W`` int32; latents are :class:`latent_atelier.models.generator.Latent`.
 """

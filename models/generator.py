@@ -1,6 +1,6 @@
 """The Generator protocol every backend implements, and the Latent value editors optimise.
 
-Conventions (see shared/DESIGN.md):
+Conventions (see docs/architecture.md):
 
 - A ``Latent`` holds ``w``: one tensor per latent group, shaped ``(B, n_latent, dim)``
   (StyleGAN2 has one group ``"w"``; FurryGAN has ``"fg"`` and ``"bg"``), and
