@@ -46,6 +46,8 @@ class Preferences:
     undo_budget_mb: int = 1024
     recent_files: list[str] = field(default_factory=list)
     max_recent: int = 10
+    worker_address: str = ""  # "" = run jobs here; else a `latent-atelier-worker` address
+    worker_tls_dir: str = ""  # certificate folder for a tls:// worker (see app/remote)
 
     @property
     def undo_budget_bytes(self) -> int:
@@ -66,6 +68,12 @@ class Preferences:
             raise ValueError("undo_budget_mb must be 64..65536")
         if not isinstance(self.max_recent, int) or not 0 <= self.max_recent <= 100:
             raise ValueError("max_recent must be 0..100")
+        if not isinstance(self.worker_address, str) or not isinstance(self.worker_tls_dir, str):
+            raise ValueError("worker_address and worker_tls_dir must be text ('' = none)")
+        if self.worker_address.strip():
+            from latent_atelier.app.remote.addresses import parse_address
+
+            parse_address(self.worker_address)  # RemoteSetupError is a ValueError
         if not isinstance(self.recent_files, list) or not all(
             isinstance(p, str) for p in self.recent_files
         ):

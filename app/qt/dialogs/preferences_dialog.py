@@ -1,4 +1,5 @@
-"""Preferences: compute device, default model, autosave interval, undo memory budget."""
+"""Preferences: compute device, default model, autosave interval, undo memory budget, and the
+remote worker that runs jobs instead of this machine."""
 
 from __future__ import annotations
 
@@ -63,6 +64,16 @@ class PreferencesDialog(QDialog):
         form.addRow("Default model", model_row)
         form.addRow("Autosave every", self.autosave)
         form.addRow("Undo memory", self.undo_budget)
+        self.worker_address = QLineEdit(prefs.worker_address)
+        self.worker_address.setObjectName("worker_address")
+        self.worker_address.setPlaceholderText("this machine (or tcp://127.0.0.1:8786, tls://gpu-box:8786)")
+        self.worker_address.setToolTip("Run jobs on a `latent-atelier-worker`; any address but this "
+                                       "machine's needs tls:// and a certificate folder")
+        self.worker_tls_dir = QLineEdit(prefs.worker_tls_dir)
+        self.worker_tls_dir.setObjectName("worker_tls_dir")
+        self.worker_tls_dir.setPlaceholderText("folder with ca.pem, client.pem, client-key.pem")
+        form.addRow("Run jobs on", self.worker_address)
+        form.addRow("Worker certificates", self.worker_tls_dir)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -82,3 +93,5 @@ class PreferencesDialog(QDialog):
         seconds = int(self.autosave.value())
         self.prefs.autosave_seconds = 0 if seconds == 0 else max(MIN_AUTOSAVE_S, seconds)
         self.prefs.undo_budget_mb = int(self.undo_budget.value())
+        self.prefs.worker_address = self.worker_address.text().strip()
+        self.prefs.worker_tls_dir = self.worker_tls_dir.text().strip()

@@ -24,6 +24,8 @@ class Job:
     inputs: dict[str, Any]
     params: Any
     generator: GeneratorSource | None = None
+    #: runs the job elsewhere instead (``remote(job, progress) -> Result``, see remote_target)
+    remote: Callable[[Job, Any], Any] | None = None
     context: dict[str, Any] = field(default_factory=dict)
     id: int = field(default_factory=lambda: next(_ids))
     queued_at: float = field(default_factory=time.monotonic)

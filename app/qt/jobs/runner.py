@@ -53,10 +53,13 @@ class JobThread(QThread):
         job = self.job
         self._started = time.monotonic()
         try:
-            gen = job.generator() if job.generator is not None else None
-            if self.progress.cancelled:
-                raise Cancelled()
-            result = job.operation.run(gen, job.inputs, job.params, self.progress)
+            if job.remote is not None:  # a worker elsewhere loads the model and runs it
+                result = job.remote(job, self.progress)
+            else:
+                gen = job.generator() if job.generator is not None else None
+                if self.progress.cancelled:
+                    raise Cancelled()
+                result = job.operation.run(gen, job.inputs, job.params, self.progress)
         except Cancelled:
             self.was_cancelled.emit()
         except OperationError as exc:
