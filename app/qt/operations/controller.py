@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from latent_atelier.app.qt.compositing.controller import CompositingController
 from latent_atelier.app.qt.jobs.job import Job, format_metrics
+from latent_atelier.app.qt.jobs.remote_target import remote_target_for
 from latent_atelier.app.qt.jobs.runner import JobRunner
 from latent_atelier.app.qt.models.device_widget import ModelStatusWidget
 from latent_atelier.app.qt.models.model_manager import (
@@ -330,6 +331,7 @@ class OperationsController(QObject):
             "note": note,
         })
         job.generator = self._generator_source(job)
+        job.remote = remote_target_for(getattr(self.window, "preferences", None), self.manager)
         self.runner.submit(job)
         return job
 
