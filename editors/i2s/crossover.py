@@ -5,15 +5,8 @@
    mask M_blur, to photo 2 under 1 - M_blur (the two W_l terms of line 2 share one w);
 3. Mk_n(M_blur, w_out, n_ini, I_1, I_2): the noise maps fit photo 1 inside, photo 2 outside.
 
-The result is the generator's image (nothing is pasted back at model resolution). The seam,
-on the demo model (bench_i2s_apps, 8 photo pairs, left half from photo 1, blur 0.05 of the
-side, 100 steps a phase), against cut-and-paste: the strongest single column of gradient
-energy within s/16 of the border is 0.16 of cut-and-paste's cut column (worst pair 0.24),
-and the step across the border column 0.11 of it. The energy of the whole s/16 band is
-0.42 of cut-and-paste's, because 0.30 of that band's energy is the photos' own edges,
-which a faithful crossover keeps. On the earlier 3-pair run, blur 0.02 / 0.08 / 0.12 gave
-band ratios 0.62 / 0.39 / 0.33 on the first pair (0.49 at 0.05) by averaging the two photos
-over a wider band (ghosting), so the paper's moderate blur stays the default.
+The result is the generator's image (nothing is pasted back at model resolution).
+Why these defaults, with the measurements behind them: ``docs/notes/crossover.md``.
 """
 
 from __future__ import annotations

@@ -10,27 +10,7 @@
 4. composite: the photo outside the slightly larger blurred hole M_blur+, the generator's
    image inside.
 
-Two changes from the paper, measured on the demo model with bench_inpaint (held-out
-portraits, left/bottom half holes, 200 W+ and 300 noise steps; mean SSIM / LPIPS of the
-composites). Screening run, 8 image-hole pairs: Telea 0.644 / 0.368, Navier-Stokes 0.639 /
-0.370, paper 0.530 / 0.357.
-
-- the noise phase keeps the fill only inside the hole (``noise_fill_mask="hole"``), not
-  inside M_blur+ as in the paper: the composite shows the generator's pixels over the whole
-  blend ring, and with M_blur+ the noise left them a compromise between photo and fill
-  there, i.e. a visible halo. This alone: 0.558 / 0.342 (a narrower blend ring instead,
-  grow 0 and blur 0.008: 0.557 / 0.344);
-- Adam at lr 0.01 instead of gradient descent at lr 0.8: gradient descent left the fill's
-  colours far from the photo around the hole (grey background next to yellow, a hard
-  seam); Adam at 0.01 continues colours and shapes across the border. Adam at lr 0.05
-  scored 0.577 / 0.329 (without the ring change) but smeared the fill into shapeless
-  blobs, so it is not the default. All W+ rows free instead of w_m: 0.530 / 0.356.
-
-Final run, 8 portraits x both half holes (16 pairs): these defaults 0.584 / 0.309, the
-paper's settings 0.525 / 0.356, Telea 0.640 / 0.369, Navier-Stokes 0.637 / 0.371: better
-LPIPS than both OpenCV methods on average and on 13 of the 16 pairs, SSIM still lower
-(OpenCV's smooth fills score well on SSIM; the 64 px demo model's fills are not right
-enough in detail to win there).
+Why these defaults, with the measurements behind them: ``docs/notes/inpaint.md``.
 
 All variants are optimised together as one batch.
 """

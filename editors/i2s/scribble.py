@@ -8,10 +8,7 @@
 4. composite: the photo outside the grown + blurred mask M_blur+, the generator image inside,
    so nothing else changes and the generator's own transition hides the seam.
 
-Using the grown M_blur+ for the noise phase as well (as before) made the noise compromise
-between photo and edit all over the blend ring, which the composite then shows: on the demo
-model (bench_i2s_apps, 100 steps a phase) PSNR outside the blend 34.8 dB, with M_blur 41.2 dB
-at the same colour change (distance to the scribble 0.97 -> 0.75 vs -> 0.76).
+Why these defaults, with the measurements behind them: ``docs/notes/scribble.md``.
 
 The scribble is a straight-alpha RGBA paint layer the size of the photo; the target
 I_scr is the scribble composited over the photo.

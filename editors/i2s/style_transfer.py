@@ -11,13 +11,7 @@
    same MSE terms (photo inside, the image after step 3 outside) plus the Gram style loss
    outside the mask, weight ``noise_style_weight``. 0 gives the paper's noise phase.
 
-Why: the paper's noise phase only copies G(w_out) outside, so all the style comes from W+,
-and pushing lambda_s up there costs the inside. On the demo model (bench_i2s_apps, 100
-steps a phase, lambda_s 2e-4) the masked Gram loss after/before is 0.19 instead of 0.54 and
-the PSNR inside 25.0 instead of 23.6 dB (plain masked embedding 25.5 dB); lambda_s 4e-4 in
-the W+ phase alone gave 0.51 at 21.5 dB. Letting coarser noise maps take the style term
-too shifted the kept region on the tiny test generator (inside 26.8 dB with maps >= 1/2 of
-the side, 22.4 dB with >= 1/4, 18 dB with all maps for the whole phase).
+Why these defaults, with the measurements behind them: ``docs/notes/style-transfer.md``.
 """
 
 from __future__ import annotations

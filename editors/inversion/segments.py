@@ -14,8 +14,6 @@ Two losses (``loss``):
   item ``k`` filling segment ``k``'s pixels (:class:`CompositeLoss`). Each code still only
   moves its own pixels, and Adam scales each code's steps on its own, but VGG runs once a
   step instead of once per segment, and what is fitted is what the operation outputs.
-  100 W+ steps on the benchmark below: 23.85 dB / LPIPS 0.235 in 9.6 s of CPU against the
-  per-segment loss's 23.80 dB / 0.250 in 16.3 s (one global projection: 4.6 s).
 
 W space (one 512-vector per segment, repeated over all rows) is a re-parametrisation:
 the optimiser sees a :class:`TiedRowsGenerator` that synthesises from the mean of each
@@ -28,35 +26,7 @@ resolution (the placement's crop) and pasted back into the full photo; photo pix
 label is 0 are copied exactly. The latents' batch order is the increasing order of the ids
 found in the crop (:func:`segment_ids`); ``edit-segment`` relies on it.
 
-Defaults, from ``benchmarks/bench_segments_fidelity.py`` (demo FurryGAN, sample photos and
-held-out portraits, ``benchmarks/results/segments_fidelity*.json``):
-
-* ``margin=0``, ``poisson=False`` (hard cut): a margin makes each segment also fit its
-  neighbours' pixels. Segments that follow facial parts are small and thin (eyes, brows,
-  mouth: 30-200 px), so a 2 px margin multiplied their constraints several times and cost
-  the hard cut 2.1 dB; without it every segment fits only its own pixels, which is the
-  point of the method. With these defaults (and the composite loss), 100 W+ steps:
-  23.8 dB / LPIPS 0.235 against one global W+ projection's 19.8 dB / 0.46 at equal steps
-  and 21.1 dB / 0.41 at equal CPU time (about 210 steps). A hard cut is then the faithful
-  composite: Poisson needs each image to be fitted a little across the border (margin 2+,
-  and the per-segment loss) to have a gradient to carry there, and otherwise loses what
-  the margin gained. Turn all three on for seamless results (``edit-segment`` stitches
-  edited segments with Poisson regardless).
-* Start codes (``candidates=64``): each segment starts from the best fitting of the mean
-  latent and 64 random codes (:func:`best_candidates`, about 10 W+ steps of one latent).
-  Small segments were the worst fitted from the mean face (9-13 dB after 100 steps) and
-  held a large share of the error.
-* Poisson settings (``screen=0.1``, ``seams="stronger"``): plain Poisson cost 0.7 dB against
-  a hard cut. Where no id-0 pixel anchors the solve, its correction is harmonic inside each
-  segment, so a seam mismatch ``D`` shifts both whole segments by about ``D / 2``; and
-  segment borders follow real edges, which the mean of two segments' gradients halves.
-  A small screening term confines corrections to ~3 px around seams (the seam jump still
-  drops more than 5x on the Poisson test case) and the stronger gradient keeps edges; with
-  margin 2 the stitched composite is then at or above the hard cut in PSNR.
-* ``steps_noise=0``: a noise phase raises per-segment and global fidelity alike (to about
-  28 dB on the demo model with 50 W+ and 50 noise steps each), so the per-segment gain
-  shrinks (+0.9 dB at equal steps, margin 2); fitted noise maps also carry detail that
-  does not follow later latent edits. Turn it on for pure reconstructions.
+Why these defaults, with the measurements behind them: ``docs/notes/segments.md``.
 """
 
 from __future__ import annotations
@@ -176,6 +146,15 @@ class TiedRowsGenerator:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._gen, name)
+
+    @property
+    def wrapped_generator(self) -> Generator:
+        """The model this view draws with (the optimisation loop runs its search twin)."""
+        return self._gen
+
+    def around(self, gen: Generator) -> TiedRowsGenerator:
+        """The same view of another model."""
+        return TiedRowsGenerator(gen)
 
     def synthesize(self, latent: Latent, **kwargs: Any) -> Synthesis:
         """Synthesise with each group's rows replaced by their mean."""
