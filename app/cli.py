@@ -94,6 +94,10 @@ def _model_args(p: argparse.ArgumentParser, default: Any = None) -> None:
                 "checkpoint (.safetensors, rosinality/FurryGAN .pt, NVIDIA .pkl) or "
                 "random:<arch>:<size>[:seed]; default: the bundled demo model")
     _add_global(p, "--device", default, "cpu, cuda, cuda:N or mps (default: best available)")
+    _add_global(p, "--threads", default, "CPU threads for torch (default: every core, or "
+                "$LATENT_ATELIER_THREADS / $OMP_NUM_THREADS)")
+    _add_global(p, "--precision", default, "auto (bf16 where the CPU/GPU runs it natively and "
+                "the model is large), float32 or bf16: the dtype of the optimisation loops")
 
 
 def _add_global(p: argparse.ArgumentParser, flag: str, default: Any, helptext: str) -> None:
@@ -188,8 +192,11 @@ def run_operation(args: argparse.Namespace) -> int:
         device = pick_device(args.device)
         t0 = time.perf_counter()
         gen = load_model(args.model, device)
-        print(f"model: {gen.arch} {gen.resolution}px on {device} ({time.perf_counter() - t0:.1f}s)",
-              file=sys.stderr)
+        from latent_atelier.models.devices import compute_policy, search_dtype
+
+        dtype = str(search_dtype(device, gen)).removeprefix("torch.")
+        print(f"model: {gen.arch} {gen.resolution}px on {device} ({time.perf_counter() - t0:.1f}s); "
+              f"{compute_policy().threads} CPU threads, optimisation in {dtype}", file=sys.stderr)
         if op.archs and gen.arch not in op.archs:
             raise OperationError(f"{op.name} needs a {' or '.join(op.archs)} model, not {gen.arch}")
     inputs = {}
@@ -258,11 +265,25 @@ def _is_decompression_bomb(exc: BaseException) -> bool:
     return pil is not None and isinstance(exc, pil.DecompressionBombError)
 
 
+def _apply_compute_policy(args: argparse.Namespace) -> None:
+    """Set torch's threads and the search precision from ``--threads`` / ``--precision``
+    (a command with options of its own, like ``train``, applies them itself)."""
+    from latent_atelier.models.devices import check_precision, check_threads, set_compute_policy
+
+    if getattr(args, "command", None) == "train":
+        return
+    threads = getattr(args, "threads", None)
+    precision = getattr(args, "precision", None)
+    set_compute_policy(None if threads is None else check_threads(threads, "--threads"),
+                       None if precision is None else check_precision(precision, "--precision"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``latent-atelier-cli``."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _apply_compute_policy(args)
         if getattr(args, "_operation", None):
             with native_logs_hidden():  # the face library's glog/TFLite lines
                 return run_operation(args)

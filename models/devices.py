@@ -174,9 +174,15 @@ def check_threads(threads: object, source: str = "threads") -> int:
 
 
 def default_threads() -> int:
-    """``$LATENT_ATELIER_THREADS`` when set, else every available core."""
+    """``$LATENT_ATELIER_THREADS`` when set, else ``$OMP_NUM_THREADS`` (the usual way to pin a
+    process's threads), else every available core."""
     env = os.environ.get(THREADS_ENV_VAR, "").strip()
-    return check_threads(env, f"${THREADS_ENV_VAR}") if env else available_cores()
+    if env:
+        return check_threads(env, f"${THREADS_ENV_VAR}")
+    omp = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if omp.isdigit() and 1 <= int(omp) <= MAX_THREADS:
+        return int(omp)
+    return available_cores()
 
 
 def cpu_bf16_supported() -> bool:
