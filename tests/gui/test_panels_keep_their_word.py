@@ -95,3 +95,32 @@ def test_a_pick_in_the_combo_box_is_kept_over_layer_changes(qtbot, window, furry
     doc.remove_layer(strokes)  # its layer goes away: the optional slot is empty again
     qtbot.wait(50)
     assert page.pickers.choices()["fg_mask"] is None
+
+
+def _wheel_over(widget, notches: int = -3) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    pos = QPointF(widget.rect().center())
+    event = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0),
+                        QPoint(0, 120 * notches), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_scrolling_the_dock_over_a_field_does_not_change_it(qtbot, window, ops) -> None:
+    page = choose_operation(ops, "embed")
+    window.canvas.setFocus()
+    steps = page.form.editors["steps_w"]
+    before = steps.value()
+    _wheel_over(ops.panel.op_combo)
+    _wheel_over(steps)
+    for picker in page.pickers.pickers.values():
+        _wheel_over(picker)
+    assert ops.panel.op_combo.currentData() == "embed"
+    assert steps.value() == before
+    steps.setFocus()  # clicked or tabbed into: now the wheel is for it
+    qtbot.waitUntil(steps.hasFocus)
+    _wheel_over(steps, 1)
+    assert steps.value() != before

@@ -23,6 +23,7 @@ from latent_atelier.app.qt.operations.grouping import grouped
 from latent_atelier.app.qt.operations.operation_page import OperationPage
 from latent_atelier.app.qt.operations.pending import PendingResults
 from latent_atelier.app.qt.operations.pending_strip import PendingStrip
+from latent_atelier.app.qt.operations.wheel_guard import WheelGuard
 from latent_atelier.editors.operation import Operation
 
 DEMO_MODEL_NOTE = (
@@ -123,6 +124,8 @@ class OperationsPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
+        self.wheel_guard = WheelGuard(scroll)
+        self.wheel_guard.guard(self.op_combo)
         footer = QWidget()  # always visible: Run, progress, the pending result
         bottom = QVBoxLayout(footer)
         bottom.setContentsMargins(6, 0, 6, 6)
@@ -159,6 +162,7 @@ class OperationsPanel(QWidget):
                 page = OperationPage(cls)
                 self.pages[name] = page
                 self.stack.addWidget(page)
+                self.wheel_guard.guard(page)
                 self.op_combo.addItem(cls.title or name, name)
         self.op_combo.blockSignals(False)
         if self.op_combo.currentData() is None and self.pages:
