@@ -37,6 +37,7 @@ from latent_atelier.app.qt.document_io import (
 from latent_atelier.app.qt.document_signals import DocumentSignals
 from latent_atelier.app.qt.file_names import file_stem
 from latent_atelier.app.qt.operations.controller import OperationsController
+from latent_atelier.app.qt.operations.matte_view import install_matte_view
 from latent_atelier.app.qt.status_bar import CanvasStatusBar
 from latent_atelier.app.qt.window_actions import WindowActions
 from latent_atelier.app.qt.window_settings import WindowSettings, default_settings
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.history_dock = HistoryDock()
         #: the generator operations: dock content, Model menu, jobs, results, compositing
         self.operations = OperationsController(self)
+        self.matte_view = install_matte_view(self.operations)  # the cut-out's notes, trimap
         self.operations_dock = OperationsDock(self.operations.panel)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.tool_options)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.layers_dock)

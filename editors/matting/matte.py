@@ -22,20 +22,27 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from latent_atelier.editors.matting.colour_segmentation import segment_by_colour
+from latent_atelier.editors.matting.priors import person_prior
 from latent_atelier.editors.matting.refine import (
     TrimapError,
     apply_user_masks,
     check_same_size,
     count_tiles,
     estimate_foreground,
-    generator_trimap,
     normalise_trimap,
     painted_pixels,
     refine_alpha,
     soft_region,
     unknown_region,
     upsample_alpha,
+)
+from latent_atelier.editors.matting.sources import from_generator, from_person, from_strokes
+from latent_atelier.editors.matting.trimaps import (  # noqa: F401 (part of this module's API)
+    COLOUR_EDGE_BAND,
+    MODEL_PX_BAND,
+    auto_trimap,
+    band_pixels,
+    placement_footprint,
 )
 from latent_atelier.editors.operation import (
     Cancelled,
@@ -46,7 +53,7 @@ from latent_atelier.editors.operation import (
     Slot,
     param,
 )
-from latent_atelier.editors.placement import Placement, resolve_placement
+from latent_atelier.editors.placement import resolve_placement
 from latent_atelier.editors.registry import register
 
 
@@ -60,34 +67,8 @@ class MatteOutcome:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-#: the auto band's minimum half-width, in model pixels. 4 rather than 2: with the demo model,
-#: refinement's SAD, gradient, connectivity and IoU errors were lower with 4 on the 160
-#: evaluation portraits and on 64 others (benchmarks/results/matting_eval*.json); MSE beats
-#: the generator alpha on some subsets and not on others. Big photos may want a narrower band.
-MODEL_PX_BAND = 4.0
-#: the auto band's minimum half-width around a colour-segmented edge, in GrabCut working
-#: pixels: 4, 6 and 8 gave the same errors on the evaluation portraits (within 1%)
-COLOUR_EDGE_BAND = 4.0
-
-
-def band_pixels(photo_shape: tuple[int, ...], band_px: int, band_fraction: float,
-                placement: Placement | None = None, colour_edge_px: int = 0) -> float:
-    """Half-width of the unknown band: ``band_px`` if set, else a fraction of the long side.
-
-    The auto band is never narrower than how far the edge may be off: with colour
-    segmentation at ``colour_edge_px`` (long side), :data:`COLOUR_EDGE_BAND` of its pixels;
-    without, with a placement, :data:`MODEL_PX_BAND` model pixels seen on the photo (a
-    low-resolution generator's upsampling alone blurs its edge over +-1 model pixel).
-    """
-    if band_px > 0:
-        return float(band_px)
-    long_side = max(photo_shape[:2])
-    band = band_fraction * long_side
-    if colour_edge_px > 0:
-        band = max(band, COLOUR_EDGE_BAND * long_side / min(colour_edge_px, long_side))
-    elif placement is not None:
-        band = max(band, MODEL_PX_BAND / placement.scale)
-    return max(1.0, band)
+def _painted_or_none(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    return None if mask is None else painted_pixels(mask, shape, "mask")
 
 
 def _as_rgb(photo: np.ndarray) -> np.ndarray:
@@ -152,6 +133,12 @@ def matte_from_trimap(
     return MatteOutcome(alpha, np.dstack([fg, alpha]).astype(np.float32), tri, metrics)
 
 
+def _image_of(synthesis) -> np.ndarray:
+    """The synthesised image (S x S x 3 in [0, 1])."""
+    img = synthesis.image[0].detach().clamp(-1, 1).cpu().numpy().transpose(1, 2, 0)
+    return ((img + 1.0) * 0.5).astype(np.float32)
+
+
 def generator_alpha(synthesis) -> np.ndarray:
     """The generator's alpha (S x S): ``.alpha``, else clip(coarse + fine)."""
     a = synthesis.alpha
@@ -162,65 +149,24 @@ def generator_alpha(synthesis) -> np.ndarray:
     return a[0, 0].detach().clamp(0, 1).cpu().numpy().astype(np.float32)
 
 
-def auto_trimap(
-    photo: np.ndarray,
-    generator_alpha: np.ndarray,
-    params: MatteParams,
-    placement: Placement | None = None,
-    fg_mask: np.ndarray | None = None,
-    bg_mask: np.ndarray | None = None,
-) -> tuple[np.ndarray, float]:
-    """The ``matte`` operation's trimap for a generator alpha on the photo, and its band.
-
-    The edge is the colour-segmented one (``params.colour_edge_px > 0``) or the alpha at 0.5;
-    the band is :func:`band_pixels`'s. Painted masks (photo-sized) move the edge; they are
-    applied over the trimap afterwards by :func:`matte_from_trimap`.
-    """
-    band = band_pixels(photo.shape, params.band_px, params.band_fraction, placement,
-                       params.colour_edge_px)
-    edge = None
-    if params.colour_edge_px > 0:
-        edge = segment_by_colour(photo, generator_alpha, fg_mask=fg_mask,
-                                 bg_mask=_outside_is_background(photo, placement, bg_mask),
-                                 work_px=params.colour_edge_px)
-    trimap = generator_trimap(generator_alpha, band, params.unsure, fg_mask, bg_mask, edge=edge)
-    return trimap, band
-
-
-def placement_footprint(placement: Placement) -> np.ndarray:
-    """Boolean photo-sized map of the pixels the placement's crop covers (within one crop
-    pixel of its edges, so a crop of the whole photo covers all of it)."""
-    h, w = placement.photo_shape
-    m = placement.matrix.astype(np.float32)
-    ys = np.arange(h, dtype=np.float32)[:, None]
-    xs = np.arange(w, dtype=np.float32)[None, :]
-    inside = np.ones((h, w), bool)
-    for row in m:
-        c = row[0] * xs + row[1] * ys + row[2]
-        inside &= (c > -1.0) & (c < placement.size)
-    return inside
-
-
-def _outside_is_background(photo: np.ndarray, placement: Placement | None,
-                           bg_mask: np.ndarray | None) -> np.ndarray | None:
-    """The painted background plus the photo outside the placement, as GrabCut's hard
-    background: the generator said nothing there, and colour alone would otherwise pull in
-    stray patches that resemble the subject (painted foreground still wins)."""
-    if placement is None:
-        return bg_mask
-    outside = ~placement_footprint(placement)
-    if not outside.any():
-        return bg_mask
-    if bg_mask is None:
-        return outside.astype(np.float32)
-    painted = painted_pixels(bg_mask, outside.shape, "background mask")
-    return (outside | painted).astype(np.float32)
+#: where the rough subject comes from (see MatteParams.source)
+SOURCES = ("auto", "generator", "person", "painted")
+#: a cut-out covering less than this share of the photo is reported as empty
+EMPTY_SHARE = 0.002
 
 
 @dataclass
 class MatteParams:
     """Settings of the ``matte`` operation."""
 
+    source: str = param(
+        "auto",
+        help="where the subject comes from: auto (the person detector and the generator, "
+             "weighted by how well the generator explains the photo), generator (its alpha "
+             "alone), person (the person detector alone, no model), painted (your fg/bg "
+             "strokes alone); painted strokes always win",
+        choices=SOURCES,
+    )
     steps_w: int = param(300, 0, 20000, "W+ steps of the FurryGAN embedding")
     steps_noise: int = param(300, 0, 20000, "noise-map steps of the embedding")
     band_px: int = param(0, 0, 1024, "half-width of the unknown band in photo pixels (0 = auto)")
@@ -255,8 +201,7 @@ class Matte(Operation):
         Slot("placement", "placement", optional=True, help="model crop (default: centred)"),
         Slot("fg_mask", "mask", role="fg_strokes", optional=True, help="painted: surely subject"),
         Slot("bg_mask", "mask", role="bg_strokes", optional=True, help="painted: surely background"),
-        Slot("unknown_mask", "mask", role="unknown", optional=True,
-             help="painted: let the solver decide"),
+        Slot("unknown_mask", "mask", role="unknown", optional=True, help="painted: let the solver decide"),
         Slot("trimap", "mask", optional=True, help="a full trimap: skips the embedding"),
         Slot("latent", "latent", region="placement", optional=True,
              help="a previous matte's latent of this photo: skips the embedding (fast re-runs "
@@ -288,30 +233,42 @@ class Matte(Operation):
                                     progress=progress, **masks)
             return self._result(out, params)
 
-        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
-        if inputs.get("latent") is not None:
-            latent, crop_alpha = self._reuse(gen, inputs["latent"])
-            embed_metrics: dict[str, float] = {}
-        else:
-            latent, crop_alpha, embed_metrics = self._embed(gen, placement.extract(photo), params,
-                                                            progress)
-        full_alpha = upsample_alpha(crop_alpha, placement)
-        if params.colour_edge_px > 0:
-            progress.set_stage("segment")
+        fg_mask, bg_mask = masks["fg_mask"], masks["bg_mask"]
+        person = None
+        if params.source in ("auto", "person"):
+            progress.set_stage("person")
+            person = person_prior(photo)
+        latent = full_alpha = None
+        embed_metrics: dict[str, float] = {}
         try:
-            trimap, band = auto_trimap(photo, full_alpha, params, placement, masks["fg_mask"],
-                                       masks["bg_mask"])
+            if params.source == "person":
+                rough = from_person(photo, params, person, fg_mask, bg_mask)
+            elif params.source == "painted":
+                rough = from_strokes(photo, params, fg_mask, bg_mask)
+            else:
+                placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
+                if inputs.get("latent") is not None:
+                    latent, crop_alpha, recon = self._reuse(gen, inputs["latent"])
+                else:
+                    latent, crop_alpha, recon, embed_metrics = self._embed(
+                        gen, placement.extract(photo), params, progress)
+                full_alpha = upsample_alpha(crop_alpha, placement)
+                progress.set_stage("segment")
+                rough = from_generator(photo, placement, crop_alpha, recon, params, person,
+                                       fg_mask, bg_mask)
         except TrimapError as exc:
             raise OperationError(str(exc)) from exc
         if progress.cancelled:
             raise Cancelled()
-        out = matte_from_trimap(photo, trimap, refine=params.refine, fallback=full_alpha,
+        out = matte_from_trimap(photo, rough.trimap, refine=params.refine, fallback=rough.prior,
                                 progress=progress, **masks)
         out.metrics.update(embed_metrics)
-        out.metrics["band_px"] = band
-        result = self._result(out, params)
-        result.outputs["generator_alpha"] = full_alpha
-        result.outputs["latent"] = latent
+        out.metrics.update(rough.metrics)
+        out.metrics["band_px"] = rough.band
+        result = self._result(out, params, rough.notes)
+        if full_alpha is not None:
+            result.outputs["generator_alpha"] = full_alpha
+            result.outputs["latent"] = latent
         return result
 
     @staticmethod
@@ -332,7 +289,7 @@ class Matte(Operation):
         latent = latent.select(slice(0, 1)).to(generator_device(gen))
         with torch.no_grad():
             syn = gen.synthesize(latent, return_alpha=True)
-        return latent, generator_alpha(syn)
+        return latent, generator_alpha(syn), _image_of(syn)
 
     @staticmethod
     def _embed(gen, crop: np.ndarray, params: MatteParams, progress: Progress):
@@ -346,12 +303,26 @@ class Matte(Operation):
         with torch.no_grad():
             syn = gen.synthesize(outcome.latent, return_alpha=True)
         metrics = {f"embed_{k}": float(v) for k, v in outcome.metrics.items()}
-        return outcome.latent, generator_alpha(syn), metrics
+        return outcome.latent, generator_alpha(syn), _image_of(syn), metrics
 
     @staticmethod
-    def _result(out: MatteOutcome, params: MatteParams) -> Result:
+    def _result(out: MatteOutcome, params: MatteParams, notes: list[str] | None = None) -> Result:
+        notes = list(notes or [])
+        share = float((out.alpha >= 0.5).mean())
+        out.metrics["subject_share"] = share
+        if share < EMPTY_SHARE:
+            notes.append(
+                f"the cut-out is empty ({100 * share:.2f}% of the photo is subject): paint a few "
+                "foreground strokes on the subject (a mask named 'fg ...'), or try another source "
+                "(person for a photo of people, generator for the model's own kind of picture)"
+            )
         return Result(
             {"alpha": out.alpha, "foreground": out.foreground, "trimap": out.trimap},
             metrics=out.metrics,
             params=vars(params).copy(),
+            notes=notes,
         )
+
+    def wants_generator(self, params: MatteParams) -> bool:
+        """Sources person and painted need no model."""
+        return params.source in ("auto", "generator")

@@ -1,0 +1,125 @@
+"""Where the ``matte`` operation's rough subject comes from: its ``source`` setting.
+
+- ``generator``: the FurryGAN alpha alone (:func:`latent_atelier.editors.matting.trimaps.auto_trimap`);
+- ``auto``: the person prior and the generator alpha fused by trust (the generator's fit of
+  the crop, :mod:`latent_atelier.editors.matting.trust`); no person found: a note and the
+  ``generator`` rule;
+- ``person``: the person prior alone (no model);
+- ``painted``: the painted fg / bg strokes alone (no model).
+
+Strokes win in every source. Each returns a :class:`Rough`: the trimap for closed-form
+matting, the soft prior that fills unsolved pixels, the band width, metrics and notes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from latent_atelier.editors.matting.fusion import fused_prior, fused_trimap, strokes_prior
+from latent_atelier.editors.matting.priors import PersonPrior
+from latent_atelier.editors.matting.refine import painted_pixels, upsample_alpha
+from latent_atelier.editors.matting.trimaps import auto_trimap, band_pixels, placement_footprint
+from latent_atelier.editors.matting.trust import Fit, agreement, crop_fit
+from latent_atelier.editors.operation import OperationError
+from latent_atelier.editors.placement import Placement
+
+if TYPE_CHECKING:
+    from latent_atelier.editors.matting.matte import MatteParams
+
+
+@dataclass
+class Rough:
+    """A trimap and what it was made from."""
+
+    trimap: np.ndarray
+    prior: np.ndarray  # soft subject, fills pixels the solver does not reach
+    band: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _painted(mask: np.ndarray | None, shape: tuple[int, int], what: str) -> np.ndarray | None:
+    return None if mask is None else painted_pixels(mask, shape, what)
+
+
+def _fused(photo: np.ndarray, prior: np.ndarray, params: MatteParams,
+           person: PersonPrior | None, fg_mask, bg_mask, placement: Placement | None,
+           sure: bool = True) -> Rough:
+    band = band_pixels(photo.shape, params.band_px, params.band_fraction, placement,
+                       params.colour_edge_px)
+    shape = photo.shape[:2]
+    trimap, _edge = fused_trimap(
+        photo, prior, band, person=person,
+        fg_paint=_painted(fg_mask, shape, "foreground mask"),
+        bg_paint=_painted(bg_mask, shape, "background mask"),
+        unsure=params.unsure, colour_edge_px=params.colour_edge_px, sure=sure,
+    )
+    return Rough(trimap, prior, band)
+
+
+def generator_fit(photo: np.ndarray, placement: Placement, crop_alpha: np.ndarray,
+                  reconstruction: np.ndarray, person: PersonPrior) -> Fit:
+    """The generator's fit of the crop inside the person, and its agreement with them."""
+    full = person.resized(photo.shape[:2]).mask
+    person_crop = np.clip(placement.extract(full, border="constant"), 0.0, 1.0)
+    psnr, lpips = crop_fit(reconstruction, placement.extract(photo), person_crop)
+    return Fit(psnr, lpips, agreement(crop_alpha, person_crop))
+
+
+def from_generator(
+    photo: np.ndarray,
+    placement: Placement,
+    crop_alpha: np.ndarray,
+    reconstruction: np.ndarray | None,
+    params: MatteParams,
+    person: PersonPrior | None = None,
+    fg_mask: np.ndarray | None = None,
+    bg_mask: np.ndarray | None = None,
+) -> Rough:
+    """Source ``generator`` (``person`` None) or ``auto`` (with the photo's person prior)."""
+    full_alpha = upsample_alpha(crop_alpha, placement)
+    if person is None or not person.found or reconstruction is None:
+        trimap, band = auto_trimap(photo, full_alpha, params, placement, fg_mask, bg_mask)
+        rough = Rough(trimap, full_alpha, band)
+        if person is not None:
+            rough.notes.append(f"{person.note}: the generator's alpha and the colour edge decide")
+        return rough
+    fit = generator_fit(photo, placement, crop_alpha, reconstruction, person)
+    trust = fit.trust()
+    prior = fused_prior(photo.shape[:2], person, full_alpha, trust,
+                        placement_footprint(placement))
+    rough = _fused(photo, prior, params, person, fg_mask, bg_mask, placement)
+    rough.metrics.update(fit_psnr=fit.psnr, fit_lpips=fit.lpips,
+                         fit_agreement=float(fit.agreement or 0.0), trust=trust,
+                         faces=float(person.faces))
+    if fit.note():
+        rough.notes.append(fit.note())
+    return rough
+
+
+def from_person(photo: np.ndarray, params: MatteParams, person: PersonPrior,
+                fg_mask: np.ndarray | None = None, bg_mask: np.ndarray | None = None) -> Rough:
+    """Source ``person``: the person prior alone; no person is an error that says what to do."""
+    if not person.found:
+        raise OperationError(f"{person.note}; choose source 'generator', or paint fg and bg "
+                             "strokes and choose source 'painted'")
+    prior = fused_prior(photo.shape[:2], person, None, 0.0, None)
+    rough = _fused(photo, prior, params, person, fg_mask, bg_mask, None)
+    rough.metrics["faces"] = float(person.faces)
+    return rough
+
+
+def from_strokes(photo: np.ndarray, params: MatteParams, fg_mask: np.ndarray | None,
+                 bg_mask: np.ndarray | None) -> Rough:
+    """Source ``painted``: each pixel starts with the label of the nearer stroke."""
+    shape = photo.shape[:2]
+    fg = _painted(fg_mask, shape, "foreground mask")
+    bg = _painted(bg_mask, shape, "background mask")
+    if fg is None or bg is None or not fg.any() or not bg.any():
+        raise OperationError("source 'painted' needs a foreground and a background mask with "
+                             "strokes on both (or a trimap); paint both, or choose source 'auto'")
+    return _fused(photo, strokes_prior(shape, fg, bg), params, None, fg_mask, bg_mask, None,
+                  sure=False)

@@ -1,0 +1,184 @@
+"""The matte's priors without the face models: trust rule, fusion, holes, hair band, strokes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from latent_atelier.editors.matting import trust
+from latent_atelier.editors.matting.fusion import (
+    HAIR_BAND_FACTOR,
+    fill_holes,
+    fused_prior,
+    fused_trimap,
+    strokes_prior,
+    sure_labels,
+)
+from latent_atelier.editors.matting.matte import MatteParams
+from latent_atelier.editors.matting.priors import PersonPrior, empty_prior
+from latent_atelier.editors.operation import OperationError, Progress, validate_params
+from latent_atelier.editors.registry import get_operation
+
+
+def _disk(shape=(80, 80), centre=(40, 40), r=25.0) -> np.ndarray:
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return ((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 < r * r).astype(np.float32)
+
+
+def _photo_of(mask: np.ndarray) -> np.ndarray:
+    fg, bg = np.array([0.9, 0.5, 0.2], np.float32), np.array([0.1, 0.3, 0.8], np.float32)
+    return mask[..., None] * fg + (1 - mask[..., None]) * bg
+
+
+# ---------------------------------------------------------------- trust
+def test_trust_is_full_in_domain_and_none_out_of_domain():
+    in_domain = trust.Fit(psnr=24.0, lpips=0.12, agreement=0.9)
+    assert in_domain.trust() == pytest.approx(1.0) and in_domain.note() == ""
+    # the bundled cartoon model on the astronaut (benchmarks/results/matting_real.json)
+    out = trust.Fit(psnr=15.7, lpips=0.28, agreement=0.33)
+    assert out.trust() == 0.0
+    assert "out of its domain" in out.note() and "15.7 dB" in out.note()
+
+
+def test_trust_rises_with_fit_and_agreement():
+    psnrs = np.linspace(14, 26, 13)
+    ts = [trust.Fit(p, 0.1, 0.9).trust() for p in psnrs]
+    assert all(b >= a for a, b in zip(ts, ts[1:])) and ts[0] == 0.0 and ts[-1] == 1.0
+    lp = [trust.Fit(25.0, v, 0.9).trust() for v in np.linspace(0.1, 0.5, 9)]
+    assert all(b <= a for a, b in zip(lp, lp[1:])) and lp[-1] == 0.0
+    good_fit_disagreeing = trust.Fit(25.0, 0.1, 0.2).trust()
+    assert good_fit_disagreeing == pytest.approx(1.0 - trust.AGREE_WEIGHT)
+    assert trust.Fit(25.0, 0.1, None).trust() == 1.0
+
+
+def test_agreement_is_iou_at_one_half():
+    a = np.zeros((4, 4))
+    a[:2] = 1
+    b = np.zeros((4, 4))
+    b[:, :2] = 1
+    assert trust.agreement(a, b) == pytest.approx(4 / 12)
+    assert trust.agreement(np.zeros((3, 3)), np.zeros((3, 3))) == 1.0
+
+
+# ---------------------------------------------------------------- fusion
+def _person(mask: np.ndarray, face: np.ndarray | None = None,
+            hair: np.ndarray | None = None) -> PersonPrior:
+    z = np.zeros(mask.shape, bool)
+    return PersonPrior(mask.astype(np.float32), z if face is None else face,
+                       z if hair is None else hair, faces=1, found=True)
+
+
+def test_outside_the_placement_the_person_prior_speaks_alone():
+    person = _person(_disk())
+    gen = np.zeros((80, 80), np.float32)  # the generator saw nothing of the subject
+    footprint = np.zeros((80, 80), bool)
+    footprint[:, :40] = True
+    fused = fused_prior((80, 80), person, gen, 1.0, footprint)
+    assert fused[40, 60] == 1.0  # outside the crop: the person
+    assert fused[40, 30] == 0.0  # inside, full trust: the generator
+    half = fused_prior((80, 80), person, gen, 0.25, footprint)
+    assert half[40, 30] == pytest.approx(0.75)
+    assert np.array_equal(fused_prior((80, 80), None, gen, 0.0, footprint), gen)
+
+
+def test_person_holes_are_filled_but_gaps_the_prior_calls_background_stay():
+    subject = _disk() > 0.5
+    subject[35:40, 30:35] = False  # an "eye" the colour edge cut out
+    subject[45:50, 45:52] = False  # a gap the person prior also calls background
+    person = _disk() > 0.5
+    person[44:51, 44:53] = False
+    filled = fill_holes(subject, person)
+    assert filled[37, 32] and not filled[47, 48]
+    painted_bg = np.zeros_like(subject)
+    painted_bg[36:39, 31:34] = True
+    assert not fill_holes(subject, person, keep_open=painted_bg)[37, 32]
+
+
+def test_sure_background_starts_farther_out_where_the_prior_says_hair():
+    prior = _disk(r=20)
+    hair = np.zeros((80, 80), bool)
+    hair[:40] = True  # the top half: hair
+    fg, bg = sure_labels(prior, 4.0, hair)
+    assert fg[40, 40] and not fg[40, 58]
+    assert bg[40, 66] and not bg[40, 62]  # beside the head: a margin of 4 px ...
+    assert not bg[12, 40] and bg[5, 40]  # ... above it, in the hair: 2.5 x as far (10 px)
+
+
+def test_hair_gets_the_wide_unknown_band_and_strokes_win():
+    mask = _disk(r=22)
+    hair = np.zeros((80, 80), bool)
+    hair[:30] = True
+    photo = _photo_of(mask)
+    trimap, edge = fused_trimap(photo, mask, 2.0, person=_person(mask, hair=hair),
+                                colour_edge_px=0)
+    unknown = (trimap > 0) & (trimap < 1)
+    top = unknown[:30, 40].sum()  # the band crossing the top of the head
+    side = unknown[40, 60:].sum()  # the band crossing the side
+    assert top >= HAIR_BAND_FACTOR * side - 2 and side >= 3
+    bg_paint = np.zeros((80, 80), bool)
+    bg_paint[35:45, 35:45] = True  # the user says: background, inside the subject
+    trimap, edge = fused_trimap(photo, mask, 2.0, person=_person(mask, hair=hair),
+                                bg_paint=bg_paint, colour_edge_px=0)
+    assert not edge[40, 40] and trimap[40, 40] == 0.0
+
+
+def test_face_ovals_are_sure_subject_even_where_the_prior_is_low():
+    mask = _disk(r=25)
+    face = _disk(r=8) > 0.5
+    prior = mask.copy()
+    prior[36:44, 36:44] = 0.0  # eyes and mouth the generator drew as background
+    trimap, edge = fused_trimap(_photo_of(mask), prior, 2.0, person=_person(mask, face=face),
+                                colour_edge_px=0)
+    assert edge[40, 40] and trimap[40, 40] == 1.0
+
+
+def test_strokes_prior_takes_the_nearer_stroke():
+    fg = np.zeros((20, 40), bool)
+    fg[10, 5:10] = True
+    bg = np.zeros((20, 40), bool)
+    bg[10, 30:35] = True
+    p = strokes_prior((20, 40), fg, bg)
+    assert p[10, 12] == 1.0 and p[10, 27] == 0.0 and p[0, 0] == 1.0 and p[0, 39] == 0.0
+
+
+# ---------------------------------------------------------------- the operation
+def test_source_is_one_params_choice():
+    validate_params(MatteParams(source="person"))
+    with pytest.raises(OperationError, match="choose one of"):
+        validate_params(MatteParams(source="magic"))
+    op = get_operation("matte")
+    assert op.wants_generator(MatteParams(source="auto"))
+    assert not op.wants_generator(MatteParams(source="person"))
+    assert not op.wants_generator(MatteParams(source="painted"))
+
+
+def test_painted_source_needs_no_model_and_follows_the_strokes():
+    mask = _disk(r=22)
+    photo = _photo_of(mask)
+    fg = np.zeros((80, 80), np.float32)
+    fg[38:42, 30:50] = 1
+    bg = np.zeros((80, 80), np.float32)
+    bg[2:6, 2:78] = 1
+    bg[74:78, 2:78] = 1
+    op = get_operation("matte")
+    res = op.run(None, {"photo": photo, "fg_mask": fg, "bg_mask": bg},
+                 MatteParams(source="painted"), Progress())
+    alpha = res.outputs["alpha"]
+    iou = ((alpha >= 0.5) & (mask > 0.5)).sum() / ((alpha >= 0.5) | (mask > 0.5)).sum()
+    assert iou > 0.9
+    with pytest.raises(OperationError, match="foreground and a background"):
+        op.run(None, {"photo": photo, "fg_mask": fg}, MatteParams(source="painted"), Progress())
+
+
+def test_an_empty_cut_out_is_never_silent():
+    photo = _photo_of(_disk())
+    res = get_operation("matte").run(None, {"photo": photo, "trimap": np.zeros((80, 80))},
+                                     MatteParams(), Progress())
+    assert res.outputs["alpha"].max() == 0.0
+    assert any("empty" in n and "strokes" in n for n in res.notes)
+
+
+def test_empty_prior_reports_why():
+    p = empty_prior((5, 6), "no face found")
+    assert not p.found and p.mask.shape == (5, 6) and p.note == "no face found"
+    assert p.resized((10, 12)).mask.shape == (10, 12)
