@@ -125,3 +125,24 @@ def test_cli_mask_edit(tiny_model, tmp_path) -> None:
     assert code == 0
     result = np.asarray(Image.open(out / "result.png"))
     assert result.shape == (H, W, 3)
+
+
+def test_take_shape_moves_hair_and_keeps_the_face_parts() -> None:
+    from latent_atelier.editors.mask_guided.map_edits import take_shape
+
+    _photo, lab = portrait(0, hair_rows=10)
+    _donor, donor_lab = portrait(1, hair_rows=4)
+    donor_lab[20:23, 24:29] = HAIR  # donor hair where the target has its right eye
+    out = take_shape(lab, donor_lab, ("hair",))
+    assert (out == HAIR).sum() < (lab == HAIR).sum()
+    assert out[8, 32] == HAIR and out[14, 22] != HAIR  # the donor's shorter hair
+    assert out[14, 21] == 0  # former hair outside the face -> background
+    assert (out[20:23, 24:29] == RIGHT_EYE).all()  # donor hair never covers the eyes
+
+
+def test_rerender_reads_the_drawn_variant() -> None:
+    from latent_atelier.models.training.mask_guided_rerender import drawn_variant, option_name
+
+    svg = '<svg><g data-part="mouth" data-variant="variant07"><path/></g></svg>'
+    assert drawn_variant(svg, "mouth") == "variant07" and drawn_variant(svg, "eyes") is None
+    assert option_name("mouth", "notionists") == "lips" and option_name("mouth", "lorelei") == "mouth"
