@@ -29,11 +29,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latent_atelier.models.generator import Hook, Latent, LatentShapeError, Synthesis, noise_maps, repeat_rows
+from latent_atelier.models.generator import Hook, Latent, LatentShapeError, Synthesis
+from latent_atelier.models.latent_mixin import LatentMixin
 from latent_atelier.models.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
 from latent_atelier.models.stylegan2 import default_channels, resolutions
 
-MEAN_LATENT_SEED = 0x5EED
 MASK_HEAD_CHANNELS = 32
 
 
@@ -50,7 +50,7 @@ def minmax_normalise(x: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
     return (x - lo) / (hi - lo + eps)
 
 
-class FurryGAN(nn.Module):
+class FurryGAN(LatentMixin, nn.Module):
     """FurryGAN generator implementing ``latent_atelier.models.generator.Generator``.
 
     ``channels`` overrides total widths per resolution (before the fg/bg split), e.g.
@@ -132,7 +132,6 @@ class FurryGAN(nn.Module):
         names += ["pre_m", "refine_m", "to_fg", "input_bg", "conv1_bg"]
         names += [*[n.format(g="bg") for n in conv_names], "to_bg", "alpha"]
         self.layer_names: tuple[str, ...] = tuple(names)
-        self._mean_cache: dict[tuple, dict[str, torch.Tensor]] = {}
 
     def _branch(self, widths: Mapping[int, int], style_dim: int) -> nn.ModuleList:
         convs = nn.ModuleList()
@@ -197,39 +196,9 @@ class FurryGAN(nn.Module):
             raise LatentShapeError(f"z is {tuple(z.shape)}, the model needs (B, {self.style_dim_fg})")
         return {"fg": self.style_fg(z), "bg": self.style_bg(z[:, : self.style_dim_bg])}
 
-    def mean_w(self, n_samples: int = 4096) -> dict[str, torch.Tensor]:
-        """Mean W per group, from ``n_samples`` seeded ``z``; cached until mapping weights change."""
-        versions = tuple(p._version for p in [*self.style_fg.parameters(), *self.style_bg.parameters()])
-        key = (n_samples, str(self.device), versions)
-        if key not in self._mean_cache:
-            gen = torch.Generator().manual_seed(MEAN_LATENT_SEED)
-            z = torch.randn(n_samples, self.style_dim_fg, generator=gen).to(self.device)
-            with torch.no_grad():
-                self._mean_cache = {key: {k: v.float().mean(0) for k, v in self.mapping(z).items()}}
-        return self._mean_cache[key]
-
-    def _noise_like(self, batch: int, gen: torch.Generator | None) -> list[torch.Tensor]:
-        return noise_maps(self.noise_shapes, batch, self.device, gen)
-
-    def mean_latent(self, n_samples: int = 4096) -> Latent:
-        """The mean W per group repeated over all rows, zero noise, batch 1."""
-        return Latent(repeat_rows(self.mean_w(n_samples), self.n_latent), self._noise_like(1, None))
-
-    def random_latent(self, seed: int, batch: int = 1, truncation: float = 1.0) -> Latent:
-        """Seeded ``z`` through both mappings (truncated towards the mean) and N(0,1) noise."""
-        gen = torch.Generator().manual_seed(int(seed))
-        z = torch.randn(batch, self.style_dim_fg, generator=gen).to(self.device)
-        noise = self._noise_like(batch, gen)
-        with torch.no_grad():
-            w = {k: v.float() for k, v in self.mapping(z).items()}
-            if truncation != 1.0:
-                means = self.mean_w()
-                w = {k: means[k] + truncation * (v - means[k]) for k, v in w.items()}
-        return self.latent_from_w(w, noise)
-
-    def latent_from_w(self, w: Mapping[str, torch.Tensor], noise: list[torch.Tensor]) -> Latent:
-        """A Latent from one style vector ``(B, dim)`` per group, repeated over all rows."""
-        return Latent(repeat_rows(w, self.n_latent), noise)
+    def mapping_parameters(self):
+        """Both mapping networks' weights (the mean W is re-estimated when they change)."""
+        return [*self.style_fg.parameters(), *self.style_bg.parameters()]
 
     def stored_noise(self, batch: int = 1) -> list[torch.Tensor]:
         """The checkpoint's fixed maps (``noises.noise_i``) plus zero mask-head noise."""
@@ -238,18 +207,6 @@ class FurryGAN(nn.Module):
         return fixed + heads
 
     # -- synthesis ----------------------------------------------------------------------
-    def _validate(self, latent: Latent) -> None:
-        if set(latent.w) != set(self.latent_groups):
-            raise LatentShapeError(f"latent has groups {sorted(latent.w)}, FurryGAN needs 'fg' and 'bg'")
-        for name, (rows, dim) in self.latent_shapes().items():
-            w = latent.w[name]
-            if w.ndim != 3 or tuple(w.shape[1:]) != (rows, dim):
-                raise LatentShapeError(f"W+ '{name}' is {tuple(w.shape)}, the model needs (B, {rows}, {dim})")
-        if len(latent.noise) != len(self.noise_shapes):
-            raise LatentShapeError(
-                f"latent has {len(latent.noise)} noise maps, the model needs {len(self.noise_shapes)}"
-            )
-
     def synthesize(
         self,
         latent: Latent,
@@ -258,11 +215,8 @@ class FurryGAN(nn.Module):
         hooks: Mapping[str, Hook] | None = None,
     ) -> Synthesis:
         """Draw the composite ``(B, 3, H, W)``; with ``return_alpha`` also alpha, coarse, fine, fg, bg."""
-        self._validate(latent)
-        if hooks:
-            unknown = sorted(set(hooks) - set(self.layer_names))
-            if unknown:
-                raise KeyError(f"unknown layer(s) {unknown}; hookable: {list(self.layer_names)}")
+        self.validate_latent(latent)
+        self.check_hooks(hooks)
         parts = self.layers(latent.w["fg"], latent.w["bg"], latent.noise, hooks or {})
         if not return_alpha:
             return Synthesis(image=parts["image"])

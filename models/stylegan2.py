@@ -26,10 +26,9 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from latent_atelier.models.generator import Hook, Latent, LatentShapeError, Synthesis, noise_maps, repeat_rows
+from latent_atelier.models.generator import Hook, Latent, Synthesis
+from latent_atelier.models.latent_mixin import LatentMixin
 from latent_atelier.models.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
-
-MEAN_LATENT_SEED = 0x5EED
 
 
 def default_channels(channel_multiplier: int = 2) -> dict[int, int]:
@@ -53,7 +52,7 @@ def resolutions(size: int) -> list[int]:
     return [2**i for i in range(2, int(math.log2(size)) + 1)]
 
 
-class StyleGAN2Generator(nn.Module):
+class StyleGAN2Generator(LatentMixin, nn.Module):
     """StyleGAN2 mapping + synthesis network implementing ``latent_atelier.models.generator.Generator``.
 
     ``channels`` overrides entries of the width table (keys: resolutions, ints or
@@ -125,7 +124,6 @@ class StyleGAN2Generator(nn.Module):
             in_ch = out_ch
         self.layer_names: tuple[str, ...] = tuple(names)
 
-        self._mean_w_cache: dict[tuple, torch.Tensor] = {}
         self._mean_w_fixed: torch.Tensor | None = None
 
     # -- description --------------------------------------------------------------------
@@ -174,55 +172,19 @@ class StyleGAN2Generator(nn.Module):
         """The mean W given by :meth:`set_mean_w` (from a checkpoint), or None."""
         return self._mean_w_fixed
 
-    def mean_w(self, n_samples: int = 4096) -> torch.Tensor:
-        """The mean W vector ``(style_dim,)``: the checkpoint's if set, else estimated.
+    def fixed_mean_w_groups(self) -> dict[str, torch.Tensor] | None:
+        """``{"w": mean}`` when a checkpoint gave the mean W (see :meth:`set_mean_w`)."""
+        return None if self._mean_w_fixed is None else {"w": self._mean_w_fixed}
 
-        The estimate maps ``n_samples`` seeded ``z`` draws and is cached until the mapping
-        weights change.
-        """
-        if self._mean_w_fixed is not None:
-            return self._mean_w_fixed.to(self.device)
-        versions = tuple(p._version for p in self.style.parameters())
-        key = (n_samples, str(self.device), versions)
-        cached = self._mean_w_cache.get(key)
-        if cached is None:
-            gen = torch.Generator().manual_seed(MEAN_LATENT_SEED)
-            z = torch.randn(n_samples, self.style_dim, generator=gen).to(self.device)
-            with torch.no_grad():
-                cached = self.style(z).float().mean(0)
-            self._mean_w_cache = {key: cached}
-        return cached
-
-    def _noise_like(self, batch: int, gen: torch.Generator | None) -> list[torch.Tensor]:
-        return noise_maps(self.noise_shapes, batch, self.device, gen)
-
-    def mean_latent(self, n_samples: int = 4096) -> Latent:
-        """The mean W repeated over all rows with zero noise, batch 1."""
-        return Latent(repeat_rows({"w": self.mean_w(n_samples)}, self.n_latent), self._noise_like(1, None))
-
-    def random_latent(self, seed: int, batch: int = 1, truncation: float = 1.0) -> Latent:
-        """Seeded ``z`` through the mapping (truncated towards the mean W) and N(0,1) noise."""
-        gen = torch.Generator().manual_seed(int(seed))
-        z = torch.randn(batch, self.style_dim, generator=gen).to(self.device)
-        noise = self._noise_like(batch, gen)
-        with torch.no_grad():
-            w = self.style(z).float()
-            if truncation != 1.0:
-                mean = self.mean_w()
-                w = mean + truncation * (w - mean)
-        return Latent(repeat_rows({"w": w}, self.n_latent), noise)
+    def mapping_parameters(self):
+        """The mapping network's weights (the mean W is re-estimated when they change)."""
+        return self.style.parameters()
 
     def stored_noise(self, batch: int = 1) -> list[torch.Tensor]:
         """The checkpoint's fixed noise maps (``noises.noise_i``), repeated over ``batch``."""
         return [getattr(self.noises, f"noise_{i}").repeat(batch, 1, 1, 1) for i in range(self.num_layers)]
 
     # -- synthesis ----------------------------------------------------------------------
-    def _check_hooks(self, hooks: Mapping[str, Hook] | None) -> None:
-        if hooks:
-            unknown = sorted(set(hooks) - set(self.layer_names))
-            if unknown:
-                raise KeyError(f"unknown layer(s) {unknown}; hookable: {list(self.layer_names)}")
-
     def synthesize(
         self,
         latent: Latent,
@@ -237,18 +199,9 @@ class StyleGAN2Generator(nn.Module):
         output and may return a replacement.
         """
         del return_alpha
-        if "w" not in latent.w:
-            raise LatentShapeError(f"latent has groups {sorted(latent.w)}, StyleGAN2 needs 'w'")
+        self.validate_latent(latent)
+        self.check_hooks(hooks)
         w = latent.w["w"]
-        if w.ndim != 3 or tuple(w.shape[1:]) != (self.n_latent, self.style_dim):
-            raise LatentShapeError(
-                f"W+ is {tuple(w.shape)}, the model needs (B, {self.n_latent}, {self.style_dim})"
-            )
-        if len(latent.noise) != self.num_layers:
-            raise LatentShapeError(
-                f"latent has {len(latent.noise)} noise maps, the model needs {self.num_layers}"
-            )
-        self._check_hooks(hooks)
         image = self._run(w, latent.noise, hooks or {})
         return Synthesis(image=image)
 

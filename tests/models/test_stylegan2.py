@@ -174,10 +174,10 @@ def test_mean_latent_is_cached_seeded_and_used_for_truncation():
     assert all(torch.count_nonzero(n) == 0 for n in mean.noise)
     assert torch.allclose(mean.w["w"][0, 0], mean.w["w"][0, -1])
     truncated = gen.random_latent(4, truncation=0.0)
-    assert torch.allclose(truncated.w["w"][0, 0], gen.mean_w(), atol=1e-6)
+    assert torch.allclose(truncated.w["w"][0, 0], gen.mean_w()["w"], atol=1e-6)
     half = gen.random_latent(4, truncation=0.5).w["w"]
     full = gen.random_latent(4).w["w"]
-    assert torch.allclose(half, gen.mean_w() + 0.5 * (full - gen.mean_w()), atol=1e-5)
+    assert torch.allclose(half, gen.mean_w()["w"] + 0.5 * (full - gen.mean_w()["w"]), atol=1e-5)
     with torch.no_grad():  # new mapping weights invalidate the cached estimate
         gen.style[1].bias.add_(10.0)
     assert not torch.allclose(gen.mean_latent(512).w["w"], mean.w["w"])
