@@ -19,6 +19,7 @@ from latent_atelier.app.cli_io import (
     InputError,
     check_output_dir,
     fallback_dir,
+    finite_float,
     read_input,
     write_output,
 )
@@ -58,6 +59,13 @@ def extra_command(name: str, help: str, configure: Callable[[argparse.ArgumentPa
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def _finite_floats(parser: argparse.ArgumentParser) -> None:
+    """Every plain float option of ``parser`` refuses NaN and infinity (e.g. train --lr nan)."""
+    for action in parser._actions:
+        if action.type is float:
+            action.type = finite_float
 
 
 def _add_operation_parser(sub: argparse._SubParsersAction, op_cls: type[Operation]) -> None:
@@ -126,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (helptext, configure, _fn) in sorted(EXTRA_COMMANDS.items()):
         p = sub.add_parser(name, help=helptext, description=helptext)
         configure(p)
+        _finite_floats(p)
     _accept_global_options(sub)
     return parser
 

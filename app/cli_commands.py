@@ -4,41 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from latent_atelier.app.cli import extra_command
+from latent_atelier.app.cli_io import finite_float, int_in
 
 MAX_SAMPLES = 1024
-
-
-def int_in(low: int, high: int):
-    """An argparse type: an integer within ``low..high`` (a clear message otherwise)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
-        return value
-
-    return parse
-
-
-def finite_float(text: str) -> float:
-    """An argparse type: a finite number (NaN and infinity are refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:

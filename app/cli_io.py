@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -15,6 +17,32 @@ from latent_atelier.editors.operation import Slot
 
 class InputError(ValueError):
     """A file given on the command line cannot be used as the input it was given for."""
+
+
+def int_in(low: int, high: int):
+    """An argparse type: an integer within ``low..high`` (a clear message otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number (NaN and infinity are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def read_photo(path: str | Path, keep_alpha: bool = False) -> np.ndarray:

@@ -35,12 +35,13 @@ def photo(tmp_path) -> Path:
     (["sample", "--n", "0"], r"--n: 0 is outside 1\.\.1024"),
     (["sample", "--n", "100000"], r"--n: 100000 is outside 1\.\.1024"),
     (["sample", "--truncation", "nan"], r"--truncation: 'nan' is not a finite number"),
+    (["train", "--lr", "nan"], r"--lr: 'nan' is not a finite number"),
 ])
-def test_bad_sample_arguments_stop_at_parsing(argv, pattern, capsys, tmp_path):
+def test_bad_arguments_stop_at_parsing(argv, pattern, capfd, tmp_path):
     with pytest.raises(SystemExit) as stop:
         main([*MODEL, *argv, "--out", str(tmp_path / "g.png")])
     assert stop.value.code == 2
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert __import__("re").search(pattern, err), err
     assert "Traceback" not in err and not (tmp_path / "g.png").exists()
 
@@ -50,27 +51,27 @@ def test_bad_sample_arguments_stop_at_parsing(argv, pattern, capsys, tmp_path):
     ("--lr-w", "nan", "lr_w"),
     ("--lr-w", "inf", "lr_w"),
 ])
-def test_nan_fails_range_validation_before_the_model_loads(flag, value, name, tmp_path, capsys, photo):
+def test_nan_fails_range_validation_before_the_model_loads(flag, value, name, tmp_path, capfd, photo):
     op = "matte" if flag == "--band-fraction" else "embed"
     rc = main([*MODEL, op, str(photo), flag, value, "--out-dir", str(tmp_path / "out")])
     assert rc == 2
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert f"{name}={value}: a finite number is needed" in err
     assert "model:" not in err  # refused before any model was loaded
     assert not (tmp_path / "out").exists()
 
 
-def test_out_dir_that_is_a_file_is_refused_before_the_run(tmp_path, capsys, photo):
+def test_out_dir_that_is_a_file_is_refused_before_the_run(tmp_path, capfd, photo):
     (tmp_path / "out").write_text("not a folder")
     rc = main([*MODEL, "embed", str(photo), "--steps-w", "2", "--out-dir", str(tmp_path / "out")])
     assert rc == 2
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert "--out-dir" in err and "is a file, not a folder" in err and "model:" not in err
     rc = main([*MODEL, "sample", "--n", "1", "--out", str(tmp_path / "out" / "g.png")])
-    assert rc == 2 and "is a file, not a folder" in capsys.readouterr().err
+    assert rc == 2 and "is a file, not a folder" in capfd.readouterr().err
 
 
-def test_a_write_failure_after_the_run_saves_to_a_fallback_and_says_where(tmp_path, capsys, photo,
+def test_a_write_failure_after_the_run_saves_to_a_fallback_and_says_where(tmp_path, capfd, photo,
                                                                          monkeypatch):
     import latent_atelier.app.cli as cli
 
@@ -86,14 +87,14 @@ def test_a_write_failure_after_the_run_saves_to_a_fallback_and_says_where(tmp_pa
     monkeypatch.setattr(cli, "write_output", full_disk)
     rc = main([*MODEL, "embed", str(photo), "--steps-w", "2", "--steps-noise", "0", "--out-dir", str(asked)])
     assert rc == 2
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert "No space left on device" in err and "they were saved to" in err
     saved = Path(err.split("they were saved to ")[1].split(" instead")[0])
     assert saved.is_relative_to(tmp_path / "state")
     assert (saved / "result.png").exists() and (saved / "latent.npz").exists()
 
 
-def test_a_run_writes_nothing_outside_its_output_folder(tmp_path, capsys, photo, monkeypatch):
+def test_a_run_writes_nothing_outside_its_output_folder(tmp_path, capfd, photo, monkeypatch):
     monkeypatch.chdir(tmp_path)
     before = _tree(tmp_path)
     rc = main([*MODEL, "embed", str(photo), "--steps-w", "2", "--steps-noise", "0", "--out-dir", "out"])
@@ -145,12 +146,12 @@ def test_hostile_images_and_latents_are_refused_before_decoding(tmp_path):
     assert max(p.stat().st_size for p in (big16, mid16, labels, labels9k, latent)) < 4 << 20
 
 
-def test_cli_reports_hostile_inputs_in_one_line(tmp_path, capsys):
+def test_cli_reports_hostile_inputs_in_one_line(tmp_path, capfd):
     labels = tmp_path / "labels.png"
     labels.write_bytes(zero_png(30000, 30000, 8, 0))
     photo = tmp_path / "p.png"
     Image.fromarray(np.zeros((30000 // 1000, 30, 3), np.uint8)).save(photo)
     rc = main([*MODEL, "segments", str(photo), "--labels", str(labels), "--out-dir", str(tmp_path / "o")])
     assert rc == 2
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert "labels.png" in err and "larger than the limit" in err and "Traceback" not in err
