@@ -19,6 +19,14 @@ from dataclasses import dataclass
 
 import torch
 
+from latent_atelier.models.cpu_threads import (  # noqa: F401  (re-exported)
+    MAX_THREADS,
+    THREADS_ENV_VAR,
+    available_cores,
+    check_threads,
+    default_threads,
+)
+
 ENV_VAR = "LATENT_ATELIER_DEVICE"
 PRECISIONS = ("float32", "bf16", "fp16")
 LATENT_DTYPE = torch.float32
@@ -142,47 +150,12 @@ def memory_in_use(device: torch.device | str) -> int | None:
 
 
 # --------------------------------------------------------------------------- compute policy
-THREADS_ENV_VAR = "LATENT_ATELIER_THREADS"
 PRECISION_ENV_VAR = "LATENT_ATELIER_PRECISION"
 #: what the optimisation loops may run in ("auto" picks per device and model)
 SEARCH_PRECISIONS = ("auto", "float32", "bf16")
-MAX_THREADS = 1024
 #: below this many generator parameters "auto" stays float32: tiny models gain nothing from
 #: bf16 (the casts cost more than the arithmetic saves; measured in benchmarks/bench_speed.py)
 AUTO_BF16_MIN_PARAMS = 5_000_000
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def check_threads(threads: object, source: str = "threads") -> int:
-    """``threads`` as an int in 1..MAX_THREADS, or a ValueError that says what to give."""
-    try:
-        n = int(str(threads).strip())
-    except ValueError:
-        raise ValueError(f"{source} must be a whole number of CPU threads (1..{MAX_THREADS}), "
-                         f"not {threads!r}") from None
-    if not 1 <= n <= MAX_THREADS:
-        raise ValueError(f"{source} must be 1..{MAX_THREADS} CPU threads, not {n} "
-                         f"(this machine has {available_cores()} cores)")
-    return n
-
-
-def default_threads() -> int:
-    """``$LATENT_ATELIER_THREADS`` when set, else ``$OMP_NUM_THREADS`` (the usual way to pin a
-    process's threads), else every available core."""
-    env = os.environ.get(THREADS_ENV_VAR, "").strip()
-    if env:
-        return check_threads(env, f"${THREADS_ENV_VAR}")
-    omp = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if omp.isdigit() and 1 <= int(omp) <= MAX_THREADS:
-        return int(omp)
-    return available_cores()
 
 
 def cpu_bf16_supported() -> bool:
@@ -219,9 +192,9 @@ class ComputePolicy:
     threads: int
     precision: str = "auto"
 
-    def describe(self, device: torch.device | str = "cpu") -> str:
-        """A short note for a status bar or a log, e.g. ``"2 threads, bf16"``."""
-        dtype = {torch.bfloat16: "bf16", torch.float32: "float32"}[search_dtype(device, None, self)]
+    def describe(self, device: torch.device | str = "cpu", model: torch.nn.Module | None = None) -> str:
+        """A short note for a status bar or a log, e.g. ``"2 threads, bf16 (auto)"``."""
+        dtype = {torch.bfloat16: "bf16", torch.float32: "float32"}[search_dtype(device, model, self)]
         auto = " (auto)" if self.precision == "auto" else ""
         kind = torch.device(device).type
         where = f"{self.threads} thread{'s' if self.threads != 1 else ''}" if kind == "cpu" else kind

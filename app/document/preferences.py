@@ -20,6 +20,9 @@ from latent_atelier.models.atomic import atomic_write_bytes
 APP_DIR_NAME = "latent-atelier"
 FILE_NAME = "preferences.json"
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+#: the optimisation loops' precisions (models.devices.SEARCH_PRECISIONS, listed here without torch)
+PRECISIONS = ("auto", "float32", "bf16")
+MAX_THREADS = 1024
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ class Preferences:
     undo_budget_mb: int = 1024
     recent_files: list[str] = field(default_factory=list)
     max_recent: int = 10
+    threads: int = 0  # CPU threads for the generator jobs; 0 = every core
+    precision: str = "auto"  # of the optimisation loops: auto (bf16 where it pays), float32, bf16
     worker_address: str = ""  # "" = run jobs here; else a `latent-atelier-worker` address
     worker_tls_dir: str = ""  # certificate folder for a tls:// worker (see app/remote)
 
@@ -68,6 +73,11 @@ class Preferences:
             raise ValueError("undo_budget_mb must be 64..65536")
         if not isinstance(self.max_recent, int) or not 0 <= self.max_recent <= 100:
             raise ValueError("max_recent must be 0..100")
+        threads_ok = isinstance(self.threads, int) and not isinstance(self.threads, bool)
+        if not threads_ok or not 0 <= self.threads <= MAX_THREADS:
+            raise ValueError(f"threads must be 0 (every core) .. {MAX_THREADS}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
         if not isinstance(self.worker_address, str) or not isinstance(self.worker_tls_dir, str):
             raise ValueError("worker_address and worker_tls_dir must be text ('' = none)")
         if self.worker_address.strip():

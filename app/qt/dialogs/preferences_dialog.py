@@ -1,5 +1,5 @@
-"""Preferences: compute device, default model, autosave interval, undo memory budget, and the
-remote worker that runs jobs instead of this machine."""
+"""Preferences: compute device, CPU threads and precision, default model, autosave interval,
+undo memory budget, and the remote worker that runs jobs instead of this machine."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latent_atelier.models.cpu_threads import available_cores
+
 if TYPE_CHECKING:
     from latent_atelier.app.document.preferences import Preferences
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 MIN_AUTOSAVE_S, MAX_AUTOSAVE_S = 10, 3600  # 0 = off (Preferences.validate's range)
 MIN_UNDO_MB, MAX_UNDO_MB = 64, 65536
+MAX_THREADS = 1024  # Preferences.validate's range; 0 = every core
+PRECISION_CHOICES = ("auto", "float32", "bf16")
 MODEL_FILTER = "Generator checkpoints (*.pt *.pkl *.safetensors);;All files (*)"
 
 
@@ -42,6 +46,18 @@ class PreferencesDialog(QDialog):
         if current not in DEVICE_CHOICES:
             self.device.addItem(current)
         self.device.setCurrentText(current)
+        self.threads = QSpinBox()
+        self.threads.setObjectName("threads")
+        self.threads.setRange(0, MAX_THREADS)
+        self.threads.setSpecialValueText(f"every core ({available_cores()})")
+        self.threads.setValue(int(prefs.threads))
+        self.threads.setToolTip("CPU threads for the generator jobs (the next job uses the new value)")
+        self.precision = QComboBox()
+        self.precision.setObjectName("precision")
+        self.precision.addItems(PRECISION_CHOICES)
+        self.precision.setCurrentText(prefs.precision if prefs.precision in PRECISION_CHOICES else "auto")
+        self.precision.setToolTip("auto: bfloat16 where the CPU or GPU runs it natively and the model "
+                                  "is large enough to gain; final images are always float32")
         self.model_path = QLineEdit(str(prefs.default_model or ""))
         self.model_path.setPlaceholderText("bundled demo model")
         browse = QPushButton("Browse…")
@@ -61,6 +77,8 @@ class PreferencesDialog(QDialog):
         self.undo_budget.setSuffix(" MB")
         self.undo_budget.setValue(int(prefs.undo_budget_mb))
         form.addRow("Compute device", self.device)
+        form.addRow("CPU threads", self.threads)
+        form.addRow("Precision", self.precision)
         form.addRow("Default model", model_row)
         form.addRow("Autosave every", self.autosave)
         form.addRow("Undo memory", self.undo_budget)
@@ -89,6 +107,8 @@ class PreferencesDialog(QDialog):
     def apply(self) -> None:
         """Write the edited values into the Preferences object."""
         self.prefs.device = self.device.currentText()
+        self.prefs.threads = int(self.threads.value())
+        self.prefs.precision = self.precision.currentText()
         self.prefs.default_model = self.model_path.text().strip() or None
         seconds = int(self.autosave.value())
         self.prefs.autosave_seconds = 0 if seconds == 0 else max(MIN_AUTOSAVE_S, seconds)

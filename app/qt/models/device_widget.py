@@ -66,11 +66,18 @@ class ModelStatusWidget(QWidget):
         self.device_combo = DeviceCombo(manager)
         self.memory_label = QLabel("")
         self.memory_label.setObjectName("memory_label")
+        threads = manager.compute_threads  # known without torch; the dtype once a job starts
+        self.compute_label = QLabel(f"{threads} thread{'s' if threads != 1 else ''}")
+        self.compute_label.setObjectName("compute_label")
+        self.compute_label.setToolTip("CPU threads and the precision of the optimisation loops "
+                                      "(Edit > Preferences)")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.model_label)
         layout.addWidget(self.device_combo)
+        layout.addWidget(self.compute_label)
         layout.addWidget(self.memory_label)
+        manager.compute_changed.connect(self.compute_label.setText)
         manager.loading.connect(lambda name: self._set_text(f"Loading {name}…"))
         manager.loaded.connect(self._on_loaded)
         manager.failed.connect(lambda _msg: self._set_text(manager.status_text()))

@@ -89,6 +89,7 @@ class ModelManager(QObject):
     loaded = Signal(object)  # ModelInfo
     failed = Signal(str)
     device_changed = Signal(str)
+    compute_changed = Signal(str)  # e.g. "2 threads, bf16 (auto)", emitted as a job starts
     _loader_done = Signal(object, object, object, str)  # loader, generator, info, error
 
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
@@ -99,6 +100,7 @@ class ModelManager(QObject):
         self._info: ModelInfo | None = None
         self._spec: str | None = None  # what to load at first use (None: the demo model)
         self._device = "auto"
+        self._preferences: Any = None  # threads (0: every core) and precision, read at each job
         self._loader: _Loader | None = None
         self._loader_done.connect(self._on_loader_done)
 
@@ -150,6 +152,31 @@ class ModelManager(QObject):
             self._gen, self._info = gen, info
         self.loaded.emit(info)
         return info
+
+    def follow_preferences(self, preferences: Any) -> None:
+        """Take CPU threads (``threads``, 0: every core) and the search ``precision`` from this
+        Preferences object at every job (so an edit in the dialog applies to the next job)."""
+        self._preferences = preferences
+
+    @property
+    def _threads(self) -> int:
+        return int(getattr(self._preferences, "threads", 0) or 0)
+
+    @property
+    def _precision(self) -> str:
+        return str(getattr(self._preferences, "precision", "auto") or "auto")
+
+    @property
+    def compute_threads(self) -> int:
+        """The threads the next job runs with (the preference, or every core), without torch."""
+        if self._threads:
+            return self._threads
+        from latent_atelier.models.cpu_threads import default_threads
+
+        try:
+            return default_threads()
+        except ValueError:  # a bad $LATENT_ATELIER_THREADS: the job reports it
+            return 1
 
     def set_device(self, device: str) -> None:
         """Run future jobs on ``device``; the generator moves at the next job."""
@@ -253,13 +280,16 @@ class ModelManager(QObject):
             return self._on_device(gen)
 
     def _on_device(self, gen: Any) -> Any:
-        import torch
-
-        from latent_atelier.models.devices import pick_device
+        from latent_atelier.models.devices import pick_device, set_compute_policy
 
         target = pick_device(None if self._device == "auto" else self._device)
-        if target.type == "cpu":  # leave one core to the GUI thread
-            torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+        # every core by default: idle OpenMP threads sleep (models/__init__.py), so the GUI
+        # thread still gets its turn (benchmarks/bench_gui_responsiveness.py)
+        policy = set_compute_policy(self._threads or None, self._precision)
+        try:
+            self.compute_changed.emit(policy.describe(target, gen))
+        except Exception as exc:  # e.g. bf16 asked for where there is none: the job says it
+            self.compute_changed.emit(str(exc).split(";")[0])
         try:
             current = next(gen.parameters()).device
         except (StopIteration, AttributeError):

@@ -68,6 +68,7 @@ class OperationsController(QObject):
         super().__init__(window)
         self.window = window
         self.manager = ModelManager(window.settings.qsettings, self)
+        self.manager.follow_preferences(window.preferences)  # CPU threads, precision
         self.runner = JobRunner(self)
         self.pending = PendingResults(self)
         self.overlay = CanvasOverlay(window.canvas)
