@@ -72,6 +72,9 @@ def random_generator(
     return gen.eval()
 
 
+MAX_RANDOM_SIZE = 1024  # what a random:<arch>:<size> spec may ask for
+
+
 def load_model(spec: str | os.PathLike | None, device: str | torch.device = "cpu") -> torch.nn.Module:
     """Load a generator from a spec (path, ``random:...``, or None for the demo model)."""
     if spec is None:
@@ -88,9 +91,13 @@ def load_model(spec: str | os.PathLike | None, device: str | torch.device = "cpu
             raise ValueError("random model spec is random:<arch>:<size>[:<seed>[:<width>]]")
         size = int(parts[2])
         seed = int(parts[3]) if len(parts) >= 4 else 0
+        if not 8 <= size <= MAX_RANDOM_SIZE or size & (size - 1):
+            raise ValueError(f"random model size {size}: a power of two from 8 to {MAX_RANDOM_SIZE}")
         kwargs = {}
         if len(parts) == 5:  # one channel width for every resolution (small, fast models)
             width = int(parts[4])
+            if not 1 <= width <= 1024:
+                raise ValueError(f"random model width {width}: from 1 to 1024")
             kwargs = {"channels": {2**i: width for i in range(2, size.bit_length())}, "style_dim": width}
         return random_generator(parts[1], size, seed, **kwargs).to(device)
     from latent_atelier.models.checkpoints import load_generator

@@ -139,11 +139,18 @@ def check_direction(gen: Generator, direction: torch.Tensor | np.ndarray,
     return d.float().clone()
 
 
+MAX_DIRECTION_BYTES = 16 << 20  # a direction is n_latent x dim floats: kilobytes
+
+
 def load_direction(path: str | Path, gen: Generator, group: str | None = None) -> torch.Tensor:
     """Read a ``.npy`` direction (``n_latent x dim`` or ``1 x dim``) checked against ``gen``."""
+    from latent_atelier.models.untrusted import load_npy
+
     path = Path(path)
     try:
-        arr = np.load(path, allow_pickle=False)
+        if path.stat().st_size > MAX_DIRECTION_BYTES:
+            raise ValueError(f"{path.stat().st_size >> 20} MB is far more than a direction holds")
+        arr = load_npy(path.read_bytes(), MAX_DIRECTION_BYTES, str(path))  # header checked first
     except (OSError, ValueError) as exc:
         raise DirectionError(
             f"{path}: not a readable .npy array ({exc}); save directions with numpy.save"

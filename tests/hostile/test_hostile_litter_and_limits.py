@@ -74,3 +74,29 @@ def test_too_many_segments_are_refused_with_the_limit():
     with pytest.raises(OperationError, match=r"300 segments: at most 64 can be inverted together at 32 px"):
         invert_segments(gen, target, labels)
     assert max_segments(128) == 64 and max_segments(256) == 16 and max_segments(1024) == 8
+
+
+def test_a_direction_file_declaring_74_gb_is_refused_before_numpy_allocates(tmp_path):
+    import io
+
+    from latent_atelier.editors.inversion.directions import DirectionError, load_direction
+    from latent_atelier.models.zoo import load_model
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False,
+                                               "shape": (100_000, 200_000)})
+    path = tmp_path / "direction.npy"
+    path.write_bytes(buf.getvalue() + bytes(64))
+    gen = load_model("random:stylegan2:32:0:32", "cpu")
+    refused = r"direction\.npy.*declares 74\.5 GB of data but 64 bytes follow"
+    with pytest.raises(DirectionError, match=refused):
+        load_direction(path, gen)
+
+
+@pytest.mark.parametrize("spec", ["random:stylegan2:1048576", "random:stylegan2:48",
+                                  "random:stylegan2:32:0:100000"])
+def test_a_random_model_spec_beyond_the_limits_is_refused(spec):
+    from latent_atelier.models.zoo import load_model
+
+    with pytest.raises(ValueError, match=r"random model (size|width)"):
+        load_model(spec, "cpu")
