@@ -80,3 +80,25 @@ def test_the_app_quits_cleanly_while_a_load_is_stuck(tmp_path):
     assert quit_s < 10, proc.stdout  # closing waits at most ~2 s for the loader
     assert "Destroyed while thread" not in proc.stderr and "Aborted" not in proc.stderr
     assert time.monotonic() - t0 < 120
+
+
+def test_model_menu_stops_a_stuck_load(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QFileDialog
+
+    import latent_atelier.models.zoo as zoo
+
+    release = threading.Event()
+    monkeypatch.setattr(zoo, "load_model", lambda spec, device=None, **kw: release.wait(60))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *_a, **_k: (str(tmp_path / "stuck.pkl"), "")))
+    manager = window.operations.manager
+    stop = window.findChild(QAction, "stop_model_load")
+    assert stop is not None and not stop.isEnabled()
+    load = next(a for a in window.findChildren(QAction) if a.text() == "&Load model…")
+    load.trigger()  # Model > Load model..., the dialog answering stuck.pkl
+    qtbot.waitUntil(lambda: manager.is_loading and stop.isEnabled(), timeout=5_000)
+    stop.trigger()  # Model > Stop loading the model
+    assert not manager.is_loading and not stop.isEnabled()
+    assert "stuck.pkl" not in manager.status_text()
+    release.set()

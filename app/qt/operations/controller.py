@@ -109,13 +109,20 @@ class OperationsController(QObject):
 
     # ------------------------------------------------------------------ setup
     def fill_model_menu(self, menu: QMenu) -> None:
-        """The Model menu: load, recent, demo, Run and Cancel."""
+        """The Model menu: load, recent, demo, stop a load, Run and Cancel."""
         load = menu.addAction("&Load model…")
         load.triggered.connect(self.load_model_dialog)
         self.recent_menu = menu.addMenu("Recent models")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         demo = menu.addAction("Use the &demo model")
         demo.triggered.connect(self.use_demo_model)
+        stop = menu.addAction("&Stop loading the model")  # a slow or stuck model file
+        stop.setObjectName("stop_model_load")
+        stop.setEnabled(False)
+        stop.triggered.connect(self.manager.cancel_load)
+        self.manager.loading.connect(lambda _name: stop.setEnabled(True))
+        self.manager.loaded.connect(lambda _info: stop.setEnabled(self.manager.is_loading))
+        self.manager.failed.connect(lambda _msg: stop.setEnabled(self.manager.is_loading))
         menu.addSeparator()
         run = menu.addAction("&Run operation")
         run.setShortcut(QKeySequence("Ctrl+Return"))
