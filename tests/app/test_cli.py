@@ -78,3 +78,34 @@ def test_corrupt_checkpoint_is_reported_not_raised(tmp_path, capsys):
     rc = main(["--model", str(tmp_path / "bad.safetensors"), "embed", str(tmp_path / "p.png")])
     assert rc == 2
     assert "bad.safetensors" in capsys.readouterr().err
+
+
+def test_every_slot_kind_has_one_codec_and_the_layer_kinds_agree():
+    from typing import get_args
+
+    from latent_atelier.app.slot_codecs import CODECS, codec_for, layer_slot_kinds
+    from latent_atelier.editors.operation import SlotKind
+
+    assert set(CODECS) == set(get_args(SlotKind))
+    layers = layer_slot_kinds()
+    assert set(layers) == {"image", "rgba", "mask", "labels"}
+    assert all(codec_for(k).from_layer is not None for k in layers)
+    with pytest.raises(KeyError, match="no codec"):
+        codec_for("audio")
+
+
+def test_each_file_codec_round_trips(tmp_path):
+    from latent_atelier.app.slot_codecs import codec_for
+
+    rng = np.random.default_rng(0)
+    cases = {
+        "image": rng.random((6, 7, 3), dtype=np.float32),
+        "mask": rng.random((6, 7), dtype=np.float32),
+        "labels": rng.integers(0, 5, (6, 7)).astype(np.int32),
+    }
+    for kind, value in cases.items():
+        codec = codec_for(kind)
+        path = codec.write(value, tmp_path, kind)
+        back = codec.read(str(path), None)
+        tolerance = 1 / 255 if kind == "image" else 1 / 65535
+        np.testing.assert_allclose(back, value, atol=tolerance + 1e-6)

@@ -13,6 +13,7 @@ import numpy as np
 from latent_atelier.app.document.layers import LayerKind
 from latent_atelier.app.qt.operations.slot_pickers import BOX
 from latent_atelier.app.qt.placement.geometry import PlacementRequest, SquareBox, same_region
+from latent_atelier.app.slot_codecs import codec_for
 from latent_atelier.editors.operation import Operation, OperationError
 
 if TYPE_CHECKING:
@@ -40,21 +41,10 @@ def layer_value(doc: Document, layer: Layer, kind: str, role: str = "") -> np.nd
     """A copy of ``layer`` in the form a slot of ``kind`` (and ``role``) expects."""
     if kind == "image" and role == "background" and layer.kind == LayerKind.BACKGROUND:
         return layer.pixels[..., :3].astype(np.float32, copy=True)  # any size: it gets fitted
-    px = document_sized(doc, layer)
-    if kind == "image":
-        return np.ascontiguousarray(px[..., :3], dtype=np.float32)
-    if kind == "rgba":
-        if px.ndim == 3 and px.shape[2] == 4:
-            return px.astype(np.float32, copy=False)
-        alpha = np.ones((*px.shape[:2], 1), np.float32)
-        return np.concatenate([px[..., :3].astype(np.float32), alpha], axis=2)
-    if kind == "mask":
-        if px.ndim == 3:  # a colour layer used as a mask: its alpha
-            return px[..., 3].astype(np.float32) if px.shape[2] == 4 else px.mean(axis=2)
-        return px.astype(np.float32, copy=False)
-    if kind == "labels":
-        return px.astype(np.int32, copy=False)
-    raise ValueError(f"slot kind {kind!r} is not a layer")
+    from_layer = codec_for(kind).from_layer
+    if from_layer is None:
+        raise ValueError(f"slot kind {kind!r} is not a layer")
+    return from_layer(document_sized(doc, layer))
 
 
 def gather_inputs(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from latent_atelier.app.document.layers import Layer, LayerKind, Palette, new_layer
+from latent_atelier.app.slot_codecs import codec_for
 from latent_atelier.editors.operation import Operation, Result
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def result_layers(
         if slot.kind == "placement":
             placement = value if not slot.multiple else placement
             continue
-        if slot.kind not in ("image", "rgba", "mask", "labels"):
+        if codec_for(slot.kind).from_layer is None:  # not a layer kind (files, models)
             continue
         if not slot.layer:  # by-products such as a raw alpha
             out.notes.append(f"{slot.name} not added")
@@ -166,18 +167,19 @@ def _drop_duplicates_of_variants(out: ResultLayers) -> None:
 
 def _layer_for(kind: str, role: str, arr: np.ndarray, name: str,
                size: tuple[int, int], background: bool) -> Layer | None:
+    """The new layer for one output value (its codec says which kind), or None."""
+    layer_kind = codec_for(kind).result_layer(role)
     full = arr.shape[:2] == size
-    if kind in ("image", "rgba"):
+    if layer_kind == LayerKind.RESULT:
         if full:
             return new_layer(LayerKind.RESULT, name, pixels=arr.astype(np.float32))
         if background:  # generated from a latent alone, at model size: cover the document
             return new_layer(LayerKind.BACKGROUND, name,
                              pixels=_cover(arr[..., :3], size[1], size[0]))
         return None
-    if not full:
+    if not full or layer_kind is None:
         return None
-    if kind == "mask":
-        layer_kind = LayerKind.MATTE if role == "alpha" else LayerKind.MASK
+    if layer_kind in (LayerKind.MASK, LayerKind.MATTE):
         layer = new_layer(layer_kind, name, pixels=np.clip(arr, 0, 1).astype(np.float32))
         layer.visible = False
         return layer

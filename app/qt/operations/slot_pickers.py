@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from latent_atelier.app.document.layers import LayerKind
 from latent_atelier.app.qt.operations.labels import field_label
+from latent_atelier.app.slot_codecs import layer_slot_kinds
 from latent_atelier.editors.operation import Slot
 
 if TYPE_CHECKING:
@@ -31,13 +32,8 @@ if TYPE_CHECKING:
 NONE = "__none__"
 BOX = "__box__"  # the placement box drawn on the canvas
 
-IMAGE_KINDS = (LayerKind.PHOTO, LayerKind.RESULT, LayerKind.BACKGROUND, LayerKind.PAINT)
-KINDS_FOR_SLOT: dict[str, tuple[LayerKind, ...]] = {
-    "image": IMAGE_KINDS,
-    "rgba": (LayerKind.RESULT, LayerKind.PAINT, LayerKind.PHOTO, LayerKind.BACKGROUND),
-    "mask": (LayerKind.MASK, LayerKind.MATTE),
-    "labels": (LayerKind.LABELS,),
-}
+#: slot kind -> the layer kinds its picker offers (from the codec table)
+KINDS_FOR_SLOT: dict[str, tuple[LayerKind, ...]] = layer_slot_kinds()
 
 
 #: words in the name of a mask the user made that say which mask slot it is meant for
