@@ -75,7 +75,7 @@ def _resized_mask(mask: np.ndarray, size: int) -> np.ndarray:
 
 
 def _segmenter_for(gen: Generator, value) -> PartSegmenter | None:
-    from latent_atelier.models.zoo import resources_dir
+    from latent_atelier.resources import resources_dir
 
     path = Path(str(value)) if value else resources_dir() / "models" / DEMO_SEGMENTER
     if not path.is_file():
@@ -126,8 +126,10 @@ class DualDomain(Operation):
         Slot("source", "image", multiple=True, help="the source domain's image of each latent"),
         Slot("target", "image", multiple=True, help="the target domain's image of each latent"),
         Slot("crossover", "image", multiple=True, help="naive cut and paste, for comparison"),
-        Slot("part_source", "mask", optional=True, multiple=True, layer=False, help="the part mask on the source image"),
-        Slot("part_target", "mask", optional=True, multiple=True, layer=False, help="the part mask on the target image"),
+        Slot("part_source", "mask", optional=True, multiple=True, layer=False,
+             help="the part mask on the source image"),
+        Slot("part_target", "mask", optional=True, multiple=True, layer=False,
+             help="the part mask on the target image"),
         Slot("latent", "latent", help="the latent(s) of the result (W+ and the noise maps)"),
     )
     Params = DualDomainParams
