@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -155,3 +156,18 @@ def test_cli_reports_hostile_inputs_in_one_line(tmp_path, capfd):
     assert rc == 2
     err = capfd.readouterr().err
     assert "labels.png" in err and "larger than the limit" in err and "Traceback" not in err
+
+
+def test_an_unwritable_out_dir_is_refused_before_the_run(tmp_path, capfd, photo, monkeypatch):
+    import latent_atelier.app.cli_io as cli_io
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    # root may write anywhere, so the refusal of the OS (read-only, chattr +i) is simulated
+    monkeypatch.setattr(cli_io.os, "access", lambda p, mode: Path(p) != locked and real(p, mode))
+    rc = main([*MODEL, "embed", str(photo), "--out-dir", str(locked / "run")])
+    assert rc == 2
+    err = capfd.readouterr().err
+    assert f"{locked} is not writable: choose another folder" in err and "model:" not in err
+    assert not (locked / "run").exists()
