@@ -226,8 +226,22 @@ class RecoveryStore:
         Called at start-up: temp files that interrupted writes left in the folder go first.
         """
         clean_stale_temps(self.directory)
-        return [e for e in self.list() if e.session_id != self.session_id and not e.process_alive
+        entries = self.list()
+        self._drop_orphan_journals({e.session_id for e in entries})
+        return [e for e in entries if e.session_id != self.session_id and not e.process_alive
                 and (e.changed or self._journals(e.session_id))]
+
+    def _drop_orphan_journals(self, with_notes: set[str]) -> None:
+        """Journals of dead sessions that never wrote a recovery file have nothing to replay onto."""
+        for path in self.directory.glob("*.journal"):
+            session = path.name.split(".", 1)[0]
+            pid = session.split("-", 1)[0]
+            if session in with_notes or session == self.session_id or not pid.isdigit():
+                continue
+            probe = RecoveryEntry(path, session, None, "", 0.0, int(pid))
+            if not probe.process_alive:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     def load(self, entry: RecoveryEntry) -> Document:
         """Open a recovery entry, its stroke journals replayed: the document points at its

@@ -100,3 +100,12 @@ def test_a_random_model_spec_beyond_the_limits_is_refused(spec):
 
     with pytest.raises(ValueError, match=r"random model (size|width)"):
         load_model(spec, "cpu")
+
+
+def test_journals_of_a_session_that_never_autosaved_are_removed_at_start(tmp_path):
+    orphan = tmp_path / "999999999-dead.000000.journal"
+    orphan.write_bytes(b"LAJ1")
+    alive = tmp_path / f"{os.getpid()}-live.000000.journal"  # a running session's: kept
+    alive.write_bytes(b"LAJ1")
+    RecoveryStore(tmp_path).crashed()
+    assert not orphan.exists() and alive.exists()
