@@ -54,7 +54,7 @@ class WindowActions:
         )
         self.export_psd = self._make("Export layers as &PSD…", w.export_psd_dialog)
         self.export_layer = self._make("Export &layer…", w.export_layer_dialog)
-        self.quit = self._make("&Quit", w.close, QKeySequence.StandardKey.Quit)
+        self.quit = self._make("&Quit", w.close, "Ctrl+Q")  # the standard key is empty on some platforms
         self.undo = self._make("&Undo", w.undo, "Ctrl+Z", "undo")
         self.redo = self._make("&Redo", w.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "redo")
         self.preferences = self._make("&Preferences…", w.open_preferences, "Ctrl+,")
@@ -168,8 +168,8 @@ class WindowActions:
         tools_menu.addActions(list(self.tool_actions.values()))
         tools_menu.addSeparator()
         tools_menu.addActions([self.size_down, self.size_up])
-        fill_model_menu(bar.addMenu("&Model"))
-        help_menu = bar.addMenu("&Help")  # last, as everywhere
+        fill_model_menu(bar.addMenu("M&odel"))  # Alt+M is the mask overlay
+        help_menu = bar.addMenu("Hel&p")  # last, as everywhere; Alt+H hides the photo
         help_menu.addActions([self.shortcuts, self.about])
         self.refresh_recent()
 
