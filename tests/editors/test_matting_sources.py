@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -43,9 +45,9 @@ def test_trust_is_full_in_domain_and_none_out_of_domain():
 def test_trust_rises_with_fit_and_agreement():
     psnrs = np.linspace(14, 26, 13)
     ts = [trust.Fit(p, 0.1, 0.9).trust() for p in psnrs]
-    assert all(b >= a for a, b in zip(ts, ts[1:])) and ts[0] == 0.0 and ts[-1] == 1.0
+    assert all(b >= a for a, b in itertools.pairwise(ts)) and ts[0] == 0.0 and ts[-1] == 1.0
     lp = [trust.Fit(25.0, v, 0.9).trust() for v in np.linspace(0.1, 0.5, 9)]
-    assert all(b <= a for a, b in zip(lp, lp[1:])) and lp[-1] == 0.0
+    assert all(b <= a for a, b in itertools.pairwise(lp)) and lp[-1] == 0.0
     good_fit_disagreeing = trust.Fit(25.0, 0.1, 0.2).trust()
     assert good_fit_disagreeing == pytest.approx(1.0 - trust.AGREE_WEIGHT)
     assert trust.Fit(25.0, 0.1, None).trust() == 1.0
