@@ -145,6 +145,14 @@ def scan(data: bytes | io.BytesIO, what: str = "pickle") -> int:
     return fh.tell()
 
 
+def _top(stack: list[int]) -> int:
+    """The depth of the last value (marks are not values: the unpickler keeps them apart)."""
+    for value in reversed(stack):
+        if value != _MARK:
+            return value
+    raise UnsafePickleError("malformed pickle (empty stack)")
+
+
 def _pop_mark(stack: list[int]) -> list[int]:
     items = []
     while stack:
@@ -162,16 +170,19 @@ def _simulate(op: pickletools.OpcodeInfo, arg: Any, stack: list[int], memo: dict
         stack.append(_MARK)
         return
     if name in ("PUT", "BINPUT", "LONG_BINPUT"):
-        memo[arg] = stack[-1]
+        memo[arg] = _top(stack)
         return
     if name == "MEMOIZE":
-        memo[len(memo)] = stack[-1]
+        memo[len(memo)] = _top(stack)
         return
     if name in ("GET", "BINGET", "LONG_BINGET"):
         stack.append(memo[arg])
         return
     if name == "DUP":
-        stack.append(stack[-1])
+        stack.append(_top(stack))
+        return
+    if name == "POP" and stack and stack[-1] == _MARK:
+        stack.pop()  # as the unpickler does: POP right after MARK drops the mark
         return
     popped: list[int] = []
     before = list(op.stack_before)
