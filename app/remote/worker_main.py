@@ -45,18 +45,18 @@ def _serve(url: str, folder, workers: int, threads: int, device: str | None) -> 
     import dask
 
     from latent_atelier.app.remote.certificates import dask_security
-    from latent_atelier.app.remote.session import _config, _dask
+    from latent_atelier.app.remote.session import LOCAL_HTTP, dask_settings, import_distributed
 
-    distributed = _dask()
+    distributed = import_distributed()
     scheme, _, rest = url.partition("://")
     host, _, port = rest.rpartition(":")
     env = {"LATENT_ATELIER_DEVICE": device} if device else {}
-    settings = {**_config(), "distributed.nanny.environ": env}
+    settings = {**dask_settings(), "distributed.nanny.environ": env}
     with dask.config.set(settings):
         cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=threads, processes=True,
             host=host.strip("[]"), scheduler_port=int(port), protocol=f"{scheme}://",
-            security=dask_security(folder, "worker"), dashboard_address=None,
+            security=dask_security(folder, "worker"), dashboard_address=LOCAL_HTTP,
             silence_logs=logging.WARNING,
         )
     print(f"latent-atelier worker: {workers} process(es) serving at {cluster.scheduler_address}; "

@@ -53,6 +53,36 @@ def test_remote_embed_equals_local_embed_and_previews_arrive(session) -> None:
     assert session.model_info(MODEL)["resolution"] == 32
 
 
+def test_a_checkpoint_travels_once_and_stays_loaded_on_the_worker(session, tmp_path) -> None:
+    from latent_atelier.models.checkpoints import save_generator
+    from latent_atelier.models.zoo import load_model
+
+    path = tmp_path / "tiny.safetensors"
+    save_generator(load_model(MODEL, "cpu"), path)
+    sent: list[object] = []
+    scatter = session.client.scatter
+    session.client.scatter = lambda data, **kw: sent.append(data) or scatter(data, **kw)
+    try:
+        first = session.model_info(path)
+        op = get_operation("embed")
+        params = op.Params(steps_w=1, steps_noise=0)
+        from_file = session.run("embed", {"photo": _photo()}, params, Progress(), spec=path)
+        from_spec = session.run("embed", {"photo": _photo()}, params, Progress(), spec=MODEL)
+    finally:
+        session.client.scatter = scatter
+    assert [type(d) for d in sent] == [bytes]  # the file's bytes went over once, not per job
+    assert first["arch"] == "stylegan2" and first["resolution"] == 32
+    np.testing.assert_allclose(from_file.outputs["result"], from_spec.outputs["result"], atol=1e-6)
+
+    def cached_keys():
+        from latent_atelier.app.remote import worker_tasks
+
+        return [key for key, _device in worker_tasks._models]
+
+    (keys,) = session.client.run(cached_keys).values()
+    assert any(key.startswith("bytes:") and len(key) == len("bytes:") + 64 for key in keys)
+
+
 def test_cancel_stops_the_job_within_a_step_and_changes_nothing(session) -> None:
     photo = _photo()
     before = photo.copy()

@@ -67,7 +67,7 @@ def test_tls_worker_accepts_its_own_client_key_and_refuses_another(tmp_path) -> 
     make_certificates(ours)
     make_certificates(theirs)
     with LocalCluster(n_workers=0, processes=False, protocol="tls://", host="127.0.0.1",
-                      scheduler_port=0, dashboard_address=None,
+                      scheduler_port=0, dashboard_address="127.0.0.1:0",
                       security=dask_security(ours, "worker"), silence_logs=logging.CRITICAL
                       ) as cluster:
         address = cluster.scheduler_address
@@ -78,3 +78,17 @@ def test_tls_worker_accepts_its_own_client_key_and_refuses_another(tmp_path) -> 
             RemoteSession.connect(address, tls_dir=theirs, timeout_s=3)
         with pytest.raises(RemoteSetupError, match="no worker answers"):  # plain TCP to TLS
             RemoteSession.connect(address.replace("tls://", "tcp://"), timeout_s=3)
+
+
+def test_a_worker_loads_only_checkpoint_bytes_it_was_sent_with_their_hash() -> None:
+    import hashlib
+
+    from latent_atelier.app.remote.worker_tasks import ModelRef, cached_model
+
+    with pytest.raises(ValueError, match="loads only what it is sent"):
+        cached_model(ModelRef("bytes", "0" * 64, "/etc/passwd"), None)  # a path is no checkpoint
+    data = b"some bytes"
+    with pytest.raises(ValueError, match="do not match their hash"):
+        cached_model(ModelRef("bytes", hashlib.sha256(b"other").hexdigest(), "x.pt"), data)
+    with pytest.raises(ValueError, match="not a random model spec"):
+        cached_model(ModelRef("random", "/models/x.pt"), None)
