@@ -9,7 +9,6 @@ At most ``2 x workers`` photos are read and in flight at once, so memory stays b
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 import time
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latent_atelier.app.remote.session import RemoteSession
+from latent_atelier.app.remote.session import RemoteSession, params_dict
 from latent_atelier.editors.operation import Operation, Progress, Result
 
 MARKER = ".done"
@@ -75,7 +74,7 @@ def plan_batch(op_name: str, files: Sequence[str | Path], params: Any, out_dir: 
                model: str | None) -> BatchPlan:
     """Which of ``files`` still need a run with these settings (see the module docstring)."""
     paths = [Path(f) for f in files]
-    param_dict = dataclasses.asdict(params) if dataclasses.is_dataclass(params) else dict(params)
+    param_dict = params_dict(params)
     todo, skipped = [], []
     for path, folder in zip(paths, output_folders(paths, Path(out_dir))):
         marker = _marker_text(op_name, path, param_dict, str(model))

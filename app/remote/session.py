@@ -69,6 +69,13 @@ def dask_settings() -> dict[str, Any]:
             "distributed.admin.tick.limit": "60s"}
 
 
+def params_dict(params: Any) -> dict[str, Any]:
+    """An Operation's Params (a dataclass instance) or a mapping, as a plain dict."""
+    if dataclasses.is_dataclass(params) and not isinstance(params, type):
+        return dataclasses.asdict(params)
+    return dict(params)
+
+
 class RemoteSession:
     """A connection to Dask workers that run Operations (see the module docstring)."""
 
@@ -154,7 +161,7 @@ class RemoteSession:
         for name, value in inputs.items():
             if isinstance(value, np.ndarray) and value.nbytes >= SCATTER_MIN_BYTES:
                 arr = np.ascontiguousarray(value)
-                digest = hashlib.sha256(arr.view(np.uint8).reshape(-1)).hexdigest()
+                digest = hashlib.sha256(arr.tobytes()).hexdigest()
                 key = f"array-{digest}-{arr.dtype.str}-{'x'.join(map(str, arr.shape))}"
                 out[name] = self._scatter(key, arr)
             else:
@@ -202,8 +209,7 @@ class RemoteSession:
         ``OperationError`` (as the worker raised it) or :class:`RemoteWorkerLost`.
         """
         distributed = import_distributed()
-        if dataclasses.is_dataclass(params):
-            params = dataclasses.asdict(params)
+        params = params_dict(params)
         ref, data = self.model_ref(spec, device) if needs_model else (None, None)
         job_id = uuid.uuid4().hex
         queue = distributed.Queue(progress_queue_name(job_id), client=self.client)
