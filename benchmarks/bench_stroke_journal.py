@@ -51,7 +51,7 @@ def bench(size: int, rounds: int, dabs: int) -> dict:
         plain_cpu.append(time.thread_time() - c0)
     with tempfile.TemporaryDirectory() as tmp:
         journal = StrokeJournal(Path(tmp) / "bench.journal")
-        recorder = JournalRecorder(doc, journal.append, lambda: None)
+        recorder = JournalRecorder(doc, journal.append_tiles, lambda: None)
         added_wall: list[float] = []
         added_cpu: list[float] = []
         handler = recorder._on_event

@@ -102,11 +102,11 @@ class RecoveryStore:
         return sorted(found)
 
     # -- stroke journal ------------------------------------------------------------------
-    def record(self, layer_id: str, x: int, y: int, block: np.ndarray) -> None:
-        """Journal one changed block of a layer (call on the thread that edits the document)."""
+    def record(self, layer_id: str, tiles: list[tuple[int, int, np.ndarray]]) -> None:
+        """Journal the changed tiles of one step (call on the thread that edits the document)."""
         if self._journal is None:
             self._journal = StrokeJournal(self.journal_path(self._generation))
-        self._journal.append(layer_id, x, y, block)
+        self._journal.append_tiles(layer_id, tiles)
 
     def record_layer(self, layer: Layer, index: int) -> None:
         """Journal a blank layer just inserted at ``index``."""

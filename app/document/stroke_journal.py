@@ -2,14 +2,16 @@
 progress (no Qt).
 
 :class:`JournalRecorder` watches a document's history. A pixel step that was just applied,
-undone or redone becomes records of the 128 px tiles it changed (their new content); a
+undone or redone becomes one record of the 128 px tiles it changed (their new content: a
+stroke is replayed whole or not at all); a
 blank layer just added becomes a record of its kind, size and properties; anything else
 (layers removed, properties, very large replacements) is reported so that the caller
 autosaves at once instead.
 
 :class:`StrokeJournal` appends records to a file. Record layout (little-endian):
-``b"LAJ1"``, u32 header length, JSON header (layer id, x, y, shape, dtype), u64 data
-length, the pixels, u32 CRC-32 of header and pixels. Each record is one ``os.writev``
+``b"LAJ1"``, u32 header length, JSON header (layer id, each tile's x, y, height and width,
+the dtype and channels), u64 data length, the tiles' pixels one after the other, u32 CRC-32
+of header and pixels. Each record is one ``os.writev``
 call, so once :meth:`StrokeJournal.append` returns the bytes belong to the OS and a
 killed process loses none of them; a background thread ``fdatasync``\\ s them against
 power loss. :func:`replay` applies the records of a journal in order and stops at the
@@ -62,12 +64,20 @@ class StrokeJournal:
 
     def append(self, layer_id: str, x: int, y: int, block: np.ndarray) -> None:
         """Add one record: ``block`` is the layer's content at layer position ``(x, y)``."""
-        block = np.ascontiguousarray(block)
-        if block.dtype.name not in _DTYPES:
-            raise ValueError(f"journal blocks are float32 or int32, not {block.dtype}")
-        self._write({"op": "pixels", "layer": layer_id, "x": int(x), "y": int(y),
-                     "shape": list(block.shape), "dtype": block.dtype.name},
-                    memoryview(block).cast("B"))
+        self.append_tiles(layer_id, [(x, y, block)])
+
+    def append_tiles(self, layer_id: str, tiles: list[tuple[int, int, np.ndarray]]) -> None:
+        """Add one record of several blocks of a layer (replayed all together or not at all)."""
+        blocks = [np.ascontiguousarray(b) for _x, _y, b in tiles]
+        dtype = blocks[0].dtype
+        extra = blocks[0].shape[2:]
+        if dtype.name not in _DTYPES or any(b.dtype != dtype or b.shape[2:] != extra for b in blocks):
+            raise ValueError("journal tiles are float32 or int32, all of one layout")
+        boxes = [[int(x), int(y), int(b.shape[0]), int(b.shape[1])]
+                 for (x, y, _), b in zip(tiles, blocks, strict=True)]
+        data = b"".join(memoryview(b).cast("B") for b in blocks) if len(blocks) > 1 else blocks[0]
+        self._write({"op": "pixels", "layer": layer_id, "tiles": boxes, "dtype": dtype.name,
+                     "channels": list(extra)}, memoryview(data).cast("B"))
 
     def append_blank_layer(self, layer: Layer, index: int) -> None:
         """Add a record of a blank layer inserted at ``index`` (its pixels are implied)."""
@@ -124,8 +134,10 @@ class StrokeJournal:
         self._fd = None
 
 
-def read_records(path: str | os.PathLike) -> Iterator[tuple[dict, np.ndarray | None]]:
-    """``(header, block)`` of each whole record, in order; stops at a torn one."""
+def read_records(
+    path: str | os.PathLike,
+) -> Iterator[tuple[dict, list[tuple[int, int, np.ndarray]] | None]]:
+    """``(header, tiles)`` of each whole record, in order; stops at a torn one."""
     with open(path, "rb") as fh:
         while True:
             head = fh.read(8)
@@ -149,42 +161,58 @@ def read_records(path: str | os.PathLike) -> Iterator[tuple[dict, np.ndarray | N
                 return
             try:
                 meta = json.loads(header)
-                block = None
+                blocks = None
                 if meta.get("op") == "pixels":
-                    dtype = np.dtype(_DTYPES[meta["dtype"]])
-                    block = np.frombuffer(data, dtype).reshape(meta["shape"])
+                    blocks = _split_tiles(meta, data)
             except (ValueError, KeyError, TypeError):
                 return
-            yield meta, block
+            yield meta, blocks
+
+
+def _split_tiles(meta: dict, data: bytes) -> list[tuple[int, int, np.ndarray]]:
+    dtype = np.dtype(_DTYPES[meta["dtype"]])
+    extra = tuple(int(c) for c in meta["channels"])
+    flat = np.frombuffer(data, dtype)
+    out, start = [], 0
+    for x, y, h, w in meta["tiles"]:
+        n = int(h) * int(w) * int(np.prod(extra, dtype=np.int64))
+        if n <= 0 or start + n > flat.size:
+            raise ValueError("tile outside the record")
+        out.append((int(x), int(y), flat[start : start + n].reshape(int(h), int(w), *extra)))
+        start += n
+    if start != flat.size:
+        raise ValueError("record longer than its tiles")
+    return out
 
 
 def replay(path: str | os.PathLike, doc: Document) -> tuple[int, int]:
     """Apply a journal's records to ``doc``; returns (applied, skipped). A record whose
     layer is gone or whose block does not fit that layer is skipped."""
     applied = skipped = 0
-    for meta, block in read_records(path):
+    for meta, tiles in read_records(path):
         if meta.get("op") == "insert":
             ok = _insert_blank(doc, meta)
             applied, skipped = applied + ok, skipped + (not ok)
             continue
-        if block is None:
-            skipped += 1
-            continue
         try:
-            layer_id, x, y = str(meta["layer"]), int(meta["x"]), int(meta["y"])
-            layer = doc.layer(layer_id)
+            layer_id = str(meta["layer"])
+            px = doc.layer(layer_id).pixels
         except (KeyError, ValueError, TypeError):
             skipped += 1
             continue
-        px = layer.pixels
-        h, w = block.shape[:2]
-        if (x < 0 or y < 0 or y + h > px.shape[0] or x + w > px.shape[1]
-                or block.shape[2:] != px.shape[2:] or block.dtype != px.dtype):
+        if not tiles or not all(_fits(px, x, y, block) for x, y, block in tiles):
             skipped += 1
             continue
-        doc._write_pixels(layer_id, x, y, block)
+        for x, y, block in tiles:
+            doc._write_pixels(layer_id, x, y, block)
         applied += 1
     return applied, skipped
+
+
+def _fits(px: np.ndarray, x: int, y: int, block: np.ndarray) -> bool:
+    h, w = block.shape[:2]
+    return (x >= 0 and y >= 0 and y + h <= px.shape[0] and x + w <= px.shape[1]
+            and block.shape[2:] == px.shape[2:] and block.dtype == px.dtype)
 
 
 def _insert_blank(doc: Document, meta: dict) -> bool:
@@ -212,10 +240,12 @@ def is_blank(layer: Layer) -> bool:
 
 class JournalRecorder:
     """Watches ``doc``'s history: each pixel step applied, undone or redone goes to
-    ``record(layer_id, x, y, block)`` as its changed tiles; any other change calls
-    ``on_other()`` (the caller autosaves then)."""
+    ``record(layer_id, [(x, y, tile), ...])`` as its changed tiles; a blank layer added to
+    ``record_layer(layer, index)``; any other change calls ``on_other()`` (the caller
+    autosaves then)."""
 
-    def __init__(self, doc: Document, record: Callable[[str, int, int, np.ndarray], None],
+    def __init__(self, doc: Document,
+                 record: Callable[[str, list[tuple[int, int, np.ndarray]]], None],
                  on_other: Callable[[], None],
                  record_layer: Callable[[Layer, int], None] | None = None) -> None:
         self.doc = doc
@@ -260,9 +290,11 @@ class JournalRecorder:
             return
         target, other = (step.old, step.new) if undo else (step.new, step.old)
         h, w = target.shape[:2]
+        tiles = []
         for ty in range(0, h, TILE):
             for tx in range(0, w, TILE):
                 tile = target[ty : ty + TILE, tx : tx + TILE]
-                if np.array_equal(tile, other[ty : ty + TILE, tx : tx + TILE]):
-                    continue
-                self._record(step.layer_id, step.x + tx, step.y + ty, tile)
+                if not np.array_equal(tile, other[ty : ty + TILE, tx : tx + TILE]):
+                    tiles.append((step.x + tx, step.y + ty, tile))
+        if tiles:
+            self._record(step.layer_id, tiles)

@@ -78,11 +78,11 @@ class AutosaveController(QObject):
         except OSError as exc:
             self.failed.emit(f"Stroke journal failed: {exc}")
 
-    def _journal(self, layer_id: str, x: int, y: int, block: Any) -> None:
+    def _journal(self, layer_id: str, tiles: list) -> None:
         if self.interval_s <= 0:
             return  # autosave off: no recovery file to replay a journal onto
         try:
-            self.store.record(layer_id, x, y, block)
+            self.store.record(layer_id, tiles)
         except OSError as exc:
             self.failed.emit(f"Stroke journal failed: {exc}")
         if self._last_saved_state is None:  # nothing autosaved yet: a base file first

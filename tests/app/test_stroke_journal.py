@@ -73,7 +73,7 @@ def test_a_torn_last_record_is_dropped(tmp_path):
     journal.close()
     data = (tmp_path / "j.journal").read_bytes()
     (tmp_path / "j.journal").write_bytes(data[:-10])  # the crash cut the second record
-    assert replay(tmp_path / "j.journal", doc) == (1, 0)
+    assert replay(tmp_path / "j.journal", doc) == (1, 0)  # the whole first record only
     assert doc.layers[1].pixels[:8, :8].all() and not doc.layers[1].pixels[8:].any()
     forged = tmp_path / "f.journal"
     bad = bytearray(data)
@@ -97,3 +97,25 @@ def test_journals_go_once_the_autosave_holds_them(tmp_path):
     assert len(list(tmp_path.glob("*.journal"))) == 1
     store.discard()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stroke_is_replayed_whole_or_not_at_all(tmp_path):
+    doc = Document.from_image(np.zeros((300, 300, 3), np.float32))
+    ink = doc.add_layer(new_layer(LayerKind.PAINT, "Ink", size=(300, 300)))
+    tiles: list = []
+    recorder = JournalRecorder(doc, lambda lid, t: tiles.append((lid, t)), lambda: None)
+    _stroke(doc, ink.id, 150)  # 20..280 px wide: several 128 px tiles, one record
+    recorder.detach()
+    assert len(tiles) == 1 and len(tiles[0][1]) >= 2
+    journal = StrokeJournal(tmp_path / "s.journal")
+    journal.append_tiles(*tiles[0])
+    journal.close()
+    data = (tmp_path / "s.journal").read_bytes()
+    (tmp_path / "s.journal").write_bytes(data[: len(data) // 2])  # killed while writing it
+    fresh = Document.from_image(np.zeros((300, 300, 3), np.float32))
+    fresh.add_layer(new_layer(LayerKind.PAINT, "Ink", size=(300, 300), id=ink.id))
+    assert replay(tmp_path / "s.journal", fresh) == (0, 0)
+    assert not fresh.layers[1].pixels.any()  # no half stroke
+    (tmp_path / "s.journal").write_bytes(data)
+    assert replay(tmp_path / "s.journal", fresh) == (1, 0)
+    assert np.array_equal(fresh.layers[1].pixels, doc.layers[1].pixels)
