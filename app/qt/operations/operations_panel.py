@@ -27,10 +27,8 @@ from latent_atelier.app.qt.operations.wheel_guard import WheelGuard
 from latent_atelier.editors.operation import Operation
 
 DEMO_MODEL_NOTE = (
-    "The bundled demo model draws 64 px cartoon portraits: a photo is outside what it has "
-    "learnt, so its results on photos are rough. For photos, load a real checkpoint with "
-    "Model > Load model… (our .safetensors, a rosinality or FurryGAN .pt, or an NVIDIA "
-    "stylegan2-ada .pkl at 256 px or more)."
+    "The demo model draws 64 px cartoon portraits: on photos its results are rough. For "
+    "photos, load a real checkpoint (Model > Load model…)."
 )
 
 
@@ -56,6 +54,8 @@ class OperationsPanel(QWidget):
         self.model_label.setWordWrap(True)
         self.domain_note = QLabel(DEMO_MODEL_NOTE)  # shown while the demo model is in use
         self.domain_note.setObjectName("model_domain_note")
+        self.domain_note.setToolTip("Model > Load model… reads our .safetensors, a rosinality or "
+                                    "FurryGAN .pt, or an NVIDIA stylegan2-ada .pkl")
         self.domain_note.setWordWrap(True)
         self.domain_note.setStyleSheet("color: #d08030;")
         self.domain_note.setVisible(False)
