@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: app test lint bench clean-venv lock check-install
+.PHONY: app test lint bench clean-venv lock check-install bundle
 
 $(STAMP): pyproject.toml setup.py requirements/lock.txt requirements/nodeps.txt requirements/faces.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,3 +39,12 @@ lock: $(STAMP)
 # `pip install .` (not editable) into a fresh venv; the CLI and the editor run from elsewhere.
 check-install:
 	PYTHON=$(PYTHON) bash scripts/ci/check_installed_package.sh
+
+# A PyInstaller one-folder bundle in dist/latent-atelier/ (the editor and the CLI), built from
+# a staged copy of the sources, then smoke-tested offscreen (start; a 2-step embed by its CLI).
+bundle: $(STAMP)
+	$(PY) -m pip install -q -c requirements/lock.txt -e ".[build]"
+	$(PY) packaging/stage_sources.py build/bundle-src
+	PYTHONPATH=build/bundle-src nice -n 10 $(VENV)/bin/pyinstaller --noconfirm --log-level WARN \
+	    --distpath dist --workpath build/pyinstaller packaging/latent-atelier.spec
+	$(PY) packaging/smoke_test_bundle.py dist/latent-atelier

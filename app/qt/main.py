@@ -23,6 +23,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="latent-atelier", description="Latent Atelier editor")
     parser.add_argument("file", nargs="?", help="a photo (PNG, JPEG, TIFF, WebP, BMP) or .ora")
     parser.add_argument("--no-sample", action="store_true", help="start without the sample photo")
+    parser.add_argument("--quit-after-start", action="store_true",
+                        help="quit as soon as the window is shown (a start-up check)")
     args, _qt_args = parser.parse_known_args(argv)
     return args
 
@@ -48,7 +50,12 @@ def build_window(argv: list[str] | None = None) -> tuple[QApplication, MainWindo
 
 def main(argv: list[str] | None = None) -> int:
     """Run the editor until its window closes; returns the exit status."""
-    app, _window = build_window(argv)
+    app, window = build_window(argv)
+    if parse_args(list(sys.argv[1:] if argv is None else argv)).quit_after_start:
+        app.processEvents()
+        print(f"window shown: {window.windowTitle()}", flush=True)
+        window.close()
+        return 0
     return int(app.exec())
 
 
