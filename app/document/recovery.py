@@ -47,6 +47,7 @@ class RecoveryEntry:
     saved_at: float
     pid: int
     changed: bool = True  # False: a copy taken at opening, before any change
+    base_layers: tuple[str, ...] = ()  # no .ora yet: the source file's layer ids, in order
 
     def __fspath__(self) -> str:
         """An entry stands for its ``.ora`` file: ``load_ora(entry)`` and ``Path(entry)`` work."""
@@ -113,6 +114,16 @@ class RecoveryStore:
         if self._journal is None:
             self._journal = StrokeJournal(self.journal_path(self._generation))
         self._journal.append_blank_layer(layer, index)
+
+    def note_source(self, source: str | os.PathLike | None, layer_ids: list[str]) -> None:
+        """Before the first autosave exists: a note naming the opened file as the journal's
+        base (its layers' ids in order), so strokes journaled now can be recovered even if
+        the process dies before that autosave is written. Cheap: a small JSON file."""
+        if source is None or self.ora_path.exists() or self.note_path.exists():
+            return
+        note = {"source_path": str(source), "title": Path(source).name, "saved_at": time.time(),
+                "pid": os.getpid(), "changed": True, "base_layers": list(layer_ids)}
+        atomic_write_bytes(self.note_path, json.dumps(note, indent=1).encode("utf-8"))
 
     def _rotate_journal(self) -> int:
         if self._journal is not None:
@@ -208,10 +219,13 @@ class RecoveryStore:
                     saved_at=float(data["saved_at"]),
                     pid=int(data.get("pid", -1)),
                     changed=bool(data.get("changed", True)),
+                    base_layers=tuple(str(i) for i in data.get("base_layers") or ()),
                 ))
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a damaged note is not worth a crash at start-up
-            if not ora.exists():
+            source = entries[-1].source_path
+            from_source = bool(entries[-1].base_layers) and source and Path(source).is_file()
+            if not ora.exists() and not from_source:
                 entries.pop()
         return sorted(entries, key=lambda e: e.saved_at, reverse=True)
 
@@ -246,8 +260,12 @@ class RecoveryStore:
     def load(self, entry: RecoveryEntry) -> Document:
         """Open a recovery entry, its stroke journals replayed: the document points at its
         original file and is dirty."""
-        doc = load_ora(entry.path)
-        first = _journal_from(entry.path)
+        if entry.path.exists():
+            doc = load_ora(entry.path)
+            first = _journal_from(entry.path)
+        else:  # no autosave yet: the opened file is the base, every journal applies
+            doc = _open_source(Path(str(entry.source_path)), entry.base_layers)
+            first = 0
         applied = skipped = 0
         if first is not None:
             for gen, path in self._journals(entry.session_id):
@@ -281,6 +299,22 @@ class RecoveryStore:
 
 
 RECOVERY_ENTRY = "latent-atelier/recovery.json"
+
+
+def _open_source(path: Path, layer_ids: tuple[str, ...]) -> Document:
+    """The file a session opened, its layers given the ids they had in that session."""
+    if path.suffix.lower() == ".ora":
+        doc = load_ora(path)
+    else:
+        from latent_atelier.app.document.image_read import read_image
+
+        doc = Document.from_image(read_image(path).pixels, name=path.stem)
+    if len(layer_ids) != len(doc.layers):
+        raise ProjectError(f"{path} changed since it was opened: its strokes cannot be replayed")
+    for layer, layer_id in zip(doc.layers, layer_ids, strict=True):
+        layer.id = layer_id
+    doc.active_id = doc.layers[-1].id if doc.layers else None
+    return doc
 
 
 def _journal_from(path: Path) -> int | None:

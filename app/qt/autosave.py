@@ -45,6 +45,8 @@ class AutosaveController(QObject):
         self._recorder: JournalRecorder | None = None
         self._soon = False  # an autosave is requested for when the GUI thread is free
         self._closed = False
+        self.source_path: Any = None  # the file the document was opened from (set by the window)
+        self._opened_layers: list[str] = []
         self._write_done.connect(self._after_write)
 
     def set_interval(self, seconds: float) -> None:
@@ -65,6 +67,8 @@ class AutosaveController(QObject):
             self._recorder = None
         self.document = document
         self._last_saved_state = None
+        self.source_path = document.path if document is not None else None
+        self._opened_layers = [lay.id for lay in document.layers] if document is not None else []
         if document is not None:
             self._recorder = JournalRecorder(document, self._journal, self._request_autosave,
                                              self._journal_layer)
@@ -75,6 +79,8 @@ class AutosaveController(QObject):
             return
         try:
             self.store.record_layer(layer, index)
+            if self._last_saved_state is None:
+                self.store.note_source(self.source_path, self._opened_layers)
         except OSError as exc:
             self.failed.emit(f"Stroke journal failed: {exc}")
 
@@ -83,6 +89,8 @@ class AutosaveController(QObject):
             return  # autosave off: no recovery file to replay a journal onto
         try:
             self.store.record(layer_id, tiles)
+            if self._last_saved_state is None:  # no autosave yet: the opened file is the base
+                self.store.note_source(self.source_path, self._opened_layers)
         except OSError as exc:
             self.failed.emit(f"Stroke journal failed: {exc}")
         if self._last_saved_state is None:  # nothing autosaved yet: a base file first

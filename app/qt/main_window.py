@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
             return False
         self.autosave.discard()
         self.set_document(doc)
+        self.autosave.source_path = path  # an image too: the stroke journal's first base
         self.settings.add_recent(path)
         self.actions_.refresh_recent()
         self.status.showMessage(f"Opened {path.name}", 4000)

@@ -119,3 +119,26 @@ def test_a_stroke_is_replayed_whole_or_not_at_all(tmp_path):
     (tmp_path / "s.journal").write_bytes(data)
     assert replay(tmp_path / "s.journal", fresh) == (1, 0)
     assert np.array_equal(fresh.layers[1].pixels, doc.layers[1].pixels)
+
+
+def test_before_the_first_autosave_the_opened_image_is_the_base(tmp_path):
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((64, 96, 3), 90, np.uint8)).save(photo)
+    from latent_atelier.app.document.image_read import read_image
+
+    doc = Document.from_image(read_image(photo).pixels)
+    store = RecoveryStore(tmp_path / "rec", session_id="999999999-dead")
+    opened = [lay.id for lay in doc.layers]
+    JournalRecorder(doc, store.record, lambda: None, store.record_layer)
+    ink = doc.add_layer(new_layer(LayerKind.PAINT, "Ink", size=(96, 64)))
+    store.note_source(photo, opened)  # what the app does at its first journal record
+    _stroke(doc, ink.id, 30)
+    assert not store.ora_path.exists()  # the process "dies" before any autosave
+    entries = RecoveryStore(tmp_path / "rec").list()  # (crashed() would also want its pid gone)
+    assert len(entries) == 1 and entries[0].source_path == str(photo)
+    got = RecoveryStore(tmp_path / "rec").load(entries[0])
+    assert [lay.id for lay in got.layers] == [lay.id for lay in doc.layers]
+    for lay in doc.layers:
+        assert np.array_equal(got.layer(lay.id).pixels, lay.pixels), lay.name
