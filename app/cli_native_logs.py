@@ -32,16 +32,24 @@ def native_logs_hidden() -> Iterator[None]:
         yield
         return
     python_stderr = sys.stderr
+    # Python's stderr is descriptor 2 on a terminal; when it is something else (a capture in
+    # tests, an IDE's console) it is left alone and only the native writes are diverted
+    try:
+        follows_fd2 = python_stderr.fileno() == 2
+    except (OSError, ValueError, AttributeError):
+        follows_fd2 = False
     with tempfile.TemporaryFile() as log:
         os.dup2(log.fileno(), 2)
-        sys.stderr = open(terminal_fd, "w", buffering=1, closefd=False,  # noqa: SIM115
-                          encoding=getattr(python_stderr, "encoding", None) or "utf-8",
-                          errors="backslashreplace")
+        if follows_fd2:
+            sys.stderr = open(terminal_fd, "w", buffering=1, closefd=False,  # noqa: SIM115
+                              encoding=getattr(python_stderr, "encoding", None) or "utf-8",
+                              errors="backslashreplace")
         try:
             yield
         finally:
-            sys.stderr.flush()
-            sys.stderr.close()
-            sys.stderr = python_stderr
+            if follows_fd2:
+                sys.stderr.flush()
+                sys.stderr.close()
+                sys.stderr = python_stderr
             os.dup2(terminal_fd, 2)
             os.close(terminal_fd)

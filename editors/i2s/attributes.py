@@ -19,7 +19,15 @@ from latent_atelier.editors.inversion.embed import EmbedParams, embed_image, gen
 from latent_atelier.editors.inversion.embed_core import from_numpy_mask, to_numpy_image
 from latent_atelier.editors.layer_scaling import paper_feature_layers
 from latent_atelier.editors.masks import crop_to_model
-from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.operation import (
+    Operation,
+    OperationError,
+    Progress,
+    Result,
+    Slot,
+    StagePlan,
+    param,
+)
 from latent_atelier.editors.placement import Placement, resolve_placement
 from latent_atelier.editors.registry import register
 from latent_atelier.models.generator import Generator, Latent
@@ -218,20 +226,17 @@ class AttributeTransfer(Operation):
         lat1, lat2 = inputs.get("latent"), inputs.get("latent2")
         todo = [lat is None for lat in (lat1, lat2)]
         per = params.steps_w + params.steps_noise
-        total = max(per * sum(todo), 1)
-        done = 0
+        plan = StagePlan(progress, *[(f"embed photo {i + 1}", per) for i, t in enumerate(todo) if t])
         embedded = []
         for lat, crop in ((lat1, place1.extract(photo)), (lat2, place2.extract(photo2))):
             if lat is None:
-                progress.set_stage(f"embed photo {len(embedded) + 1}")
-                sub = _OffsetProgress(progress, done, total)
+                sub = plan.enter(f"embed photo {len(embedded) + 1}")
                 lat = embed_image(
                     gen,
                     crop,
                     EmbedParams(steps_w=params.steps_w, steps_noise=params.steps_noise, seed=params.seed),
                     progress=sub,
                 ).latent
-                done += per
             else:
                 lat.validate(gen)
                 lat = lat.to(generator_device(gen))
@@ -260,24 +265,3 @@ class AttributeTransfer(Operation):
             },
             params={"layers": layers},
         )
-
-
-class _OffsetProgress(Progress):
-    """Forwards steps to ``outer`` shifted by ``offset`` within ``total``."""
-
-    def __init__(self, outer: Progress, offset: int, total: int) -> None:
-        super().__init__()
-        self._outer, self._offset, self._total = outer, offset, total
-
-    @property
-    def cancelled(self) -> bool:
-        return self._outer.cancelled
-
-    def wants_preview(self) -> bool:
-        return self._outer.wants_preview()
-
-    def step(self, i, n, preview=None, metrics=None) -> None:
-        self._outer.step(self._offset + i, self._total, preview, metrics)
-
-    def set_stage(self, name: str, steps: int | None = None) -> None:
-        self._outer.set_stage(name, steps)

@@ -29,7 +29,15 @@ from latent_atelier.editors.inversion.embed_core import (
     to_numpy_image,
 )
 from latent_atelier.editors.masks import as_mask, blur_mask, crop_to_model
-from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.operation import (
+    Operation,
+    OperationError,
+    Progress,
+    Result,
+    Slot,
+    StagePlan,
+    param,
+)
 from latent_atelier.editors.placement import Placement, resolve_placement
 from latent_atelier.editors.registry import register
 from latent_atelier.models.generator import Generator, Latent
@@ -80,18 +88,15 @@ def crossover(
     x1 = from_numpy_image(photo1, device)
     x2 = from_numpy_image(photo2, device)
     m = from_numpy_mask(mask_blur, device)
-    total = steps_init + steps_w + steps_noise
+    plan = StagePlan(progress, ("embed photo 1", steps_init), ("W+ crossover", steps_w),
+                     ("noise", steps_noise))
     lat = initial_latent(gen, "mean", seed)
-    progress.set_stage("embed photo 1")
-    lat = W_l(gen, lat, x1, steps=steps_init, lr=lr_w, progress=progress, total_steps=total)
-    progress.set_stage("W+ crossover")
+    lat = W_l(gen, lat, x1, steps=steps_init, lr=lr_w, progress=plan.enter("embed photo 1"))
     lat = optimise(
         gen, lat, TwoTargetLoss(x1, x2, m), settings=OptimiserSettings("adam", lr_w, steps_w),
-        variables="w", progress=progress, step_offset=steps_init, total_steps=total,
+        variables="w", progress=plan.enter("W+ crossover"),
     )
-    progress.set_stage("noise")
-    lat = Mk_n(gen, lat, x1, x2, m=m, steps=steps_noise, lr=lr_noise, progress=progress,
-               step_offset=steps_init + steps_w, total_steps=total)
+    lat = Mk_n(gen, lat, x1, x2, m=m, steps=steps_noise, lr=lr_noise, progress=plan.enter("noise"))
     with torch.no_grad():
         img = gen.synthesize(lat).image
     return CrossoverOutcome(lat, to_numpy_image(img))

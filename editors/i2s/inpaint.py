@@ -38,7 +38,15 @@ from latent_atelier.editors.inversion.embed_core import (
 )
 from latent_atelier.editors.layer_scaling import paper_rows, row_mask
 from latent_atelier.editors.masks import crop_to_model, grow_and_blur
-from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.operation import (
+    Operation,
+    OperationError,
+    Progress,
+    Result,
+    Slot,
+    StagePlan,
+    param,
+)
 from latent_atelier.editors.placement import resolve_placement
 from latent_atelier.editors.registry import register
 from latent_atelier.models.generator import Generator, Latent
@@ -121,28 +129,26 @@ def inpaint(
     keep = (1.0 - m).expand(b, -1, -1, -1)
     blend_np = grow_and_blur(hole, grow, blur)
     m_blend = from_numpy_mask(blend_np, device)
-    total = steps_w + steps_noise
+    plan = StagePlan(progress, ("W+", steps_w), ("noise", steps_noise))
 
     lat = offset_latents(gen, b, offset, seed)
     chosen = inpaint_rows(gen.n_latent) if free_rows == "paper" else range(gen.n_latent)
     rows = row_mask(chosen, gen.n_latent)
-    progress.set_stage("W+", steps_w)
     lat_w = optimise(
         gen, lat, EmbeddingLoss(Targets(x=x, m_m=keep, m_p=keep), W_L_WEIGHTS),
         settings=OptimiserSettings(optimizer, lr_w, steps_w), variables="w",
-        masks=VariableMasks(w={k: rows for k in lat.w}), progress=progress,
-        psnr_mask=keep, total_steps=total,
+        masks=VariableMasks(w={k: rows for k in lat.w}), progress=plan.enter("W+"),
+        psnr_mask=keep,
     )
     with torch.no_grad():
         fill = gen.synthesize(lat_w).image
-    progress.set_stage("noise", steps_noise)
     fill_region = m_blend if noise_fill_mask == "blend" else m
     keep_blend = (1.0 - fill_region).expand(b, -1, -1, -1)
     lat_n = optimise(
         gen, lat_w,
         EmbeddingLoss(Targets(x=x, y=fill, m_m=keep_blend), with_weights(MK_N_WEIGHTS, mse2=mse2)),
         settings=OptimiserSettings("adam", lr_noise, steps_noise), variables="noise",
-        progress=progress, psnr_mask=keep_blend, step_offset=steps_w, total_steps=total,
+        progress=plan.enter("noise"), psnr_mask=keep_blend,
     )
     with torch.no_grad():
         img = gen.synthesize(lat_n).image

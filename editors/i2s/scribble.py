@@ -34,7 +34,15 @@ from latent_atelier.editors.inversion.embed_core import (
 )
 from latent_atelier.editors.layer_scaling import first_rows, row_mask
 from latent_atelier.editors.masks import blur_mask, crop_to_model, grow_and_blur
-from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.operation import (
+    Operation,
+    OperationError,
+    Progress,
+    Result,
+    Slot,
+    StagePlan,
+    param,
+)
 from latent_atelier.editors.placement import resolve_placement
 from latent_atelier.editors.registry import register
 from latent_atelier.models.generator import Generator, Latent
@@ -103,24 +111,22 @@ def scribble_edit(
     x_scr = from_numpy_image(scribbled, device)
     blend = grow_and_blur(scribble_mask, grow, blur)
     keep = 1.0 - from_numpy_mask(blur_mask(scribble_mask, blur), device)
-    total = steps_embed + steps_w + steps_noise
+    plan = StagePlan(progress, ("embed photo", steps_embed), ("W+ towards the scribble", steps_w),
+                     ("noise", steps_noise))
     lat = initial_latent(gen, "mean", seed)
-    progress.set_stage("embed photo")
-    w_star = W_l(gen, lat, x_photo, steps=steps_embed, progress=progress, total_steps=total)
+    w_star = W_l(gen, lat, x_photo, steps=steps_embed, progress=plan.enter("embed photo"))
     free = row_mask(first_rows(rows, gen.n_latent), gen.n_latent)
-    progress.set_stage("W+ towards the scribble")
     lat_w = W_l(
         gen, w_star, x_scr, w_rows={k: free for k in w_star.w}, steps=steps_w, lr=lr_w,
-        progress=progress, step_offset=steps_embed, total_steps=total,
+        progress=plan.enter("W+ towards the scribble"),
         extra_loss=closeness_loss(w_star.w, free, closeness),
     )
     with torch.no_grad():
         edit = gen.synthesize(lat_w).image
-    progress.set_stage("noise")
     lat_n = optimise(
         gen, lat_w, EmbeddingLoss(Targets(x=x_photo, y=edit, m_m=keep), MK_N_WEIGHTS),
         settings=OptimiserSettings("adam", lr_noise, steps_noise), variables="noise",
-        progress=progress, psnr_mask=keep, step_offset=steps_embed + steps_w, total_steps=total,
+        progress=plan.enter("noise"), psnr_mask=keep,
     )
     with torch.no_grad():
         generated = to_numpy_image(gen.synthesize(lat_n).image)

@@ -35,7 +35,15 @@ from latent_atelier.editors.inversion.embed_core import (
     to_numpy_image,
 )
 from latent_atelier.editors.masks import blur_mask, crop_to_model
-from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.operation import (
+    Operation,
+    OperationError,
+    Progress,
+    Result,
+    Slot,
+    StagePlan,
+    param,
+)
 from latent_atelier.editors.placement import Placement, resolve_placement
 from latent_atelier.editors.registry import register
 from latent_atelier.models.generator import Generator, Latent
@@ -110,31 +118,28 @@ def local_style_transfer(
     x = from_numpy_image(photo, device)
     y = from_numpy_image(style, device)
     m = from_numpy_mask(mask_blur, device)
-    total = steps_embed + steps_w + steps_noise
+    split = steps_noise // 2 if noise_style_weight > 0 else 0
+    plan = StagePlan(progress, ("embed photo", steps_embed), ("W+ with style", steps_w),
+                     ("noise", steps_noise - split), ("noise with style", split))
     lat = initial_latent(gen, "mean", seed)
-    progress.set_stage("embed photo")
-    w_star = W_l(gen, lat, x, steps=steps_embed, lr=lr_w, progress=progress, total_steps=total)
-    progress.set_stage("W+ with style")
+    w_star = W_l(gen, lat, x, steps=steps_embed, lr=lr_w, progress=plan.enter("embed photo"))
     lat_w = optimise(
         gen, w_star, style_transfer_loss(x, y, m, style_weight),
-        settings=OptimiserSettings("adam", lr_w, steps_w), variables="w", progress=progress,
-        psnr_mask=m, step_offset=steps_embed, total_steps=total,
+        settings=OptimiserSettings("adam", lr_w, steps_w), variables="w",
+        progress=plan.enter("W+ with style"), psnr_mask=m,
     )
     with torch.no_grad():
         styled = gen.synthesize(lat_w).image
-    progress.set_stage("noise")
-    split = steps_noise // 2 if noise_style_weight > 0 else 0
-    lat_n = Mk_n(gen, lat_w, x, styled, m=m, steps=steps_noise - split, lr=lr_noise, progress=progress,
-                 step_offset=steps_embed + steps_w, total_steps=total)
+    lat_n = Mk_n(gen, lat_w, x, styled, m=m, steps=steps_noise - split, lr=lr_noise,
+                 progress=plan.enter("noise"))
     if split:
-        progress.set_stage("noise with style")
         with torch.no_grad():
             current = gen.synthesize(lat_n).image
         lat_n = optimise(
             gen, lat_n, NoiseStyleLoss(x, current, y, m, noise_style_weight),
             masks=VariableMasks(noise=fine_noise_maps(lat_n, gen.resolution)),
             settings=OptimiserSettings("adam", lr_noise, split), variables="noise",
-            progress=progress, psnr_mask=m, step_offset=total - split, total_steps=total,
+            progress=plan.enter("noise with style"), psnr_mask=m,
         )
     with torch.no_grad():
         img = gen.synthesize(lat_n).image

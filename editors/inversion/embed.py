@@ -26,7 +26,15 @@ from latent_atelier.editors.inversion.embed_core import (
     to_numpy_image,
     with_weights,
 )
-from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.operation import (
+    Operation,
+    OperationError,
+    Progress,
+    Result,
+    Slot,
+    StagePlan,
+    param,
+)
 from latent_atelier.editors.placement import resolve_placement
 from latent_atelier.editors.registry import register
 from latent_atelier.models.generator import Generator, Latent
@@ -70,11 +78,11 @@ def W_l(
     lr: float = 0.01,
     optimizer: str = "adam",
     progress: Progress | None = None,
-    step_offset: int = 0,
-    total_steps: int | None = None,
     extra_loss=None,
 ) -> Latent:
-    """Masked W+ optimisation (Eq. 2): perceptual under M_p + MSE under M_m, noise fixed."""
+    """Masked W+ optimisation (Eq. 2): perceptual under M_p + MSE under M_m, noise fixed.
+
+    Steps are reported as 1..``steps`` (a :class:`StagePlan` phase places them in a run)."""
     loss = EmbeddingLoss(Targets(x=x, m_m=m_m, m_p=m_p), W_L_WEIGHTS)
     return optimise(
         gen,
@@ -86,8 +94,6 @@ def W_l(
         progress=progress,
         stage="W+",
         psnr_mask=m_m,
-        step_offset=step_offset,
-        total_steps=total_steps,
         extra_loss=extra_loss,
     )
 
@@ -103,8 +109,6 @@ def Mk_n(
     steps: int = 3000,
     lr: float = 5.0,
     progress: Progress | None = None,
-    step_offset: int = 0,
-    total_steps: int | None = None,
 ) -> Latent:
     """Masked noise optimisation (Eq. 3): MSE to x under M, to y outside it; w fixed."""
     weights = MK_N_WEIGHTS if y is not None else with_weights(MK_N_WEIGHTS, mse2=0.0)
@@ -119,8 +123,6 @@ def Mk_n(
         progress=progress,
         stage="noise",
         psnr_mask=m,
-        step_offset=step_offset,
-        total_steps=total_steps,
     )
 
 
@@ -206,27 +208,14 @@ def embed_image(
     torch.manual_seed(int(seed))
     x = from_numpy_image(target, device)
     m = None if mask is None else from_numpy_mask(mask, device)
-    total = steps_w + steps_noise
-    progress = progress or Progress()
+    plan = StagePlan(progress, ("W+", steps_w), ("noise", steps_noise))
     lat = initial_latent(gen, init, seed)
-    progress.set_stage("W+", steps_w)
-    lat = W_l(gen, lat, x, m_p=m, m_m=m, steps=steps_w, lr=lr_w, progress=progress, total_steps=total)
+    lat = W_l(gen, lat, x, m_p=m, m_m=m, steps=steps_w, lr=lr_w, progress=plan.enter("W+"))
     metrics: dict[str, float] = {}
     with torch.no_grad():
         img_w = gen.synthesize(lat).image
         metrics["psnr_w"] = float(masked_psnr(img_w, x, m).mean())
-    progress.set_stage("noise", steps_noise)
-    lat = Mk_n(
-        gen,
-        lat,
-        x,
-        m=m,
-        steps=steps_noise,
-        lr=lr_noise,
-        progress=progress,
-        step_offset=steps_w,
-        total_steps=total,
-    )
+    lat = Mk_n(gen, lat, x, m=m, steps=steps_noise, lr=lr_noise, progress=plan.enter("noise"))
     with torch.no_grad():
         img = gen.synthesize(lat).image
         metrics["psnr"] = float(masked_psnr(img, x, m).mean())

@@ -52,7 +52,15 @@ from latent_atelier.editors.inversion.embed_core import (
     to_numpy_image,
     with_weights,
 )
-from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.operation import (
+    Operation,
+    OperationError,
+    Progress,
+    Result,
+    Slot,
+    StagePlan,
+    param,
+)
 from latent_atelier.editors.placement import Placement, resolve_placement
 from latent_atelier.editors.registry import register
 from latent_atelier.models.generator import Generator, Latent, Synthesis
@@ -280,7 +288,6 @@ def invert_segments(
     masks = torch.from_numpy(masks_np)[:, None].to(device)
     x = from_numpy_image(target, device).expand(batch, -1, -1, -1).contiguous()
     progress = progress or Progress()
-    total = steps_w + steps_noise
     if init is None:
         lat = initial_latent(gen, "mean", seed, batch=batch)
         if candidates > 0:
@@ -292,23 +299,22 @@ def invert_segments(
         lat = init.to(device).clone()
     w_gen: Any = TiedRowsGenerator(gen) if space == "w" else gen
     extra = _mean_penalty(gen, mean_weight) if mean_weight > 0 else None
-    progress.set_stage(f"{space.upper()} x{batch}")
+    plan = StagePlan(progress, (f"{space.upper()} x{batch}", steps_w), (f"noise x{batch}", steps_noise))
     core = torch.from_numpy(np.stack([(labels == k) for k in ids]).astype(np.float32))[:, None]
     core = core.to(device)
     loss_fn = (CompositeLoss(x, core) if loss == "composite"
                else SegmentLoss(Targets(x=x, m_m=masks, m_p=masks)))
     lat = optimise(w_gen, lat, loss_fn,
                    settings=OptimiserSettings("adam", lr_w, steps_w), variables="w",
-                   progress=progress, stage="W+", psnr_mask=masks, total_steps=total, extra_loss=extra)
+                   progress=plan.enter(f"{space.upper()} x{batch}"), psnr_mask=masks, extra_loss=extra)
     if space == "w":
         lat = tie_rows(lat)
     metrics: dict[str, float] = {}
     with torch.no_grad():
         metrics["psnr_w"] = float(masked_psnr(gen.synthesize(lat).image, x, core).mean())
     if steps_noise > 0:
-        progress.set_stage(f"noise x{batch}")
-        lat = Mk_n(gen, lat, x, m=masks, steps=steps_noise, lr=lr_noise, progress=progress,
-                   step_offset=steps_w, total_steps=total)
+        lat = Mk_n(gen, lat, x, m=masks, steps=steps_noise, lr=lr_noise,
+                   progress=plan.enter(f"noise x{batch}"))
     with torch.no_grad():
         img = gen.synthesize(lat).image
         metrics["psnr_segments"] = float(masked_psnr(img, x, core).mean())

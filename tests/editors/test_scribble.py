@@ -60,9 +60,9 @@ def test_only_the_first_rows_move_in_the_edit(tiny_gen):
     seen = []
 
     class Spy(Progress):
-        def set_stage(self, name: str) -> None:
+        def set_stage(self, name: str, steps: int | None = None) -> None:
             seen.append(name)
-            super().set_stage(name)
+            super().set_stage(name, steps)
 
     # the W+ of the photo embedding and of the edit differ only in the first rows
     out = scribble_edit(tiny_gen, photo, scribbled, mask, rows=5, steps_embed=3, steps_w=4,
