@@ -48,9 +48,9 @@ class _StagedProgress:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._progress, name)
 
-    def set_stage(self, name: str) -> None:
+    def set_stage(self, name: str, steps: int | None = None) -> None:
         where = self._where()
-        self._progress.set_stage(f"{name} · {where}" if where else name)
+        self._progress.set_stage(f"{name} · {where}" if where else name, steps)
 
 
 class RemoteTarget:
