@@ -62,9 +62,17 @@ def import_distributed() -> Any:
 
 
 def dask_settings() -> dict[str, Any]:
-    """Dask settings for our clusters: a job on a dying worker fails at once (no retry)."""
+    """Dask settings for our clusters: a job on a dying worker fails at once (no retry), and
+    the workers do less housekeeping."""
     return {"distributed.scheduler.allowed-failures": 0,
-            "distributed.worker.profile.enabled": False,  # its stack sampling slowed jobs ~5x
+            # the workers' housekeeping competes with a job's Python for the GIL: sampling
+            # profiler off, event-loop ticks and monitors less often (a 2-step embed ran ~30 %
+            # faster on a worker with these)
+            "distributed.worker.profile.enabled": False,
+            "distributed.admin.tick.interval": "1s",
+            "distributed.admin.system-monitor.gil.enabled": False,
+            "distributed.admin.system-monitor.interval": "2s",
+            "distributed.worker.memory.monitor-interval": "1s",
             "distributed.worker.daemon": False,
             "distributed.admin.tick.limit": "60s"}
 
