@@ -30,7 +30,7 @@ class _Manager:
 def worker_address():
     with RemoteSession.local(n_workers=1) as cluster:
         yield cluster.client.scheduler.address
-    close_sessions()
+        close_sessions()  # the jobs' own connections, before their cluster goes
 
 
 def _doc_state(doc: Document) -> list[tuple[str, bytes]]:
