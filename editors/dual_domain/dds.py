@@ -153,6 +153,7 @@ def _start(gen_t, settings: DDSSettings, batch: int, device) -> tuple[torch.Tens
 def dual_domain_synthesis(gen_s, gen_t, inputs: DDSInputs, settings: DDSSettings,
                           progress: Progress | None = None, vgg=None) -> DDSOutcome:
     """Run the optimisation for every item of ``inputs``; see the module docstring."""
+    from latent_atelier.editors.inversion.embed_core import search_synthesis
     from latent_atelier.models.perceptual import get_vgg
 
     progress = progress or Progress()
@@ -173,10 +174,12 @@ def dual_domain_synthesis(gen_s, gen_t, inputs: DDSInputs, settings: DDSSettings
 
     losses: list[float] = []
     inside, outside = inputs.y_s, 1.0 - inputs.y_t
+    draw_t = search_synthesis(gen_t)  # the compute policy's search twins (bf16 where it pays)
+    draw_s = search_synthesis(gen_s) if settings.variant == "paper" else None
     for step in range(settings.steps):
         lat = latent_now()
-        img_t = gen_t.synthesize(lat).image
-        img_s = gen_s.synthesize(lat).image if settings.variant == "paper" else None
+        img_t = draw_t(lat)
+        img_s = draw_s(lat) if draw_s is not None else None
         loss = objective(img_s, img_t)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
