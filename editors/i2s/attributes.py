@@ -19,17 +19,10 @@ from latent_atelier.editors.inversion.embed import EmbedParams, embed_image, gen
 from latent_atelier.editors.inversion.embed_core import from_numpy_mask, to_numpy_image
 from latent_atelier.editors.layer_scaling import paper_feature_layers
 from latent_atelier.editors.masks import crop_to_model
-from latent_atelier.editors.operation import (
-    Operation,
-    OperationError,
-    Progress,
-    Result,
-    Slot,
-    StagePlan,
-    param,
-)
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
 from latent_atelier.editors.placement import Placement, resolve_placement
 from latent_atelier.editors.registry import register
+from latent_atelier.editors.stages import StagePlan
 from latent_atelier.models.generator import Generator, Latent
 
 MODES = ("copy", "average", "channels")

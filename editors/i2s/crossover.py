@@ -29,17 +29,10 @@ from latent_atelier.editors.inversion.embed_core import (
     to_numpy_image,
 )
 from latent_atelier.editors.masks import as_mask, blur_mask, crop_to_model
-from latent_atelier.editors.operation import (
-    Operation,
-    OperationError,
-    Progress,
-    Result,
-    Slot,
-    StagePlan,
-    param,
-)
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
 from latent_atelier.editors.placement import Placement, resolve_placement
 from latent_atelier.editors.registry import register
+from latent_atelier.editors.stages import StagePlan
 from latent_atelier.models.generator import Generator, Latent
 
 

@@ -34,17 +34,10 @@ from latent_atelier.editors.inversion.embed_core import (
 )
 from latent_atelier.editors.layer_scaling import first_rows, row_mask
 from latent_atelier.editors.masks import blur_mask, crop_to_model, grow_and_blur
-from latent_atelier.editors.operation import (
-    Operation,
-    OperationError,
-    Progress,
-    Result,
-    Slot,
-    StagePlan,
-    param,
-)
+from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
 from latent_atelier.editors.placement import resolve_placement
 from latent_atelier.editors.registry import register
+from latent_atelier.editors.stages import StagePlan
 from latent_atelier.models.generator import Generator, Latent
 
 

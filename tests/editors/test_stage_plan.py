@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from latent_atelier.editors.i2s.scribble import scribble_edit
-from latent_atelier.editors.operation import Cancelled, Progress, StagePlan
+from latent_atelier.editors.operation import Cancelled, Progress
+from latent_atelier.editors.stages import StagePlan
 
 
 def _recording():
