@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -129,8 +130,8 @@ class EmbeddingLoss:
         self.t = targets
         self.w = weights
         self._vgg = None
-        self._x_feats = None
-        self._y_style = None
+        self._x_feats: dict[str, torch.Tensor] = {}
+        self._y_style: dict[str, torch.Tensor] = {}
         self._dtype = torch.float32
         if weights.percept or weights.style:
             from latent_atelier.models.perceptual import get_vgg
@@ -210,7 +211,7 @@ def _device_of(gen) -> torch.device:
         return torch.device("cpu")
 
 
-def search_synthesis(gen: Generator) -> Callable[[Latent], torch.Tensor]:
+def search_synthesis(gen: Any) -> Callable[[Latent], torch.Tensor]:
     """``latent -> float32 image`` through the generator's search twin under the compute policy.
 
     ``gen`` may be a wrapper (e.g. segments' tied-rows view) that names its model in
