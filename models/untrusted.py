@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import struct
 import zipfile
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
@@ -51,6 +53,28 @@ def check_zip(zf: zipfile.ZipFile, max_entries: int, max_total: int, what: str) 
         raise BudgetError(
             f"{what} unpacks to {human_bytes(total)}; the limit is {human_bytes(max_total)}"
         )
+
+
+def zip_entry_count(path: str | os.PathLike) -> int | None:
+    """The entry count an archive declares in its end record, read without parsing the
+    central directory (zipfile builds an object per entry: ~10x the directory's size).
+    None when no end record is found (zipfile then says what is wrong)."""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        span = min(size, 22 + 0xFFFF)  # the end record and its longest comment
+        fh.seek(size - span)
+        tail = fh.read(span)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + 22 > len(tail):
+            return None
+        total = struct.unpack("<H", tail[at + 10 : at + 12])[0]
+        if total == 0xFFFF and at >= 20 and tail[at - 20 : at - 16] == b"PK\x06\x07":
+            fh.seek(struct.unpack("<Q", tail[at - 12 : at - 4])[0])  # the zip64 end record
+            record = fh.read(56)
+            if record[:4] == b"PK\x06\x06":
+                total = struct.unpack("<Q", record[32:40])[0]
+        return total
 
 
 def read_zip_entry(zf: zipfile.ZipFile, name: str | zipfile.ZipInfo, cap: int, what: str) -> bytes:

@@ -58,6 +58,7 @@ from latent_atelier.models.untrusted import (
     load_npy,
     parse_xml,
     read_zip_entry,
+    zip_entry_count,
 )
 
 MIMETYPE = b"image/openraster"
@@ -290,6 +291,9 @@ def load_ora(path: str | os.PathLike) -> Document:
     """
     p = Path(path)
     try:
+        count = zip_entry_count(p)  # before zipfile builds an object for every entry
+        if count is not None and count > MAX_ENTRIES:
+            raise BudgetError(f"it has {count} entries; the limit is {MAX_ENTRIES}")
         with zipfile.ZipFile(p) as zf:
             doc = _read_all(zf, p)
     except ProjectError as exc:

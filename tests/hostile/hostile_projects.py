@@ -99,6 +99,14 @@ def build_hostile_projects(d: Path) -> dict[str, Path]:
     # stacks nested 100 000 deep
     files["deep_stacks"] = _ora(d / "deep.ora", _stack(64, 64, "<stack>" * 100_000 + "</stack>" * 100_000),
                                 {})
+    # 30 000 zip entries (the central directory alone; the limit is 20 000)
+    many = d / "many_entries.ora"
+    with zipfile.ZipFile(many, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), b"image/openraster")
+        zf.writestr("stack.xml", _stack(64, 64, ""))
+        for i in range(30_000):
+            zf.writestr(zipfile.ZipInfo(f"x/{i}"), b"")
+    files["many_entries"] = many
     # a JPEG where a PNG layer belongs
     files["not_png"] = _ora(d / "jpeg.ora", _stack(64, 64, '<layer name="a" src="data/a.png"/>'),
                             {"data/a.png": b"\xff\xd8\xff\xe0" + bytes(100)})

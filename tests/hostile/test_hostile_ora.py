@@ -32,6 +32,7 @@ EXPECTED = {
     "shared_entry": r"two layers use the entry 'data/l\.png'",
     "deep_stacks": r"nested more than (32|64) deep",
     "not_png": r"data/a\.png is not a PNG image",
+    "many_entries": r"it has 30002 entries; the limit is 20000",
 }
 
 

@@ -118,6 +118,8 @@ def hostile(tmp_path, nvidia_names) -> dict:
     # BUILD on the allow-listed record class: would replace its method for every later load
     put("build_on_class", b"\x80\x04ctorch_utils.persistence\n_reconstruct_persistent_obj\n"
                           b"N}\x8c\x07tensorsNs\x86b.")
+    # the same on the allow-listed EasyDict class
+    put("build_on_easydict", b"\x80\x04cdnnlib.util\nEasyDict\nN}\x8c\x03fooNs\x86b.")
     # 28 bytes asking for a 74 GB bytes object
     put("huge_bytes", b"\x80\x04\x8e" + struct.pack("<Q", 74 << 30) + b"0123456789abcdef.")
     # a numpy array of 74 GB from its shape alone
@@ -153,6 +155,7 @@ EXPECTED = {
     "shared_records": r"appears twice",
     "deep_records": r"nested more than (64|100) deep",
     "build_on_class": r"refused to change",
+    "build_on_easydict": r"refused to change 'dnnlib\.util\.EasyDict'",
     "huge_bytes": r"damaged",
     "huge_array": r"asks for 74\.5 GB; the limit is 4\.0 GB",
     "huge_storage": r"declares 21474836480 elements but holds 1",
