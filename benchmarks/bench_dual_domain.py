@@ -138,17 +138,13 @@ def part_segmenter(args) -> None:
     figures: dict = {"n_latents": args.n_masks, "latent_seeds": [EVAL_SEED, EVAL_SEED + args.n_masks - 1],
                      "seg_steps": args.seg_steps, "embed_steps_w": settings.steps_w, "train_seconds": train_s}
     best, best_iou = None, -1.0
-    gen_b = load(ADAPTED) if ADAPTED.is_file() else None
     for name, seg in (("embedded_portrait_exact_labels", seg_a), ("generated_image_labeller_labels", seg_b)):
+        seg.save(WORK / f"segmenter_{name}.safetensors")
         pa = (seg.predict(gen_a, lats) > 0.5).float()[:, 0].numpy()
         scores = iou(pa, ref)
         row = {"iou_vs_labeller_mean": float(scores.mean()),
                "iou_vs_labeller_median": float(np.median(scores)),
                "frac_ge_0.7": float((scores >= 0.7).mean()), "mask_fraction": float(pa.mean())}
-        if gen_b is not None:
-            pb = (seg.predict(gen_b, lats) > 0.5).float()[:, 0].numpy()
-            ab = iou(pa, pb)
-            row.update(iou_a_vs_b_mean=float(ab.mean()), iou_a_vs_b_median=float(np.median(ab)))
         figures[name] = row
         if row["iou_vs_labeller_mean"] > best_iou:
             best, best_iou = (name, seg), row["iou_vs_labeller_mean"]
@@ -156,6 +152,25 @@ def part_segmenter(args) -> None:
     best[1].save(SEGMENTER)
     figures["labeller_on_generated_mask_fraction"] = float(ref.mean())
     merge("segmenter", figures)
+
+
+def part_masks(args) -> None:
+    """IoU between the part masks of ``G_A(z)`` and ``G_B(z)`` (each trained segmenter)."""
+    from benchmarks.dds_labeller import iou
+    from latent_atelier.editors.dual_domain.segmenter import PartSegmenter
+
+    gen_a, gen_b = load(DEMO), load(ADAPTED)
+    lats = latents(gen_a, args.n_masks)
+    figures: dict = {"n_latents": args.n_masks}
+    for path in sorted(WORK.glob("segmenter_*.safetensors")):
+        seg = PartSegmenter.load(path)
+        pa = (seg.predict(gen_a, lats) > 0.5).float()[:, 0].numpy()
+        pb = (seg.predict(gen_b, lats) > 0.5).float()[:, 0].numpy()
+        ab = iou(pa, pb)
+        figures[path.stem.removeprefix("segmenter_")] = {
+            "iou_a_vs_b_mean": float(ab.mean()), "iou_a_vs_b_median": float(np.median(ab)),
+            "frac_ge_0.6": float((ab >= 0.6).mean()), "mask_fraction_b": float(pb.mean())}
+    merge("masks", figures)
 
 
 # ---------------------------------------------------------------- adaptation
@@ -173,7 +188,7 @@ def part_adapt(args) -> None:
     paired = lpips(b_img, ink_a).numpy()
     shuffled = lpips(b_img, ink_a.roll(1, 0)).numpy()
     src_vs_ink = lpips(torch.from_numpy(a_img).permute(0, 3, 1, 2) * 2 - 1, ink_a).numpy()
-    held = np.load(INK / "held_out.npy").astype(np.float32) / 255.0
+    held = np.load(INK / "held_out.npy").astype(np.float32)[: args.n_fd] / 255.0
     m = len(held)
     from benchmarks.eval_common import generated_samples
 
@@ -305,15 +320,16 @@ def save_figure(x_s, x_t, x_c, results: dict, path: str, rows: int = 4, scale: i
 def main(argv: list[str] | None = None) -> int:
     """Run the selected parts (default: all, in order)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--part", default="labeller,segmenter,adapt,dds")
+    p.add_argument("--part", default="labeller,segmenter,adapt,masks,dds")
     p.add_argument("--n-train", type=int, default=1500, help="portraits for the reference labeller")
-    p.add_argument("--labeller-steps", type=int, default=300)
+    p.add_argument("--labeller-steps", type=int, default=400)
     p.add_argument("--shot-index", type=int, default=0, help="eval portrait embedded for the one shot")
     p.add_argument("--shot-seed", type=int, default=7, help="seed of the labelled generated image")
     p.add_argument("--embed-steps", type=int, default=100)
     p.add_argument("--seg-steps", type=int, default=200)
     p.add_argument("--n-masks", type=int, default=64)
     p.add_argument("--n-pairs", type=int, default=64)
+    p.add_argument("--n-fd", type=int, default=256, help="images per set for the Frechet distances")
     p.add_argument("--n-dds", type=int, default=32)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--n-ref", type=int, default=256)
@@ -322,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--figure", default=str(REPO / "docs" / "images" / "dds_ink.png"))
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    parts = {"labeller": part_labeller, "segmenter": part_segmenter, "adapt": part_adapt, "dds": part_dds}
+    parts = {"labeller": part_labeller, "segmenter": part_segmenter, "adapt": part_adapt,
+             "masks": part_masks, "dds": part_dds}
     for name in args.part.split(","):
         print(f"== {name}")
         parts[name](args)
