@@ -50,7 +50,7 @@ from latent_atelier.models.safe_pickle import (
     scan,
 )
 from latent_atelier.models.stylegan2 import StyleGAN2Generator, default_channels
-from latent_atelier.models.untrusted import check_zip, human_bytes, read_zip_entry
+from latent_atelier.models.untrusted import check_zip, human_bytes, read_zip_entry, zip_entry_count
 
 FORMAT_NAME = "latent-atelier-generator"
 FORMAT_VERSION = "1"
@@ -332,6 +332,9 @@ def _check_torch_file(p: Path) -> None:
     if size > MAX_CHECKPOINT_BYTES:
         raise _Problem(f"the file is {human_bytes(size)}; the limit is {human_bytes(MAX_CHECKPOINT_BYTES)}")
     if zipfile.is_zipfile(p):
+        count = zip_entry_count(p)
+        if count is not None and count > 100_000:
+            raise _Problem(f"the checkpoint has {count} entries; the limit is 100000")
         with zipfile.ZipFile(p) as zf:
             check_zip(zf, 100_000, max(4 * size, 64 << 20), "the checkpoint")
             for info in zf.infolist():

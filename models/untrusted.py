@@ -55,11 +55,12 @@ def check_zip(zf: zipfile.ZipFile, max_entries: int, max_total: int, what: str) 
         )
 
 
-def zip_entry_count(path: str | os.PathLike) -> int | None:
+def zip_entry_count(source: str | os.PathLike | bytes) -> int | None:
     """The entry count an archive declares in its end record, read without parsing the
     central directory (zipfile builds an object per entry: ~10x the directory's size).
     None when no end record is found (zipfile then says what is wrong)."""
-    with open(path, "rb") as fh:
+    opened = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+    with opened as fh:
         fh.seek(0, os.SEEK_END)
         size = fh.tell()
         span = min(size, 22 + 0xFFFF)  # the end record and its longest comment
@@ -135,6 +136,9 @@ def load_npy(data: bytes, cap: int, what: str) -> np.ndarray:
 def check_npz(data: bytes, cap: int, what: str, max_members: int = 256) -> None:
     """Refuse an ``.npz`` whose arrays, unpacked, exceed ``cap`` bytes in total (each member
     is read under the remaining budget and its header checked against its data)."""
+    count = zip_entry_count(data)
+    if count is not None and count > max_members:
+        raise BudgetError(f"{what} has {count} arrays; the limit is {max_members}")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
