@@ -18,6 +18,7 @@ resume for ``N - k``, give the same weights on the same machine and thread count
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -435,7 +436,7 @@ def _begin(trainer: Trainer, log: RunLog) -> None:
     if has_checkpoint and not config.resume:
         raise FileExistsError(f"{out} already holds a checkpoint; pass resume (--resume) or another out dir")
     base = {"threads": torch.get_num_threads(), "bf16": trainer.amp, "device": str(trainer.device),
-            "batch": config.batch}
+            "batch": config.batch, "load_average_1min": _load_average()}
     if has_checkpoint:
         step = trainer.load_checkpoint()
         dropped = log.truncate_after(step)
@@ -454,6 +455,14 @@ def _begin(trainer: Trainer, log: RunLog) -> None:
     log.append(event)
 
 
+def _load_average() -> float | None:
+    """The machine's 1-minute load average (how contended the CPU was), where known."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def _log_window(trainer: Trainer, log: RunLog, window: LossWindow) -> None:
     step, batch = trainer.s.step, trainer.config.batch
     seconds = window.train_seconds
@@ -461,7 +470,7 @@ def _log_window(trainer: Trainer, log: RunLog, window: LossWindow) -> None:
     record = {"iteration": step, "images_shown": step * batch, "losses": means,
               "window_iterations": window.iterations,
               "images_per_s": window.iterations * batch / max(seconds, 1e-9),
-              "train_seconds": round(trainer.train_seconds, 1)}
+              "train_seconds": round(trainer.train_seconds, 1), "load_average_1min": _load_average()}
     for key in ("alpha_mean", "coarse_mean", "real_score"):
         if key in means:
             record[key] = means.pop(key)
