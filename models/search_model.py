@@ -6,9 +6,12 @@ for exactly that, without changing the shared model that final images are drawn 
 
 * weights cast once to the search dtype (bfloat16 where the device has native bf16
   maths), instead of autocast re-casting every weight and style product at every step;
-* modulation by scaling the input (``ModulatedConv2d.fused = False``): the convolution
-  weight is then a constant, so the backward pass skips the weight-gradient convolution
-  the per-sample-weight form needs (a third of the generator's backward FLOPs);
+* modulation by scaling the input: the convolution weight is then a constant (cast once),
+  so the backward pass skips the weight-gradient convolution the per-sample-weight form
+  needs (a third of the generator's backward FLOPs), and the demodulation is
+  ``rsqrt(s^2 @ sum_k w^2)``, an (in x out) product, instead of three passes over a
+  per-sample copy of the weights (StyleGAN2's own identity; 24% less CPU time per step at
+  256 px than ``ModulatedConv2d``'s input-scaled form);
 * channels-last activations, the layout oneDNN's bf16 (AMX) convolutions are fast in.
 
 The twin is cached per generator and rebuilt when any of its weights changes (their
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import types
 import weakref
 from typing import Any
 
@@ -38,6 +42,25 @@ def _channels_last_input(_module: nn.Module, args: tuple[Any, ...]) -> tuple[Any
     return None
 
 
+def _input_scaled_forward(self: ModulatedConv2d, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """``ModulatedConv2d`` with a constant weight: scale the input, convolve, demodulate."""
+    b, c = x.shape[:2]
+    s = self.modulation(style)
+    out = self._conv(x * s.view(b, c, 1, 1).to(x.dtype), self.twin_weight, groups=1)
+    if self.demodulate:
+        d = torch.rsqrt(s.float().square() @ self.twin_weight_sq + self.eps)
+        out = out * d.view(b, self.out_channel, 1, 1).to(out.dtype)
+    return out
+
+
+def _make_input_scaled(module: ModulatedConv2d, dtype: torch.dtype) -> None:
+    weight = module.scale * module.weight.detach().float().squeeze(0)  # (out, in, k, k)
+    module.twin_weight = weight.to(dtype)  # type: ignore[assignment]
+    module.twin_weight_sq = weight.square().sum((2, 3)).t().contiguous()  # type: ignore[assignment]
+    module.fused = False
+    module.forward = types.MethodType(_input_scaled_forward, module)  # type: ignore[method-assign]
+
+
 def _fingerprint(gen: nn.Module, dtype: torch.dtype, channels_last: bool) -> tuple:
     tensors = [*gen.parameters(), *gen.buffers()]
     return (dtype, channels_last, tuple((t.device, t.data_ptr(), t._version) for t in tensors))
@@ -47,12 +70,13 @@ def make_search_twin(gen: nn.Module, dtype: torch.dtype, channels_last: bool = T
     """A frozen copy of ``gen`` in ``dtype`` with input-scaled modulation (uncached)."""
     twin = copy.deepcopy(gen)
     twin.requires_grad_(False)
-    twin.to(dtype=dtype)
     for module in twin.modules():
         if isinstance(module, ModulatedConv2d):
-            module.fused = False
-            if channels_last:
-                module.register_forward_pre_hook(_channels_last_input)
+            _make_input_scaled(module, dtype)  # from the float32 weights, before the cast
+    twin.to(dtype=dtype)
+    for module in twin.modules():
+        if isinstance(module, ModulatedConv2d) and channels_last:
+            module.register_forward_pre_hook(_channels_last_input)
     return twin.eval()
 
 
