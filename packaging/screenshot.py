@@ -61,13 +61,19 @@ def main(argv: list[str] | None = None) -> int:
     w.canvas.fit()
 
     def grab() -> None:
+        if not w.isVisible():
+            return  # already taken
         OUT.parent.mkdir(parents=True, exist_ok=True)
         w.grab().save(str(OUT))
         print(OUT)
+        w.document.dirty = False  # nothing to save: close without the question
         w.close()
         app.quit()
 
-    QTimer.singleShot(12000, grab)  # let the operations panel finish discovery
+    # grab once the operations panel has found the operations (imports torch: slow on a busy
+    # machine), and a moment later so it has painted; at the latest after two minutes
+    w.operations.operations_ready.connect(lambda: QTimer.singleShot(1500, grab))
+    QTimer.singleShot(120_000, grab)
     app.exec()
     return 0
 
