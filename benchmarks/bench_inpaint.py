@@ -30,8 +30,14 @@ EVAL_DATA = ROOT / "data" / "portraits128"
 LARGE_HOLES = ("left_half", "bottom_half")
 BASE_METHODS = ("ours", "ours_w_only", "telea", "navier_stokes")
 #: the paper's Algorithm 4 settings (plain gradient descent on w_m, noise keeps the fill in M_blur+)
-PAPER = {"optimizer": "gd", "lr_w": 0.8, "free_rows": "paper", "noise_fill_mask": "blend",
-         "grow": 0.02, "blur": 0.015}
+PAPER = {
+    "optimizer": "gd",
+    "lr_w": 0.8,
+    "free_rows": "paper",
+    "noise_fill_mask": "blend",
+    "grow": 0.02,
+    "blur": 0.015,
+}
 _RING = {"noise_fill_mask": "hole"}
 _NARROW = {"grow": 0.0, "blur": 0.008}
 #: method variants of ``latent_atelier.editors.i2s.inpaint.inpaint``: the paper's settings with some changed
@@ -76,8 +82,9 @@ def _load_model(spec: str | None, device: str):
     if spec is None and default_model_path().exists():
         return load_model(None, device), "demo model " + default_model_path().name
     spec = spec or "random:stylegan2:64:0:64"
-    return load_model(spec, device), spec + (" (random weights: not a trained model)"
-                                             if spec.startswith("random:") else "")
+    return load_model(spec, device), spec + (
+        " (random weights: not a trained model)" if spec.startswith("random:") else ""
+    )
 
 
 def _resize(img: np.ndarray, size: int) -> np.ndarray:
@@ -129,31 +136,43 @@ def _scores(img: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     }
 
 
-def best_of_variants(gen, truth: np.ndarray, hole: np.ndarray, steps_w: int, steps_noise: int,
-                     seed: int, n: int) -> dict[str, dict[str, float]]:
+def best_of_variants(
+    gen, truth: np.ndarray, hole: np.ndarray, steps_w: int, steps_noise: int, seed: int, n: int
+) -> dict[str, dict[str, float]]:
     """``n`` fills as one batch: the scores of the fill whose W+ phase fits the known pixels
     best (a choice the operation could make), and of the fill with the best SSIM against the
     truth (an oracle: the most that any way of picking among the fills could gain)."""
-    from latent_atelier.editors.i2s.inpaint import inpaint
+    from latent_atelier.editors.i2s.inpaint import InpaintParams, inpaint
 
     defective = truth * (1.0 - hole[..., None])
-    out = inpaint(gen, defective, hole, n_variants=n, steps_w=steps_w, steps_noise=steps_noise,
-                  seed=seed)
+    out = inpaint(
+        gen, defective, hole, InpaintParams(variants=n, steps_w=steps_w, steps_noise=steps_noise, seed=seed)
+    )
     keep = (1.0 - out.blend)[..., None]
     fit = [float((((g - defective) ** 2) * keep).sum()) for g in out.generated_w]
     scores = [_scores(c, truth) for c in out.composites]
-    return {f"ours_best_fit_of_{n}": scores[int(np.argmin(fit))],
-            f"ours_oracle_of_{n}": max(scores, key=lambda r: r["ssim"])}
+    return {
+        f"ours_best_fit_of_{n}": scores[int(np.argmin(fit))],
+        f"ours_oracle_of_{n}": max(scores, key=lambda r: r["ssim"]),
+    }
 
 
-def run_one(gen, truth: np.ndarray, hole: np.ndarray, steps_w: int, steps_noise: int,
-            seed: int, variants: tuple[str, ...] = ()) -> dict[str, dict[str, float]]:
+def run_one(
+    gen,
+    truth: np.ndarray,
+    hole: np.ndarray,
+    steps_w: int,
+    steps_noise: int,
+    seed: int,
+    variants: tuple[str, ...] = (),
+) -> dict[str, dict[str, float]]:
     """Every method (and each named variant) on one (image, hole) pair; scores of each composite."""
-    from latent_atelier.editors.i2s.inpaint import inpaint
+    from latent_atelier.editors.i2s.inpaint import InpaintParams, inpaint
 
     defective = truth * (1.0 - hole[..., None])
-    out = inpaint(gen, defective, hole, n_variants=1, steps_w=steps_w, steps_noise=steps_noise,
-                  seed=seed)
+    out = inpaint(
+        gen, defective, hole, InpaintParams(variants=1, steps_w=steps_w, steps_noise=steps_noise, seed=seed)
+    )
     a = out.blend[..., None]
     w_only = defective * (1.0 - a) + out.generated_w[0] * a
     results = {
@@ -165,8 +184,12 @@ def run_one(gen, truth: np.ndarray, hole: np.ndarray, steps_w: int, steps_noise:
     for name in variants:
         kw = dict(VARIANTS[name])
         factor = kw.pop("steps_w_factor", 1)
-        v = inpaint(gen, defective, hole, n_variants=1, steps_w=steps_w * factor,
-                    steps_noise=steps_noise, seed=seed, **kw)
+        v = inpaint(
+            gen,
+            defective,
+            hole,
+            InpaintParams(variants=1, steps_w=steps_w * factor, steps_noise=steps_noise, seed=seed, **kw),
+        )
         results[name] = v.composites[0]
     return {k: _scores(v, truth) for k, v in results.items()}
 
@@ -191,22 +214,49 @@ def main(argv: list[str] | None = None) -> dict:
     from latent_atelier.editors.masks import HOLE_TYPES, hole_mask
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default=None,
-                   help="model spec or training checkpoint folder (default: the demo model if present)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model spec or training checkpoint folder (default: the demo model if present)",
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--n-images", type=int, default=8, help="images per set")
-    p.add_argument("--steps", type=int, nargs=2, default=(200, 300), metavar=("W", "NOISE"),
-                   help="W+ (gradient descent) and noise steps (paper: 200 1000)")
-    p.add_argument("--sets", nargs="+", default=None, choices=("portraits_eval", "sample_photos"),
-                   help="image sets to evaluate (default: all there are)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        nargs=2,
+        default=(200, 300),
+        metavar=("W", "NOISE"),
+        help="W+ (gradient descent) and noise steps (paper: 200 1000)",
+    )
+    p.add_argument(
+        "--sets",
+        nargs="+",
+        default=None,
+        choices=("portraits_eval", "sample_photos"),
+        help="image sets to evaluate (default: all there are)",
+    )
     p.add_argument("--hole-types", nargs="+", default=list(HOLE_TYPES), choices=HOLE_TYPES)
-    p.add_argument("--alternate-holes", action="store_true",
-                   help="one hole type per image, in turn, instead of every type on every image")
-    p.add_argument("--variants", nargs="*", default=[], choices=sorted(VARIANTS),
-                   help="method variants scored in the same run besides our defaults")
-    p.add_argument("--best-of", type=int, default=0, metavar="N",
-                   help="on the large holes, also N fills as one batch: the best-fitting one and "
-                        "the best by SSIM against the truth (an oracle bound)")
+    p.add_argument(
+        "--alternate-holes",
+        action="store_true",
+        help="one hole type per image, in turn, instead of every type on every image",
+    )
+    p.add_argument(
+        "--variants",
+        nargs="*",
+        default=[],
+        choices=sorted(VARIANTS),
+        help="method variants scored in the same run besides our defaults",
+    )
+    p.add_argument(
+        "--best-of",
+        type=int,
+        default=0,
+        metavar="N",
+        help="on the large holes, also N fills as one batch: the best-fitting one and "
+        "the best by SSIM against the truth (an oracle bound)",
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--name", default="bench_inpaint", help="result file name (results/NAME.json)")
     args = p.parse_args(argv)
@@ -218,13 +268,23 @@ def main(argv: list[str] | None = None) -> dict:
         sets = {k: v for k, v in sets.items() if k in args.sets}
     from latent_atelier.editors.i2s.inpaint import inpaint
 
-    defaults = {k: v.default for k, v in inspect.signature(inpaint).parameters.items()
-                if v.default is not inspect.Parameter.empty}
-    figures: dict = {"model": model_note, "resolution": size, "steps_w": args.steps[0],
-                     "steps_noise": args.steps[1], "hole_types": args.hole_types,
-                     "alternate_holes": args.alternate_holes, "mse_scale": "0..255",
-                     "ours_settings": {k: v for k, v in defaults.items() if k != "progress"},
-                     "variants": {k: VARIANTS[k] for k in args.variants}, "sets": {}}
+    defaults = {
+        k: v.default
+        for k, v in inspect.signature(inpaint).parameters.items()
+        if v.default is not inspect.Parameter.empty
+    }
+    figures: dict = {
+        "model": model_note,
+        "resolution": size,
+        "steps_w": args.steps[0],
+        "steps_noise": args.steps[1],
+        "hole_types": args.hole_types,
+        "alternate_holes": args.alternate_holes,
+        "mse_scale": "0..255",
+        "ours_settings": {k: v for k, v in defaults.items() if k != "progress"},
+        "variants": {k: VARIANTS[k] for k in args.variants},
+        "sets": {},
+    }
     t0 = time.perf_counter()
     for set_name, images in sets.items():
         per_type: dict[str, list] = {k: [] for k in args.hole_types}

@@ -65,29 +65,36 @@ def crossover(
     photo1: np.ndarray,
     photo2: np.ndarray,
     mask_blur: np.ndarray,
+    settings: CrossoverParams | None = None,
     *,
-    steps_init: int = 1000,
-    steps_w: int = 1000,
-    steps_noise: int = 1000,
-    lr_w: float = 0.01,
-    lr_noise: float = 5.0,
-    seed: int = 0,
     progress: Progress | None = None,
 ) -> CrossoverOutcome:
     """Algorithm 3 on model-resolution images; ``mask_blur`` (S x S) selects photo 1."""
+    s = settings or CrossoverParams()
+    steps_init = s.steps_init
+    steps_w = s.steps_w
+    steps_noise = s.steps_noise
+    lr_w = s.lr_w
+    lr_noise = s.lr_noise
+    seed = s.seed
     device = generator_device(gen)
     torch.manual_seed(int(seed))
     progress = progress or Progress()
     x1 = from_numpy_image(photo1, device)
     x2 = from_numpy_image(photo2, device)
     m = from_numpy_mask(mask_blur, device)
-    plan = StagePlan(progress, ("embed photo 1", steps_init), ("W+ crossover", steps_w),
-                     ("noise", steps_noise))
+    plan = StagePlan(
+        progress, ("embed photo 1", steps_init), ("W+ crossover", steps_w), ("noise", steps_noise)
+    )
     lat = initial_latent(gen, "mean", seed)
     lat = W_l(gen, lat, x1, steps=steps_init, lr=lr_w, progress=plan.enter("embed photo 1"))
     lat = optimise(
-        gen, lat, TwoTargetLoss(x1, x2, m), settings=OptimiserSettings("adam", lr_w, steps_w),
-        variables="w", progress=plan.enter("W+ crossover"),
+        gen,
+        lat,
+        TwoTargetLoss(x1, x2, m),
+        settings=OptimiserSettings("adam", lr_w, steps_w),
+        variables="w",
+        progress=plan.enter("W+ crossover"),
     )
     lat = Mk_n(gen, lat, x1, x2, m=m, steps=steps_noise, lr=lr_noise, progress=plan.enter("noise"))
     with torch.no_grad():
@@ -108,8 +115,14 @@ class CrossoverParams:
     seed: int = param(0, 0, 2**31 - 1, "random seed of the initial noise")
 
 
-def outside_the_crop(photo: np.ndarray, photo2: np.ndarray, place1: Placement, place2: Placement,
-                     mask: np.ndarray, blur_px: float = 0.0) -> np.ndarray:
+def outside_the_crop(
+    photo: np.ndarray,
+    photo2: np.ndarray,
+    place1: Placement,
+    place2: Placement,
+    mask: np.ndarray,
+    blur_px: float = 0.0,
+) -> np.ndarray:
     """What the result shows beyond the generated crop: photo 1 where the mask is (blurred
     by ``blur_px``), photo 2 (brought into photo 1's frame through both placements)
     elsewhere, photo 1 where photo 2 has no pixels. So the crop's own photo-2 side
@@ -118,10 +131,17 @@ def outside_the_crop(photo: np.ndarray, photo2: np.ndarray, place1: Placement, p
     a = np.vstack([place2.inverse, [0.0, 0.0, 1.0]]) @ np.vstack([place1.matrix, [0.0, 0.0, 1.0]])
     warp = a[:2].astype(np.float64)  # photo 1 pixel -> crop -> photo 2 pixel
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    second = cv2.warpAffine(np.ascontiguousarray(photo2, np.float32), warp, (w, h), flags=flags,
-                            borderMode=cv2.BORDER_REPLICATE)
-    inside = cv2.warpAffine(np.ones(photo2.shape[:2], np.float32), warp, (w, h), flags=flags,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    second = cv2.warpAffine(
+        np.ascontiguousarray(photo2, np.float32), warp, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE
+    )
+    inside = cv2.warpAffine(
+        np.ones(photo2.shape[:2], np.float32),
+        warp,
+        (w, h),
+        flags=flags,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0.0,
+    )
     keep1 = np.clip(np.asarray(mask, np.float32), 0.0, 1.0)
     if blur_px > 0:
         keep1 = cv2.GaussianBlur(keep1, (0, 0), float(blur_px))
@@ -144,8 +164,13 @@ class Crossover(Operation):
         Slot("photo2", "image", help="photo 2: kept outside the mask"),
         Slot("mask", "mask", help="painted on photo 1: where photo 1 stays"),
         Slot("placement", "placement", optional=True, help="region of photo 1 (default: centre)"),
-        Slot("placement2", "placement", role="reference", optional=True,
-             help="region of photo 2 (default: photo 1's when the sizes match, else centre)"),
+        Slot(
+            "placement2",
+            "placement",
+            role="reference",
+            optional=True,
+            help="region of photo 2 (default: photo 1's when the sizes match, else centre)",
+        ),
     )
     outputs = (
         Slot("result", "image", help="the crossover pasted back into photo 1"),
@@ -169,15 +194,10 @@ class Crossover(Operation):
         if not (mask > 0.5).any() or bool((mask > 0.5).all()):
             raise OperationError("the mask must cover part of the region, not none or all of it")
         m_blur = blur_mask(mask, params.blur)
-        out = crossover(
-            gen, place1.extract(photo), place2.extract(photo2), m_blur,
-            steps_init=params.steps_init, steps_w=params.steps_w, steps_noise=params.steps_noise,
-            lr_w=params.lr_w, lr_noise=params.lr_noise, seed=params.seed, progress=progress,
-        )
+        out = crossover(gen, place1.extract(photo), place2.extract(photo2), m_blur, params, progress=progress)
         blur_px = params.blur * gen.resolution / place1.scale  # the crop's blur, in photo pixels
         around = outside_the_crop(photo, photo2, place1, place2, as_mask(inputs["mask"]), blur_px)
         pasted = place1.paste(around, out.image, feather=0.02)
         return Result(
-            outputs={"result": pasted, "crossover": out.image, "latent": out.latent,
-                     "placement": place1},
+            outputs={"result": pasted, "crossover": out.image, "latent": out.latent, "placement": place1},
         )

@@ -86,20 +86,8 @@ def inpaint(
     gen: Generator,
     photo: np.ndarray,
     hole: np.ndarray,
+    settings: InpaintParams | None = None,
     *,
-    n_variants: int = 3,
-    steps_w: int = 200,
-    steps_noise: int = 1000,
-    lr_w: float = 0.01,
-    optimizer: str = "adam",
-    lr_noise: float = 5.0,
-    mse2: float = 1e-4,
-    offset: float = 0.4,
-    grow: float = 0.02,
-    blur: float = 0.015,
-    free_rows: str = "paper",
-    noise_fill_mask: str = "hole",
-    seed: int = 0,
     progress: Progress | None = None,
 ) -> InpaintOutcome:
     """Algorithm 4 on a model-resolution ``photo`` with ``hole`` (1 = missing), batched.
@@ -109,6 +97,20 @@ def inpaint(
     the photo: "blend" (the paper's M_blur+, hole plus the blend ring) or "hole" (the hole
     only, so the noise fits the photo in the ring that the composite blends over).
     """
+    s = settings or InpaintParams()
+    n_variants = s.variants
+    steps_w = s.steps_w
+    steps_noise = s.steps_noise
+    lr_w = s.lr_w
+    optimizer = s.optimizer
+    lr_noise = s.lr_noise
+    mse2 = s.mse2
+    offset = s.offset
+    grow = s.grow
+    blur = s.blur
+    free_rows = s.free_rows
+    noise_fill_mask = s.noise_fill_mask
+    seed = s.seed
     if free_rows not in ("paper", "all"):
         raise ValueError(f"free_rows must be 'paper' or 'all', not {free_rows!r}")
     if noise_fill_mask not in ("blend", "hole"):
@@ -128,9 +130,13 @@ def inpaint(
     chosen = inpaint_rows(gen.n_latent) if free_rows == "paper" else range(gen.n_latent)
     rows = row_mask(chosen, gen.n_latent)
     lat_w = optimise(
-        gen, lat, EmbeddingLoss(Targets(x=x, m_m=keep, m_p=keep), W_L_WEIGHTS),
-        settings=OptimiserSettings(optimizer, lr_w, steps_w), variables="w",
-        masks=VariableMasks(w={k: rows for k in lat.w}), progress=plan.enter("W+"),
+        gen,
+        lat,
+        EmbeddingLoss(Targets(x=x, m_m=keep, m_p=keep), W_L_WEIGHTS),
+        settings=OptimiserSettings(optimizer, lr_w, steps_w),
+        variables="w",
+        masks=VariableMasks(w={k: rows for k in lat.w}),
+        progress=plan.enter("W+"),
         psnr_mask=keep,
     )
     with torch.no_grad():
@@ -138,10 +144,13 @@ def inpaint(
     fill_region = m_blend if noise_fill_mask == "blend" else m
     keep_blend = (1.0 - fill_region).expand(b, -1, -1, -1)
     lat_n = optimise(
-        gen, lat_w,
+        gen,
+        lat_w,
         EmbeddingLoss(Targets(x=x, y=fill, m_m=keep_blend), with_weights(MK_N_WEIGHTS, mse2=mse2)),
-        settings=OptimiserSettings("adam", lr_noise, steps_noise), variables="noise",
-        progress=plan.enter("noise"), psnr_mask=keep_blend,
+        settings=OptimiserSettings("adam", lr_noise, steps_noise),
+        variables="noise",
+        progress=plan.enter("noise"),
+        psnr_mask=keep_blend,
     )
     with torch.no_grad():
         img = gen.synthesize(lat_n).image
@@ -162,11 +171,25 @@ class InpaintParams:
     steps_w: int = param(200, 0, 5000, "W+ steps (early rows + last two)")
     steps_noise: int = param(1000, 0, 5000, "noise-map steps")
     lr_w: float = param(0.01, 1e-4, 10.0, "W+ learning rate (Adam: 0.01; the paper's gradient descent: 0.8)")
-    optimizer: str = param("adam", help="W+ optimiser: Adam or the paper's plain gradient descent",
-                           choices=("adam", "gd"))
+    optimizer: str = param(
+        "adam", help="W+ optimiser: Adam or the paper's plain gradient descent", choices=("adam", "gd")
+    )
     offset: float = param(0.4, 0.0, 2.0, "spread of the starting latents around the mean")
     grow: float = param(0.02, 0.0, 0.2, "blend mask growth beyond the hole, fraction of the side")
     blur: float = param(0.015, 0.0, 0.2, "blend mask blur (sigma), fraction of the side")
+    lr_noise: float = param(5.0, 1e-3, 50.0, "Adam learning rate for the noise maps")
+    mse2: float = param(1e-4, 0.0, 1.0, "noise phase: weight keeping the W+ phase's fill in the hole")
+    free_rows: str = param(
+        "paper",
+        help="W+ rows that may move: the paper's early rows and last two, or all",
+        choices=("paper", "all"),
+    )
+    noise_fill_mask: str = param(
+        "hole",
+        help="where the noise phase keeps the fill: the hole "
+        "(default) or the paper's grown, blurred blend mask",
+        choices=("hole", "blend"),
+    )
     seed: int = param(0, 0, 2**31 - 1, "changes which plausible fills you get")
 
 
@@ -199,14 +222,14 @@ class Inpaint(Operation):
         if float(hole.max()) <= 0.0:
             raise OperationError("the hole mask is empty inside the region: paint the hole first")
         hole = (hole > 0.5).astype(np.float32)
-        out = inpaint(
-            gen, placement.extract(photo), hole, n_variants=params.variants,
-            steps_w=params.steps_w, steps_noise=params.steps_noise, lr_w=params.lr_w,
-            optimizer=params.optimizer, offset=params.offset, grow=params.grow,
-            blur=params.blur, seed=params.seed, progress=progress,
-        )
+        out = inpaint(gen, placement.extract(photo), hole, params, progress=progress)
         pasted = [placement.paste(photo, g, feather=0.0, mask=out.blend) for g in out.generated]
         return Result(
-            outputs={"result": pasted[0], "variants": pasted, "fills": out.generated,
-                     "latent": out.latent, "placement": placement},
+            outputs={
+                "result": pasted[0],
+                "variants": pasted,
+                "fills": out.generated,
+                "latent": out.latent,
+                "placement": placement,
+            },
         )

@@ -83,20 +83,22 @@ def scribble_edit(
     photo: np.ndarray,
     scribbled: np.ndarray,
     scribble_mask: np.ndarray,
+    settings: ScribbleParams | None = None,
     *,
-    rows: int = 5,
-    steps_embed: int = 1000,
-    steps_w: int = 1000,
-    steps_noise: int = 1000,
-    lr_w: float = 0.1,
-    lr_noise: float = 5.0,
-    closeness: float = 0.01,
-    grow: float = 0.03,
-    blur: float = 0.02,
-    seed: int = 0,
     progress: Progress | None = None,
 ) -> ScribbleOutcome:
     """Algorithm 5 on model-resolution images; ``rows`` counts the paper's first layers."""
+    s = settings or ScribbleParams()
+    rows = s.rows
+    steps_embed = s.steps_embed
+    steps_w = s.steps_w
+    steps_noise = s.steps_noise
+    lr_w = s.lr_w
+    lr_noise = s.lr_noise
+    closeness = s.closeness
+    grow = s.grow
+    blur = s.blur
+    seed = s.seed
     device = generator_device(gen)
     torch.manual_seed(int(seed))
     progress = progress or Progress()
@@ -104,22 +106,32 @@ def scribble_edit(
     x_scr = from_numpy_image(scribbled, device)
     blend = grow_and_blur(scribble_mask, grow, blur)
     keep = 1.0 - from_numpy_mask(blur_mask(scribble_mask, blur), device)
-    plan = StagePlan(progress, ("embed photo", steps_embed), ("W+ towards the scribble", steps_w),
-                     ("noise", steps_noise))
+    plan = StagePlan(
+        progress, ("embed photo", steps_embed), ("W+ towards the scribble", steps_w), ("noise", steps_noise)
+    )
     lat = initial_latent(gen, "mean", seed)
     w_star = W_l(gen, lat, x_photo, steps=steps_embed, progress=plan.enter("embed photo"))
     free = row_mask(first_rows(rows, gen.n_latent), gen.n_latent)
     lat_w = W_l(
-        gen, w_star, x_scr, w_rows={k: free for k in w_star.w}, steps=steps_w, lr=lr_w,
+        gen,
+        w_star,
+        x_scr,
+        w_rows={k: free for k in w_star.w},
+        steps=steps_w,
+        lr=lr_w,
         progress=plan.enter("W+ towards the scribble"),
         extra_loss=closeness_loss(w_star.w, free, closeness),
     )
     with torch.no_grad():
         edit = gen.synthesize(lat_w).image
     lat_n = optimise(
-        gen, lat_w, EmbeddingLoss(Targets(x=x_photo, y=edit, m_m=keep), MK_N_WEIGHTS),
-        settings=OptimiserSettings("adam", lr_noise, steps_noise), variables="noise",
-        progress=plan.enter("noise"), psnr_mask=keep,
+        gen,
+        lat_w,
+        EmbeddingLoss(Targets(x=x_photo, y=edit, m_m=keep), MK_N_WEIGHTS),
+        settings=OptimiserSettings("adam", lr_noise, steps_noise),
+        variables="noise",
+        progress=plan.enter("noise"),
+        psnr_mask=keep,
     )
     with torch.no_grad():
         generated = to_numpy_image(gen.synthesize(lat_n).image)
@@ -137,6 +149,7 @@ class ScribbleParams:
     steps_w: int = param(1000, 0, 20000, "W+ steps towards the scribbled photo")
     steps_noise: int = param(1000, 0, 20000, "noise-map steps")
     lr_w: float = param(0.1, 1e-4, 1.0, "Adam learning rate of the edit")
+    lr_noise: float = param(5.0, 1e-3, 50.0, "Adam learning rate for the noise maps")
     closeness: float = param(0.01, 0.0, 10.0, "lambda: how strongly W+ stays near w*")
     grow: float = param(0.03, 0.0, 0.3, "edit area growth beyond the scribble, fraction of the side")
     blur: float = param(0.02, 0.0, 0.2, "edit area blur (sigma), fraction of the side")
@@ -173,13 +186,14 @@ class Scribble(Operation):
         if float(mask.max()) <= 0.0:
             raise OperationError("the scribble layer is empty inside the region: paint on it first")
         out = scribble_edit(
-            gen, placement.extract(photo), placement.extract(scribbled), (mask > 0.05).astype(np.float32),
-            rows=params.rows, steps_embed=params.steps_embed, steps_w=params.steps_w,
-            steps_noise=params.steps_noise, lr_w=params.lr_w, closeness=params.closeness,
-            grow=params.grow, blur=params.blur, seed=params.seed, progress=progress,
+            gen,
+            placement.extract(photo),
+            placement.extract(scribbled),
+            (mask > 0.05).astype(np.float32),
+            params,
+            progress=progress,
         )
         pasted = placement.paste(photo, out.generated, feather=0.0, mask=out.blend)
         return Result(
-            outputs={"result": pasted, "edit": out.generated, "latent": out.latent,
-                     "placement": placement},
+            outputs={"result": pasted, "edit": out.generated, "latent": out.latent, "placement": placement},
         )

@@ -65,7 +65,11 @@ class NoiseStyleLoss:
     ``style`` outside ``m``; ``t`` is the photo target, so progress reports its PSNR."""
 
     def __init__(
-        self, x: torch.Tensor, styled: torch.Tensor, style: torch.Tensor, m: torch.Tensor,
+        self,
+        x: torch.Tensor,
+        styled: torch.Tensor,
+        style: torch.Tensor,
+        m: torch.Tensor,
         style_weight: float,
     ) -> None:
         self.keep = EmbeddingLoss(Targets(x=x, y=styled, m_m=m), MK_N_WEIGHTS)
@@ -93,18 +97,20 @@ def local_style_transfer(
     photo: np.ndarray,
     style: np.ndarray,
     mask_blur: np.ndarray,
+    settings: StyleTransferParams | None = None,
     *,
-    steps_embed: int = 1000,
-    steps_w: int = 1000,
-    steps_noise: int = 1000,
-    lr_w: float = 0.01,
-    lr_noise: float = 5.0,
-    style_weight: float = 2e-4,
-    noise_style_weight: float = 2e-4,
-    seed: int = 0,
     progress: Progress | None = None,
 ) -> StyleTransferOutcome:
     """Algorithm 6 on model-resolution images; the photo is kept inside ``mask_blur``."""
+    s = settings or StyleTransferParams()
+    steps_embed = s.steps_embed
+    steps_w = s.steps_w
+    steps_noise = s.steps_noise
+    lr_w = s.lr_w
+    lr_noise = s.lr_noise
+    style_weight = s.style_weight
+    noise_style_weight = s.noise_style_weight
+    seed = s.seed
     device = generator_device(gen)
     torch.manual_seed(int(seed))
     progress = progress or Progress()
@@ -112,27 +118,41 @@ def local_style_transfer(
     y = from_numpy_image(style, device)
     m = from_numpy_mask(mask_blur, device)
     split = steps_noise // 2 if noise_style_weight > 0 else 0
-    plan = StagePlan(progress, ("embed photo", steps_embed), ("W+ with style", steps_w),
-                     ("noise", steps_noise - split), ("noise with style", split))
+    plan = StagePlan(
+        progress,
+        ("embed photo", steps_embed),
+        ("W+ with style", steps_w),
+        ("noise", steps_noise - split),
+        ("noise with style", split),
+    )
     lat = initial_latent(gen, "mean", seed)
     w_star = W_l(gen, lat, x, steps=steps_embed, lr=lr_w, progress=plan.enter("embed photo"))
     lat_w = optimise(
-        gen, w_star, style_transfer_loss(x, y, m, style_weight),
-        settings=OptimiserSettings("adam", lr_w, steps_w), variables="w",
-        progress=plan.enter("W+ with style"), psnr_mask=m,
+        gen,
+        w_star,
+        style_transfer_loss(x, y, m, style_weight),
+        settings=OptimiserSettings("adam", lr_w, steps_w),
+        variables="w",
+        progress=plan.enter("W+ with style"),
+        psnr_mask=m,
     )
     with torch.no_grad():
         styled = gen.synthesize(lat_w).image
-    lat_n = Mk_n(gen, lat_w, x, styled, m=m, steps=steps_noise - split, lr=lr_noise,
-                 progress=plan.enter("noise"))
+    lat_n = Mk_n(
+        gen, lat_w, x, styled, m=m, steps=steps_noise - split, lr=lr_noise, progress=plan.enter("noise")
+    )
     if split:
         with torch.no_grad():
             current = gen.synthesize(lat_n).image
         lat_n = optimise(
-            gen, lat_n, NoiseStyleLoss(x, current, y, m, noise_style_weight),
+            gen,
+            lat_n,
+            NoiseStyleLoss(x, current, y, m, noise_style_weight),
             masks=VariableMasks(noise=fine_noise_maps(lat_n, gen.resolution)),
-            settings=OptimiserSettings("adam", lr_noise, split), variables="noise",
-            progress=plan.enter("noise with style"), psnr_mask=m,
+            settings=OptimiserSettings("adam", lr_noise, split),
+            variables="noise",
+            progress=plan.enter("noise with style"),
+            psnr_mask=m,
         )
     with torch.no_grad():
         img = gen.synthesize(lat_n).image
@@ -147,12 +167,16 @@ class StyleTransferParams:
     steps_w: int = param(1000, 0, 20000, "W+ steps with the style loss")
     steps_noise: int = param(1000, 0, 20000, "noise-map steps")
     style_weight: float = param(
-        2e-4, 0.0, 1.0,
+        2e-4,
+        0.0,
+        1.0,
         "lambda_s of the Gram style loss; the paper's 5e-7 barely moves our area-normalised "
         "Gram loss (bench_i2s_apps), 2e-4 halves it in about 100 steps",
     )
     noise_style_weight: float = param(
-        2e-4, 0.0, 1.0,
+        2e-4,
+        0.0,
+        1.0,
         "lambda_s of the style pass on the fine noise maps in the second half of the noise "
         "steps (0: the paper's noise phase only, which copies the W+ result outside the mask)",
     )
@@ -185,9 +209,7 @@ class StyleTransfer(Operation):
     )
     Params = StyleTransferParams
 
-    def run(
-        self, gen: Generator, inputs: dict, params: StyleTransferParams, progress: Progress
-    ) -> Result:
+    def run(self, gen: Generator, inputs: dict, params: StyleTransferParams, progress: Progress) -> Result:
         """Restyle ``photo`` outside ``mask`` after ``style``."""
         self.check_inputs(inputs)
         photo = np.asarray(inputs["photo"], np.float32)[..., :3]
@@ -198,14 +220,9 @@ class StyleTransfer(Operation):
             raise OperationError("the mask covers the whole region: leave some of it to restyle")
         style_crop = Placement.centered(style.shape[:2], gen.resolution).extract(style)
         out = local_style_transfer(
-            gen, placement.extract(photo), style_crop, blur_mask(mask, params.blur),
-            steps_embed=params.steps_embed, steps_w=params.steps_w, steps_noise=params.steps_noise,
-            lr_w=params.lr_w, lr_noise=params.lr_noise, style_weight=params.style_weight,
-            noise_style_weight=params.noise_style_weight,
-            seed=params.seed, progress=progress,
+            gen, placement.extract(photo), style_crop, blur_mask(mask, params.blur), params, progress=progress
         )
         pasted = placement.paste(photo, out.image, feather=0.02)
         return Result(
-            outputs={"result": pasted, "stylised": out.image, "latent": out.latent,
-                     "placement": placement},
+            outputs={"result": pasted, "stylised": out.image, "latent": out.latent, "placement": placement},
         )

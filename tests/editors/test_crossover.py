@@ -30,7 +30,7 @@ def _psnr(a: np.ndarray, b: np.ndarray, m: np.ndarray) -> float:
 
 def _seam_energy(img: np.ndarray, col: int, half_width: int = 2) -> float:
     """Squared horizontal differences in the columns around a vertical seam at ``col``."""
-    dx = np.diff(img, axis=1)[:, col - half_width: col + half_width]
+    dx = np.diff(img, axis=1)[:, col - half_width : col + half_width]
     return float((dx**2).sum())
 
 
@@ -40,7 +40,7 @@ def pair_and_result(tiny_gen):
     p1, p2 = _target(tiny_gen, 1), _target(tiny_gen, 3)
     mask = np.zeros((32, 32), np.float32)
     mask[:, :16] = 1.0
-    out = crossover(tiny_gen, p1, p2, blur_mask(mask, 0.08), seed=0, **STEPS)
+    out = crossover(tiny_gen, p1, p2, blur_mask(mask, 0.08), CrossoverParams(seed=0, **STEPS))
     return p1, p2, mask, out
 
 
@@ -88,8 +88,12 @@ def test_cancel_raises_and_leaves_inputs_alone(tiny_gen):
     before = p1.copy()
     prog = Progress(lambda i, _n, _p, _m: prog.cancel() if i == 2 else None)
     with pytest.raises(Cancelled):
-        Crossover().run(tiny_gen, {"photo": p1, "photo2": p1, "mask": np.eye(32, dtype=np.float32)},
-                        CrossoverParams(steps_init=3, steps_w=3, steps_noise=3), prog)
+        Crossover().run(
+            tiny_gen,
+            {"photo": p1, "photo2": p1, "mask": np.eye(32, dtype=np.float32)},
+            CrossoverParams(steps_init=3, steps_w=3, steps_noise=3),
+            prog,
+        )
     assert np.array_equal(p1, before)
 
 
@@ -99,9 +103,16 @@ def test_beyond_the_crop_photo2_continues_outside_the_mask_and_photo1_inside_it(
     photo2 = rng.random((40, 72, 3), dtype=np.float32)
     mask = np.zeros((40, 72), np.float32)
     mask[:, :30] = 1.0  # photo 1 on the left, reaching beyond the crop (columns 16..55)
-    out = Crossover().run(tiny_gen, {"photo": photo, "photo2": photo2, "mask": mask},
-                          CrossoverParams(steps_init=1, steps_w=1, steps_noise=1, blur=0.0),
-                          Progress()).outputs["result"]
+    out = (
+        Crossover()
+        .run(
+            tiny_gen,
+            {"photo": photo, "photo2": photo2, "mask": mask},
+            CrossoverParams(steps_init=1, steps_w=1, steps_noise=1, blur=0.0),
+            Progress(),
+        )
+        .outputs["result"]
+    )
     np.testing.assert_allclose(out[:, :14], photo[:, :14], atol=1e-6)  # left of the crop: photo 1
     np.testing.assert_allclose(out[:, 58:], photo2[:, 58:], atol=1e-6)  # right of it: photo 2
 

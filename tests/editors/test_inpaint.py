@@ -30,7 +30,7 @@ def filled(tiny_gen):
     photo = _photo(tiny_gen)
     hole = np.zeros((32, 32), np.float32)
     hole[8:24, 8:24] = 1.0
-    out = inpaint(tiny_gen, photo, hole, n_variants=3, steps_w=40, steps_noise=100, seed=0)
+    out = inpaint(tiny_gen, photo, hole, InpaintParams(variants=3, steps_w=40, steps_noise=100, seed=0))
     return photo, hole, out
 
 
@@ -71,22 +71,22 @@ def test_all_rows_option_frees_every_row(tiny_gen):
     photo = _photo(tiny_gen)
     hole = np.zeros((32, 32), np.float32)
     hole[8:24, 8:24] = 1.0
-    out = inpaint(tiny_gen, photo, hole, n_variants=1, steps_w=2, steps_noise=0, free_rows="all")
+    out = inpaint(tiny_gen, photo, hole, InpaintParams(variants=1, steps_w=2, steps_noise=0, free_rows="all"))
     start = offset_latents(tiny_gen, 1, 0.4, 0)
     assert bool(((out.latent_w.w["w"] - start.w["w"]).abs().sum(-1) > 0).all())
     with pytest.raises(ValueError, match="free_rows"):
-        inpaint(tiny_gen, photo, hole, steps_w=1, steps_noise=0, free_rows="some")
+        inpaint(tiny_gen, photo, hole, InpaintParams(steps_w=1, steps_noise=0, free_rows="some"))
     with pytest.raises(ValueError, match="noise_fill_mask"):
-        inpaint(tiny_gen, photo, hole, steps_w=1, steps_noise=0, noise_fill_mask="ring")
+        inpaint(tiny_gen, photo, hole, InpaintParams(steps_w=1, steps_noise=0, noise_fill_mask="ring"))
 
 
 def test_noise_fitting_the_ring_keeps_the_photo_there_better(tiny_gen):
     photo = _photo(tiny_gen)
     hole = np.zeros((32, 32), np.float32)
     hole[8:24, 8:24] = 1.0
-    kw = {"n_variants": 1, "steps_w": 20, "steps_noise": 60, "seed": 0}
-    blend = inpaint(tiny_gen, photo, hole, noise_fill_mask="blend", **kw)
-    ring_fit = inpaint(tiny_gen, photo, hole, noise_fill_mask="hole", **kw)
+    kw = {"variants": 1, "steps_w": 20, "steps_noise": 60, "seed": 0}
+    blend = inpaint(tiny_gen, photo, hole, InpaintParams(noise_fill_mask="blend", **kw))
+    ring_fit = inpaint(tiny_gen, photo, hole, InpaintParams(noise_fill_mask="hole", **kw))
     ring = ((blend.blend > 0) & (hole == 0)).astype(np.float32)
     assert ring.sum() > 0
     # same W+ phase; the noise phase differs only in where it keeps the fill
@@ -109,8 +109,9 @@ def test_operation_outputs_variants_progress_and_determinism(tiny_gen):
     hole[10:20, 12:24] = 1.0
     params = InpaintParams(variants=2, steps_w=3, steps_noise=3)
     seen = []
-    a = Inpaint().run(tiny_gen, {"photo": photo, "hole": hole}, params,
-                      Progress(lambda i, n, _p, _m: seen.append((i, n))))
+    a = Inpaint().run(
+        tiny_gen, {"photo": photo, "hole": hole}, params, Progress(lambda i, n, _p, _m: seen.append((i, n)))
+    )
     b = Inpaint().run(tiny_gen, {"photo": photo, "hole": hole}, params, Progress())
     assert [i for i, _ in seen] == list(range(1, 7))
     assert len(a.outputs["variants"]) == 2

@@ -31,8 +31,13 @@ def edited(tiny_gen):
     cv2.circle(mask, (16, 12), 6, 1.0, -1)
     layer = np.concatenate([np.broadcast_to(RED, (32, 32, 3)), mask[..., None]], axis=2)
     scribbled = composite_scribble(photo, layer)
-    out = scribble_edit(tiny_gen, photo, scribbled, mask, rows=5, steps_embed=40, steps_w=60,
-                        steps_noise=80, seed=0)
+    out = scribble_edit(
+        tiny_gen,
+        photo,
+        scribbled,
+        mask,
+        ScribbleParams(rows=5, steps_embed=40, steps_w=60, steps_noise=80, seed=0),
+    )
     return photo, mask, out
 
 
@@ -65,10 +70,21 @@ def test_only_the_first_rows_move_in_the_edit(tiny_gen):
             super().set_stage(name, steps)
 
     # the W+ of the photo embedding and of the edit differ only in the first rows
-    out = scribble_edit(tiny_gen, photo, scribbled, mask, rows=5, steps_embed=3, steps_w=4,
-                        steps_noise=0, seed=0, progress=Spy())
-    ref = scribble_edit(tiny_gen, photo, scribbled, mask, rows=5, steps_embed=3, steps_w=0,
-                        steps_noise=0, seed=0)
+    out = scribble_edit(
+        tiny_gen,
+        photo,
+        scribbled,
+        mask,
+        ScribbleParams(rows=5, steps_embed=3, steps_w=4, steps_noise=0, seed=0),
+        progress=Spy(),
+    )
+    ref = scribble_edit(
+        tiny_gen,
+        photo,
+        scribbled,
+        mask,
+        ScribbleParams(rows=5, steps_embed=3, steps_w=0, steps_noise=0, seed=0),
+    )
     moved = (out.latent.w["w"] - ref.latent.w["w"]).abs().sum(-1)[0] > 0
     assert moved.tolist() == [True, True, True, False, False, False, False, False]
     assert seen[:2] == ["embed photo", "W+ towards the scribble"]
@@ -80,8 +96,9 @@ def test_operation_pastes_progress_determinism_and_errors(tiny_gen):
     layer[15:22, 10:20] = [0.1, 0.2, 0.9, 1.0]
     params = ScribbleParams(steps_embed=2, steps_w=2, steps_noise=2)
     seen = []
-    a = Scribble().run(tiny_gen, {"photo": photo, "scribble": layer}, params,
-                       Progress(lambda i, n, _p, _m: seen.append(i)))
+    a = Scribble().run(
+        tiny_gen, {"photo": photo, "scribble": layer}, params, Progress(lambda i, n, _p, _m: seen.append(i))
+    )
     b = Scribble().run(tiny_gen, {"photo": photo, "scribble": layer}, params, Progress())
     assert seen == list(range(1, 7))
     assert a.outputs["result"].shape == photo.shape

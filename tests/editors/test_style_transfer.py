@@ -43,7 +43,9 @@ def transferred(tiny_gen):
     mask = np.zeros((32, 32), np.float32)
     mask[6:26, 8:24] = 1.0
     m_blur = blur_mask(mask, 0.03)
-    out = local_style_transfer(tiny_gen, photo, style, m_blur, style_weight=STYLE_WEIGHT, seed=0, **FAST)
+    out = local_style_transfer(
+        tiny_gen, photo, style, m_blur, StyleTransferParams(style_weight=STYLE_WEIGHT, seed=0, **FAST)
+    )
     return photo, style, m_blur, out
 
 
@@ -60,7 +62,11 @@ def test_masked_gram_loss_to_the_style_falls_by_half(tiny_gen, transferred):
 def test_style_loss_in_the_noise_phase_lowers_the_gram_loss(tiny_gen, transferred):
     photo, style, m_blur, out = transferred
     paper = local_style_transfer(
-        tiny_gen, photo, style, m_blur, style_weight=STYLE_WEIGHT, noise_style_weight=0.0, seed=0, **FAST
+        tiny_gen,
+        photo,
+        style,
+        m_blur,
+        StyleTransferParams(style_weight=STYLE_WEIGHT, noise_style_weight=0.0, seed=0, **FAST),
     )
     assert np.array_equal(paper.start.w["w"], out.start.w["w"])  # same w* and W+ phase
     ours = _masked_gram_loss(out.image, style, 1.0 - m_blur)
