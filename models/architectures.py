@@ -39,4 +39,4 @@ def generator_class(name: str) -> Any:
 
 def build_generator(config: Mapping) -> Any:
     """An untrained generator from an ``architecture()`` config (``config["arch"]`` picks)."""
-    return generator_class(config.get("arch")).from_architecture(config)
+    return generator_class(check_architecture(config.get("arch"))).from_architecture(config)
