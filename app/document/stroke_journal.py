@@ -75,7 +75,7 @@ class StrokeJournal:
             raise ValueError("journal tiles are float32 or int32, all of one layout")
         boxes = [[int(x), int(y), int(b.shape[0]), int(b.shape[1])]
                  for (x, y, _), b in zip(tiles, blocks, strict=True)]
-        data = b"".join(memoryview(b).cast("B") for b in blocks) if len(blocks) > 1 else blocks[0]
+        data = b"".join(b.data.cast("B") for b in blocks) if len(blocks) > 1 else blocks[0].data
         self._write({"op": "pixels", "layer": layer_id, "tiles": boxes, "dtype": dtype.name,
                      "channels": list(extra)}, memoryview(data).cast("B"))
 
@@ -92,8 +92,9 @@ class StrokeJournal:
     def _write(self, meta: dict, data: memoryview) -> None:
         header = json.dumps(meta).encode()
         crc = zlib.crc32(data, zlib.crc32(header))
-        parts = [MAGIC + struct.pack("<I", len(header)) + header + struct.pack("<Q", data.nbytes),
-                 data, struct.pack("<I", crc)]
+        parts: list[bytes | memoryview] = [
+            MAGIC + struct.pack("<I", len(header)) + header + struct.pack("<Q", data.nbytes),
+            data, struct.pack("<I", crc)]
         fd = self._open()
         total = sum(len(p) for p in parts)
         written = os.writev(fd, parts)
