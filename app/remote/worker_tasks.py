@@ -7,8 +7,9 @@ between jobs. A worker only loads what a user sent: checkpoint bytes that arrive
 package -- never a path on the worker's own disk.
 
 Progress goes back through a Dask ``Queue`` (steps at most every ``STEP_INTERVAL_S``, previews
-as 8-bit RGB at most every ``PREVIEW_INTERVAL_S``); cancel is a Dask ``Event`` watched by a
-helper thread, and the next ``progress.step`` raises ``Cancelled``.
+as 8-bit RGB at most every ``PREVIEW_INTERVAL_S``), put there by a sender thread so the job never
+waits for the network; cancel is a Dask ``Event`` watched by a helper thread, and the next
+``progress.step`` raises ``Cancelled``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,12 @@ def model_info(ref: ModelRef, checkpoint: bytes | None) -> dict[str, Any]:
 
 
 class _Relay:
-    """Progress callback that sends throttled steps and previews to the job's queue."""
+    """Progress callback that sends throttled steps and previews to the job's queue.
+
+    Messages go out from a sender thread, so the computing thread never waits for the
+    network; a preview that a newer one overtakes before it is sent is dropped (its step
+    still goes). :meth:`close` sends what is left (the last step) before the job returns.
+    """
 
     def __init__(self, job_id: str, progress: Any) -> None:
         from distributed import Event, Queue
@@ -116,8 +122,13 @@ class _Relay:
         self.done = threading.Event()
         self.last_step = -1e9
         self.last_preview = -1e9
+        self._outbox: deque[dict[str, Any]] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
         self.watcher = threading.Thread(target=self._watch, daemon=True)
+        self.sender = threading.Thread(target=self._send_loop, daemon=True)
         self.watcher.start()
+        self.sender.start()
 
     def _watch(self) -> None:
         while not self.done.is_set():
@@ -130,7 +141,37 @@ class _Relay:
                 return
 
     def send(self, message: dict[str, Any]) -> None:
-        self.queue.put(message)
+        """Queue ``message`` for the sender thread (returns at once)."""
+        with self._lock:
+            if "preview" in message:
+                for older in self._outbox:
+                    older.pop("preview", None)
+                    older.pop("shape", None)
+            self._outbox.append(message)
+        self._wake.set()
+
+    def _send_loop(self) -> None:
+        while True:
+            self._wake.wait(0.2)
+            self._wake.clear()
+            finished = self.done.is_set()  # read first: every send came before close()
+            while True:
+                with self._lock:
+                    if not self._outbox:
+                        break
+                    message = self._outbox.popleft()
+                try:
+                    self.queue.put(message)
+                except Exception:  # the scheduler went away: the job ends by itself
+                    return
+            if finished:
+                return
+
+    def close(self) -> None:
+        """Stop watching for cancel and send the messages still waiting."""
+        self.done.set()
+        self._wake.set()
+        self.sender.join(timeout=10)
 
     def __call__(self, step: int, total: int, preview: Any, metrics: dict[str, float]) -> None:
         from latent_atelier.editors.operation import Cancelled
@@ -181,4 +222,4 @@ def run_operation(job_id: str, op_name: str, inputs: dict[str, Any], params: dic
         return Result(outputs={k: _to_cpu(v) for k, v in result.outputs.items()},
                       metrics=dict(result.metrics), params=dict(result.params))
     finally:
-        relay.done.set()
+        relay.close()
