@@ -122,3 +122,20 @@ def test_input_scaled_modulation_equals_the_fused_form_in_float32(tiny):
     twin = search_twin(tiny, torch.float32)
     with torch.no_grad():
         assert torch.allclose(twin.synthesize(lat).image, tiny.synthesize(lat).image, atol=1e-4)
+
+
+def test_furrygan_twin_draws_image_and_alpha_in_bf16_with_gradients():
+    gen = random_generator("furrygan", 32, seed=1, style_dim=32,
+                           channels={4: 32, 8: 32, 16: 32, 32: 32}).requires_grad_(False)
+    lat = gen.random_latent(2)
+    trained = lat.clone()
+    for v in trained.w.values():
+        v.requires_grad_(True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fast = search_twin(gen, torch.bfloat16).synthesize(trained, return_alpha=True)
+    fast.image.float().square().mean().backward()
+    with torch.no_grad():
+        ref = gen.synthesize(lat, return_alpha=True)
+    assert all(v.grad is not None and v.grad.abs().sum() > 0 for v in trained.w.values())
+    assert float((fast.image.float() - ref.image).abs().mean()) < 0.05 * float(ref.image.abs().mean())
+    assert float((fast.alpha.float() - ref.alpha).abs().mean()) < 0.02
