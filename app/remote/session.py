@@ -43,14 +43,13 @@ LOCAL_HTTP = "127.0.0.1:0"  # the scheduler's status pages: this machine only, a
 POLL_S = 0.05  # progress is read this often while a job runs
 HEALTH_EVERY_S = 1.0
 
-log = logging.getLogger(__name__)
-
 
 class RemoteWorkerLost(RuntimeError):
     """The worker (or its machine) went away during a job; the message says what to do."""
 
 
 def import_distributed() -> Any:
+    """The ``distributed`` module, or a RemoteSetupError saying which extra to install."""
     try:
         import distributed
     except ImportError:
@@ -73,7 +72,6 @@ def dask_settings() -> dict[str, Any]:
             "distributed.admin.system-monitor.gil.enabled": False,
             "distributed.admin.system-monitor.interval": "2s",
             "distributed.worker.memory.monitor-interval": "1s",
-            "distributed.worker.daemon": False,
             "distributed.admin.tick.limit": "60s"}
 
 
@@ -93,6 +91,7 @@ class RemoteSession:
         self.label = label or str(client.scheduler.address)
         self._scattered: OrderedDict[str, Any] = OrderedDict()
         self._checkpoints: dict[tuple[str, int, int], tuple[str, str]] = {}
+        self.where = ""  # "cpu on host" of the last job, once its worker said so
 
     # ------------------------------------------------------------------ set-up
     @classmethod
@@ -243,11 +242,12 @@ class RemoteSession:
         lost_since = None
         checked = time.monotonic()
         self.where = ""
+        shown: dict[str, Any] = {"stage": None}  # this job's phase as last passed on
         while True:
             done = finished.wait(POLL_S) or future.done()
             for message in self._drain(queue):
                 if not (done and progress.cancelled):
-                    self._relay(message, progress)
+                    self._relay(message, progress, shown)
             if done:
                 return self._result(future)
             now = time.monotonic()
@@ -277,7 +277,7 @@ class RemoteSession:
         except Exception:  # a closed connection: the loop's health check reports it
             return []
 
-    def _relay(self, message: dict[str, Any], progress: Progress) -> None:
+    def _relay(self, message: dict[str, Any], progress: Progress, shown: dict[str, Any]) -> None:
         if message.get("kind") == "started":
             self.where = f"{message.get('device', '?')} on {message.get('host', '?')}"
             return
@@ -286,7 +286,10 @@ class RemoteSession:
             shape = tuple(message["shape"])
             raw = np.frombuffer(message["preview"], np.uint8).reshape(shape)
             preview = raw.astype(np.float32) / 255.0
-        progress.set_stage(message.get("stage", ""))
+        stage = (message.get("stage", ""), message.get("stage_steps"))
+        if stage != shown["stage"]:  # a new phase (its length, when the worker's job gave one)
+            shown["stage"] = stage
+            progress.set_stage(*stage)
         with contextlib.suppress(Cancelled):  # the loop sends the cancel, waits for the worker
             progress.step(message["step"], message["total"], preview, message.get("metrics"))
 

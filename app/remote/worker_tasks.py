@@ -122,6 +122,7 @@ class _Relay:
         self.done = threading.Event()
         self.last_step = -1e9
         self.last_preview = -1e9
+        self.last_stage: str | None = None
         self._outbox: deque[dict[str, Any]] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -186,10 +187,14 @@ class _Relay:
             pixels = (pixels * 255 + 0.5).astype(np.uint8)
             message["preview"] = pixels.tobytes()
             message["shape"] = list(pixels.shape)
-        if message or now - self.last_step >= STEP_INTERVAL_S or step >= total:
+        new_stage = self.progress.stage != self.last_stage
+        if message or new_stage or now - self.last_step >= STEP_INTERVAL_S or step >= total:
+            self.last_stage = self.progress.stage
             self.last_step = now
             message.update(kind="step", step=int(step), total=int(total),
                            stage=str(self.progress.stage),
+                           stage_steps=(self.progress.in_stage(step, total)[1]
+                                        if self.progress.stage_length_known else None),
                            metrics={str(k): float(v) for k, v in metrics.items()})
             self.send(message)
 
