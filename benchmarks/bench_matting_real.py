@@ -16,7 +16,8 @@ Three parts, each comparing the ``matte`` operation's ``auto`` source with today
     python -m benchmarks.bench_matting_real                    # all three (about 25 min idle)
     python -m benchmarks.bench_matting_real --parts real --steps-w 50 --steps-noise 30
 
-Writes ``benchmarks/results/matting_real.json`` and the figure ``docs/images/matte_real.png``.
+Writes ``benchmarks/results/matting_real.json`` (``matting_real_<part>.json`` for the synthetic
+or big part run alone, e.g. in parallel processes) and the figure ``docs/images/matte_real.png``.
 """
 
 from __future__ import annotations
@@ -306,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--syn-steps-w", type=int, default=100, help="W+ steps (synthetic batches)")
     p.add_argument("--syn-steps-noise", type=int, default=50, help="noise steps (synthetic)")
     p.add_argument("--figure", default=str(REPO / "docs" / "images" / "matte_real.png"))
-    p.add_argument("--name", default="matting_real")
+    p.add_argument("--name", default="",
+                   help="result name (default: matting_real, or matting_real_<part> for the "
+                        "synthetic or big part run alone)")
     p.add_argument("--big-child", default="", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.big_child:
@@ -328,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     if "big" in args.parts:
         figures["big"] = run_big(args.steps_w, args.steps_noise, args.model)
     figures["load_average_at_end"] = os.getloadavg()
-    write_result(args.name, figures)
+    name = args.name or ("matting_real" if args.parts != ["synthetic"] and args.parts != ["big"]
+                         else f"matting_real_{args.parts[0]}")
+    write_result(name, figures)
     return 0
 
 

@@ -46,6 +46,7 @@ class MatteView(QWidget):
     def _on_finished(self, job: Any, result: Any) -> None:
         if getattr(job.operation, "name", "") != MATTE:
             return
+        self.show_trimap.setEnabled(True)
         text = "; ".join(result.notes)
         self.notes.setText(f"{text[:1].upper()}{text[1:]}." if text else "")
         self.notes.setVisible(bool(text))
@@ -56,25 +57,35 @@ class MatteView(QWidget):
 
     def trimap_layer(self) -> Layer | None:
         """The newest trimap layer a ``matte`` run made (pending or accepted), if any."""
+        return self._newest("trimap")
+
+    def _newest(self, output: str) -> Layer | None:
         doc = self.controller.document
         if doc is None:
             return None
         for layer in reversed(doc.layers):
             op = layer.operation or {}
-            if op.get("name") == MATTE and op.get("output") == "trimap":
+            if op.get("name") == MATTE and op.get("output") == output:
                 return layer
         return None
 
-    def _on_toggled(self, on: bool) -> None:
-        layer = self.trimap_layer()
+    def _show(self, layer: Layer | None, on: bool) -> None:
         doc = self.controller.document
-        if layer is None or doc is None:
-            self.show_trimap.setEnabled(False)
+        if layer is None or doc is None or layer.visible == on:
             return
         if layer.pending:  # not in the history yet: a plain change, as Discard expects
             layer.visible = on
         else:
             doc.set_layer_props(layer.id, visible=on)
+
+    def _on_toggled(self, on: bool) -> None:
+        """The trimap shown (its cut-out's foreground, drawn above it, hidden meanwhile)."""
+        layer = self.trimap_layer()
+        if layer is None:
+            self.show_trimap.setEnabled(False)
+            return
+        self._show(self._newest("foreground"), not on)
+        self._show(layer, on)
         self.controller.window.canvas.invalidate_all()
 
 
