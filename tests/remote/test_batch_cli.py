@@ -64,3 +64,19 @@ def test_one_photo_runs_as_before_without_a_cluster(tmp_path, capsys) -> None:
     assert main(["matte", photo, "--out-dir", str(out), *MATTE]) == 0
     assert (out / "alpha.png").is_file()  # straight into --out-dir, no per-photo folder
     assert "batch:" not in capsys.readouterr().out
+
+
+def test_worker_option_runs_the_photos_on_that_worker(tmp_path, capsys) -> None:
+    from latent_atelier.app.remote.session import RemoteSession
+
+    photos = _photos(tmp_path / "photos", 2)
+    out = tmp_path / "out"
+    with RemoteSession.local(n_workers=1) as cluster:
+        address = cluster.client.scheduler.address
+        args = MATTE[:MATTE.index("--workers")]  # the worker decides, not --workers
+        assert main(["matte", *photos, "--out-dir", str(out), "--worker", address, *args]) == 0
+    captured = capsys.readouterr()
+    assert "2 done, 0 already done (skipped), 0 failed" in captured.out
+    assert f"({address})" in captured.err  # the model line names the worker it ran on
+    for i in range(2):
+        assert (out / f"photo{i}" / "alpha.png").is_file()
