@@ -412,7 +412,8 @@ class OperationsController(QObject):
         note = job.context.get("note", "")
         done = "; ".join(result.notes)
         done = f" {done[:1].upper()}{done[1:]}." if done else ""
-        self.window.status.showMessage(f"{kept}{note}{job.title} done.{done} {metrics}", 8000)
+        where = f" on {job.context['where']}" if job.context.get("where") else ""  # a remote worker
+        self.window.status.showMessage(f"{kept}{note}{job.title} done{where}.{done} {metrics}", 8000)
 
     def _keep_other_pending(self, job: Job) -> str:
         """A pending result of another operation is accepted (one undo step), not lost.
