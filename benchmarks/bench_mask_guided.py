@@ -24,6 +24,7 @@ Writes ``benchmarks/results/mask_guided.json`` and ``docs/images/mask_guided_edi
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -314,14 +315,17 @@ def speed(model_path: str, photo: np.ndarray, labels: np.ndarray, edited: np.nda
                        ("op_512px", lambda: run_op(model_path, big, np.kron(labels, up),
                                                    np.kron(edited, up)))):
         call()
-        ts, model_s = [], []
+        ts, cpu, model_s = [], [], []
         for _ in range(10):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = call()
             ts.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             model_s.append(res.metrics["model_seconds"])
         timings[name] = {"median_s": float(np.median(ts)), "min_s": float(np.min(ts)),
-                         "model_only_median_s": float(np.median(model_s))}
+                         "cpu_median_s": float(np.median(cpu)),
+                         "model_only_median_s": float(np.median(model_s)),
+                         "load_average_1min": os.getloadavg()[0]}
     return timings
 
 
