@@ -43,7 +43,7 @@ def train_parser(images: np.ndarray, labels: np.ndarray, width: int, iters: int,
         loss.backward()
         opt.step()
         if i % 50 == 0:
-            print(f"parser step {i}/{iters} ce {float(loss):.3f}", flush=True)
+            print(f"parser step {i}/{iters} ce {loss.item():.3f}", flush=True)
     return parser.eval().requires_grad_(False)
 
 
