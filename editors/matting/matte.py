@@ -1,19 +1,18 @@
-"""The ``matte`` Operation: FurryGAN inversion for a coarse alpha, refined at full resolution.
+"""The ``matte`` operation: a cut-out of the subject, refined at full resolution.
 
-1. Embed the photo's model-sized placement crop into FurryGAN (fg W+, bg W+, noise) with
-   the embedding engine; its synthesis gives the generator alpha (coarse + fine).
-2. Warp that alpha back onto the full photo (outside the placement = background).
-3. Find the subject's edge: GrabCut fits colour models to the alpha's rough answer and
-   moves the edge to where the colours change (:mod:`latent_atelier.editors.matting.colour_segmentation`;
-   ``colour_edge_px = 0`` keeps the alpha binarised at 0.5), painted fg / bg masks and the
-   photo outside the placement (which the generator never saw) being hard labels. Build a
-   trimap around that edge: an unknown band of ``band`` photo pixels on each side, and
-   optionally unknown where the generator is unsure (alpha in ``(unsure, 1 - unsure)``);
-   painted fg / bg / unknown masks then override it.
-4. Solve closed-form matting inside the unknown band, then estimate the foreground
-   colours so edges stop carrying the old background.
+1. A rough subject from the chosen ``source`` (:mod:`latent_atelier.editors.matting.sources`):
+   ``auto`` (default) fuses the person prior (selfie segmentation and face mesh of the
+   ``faces`` extra) with the FurryGAN alpha of the embedded placement crop, weighted by how
+   well the generator explains the photo (:mod:`latent_atelier.editors.matting.trust`);
+   ``generator`` is the FurryGAN alpha alone; ``person`` and ``painted`` need no model.
+   Painted fg / bg strokes always win.
+2. The edge: GrabCut moves it to where the colours change (within a margin of the rough
+   subject); holes inside the person (eyes, lips) are filled; an unknown band of ``band``
+   photo pixels on both sides, wider where the prior says hair.
+3. Closed-form matting inside the band, then the foreground colours, so edges stop carrying
+   the old background. The run's notes say when a fallback was taken or the cut-out is empty.
 
-:func:`matte_from_trimap` runs steps 3-4 alone, for a painted trimap (no generator).
+:func:`matte_from_trimap` runs step 3 alone, for a painted trimap (no generator).
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from latent_atelier.editors.matting.refine import (
     count_tiles,
     estimate_foreground,
     normalise_trimap,
-    painted_pixels,
     refine_alpha,
     soft_region,
     unknown_region,
@@ -65,10 +63,6 @@ class MatteOutcome:
     foreground: np.ndarray  # H x W x 4, straight alpha
     trimap: np.ndarray  # H x W, 0 / 0.5 / 1
     metrics: dict[str, float] = field(default_factory=dict)
-
-
-def _painted_or_none(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
-    return None if mask is None else painted_pixels(mask, shape, "mask")
 
 
 def _as_rgb(photo: np.ndarray) -> np.ndarray:
@@ -193,8 +187,9 @@ class Matte(Operation):
     name = "matte"
     title = "Cut out subject"
     description = (
-        "Embed the photo into FurryGAN, take its alpha, and refine it at full resolution "
-        "(hair strands included). Paint fg/bg/unknown masks or a trimap to correct it."
+        "Find the person (and the FurryGAN alpha, as far as the model explains the photo), "
+        "snap the edge to the colours and refine it at full resolution (hair strands "
+        "included). Paint fg/bg/unknown masks or a trimap to correct it."
     )
     inputs = (
         Slot("photo", "image"),
