@@ -184,3 +184,18 @@ def test_empty_prior_reports_why():
     p = empty_prior((5, 6), "no face found")
     assert not p.found and p.mask.shape == (5, 6) and p.note == "no face found"
     assert p.resized((10, 12)).mask.shape == (10, 12)
+
+
+def test_crop_fit_trusts_a_generator_that_redraws_the_crop_and_not_one_that_cannot():
+    rng = np.random.default_rng(0)
+    crop = np.clip(_photo_of(_disk((64, 64), (32, 32), 20))
+                   + 0.05 * rng.standard_normal((64, 64, 3)), 0, 1).astype(np.float32)
+    subject = _disk((64, 64), (32, 32), 20)
+    near = np.clip(crop + 0.01 * rng.standard_normal(crop.shape), 0, 1).astype(np.float32)
+    psnr, lp = trust.crop_fit(near, crop, subject)
+    assert psnr > 35 and lp < 0.05
+    assert trust.Fit(psnr, lp, 0.95).trust() == 1.0  # in domain: the generator leads
+    far = rng.random(crop.shape).astype(np.float32)  # a model that draws something else
+    psnr, lp = trust.crop_fit(far, crop, subject)
+    assert psnr < 12 and lp > trust.LPIPS_OUT
+    assert trust.Fit(psnr, lp, 0.3).trust() == 0.0  # out of domain: the person leads
