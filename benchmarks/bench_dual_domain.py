@@ -293,9 +293,9 @@ def part_dds(args) -> None:
             "paired_to_target": paired_scores(res, x_t),
             "loss_first_last": [out.losses[0], out.losses[-1]] if out.losses else [],
         }
-        merge("dds", figures)
-    if args.figure and results:
-        save_figure(x_s, x_t, x_c, results, args.figure)
+        merge(args.section, figures)
+        if args.figure:
+            save_figure(x_s, x_t, x_c, results, args.figure)
 
 
 def save_figure(x_s, x_t, x_c, results: dict, path: str, rows: int = 4, scale: int = 3) -> None:
@@ -335,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-ref", type=int, default=256)
     p.add_argument("--combos", default="paper/z,code/w+,paper/w+,code/z")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--section", default="dds", help="results section of the dds part")
     p.add_argument("--figure", default=str(REPO / "docs" / "images" / "dds_ink.png"))
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
