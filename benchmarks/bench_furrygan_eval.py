@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -220,7 +221,9 @@ def invert_resumable(gen, images: np.ndarray, settings, batch: int, partial: Pat
                                seconds=sum(q.seconds for q in parts), model=key)
         parts = [joined]
         partial.parent.mkdir(parents=True, exist_ok=True)
-        joined.save(partial)
+        tmp = partial.with_name(partial.stem + ".tmp.npz")
+        joined.save(tmp)
+        os.replace(tmp, partial)  # a reader never sees half a file
         print(f"  inverted {lo}/{len(images)}  {part.seconds:.1f}s  PSNR {part.psnr.mean():.2f} dB",
               flush=True)
     return parts[0]
