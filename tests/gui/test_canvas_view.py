@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import drag, line, widget_point
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from latent_atelier.app.qt.canvas.view_transform import ViewTransform
+from tests.gui.conftest import drag, line, widget_point
 
 
 def test_zoom_about_keeps_the_point_under_the_cursor() -> None:

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import SAMPLE
+from tests.gui.conftest import SAMPLE
 
 REPO = Path(__file__).resolve().parents[2]
 TRIALS = 5

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLE
+
+from tests.gui.conftest import SAMPLE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -157,7 +158,7 @@ def test_startup_does_not_import_torch(tmp_path, with_file) -> None:
 
 
 def test_autosave_writes_only_new_changes_and_save_discards(window, tmp_path) -> None:
-    from conftest import drag, line
+    from tests.gui.conftest import drag, line
 
     autosave = window.autosave
     assert not autosave.autosave_now()  # freshly opened: nothing to save

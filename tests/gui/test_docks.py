@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import SAMPLE, drag, line
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from latent_atelier.app.qt.docks.layers_dock import LAYER_ID_ROLE, single_move
+from tests.gui.conftest import SAMPLE, drag, line
 
 
 def test_single_move_finds_the_one_moved_layer() -> None:

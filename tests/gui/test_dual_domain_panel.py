@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import TINY_CHANNELS, drag, install_tiny_operations, line
-
 from latent_atelier.app.document.layers import LayerKind
+from tests.gui.conftest import TINY_CHANNELS, drag, install_tiny_operations, line
 
 
 def test_dual_domain_runs_from_the_panel_with_a_typed_model_path_and_a_painted_part(qtbot, window, tmp_path):

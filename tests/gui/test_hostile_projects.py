@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from conftest import drag, line
 from PySide6.QtWidgets import QFileDialog
+
+from tests.gui.conftest import drag, line
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
 from forge import zero_png

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import drag, line
 
 from latent_atelier.app.document.layers import LayerKind
+from tests.gui.conftest import drag, line
 
 
 def test_paint_two_named_segments(window) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from conftest import drag, line
 from PySide6.QtCore import Qt
 
 from latent_atelier.app.document.layers import LayerKind
@@ -14,6 +13,7 @@ from latent_atelier.models.mask_guided.classes import HAIR, LEFT_EYE, MOUTH, RIG
 from latent_atelier.models.mask_guided.config import MaskGuidedConfig
 from latent_atelier.models.mask_guided.io import MaskGuidedModel, save_model
 from latent_atelier.models.mask_guided.networks import FaceParser, MaskGuidedGenerator
+from tests.gui.conftest import drag, line
 
 TINY = MaskGuidedConfig(size=32, width=4, code_dim=8, feat_channels=4, n_res=1, parser_width=4)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import drag, line
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QColorDialog
 
 from latent_atelier.app.document.layers import MASK_TINTS
 from latent_atelier.app.qt.docks.layers_dock import LAYER_ID_ROLE, OVERLAY_COLOUR_TEXT
+from tests.gui.conftest import drag, line
 
 
 def _stroke_colour(window, y: int) -> tuple[int, int, int, int]:

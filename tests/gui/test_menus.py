@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLE, drag, line
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog
 from test_tools import menu_named, pick_from_menu
 
 from latent_atelier.app.document.layers import LayerKind
+from tests.gui.conftest import SAMPLE, drag, line
 
 #: every entry of the menu bar, title -> entries; each is picked by a test below
 EXERCISED = {

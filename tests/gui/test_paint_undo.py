@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import SAMPLE, drag, line
 
 from latent_atelier.app.document.layers import LayerKind
+from tests.gui.conftest import SAMPLE, drag, line
 
 
 def test_sample_photo_opens_as_one_photo_layer(window) -> None:

@@ -5,11 +5,11 @@ layer to export it made it the matte's foreground mask)."""
 from __future__ import annotations
 
 import pytest
-from conftest import install_tiny_operations
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from latent_atelier.app.qt.docks.layers_dock import LAYER_ID_ROLE
+from tests.gui.conftest import install_tiny_operations
 
 
 def choose_operation(ops, name: str):  # type: ignore[no-untyped-def]

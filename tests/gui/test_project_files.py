@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import drag, line
+
+from tests.gui.conftest import drag, line
 
 
 def _paint_some_layers(window) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import drag, line
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMenu, QToolBar, QToolButton
 
 from latent_atelier.app.qt.canvas.tools import TOOL_SHORTCUTS, ToolKind
+from tests.gui.conftest import drag, line
 
 KEYS = {kind: getattr(Qt.Key, f"Key_{key}") for kind, key in TOOL_SHORTCUTS.items()}
 ROUTES = ("key", "button", "menu")
