@@ -205,9 +205,12 @@ def invert_resumable(gen, images: np.ndarray, settings, batch: int, partial: Pat
     parts: list[ec.Inversions] = []
     if partial.is_file():
         done = ec.Inversions.load(partial)
-        if done.model == key and len(done.alpha) <= len(images):
-            parts.append(done)
-            print(f"  resuming after {len(done.alpha)} inverted images ({partial})", flush=True)
+        if done.model == key:
+            n = min(len(done.alpha), len(images))
+            fields = ("images", "alpha", "coarse", "alpha_w", "psnr_w", "psnr")
+            parts.append(ec.Inversions(**{f: getattr(done, f)[:n] for f in fields},
+                                       seconds=done.seconds * n / max(len(done.alpha), 1), model=key))
+            print(f"  resuming after {n} inverted images ({partial})", flush=True)
     lo = len(parts[0].alpha) if parts else 0
     fields = ("images", "alpha", "coarse", "alpha_w", "psnr_w", "psnr")
     while lo < len(images):

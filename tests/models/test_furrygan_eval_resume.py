@@ -23,6 +23,9 @@ def test_inversion_resumes_from_its_partial_file(tmp_path):
     assert len(rest.alpha) == 4
     np.testing.assert_allclose(rest.alpha, whole.alpha, atol=1e-6)
     np.testing.assert_allclose(rest.psnr, whole.psnr, atol=1e-4)
+    # a shorter evaluation takes the first images of a longer one's file, unchanged
+    head = bfe.invert_resumable(gen, images[:3], settings, 2, tmp_path / "b.npz", "k", None)
+    np.testing.assert_array_equal(head.alpha, rest.alpha[:3])
     # another model or settings (another key) never reuses the file
     other = bfe.invert_resumable(gen, images[:2], settings, 2, tmp_path / "b.npz", "other", None)
     assert len(other.alpha) == 2
