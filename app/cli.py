@@ -24,6 +24,14 @@ from latent_atelier.app.cli_io import (
     write_output,
 )
 from latent_atelier.app.cli_native_logs import native_logs_hidden
+from latent_atelier.app.quality_presets import (
+    BEST,
+    PRESET_HELP,
+    PRESETS,
+    default_preset,
+    preset_values,
+    step_fields,
+)
 from latent_atelier.editors.operation import (
     Cancelled,
     Operation,
@@ -80,9 +88,19 @@ def _add_operation_parser(sub: argparse._SubParsersAction, op_cls: type[Operatio
     for slot in rest:
         p.add_argument(_flag(slot.name), dest=slot.name, metavar="FILE",
                        help=f"{slot.kind} file{'' if slot.optional else ' (required)'}: {slot.help}")
+    step_names = {s.name for s in step_fields(param_specs(op.Params))}
+    if step_names:
+        p.add_argument("--quality", choices=(*PRESETS, "auto"), default="auto",
+                       help="step counts for the --steps-* options not given: draft (at most 100 a "
+                            "phase), standard (300), best (the defaults below); auto: draft on a "
+                            "CPU, best on a GPU, as in the app")
     for spec in param_specs(op.Params):
         rng = "" if spec.low is None else f" [{spec.low}..{spec.high}]"
         helptext = f"{spec.help}{rng} (default {spec.default})"
+        if spec.name in step_names:  # None: not given, the quality preset decides
+            p.add_argument(_flag(spec.name), dest=spec.name, type=spec.type, default=None,
+                           help=f"{spec.help}{rng} (best quality: {spec.default})")
+            continue
         if spec.type is bool:
             p.add_argument(_flag(spec.name), dest=spec.name, action=argparse.BooleanOptionalAction,
                            default=spec.default, help=helptext)
@@ -177,12 +195,33 @@ def needs_model(op: Operation, params: Any, args: argparse.Namespace) -> bool:
     )
 
 
+def _quality_steps(op: Operation, args: argparse.Namespace, values: dict[str, Any]) -> dict[str, int]:
+    """Step counts the command line left open, from ``--quality`` (auto: draft on a CPU)."""
+    specs = param_specs(op.Params)
+    missing = [s.name for s in step_fields(specs) if values.get(s.name) is None]
+    if not missing:
+        return {}
+    quality = getattr(args, "quality", "auto")
+    if quality == "auto":
+        from latent_atelier.models.devices import pick_device
+
+        on_cpu = pick_device(args.device).type == "cpu" if op.needs_generator else True
+        quality = default_preset(on_cpu)
+    chosen = preset_values(specs, quality)
+    if quality != BEST:
+        print(f"note: quality {quality}: {PRESET_HELP[quality]} ({', '.join(_flag(n) for n in missing)} "
+              "not given; --quality best for the full counts)", file=sys.stderr)
+    return {name: chosen[name] for name in missing}
+
+
 def run_operation(args: argparse.Namespace) -> int:
     """Load inputs, run the operation with a progress bar, write outputs, print metrics."""
     from latent_atelier.editors.registry import get_operation
 
     op = get_operation(args._operation)
-    params = op.Params(**{s.name: getattr(args, s.name) for s in param_specs(op.Params)})
+    values = {s.name: getattr(args, s.name) for s in param_specs(op.Params)}
+    values.update(_quality_steps(op, args, values))
+    params = op.Params(**values)
     validate_params(params)
     check_output_dir(args.out_dir)
     for note in op.advice(params):

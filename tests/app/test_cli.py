@@ -109,3 +109,20 @@ def test_each_file_codec_round_trips(tmp_path):
         back = codec.read(str(path), None)
         tolerance = 1 / 255 if kind == "image" else 1 / 65535
         np.testing.assert_allclose(back, value, atol=tolerance + 1e-6)
+
+
+def test_quality_sets_the_step_counts_not_given(tmp_path, capsys):
+    from latent_atelier.app.cli import _quality_steps
+    from latent_atelier.editors.registry import get_operation
+
+    parser = build_parser()
+    op = get_operation("embed")
+    draft = parser.parse_args(["embed", "p.png", "--device", "cpu"])
+    values = {"steps_w": None, "steps_noise": None}
+    assert _quality_steps(op, draft, values) == {"steps_w": 100, "steps_noise": 100}
+    assert "quality draft" in capsys.readouterr().err
+    best = parser.parse_args(["embed", "p.png", "--quality", "best"])
+    assert _quality_steps(op, best, dict(values)) == {"steps_w": 1000, "steps_noise": 1000}
+    given = parser.parse_args(["embed", "p.png", "--steps-w", "7", "--quality", "standard"])
+    assert given.steps_w == 7
+    assert _quality_steps(op, given, {"steps_w": 7, "steps_noise": None}) == {"steps_noise": 300}

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
 from latent_atelier.app.document.layers import LayerKind
-from latent_atelier.app.qt.operations.presets import DRAFT, preset_values
+from latent_atelier.app.quality_presets import DRAFT, preset_values
 from latent_atelier.editors.operation import param_specs
 from tests.gui.conftest import run_embed
 

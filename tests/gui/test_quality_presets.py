@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from latent_atelier.app.qt.operations.presets import (
+from latent_atelier.app.quality_presets import (
     BEST,
     CUSTOM,
     DRAFT,

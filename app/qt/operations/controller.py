@@ -32,11 +32,11 @@ from latent_atelier.app.qt.models.model_manager import (
 from latent_atelier.app.qt.operations.inputs import gather_inputs, resolve_placements
 from latent_atelier.app.qt.operations.operations_panel import OperationsPanel
 from latent_atelier.app.qt.operations.pending import PendingResults
-from latent_atelier.app.qt.operations.presets import default_preset, total_steps
 from latent_atelier.app.qt.operations.results import result_layers
 from latent_atelier.app.qt.operations.speed_book import SpeedBook
 from latent_atelier.app.qt.placement.canvas_overlay import CanvasOverlay
 from latent_atelier.app.qt.placement.geometry import SquareBox
+from latent_atelier.app.quality_presets import default_preset, total_steps
 from latent_atelier.editors.operation import OperationError
 
 DISCOVERY_DELAY_MS = 300  # after the window is up: finding operations imports torch

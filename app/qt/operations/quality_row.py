@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QWidget
 
 from latent_atelier.app.qt.operations.param_form import ParamForm
-from latent_atelier.app.qt.operations.presets import (
+from latent_atelier.app.quality_presets import (
     CUSTOM,
     PRESET_HELP,
     PRESET_TITLES,
