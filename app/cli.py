@@ -69,6 +69,13 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _slot_help(slot: Any) -> str:
+    """'mask file (required): the missing region' style help for an input slot."""
+    what = "a file" if slot.kind == "file" else f"{slot.kind} file"
+    required = "" if slot.optional else " (required)"
+    return f"{what}{required}: {slot.help}" if slot.help else f"{what}{required}"
+
+
 def _finite_floats(parser: argparse.ArgumentParser) -> None:
     """Every plain float option of ``parser`` refuses NaN and infinity (e.g. train --lr nan)."""
     for action in parser._actions:
@@ -86,8 +93,7 @@ def _add_operation_parser(sub: argparse._SubParsersAction, op_cls: type[Operatio
                        .strip(": "), nargs=("*" if first.optional else "+") if many
                        else ("?" if first.optional else None))
     for slot in rest:
-        p.add_argument(_flag(slot.name), dest=slot.name, metavar="FILE",
-                       help=f"{slot.kind} file{'' if slot.optional else ' (required)'}: {slot.help}")
+        p.add_argument(_flag(slot.name), dest=slot.name, metavar="FILE", help=_slot_help(slot))
     step_names = {s.name for s in step_fields(param_specs(op.Params))}
     if step_names:
         p.add_argument("--quality", choices=(*PRESETS, "auto"), default="auto",
@@ -96,7 +102,8 @@ def _add_operation_parser(sub: argparse._SubParsersAction, op_cls: type[Operatio
                             "CPU, best on a GPU, as in the app")
     for spec in param_specs(op.Params):
         rng = "" if spec.low is None else f" [{spec.low}..{spec.high}]"
-        helptext = f"{spec.help}{rng} (default {spec.default})"
+        shown = spec.default if spec.default != "" else "none"
+        helptext = f"{spec.help}{rng} (default {shown})"
         if spec.name in step_names:  # None: not given, the quality preset decides
             p.add_argument(_flag(spec.name), dest=spec.name, type=spec.type, default=None,
                            help=f"{spec.help}{rng} (best quality: {spec.default})")
@@ -214,6 +221,27 @@ def _quality_steps(op: Operation, args: argparse.Namespace, values: dict[str, An
     return {name: chosen[name] for name in missing}
 
 
+def _read_inputs_before_the_model(op: Operation, args: argparse.Namespace) -> dict[str, Any]:
+    """Every input but latents, read before the (slow) model load so that a missing or broken
+    file is reported at once; a missing required input names its option."""
+    first = op.inputs[0].name if op.inputs else None
+    inputs: dict[str, Any] = {}
+    for slot in op.inputs:
+        path = getattr(args, slot.name, None)
+        if path is None:
+            if not slot.optional:
+                how = f"the {slot.name} file (first argument)" if slot.name == first else \
+                    f"{_flag(slot.name)} FILE"
+                raise InputError(f"{op.name}: {how} is required ({slot.help or slot.kind})")
+            continue
+        if slot.kind == "latent":
+            if not Path(path).is_file():
+                raise InputError(f"{path}: no such file")
+            continue
+        inputs[slot.name] = read_input(slot, path, None)
+    return inputs
+
+
 def run_operation(args: argparse.Namespace) -> int:
     """Load inputs, run the operation with a progress bar, write outputs, print metrics."""
     from latent_atelier.editors.registry import get_operation
@@ -232,6 +260,7 @@ def run_operation(args: argparse.Namespace) -> int:
 
         return run_batch_command(op, params, args, files, _write_results,
                                  needs_model(op, params, args))
+    inputs = _read_inputs_before_the_model(op, args)
     gen = None
     if needs_model(op, params, args):
         from latent_atelier.models.devices import pick_device
@@ -247,10 +276,9 @@ def run_operation(args: argparse.Namespace) -> int:
               f"{compute_policy().threads} CPU threads, optimisation in {dtype}", file=sys.stderr)
         if op.archs and gen.arch not in op.archs:
             raise OperationError(f"{op.name} needs a {' or '.join(op.archs)} model, not {gen.arch}")
-    inputs = {}
-    for slot in op.inputs:
+    for slot in op.inputs:  # latents are read against the loaded model
         path = getattr(args, slot.name, None)
-        if path is not None:
+        if path is not None and slot.kind == "latent":
             inputs[slot.name] = read_input(slot, path, gen)
     op.check_inputs(inputs)
     bar = TerminalProgress()

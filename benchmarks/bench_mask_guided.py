@@ -143,7 +143,7 @@ def run_op(model_path: str, photo01: np.ndarray, labels: np.ndarray, edited: np.
     inputs = {"photo": photo01, "labels": labels, "edited": edited,
               "placement": Placement.from_box(0, 0, photo01.shape[1], photo01.shape[0], photo01.shape[:2]),
               **extra}
-    return op.run(None, inputs, op.Params(model=model_path, take=take), Progress())
+    return op.run(None, inputs, op.Params(mask_model=model_path, take=take), Progress())
 
 
 PARTS = ("parsers", "paired", "edited", "fd", "transfer", "exact", "speed")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,8 +87,16 @@ def read_image(path: str | os.PathLike) -> ImageData:
         raise ImageReadError(f"{p}: not enough memory to decode this image") from None
     except Exception as exc:  # decoders raise many types; all mean "cannot decode"
         raise ImageReadError(
-            f"{p}: not a readable image (PNG, JPEG, TIFF, WebP or BMP expected; {exc})"
+            f"{p}: not a readable image (PNG, JPEG, TIFF, WebP or BMP expected{_decoder_reason(exc)})"
         ) from exc
+
+
+def _decoder_reason(exc: Exception) -> str:
+    """A decoder's reason for the message, without Python object reprs ("<_io.BytesIO ...>")."""
+    text = re.sub(r"\s*<[^<>]*object at 0x[0-9a-f]+>", "", str(exc)).strip()
+    if not text or text.startswith("cannot identify image file"):
+        return ""  # Pillow's way of saying the same thing
+    return f"; {text}"
 
 
 # -- Pillow path (8-bit formats) ------------------------------------------------------------

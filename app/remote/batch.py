@@ -144,7 +144,7 @@ def run_batch(
                 except Cancelled:
                     report.failed.append((path, "cancelled"))
                 except Exception as exc:  # one photo's failure never stops the batch
-                    report.failed.append((path, f"{type(exc).__name__}: {exc}"))
+                    report.failed.append((path, str(exc) or type(exc).__name__))
                 bar.update(1)
                 bar.set_postfix(failed=len(report.failed), refresh=False)
     finally:

@@ -36,7 +36,8 @@ class MaskEditParams:
                                         "into the edited map")
     keep_unchanged: bool = param(True, help="keep the photo's pixels where the map did not change")
     margin: int = param(2, 0, 16, "model pixels around the changed region that are redrawn too")
-    model: str = param("", help="mask-guided model file; empty: the bundled 64 px model")
+    mask_model: str = param("", help="mask-guided model file (not the generator that --model names); "
+                                     "empty: the bundled 64 px model")
 
 
 def _check_image(value: Any, name: str) -> np.ndarray:
@@ -103,7 +104,7 @@ class MaskEdit(Operation):
         if taking and donor is None:
             raise OperationError(f"take={params.take}: choose a second portrait (donor) to take it from")
         progress.step(0, 3)
-        model = get_model(params.model)
+        model = get_model(params.mask_model)
         size = model.config.size
         placement = resolve_placement(photo, inputs.get("placement"), size)
         crop = placement.extract(photo)

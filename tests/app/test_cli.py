@@ -126,3 +126,17 @@ def test_quality_sets_the_step_counts_not_given(tmp_path, capsys):
     given = parser.parse_args(["embed", "p.png", "--steps-w", "7", "--quality", "standard"])
     assert given.steps_w == 7
     assert _quality_steps(op, given, {"steps_w": 7, "steps_noise": None}) == {"steps_noise": 300}
+
+
+def test_input_mistakes_are_reported_before_the_model_loads(tmp_path, capfd):
+    fake = tmp_path / "fake.png"
+    fake.write_text("hello")
+    # a model spec that would fail to load: the input error must come first
+    no_model = ["--model", str(tmp_path / "no-model.pt"), "--out-dir", str(tmp_path)]
+    assert main(["embed", str(fake), *no_model]) == 2
+    err = capfd.readouterr().err
+    assert "fake.png: not a readable image" in err and "object at 0x" not in err
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    assert main(["inpaint", str(photo), *no_model]) == 2
+    assert "--hole FILE is required" in capfd.readouterr().err

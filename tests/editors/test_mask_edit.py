@@ -44,7 +44,7 @@ def portrait(seed: int = 0, hair_rows: int = 10) -> tuple[np.ndarray, np.ndarray
 def run(tiny_model: str, **inputs):
     op = get_operation("mask-edit")
     take = inputs.pop("take", "nothing")
-    params = op.Params(model=tiny_model, take=take, **inputs.pop("params", {}))
+    params = op.Params(mask_model=tiny_model, take=take, **inputs.pop("params", {}))
     inputs.setdefault("edited", inputs["labels"])  # an unchanged map unless the test edits it
     return op.run(None, inputs, params, Progress())
 

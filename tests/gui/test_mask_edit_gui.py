@@ -77,7 +77,7 @@ def test_paint_a_class_then_mask_edit_is_one_undo_step(qtbot, window, ops, tmp_p
     page.pickers.refill(doc)
     assert page.pickers.pickers["edited"].layer_id() == edited.id
     assert page.pickers.pickers["labels"].layer_id() == original.id
-    page.form.set_values({"model": _tiny_model(tmp_path)})
+    page.form.set_values({"mask_model": _tiny_model(tmp_path)})
     with qtbot.waitSignal(ops.runner.finished, timeout=120_000) as blocker:
         assert ops.run_current() is not None
     result = blocker.args[1]
