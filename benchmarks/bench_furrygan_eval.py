@@ -133,6 +133,20 @@ def write_figures(gen, samples: ec.EvalSamples, inv: ec.Inversions, folder: Path
     return [str(folder / n) for n in ("demo_samples.png", "demo_alpha.png", "demo_inversions.png")]
 
 
+def write_card_grid(gen, path: Path, seed: int = 0, truncation: float = 0.7) -> Path:
+    """The model card's figure: 16 samples (4 x 4, 128 px cells) beside their alpha."""
+    from latent_atelier.app.cli_commands import image_grid
+    from latent_atelier.app.document.image_write import write_image
+
+    images, alphas = ec.generated_samples(gen, 16, seed=seed, truncation=truncation)
+    left = image_grid([ec.upscale_nearest(i, 128) for i in images], 4)
+    right = image_grid([ec.upscale_nearest(np.repeat(a[..., None], 3, axis=2), 128) for a in alphas], 4)
+    gap = np.ones((left.shape[0], 16, 3), np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_image(path, np.concatenate([left, gap, right], axis=1))
+    return path
+
+
 # ---------------------------------------------------------------- main
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options (see the module docstring)."""
@@ -158,6 +172,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="skip the train-vs-held-out reference distance")
     p.add_argument("--run-dir", default=None, help="training run folder with speed logs")
     p.add_argument("--figures", default=str(DEFAULT_FIGURES), help="figure folder ('' = none)")
+    p.add_argument("--card-grid", default="", help="also write the model card's sample grid here")
     p.add_argument("--save-inversions", default=str(DEFAULT_INVERSIONS),
                    help="npz for bench_matting_eval ('' = do not save)")
     p.add_argument("--name", default="furrygan_eval", help="result name (results/<name>.json)")
@@ -309,6 +324,8 @@ def main(argv: list[str] | None = None) -> dict:
     figures["training_speed"] = training_speed(_run_dir_of(spec, args.run_dir))
     if args.figures:
         figures["figure_files"] = write_figures(gen, samples, inv, Path(args.figures))
+    if args.card_grid:
+        figures["card_grid"] = str(write_card_grid(gen, Path(args.card_grid)))
     write_result(args.name, figures, device=str(gen.device))
     m = final["mean_over_images"]
     print(f"fg IoU {m['iou_fg']:.3f}  bg IoU {m['iou_bg']:.3f}  mIoU {m['miou']:.3f}  "

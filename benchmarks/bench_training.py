@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     p.add_argument("--quality-iters", type=int, default=0, help="paired fp32/bf16 iterations (0 = skip)")
     p.add_argument("--start-generator", default=str(DEMO_MODEL), help="start of the quality runs")
-    p.add_argument("--start-step", type=int, default=8000, help="the iteration it stands for")
+    p.add_argument("--start-step", type=int, default=8625, help="the iteration it stands for")
     p.add_argument("--fd-n", type=int, default=200)
     p.add_argument("--name", default="bench_training")
     args = p.parse_args(argv)
