@@ -255,10 +255,10 @@ def run_big_child(source: str, steps_w: int, steps_noise: int, model: str | None
     progress = Progress(on_step)
     _set_stage = progress.set_stage
 
-    def set_stage(name: str) -> None:
+    def set_stage(name: str, *rest) -> None:
         on_step(0, 0, None, {})
         last[1] = name
-        _set_stage(name)
+        _set_stage(name, *rest)
 
     progress.set_stage = set_stage  # type: ignore[method-assign]
     w0, c0 = time.perf_counter(), time.process_time()
