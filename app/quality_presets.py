@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from latent_atelier.editors.operation import ParamSpec
 
@@ -58,7 +59,7 @@ def default_preset(on_cpu: bool) -> str:
     return DRAFT if on_cpu else BEST
 
 
-def total_steps(specs: list[ParamSpec], values: Mapping[str, object]) -> int:
+def total_steps(specs: list[ParamSpec], values: Mapping[str, Any]) -> int:
     """Every step the run may take (a phase the run skips still counts: an upper bound)."""
     return sum(int(values.get(s.name, 0) or 0) for s in step_fields(specs))
 

@@ -237,6 +237,7 @@ class Matte(Operation):
         embed_metrics: dict[str, float] = {}
         try:
             if params.source == "person":
+                assert person is not None  # set above for this source
                 rough = from_person(photo, params, person, fg_mask, bg_mask)
             elif params.source == "painted":
                 rough = from_strokes(photo, params, fg_mask, bg_mask)
