@@ -20,6 +20,7 @@ app: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
 	VENV=$(VENV) bash scripts/ci/typecheck.sh
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q

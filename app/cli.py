@@ -46,8 +46,12 @@ from latent_atelier.models.perceptual import PerceptualWeightsError
 
 #: errors about the user's files, settings or machine: reported in one line, exit status 2
 USER_ERRORS = (
-    OperationError, InputError, ValueError,  # ValueError: image/latent/trimap errors
-    CheckpointError, DeviceUnavailableError, PerceptualWeightsError,
+    OperationError,
+    InputError,
+    ValueError,  # ValueError: image/latent/trimap errors
+    CheckpointError,
+    DeviceUnavailableError,
+    PerceptualWeightsError,
     OSError,  # a missing, unreadable or unwritable file or folder (PermissionError, FileExistsError...)
 )
 
@@ -89,31 +93,53 @@ def _add_operation_parser(sub: argparse._SubParsersAction, op_cls: type[Operatio
     first, *rest = op.inputs or (None,)
     if first is not None:
         many = first.kind in BATCH_KINDS  # several photos make a batch (app/cli_batch.py)
-        p.add_argument(first.name, help=f"{first.kind} file{'(s)' if many else ''}: {first.help}"
-                       .strip(": "), nargs=("*" if first.optional else "+") if many
-                       else ("?" if first.optional else None))
+        p.add_argument(
+            first.name,
+            help=f"{first.kind} file{'(s)' if many else ''}: {first.help}".strip(": "),
+            nargs=("*" if first.optional else "+") if many else ("?" if first.optional else None),
+        )
     for slot in rest:
         p.add_argument(_flag(slot.name), dest=slot.name, metavar="FILE", help=_slot_help(slot))
     step_names = {s.name for s in step_fields(param_specs(op.Params))}
     if step_names:
-        p.add_argument("--quality", choices=(*PRESETS, "auto"), default="auto",
-                       help="step counts for the --steps-* options not given: draft (at most 100 a "
-                            "phase), standard (300), best (the defaults below); auto: draft on a "
-                            "CPU, best on a GPU, as in the app")
+        p.add_argument(
+            "--quality",
+            choices=(*PRESETS, "auto"),
+            default="auto",
+            help="step counts for the --steps-* options not given: draft (at most 100 a "
+            "phase), standard (300), best (the defaults below); auto: draft on a "
+            "CPU, best on a GPU, as in the app",
+        )
     for spec in param_specs(op.Params):
         rng = "" if spec.low is None else f" [{spec.low}..{spec.high}]"
         shown = spec.default if spec.default != "" else "none"
         helptext = f"{spec.help}{rng} (default {shown})"
         if spec.name in step_names:  # None: not given, the quality preset decides
-            p.add_argument(_flag(spec.name), dest=spec.name, type=spec.type, default=None,
-                           help=f"{spec.help}{rng} (best quality: {spec.default})")
+            p.add_argument(
+                _flag(spec.name),
+                dest=spec.name,
+                type=spec.type,
+                default=None,
+                help=f"{spec.help}{rng} (best quality: {spec.default})",
+            )
             continue
         if spec.type is bool:
-            p.add_argument(_flag(spec.name), dest=spec.name, action=argparse.BooleanOptionalAction,
-                           default=spec.default, help=helptext)
+            p.add_argument(
+                _flag(spec.name),
+                dest=spec.name,
+                action=argparse.BooleanOptionalAction,
+                default=spec.default,
+                help=helptext,
+            )
         else:
-            p.add_argument(_flag(spec.name), dest=spec.name, type=spec.type, default=spec.default,
-                           choices=spec.choices, help=helptext)
+            p.add_argument(
+                _flag(spec.name),
+                dest=spec.name,
+                type=spec.type,
+                default=spec.default,
+                choices=spec.choices,
+                help=helptext,
+            )
     p.add_argument("--out-dir", default="out", help="folder for the results (default ./out)")
     add_batch_args(p)
     p.set_defaults(_operation=op.name)
@@ -123,14 +149,27 @@ def _model_args(p: argparse.ArgumentParser, default: Any = None) -> None:
     """The global options. The top-level parser gets ``default=None``; every sub-command gets
     them again with ``argparse.SUPPRESS``, so they are accepted before or after the command
     (``--model M sample`` and ``sample --model M``) and one never overwrites the other."""
-    _add_global(p, "--model", default,
-                "checkpoint (.safetensors, rosinality/FurryGAN .pt, NVIDIA .pkl) or "
-                "random:<arch>:<size>[:seed]; default: the bundled demo model")
+    _add_global(
+        p,
+        "--model",
+        default,
+        "checkpoint (.safetensors, rosinality/FurryGAN .pt, NVIDIA .pkl) or "
+        "random:<arch>:<size>[:seed]; default: the bundled demo model",
+    )
     _add_global(p, "--device", default, "cpu, cuda, cuda:N or mps (default: best available)")
-    _add_global(p, "--threads", default, "CPU threads for torch (default: every core, or "
-                "$LATENT_ATELIER_THREADS / $OMP_NUM_THREADS)")
-    _add_global(p, "--precision", default, "auto (bf16 where the CPU/GPU runs it natively and "
-                "the model is large), float32 or bf16: the dtype of the optimisation loops")
+    _add_global(
+        p,
+        "--threads",
+        default,
+        "CPU threads for torch (default: every core, or $LATENT_ATELIER_THREADS / $OMP_NUM_THREADS)",
+    )
+    _add_global(
+        p,
+        "--precision",
+        default,
+        "auto (bf16 where the CPU/GPU runs it natively and "
+        "the model is large), float32 or bf16: the dtype of the optimisation loops",
+    )
 
 
 def _add_global(p: argparse.ArgumentParser, flag: str, default: Any, helptext: str) -> None:
@@ -180,8 +219,14 @@ class TerminalProgress:
         i, n = self.progress.in_stage(i, n)  # "W+: 89/300", not 89/600, when the stage says
         if self._bar is None or stage != self._stage or n != self._bar.total:
             self.close()
-            self._bar = self._tqdm(total=n, desc=stage or "working", file=sys.stderr,
-                                   dynamic_ncols=True, leave=True, initial=max(0, i - 1))
+            self._bar = self._tqdm(
+                total=n,
+                desc=stage or "working",
+                file=sys.stderr,
+                dynamic_ncols=True,
+                leave=True,
+                initial=max(0, i - 1),
+            )
             self._stage = stage
         self._bar.update(i - self._bar.n)
         if metrics:
@@ -216,8 +261,11 @@ def _quality_steps(op: Operation, args: argparse.Namespace, values: dict[str, An
         quality = default_preset(on_cpu)
     chosen = preset_values(specs, quality)
     if quality != BEST:
-        print(f"note: quality {quality}: {PRESET_HELP[quality]} ({', '.join(_flag(n) for n in missing)} "
-              "not given; --quality best for the full counts)", file=sys.stderr)
+        print(
+            f"note: quality {quality}: {PRESET_HELP[quality]} ({', '.join(_flag(n) for n in missing)} "
+            "not given; --quality best for the full counts)",
+            file=sys.stderr,
+        )
     return {name: chosen[name] for name in missing}
 
 
@@ -230,8 +278,11 @@ def _read_inputs_before_the_model(op: Operation, args: argparse.Namespace) -> di
         path = getattr(args, slot.name, None)
         if path is None:
             if not slot.optional:
-                how = f"the {slot.name} file (first argument)" if slot.name == first else \
-                    f"{_flag(slot.name)} FILE"
+                how = (
+                    f"the {slot.name} file (first argument)"
+                    if slot.name == first
+                    else f"{_flag(slot.name)} FILE"
+                )
                 raise InputError(f"{op.name}: {how} is required ({slot.help or slot.kind})")
             continue
         if slot.kind == "latent":
@@ -258,8 +309,7 @@ def run_operation(args: argparse.Namespace) -> int:
     if files is not None:
         from latent_atelier.app.cli_batch import run_batch_command
 
-        return run_batch_command(op, params, args, files, _write_results,
-                                 needs_model(op, params, args))
+        return run_batch_command(op, params, args, files, _write_results, needs_model(op, params, args))
     inputs = _read_inputs_before_the_model(op, args)
     gen = None
     if needs_model(op, params, args):
@@ -272,8 +322,11 @@ def run_operation(args: argparse.Namespace) -> int:
         from latent_atelier.models.devices import compute_policy, search_dtype
 
         dtype = str(search_dtype(device, gen)).removeprefix("torch.")
-        print(f"model: {gen.arch} {gen.resolution}px on {device} ({time.perf_counter() - t0:.1f}s); "
-              f"{compute_policy().threads} CPU threads, optimisation in {dtype}", file=sys.stderr)
+        print(
+            f"model: {gen.arch} {gen.resolution}px on {device} ({time.perf_counter() - t0:.1f}s); "
+            f"{compute_policy().threads} CPU threads, optimisation in {dtype}",
+            file=sys.stderr,
+        )
         if op.archs and gen.arch not in op.archs:
             raise OperationError(f"{op.name} needs a {' or '.join(op.archs)} model, not {gen.arch}")
     for slot in op.inputs:  # latents are read against the loaded model
@@ -296,8 +349,11 @@ def run_operation(args: argparse.Namespace) -> int:
         written = _write_results(op, result, fallback)
         for path in written:
             print(f"wrote {path}")
-        print(f"error: could not write the results to {out_dir} ({_os_message(exc)}); "
-              f"they were saved to {fallback} instead", file=sys.stderr)
+        print(
+            f"error: could not write the results to {out_dir} ({_os_message(exc)}); "
+            f"they were saved to {fallback} instead",
+            file=sys.stderr,
+        )
         return 2
     for path in written:
         print(f"wrote {path}")
@@ -350,8 +406,10 @@ def _apply_compute_policy(args: argparse.Namespace) -> None:
         return
     threads = getattr(args, "threads", None)
     precision = getattr(args, "precision", None)
-    set_compute_policy(None if threads is None else check_threads(threads, "--threads"),
-                       None if precision is None else check_precision(precision, "--precision"))
+    set_compute_policy(
+        None if threads is None else check_threads(threads, "--threads"),
+        None if precision is None else check_precision(precision, "--precision"),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -372,8 +430,10 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130
     except MemoryError:
-        print("error: not enough memory for this run: use a smaller image or model, or fewer "
-              "variants", file=sys.stderr)
+        print(
+            "error: not enough memory for this run: use a smaller image or model, or fewer variants",
+            file=sys.stderr,
+        )
         return 2
     except OSError as exc:
         print(f"error: {_os_message(exc)}", file=sys.stderr)

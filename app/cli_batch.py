@@ -23,16 +23,27 @@ MAX_LOCAL_WORKERS = 4
 
 def add_batch_args(p: argparse.ArgumentParser) -> None:
     """The options of an Operation's sub-command that choose where a batch runs."""
-    p.add_argument("--workers", type=int, default=None,
-                   help="local worker processes for several files (default: one per CPU core, "
-                        f"at most {MAX_LOCAL_WORKERS})")
-    p.add_argument("--worker", default=os.environ.get("LATENT_ATELIER_WORKER") or None,
-                   metavar="ADDRESS",
-                   help="run on the remote worker at ADDRESS (tcp://127.0.0.1:8786 on this "
-                        "machine, tls://host:8786 elsewhere; default $LATENT_ATELIER_WORKER)")
-    p.add_argument("--tls-dir", default=os.environ.get("LATENT_ATELIER_TLS_DIR") or None,
-                   metavar="DIR", help="folder with ca.pem, client.pem, client-key.pem for a tls:// "
-                                       "worker (from `latent-atelier-worker --make-certs`)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes for several files (default: one per CPU core, "
+        f"at most {MAX_LOCAL_WORKERS})",
+    )
+    p.add_argument(
+        "--worker",
+        default=os.environ.get("LATENT_ATELIER_WORKER") or None,
+        metavar="ADDRESS",
+        help="run on the remote worker at ADDRESS (tcp://127.0.0.1:8786 on this "
+        "machine, tls://host:8786 elsewhere; default $LATENT_ATELIER_WORKER)",
+    )
+    p.add_argument(
+        "--tls-dir",
+        default=os.environ.get("LATENT_ATELIER_TLS_DIR") or None,
+        metavar="DIR",
+        help="folder with ca.pem, client.pem, client-key.pem for a tls:// "
+        "worker (from `latent-atelier-worker --make-certs`)",
+    )
 
 
 def default_workers() -> int:
@@ -40,8 +51,14 @@ def default_workers() -> int:
     return max(1, min(MAX_LOCAL_WORKERS, os.cpu_count() or 1))
 
 
-def run_batch_command(op: Operation, params: Any, args: argparse.Namespace, files: list[str],
-                      write_results: Any, wants_model: bool) -> int:
+def run_batch_command(
+    op: Operation,
+    params: Any,
+    args: argparse.Namespace,
+    files: list[str],
+    write_results: Any,
+    wants_model: bool,
+) -> int:
     """Run ``op`` over ``files``; prints a summary; 0 when every file worked, 1 otherwise."""
     from latent_atelier.app.remote.batch import BatchReport, plan_batch, run_batch
     from latent_atelier.app.remote.session import RemoteSession
@@ -53,8 +70,9 @@ def run_batch_command(op: Operation, params: Any, args: argparse.Namespace, file
         if path is None:
             continue
         if slot.kind == "latent":
-            raise InputError(f"--{slot.name.replace('_', '-')}: a latent belongs to one photo; "
-                             "run that photo on its own")
+            raise InputError(
+                f"--{slot.name.replace('_', '-')}: a latent belongs to one photo; run that photo on its own"
+            )
         shared[slot.name] = read_input(slot, path)
 
     def read_one(path: Path) -> dict[str, Any]:
@@ -78,18 +96,30 @@ def run_batch_command(op: Operation, params: Any, args: argparse.Namespace, file
     with session:
         if wants_model:
             info = session.model_info(args.model, args.device)
-            print(f"model: {info['arch']} {info['resolution']}px on {info['device']} on "
-                  f"{info['host']} ({session.label})", file=sys.stderr)
+            print(
+                f"model: {info['arch']} {info['resolution']}px on {info['device']} on "
+                f"{info['host']} ({session.label})",
+                file=sys.stderr,
+            )
             if op.archs and info["arch"] not in op.archs:
-                raise OperationError(f"{op.name} needs a {' or '.join(op.archs)} model, "
-                                     f"not {info['arch']}")
+                raise OperationError(f"{op.name} needs a {' or '.join(op.archs)} model, not {info['arch']}")
         try:
-            report = run_batch(op, plan, read_one,
-                               lambda result, folder: write_results(op, result, folder), session,
-                               model=args.model, device=args.device, needs_model=wants_model)
+            report = run_batch(
+                op,
+                plan,
+                read_one,
+                lambda result, folder: write_results(op, result, folder),
+                session,
+                model=args.model,
+                device=args.device,
+                needs_model=wants_model,
+            )
         except KeyboardInterrupt:
-            print("interrupted: the photos written so far are kept; run the same command again "
-                  "to go on with the rest", file=sys.stderr)
+            print(
+                "interrupted: the photos written so far are kept; run the same command again "
+                "to go on with the rest",
+                file=sys.stderr,
+            )
             return 130
     print(report.summary())
     return 1 if report.failed else 0

@@ -16,8 +16,12 @@ MAX_SAMPLES = 1024
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n", type=int_in(1, MAX_SAMPLES), default=16,
-                   help=f"number of images [1..{MAX_SAMPLES}] (default 16)")
+    p.add_argument(
+        "--n",
+        type=int_in(1, MAX_SAMPLES),
+        default=16,
+        help=f"number of images [1..{MAX_SAMPLES}] (default 16)",
+    )
     p.add_argument("--seed", type=int_in(0, 2**31 - 1), default=0, help="first seed (default 0)")
     p.add_argument("--truncation", type=finite_float, default=0.7, help="truncation psi (default 0.7)")
     p.add_argument("--out", default="samples.png", help="grid PNG to write")
@@ -33,7 +37,7 @@ def image_grid(images: list[np.ndarray], columns: int | None = None) -> np.ndarr
     grid = np.zeros((rows * h, cols * w, *images[0].shape[2:]), np.float32)
     for i, img in enumerate(images):
         r, c = divmod(i, cols)
-        grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = img
+        grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = img
     return grid
 
 
@@ -52,8 +56,10 @@ def sample(args: argparse.Namespace) -> int:
     gen = load_model(args.model, pick_device(args.device))
     if args.n * gen.resolution**2 > MAX_IMAGE_PIXELS:
         most = max(1, MAX_IMAGE_PIXELS // gen.resolution**2)
-        raise InputError(f"--n {args.n}: a grid of {args.n} images of {gen.resolution} px is over "
-                         f"the image limit; at most {most} at this resolution")
+        raise InputError(
+            f"--n {args.n}: a grid of {args.n} images of {gen.resolution} px is over "
+            f"the image limit; at most {most} at this resolution"
+        )
     images, alphas = [], []
     with torch.no_grad():
         for i in range(args.n):
@@ -69,8 +75,11 @@ def sample(args: argparse.Namespace) -> int:
 
         fallback = fallback_dir("sample") / Path(args.out).name
         _write_grids(fallback, images, alphas)
-        print(f"error: could not write {args.out} ({exc.strerror or exc}); the grid was saved to "
-              f"{fallback} instead", file=sys.stderr)
+        print(
+            f"error: could not write {args.out} ({exc.strerror or exc}); the grid was saved to "
+            f"{fallback} instead",
+            file=sys.stderr,
+        )
         return 2
     return 0
 
@@ -132,8 +141,21 @@ def build_portraits(args: argparse.Namespace) -> int:
     """Build the synthetic portrait dataset (a build-time tool)."""
     from latent_atelier.models.training.synthetic.__main__ import main as synthetic_main
 
-    argv = ["build", "--out", args.out, "--size", str(args.size), "--n-train", str(args.n_train),
-            "--n-eval", str(args.n_eval), "--seed", str(args.seed), "--workers", str(args.workers)]
+    argv = [
+        "build",
+        "--out",
+        args.out,
+        "--size",
+        str(args.size),
+        "--n-train",
+        str(args.n_train),
+        "--n-eval",
+        str(args.n_eval),
+        "--seed",
+        str(args.seed),
+        "--workers",
+        str(args.workers),
+    ]
     if args.overwrite:
         argv.append("--overwrite")
     return synthetic_main(argv)

@@ -41,9 +41,14 @@ def native_logs_hidden() -> Iterator[None]:
     with tempfile.TemporaryFile() as log:
         os.dup2(log.fileno(), 2)
         if follows_fd2:
-            sys.stderr = open(terminal_fd, "w", buffering=1, closefd=False,  # noqa: SIM115
-                              encoding=getattr(python_stderr, "encoding", None) or "utf-8",
-                              errors="backslashreplace")
+            sys.stderr = open(  # noqa: SIM115  (closed in the finally below)
+                terminal_fd,
+                "w",
+                buffering=1,
+                closefd=False,
+                encoding=getattr(python_stderr, "encoding", None) or "utf-8",
+                errors="backslashreplace",
+            )
         try:
             yield
         finally:

@@ -77,8 +77,7 @@ class Estimate:
         return f"{format_duration(self.seconds)} ({how})"
 
 
-def estimate(steps: int, measured_s_per_step: float | None, resolution: int | None,
-             on_cpu: bool) -> Estimate:
+def estimate(steps: int, measured_s_per_step: float | None, resolution: int | None, on_cpu: bool) -> Estimate:
     """Seconds for ``steps`` at the measured rate, or at a guess scaled by resolution."""
     if measured_s_per_step is not None:
         return Estimate(steps * measured_s_per_step, True)

@@ -56,8 +56,9 @@ def bench_memory(size: int, n_layers: int, n_strokes: int, budget_mb: int, seed:
     t0 = time.perf_counter()
     for _ in range(n_strokes):
         layer = doc.layers[int(rng.integers(n_layers))]
-        brush = BrushSettings(size=float(rng.uniform(10, 80)), color=tuple(rng.random(3)),
-                              opacity=float(rng.uniform(0.3, 1.0)))
+        brush = BrushSettings(
+            size=float(rng.uniform(10, 80)), color=tuple(rng.random(3)), opacity=float(rng.uniform(0.3, 1.0))
+        )
         painter = StrokePainter(doc, layer.id, brush)
         x, y = rng.uniform(0, size, 2)
         painter.press(x, y)

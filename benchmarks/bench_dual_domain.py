@@ -100,9 +100,18 @@ def part_labeller(args) -> None:
     torch.save(net.state_dict(), labeller_path())
     ev_imgs, ev_masks = portraits("eval", 200, 64)
     scores = iou(predict(net, ev_imgs), ev_masks)
-    merge("labeller", {"train_images": args.n_train, "steps": args.labeller_steps, "eval_images": 200,
-                       "iou_mean": float(scores.mean()), "iou_median": float(np.median(scores)),
-                       "part_fraction": float(masks.mean()), "seconds": time.perf_counter() - t0})
+    merge(
+        "labeller",
+        {
+            "train_images": args.n_train,
+            "steps": args.labeller_steps,
+            "eval_images": 200,
+            "iou_mean": float(scores.mean()),
+            "iou_median": float(np.median(scores)),
+            "part_fraction": float(masks.mean()),
+            "seconds": time.perf_counter() - t0,
+        },
+    )
 
 
 # ---------------------------------------------------------------- segmenter
@@ -123,28 +132,38 @@ def part_segmenter(args) -> None:
     lat = initial_latent(gen_a, "mean", 0, batch=1)
     lat = W_l(gen_a, lat, x, steps=settings.steps_w, lr=settings.lr_w)
     lat = Mk_n(gen_a, lat, x, steps=settings.steps_noise, lr=settings.lr_noise)
-    seg_a = train_segmenter(gen_a, lat, torch.from_numpy(mask).unsqueeze(1), "eyes+nose+mouth",
-                            steps=args.seg_steps)
+    seg_a = train_segmenter(
+        gen_a, lat, torch.from_numpy(mask).unsqueeze(1), "eyes+nose+mouth", steps=args.seg_steps
+    )
     # (b) one generated image labelled by the reference labeller
     lat_b = gen_a.random_latent(args.shot_seed)
     with torch.no_grad():
         label_b = predict(net, to_numpy(gen_a.synthesize(lat_b).image))
-    seg_b = train_segmenter(gen_a, lat_b, torch.from_numpy(label_b).unsqueeze(1), "eyes+nose+mouth",
-                            steps=args.seg_steps)
+    seg_b = train_segmenter(
+        gen_a, lat_b, torch.from_numpy(label_b).unsqueeze(1), "eyes+nose+mouth", steps=args.seg_steps
+    )
     train_s = time.perf_counter() - t0
     lats = latents(gen_a, args.n_masks)
     with torch.no_grad():
         ref = predict(net, to_numpy(gen_a.synthesize(lats).image))
-    figures: dict = {"n_latents": args.n_masks, "latent_seeds": [EVAL_SEED, EVAL_SEED + args.n_masks - 1],
-                     "seg_steps": args.seg_steps, "embed_steps_w": settings.steps_w, "train_seconds": train_s}
+    figures: dict = {
+        "n_latents": args.n_masks,
+        "latent_seeds": [EVAL_SEED, EVAL_SEED + args.n_masks - 1],
+        "seg_steps": args.seg_steps,
+        "embed_steps_w": settings.steps_w,
+        "train_seconds": train_s,
+    }
     best, best_iou = None, -1.0
     for name, seg in (("embedded_portrait_exact_labels", seg_a), ("generated_image_labeller_labels", seg_b)):
         seg.save(WORK / f"segmenter_{name}.safetensors")
         pa = (seg.predict(gen_a, lats) > 0.5).float()[:, 0].numpy()
         scores = iou(pa, ref)
-        row = {"iou_vs_labeller_mean": float(scores.mean()),
-               "iou_vs_labeller_median": float(np.median(scores)),
-               "frac_ge_0.7": float((scores >= 0.7).mean()), "mask_fraction": float(pa.mean())}
+        row = {
+            "iou_vs_labeller_mean": float(scores.mean()),
+            "iou_vs_labeller_median": float(np.median(scores)),
+            "frac_ge_0.7": float((scores >= 0.7).mean()),
+            "mask_fraction": float(pa.mean()),
+        }
         figures[name] = row
         if row["iou_vs_labeller_mean"] > best_iou:
             best, best_iou = (name, seg), row["iou_vs_labeller_mean"]
@@ -168,8 +187,11 @@ def part_masks(args) -> None:
         pb = (seg.predict(gen_b, lats) > 0.5).float()[:, 0].numpy()
         ab = iou(pa, pb)
         figures[path.stem.removeprefix("segmenter_")] = {
-            "iou_a_vs_b_mean": float(ab.mean()), "iou_a_vs_b_median": float(np.median(ab)),
-            "frac_ge_0.6": float((ab >= 0.6).mean()), "mask_fraction_b": float(pb.mean())}
+            "iou_a_vs_b_mean": float(ab.mean()),
+            "iou_a_vs_b_median": float(np.median(ab)),
+            "frac_ge_0.6": float((ab >= 0.6).mean()),
+            "mask_fraction_b": float(pb.mean()),
+        }
     merge("masks", figures)
 
 
@@ -199,16 +221,24 @@ def part_adapt(args) -> None:
     fd_a, fd_b, fd_ink_a = (frechet_distance(f, f_ink) for f in (f_a, f_b, f_ink_a))
     state = REPO / "runs" / "ink" / "checkpoint" / "state.json"
     run = json.loads(state.read_text()) if state.is_file() else {}
-    merge("adapt", {
-        "n_latents": n, "lpips_paired_mean": float(paired.mean()),
-        "lpips_shuffled_mean": float(shuffled.mean()),
-        "frac_paired_lower": float((paired < shuffled).mean()),
-        "lpips_source_vs_ink_of_source_mean": float(src_vs_ink.mean()),
-        "fd_samples": m, "fd_layer": "conv5_3",
-        "fd_G_A_to_ink": fd_a, "fd_G_B_to_ink": fd_b, "fd_ratio_B_over_A": fd_b / fd_a,
-        "fd_ink_of_G_A_to_ink": fd_ink_a,
-        "adaptation_steps": run.get("step"), "adaptation_cpu_seconds": run.get("cpu_seconds"),
-    })
+    merge(
+        "adapt",
+        {
+            "n_latents": n,
+            "lpips_paired_mean": float(paired.mean()),
+            "lpips_shuffled_mean": float(shuffled.mean()),
+            "frac_paired_lower": float((paired < shuffled).mean()),
+            "lpips_source_vs_ink_of_source_mean": float(src_vs_ink.mean()),
+            "fd_samples": m,
+            "fd_layer": "conv5_3",
+            "fd_G_A_to_ink": fd_a,
+            "fd_G_B_to_ink": fd_b,
+            "fd_ratio_B_over_A": fd_b / fd_a,
+            "fd_ink_of_G_A_to_ink": fd_ink_a,
+            "adaptation_steps": run.get("step"),
+            "adaptation_cpu_seconds": run.get("cpu_seconds"),
+        },
+    )
 
 
 # ---------------------------------------------------------------- DDS
@@ -231,8 +261,10 @@ def seam_energy(img: np.ndarray, region: np.ndarray) -> np.ndarray:
 def paired_scores(a: np.ndarray, b: np.ndarray) -> dict:
     from latent_atelier.models.metrics import psnr, ssim
 
-    return {"psnr": float(np.mean([psnr(x, y) for x, y in zip(a, b)])),
-            "ssim": float(np.mean([ssim(x, y) for x, y in zip(a, b)]))}
+    return {
+        "psnr": float(np.mean([psnr(x, y) for x, y in zip(a, b)])),
+        "ssim": float(np.mean([ssim(x, y) for x, y in zip(a, b)])),
+    }
 
 
 def part_dds(args) -> None:
@@ -256,40 +288,51 @@ def part_dds(args) -> None:
     region = y_s[:, 0].numpy()
     seam_naive = seam_energy(x_c, region)
     seam_target = seam_energy(x_t, region)
-    figures: dict = {"n_latents": args.n_dds, "steps": args.steps,
-                     "direction": "ink (G_B) part into colour (G_A)",
-                     "part_fraction_s": float(y_s.mean()), "part_fraction_t": float(y_t.mean()),
-                     "seam_naive_mean": float(seam_naive.mean()),
-                     "seam_target_own_mean": float(seam_target.mean()),
-                     "reference_sets": args.n_ref, "combos": {}}
+    figures: dict = {
+        "n_latents": args.n_dds,
+        "steps": args.steps,
+        "direction": "ink (G_B) part into colour (G_A)",
+        "part_fraction_s": float(y_s.mean()),
+        "part_fraction_t": float(y_t.mean()),
+        "seam_naive_mean": float(seam_naive.mean()),
+        "seam_target_own_mean": float(seam_target.mean()),
+        "reference_sets": args.n_ref,
+        "combos": {},
+    }
     results = {}
     for combo in args.combos.split(","):
         variant, space = combo.split("/")
         t0 = time.perf_counter()
         with frozen(gen_s, gen_t):
-            out = dual_domain_synthesis(gen_s, gen_t, inputs, DDSSettings(variant=variant, space=space,
-                                                                          steps=args.steps))
+            out = dual_domain_synthesis(
+                gen_s, gen_t, inputs, DDSSettings(variant=variant, space=space, steps=args.steps)
+            )
         secs = time.perf_counter() - t0
         res = to_numpy(out.image)
         results[combo] = res
         f_r = vgg_features(res)
         seam = seam_energy(res, region)
-        fd = {"to_source_domain": frechet_distance(f_r, f_s),
-              "to_crossovers": frechet_distance(f_r, f_c),
-              "to_target_domain": frechet_distance(f_r, f_t)}
+        fd = {
+            "to_source_domain": frechet_distance(f_r, f_s),
+            "to_crossovers": frechet_distance(f_r, f_c),
+            "to_target_domain": frechet_distance(f_r, f_t),
+        }
         gain = out.metrics["psnr_in"] - out.metrics["psnr_in_target"]
         figures["combos"][combo] = {
-            "seconds": secs, "seconds_per_latent_step": secs / (args.n_dds * max(args.steps, 1)),
+            "seconds": secs,
+            "seconds_per_latent_step": secs / (args.n_dds * max(args.steps, 1)),
             "est_minutes_32x300": secs / (args.n_dds * max(args.steps, 1)) * 32 * 300 / 60,
             "psnr_in_to_source": float(out.metrics["psnr_in"].mean()),
             "psnr_in_plain_target": float(out.metrics["psnr_in_target"].mean()),
-            "psnr_in_gain_db": float(gain.mean()), "frac_gain_ge_3db": float((gain >= 3).mean()),
+            "psnr_in_gain_db": float(gain.mean()),
+            "frac_gain_ge_3db": float((gain >= 3).mean()),
             "psnr_out_to_target": float(out.metrics["psnr_out"].mean()),
             "seam_mean": float(seam.mean()),
             "seam_ratio_vs_naive": float(seam.mean() / max(seam_naive.mean(), 1e-12)),
             "fd": fd,
             "table1_order_ok": fd["to_target_domain"] < fd["to_crossovers"] < fd["to_source_domain"],
-            "paired_to_source": paired_scores(res, x_s), "paired_to_crossover": paired_scores(res, x_c),
+            "paired_to_source": paired_scores(res, x_s),
+            "paired_to_crossover": paired_scores(res, x_c),
             "paired_to_target": paired_scores(res, x_t),
             "loss_first_last": [out.losses[0], out.losses[-1]] if out.losses else [],
         }
@@ -309,7 +352,7 @@ def save_figure(x_s, x_t, x_c, results: dict, path: str, rows: int = 4, scale: i
     grid = np.ones((n * (s + gap) - gap, len(cols) * (s + gap) - gap, 3), np.float32)
     for r in range(n):
         for c, col in enumerate(cols):
-            grid[r * (s + gap): r * (s + gap) + s, c * (s + gap): c * (s + gap) + s] = col[r]
+            grid[r * (s + gap) : r * (s + gap) + s, c * (s + gap) : c * (s + gap) + s] = col[r]
     im = Image.fromarray((grid * 255 + 0.5).astype(np.uint8))
     im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -339,8 +382,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--figure", default=str(REPO / "docs" / "images" / "dds_ink.png"))
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    parts = {"labeller": part_labeller, "segmenter": part_segmenter, "adapt": part_adapt,
-             "masks": part_masks, "dds": part_dds}
+    parts = {
+        "labeller": part_labeller,
+        "segmenter": part_segmenter,
+        "adapt": part_adapt,
+        "masks": part_masks,
+        "dds": part_dds,
+    }
     for name in args.part.split(","):
         print(f"== {name}")
         parts[name](args)

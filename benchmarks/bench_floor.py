@@ -62,8 +62,11 @@ def step_flops(size: int) -> dict:
                     value.sum().backward()
                 counts.append(counter.get_total_flops())
             step, gen_fwd_bwd = counts
-            row[phase] = {"step_gflop": step / 1e9, "generator_fwd_bwd_gflop": gen_fwd_bwd / 1e9,
-                          "vgg_and_loss_gflop": (step - gen_fwd_bwd) / 1e9}
+            row[phase] = {
+                "step_gflop": step / 1e9,
+                "generator_fwd_bwd_gflop": gen_fwd_bwd / 1e9,
+                "vgg_and_loss_gflop": (step - gen_fwd_bwd) / 1e9,
+            }
             print(size, form, phase, row[phase], flush=True)
         with FlopCounterMode(display=False) as fwd, torch.no_grad():
             model.synthesize(initial_latent(gen, "mean", 0))
@@ -89,8 +92,10 @@ def matmul_rates(n: int = 2048, repeat: int = 5) -> dict:
                 m @ m
             cpu, wall = time.process_time() - c0, time.perf_counter() - t0
             key = f"{name}_{threads}_thread{'s' if threads > 1 else ''}"
-            out[key] = {"gflop_per_s_cpu_time": flop * repeat / cpu / 1e9,
-                        "gflop_per_s_wall": flop * repeat / wall / 1e9}
+            out[key] = {
+                "gflop_per_s_cpu_time": flop * repeat / cpu / 1e9,
+                "gflop_per_s_wall": flop * repeat / wall / 1e9,
+            }
             print(key, out[key], flush=True)
     return out
 

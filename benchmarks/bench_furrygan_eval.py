@@ -71,8 +71,7 @@ def _speed_from_json(run_dir: Path) -> dict | None:
             except ValueError:
                 continue
         if values:
-            return {"source": str(path), "images_per_s": float(np.median(values)),
-                    "records": len(values)}
+            return {"source": str(path), "images_per_s": float(np.median(values)), "records": len(values)}
     return None
 
 
@@ -84,14 +83,21 @@ def _speed_from_progress_log(run_dir: Path) -> dict | None:
     if not logs or not config.is_file():
         return None
     batch = int(json.loads(config.read_text()).get("batch", 0))
-    rates = [float(v) if unit == "it/s" else 1.0 / float(v)
-             for v, unit in _RATE.findall(logs[-1].read_text(errors="replace"))[-200:]
-             if float(v) > 0]
+    rates = [
+        float(v) if unit == "it/s" else 1.0 / float(v)
+        for v, unit in _RATE.findall(logs[-1].read_text(errors="replace"))[-200:]
+        if float(v) > 0
+    ]
     if not rates or batch < 1:
         return None
     it_s = float(np.median(rates))
-    return {"source": str(logs[-1]), "iterations_per_s": it_s, "batch": batch,
-            "images_per_s": it_s * batch, "records": len(rates)}
+    return {
+        "source": str(logs[-1]),
+        "iterations_per_s": it_s,
+        "batch": batch,
+        "images_per_s": it_s * batch,
+        "records": len(rates),
+    }
 
 
 def training_speed(run_dir: Path | None) -> dict | None:
@@ -151,9 +157,12 @@ def write_card_grid(gen, path: Path, seed: int = 0, truncation: float = 0.7) -> 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default=None,
-                   help="checkpoint or random:furrygan:SIZE[:SEED[:WIDTH]] (default: demo model, "
-                        "else the newest runs/*/generator_ema*.safetensors)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="checkpoint or random:furrygan:SIZE[:SEED[:WIDTH]] (default: demo model, "
+        "else the newest runs/*/generator_ema*.safetensors)",
+    )
     p.add_argument("--data", default=str(ec.DEFAULT_DATA), help="portrait dataset folder")
     p.add_argument("--n", type=int, default=500, help="held-out images to invert (default 500)")
     p.add_argument("--start", type=int, default=0, help="first held-out index")
@@ -161,23 +170,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps-noise", type=int, default=50, help="noise-map steps per image")
     p.add_argument("--lr-w", type=float, default=0.03, help="Adam learning rate of W+")
     p.add_argument("--lr-noise", type=float, default=0.5, help="Adam learning rate of the noise")
-    p.add_argument("--free-mask-noise", action="store_true",
-                   help="let the noise phase change the mask heads' noise inputs too")
-    p.add_argument("--batch", type=int, default=50,
-                   help="images optimised together (per-image losses and Adam: same result as one by one)")
-    p.add_argument("--partial", default=None,
-                   help="npz of the inversions so far, resumed from (default: beside --save-inversions)")
+    p.add_argument(
+        "--free-mask-noise",
+        action="store_true",
+        help="let the noise phase change the mask heads' noise inputs too",
+    )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=50,
+        help="images optimised together (per-image losses and Adam: same result as one by one)",
+    )
+    p.add_argument(
+        "--partial",
+        default=None,
+        help="npz of the inversions so far, resumed from (default: beside --save-inversions)",
+    )
     p.add_argument("--fd-n", type=int, default=None, help="images per Frechet set (default --n)")
-    p.add_argument("--no-fd-reference", action="store_true",
-                   help="skip the train-vs-held-out reference distance")
+    p.add_argument(
+        "--no-fd-reference", action="store_true", help="skip the train-vs-held-out reference distance"
+    )
     p.add_argument("--run-dir", default=None, help="training run folder with speed logs")
     p.add_argument("--figures", default=str(DEFAULT_FIGURES), help="figure folder ('' = none)")
     p.add_argument("--card-grid", default="", help="also write the model card's sample grid here")
-    p.add_argument("--save-inversions", default=str(DEFAULT_INVERSIONS),
-                   help="npz for bench_matting_eval ('' = do not save)")
+    p.add_argument(
+        "--save-inversions",
+        default=str(DEFAULT_INVERSIONS),
+        help="npz for bench_matting_eval ('' = do not save)",
+    )
     p.add_argument("--name", default="furrygan_eval", help="result name (results/<name>.json)")
-    p.add_argument("--max-minutes", type=float, default=0.0,
-                   help="start no inversion batch after this many minutes (0 = no limit)")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=0.0,
+        help="start no inversion batch after this many minutes (0 = no limit)",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     return p.parse_args(argv)
@@ -202,8 +229,12 @@ def frechet_figures(gen, data: str, n: int, reference: bool) -> dict:
     fake, _ = ec.generated_samples(gen, n_eval, seed=10_000, truncation=1.0)
     dev = gen.device
     f_held, f_fake = ec.vgg_features(held, device=dev), ec.vgg_features(fake, device=dev)
-    out = {"layer": ec.FD_LAYER, "n": n_eval, "resolution": gen.resolution,
-           "generated_vs_heldout": ec.frechet_distance(f_fake, f_held)}
+    out = {
+        "layer": ec.FD_LAYER,
+        "n": n_eval,
+        "resolution": gen.resolution,
+        "generated_vs_heldout": ec.frechet_distance(f_fake, f_held),
+    }
     if reference:
         train = ec.load_eval_samples(data, n_eval, gen.resolution, "train").images
         f_train = ec.vgg_features(train, device=dev)
@@ -212,8 +243,9 @@ def frechet_figures(gen, data: str, n: int, reference: bool) -> dict:
     return out
 
 
-def invert_resumable(gen, images: np.ndarray, settings, batch: int, partial: Path, key: str,
-                     deadline: float | None) -> ec.Inversions:
+def invert_resumable(
+    gen, images: np.ndarray, settings, batch: int, partial: Path, key: str, deadline: float | None
+) -> ec.Inversions:
     """:func:`eval_common.invert_batch` over ``images`` in batches, saving the inversions done
     so far to ``partial`` after each batch; a later call with the same ``key`` (model and
     settings) continues after them."""
@@ -223,8 +255,13 @@ def invert_resumable(gen, images: np.ndarray, settings, batch: int, partial: Pat
         if done.model == key:
             n = min(len(done.alpha), len(images))
             fields = ("images", "alpha", "coarse", "alpha_w", "psnr_w", "psnr")
-            parts.append(ec.Inversions(**{f: getattr(done, f)[:n] for f in fields},
-                                       seconds=done.seconds * n / max(len(done.alpha), 1), model=key))
+            parts.append(
+                ec.Inversions(
+                    **{f: getattr(done, f)[:n] for f in fields},
+                    seconds=done.seconds * n / max(len(done.alpha), 1),
+                    model=key,
+                )
+            )
             print(f"  resuming after {n} inverted images ({partial})", flush=True)
     lo = len(parts[0].alpha) if parts else 0
     fields = ("images", "alpha", "coarse", "alpha_w", "psnr_w", "psnr")
@@ -232,18 +269,22 @@ def invert_resumable(gen, images: np.ndarray, settings, batch: int, partial: Pat
         if parts and deadline is not None and time.perf_counter() > deadline:
             print(f"  time limit reached: {lo} of {len(images)} images inverted", flush=True)
             break
-        part = ec.invert_batch(gen, images[lo:lo + batch], settings)
+        part = ec.invert_batch(gen, images[lo : lo + batch], settings)
         parts.append(part)
         lo += len(part.alpha)
-        joined = ec.Inversions(**{f: np.concatenate([getattr(q, f) for q in parts]) for f in fields},
-                               seconds=sum(q.seconds for q in parts), model=key)
+        joined = ec.Inversions(
+            **{f: np.concatenate([getattr(q, f) for q in parts]) for f in fields},
+            seconds=sum(q.seconds for q in parts),
+            model=key,
+        )
         parts = [joined]
         partial.parent.mkdir(parents=True, exist_ok=True)
         tmp = partial.with_name(partial.stem + ".tmp.npz")
         joined.save(tmp)
         os.replace(tmp, partial)  # a reader never sees half a file
-        print(f"  inverted {lo}/{len(images)}  {part.seconds:.1f}s  PSNR {part.psnr.mean():.2f} dB",
-              flush=True)
+        print(
+            f"  inverted {lo}/{len(images)}  {part.seconds:.1f}s  PSNR {part.psnr.mean():.2f} dB", flush=True
+        )
     return parts[0]
 
 
@@ -263,8 +304,8 @@ def inversion_lpips(inv: ec.Inversions, targets: np.ndarray, device, batch: int 
     out = []
     with torch.no_grad():
         for lo in range(0, len(targets), batch):
-            a = torch.as_tensor(inv.images[lo:lo + batch]).permute(0, 3, 1, 2).to(device) * 2 - 1
-            b = torch.as_tensor(targets[lo:lo + batch]).permute(0, 3, 1, 2).to(device) * 2 - 1
+            a = torch.as_tensor(inv.images[lo : lo + batch]).permute(0, 3, 1, 2).to(device) * 2 - 1
+            b = torch.as_tensor(targets[lo : lo + batch]).permute(0, 3, 1, 2).to(device) * 2 - 1
             out.append(metric(a.float(), b.float()).cpu().numpy())
     return np.concatenate(out)
 
@@ -278,8 +319,9 @@ def main(argv: list[str] | None = None) -> dict:
     gen, ident = ec.load_furrygan(spec, args.device)
     size = gen.resolution
     samples = ec.load_eval_samples(args.data, args.n, size, "eval", args.start)
-    settings = ec.InversionSettings(args.steps_w, args.steps_noise, args.lr_w, args.lr_noise,
-                                    free_mask_noise=args.free_mask_noise)
+    settings = ec.InversionSettings(
+        args.steps_w, args.steps_noise, args.lr_w, args.lr_noise, free_mask_noise=args.free_mask_noise
+    )
     deadline = ec.deadline_after(args.max_minutes)
     key = f"{ec.checkpoint_key(ident)}|{sorted(vars(settings).items())}|{args.data}|{args.start}"
     partial = Path(args.partial) if args.partial else _default_partial(args)
@@ -295,26 +337,43 @@ def main(argv: list[str] | None = None) -> dict:
         "checkpoint": ident,
         "architecture": gen.architecture(),
         "resolution": size,
-        "data": {"folder": args.data, "split": "eval", "start": args.start, "n": len(inv.alpha),
-                 "n_requested": args.n,
-                 "dataset_resolution": int(samples.images_full.shape[1])},
-        "inversion": {**vars(settings), "batch": args.batch, "seconds": inv.seconds,
-                      "seconds_per_image": inv.seconds / len(inv.alpha)},
+        "data": {
+            "folder": args.data,
+            "split": "eval",
+            "start": args.start,
+            "n": len(inv.alpha),
+            "n_requested": args.n,
+            "dataset_resolution": int(samples.images_full.shape[1]),
+        },
+        "inversion": {
+            **vars(settings),
+            "batch": args.batch,
+            "seconds": inv.seconds,
+            "seconds_per_image": inv.seconds / len(inv.alpha),
+        },
         "threshold": 0.5,
         "segmentation": final,
         "segmentation_after_w_only": ec.segmentation_table(inv.alpha_w, samples.alpha),
         "segmentation_coarse_mask": ec.segmentation_table(inv.coarse, samples.alpha),
         "segmentation_of_inverted_alpha_diagnostic": ec.segmentation_table(
-            1.0 - inv.alpha, samples.alpha),  # high when the model swapped fg and bg
+            1.0 - inv.alpha, samples.alpha
+        ),  # high when the model swapped fg and bg
         "segmentation_starting_point_baseline": ec.segmentation_table(
-            np.broadcast_to(starting_point_alpha(gen), samples.alpha.shape), samples.alpha),
+            np.broadcast_to(starting_point_alpha(gen), samples.alpha.shape), samples.alpha
+        ),
         "goal": GOAL,
         "meets_goal": all(final["mean_over_images"][k] >= v for k, v in GOAL.items()),
-        "psnr_db": {"after_w_mean": float(inv.psnr_w.mean()), "mean": float(inv.psnr.mean()),
-                    "min": float(inv.psnr.min()), "max": float(inv.psnr.max())},
+        "psnr_db": {
+            "after_w_mean": float(inv.psnr_w.mean()),
+            "mean": float(inv.psnr.mean()),
+            "min": float(inv.psnr.min()),
+            "max": float(inv.psnr.max()),
+        },
         "lpips_vgg": {"mean": float(lp.mean()), "min": float(lp.min()), "max": float(lp.max())},
-        "alpha_area": {"inverted_mean": float((inv.alpha >= 0.5).mean()),
-                       "ground_truth_mean": float((samples.alpha >= 0.5).mean())},
+        "alpha_area": {
+            "inverted_mean": float((inv.alpha >= 0.5).mean()),
+            "ground_truth_mean": float((samples.alpha >= 0.5).mean()),
+        },
     }
     fd = frechet_figures(gen, args.data, args.fd_n or args.n, not args.no_fd_reference)
     if "train_vs_heldout_reference" in fd:
@@ -328,9 +387,12 @@ def main(argv: list[str] | None = None) -> dict:
         figures["card_grid"] = str(write_card_grid(gen, Path(args.card_grid)))
     write_result(args.name, figures, device=str(gen.device))
     m = final["mean_over_images"]
-    print(f"fg IoU {m['iou_fg']:.3f}  bg IoU {m['iou_bg']:.3f}  mIoU {m['miou']:.3f}  "
-          f"F1 {m['f1']:.3f}  acc {m['accuracy']:.3f}  PSNR {inv.psnr.mean():.2f} dB  "
-          f"LPIPS {lp.mean():.3f}  FD {figures['frechet_vgg16']['generated_vs_heldout']:.2f}", flush=True)
+    print(
+        f"fg IoU {m['iou_fg']:.3f}  bg IoU {m['iou_bg']:.3f}  mIoU {m['miou']:.3f}  "
+        f"F1 {m['f1']:.3f}  acc {m['accuracy']:.3f}  PSNR {inv.psnr.mean():.2f} dB  "
+        f"LPIPS {lp.mean():.3f}  FD {figures['frechet_vgg16']['generated_vs_heldout']:.2f}",
+        flush=True,
+    )
     return figures
 
 

@@ -40,13 +40,14 @@ def blob_cases(size: int = CASE_SIZE, seed: int = 0):
     photo = np.random.default_rng(seed).uniform(0.3, 0.7, (size, size, 3)).astype(np.float32)
     q = size // 4
     square = np.zeros((size, size), np.int32)
-    square[q:3 * q, q:3 * q] = 1
+    square[q : 3 * q, q : 3 * q] = 1
     halves = np.ones((size, size), np.int32)
-    halves[:, 2 * q:] = 2
-    specs = [("edge_to_photo", square, (q, 2 * q, size / 12), (0.3, -0.2, 0.1), {}),
-             ("edge_between_segments", halves, (2 * q, 2 * q, size / 11), (-0.2, 0.25, 0.2),
-              {2: photo}),
-             ("deep_inside", square, (2 * q, 2 * q, size / 16), (0.25, 0.25, -0.2), {})]
+    halves[:, 2 * q :] = 2
+    specs = [
+        ("edge_to_photo", square, (q, 2 * q, size / 12), (0.3, -0.2, 0.1), {}),
+        ("edge_between_segments", halves, (2 * q, 2 * q, size / 11), (-0.2, 0.25, 0.2), {2: photo}),
+        ("deep_inside", square, (2 * q, 2 * q, size / 16), (0.25, 0.25, -0.2), {}),
+    ]
     for name, labels, (cy, cx, r), shift, others in specs:
         blob = _disk(size, cy, cx, r)
         edited = photo.copy()
@@ -68,12 +69,16 @@ def measure_blobs() -> list[dict]:
             t0 = time.perf_counter()
             out = refine_labels(labels, photo, edited, holes=holes)
             seconds = time.perf_counter() - t0
-            rows.append({
-                "case": name, "holes": holes, "iou_ideal": _iou(out == k, ideal),
-                "blob_removed": float(1 - (blob & inside & (out == k)).sum() / (blob & inside).sum()),
-                "unchanged_kept": float((ideal & (out == k)).sum() / ideal.sum()),
-                "seconds": seconds,
-            })
+            rows.append(
+                {
+                    "case": name,
+                    "holes": holes,
+                    "iou_ideal": _iou(out == k, ideal),
+                    "blob_removed": float(1 - (blob & inside & (out == k)).sum() / (blob & inside).sum()),
+                    "unchanged_kept": float((ideal & (out == k)).sum() / ideal.sum()),
+                    "seconds": seconds,
+                }
+            )
     return rows
 
 
@@ -85,11 +90,15 @@ def measure_noise(seed: int = 5) -> list[dict]:
     labels[:, : CASE_SIZE // 2] *= 2  # two segments side by side inside the square
     rows = []
     for sigma in NOISE_SIGMAS:
-        edited = {k: photo + sigma * rng.standard_normal(photo.shape).astype(np.float32)
-                  for k in (1, 2)}
+        edited = {k: photo + sigma * rng.standard_normal(photo.shape).astype(np.float32) for k in (1, 2)}
         out = refine_labels(labels, photo, edited)
-        rows.append({"sigma": sigma, "pixels_moved": int((out != labels).sum()),
-                     "iou_original": min(_iou(out == k, labels == k) for k in (1, 2))})
+        rows.append(
+            {
+                "sigma": sigma,
+                "pixels_moved": int((out != labels).sum()),
+                "iou_original": min(_iou(out == k, labels == k) for k in (1, 2)),
+            }
+        )
     return rows
 
 
@@ -129,14 +138,16 @@ def main(argv: list[str] | None = None) -> dict:
     out = refine_labels(labels, photo, edited)
     timing: dict = {"size": args.size, "segments": args.segments}
     timing["refine_labels"] = timed(lambda: refine_labels(labels, photo, edited), repeat=args.repeat)
-    timing["poisson_stitch_same_frame"] = timed(lambda: poisson_stitch(photo, labels, edited),
-                                                repeat=args.repeat)
-    timing["ratio_to_poisson"] = (timing["refine_labels"]["median_s"]
-                                  / timing["poisson_stitch_same_frame"]["median_s"])
+    timing["poisson_stitch_same_frame"] = timed(
+        lambda: poisson_stitch(photo, labels, edited), repeat=args.repeat
+    )
+    timing["ratio_to_poisson"] = (
+        timing["refine_labels"]["median_s"] / timing["poisson_stitch_same_frame"]["median_s"]
+    )
     timing["under_1_s"] = timing["refine_labels"]["median_s"] < 1.0
     timing["blob_kept_fraction"] = {
-        k: float((blobs[k] & (out == k)).sum() / max((blobs[k] & (labels == k)).sum(), 1))
-        for k in blobs}
+        k: float((blobs[k] & (out == k)).sum() / max((blobs[k] & (labels == k)).sum(), 1)) for k in blobs
+    }
     timing["pixels_changed"] = int((out != labels).sum())
     figures["timing"] = timing
     for name, value in figures.items():

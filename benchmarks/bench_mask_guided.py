@@ -37,8 +37,16 @@ from benchmarks import mask_guided_cases as cases
 from benchmarks.common import write_result
 
 REPO = Path(__file__).resolve().parents[1]
-GOALS = {"parser_miou": 0.85, "psnr": 24.0, "lpips": 0.15, "edit_miou": 0.75, "bg_psnr": 30.0,
-         "transfer_share": 0.80, "exact_share": 0.75, "seconds": 0.2}
+GOALS = {
+    "parser_miou": 0.85,
+    "psnr": 24.0,
+    "lpips": 0.15,
+    "edit_miou": 0.75,
+    "bg_psnr": 30.0,
+    "transfer_share": 0.80,
+    "exact_share": 0.75,
+    "seconds": 0.2,
+}
 
 
 def _t(images: np.ndarray) -> torch.Tensor:
@@ -83,8 +91,8 @@ def lpips_batch(a: np.ndarray, b: np.ndarray, batch: int = 50) -> np.ndarray:
     metric, out = get_lpips("cpu"), []
     with torch.no_grad():
         for lo in range(0, len(a), batch):
-            x = torch.from_numpy(a[lo:lo + batch]).permute(0, 3, 1, 2) * 2 - 1
-            y = torch.from_numpy(b[lo:lo + batch]).permute(0, 3, 1, 2) * 2 - 1
+            x = torch.from_numpy(a[lo : lo + batch]).permute(0, 3, 1, 2) * 2 - 1
+            y = torch.from_numpy(b[lo : lo + batch]).permute(0, 3, 1, 2) * 2 - 1
             out.append(metric(x.float(), y.float()).numpy())
     return np.concatenate(out)
 
@@ -93,22 +101,23 @@ def parse(parser, images01: np.ndarray, batch: int = 100) -> np.ndarray:
     out = []
     with torch.no_grad():
         for lo in range(0, len(images01), batch):
-            x = torch.from_numpy(images01[lo:lo + batch]).permute(0, 3, 1, 2).float() * 2 - 1
+            x = torch.from_numpy(images01[lo : lo + batch]).permute(0, 3, 1, 2).float() * 2 - 1
             out.append(parser(x).argmax(1).numpy())
     return np.concatenate(out)
 
 
-def generate(gen, images: np.ndarray, labels: np.ndarray, target_labels: np.ndarray,
-             batch: int = 50) -> np.ndarray:
+def generate(
+    gen, images: np.ndarray, labels: np.ndarray, target_labels: np.ndarray, batch: int = 50
+) -> np.ndarray:
     """``G(x, m, x, m_t)`` with the background read where both maps are background."""
     from latent_atelier.models.mask_guided.networks import background_mask
 
     out = []
     with torch.no_grad():
         for lo in range(0, len(images), batch):
-            x = _t(images[lo:lo + batch])
-            m = torch.from_numpy(labels[lo:lo + batch].astype(np.int64))
-            mt = torch.from_numpy(target_labels[lo:lo + batch].astype(np.int64))
+            x = _t(images[lo : lo + batch])
+            m = torch.from_numpy(labels[lo : lo + batch].astype(np.int64))
+            mt = torch.from_numpy(target_labels[lo : lo + batch].astype(np.int64))
             bg = background_mask(m) * background_mask(mt)
             out.append(_np01(gen.synthesize(gen.encode(x, m), x, mt, bg)["image"]))
     return np.concatenate(out)
@@ -117,8 +126,12 @@ def generate(gen, images: np.ndarray, labels: np.ndarray, target_labels: np.ndar
 def baseline_images(baseline, labels: np.ndarray, batch: int = 50) -> np.ndarray:
     """The label-to-image baseline's pictures of ``labels``."""
     with torch.no_grad():
-        return np.concatenate([_np01(baseline(torch.from_numpy(labels[lo:lo + batch].astype(np.int64))))
-                               for lo in range(0, len(labels), batch)])
+        return np.concatenate(
+            [
+                _np01(baseline(torch.from_numpy(labels[lo : lo + batch].astype(np.int64))))
+                for lo in range(0, len(labels), batch)
+            ]
+        )
 
 
 def masked_hair(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -140,9 +153,13 @@ def run_op(model_path: str, photo01: np.ndarray, labels: np.ndarray, edited: np.
 
     op = get_operation("mask-edit")
     take = extra.pop("take", "nothing")
-    inputs = {"photo": photo01, "labels": labels, "edited": edited,
-              "placement": Placement.from_box(0, 0, photo01.shape[1], photo01.shape[0], photo01.shape[:2]),
-              **extra}
+    inputs = {
+        "photo": photo01,
+        "labels": labels,
+        "edited": edited,
+        "placement": Placement.from_box(0, 0, photo01.shape[1], photo01.shape[0], photo01.shape[:2]),
+        **extra,
+    }
     return op.run(None, inputs, op.Params(mask_model=model_path, take=take), Progress())
 
 
@@ -190,8 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     images, labels = cases.held_out(args.data, size, args.n)
     x01 = images.astype(np.float32) / 255.0
     target = np.roll(labels, -1, axis=0)
-    fig: dict = {"model": args.model, "model_info": model.info, "n_held_out": len(images), "goals": GOALS,
-                 "parts": parts}
+    fig: dict = {
+        "model": args.model,
+        "model_info": model.info,
+        "n_held_out": len(images),
+        "goals": GOALS,
+        "parts": parts,
+    }
     need_eval_parser = {"parsers", "edited"} & set(parts)
     eval_parser = load_model(args.eval_parser).parser if need_eval_parser else None
     base_model = load_model(args.baseline) if {"paired", "edited", "fd"} & set(parts) else None
@@ -209,9 +231,11 @@ def main(argv: list[str] | None = None) -> int:
         face = labels != 0
         fig["paired"] = {}
         for name, out in (("mask_guided", recon), ("label_to_image", base)):
-            fig["paired"][name] = {"psnr": float(np.mean(psnr(out, x01))),
-                                   "psnr_face": float(np.nanmean(psnr(out, x01, face))),
-                                   "lpips": float(np.mean(lpips_batch(out, x01)))}
+            fig["paired"][name] = {
+                "psnr": float(np.mean(psnr(out, x01))),
+                "psnr_face": float(np.nanmean(psnr(out, x01, face))),
+                "lpips": float(np.mean(lpips_batch(out, x01))),
+            }
         fig["paired"]["baseline_info"] = base_model.info
         print("paired", fig["paired"], flush=True)
 
@@ -224,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             "miou_per_image_mean": float(np.mean(per_image_miou(read, target))),
             "bg_psnr": float(np.nanmean(psnr(swapped, x01, bg))),
             "bg_pixels_per_image": float(bg.reshape(len(bg), -1).sum(1).mean()),
-            "baseline_miou_pooled": miou(parse(eval_parser, baseline_images(base_model.baseline, target)),
-                                         target)[0],
+            "baseline_miou_pooled": miou(
+                parse(eval_parser, baseline_images(base_model.baseline, target)), target
+            )[0],
         }
         print("edited", fig["edited_maps"], flush=True)
 
@@ -247,16 +272,19 @@ def main(argv: list[str] | None = None) -> int:
             if deadline is not None and time.time() > deadline:
                 break
             j = (i + 1) % len(images)
-            res = run_op(args.model, x01[i], labels[i], labels[i], donor=x01[j], donor_labels=labels[j],
-                         take="hair")
+            res = run_op(
+                args.model, x01[i], labels[i], labels[i], donor=x01[j], donor_labels=labels[j], take="hair"
+            )
             m = (res.outputs["edited_labels"] == 2)[..., None]
             if not m.any():
                 continue
             out = masked_hair(res.outputs["result"], m)
             d = lpips_batch(np.stack([out, out]), np.stack([masked_hair(x01[j], m), masked_hair(x01[i], m)]))
             closer.append(bool(d[0] < d[1]))
-        fig["hair_transfer"] = {"pairs": len(closer),
-                                "share_closer_to_donor": float(np.mean(closer)) if closer else None}
+        fig["hair_transfer"] = {
+            "pairs": len(closer),
+            "share_closer_to_donor": float(np.mean(closer)) if closer else None,
+        }
         print("transfer", fig["hair_transfer"], flush=True)
 
     rr = cases.rerenders(size, args.pairs) if {"exact"} & set(parts) else None
@@ -297,11 +325,13 @@ def exact_edits(model_path: str, rr: dict, images: np.ndarray, deadline: float |
         "cases": len(op_d),
         "share_op_closer": float(np.mean(op_d < un_d)),
         "share_raw_closer": float(np.mean(raw_d < un_d)),
-        "lpips_op": float(op_d.mean()), "lpips_raw": float(raw_d.mean()),
+        "lpips_op": float(op_d.mean()),
+        "lpips_raw": float(raw_d.mean()),
         "lpips_unedited": float(un_d.mean()),
         "per_part_share_op_closer": {
             q: float(np.mean([o < u for o, u, r in zip(op_d, un_d, ex["part"]) if r == q]))
-            for q in sorted(set(ex["part"]))},
+            for q in sorted(set(ex["part"]))
+        },
         "originals_vs_dataset_max_abs_diff": max(same_as_dataset) if same_as_dataset else None,
     }
 
@@ -311,9 +341,10 @@ def speed(model_path: str, photo: np.ndarray, labels: np.ndarray, edited: np.nda
     up = np.ones((8, 8), np.uint8)
     big = np.ascontiguousarray(np.kron(photo, np.ones((8, 8, 1), np.float32)))
     timings = {}
-    for name, call in (("op_64px", lambda: run_op(model_path, photo, labels, edited)),
-                       ("op_512px", lambda: run_op(model_path, big, np.kron(labels, up),
-                                                   np.kron(edited, up)))):
+    for name, call in (
+        ("op_64px", lambda: run_op(model_path, photo, labels, edited)),
+        ("op_512px", lambda: run_op(model_path, big, np.kron(labels, up), np.kron(edited, up))),
+    ):
         call()
         ts, cpu, model_s = [], [], []
         for _ in range(10):
@@ -322,10 +353,13 @@ def speed(model_path: str, photo: np.ndarray, labels: np.ndarray, edited: np.nda
             ts.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)
             model_s.append(res.metrics["model_seconds"])
-        timings[name] = {"median_s": float(np.median(ts)), "min_s": float(np.min(ts)),
-                         "cpu_median_s": float(np.median(cpu)),
-                         "model_only_median_s": float(np.median(model_s)),
-                         "load_average_1min": os.getloadavg()[0]}
+        timings[name] = {
+            "median_s": float(np.median(ts)),
+            "min_s": float(np.min(ts)),
+            "cpu_median_s": float(np.median(cpu)),
+            "model_only_median_s": float(np.median(model_s)),
+            "load_average_1min": os.getloadavg()[0],
+        }
     return timings
 
 
@@ -342,8 +376,9 @@ def _figure(path: str, x01, labels, target, rr, model_path: str) -> None:
     for k in range(min(3, len(rr["index"]))):
         a01 = rr["image"][k].astype(np.float32) / 255
         res = run_op(model_path, a01, rr["labels"][k], rr["labels_new"][k])
-        rows.append([a01, colourise_np(rr["labels"][k]), colourise_np(rr["labels_new"][k]),
-                     res.outputs["result"]])
+        rows.append(
+            [a01, colourise_np(rr["labels"][k]), colourise_np(rr["labels_new"][k]), res.outputs["result"]]
+        )
     grid = np.concatenate([np.concatenate(r, axis=1) for r in rows], axis=0)
     grid = np.kron(grid, np.ones((3, 3, 1), np.float32))
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -52,8 +52,15 @@ def synthetic_photo(h: int = 3000, w: int = 4000, seed: int = 0, model_px: int =
         x0, y0 = cx + rx * 0.95 * np.cos(angle), cy + ry * 0.95 * np.sin(angle)
         length = rng.uniform(0.1, 0.35)
         x1, y1 = x0 + length * rx * np.cos(angle), y0 + length * ry * np.sin(angle)
-        cv2.line(strands, (int(x0 * 16), int(y0 * 16)), (int(x1 * 16), int(y1 * 16)),
-                 float(rng.uniform(0.5, 0.9)), 2, cv2.LINE_AA, shift=4)
+        cv2.line(
+            strands,
+            (int(x0 * 16), int(y0 * 16)),
+            (int(x1 * 16), int(y1 * 16)),
+            float(rng.uniform(0.5, 0.9)),
+            2,
+            cv2.LINE_AA,
+            shift=4,
+        )
     alpha = np.maximum(alpha, strands)
     fg = np.dstack([0.8 - 0.3 * yy / h, 0.5 + 0.2 * np.sin(xx / 400), 0.35 + 0.1 * xx / w])
     bg = np.dstack([0.2 + 0.3 * xx / w, 0.4 + 0.2 * np.cos(yy / 300), 0.85 - 0.2 * yy / h])
@@ -85,8 +92,7 @@ def _peak_rss_mb() -> float:
 def _quality(pred: np.ndarray, gt: np.ndarray, region: np.ndarray) -> dict[str, float]:
     from latent_atelier.editors.matting.metrics import mse, sad
 
-    return {"sad_band": sad(pred, gt, region), "mse_band": mse(pred, gt, region),
-            "sad": sad(pred, gt)}
+    return {"sad_band": sad(pred, gt, region), "mse_band": mse(pred, gt, region), "sad": sad(pred, gt)}
 
 
 def run_band(band_fraction: float, tile: int, model_px: int) -> dict:
@@ -100,8 +106,7 @@ def run_band(band_fraction: float, tile: int, model_px: int) -> dict:
     rss_before = _peak_rss_mb()
     tracemalloc.start()
     t0 = time.perf_counter()
-    trimap, band = auto_trimap(photo, gen_alpha, MatteParams(band_fraction=band_fraction),
-                               placement)
+    trimap, band = auto_trimap(photo, gen_alpha, MatteParams(band_fraction=band_fraction), placement)
     t1 = time.perf_counter()
     alpha = refine_alpha(photo, trimap, tile=tile, fallback=gen_alpha)
     t2 = time.perf_counter()
@@ -152,13 +157,20 @@ def run_downscaled(band_fraction: float, down: int, model_px: int) -> dict:
     small_gen = cv2.resize(gen_alpha, (w // down, h // down), interpolation=cv2.INTER_AREA)
     params.band_px = max(1, round(band / down))
     trimap, _ = auto_trimap(small, small_gen, params)
-    alpha_small = estimate_alpha_cf(small.astype(np.float64), trimap.astype(np.float64),
-                                    preconditioner=_quiet_ichol,
-                                    laplacian_kwargs={"epsilon": 1e-7})
+    alpha_small = estimate_alpha_cf(
+        small.astype(np.float64),
+        trimap.astype(np.float64),
+        preconditioner=_quiet_ichol,
+        laplacian_kwargs={"epsilon": 1e-7},
+    )
     alpha = cv2.resize(alpha_small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     t1 = time.perf_counter()
-    return {"down": down, "solve_s": t1 - t0, "peak_rss_mb": _peak_rss_mb(),
-            "quality": _quality(np.clip(alpha, 0, 1), gt, unknown_region(full_trimap))}
+    return {
+        "down": down,
+        "solve_s": t1 - t0,
+        "peak_rss_mb": _peak_rss_mb(),
+        "quality": _quality(np.clip(alpha, 0, 1), gt, unknown_region(full_trimap)),
+    }
 
 
 def run_full(band_fraction: float, model_px: int) -> dict:
@@ -172,17 +184,35 @@ def run_full(band_fraction: float, model_px: int) -> dict:
     _warm_up()
     trimap, _ = auto_trimap(photo, gen_alpha, MatteParams(band_fraction=band_fraction), placement)
     t0 = time.perf_counter()
-    alpha = estimate_alpha_cf(photo.astype(np.float64), trimap.astype(np.float64),
-                              preconditioner=_quiet_ichol, laplacian_kwargs={"epsilon": 1e-7})
+    alpha = estimate_alpha_cf(
+        photo.astype(np.float64),
+        trimap.astype(np.float64),
+        preconditioner=_quiet_ichol,
+        laplacian_kwargs={"epsilon": 1e-7},
+    )
     t1 = time.perf_counter()
-    return {"solve_s": t1 - t0, "peak_rss_mb": _peak_rss_mb(),
-            "quality": _quality(alpha.astype(np.float32), gt, unknown_region(trimap))}
+    return {
+        "solve_s": t1 - t0,
+        "peak_rss_mb": _peak_rss_mb(),
+        "quality": _quality(alpha.astype(np.float32), gt, unknown_region(trimap)),
+    }
 
 
 def _child(variant: str, args: argparse.Namespace) -> dict:
-    cmd = [sys.executable, __file__, "--variant", variant, "--band-fraction",
-           str(args.band_fraction), "--tile", str(args.tile), "--down", str(args.down),
-           "--model-px", str(args.model_px)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--variant",
+        variant,
+        "--band-fraction",
+        str(args.band_fraction),
+        "--tile",
+        str(args.tile),
+        "--down",
+        str(args.down),
+        "--model-px",
+        str(args.model_px),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return {"error": proc.stderr[-2000:]}
@@ -195,15 +225,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--band-fraction", type=float, default=0.006)
     p.add_argument("--tile", type=int, default=512)
     p.add_argument("--down", type=int, default=4)
-    p.add_argument("--model-px", type=int, default=64,
-                   help="simulated generator resolution (the demo model's: 64)")
+    p.add_argument(
+        "--model-px", type=int, default=64, help="simulated generator resolution (the demo model's: 64)"
+    )
     p.add_argument("--full", action="store_true", help="also run the whole-image solve")
     p.add_argument("--variant", choices=("band", "downscaled", "full"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.variant:  # child process: print one JSON line
-        fn = {"band": lambda: run_band(args.band_fraction, args.tile, args.model_px),
-              "downscaled": lambda: run_downscaled(args.band_fraction, args.down, args.model_px),
-              "full": lambda: run_full(args.band_fraction, args.model_px)}[args.variant]
+        fn = {
+            "band": lambda: run_band(args.band_fraction, args.tile, args.model_px),
+            "downscaled": lambda: run_downscaled(args.band_fraction, args.down, args.model_px),
+            "full": lambda: run_full(args.band_fraction, args.model_px),
+        }[args.variant]
         print(json.dumps(fn(), default=float))
         return 0
     from benchmarks.common import write_result
@@ -216,8 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["ratios"] = {
             "band_refine_vs_downscaled_time": band["refine_s"] / down["solve_s"],
             "band_vs_downscaled_sad": band["quality"]["sad_band"] / down["quality"]["sad_band"],
-            "band_vs_threshold_sad": band["quality"]["sad_band"]
-            / band["quality_threshold"]["sad_band"],
+            "band_vs_threshold_sad": band["quality"]["sad_band"] / band["quality_threshold"]["sad_band"],
         }
     write_result("matting", figures)
     print(json.dumps(figures, indent=1, default=float))

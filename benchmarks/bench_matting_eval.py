@@ -65,9 +65,7 @@ def same_checkpoint(key_a: str, key_b: str) -> bool:
     return hash_a == hash_b if hash_a and hash_b else (spec_a, hash_a) == (spec_b, hash_b)
 
 
-def reusable_inversions(
-    path: Path, key: str, start: int, n: int, size: int
-) -> ec.Inversions | None:
+def reusable_inversions(path: Path, key: str, start: int, n: int, size: int) -> ec.Inversions | None:
     """Saved inversions of this checkpoint, start index and size (their first ``n`` or fewer)."""
     if not path.is_file():
         return None
@@ -79,12 +77,23 @@ def reusable_inversions(
         return None
     n = min(n, len(inv.alpha))
     fields = ("images", "alpha", "coarse", "alpha_w", "psnr_w", "psnr")
-    return ec.Inversions(**{f: getattr(inv, f)[:n] for f in fields},
-                         seconds=inv.seconds * n / len(inv.alpha), model=inv.model, start=start)
+    return ec.Inversions(
+        **{f: getattr(inv, f)[:n] for f in fields},
+        seconds=inv.seconds * n / len(inv.alpha),
+        model=inv.model,
+        start=start,
+    )
 
 
-def four_mattes(photo: np.ndarray, gt: np.ndarray, alpha: np.ndarray, coarse: np.ndarray,
-                band_px: float, oracle_band_px: float | None, unsure: float) -> tuple[dict, dict]:
+def four_mattes(
+    photo: np.ndarray,
+    gt: np.ndarray,
+    alpha: np.ndarray,
+    coarse: np.ndarray,
+    band_px: float,
+    oracle_band_px: float | None,
+    unsure: float,
+) -> tuple[dict, dict]:
     """The five mattes of :data:`METHODS` for one photo, and the refinement's timings."""
     from latent_atelier.editors.matting.matte import MatteParams, auto_trimap, matte_from_trimap
     from latent_atelier.editors.matting.refine import make_trimap, unknown_region, upsample_alpha
@@ -110,9 +119,14 @@ def four_mattes(photo: np.ndarray, gt: np.ndarray, alpha: np.ndarray, coarse: np
         "coarse_threshold": (upsample_alpha(coarse, placement) >= 0.5).astype(np.float32),
         "oracle_trimap": oracle.alpha,
     }
-    info = {"band_px": band, "oracle_band_px": oracle_band, "refine_seconds": t_refine,
-            "unknown_fraction": float(unknown_region(trimap).mean()),
-            "has_sure_fg": bool((trimap >= 1).any()), "has_sure_bg": bool((trimap <= 0).any())}
+    info = {
+        "band_px": band,
+        "oracle_band_px": oracle_band,
+        "refine_seconds": t_refine,
+        "unknown_fraction": float(unknown_region(trimap).mean()),
+        "has_sure_fg": bool((trimap >= 1).any()),
+        "has_sure_bg": bool((trimap <= 0).any()),
+    }
     return mattes, info
 
 
@@ -121,9 +135,14 @@ def _improved(key: str, refined: float, generator: float) -> bool:
     return refined > generator if key in SCORES else refined < generator
 
 
-def evaluate_split(samples: ec.EvalSamples, inv: ec.Inversions, band_px: float,
-                   oracle_band_px: float | None, deadline: float | None = None,
-                   unsure: float | None = None) -> dict:
+def evaluate_split(
+    samples: ec.EvalSamples,
+    inv: ec.Inversions,
+    band_px: float,
+    oracle_band_px: float | None,
+    deadline: float | None = None,
+    unsure: float | None = None,
+) -> dict:
     """Mean errors and scores per method, and whether refinement beat the generator alpha.
 
     With a ``deadline`` (``time.perf_counter()`` seconds) it stops early; ``n`` says how
@@ -139,15 +158,23 @@ def evaluate_split(samples: ec.EvalSamples, inv: ec.Inversions, band_px: float,
         if infos and deadline is not None and time.perf_counter() > deadline:
             print(f"  time limit reached: {i} of {len(inv.alpha)} images scored", flush=True)
             break
-        mattes, info = four_mattes(samples.images_full[i], samples.alpha_full[i], inv.alpha[i],
-                                   inv.coarse[i], band_px, oracle_band_px, unsure)
+        mattes, info = four_mattes(
+            samples.images_full[i],
+            samples.alpha_full[i],
+            inv.alpha[i],
+            inv.coarse[i],
+            band_px,
+            oracle_band_px,
+            unsure,
+        )
         infos.append(info)
         for m in METHODS:
             rows[m].append(matting_errors(mattes[m], samples.alpha_full[i]))
     means = {m: ec.mean_scores(r) for m, r in rows.items()}
-    better = {k: float(np.mean([_improved(k, r[k], g[k])
-                                for r, g in zip(rows["refined"], rows["generator"])]))
-              for k in ERRORS + SCORES}
+    better = {
+        k: float(np.mean([_improved(k, r[k], g[k]) for r, g in zip(rows["refined"], rows["generator"])]))
+        for k in ERRORS + SCORES
+    }
     improves = {k: _improved(k, means["refined"][k], means["generator"][k]) for k in ERRORS + SCORES}
     return {
         "n": len(infos),
@@ -176,8 +203,9 @@ def checkerboard(shape: tuple[int, int], square: int = 16) -> np.ndarray:
 def _panel(img: np.ndarray, height: int) -> np.ndarray:
     img = img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)
     w = max(1, round(img.shape[1] * height / img.shape[0]))
-    return cv2.resize(np.ascontiguousarray(img[..., :3], np.float32), (w, height),
-                      interpolation=cv2.INTER_AREA)
+    return cv2.resize(
+        np.ascontiguousarray(img[..., :3], np.float32), (w, height), interpolation=cv2.INTER_AREA
+    )
 
 
 def _with_strokes(photo: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> np.ndarray:
@@ -188,8 +216,7 @@ def _with_strokes(photo: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> np.ndarr
     return out
 
 
-def photo_figure(gen, name: str, steps_w: int, steps_noise: int, folder: Path,
-                 height: int = 256) -> dict:
+def photo_figure(gen, name: str, steps_w: int, steps_noise: int, folder: Path, height: int = 256) -> dict:
     """Run ``matte`` then ``composite`` on a sample photo and write its figure.
 
     Row 1, automatic: photo | generator alpha | refined alpha | foreground over a
@@ -219,28 +246,33 @@ def photo_figure(gen, name: str, steps_w: int, steps_noise: int, folder: Path,
     background = read_image(NEW_BACKGROUND).pixels[..., :3]
 
     def row(first: np.ndarray, second: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> np.ndarray:
-        comp = comp_op.run(gen, {"foreground": fg, "background": background},
-                           comp_op.default_params(), Progress()).outputs["composite"]
+        comp = comp_op.run(
+            gen, {"foreground": fg, "background": background}, comp_op.default_params(), Progress()
+        ).outputs["composite"]
         over_checker = blend(fg[..., :3], alpha, checkerboard(alpha.shape), linear_light=False)
-        return np.concatenate([_panel(p, height) for p in (first, second, alpha, over_checker, comp)],
-                              axis=1)
+        return np.concatenate([_panel(p, height) for p in (first, second, alpha, over_checker, comp)], axis=1)
 
     rows = [row(photo, gen_alpha, res.outputs["alpha"], res.outputs["foreground"])]
-    info: dict = {"photo_shape": list(photo.shape[:2]), "matte_seconds": t_matte,
-                  "alpha_area": float((res.outputs["alpha"] >= 0.5).mean()),
-                  "generator_alpha_area": float((gen_alpha >= 0.5).mean()),
-                  **{k: float(v) for k, v in (res.metrics or {}).items()}}
+    info: dict = {
+        "photo_shape": list(photo.shape[:2]),
+        "matte_seconds": t_matte,
+        "alpha_area": float((res.outputs["alpha"] >= 0.5).mean()),
+        "generator_alpha_area": float((gen_alpha >= 0.5).mean()),
+        **{k: float(v) for k, v in (res.metrics or {}).items()},
+    }
     if name in STROKES:
         fg_mask, bg_mask = stroke_masks(name, photo.shape)
         t0 = time.perf_counter()
         trimap, _ = auto_trimap(photo, gen_alpha, params, None, fg_mask, bg_mask)
-        painted = matte_from_trimap(photo, trimap, fg_mask=fg_mask, bg_mask=bg_mask,
-                                    fallback=gen_alpha)
-        info["strokes"] = {"n": sum(len(v) for v in STROKES[name].values()),
-                           "refine_seconds": time.perf_counter() - t0,
-                           "alpha_area": float((painted.alpha >= 0.5).mean())}
-        rows.append(row(_with_strokes(photo, fg_mask, bg_mask), painted.trimap, painted.alpha,
-                        painted.foreground))
+        painted = matte_from_trimap(photo, trimap, fg_mask=fg_mask, bg_mask=bg_mask, fallback=gen_alpha)
+        info["strokes"] = {
+            "n": sum(len(v) for v in STROKES[name].values()),
+            "refine_seconds": time.perf_counter() - t0,
+            "alpha_area": float((painted.alpha >= 0.5).mean()),
+        }
+        rows.append(
+            row(_with_strokes(photo, fg_mask, bg_mask), painted.trimap, painted.alpha, painted.foreground)
+        )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"matte_{name}.png"
     write_image(path, np.concatenate(rows, axis=0))
@@ -251,43 +283,76 @@ def photo_figure(gen, name: str, steps_w: int, steps_noise: int, folder: Path,
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default=None,
-                   help="checkpoint or random:furrygan:SIZE[:SEED[:WIDTH]] (default: demo model, "
-                        "else the newest runs/*/generator_ema*.safetensors)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="checkpoint or random:furrygan:SIZE[:SEED[:WIDTH]] (default: demo model, "
+        "else the newest runs/*/generator_ema*.safetensors)",
+    )
     p.add_argument("--data", default=str(ec.DEFAULT_DATA), help="portrait dataset folder")
     p.add_argument("--n", type=int, default=500, help="held-out images (default 500)")
     p.add_argument("--start", type=int, default=0, help="first held-out index")
-    p.add_argument("--inversions", default=str(ec.REPO / "runs" / "eval" /
-                                               "furrygan_eval_inversions.npz"),
-                   help="reuse bench_furrygan_eval's saved inversions when they are of this "
-                        "model and start (up to --n of them; '' = never)")
-    p.add_argument("--save-inversions", default=str(OWN_INVERSIONS),
-                   help="where inversions made here are saved, and reused from by a later run of "
-                        "the same model and start ('' = neither)")
+    p.add_argument(
+        "--inversions",
+        default=str(ec.REPO / "runs" / "eval" / "furrygan_eval_inversions.npz"),
+        help="reuse bench_furrygan_eval's saved inversions when they are of this "
+        "model and start (up to --n of them; '' = never)",
+    )
+    p.add_argument(
+        "--save-inversions",
+        default=str(OWN_INVERSIONS),
+        help="where inversions made here are saved, and reused from by a later run of "
+        "the same model and start ('' = neither)",
+    )
     p.add_argument("--steps-w", type=int, default=100, help="W+ steps when inverting here")
     p.add_argument("--steps-noise", type=int, default=50, help="noise steps when inverting here")
     p.add_argument("--lr-w", type=float, default=0.03, help="Adam learning rate of W+")
     p.add_argument("--lr-noise", type=float, default=0.5, help="Adam learning rate of the noise")
     p.add_argument("--batch", type=int, default=8, help="images optimised together")
-    p.add_argument("--alpha-after", choices=("noise", "w"), default="noise",
-                   help="generator alpha after the noise phase (default) or after W+ alone")
-    p.add_argument("--band-px", type=float, default=0.0,
-                   help="unknown band half-width in dataset pixels (0 = the matte op's auto band)")
-    p.add_argument("--unsure", type=float, default=None,
-                   help="generator alpha in (unsure, 1 - unsure) is unknown in the trimap "
-                        "(default: the matte op's default; 0 = the band alone)")
-    p.add_argument("--oracle-band-px", type=float, default=None,
-                   help="band of the oracle trimap (default: the same as --band-px's)")
-    p.add_argument("--photos", nargs="*", default=list(DEFAULT_PHOTOS),
-                   help="sample photos (resources/samples/<name>.png) for figures")
+    p.add_argument(
+        "--alpha-after",
+        choices=("noise", "w"),
+        default="noise",
+        help="generator alpha after the noise phase (default) or after W+ alone",
+    )
+    p.add_argument(
+        "--band-px",
+        type=float,
+        default=0.0,
+        help="unknown band half-width in dataset pixels (0 = the matte op's auto band)",
+    )
+    p.add_argument(
+        "--unsure",
+        type=float,
+        default=None,
+        help="generator alpha in (unsure, 1 - unsure) is unknown in the trimap "
+        "(default: the matte op's default; 0 = the band alone)",
+    )
+    p.add_argument(
+        "--oracle-band-px",
+        type=float,
+        default=None,
+        help="band of the oracle trimap (default: the same as --band-px's)",
+    )
+    p.add_argument(
+        "--photos",
+        nargs="*",
+        default=list(DEFAULT_PHOTOS),
+        help="sample photos (resources/samples/<name>.png) for figures",
+    )
     p.add_argument("--photo-steps-w", type=int, default=150, help="matte op W+ steps (photos)")
     p.add_argument("--photo-steps-noise", type=int, default=100, help="matte op noise steps")
-    p.add_argument("--figures", default=str(ec.REPO / "docs" / "images"),
-                   help="figure folder ('' = no photo figures)")
+    p.add_argument(
+        "--figures", default=str(ec.REPO / "docs" / "images"), help="figure folder ('' = no photo figures)"
+    )
     p.add_argument("--name", default="matting_eval", help="result name (results/<name>.json)")
-    p.add_argument("--max-minutes", type=float, default=0.0,
-                   help="stop inverting new images after this many minutes (0 = no limit); "
-                        "every inverted image is scored and the photo figures still run")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=0.0,
+        help="stop inverting new images after this many minutes (0 = no limit); "
+        "every inverted image is scored and the photo figures still run",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     return p.parse_args(argv)
@@ -326,31 +391,42 @@ def main(argv: list[str] | None = None) -> dict:
     figures: dict = {
         "checkpoint": ident,
         "model_resolution": gen.resolution,
-        "data": {"folder": args.data, "split": "eval", "start": args.start, "n": split["n"],
-                 "n_requested": args.n,
-                 "dataset_resolution": int(samples.images_full.shape[1])},
-        "inversion": {"reused_from": reused_from,
-                      **({} if reused else {**vars(settings), "batch": args.batch}),
-                      "seconds": inv.seconds, "psnr_db_mean": float(inv.psnr.mean()),
-                      "alpha_after": args.alpha_after},
+        "data": {
+            "folder": args.data,
+            "split": "eval",
+            "start": args.start,
+            "n": split["n"],
+            "n_requested": args.n,
+            "dataset_resolution": int(samples.images_full.shape[1]),
+        },
+        "inversion": {
+            "reused_from": reused_from,
+            **({} if reused else {**vars(settings), "batch": args.batch}),
+            "seconds": inv.seconds,
+            "psnr_db_mean": float(inv.psnr.mean()),
+            "alpha_after": args.alpha_after,
+        },
         "errors_are": "sums over the whole image at dataset resolution (MSE: mean), "
-                      "averaged over images; IoU etc. at threshold 0.5",
+        "averaged over images; IoU etc. at threshold 0.5",
         "synthetic_split": split,
         "evaluate_seconds": time.perf_counter() - t0,
     }
     photos = {}
     for name in args.photos if args.figures else []:
         try:
-            photos[name] = photo_figure(gen, name, args.photo_steps_w, args.photo_steps_noise,
-                                        Path(args.figures))
+            photos[name] = photo_figure(
+                gen, name, args.photo_steps_w, args.photo_steps_noise, Path(args.figures)
+            )
         except Exception as exc:  # report a failing operation, keep the split's numbers
             photos[name] = {"error": f"{type(exc).__name__}: {exc}"}
         print(f"  photo {name}: {photos[name]}", flush=True)
     figures["sample_photos"] = photos
     write_result(args.name, figures, device=str(gen.device))
     for m, row in split["methods"].items():
-        print(f"{m:21s} SAD {row['sad']:8.2f}  MSE {row['mse']:.5f}  grad {row['gradient']:8.2f}  "
-              f"conn {row['connectivity']:8.2f}  IoU {row['iou_fg']:.3f}  mIoU {row['miou']:.3f}")
+        print(
+            f"{m:21s} SAD {row['sad']:8.2f}  MSE {row['mse']:.5f}  grad {row['gradient']:8.2f}  "
+            f"conn {row['connectivity']:8.2f}  IoU {row['iou_fg']:.3f}  mIoU {row['miou']:.3f}"
+        )
     print(f"refinement improves every error: {split['refinement_improves_every_error']}")
     return figures
 

@@ -38,8 +38,7 @@ from benchmarks.common import write_result
 
 REPO = Path(__file__).resolve().parents[1]
 ERRORS = ("sad", "mse", "gradient", "connectivity")
-BACKGROUNDS = ("coffee", "chelsea", "rocket", "retina", "hubble_deep_field", "grass",
-               "brick", "gravel")
+BACKGROUNDS = ("coffee", "chelsea", "rocket", "retina", "hubble_deep_field", "grass", "brick", "gravel")
 
 
 def _load_model(spec: str | None):
@@ -77,22 +76,30 @@ def run_real(gen, steps_w: int, steps_noise: int, figure: Path | None) -> dict:
         params.source = "auto"
         auto = op.run(gen, {"photo": photo, "latent": today.outputs["latent"]}, params, Progress())
         t2 = time.perf_counter()
-        row = {"shape": list(photo.shape[:2]),
-               "generator": {**_scores(today.outputs["alpha"], ref), "seconds": t1 - t0},
-               "auto": {**_scores(auto.outputs["alpha"], ref), "seconds_without_embedding": t2 - t1,
-                        "metrics": auto.metrics, "notes": auto.notes}}
+        row = {
+            "shape": list(photo.shape[:2]),
+            "generator": {**_scores(today.outputs["alpha"], ref), "seconds": t1 - t0},
+            "auto": {
+                **_scores(auto.outputs["alpha"], ref),
+                "seconds_without_embedding": t2 - t1,
+                "metrics": auto.metrics,
+                "notes": auto.notes,
+            },
+        }
         row["auto_sad_vs_generator"] = row["auto"]["sad"] / max(row["generator"]["sad"], 1e-9)
         row["goal_met"] = bool(row["auto"]["iou_fg"] >= 0.95 and row["auto_sad_vs_generator"] <= 0.5)
         rows[name] = row
-        print(f"  {name}: IoU {row['generator']['iou_fg']:.3f} -> {row['auto']['iou_fg']:.3f}, "
-              f"SAD {row['generator']['sad']:.0f} -> {row['auto']['sad']:.0f}", flush=True)
+        print(
+            f"  {name}: IoU {row['generator']['iou_fg']:.3f} -> {row['auto']['iou_fg']:.3f}, "
+            f"SAD {row['generator']['sad']:.0f} -> {row['auto']['sad']:.0f}",
+            flush=True,
+        )
         panels.append(_figure_row(photo, auto.outputs))
     if figure is not None and panels:
         from latent_atelier.app.document.image_write import write_image
 
         width = max(p.shape[1] for p in panels)
-        panels = [np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)), constant_values=1.0)
-                  for p in panels]
+        panels = [np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)), constant_values=1.0) for p in panels]
         figure.parent.mkdir(parents=True, exist_ok=True)
         write_image(figure, np.concatenate(panels, axis=0))
     return rows
@@ -106,17 +113,21 @@ def _figure_row(photo: np.ndarray, outputs: dict, height: int = 256) -> np.ndarr
 
     alpha, fg = outputs["alpha"], outputs["foreground"][..., :3]
     h, w = alpha.shape
-    bg = cv2.resize(read_image(NEW_BACKGROUND).pixels[..., :3], (w, h),
-                    interpolation=cv2.INTER_AREA)
-    cells = [photo, outputs["trimap"], alpha,
-             blend(fg, alpha, checkerboard(alpha.shape), linear_light=False),
-             blend(fg, alpha, bg, linear_light=True)]
+    bg = cv2.resize(read_image(NEW_BACKGROUND).pixels[..., :3], (w, h), interpolation=cv2.INTER_AREA)
+    cells = [
+        photo,
+        outputs["trimap"],
+        alpha,
+        blend(fg, alpha, checkerboard(alpha.shape), linear_light=False),
+        blend(fg, alpha, bg, linear_light=True),
+    ]
     out = []
     for c in cells:
         c = c if c.ndim == 3 else np.repeat(c[..., None], 3, axis=2)
         size = (max(1, round(c.shape[1] * height / c.shape[0])), height)
-        out.append(cv2.resize(np.ascontiguousarray(c[..., :3], np.float32), size,
-                              interpolation=cv2.INTER_AREA))
+        out.append(
+            cv2.resize(np.ascontiguousarray(c[..., :3], np.float32), size, interpolation=cv2.INTER_AREA)
+        )
     return np.concatenate(out, axis=1)
 
 
@@ -136,7 +147,7 @@ def photo_backgrounds(n: int, size: int, seed: int = 0) -> np.ndarray:
         h, w = img.shape[:2]
         side = int(rng.uniform(0.3, 1.0) * min(h, w))
         y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-        crop = img[y:y + side, x:x + side, :3]
+        crop = img[y : y + side, x : x + side, :3]
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
         out[i] = cv2.resize(np.ascontiguousarray(crop), (size, size), interpolation=cv2.INTER_AREA)
@@ -169,8 +180,7 @@ def run_synthetic(gen, n: int, max_minutes: float, steps_w: int, steps_noise: in
     photos = recomposite(samples.images_full, samples.alpha_full, photo_backgrounds(n, d))
     settings = ec.InversionSettings(steps_w, steps_noise)
     t0 = time.perf_counter()
-    inv = ec.invert_all(gen, ec.resize_stack(photos, s), settings, 8,
-                        deadline=ec.deadline_after(max_minutes))
+    inv = ec.invert_all(gen, ec.resize_stack(photos, s), settings, 8, deadline=ec.deadline_after(max_minutes))
     t_inv = time.perf_counter() - t0
     params = MatteParams()
     placement = Placement.from_box(0.0, 0.0, float(d), s, (d, d))
@@ -188,24 +198,36 @@ def run_synthetic(gen, n: int, max_minutes: float, steps_w: int, steps_noise: in
             if source == "auto" and "trust" in rough.metrics:
                 for k in ("trust", "fit_psnr", "fit_lpips"):
                     info[k].append(rough.metrics[k])
-        per_image.append({"index": int(samples.indices[i]), "face": bool(person.found),
-                          **{k: round(float(v), 4) for k, v in rough.metrics.items()},
-                          "sad_generator": rows["generator"][-1]["sad"],
-                          "sad_auto": rows["auto"][-1]["sad"]})
+        per_image.append(
+            {
+                "index": int(samples.indices[i]),
+                "face": bool(person.found),
+                **{k: round(float(v), 4) for k, v in rough.metrics.items()},
+                "sad_generator": rows["generator"][-1]["sad"],
+                "sad_auto": rows["auto"][-1]["sad"],
+            }
+        )
     means = {m: ec.mean_scores(r) for m, r in rows.items()}
     no_worse = {k: means["auto"][k] <= means["generator"][k] for k in ERRORS}
-    share_no_worse = {k: float(np.mean([a[k] <= g[k] + 1e-9 for a, g in
-                                        zip(rows["auto"], rows["generator"])])) for k in ERRORS}
-    return {"n": len(inv.alpha), "n_requested": n, "inversion": {**vars(settings),
-            "seconds": t_inv, "psnr_db_mean": float(inv.psnr.mean())},
-            "backgrounds": list(BACKGROUNDS), "methods": means,
-            "auto_no_worse_on_mean": no_worse, "auto_no_worse_every_error": all(no_worse.values()),
-            "share_of_images_auto_no_worse": share_no_worse,
-            "faces_found": info["faces_found"],
-            "trust_when_a_face_was_found": _summary(info["trust"]),
-            "fit_psnr_when_a_face_was_found": _summary(info["fit_psnr"]),
-            "fit_lpips_when_a_face_was_found": _summary(info["fit_lpips"]),
-            "per_image": per_image}
+    share_no_worse = {
+        k: float(np.mean([a[k] <= g[k] + 1e-9 for a, g in zip(rows["auto"], rows["generator"])]))
+        for k in ERRORS
+    }
+    return {
+        "n": len(inv.alpha),
+        "n_requested": n,
+        "inversion": {**vars(settings), "seconds": t_inv, "psnr_db_mean": float(inv.psnr.mean())},
+        "backgrounds": list(BACKGROUNDS),
+        "methods": means,
+        "auto_no_worse_on_mean": no_worse,
+        "auto_no_worse_every_error": all(no_worse.values()),
+        "share_of_images_auto_no_worse": share_no_worse,
+        "faces_found": info["faces_found"],
+        "trust_when_a_face_was_found": _summary(info["trust"]),
+        "fit_psnr_when_a_face_was_found": _summary(info["fit_psnr"]),
+        "fit_lpips_when_a_face_was_found": _summary(info["fit_lpips"]),
+        "per_image": per_image,
+    }
 
 
 def _summary(values: list[float]) -> dict:
@@ -224,7 +246,7 @@ def big_photo(height: int = 4000, width: int = 3000) -> np.ndarray:
     h, w = img.shape[:2]
     cw = min(w, round(h * width / height))
     x0 = (w - cw) // 2
-    crop = np.ascontiguousarray(img[:, x0:x0 + cw])
+    crop = np.ascontiguousarray(img[:, x0 : x0 + cw])
     return np.clip(cv2.resize(crop, (width, height), interpolation=cv2.INTER_CUBIC), 0, 1)
 
 
@@ -266,29 +288,50 @@ def run_big_child(source: str, steps_w: int, steps_noise: int, model: str | None
     w1 = time.perf_counter()
     on_step(0, 0, None, {})
     with tempfile.TemporaryDirectory() as tmp:
-        export_matte_set(tmp, alpha=res.outputs["alpha"], foreground=res.outputs["foreground"],
-                         trimap=res.outputs["trimap"])
+        export_matte_set(
+            tmp,
+            alpha=res.outputs["alpha"],
+            foreground=res.outputs["foreground"],
+            trimap=res.outputs["trimap"],
+        )
     w2, c2 = time.perf_counter(), time.process_time()
-    return {"source": source, "photo": list(photo.shape[:2]), "matte_s": w1 - w0,
-            "export_s": w2 - w1, "total_s": w2 - w0, "cpu_s": c2 - c0,
-            "stages_s": {k: v for k, v in stages.items() if k},
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-            "unknown_px": res.metrics.get("unknown_px"), "notes": res.notes,
-            "subject_share": res.metrics.get("subject_share")}
+    return {
+        "source": source,
+        "photo": list(photo.shape[:2]),
+        "matte_s": w1 - w0,
+        "export_s": w2 - w1,
+        "total_s": w2 - w0,
+        "cpu_s": c2 - c0,
+        "stages_s": {k: v for k, v in stages.items() if k},
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "unknown_px": res.metrics.get("unknown_px"),
+        "notes": res.notes,
+        "subject_share": res.metrics.get("subject_share"),
+    }
 
 
 def run_big(steps_w: int, steps_noise: int, model: str | None) -> dict:
     """Both sources on the big photo, each in a fresh process (its own peak memory)."""
     out = {}
     for source in ("generator", "auto"):
-        cmd = [sys.executable, "-m", "benchmarks.bench_matting_real", "--big-child", source,
-               "--steps-w", str(steps_w), "--steps-noise", str(steps_noise)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_matting_real",
+            "--big-child",
+            source,
+            "--steps-w",
+            str(steps_w),
+            "--steps-noise",
+            str(steps_noise),
+        ]
         if model:
             cmd += ["--model", model]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-        out[source] = json.loads(lines[-1]) if proc.returncode == 0 and lines else {
-            "error": proc.stderr[-2000:]}
+        out[source] = (
+            json.loads(lines[-1]) if proc.returncode == 0 and lines else {"error": proc.stderr[-2000:]}
+        )
         print(f"  big photo, {source}: {out[source].get('total_s', 'error')}", flush=True)
     return out
 
@@ -302,19 +345,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps-w", type=int, default=300, help="W+ steps (the operation's default)")
     p.add_argument("--steps-noise", type=int, default=300, help="noise steps (the default)")
     p.add_argument("--n", type=int, default=500, help="synthetic portraits to try")
-    p.add_argument("--max-minutes", type=float, default=10.0,
-                   help="stop inverting synthetic portraits after this many minutes")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=10.0,
+        help="stop inverting synthetic portraits after this many minutes",
+    )
     p.add_argument("--syn-steps-w", type=int, default=100, help="W+ steps (synthetic batches)")
     p.add_argument("--syn-steps-noise", type=int, default=50, help="noise steps (synthetic)")
     p.add_argument("--figure", default=str(REPO / "docs" / "images" / "matte_real.png"))
-    p.add_argument("--name", default="",
-                   help="result name (default: matting_real, or matting_real_<part> for the "
-                        "synthetic or big part run alone)")
+    p.add_argument(
+        "--name",
+        default="",
+        help="result name (default: matting_real, or matting_real_<part> for the "
+        "synthetic or big part run alone)",
+    )
     p.add_argument("--big-child", default="", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.big_child:
-        print(json.dumps(run_big_child(args.big_child, args.steps_w, args.steps_noise,
-                                       args.model), default=float))
+        print(
+            json.dumps(
+                run_big_child(args.big_child, args.steps_w, args.steps_noise, args.model), default=float
+            )
+        )
         return 0
     import torch
 
@@ -322,17 +375,25 @@ def main(argv: list[str] | None = None) -> int:
     gen, ident = _load_model(args.model)
     figures: dict = {"checkpoint": ident, "load_average_at_start": os.getloadavg()}
     if "real" in args.parts:
-        figures["real"] = {"steps_w": args.steps_w, "steps_noise": args.steps_noise,
-                           "photos": run_real(gen, args.steps_w, args.steps_noise,
-                                              Path(args.figure) if args.figure else None)}
+        figures["real"] = {
+            "steps_w": args.steps_w,
+            "steps_noise": args.steps_noise,
+            "photos": run_real(
+                gen, args.steps_w, args.steps_noise, Path(args.figure) if args.figure else None
+            ),
+        }
     if "synthetic" in args.parts:
-        figures["synthetic"] = run_synthetic(gen, args.n, args.max_minutes, args.syn_steps_w,
-                                             args.syn_steps_noise)
+        figures["synthetic"] = run_synthetic(
+            gen, args.n, args.max_minutes, args.syn_steps_w, args.syn_steps_noise
+        )
     if "big" in args.parts:
         figures["big"] = run_big(args.steps_w, args.steps_noise, args.model)
     figures["load_average_at_end"] = os.getloadavg()
-    name = args.name or ("matting_real" if args.parts != ["synthetic"] and args.parts != ["big"]
-                         else f"matting_real_{args.parts[0]}")
+    name = args.name or (
+        "matting_real"
+        if args.parts != ["synthetic"] and args.parts != ["big"]
+        else f"matting_real_{args.parts[0]}"
+    )
     write_result(name, figures)
     return 0
 

@@ -82,8 +82,9 @@ def textured_segments(labels: np.ndarray, seed: int = 1) -> dict[int, np.ndarray
     segs = {}
     for k in np.unique(labels[labels > 0]):
         fy, fx = rng.uniform(4, 12, 2)
-        segs[int(k)] = np.stack([0.5 + 0.3 * np.cos(fy * yy + c) * np.sin(fx * xx - c)
-                                 for c in range(3)], -1).astype(np.float32)
+        segs[int(k)] = np.stack(
+            [0.5 + 0.3 * np.cos(fy * yy + c) * np.sin(fx * xx - c) for c in range(3)], -1
+        ).astype(np.float32)
     return segs
 
 
@@ -95,8 +96,7 @@ def _to_u8(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def _clone(src: np.ndarray, dst_u8: np.ndarray, mask: np.ndarray,
-           m8: np.ndarray | None = None) -> np.ndarray:
+def _clone(src: np.ndarray, dst_u8: np.ndarray, mask: np.ndarray, m8: np.ndarray | None = None) -> np.ndarray:
     """One NORMAL_CLONE of ``src`` into ``mask``; a fresh 8-bit mask unless ``m8`` is given
     (seamlessClone writes into its mask argument, so a reused one changes the next call)."""
     m8 = (mask * 255).astype(np.uint8) if m8 is None else m8
@@ -104,16 +104,16 @@ def _clone(src: np.ndarray, dst_u8: np.ndarray, mask: np.ndarray,
     return cv2.seamlessClone(_to_u8(src), dst_u8, m8, (x + w // 2, y + h // 2), cv2.NORMAL_CLONE)
 
 
-def _fraction_of_the_way(out_u8: np.ndarray, dst: np.ndarray, exact: np.ndarray,
-                         mask: np.ndarray) -> float:
+def _fraction_of_the_way(out_u8: np.ndarray, dst: np.ndarray, exact: np.ndarray, mask: np.ndarray) -> float:
     """Projection of ``out - dst`` on ``exact - dst`` over ``mask`` (1 = the exact clone)."""
     way = (exact - dst)[mask]
     went = (out_u8.astype(np.float32) / 255 - dst)[mask]
     return float((went * way).sum() / max(float((way * way).sum()), 1e-12))
 
 
-def checked_clone(src: np.ndarray, dst_u8: np.ndarray, mask: np.ndarray, stats: dict
-                  ) -> tuple[np.ndarray, float]:
+def checked_clone(
+    src: np.ndarray, dst_u8: np.ndarray, mask: np.ndarray, stats: dict
+) -> tuple[np.ndarray, float]:
     """One ``seamlessClone`` whose output is checked against the exact clone; near-copies of
     the destination are counted in ``stats`` and repeated. Returns (uint8 result, seconds of
     the accepted call)."""
@@ -134,8 +134,9 @@ def checked_clone(src: np.ndarray, dst_u8: np.ndarray, mask: np.ndarray, stats: 
     return out, seconds
 
 
-def opencv_clone(photo: np.ndarray, labels: np.ndarray, segs: dict[int, np.ndarray],
-                 stats: dict) -> tuple[np.ndarray, float]:
+def opencv_clone(
+    photo: np.ndarray, labels: np.ndarray, segs: dict[int, np.ndarray], stats: dict
+) -> tuple[np.ndarray, float]:
     """seamlessClone applied segment after segment onto the running result, each call
     checked; returns the composite (float32) and the seconds of the accepted calls."""
     out = _to_u8(photo)
@@ -146,24 +147,29 @@ def opencv_clone(photo: np.ndarray, labels: np.ndarray, segs: dict[int, np.ndarr
     return out.astype(np.float32) / 255, seconds
 
 
-def opencv_baseline(photo: np.ndarray, labels: np.ndarray, segs: dict[int, np.ndarray],
-                    ours_s: float, repeat: int) -> dict:
+def opencv_baseline(
+    photo: np.ndarray, labels: np.ndarray, segs: dict[int, np.ndarray], ours_s: float, repeat: int
+) -> dict:
     """The checked OpenCV composite: accepted-call time, its ratio to ours, near-copy counts."""
     stats: dict = {"calls": 0, "near_copies": 0, "segments_never_cloned": 0, "fractions": []}
     runs = [opencv_clone(photo, labels, segs, stats) for _ in range(repeat)]
     times = sorted(s for _, s in runs)
     fractions = stats.pop("fractions")
-    return {"opencv_version": cv2.__version__, **stats,
-            "fraction_of_the_way_range": [min(fractions), max(fractions)],
-            "near_copy_below": NEAR_COPY_FRACTION,
-            "checked_median_s": times[len(times) // 2],
-            "time_ratio_opencv_over_ours": times[len(times) // 2] / ours_s,
-            "seam_jump": seam_gradient_jump(runs[-1][0], labels),
-            "valid": stats["segments_never_cloned"] == 0}
+    return {
+        "opencv_version": cv2.__version__,
+        **stats,
+        "fraction_of_the_way_range": [min(fractions), max(fractions)],
+        "near_copy_below": NEAR_COPY_FRACTION,
+        "checked_median_s": times[len(times) // 2],
+        "time_ratio_opencv_over_ours": times[len(times) // 2] / ours_s,
+        "seam_jump": seam_gradient_jump(runs[-1][0], labels),
+        "valid": stats["segments_never_cloned"] == 0,
+    }
 
 
-def repeat_probe(photo: np.ndarray, labels: np.ndarray, segs: dict[int, np.ndarray],
-                 reuse_mask: bool, calls: int = 4) -> list[float]:
+def repeat_probe(
+    photo: np.ndarray, labels: np.ndarray, segs: dict[int, np.ndarray], reuse_mask: bool, calls: int = 4
+) -> list[float]:
     """The same clone (first segment onto the photo) ``calls`` times in a row, with one mask
     array passed every time or a fresh copy each call: the fraction of the way to the exact
     clone of each output (near-copies show up as values < 0.6)."""
@@ -173,17 +179,20 @@ def repeat_probe(photo: np.ndarray, labels: np.ndarray, segs: dict[int, np.ndarr
     dst = dst_u8.astype(np.float32) / 255
     exact, _ = reference_stitch(dst, mask.astype(np.int32), {1: segs[k]})
     m8 = (mask * 255).astype(np.uint8) if reuse_mask else None
-    return [_fraction_of_the_way(_clone(segs[k], dst_u8, mask, m8), dst, exact, mask)
-            for _ in range(calls)]
+    return [_fraction_of_the_way(_clone(segs[k], dst_u8, mask, m8), dst, exact, mask) for _ in range(calls)]
 
 
-def reference_comparison(photo: np.ndarray, labels: np.ndarray, segs: dict[int, np.ndarray],
-                         ours: np.ndarray, ours_s: float) -> dict:
+def reference_comparison(
+    photo: np.ndarray, labels: np.ndarray, segs: dict[int, np.ndarray], ours: np.ndarray, ours_s: float
+) -> dict:
     """Our result against the exact sparse-LU solve of the same system."""
     exact, seconds = reference_stitch(photo, labels, segs)
-    return {"max_abs_difference": float(np.abs(ours - exact).max()),
-            "mean_abs_difference": float(np.abs(ours - exact).mean()),
-            "reference_lu_s": seconds, "time_ratio_reference_over_ours": seconds / ours_s}
+    return {
+        "max_abs_difference": float(np.abs(ours - exact).max()),
+        "mean_abs_difference": float(np.abs(ours - exact).mean()),
+        "reference_lu_s": seconds,
+        "time_ratio_reference_over_ours": seconds / ours_s,
+    }
 
 
 @contextlib.contextmanager
@@ -201,15 +210,22 @@ def multigrid_options(**options: float) -> Iterator[None]:
 
 def _variants(photo, labels, segs, repeat: int) -> list[dict]:
     """The default solver beside the alternatives it was chosen over (same run)."""
-    runs = [("default", {}, {}), ("rtol_2e-5", {"rtol": 2e-5}, {}),
-            ("v_cycles", {}, {"coarse_cycles": 1}), ("two_sweeps", {}, {"sweeps": 2})]
+    runs = [
+        ("default", {}, {}),
+        ("rtol_2e-5", {"rtol": 2e-5}, {}),
+        ("v_cycles", {}, {"coarse_cycles": 1}),
+        ("two_sweeps", {}, {"sweeps": 2}),
+    ]
     out = []
     for name, kwargs, options in runs:
         with multigrid_options(**options):
             result = poisson_stitch(photo, labels, segs, **kwargs)
-            entry = {"variant": name, **kwargs, **options,
-                     **timed(lambda kw=kwargs: poisson_stitch(photo, labels, segs, **kw),
-                             repeat=repeat)}
+            entry = {
+                "variant": name,
+                **kwargs,
+                **options,
+                **timed(lambda kw=kwargs: poisson_stitch(photo, labels, segs, **kw), repeat=repeat),
+            }
         entry["residual"] = poisson_residual(result, photo, labels, segs)
         entry["seam_jump"] = seam_gradient_jump(result, labels)
         out.append(entry)
@@ -218,12 +234,13 @@ def _variants(photo, labels, segs, repeat: int) -> list[dict]:
 
 def first_call_seconds(size: int, segments: int) -> float:
     """One stitch in a fresh interpreter (numba loads its cached machine code)."""
-    code = ("import time; from benchmarks.bench_poisson import make_case; "
-            "from latent_atelier.editors.stitching.poisson import poisson_stitch; "
-            f"case = make_case({size}, {segments}); t = time.perf_counter(); "
-            "poisson_stitch(*case); print(time.perf_counter() - t)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    code = (
+        "import time; from benchmarks.bench_poisson import make_case; "
+        "from latent_atelier.editors.stitching.poisson import poisson_stitch; "
+        f"case = make_case({size}, {segments}); t = time.perf_counter(); "
+        "poisson_stitch(*case); print(time.perf_counter() - t)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -247,12 +264,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--clone-repeat", type=int, default=3, help="checked OpenCV composites to time")
     ap.add_argument("--skip-slow", action="store_true", help="skip the direct and plain-CG solvers")
-    ap.add_argument("--cg-size", type=int, default=256,
-                    help="image size for the Jacobi-CG run (it takes minutes at 1024)")
+    ap.add_argument(
+        "--cg-size", type=int, default=256, help="image size for the Jacobi-CG run (it takes minutes at 1024)"
+    )
     args = ap.parse_args(argv)
     photo, labels, segs = make_case(args.size, args.segments)
-    figures: dict = {"size": args.size, "segments": args.segments,
-                     "unknown_pixels": int((labels > 0).sum())}
+    figures: dict = {"size": args.size, "segments": args.segments, "unknown_pixels": int((labels > 0).sum())}
 
     ours = poisson_stitch(photo, labels, segs)
     figures["ours_auto"] = timed(lambda: poisson_stitch(photo, labels, segs), repeat=args.repeat)
@@ -284,8 +301,7 @@ def main(argv: list[str] | None = None) -> dict:
     runs = [("multigrid", args.size)]
     if not args.skip_slow:
         runs += [("direct", args.size), ("multigrid", args.cg_size), ("cg", args.cg_size)]
-    figures["solvers_single_run"] = [_solver_run(method, size, args.segments)
-                                     for method, size in runs]
+    figures["solvers_single_run"] = [_solver_run(method, size, args.segments) for method, size in runs]
     for name, value in figures.items():
         print(f"{name}: {value}")
     write_result("poisson", figures)

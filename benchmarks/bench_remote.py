@@ -50,7 +50,7 @@ def sample_photos(count: int, size: int = 64) -> list[np.ndarray]:
         h, w = image.shape[:2]
         side = int(min(h, w) * rng.uniform(0.5, 0.9))
         y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-        crop = image[y:y + side, x:x + side]
+        crop = image[y : y + side, x : x + side]
         photos.append(cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA))
     return photos
 
@@ -61,8 +61,7 @@ def _warm_up(photo: np.ndarray, steps: int) -> None:
 
     op = get_operation("matte")
     gen, _device = cached_model(ModelRef("random", MATTE_MODEL), None)
-    op.run(gen, {"photo": photo}, op.Params(steps_w=steps, steps_noise=0, source="generator"),
-           Progress())
+    op.run(gen, {"photo": photo}, op.Params(steps_w=steps, steps_noise=0, source="generator"), Progress())
 
 
 def time_batch(photos: list[np.ndarray], workers: int, steps: int) -> dict:
@@ -85,13 +84,26 @@ def time_batch(photos: list[np.ndarray], workers: int, steps: int) -> dict:
             warm_up = time.perf_counter() - t0
             plan = plan_batch(op.name, files, params, folder / "out", MATTE_MODEL)
             t1 = time.perf_counter()
-            report = run_batch(op, plan, lambda p: {"photo": np.load(p)},
-                               lambda result, out: [], session, model=MATTE_MODEL,
-                               show_bar=False)
+            report = run_batch(
+                op,
+                plan,
+                lambda p: {"photo": np.load(p)},
+                lambda result, out: [],
+                session,
+                model=MATTE_MODEL,
+                show_bar=False,
+            )
             seconds = time.perf_counter() - t1
-        return {"workers": workers, "photos": len(photos), "cluster_start_s": started,
-                "warm_up_s": warm_up, "batch_s": seconds, "per_photo_s": seconds / len(photos),
-                "done": len(report.done), "failed": len(report.failed)}
+        return {
+            "workers": workers,
+            "photos": len(photos),
+            "cluster_start_s": started,
+            "warm_up_s": warm_up,
+            "batch_s": seconds,
+            "per_photo_s": seconds / len(photos),
+            "done": len(report.done),
+            "failed": len(report.failed),
+        }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -116,8 +128,14 @@ def embed_overhead(repeat: int) -> dict:
             session.run("embed", {"photo": photo}, params, Progress(), spec=EMBED_MODEL)
             remote.append(time.perf_counter() - t0)
     lm, rm = statistics.median(local), statistics.median(remote)
-    return {"steps": 2, "local_median_s": lm, "remote_median_s": rm, "overhead_s": rm - lm,
-            "remote_over_local": rm / lm, "repeat": repeat}
+    return {
+        "steps": 2,
+        "local_median_s": lm,
+        "remote_median_s": rm,
+        "overhead_s": rm - lm,
+        "remote_over_local": rm / lm,
+        "repeat": repeat,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -129,9 +147,16 @@ def main(argv: list[str] | None = None) -> dict:
     photos = sample_photos(args.photos)
     one = time_batch(photos, 1, args.steps)
     two = time_batch(photos, 2, args.steps)
-    figures = {"batch": {"model": MATTE_MODEL, "steps_w": args.steps, "one_worker": one,
-                         "two_workers": two, "speedup_two_over_one": one["batch_s"] / two["batch_s"]},
-               "embed_overhead": embed_overhead(args.repeat)}
+    figures = {
+        "batch": {
+            "model": MATTE_MODEL,
+            "steps_w": args.steps,
+            "one_worker": one,
+            "two_workers": two,
+            "speedup_two_over_one": one["batch_s"] / two["batch_s"],
+        },
+        "embed_overhead": embed_overhead(args.repeat),
+    }
     for name, value in figures.items():
         print(f"{name}: {value}")
     write_result("remote", figures)

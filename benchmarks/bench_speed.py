@@ -76,8 +76,9 @@ def speed(size: int, all_modes: dict[str, dict], steps: int, rounds: int) -> dic
     gen = random_generator("stylegan2", size, seed=0).requires_grad_(False)
     with torch.no_grad():
         x = gen.synthesize(gen.random_latent(1, truncation=0.7)).image
-    samples: dict[str, dict[str, list]] = {m: {"w": [], "noise": [], "w_cpu": [], "noise_cpu": []}
-                                           for m in all_modes}
+    samples: dict[str, dict[str, list]] = {
+        m: {"w": [], "noise": [], "w_cpu": [], "noise_cpu": []} for m in all_modes
+    }
     dtypes = {}
     for name, mode in all_modes.items():  # warm-up: search twin, VGG weights, allocator
         _apply(mode)
@@ -92,17 +93,27 @@ def speed(size: int, all_modes: dict[str, dict], steps: int, rounds: int) -> dic
                 wall, cpu = _time_steps(gen, x, phase, steps)
                 samples[name][phase].append(1.0 / wall)
                 samples[name][f"{phase}_cpu"].append(cpu)
-            print(f"{size}px round {r + 1} {name}: W+ {samples[name]['w'][-1]:.3f} it/s, "
-                  f"noise {samples[name]['noise'][-1]:.3f} it/s", flush=True)
-    out: dict[str, Any] = {"load_average_before": load_before, "load_average_after": os.getloadavg(),
-                           "steps_per_sample": steps, "rounds": rounds}
+            print(
+                f"{size}px round {r + 1} {name}: W+ {samples[name]['w'][-1]:.3f} it/s, "
+                f"noise {samples[name]['noise'][-1]:.3f} it/s",
+                flush=True,
+            )
+    out: dict[str, Any] = {
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "steps_per_sample": steps,
+        "rounds": rounds,
+    }
     for name, s in samples.items():
         out[name] = {
-            "policy": all_modes[name], "search_dtype": dtypes[name],
-            "w_plus_it_per_s": statistics.median(s["w"]), "noise_it_per_s": statistics.median(s["noise"]),
+            "policy": all_modes[name],
+            "search_dtype": dtypes[name],
+            "w_plus_it_per_s": statistics.median(s["w"]),
+            "noise_it_per_s": statistics.median(s["noise"]),
             "w_plus_cpu_s_per_step": statistics.median(s["w_cpu"]),
             "noise_cpu_s_per_step": statistics.median(s["noise_cpu"]),
-            "w_plus_it_per_s_samples": s["w"], "noise_it_per_s_samples": s["noise"],
+            "w_plus_it_per_s_samples": s["w"],
+            "noise_it_per_s_samples": s["noise"],
         }
         if name != "baseline":
             base = samples["baseline"]
@@ -110,8 +121,9 @@ def speed(size: int, all_modes: dict[str, dict], steps: int, rounds: int) -> dic
                 paired = [a / b for a, b in zip(s[phase], base[phase])]
                 out[name][f"{key}_speedup_paired"] = paired
                 out[name][f"{key}_speedup"] = statistics.median(paired)
-                out[name][f"{key}_cpu_time_ratio"] = (statistics.median(base[f"{phase}_cpu"])
-                                                      / statistics.median(s[f"{phase}_cpu"]))
+                out[name][f"{key}_cpu_time_ratio"] = statistics.median(
+                    base[f"{phase}_cpu"]
+                ) / statistics.median(s[f"{phase}_cpu"])
     return out
 
 
@@ -158,13 +170,17 @@ def segments_batching(size: int, mode: dict[str, Any], steps: int, rounds: int) 
     target = ((x[0].clamp(-1, 1) + 1) * 0.5).permute(1, 2, 0).numpy()
     eight = np.zeros((size, size), np.int32)
     for k in range(8):  # 8 vertical bands
-        eight[:, k * size // 8:(k + 1) * size // 8] = k + 1
+        eight[:, k * size // 8 : (k + 1) * size // 8] = k + 1
     one = np.ones((size, size), np.int32)
 
     def run(labels: np.ndarray, n: int) -> float:
         t0 = time.perf_counter()
-        invert_segments(gen, target, labels,
-                        SegmentsParams(steps_w=n, steps_noise=0, loss="composite", margin=0, candidates=0))
+        invert_segments(
+            gen,
+            target,
+            labels,
+            SegmentsParams(steps_w=n, steps_noise=0, loss="composite", margin=0, candidates=0),
+        )
         return time.perf_counter() - t0
 
     def per_step(labels: np.ndarray) -> float:  # two step counts: fixed costs cancel
@@ -178,11 +194,17 @@ def segments_batching(size: int, mode: dict[str, Any], steps: int, rounds: int) 
         t8s.append(t8)
         ratios.append(t8 / t1)
         print(f"segments {size}px: 1 segment {t1:.2f} s/step, 8 in a batch {t8:.2f} s/step", flush=True)
-    return {"size": size, "policy": mode, "loss": "composite",
-            "one_segment_s_per_step": statistics.median(t1s),
-            "eight_segments_s_per_step": statistics.median(t8s),
-            "batch8_over_one": statistics.median(ratios), "ratios": ratios,
-            "steps": steps, "note": "per step: (time of 1 + steps) - (time of 1 step), divided by steps"}
+    return {
+        "size": size,
+        "policy": mode,
+        "loss": "composite",
+        "one_segment_s_per_step": statistics.median(t1s),
+        "eight_segments_s_per_step": statistics.median(t8s),
+        "batch8_over_one": statistics.median(ratios),
+        "ratios": ratios,
+        "steps": steps,
+        "note": "per step: (time of 1 + steps) - (time of 1 step), divided by steps",
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -193,8 +215,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 256, 1024])
     ap.add_argument("--steps", type=int, default=2, help="steps per timed sample")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=None,
-                    help="the new default's threads (default: all cores)")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="the new default's threads (default: all cores)"
+    )
     ap.add_argument("--quality-size", type=int, default=256)
     ap.add_argument("--quality-steps", type=int, nargs=2, default=[30, 15])
     ap.add_argument("--segments-size", type=int, default=256)
@@ -208,9 +231,12 @@ def main(argv: list[str] | None = None) -> None:
     previous = RESULTS_DIR / f"{args.name}.json"  # a part not run keeps its last figures
     figures: dict[str, Any] = json.loads(previous.read_text())["figures"] if previous.exists() else {}
     figures |= {
-        "cpu_bf16": cpu_bf16_supported(), "cores": available_cores(), "modes": all_modes,
-        "goal": (f"new_default >= {SPEED_GOAL_256}x baseline W+ it/s at 256 px; "
-                 f"PSNR within {QUALITY_GOAL_DB} dB"),
+        "cpu_bf16": cpu_bf16_supported(),
+        "cores": available_cores(),
+        "modes": all_modes,
+        "goal": (
+            f"new_default >= {SPEED_GOAL_256}x baseline W+ it/s at 256 px; PSNR within {QUALITY_GOAL_DB} dB"
+        ),
     }
     figures.setdefault("speed", {})
     for size in [] if args.skip_speed else args.sizes:
@@ -220,8 +246,9 @@ def main(argv: list[str] | None = None) -> None:
         figures["quality"] = quality(args.quality_size, all_modes, *args.quality_steps)
         write_result(args.name, figures)
     if not args.skip_segments:
-        figures["segments_batching"] = segments_batching(args.segments_size, all_modes["new_default"],
-                                                         args.segments_steps, args.rounds)
+        figures["segments_batching"] = segments_batching(
+            args.segments_size, all_modes["new_default"], args.segments_steps, args.rounds
+        )
     write_result(args.name, figures)
 
 

@@ -55,8 +55,15 @@ def _config(args: argparse.Namespace, data: Path, out: Path, **kw):
     from latent_atelier.models.training.config import TrainConfig
 
     return TrainConfig(
-        arch="furrygan", data=str(data), out=str(out), size=args.size, batch=args.batch,
-        max_channels=args.max_channels, style_dim=args.style_dim, r1_every=16, **kw,
+        arch="furrygan",
+        data=str(data),
+        out=str(out),
+        size=args.size,
+        batch=args.batch,
+        max_channels=args.max_channels,
+        style_dim=args.style_dim,
+        r1_every=16,
+        **kw,
     )
 
 
@@ -94,14 +101,23 @@ def throughput(args: argparse.Namespace, data: Path, tmp: Path) -> list[dict]:
     rows = []
     for name, trainer in trainers.items():
         per_iter = (statistics.median(plain[name]) * 15 + r1[name]) / 16
-        rows.append({
-            "recipe": name, "threads": threads[name], "bf16": trainer.amp,
-            "data_cache": trainer.config.data_cache, "size": args.size, "batch": args.batch,
-            "max_channels": args.max_channels, "style_dim": args.style_dim,
-            "s_per_iter": per_iter, "images_per_s": args.batch / per_iter,
-            "plain_step_s": plain[name], "r1_step_s": r1[name],
-            "g_params": sum(p.numel() for p in trainer.s.gen.parameters()),
-        })
+        rows.append(
+            {
+                "recipe": name,
+                "threads": threads[name],
+                "bf16": trainer.amp,
+                "data_cache": trainer.config.data_cache,
+                "size": args.size,
+                "batch": args.batch,
+                "max_channels": args.max_channels,
+                "style_dim": args.style_dim,
+                "s_per_iter": per_iter,
+                "images_per_s": args.batch / per_iter,
+                "plain_step_s": plain[name],
+                "r1_step_s": r1[name],
+                "g_params": sum(p.numel() for p in trainer.s.gen.parameters()),
+            }
+        )
     base = next((r["images_per_s"] for r in rows if r["recipe"] == "old"), rows[0]["images_per_s"])
     for r in rows:
         r["ratio_vs_old"] = r["images_per_s"] / base
@@ -130,18 +146,37 @@ def quality_check(args: argparse.Namespace, data: Path, tmp: Path) -> dict:
     probe = FdProbe(data, args.size, args.fd_n, torch.device("cpu"))
     start = Trainer(_config(args, data, tmp / "q0", init_generator=args.start_generator, threads=1))
     start.init_from_generator(args.start_generator, args.start_step)
-    out: dict = {"start_generator": args.start_generator, "iterations": args.quality_iters,
-                 "images_shown": args.quality_iters * args.batch, "fd_n": args.fd_n,
-                 "start": {"fd_vgg16": probe.measure(start.s.gen_ema), **_mask_area(start.s.gen_ema)}}
+    out: dict = {
+        "start_generator": args.start_generator,
+        "iterations": args.quality_iters,
+        "images_shown": args.quality_iters * args.batch,
+        "fd_n": args.fd_n,
+        "start": {"fd_vgg16": probe.measure(start.s.gen_ema), **_mask_area(start.s.gen_ema)},
+    }
     for precision in ("float32", "bf16"):
         t0 = time.perf_counter()
-        cfg = _config(args, data, tmp / f"q_{precision}", precision=precision, threads=1,
-                      iters=args.start_step + args.quality_iters, init_generator=args.start_generator,
-                      init_step=args.start_step, fine_fade_in=1000, binarization_decay=1000,
-                      sample_every=0, checkpoint_every=0, checkpoint_minutes=0, log_every=0)
+        cfg = _config(
+            args,
+            data,
+            tmp / f"q_{precision}",
+            precision=precision,
+            threads=1,
+            iters=args.start_step + args.quality_iters,
+            init_generator=args.start_generator,
+            init_step=args.start_step,
+            fine_fade_in=1000,
+            binarization_decay=1000,
+            sample_every=0,
+            checkpoint_every=0,
+            checkpoint_minutes=0,
+            log_every=0,
+        )
         trainer = train(cfg)
-        out[precision] = {"fd_vgg16": probe.measure(trainer.s.gen_ema), **_mask_area(trainer.s.gen_ema),
-                          "seconds": time.perf_counter() - t0}
+        out[precision] = {
+            "fd_vgg16": probe.measure(trainer.s.gen_ema),
+            **_mask_area(trainer.s.gen_ema),
+            "seconds": time.perf_counter() - t0,
+        }
         print(precision, out[precision], flush=True)
     out["fd_bf16_minus_fp32"] = out["bf16"]["fd_vgg16"] - out["float32"]["fd_vgg16"]
     return out
@@ -152,8 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     from latent_atelier.models.devices import default_threads
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default=str(DEFAULT_DATA),
-                   help="portrait dataset (default data/portraits128; random images if missing)")
+    p.add_argument(
+        "--data",
+        default=str(DEFAULT_DATA),
+        help="portrait dataset (default data/portraits128; random images if missing)",
+    )
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--max-channels", type=int, default=64)
@@ -181,8 +219,14 @@ def main(argv: list[str] | None = None) -> int:
         figures["data"] = str(data)
         rows = throughput(args, data, tmp)
         for r in rows:
-            print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
-                   if k != "plain_step_s"}, flush=True)
+            print(
+                {
+                    k: (round(v, 3) if isinstance(v, float) else v)
+                    for k, v in r.items()
+                    if k != "plain_step_s"
+                },
+                flush=True,
+            )
         figures["rows"] = rows
         figures["load_average_1min_after_throughput"] = os.getloadavg()[0]
         if args.quality_iters > 0 and (data / "meta.json").is_file():

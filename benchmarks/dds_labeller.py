@@ -35,8 +35,9 @@ def part_masks(labels: np.ndarray, size: int, classes=PART_CLASSES, grow: int = 
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(),
-                         nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU())
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU()
+    )
 
 
 class Labeller(nn.Module):
@@ -68,8 +69,9 @@ def _blurred(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def train_labeller(images: np.ndarray, masks: np.ndarray, steps: int = 400, batch: int = 16,
-                   seed: int = 0, log=print) -> Labeller:
+def train_labeller(
+    images: np.ndarray, masks: np.ndarray, steps: int = 400, batch: int = 16, seed: int = 0, log=print
+) -> Labeller:
     """Fit on ``(N, S, S, 3)`` images in [0, 1] and ``(N, S, S)`` masks."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -97,7 +99,7 @@ def predict(net: Labeller, images: np.ndarray, batch: int = 64) -> np.ndarray:
     """Binary masks ``(N, S, S)`` for ``(N, S, S, 3)`` images in [0, 1]."""
     out = []
     for lo in range(0, len(images), batch):
-        x = torch.from_numpy(np.ascontiguousarray(images[lo:lo + batch])).permute(0, 3, 1, 2) * 2 - 1
+        x = torch.from_numpy(np.ascontiguousarray(images[lo : lo + batch])).permute(0, 3, 1, 2) * 2 - 1
         out.append((torch.sigmoid(net(x)) > 0.5).float()[:, 0].numpy())
     return np.concatenate(out)
 

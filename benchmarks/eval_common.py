@@ -63,8 +63,12 @@ def checkpoint_id(spec: str) -> dict:
     if not p.is_file():
         return {"spec": spec}
     mtime = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(p.stat().st_mtime))
-    return {"spec": spec, "sha256_16": _short_hash(p.read_bytes()), "bytes": p.stat().st_size,
-            "modified_utc": mtime}
+    return {
+        "spec": spec,
+        "sha256_16": _short_hash(p.read_bytes()),
+        "bytes": p.stat().st_size,
+        "modified_utc": mtime,
+    }
 
 
 def checkpoint_key(ident: dict) -> str:
@@ -99,9 +103,13 @@ def _load_training_checkpoint(folder: Path) -> tuple[torch.nn.Module, dict]:
             time.sleep(2.0)
     gen = build_generator(state["architecture"])
     gen.load_state_dict(load_safetensors(data), strict=True)
-    ident = {"spec": str(folder / "g_ema.safetensors"), "sha256_16": _short_hash(data),
-             "bytes": len(data), "kind": "training checkpoint (EMA generator)",
-             "step": int(state.get("step", -1))}
+    ident = {
+        "spec": str(folder / "g_ema.safetensors"),
+        "sha256_16": _short_hash(data),
+        "bytes": len(data),
+        "kind": "training checkpoint (EMA generator)",
+        "step": int(state.get("step", -1)),
+    }
     return gen, ident
 
 
@@ -150,8 +158,9 @@ def resize_stack(arr: np.ndarray, size: int) -> np.ndarray:
 
 def take(samples: EvalSamples, n: int) -> EvalSamples:
     """The first ``n`` samples."""
-    return EvalSamples(*(getattr(samples, f)[:n] for f in
-                         ("indices", "images", "alpha", "images_full", "alpha_full")))
+    return EvalSamples(
+        *(getattr(samples, f)[:n] for f in ("indices", "images", "alpha", "images_full", "alpha_full"))
+    )
 
 
 def load_eval_samples(
@@ -164,16 +173,17 @@ def load_eval_samples(
     if n < 1:
         raise ValueError(f"--n must be at least 1, got {n}")
     if start + n > len(ds):
-        raise ValueError(
-            f"{ds.folder} holds {len(ds)} {ds.split} samples; ask for at most {len(ds) - start}"
-        )
+        raise ValueError(f"{ds.folder} holds {len(ds)} {ds.split} samples; ask for at most {len(ds) - start}")
     idx = np.arange(start, start + n)
     images, alpha, _labels = ds.batch(idx)
     images_full = images.astype(np.float32) / 255.0
     alpha_full = alpha.astype(np.float32) / 255.0
     return EvalSamples(
-        idx, resize_stack(images_full, size), resize_stack(alpha_full, size),
-        images_full, alpha_full,
+        idx,
+        resize_stack(images_full, size),
+        resize_stack(alpha_full, size),
+        images_full,
+        alpha_full,
     )
 
 
@@ -243,8 +253,14 @@ def invert_batch(gen, images: np.ndarray, settings: InversionSettings) -> Invers
     lat = W_l(gen, lat, x, steps=settings.steps_w, lr=settings.lr_w)
     with torch.no_grad():
         syn_w = gen.synthesize(lat, return_alpha=True)
-    lat = Mk_n(gen, lat, x, steps=settings.steps_noise, lr=settings.lr_noise,
-               noise_maps=_noise_choice(gen, settings.free_mask_noise))
+    lat = Mk_n(
+        gen,
+        lat,
+        x,
+        steps=settings.steps_noise,
+        lr=settings.lr_noise,
+        noise_maps=_noise_choice(gen, settings.free_mask_noise),
+    )
     with torch.no_grad():
         syn = gen.synthesize(lat, return_alpha=True)
         return Inversions(
@@ -264,7 +280,11 @@ def deadline_after(minutes: float | None) -> float | None:
 
 
 def invert_all(
-    gen, images: np.ndarray, settings: InversionSettings, batch: int = 8, verbose: bool = True,
+    gen,
+    images: np.ndarray,
+    settings: InversionSettings,
+    batch: int = 8,
+    verbose: bool = True,
     deadline: float | None = None,
 ) -> Inversions:
     """Invert the images ``batch`` at a time; prints one line per batch when ``verbose``.
@@ -279,20 +299,23 @@ def invert_all(
         if parts and deadline is not None and time.perf_counter() > deadline:
             print(f"  time limit reached: {lo} of {len(images)} images inverted", flush=True)
             break
-        part = invert_batch(gen, images[lo:lo + batch], settings)
+        part = invert_batch(gen, images[lo : lo + batch], settings)
         parts.append(part)
         if verbose:
             done = min(lo + batch, len(images))
-            print(f"  inverted {done}/{len(images)}  {part.seconds:.1f}s  "
-                  f"PSNR {part.psnr.mean():.2f} dB", flush=True)
+            print(
+                f"  inverted {done}/{len(images)}  {part.seconds:.1f}s  PSNR {part.psnr.mean():.2f} dB",
+                flush=True,
+            )
     fields = ("images", "alpha", "coarse", "alpha_w", "psnr_w", "psnr")
     joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
     return Inversions(**joined, seconds=sum(p.seconds for p in parts))
 
 
 # ---------------------------------------------------------------- Frechet distance
-def vgg_features(images: np.ndarray, layer: str = FD_LAYER, batch: int = 32,
-                 device: str | torch.device = "cpu") -> np.ndarray:
+def vgg_features(
+    images: np.ndarray, layer: str = FD_LAYER, batch: int = 32, device: str | torch.device = "cpu"
+) -> np.ndarray:
     """Global-average-pooled VGG-16 activations ``(N, C)`` of ``(N, H, W, 3)`` images in [0, 1]."""
     from latent_atelier.models.perceptual import get_vgg
 
@@ -300,7 +323,7 @@ def vgg_features(images: np.ndarray, layer: str = FD_LAYER, batch: int = 32,
     out = []
     with torch.no_grad():
         for lo in range(0, len(images), batch):
-            x = torch.as_tensor(images[lo:lo + batch], dtype=torch.float32, device=device)
+            x = torch.as_tensor(images[lo : lo + batch], dtype=torch.float32, device=device)
             x = x.permute(0, 3, 1, 2).contiguous() * 2 - 1
             out.append(vgg(x, layers=(layer,))[layer].mean(dim=(2, 3)).double().cpu().numpy())
     return np.concatenate(out)
@@ -323,9 +346,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     from scipy import linalg
 
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
-        raise ValueError(
-            f"need two (N >= 2, C) feature sets of one width, got {a.shape} and {b.shape}"
-        )
+        raise ValueError(f"need two (N >= 2, C) feature sets of one width, got {a.shape} and {b.shape}")
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root_a = _psd_sqrt(cov_a)
@@ -334,16 +355,16 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
 
 
-def generated_samples(gen, n: int, seed: int = 0, truncation: float = 1.0, batch: int = 16
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def generated_samples(
+    gen, n: int, seed: int = 0, truncation: float = 1.0, batch: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` random images ``(N, S, S, 3)`` and alphas ``(N, S, S)``, seeds seed, seed+1, ..."""
     from latent_atelier.models.generator import Latent
 
     images, alphas = [], []
     with torch.no_grad():
         for lo in range(0, n, batch):
-            lats = [gen.random_latent(seed + i, truncation=truncation)
-                    for i in range(lo, min(n, lo + batch))]
+            lats = [gen.random_latent(seed + i, truncation=truncation) for i in range(lo, min(n, lo + batch))]
             syn = gen.synthesize(Latent.cat(lats), return_alpha=True)
             images.append(_to_numpy_images(syn.image))
             alphas.append(syn.alpha[:, 0].cpu().numpy().astype(np.float32))
@@ -363,8 +384,7 @@ def segmentation_table(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.5)
     from latent_atelier.editors.matting.metrics import segmentation_scores
 
     per_image = [segmentation_scores(p, g, threshold) for p, g in zip(pred, gt)]
-    pooled = segmentation_scores(pred.reshape(-1, pred.shape[-1]), gt.reshape(-1, gt.shape[-1]),
-                                 threshold)
+    pooled = segmentation_scores(pred.reshape(-1, pred.shape[-1]), gt.reshape(-1, gt.shape[-1]), threshold)
     return {"mean_over_images": mean_scores(per_image), "pooled_pixels": pooled}
 
 

@@ -115,16 +115,26 @@ def _embedding_at(size: int, sizes: Sizes, device: torch.device) -> dict:
     row: dict = {}
     for name in PRECISIONS:
         if name == "bf16" and not bf16_supported(device):
-            row[name] = {"w_plus_it_per_s": None, "noise_it_per_s": None, "peak_memory_bytes": None,
-                         "steps": 0, "skipped": f"no native bf16 on {device.type}"}
+            row[name] = {
+                "w_plus_it_per_s": None,
+                "noise_it_per_s": None,
+                "peak_memory_bytes": None,
+                "steps": 0,
+                "skipped": f"no native bf16 on {device.type}",
+            }
             continue
         _set_precision(name, device)
         _reset_peak(device)
         steps = sizes.steps[size]
         w = _it_per_s(lambda n: W_l(gen, start, x, steps=n), steps, device)
         noise = _it_per_s(lambda n: Mk_n(gen, start, x, steps=n), steps, device)
-        row[name] = {"w_plus_it_per_s": w, "noise_it_per_s": noise, "peak_memory_bytes": _peak(device),
-                     "steps": steps, "skipped": None}
+        row[name] = {
+            "w_plus_it_per_s": w,
+            "noise_it_per_s": noise,
+            "peak_memory_bytes": _peak(device),
+            "steps": steps,
+            "skipped": None,
+        }
         print(f"embedding {size}px {name}: W+ {w:.2f} it/s, noise {noise:.2f} it/s", flush=True)
     return row
 
@@ -147,7 +157,7 @@ def segments(sizes: Sizes, device: torch.device) -> dict:
     target = ((x[0].clamp(-1, 1) + 1) * 0.5).permute(1, 2, 0).cpu().numpy()
     eight = np.zeros((size, size), np.int32)
     for k in range(8):
-        eight[:, k * size // 8:(k + 1) * size // 8] = k + 1
+        eight[:, k * size // 8 : (k + 1) * size // 8] = k + 1
     one = np.ones((size, size), np.int32)
     few, many = sizes.segments_steps
 
@@ -166,9 +176,14 @@ def segments(sizes: Sizes, device: torch.device) -> dict:
         per_step[name] = max(1e-9, (run(labels, many) - run(labels, few)) / (many - few))
     ratio = per_step["eight"] / per_step["one"]
     print(f"segments {size}px: 8 in a batch cost {ratio:.2f}x one segment", flush=True)
-    return {"size": size, "precision": policy.precision, "one_segment_s_per_step": per_step["one"],
-            "eight_segments_s_per_step": per_step["eight"], "batch8_over_one": ratio,
-            "peak_memory_bytes": _peak(device)}
+    return {
+        "size": size,
+        "precision": policy.precision,
+        "one_segment_s_per_step": per_step["one"],
+        "eight_segments_s_per_step": per_step["eight"],
+        "batch8_over_one": ratio,
+        "peak_memory_bytes": _peak(device),
+    }
 
 
 def training(sizes: Sizes, device: torch.device) -> dict:
@@ -179,17 +194,31 @@ def training(sizes: Sizes, device: torch.device) -> dict:
     from latent_atelier.models.training.config import TrainConfig
     from latent_atelier.models.training.trainer import Trainer
 
-    recipe = {"arch": "furrygan", "size": 32 if sizes.tiny else 64, "batch": 8, "r1_every": 16,
-              "max_channels": 16 if sizes.tiny else 64, "style_dim": 32 if sizes.tiny else 256}
+    recipe = {
+        "arch": "furrygan",
+        "size": 32 if sizes.tiny else 64,
+        "batch": 8,
+        "r1_every": 16,
+        "max_channels": 16 if sizes.tiny else 64,
+        "style_dim": 32 if sizes.tiny else 256,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "images"
         data.mkdir()
         rng = np.random.default_rng(0)
         for i in range(16):
             Image.fromarray(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8)).save(data / f"{i}.png")
-        cfg = TrainConfig(data=str(data), out=str(Path(tmp) / "run"), device=str(device),
-                          threads=torch.get_num_threads(), sample_every=0, checkpoint_every=0,
-                          checkpoint_minutes=0, log_every=0, **recipe)
+        cfg = TrainConfig(
+            data=str(data),
+            out=str(Path(tmp) / "run"),
+            device=str(device),
+            threads=torch.get_num_threads(),
+            sample_every=0,
+            checkpoint_every=0,
+            checkpoint_minutes=0,
+            log_every=0,
+            **recipe,
+        )
         trainer = Trainer(cfg)
         trainer.attach_data()
         _reset_peak(device)
@@ -208,18 +237,28 @@ def training(sizes: Sizes, device: torch.device) -> dict:
         per_iter = (plain * 15 + r1) / 16
         images = recipe["batch"] / per_iter
         print(f"training: {images:.1f} images/s", flush=True)
-        return {"recipe": recipe, "bf16": bool(trainer.amp), "s_per_iter": per_iter,
-                "images_per_s": images, "peak_memory_bytes": _peak(device)}
+        return {
+            "recipe": recipe,
+            "bf16": bool(trainer.amp),
+            "s_per_iter": per_iter,
+            "images_per_s": images,
+            "peak_memory_bytes": _peak(device),
+        }
 
 
 def device_info(device: torch.device) -> dict:
     """The device and the software it ran with."""
-    info: dict = {"device": str(device), "torch": torch.__version__, "cuda": torch.version.cuda,
-                  "threads": torch.get_num_threads()}
+    info: dict = {
+        "device": str(device),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "threads": torch.get_num_threads(),
+    }
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
-        info.update(name=props.name, memory_bytes=int(props.total_memory),
-                    capability=f"{props.major}.{props.minor}")
+        info.update(
+            name=props.name, memory_bytes=int(props.total_memory), capability=f"{props.major}.{props.minor}"
+        )
     else:
         import platform
 
@@ -233,8 +272,16 @@ def run_suite(out_dir: Path, device: torch.device, tiny: bool = False) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "gpu_suite.json"
     t0 = time.perf_counter()
-    result: dict = {"info": device_info(device), "tiny": tiny, "goals": GOALS, "embedding": None,
-                    "segments": None, "training": None, "peak_memory_bytes": None, "seconds": None}
+    result: dict = {
+        "info": device_info(device),
+        "tiny": tiny,
+        "goals": GOALS,
+        "embedding": None,
+        "segments": None,
+        "training": None,
+        "peak_memory_bytes": None,
+        "seconds": None,
+    }
     _reset_peak(device)
     for part, fn in (("embedding", embedding), ("segments", segments), ("training", training)):
         result[part] = fn(sizes, device)
@@ -263,10 +310,12 @@ def _goals_met(result: dict, sizes: Sizes) -> dict | None:
     def best(size: str) -> float:
         return max((row["w_plus_it_per_s"] or 0.0) for row in emb[size].values())
 
-    return {"w_plus_it_per_s_256": best("256") >= GOALS["w_plus_it_per_s_256"],
-            "w_plus_it_per_s_1024": best("1024") >= GOALS["w_plus_it_per_s_1024"],
-            "segments_batch8_over_one": result["segments"]["batch8_over_one"]
-            <= GOALS["segments_batch8_over_one"]}
+    return {
+        "w_plus_it_per_s_256": best("256") >= GOALS["w_plus_it_per_s_256"],
+        "w_plus_it_per_s_1024": best("1024") >= GOALS["w_plus_it_per_s_1024"],
+        "segments_batch8_over_one": result["segments"]["batch8_over_one"]
+        <= GOALS["segments_batch8_over_one"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,8 +31,9 @@ def train_images(data: str | Path, size: int, n: int, start: int = 25000) -> np.
     return load_synthetic(data, size, "train", n, start).images
 
 
-def rerenders(size: int, count: int, seed: int = 0, deadline: float | None = None,
-              cache: Path | None = None) -> dict[str, np.ndarray]:
+def rerenders(
+    size: int, count: int, seed: int = 0, deadline: float | None = None, cache: Path | None = None
+) -> dict[str, np.ndarray]:
     """Up to ``count`` exact-edit cases: eval index, part, original and re-rendered image
     (uint8) and label map (ours) at ``size``; parts rotate mouth, eyes, hair."""
     from latent_atelier.models.mask_guided.labels import from_synthetic
@@ -57,8 +58,14 @@ def rerenders(size: int, count: int, seed: int = 0, deadline: float | None = Non
         (img, _a, lab), (img2, _a2, lab2), _variant = got
         a, la = _resize_pair(img, from_synthetic(lab), size)
         b, lb = _resize_pair(img2, from_synthetic(lab2), size)
-        for key, val in (("index", i - 1), ("part", PARTS.index(part)), ("image", a), ("labels", la),
-                         ("image_new", b), ("labels_new", lb)):
+        for key, val in (
+            ("index", i - 1),
+            ("part", PARTS.index(part)),
+            ("image", a),
+            ("labels", la),
+            ("image_new", b),
+            ("labels_new", lb),
+        ):
             rows[key].append(val)
     out = {k: np.asarray(v) for k, v in rows.items()}
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -28,14 +28,15 @@ def _shifted(a: np.ndarray, dy: int, dx: int, fill) -> np.ndarray:
     """``out[i, j] = a[i + dy, j + dx]``, ``fill`` where that falls outside the image."""
     out = np.full_like(a, fill)
     h, w = a.shape[:2]
-    out[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)] = \
-        a[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)]
+    out[max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)] = a[
+        max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)
+    ]
     return out
 
 
-def reference_system(photo: np.ndarray, labels: np.ndarray,
-                     segment_images: Mapping[int, np.ndarray]) -> tuple[sp.csr_matrix, np.ndarray,
-                                                                        np.ndarray]:
+def reference_system(
+    photo: np.ndarray, labels: np.ndarray, segment_images: Mapping[int, np.ndarray]
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """``(A, b, index)``: the sparse matrix over the unknowns, the right-hand sides (n x 3,
     float64) and each pixel's unknown number (-1 for label 0)."""
     photo = np.asarray(photo, np.float64)
@@ -65,8 +66,11 @@ def reference_system(photo: np.ndarray, labels: np.ndarray,
         vals[0][p_sel] += 1.0  # |N_p|
         v = stack[k_p, py, px] - stack[k_p, qy, qx]
         across = (k_q > 0) & (k_q != k_p)
-        v[across] = 0.5 * (v[across] + stack[k_q[across], py[across], px[across]]
-                           - stack[k_q[across], qy[across], qx[across]])
+        v[across] = 0.5 * (
+            v[across]
+            + stack[k_q[across], py[across], px[across]]
+            - stack[k_q[across], qy[across], qx[across]]
+        )
         b[p_sel] += v
         zero = k_q == 0
         b[p_sel[zero]] += photo[qy[zero], qx[zero]]
@@ -74,13 +78,13 @@ def reference_system(photo: np.ndarray, labels: np.ndarray,
         rows.append(index[py[coupled], px[coupled]])
         cols.append(index[qy[coupled], qx[coupled]])
         vals.append(-np.ones(int(coupled.sum())))
-    matrix = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                           shape=(n, n))
+    matrix = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     return matrix, b, index
 
 
-def reference_stitch(photo: np.ndarray, labels: np.ndarray,
-                     segment_images: Mapping[int, np.ndarray]) -> tuple[np.ndarray, float]:
+def reference_stitch(
+    photo: np.ndarray, labels: np.ndarray, segment_images: Mapping[int, np.ndarray]
+) -> tuple[np.ndarray, float]:
     """The exactly solved composite (float64, H x W x 3) and the seconds the solve took
     (factorisation and the three channels' solves, not the assembly)."""
     matrix, b, index = reference_system(photo, labels, segment_images)

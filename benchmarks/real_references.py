@@ -57,8 +57,7 @@ def outline_trimap(shape: tuple[int, int], spec: dict) -> np.ndarray:
     for wide in spec.get("wide", []):
         band[_polygon_mask(shape, wide["polygon"])] = float(wide["band_px"])
     inside = cv2.distanceTransform(subject.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    outside = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2,
-                                    cv2.DIST_MASK_PRECISE)
+    outside = cv2.distanceTransform((~subject).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     trimap = np.full(shape, 0.5, np.float32)
     trimap[subject & (inside > band)] = 1.0
     trimap[~subject & (outside > band)] = 0.0
@@ -104,8 +103,12 @@ def build(name: str, check: Path | None = None) -> dict:
         cut = photo * alpha[..., None] + red * (1 - alpha[..., None])
         panels = [photo, np.repeat(trimap[..., None], 3, 2), np.repeat(alpha[..., None], 3, 2), cut]
         write_image(check / f"{name}_check.png", np.concatenate(panels, axis=1))
-    return {"name": name, "shape": list(alpha.shape), "subject_share": float((alpha >= 0.5).mean()),
-            "unknown_share": float(((trimap > 0) & (trimap < 1)).mean())}
+    return {
+        "name": name,
+        "shape": list(alpha.shape),
+        "subject_share": float((alpha >= 0.5).mean()),
+        "unknown_share": float(((trimap > 0) & (trimap < 1)).mean()),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,9 +66,7 @@ def grow_and_blur(mask: np.ndarray, grow: float, blur: float) -> np.ndarray:
     return np.maximum(blur_mask(grown, blur), m)
 
 
-def crop_to_model(
-    mask: np.ndarray | None, placement: Placement, name: str = "mask"
-) -> np.ndarray | None:
+def crop_to_model(mask: np.ndarray | None, placement: Placement, name: str = "mask") -> np.ndarray | None:
     """A photo-sized mask cut out at model resolution through ``placement`` (None stays None)."""
     if mask is None:
         return None
@@ -88,7 +86,7 @@ def hole_mask(kind: str, size: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
 
     def box(y0: float, y1: float, x0: float, x1: float) -> None:
-        m[round(y0 * s): round(y1 * s), round(x0 * s): round(x1 * s)] = 1.0
+        m[round(y0 * s) : round(y1 * s), round(x0 * s) : round(x1 * s)] = 1.0
 
     if kind == "center_box":
         box(0.3, 0.7, 0.3, 0.7)
@@ -109,8 +107,9 @@ def hole_mask(kind: str, size: int, seed: int = 0) -> np.ndarray:
         for _ in range(5):
             cx, cy = (rng.uniform(0.2, 0.8, size=2) * s).astype(int)
             ax, ay = (rng.uniform(0.06, 0.16, size=2) * s).astype(int)
-            cv2.ellipse(m, (int(cx), int(cy)), (int(ax), int(ay)),
-                        float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+            cv2.ellipse(
+                m, (int(cx), int(cy)), (int(ax), int(ay)), float(rng.uniform(0, 180)), 0, 360, 1.0, -1
+            )
     else:
         raise ValueError(f"unknown hole type {kind!r}; choose one of {list(HOLE_TYPES)}")
     return m

@@ -105,9 +105,7 @@ class Placement:
         m = self.matrix.copy()
         m[:, 2] += self.matrix[:, :2] @ np.array([x0, y0], np.float64)  # window -> crop
         mode = cv2.BORDER_REFLECT101 if border == "reflect" else cv2.BORDER_CONSTANT
-        out = cv2.warpAffine(
-            src, m, (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=mode
-        )
+        out = cv2.warpAffine(src, m, (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=mode)
         return out.astype(np.float32)
 
     def _source_window(self, margin: float) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -162,7 +160,10 @@ class Placement:
         if mask is not None:
             weight = weight * np.asarray(mask, np.float32)
         back = cv2.warpAffine(
-            np.ascontiguousarray(crop, np.float32), self.inverse, (w, h), flags=cv2.INTER_CUBIC,
+            np.ascontiguousarray(crop, np.float32),
+            self.inverse,
+            (w, h),
+            flags=cv2.INTER_CUBIC,
             borderMode=cv2.BORDER_REPLICATE,
         )
         wb = cv2.warpAffine(weight, self.inverse, (w, h), flags=cv2.INTER_LINEAR)
@@ -211,7 +212,8 @@ def _poisson_inside(
     x0, x1 = max(0, xs.min() - 2), min(w, xs.max() + 3)
     labels = region[y0:y1, x0:x1].astype(np.int32)
     blended = poisson_stitch(
-        np.asarray(photo[y0:y1, x0:x1], np.float32), labels,
+        np.asarray(photo[y0:y1, x0:x1], np.float32),
+        labels,
         {1: np.asarray(back[y0:y1, x0:x1], np.float32)},
     )
     out = fallback.copy()

@@ -54,8 +54,9 @@ class _PhaseProgress(Progress):
     def wants_preview(self) -> bool:
         return self._outer.wants_preview()
 
-    def step(self, i: int, n: int, preview: np.ndarray | None = None,
-             metrics: Mapping[str, float] | None = None) -> None:
+    def step(
+        self, i: int, n: int, preview: np.ndarray | None = None, metrics: Mapping[str, float] | None = None
+    ) -> None:
         self._outer.step(self._offset + i, self._total, preview, metrics)
 
     def set_stage(self, name: str, steps: int | None = None) -> None:

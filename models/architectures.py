@@ -26,8 +26,7 @@ class UnknownArchitectureError(ValueError):
 def check_architecture(name: Any) -> str:
     """``name`` if it is a known architecture, else :class:`UnknownArchitectureError`."""
     if name not in _GENERATORS:
-        raise UnknownArchitectureError(
-            f"unknown architecture {name!r}: use {' or '.join(ARCHITECTURES)}")
+        raise UnknownArchitectureError(f"unknown architecture {name!r}: use {' or '.join(ARCHITECTURES)}")
     return name
 
 

@@ -277,11 +277,13 @@ def _check_safetensors_shapes(p: Path, gen: nn.Module, config: Mapping) -> None:
     wrong = sorted(k for k in set(wanted) & set(found) if wanted[k] != found[k])
     if missing or extra or wrong:
         details = "; ".join(
-            part for part in (
+            part
+            for part in (
                 f"missing {missing[:3]}" if missing else "",
                 f"unexpected {extra[:3]}" if extra else "",
                 ", ".join(f"{k} is {list(found[k])}, not {list(wanted[k])}" for k in wrong[:3]),
-            ) if part
+            )
+            if part
         )
         raise CheckpointError(p, f"weights do not fit the architecture {dict(config)}: {details}")
 
@@ -589,8 +591,14 @@ def _storage_from_bytes(data: Any) -> _Storage:
     found: list[tuple[torch.dtype, Any, int]] = []
 
     def persistent(pid: Any) -> Any:
-        if (not isinstance(pid, tuple) or len(pid) < 5 or pid[0] != "storage"
-                or not isinstance(pid[1], Token) or not isinstance(pid[4], int) or pid[4] < 0):
+        if (
+            not isinstance(pid, tuple)
+            or len(pid) < 5
+            or pid[0] != "storage"
+            or not isinstance(pid[1], Token)
+            or not isinstance(pid[4], int)
+            or pid[4] < 0
+        ):
             raise UnsafePickleError("malformed storage reference")
         dtype = _STORAGE_DTYPES[pid[1].name.removeprefix("torch.")]
         found.append((dtype, pid[2], pid[4]))
@@ -605,9 +613,7 @@ def _storage_from_bytes(data: Any) -> _Storage:
     count = int.from_bytes(fh.read(8), "little")
     raw = fh.read()
     if count != numel or len(raw) != numel * itemsize:
-        raise UnsafePickleError(
-            f"storage record declares {numel} elements but holds {len(raw) // itemsize}"
-        )
+        raise UnsafePickleError(f"storage record declares {numel} elements but holds {len(raw) // itemsize}")
     check_array_size((numel,), itemsize, "a storage")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # frombuffer warns about non-writable buffers
@@ -618,27 +624,30 @@ def _storage_from_bytes(data: Any) -> _Storage:
 def _network_allow_list() -> dict[tuple[str, str], Any]:
     """What a stylegan2-ada-pytorch network pickle may build (see models.safe_pickle)."""
     allowed: dict[tuple[str, str], Any] = dict(numpy_allow_list())
-    allowed.update({
-        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-        ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
-        ("torch.storage", "_load_from_bytes"): _storage_from_bytes,
-        ("torch", "Size"): torch.Size,
-        ("torch", "device"): torch.device,
-        ("collections", "OrderedDict"): collections.OrderedDict,
-        ("builtins", "set"): set,
-        ("builtins", "frozenset"): frozenset,
-        ("torch_utils.persistence", "_reconstruct_persistent_obj"): PersistentRecord,
-        ("dnnlib.util", "EasyDict"): FreshSubclass(dict),
-    })
+    allowed.update(
+        {
+            ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+            ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+            ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+            ("torch.storage", "_load_from_bytes"): _storage_from_bytes,
+            ("torch", "Size"): torch.Size,
+            ("torch", "device"): torch.device,
+            ("collections", "OrderedDict"): collections.OrderedDict,
+            ("builtins", "set"): set,
+            ("builtins", "frozenset"): frozenset,
+            ("torch_utils.persistence", "_reconstruct_persistent_obj"): PersistentRecord,
+            ("dnnlib.util", "EasyDict"): FreshSubclass(dict),
+        }
+    )
     return allowed
 
 
 def _restricted_unpickle(p: Path) -> Any:
     size = p.stat().st_size
     if size > MAX_PICKLE_BYTES:
-        raise _Problem(f"the pickle is {size / (1 << 30):.1f} GB; the limit is "
-                       f"{MAX_PICKLE_BYTES / (1 << 30):.0f} GB")
+        raise _Problem(
+            f"the pickle is {size / (1 << 30):.1f} GB; the limit is {MAX_PICKLE_BYTES / (1 << 30):.0f} GB"
+        )
     try:
         return restricted_loads(p.read_bytes(), _network_allow_list(), "the pickle")
     except UnsafePickleError as exc:

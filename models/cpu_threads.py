@@ -21,11 +21,14 @@ def check_threads(threads: object, source: str = "threads") -> int:
     try:
         n = int(str(threads).strip())
     except ValueError:
-        raise ValueError(f"{source} must be a whole number of CPU threads (1..{MAX_THREADS}), "
-                         f"not {threads!r}") from None
+        raise ValueError(
+            f"{source} must be a whole number of CPU threads (1..{MAX_THREADS}), not {threads!r}"
+        ) from None
     if not 1 <= n <= MAX_THREADS:
-        raise ValueError(f"{source} must be 1..{MAX_THREADS} CPU threads, not {n} "
-                         f"(this machine has {available_cores()} cores)")
+        raise ValueError(
+            f"{source} must be 1..{MAX_THREADS} CPU threads, not {n} "
+            f"(this machine has {available_cores()} cores)"
+        )
     return n
 
 

@@ -53,9 +53,7 @@ class Latent:
 
     def to(self, device: torch.device | str) -> Latent:
         """The same latent on ``device`` (float32 kept)."""
-        return Latent(
-            {k: v.to(device) for k, v in self.w.items()}, [n.to(device) for n in self.noise]
-        )
+        return Latent({k: v.to(device) for k, v in self.w.items()}, [n.to(device) for n in self.noise])
 
     def requires_grad_(self, w: bool = True, noise: bool = True) -> Latent:
         """Mark the tensors as leaves to optimise, in place; returns self."""
@@ -97,9 +95,7 @@ class Latent:
             )
         for i, (n, hw) in enumerate(zip(self.noise, gen.noise_shapes)):
             if tuple(n.shape[-2:]) != tuple(hw):
-                raise LatentShapeError(
-                    f"noise map {i} is {tuple(n.shape[-2:])}, the model needs {tuple(hw)}"
-                )
+                raise LatentShapeError(f"noise map {i} is {tuple(n.shape[-2:])}, the model needs {tuple(hw)}")
 
     # -- files -------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -204,9 +200,7 @@ class Generator(Protocol):
         """The mean W (repeated over all rows) with zero noise, batch 1."""
         ...
 
-    def random_latent(
-        self, seed: int, batch: int = 1, truncation: float = 1.0
-    ) -> Latent:
+    def random_latent(self, seed: int, batch: int = 1, truncation: float = 1.0) -> Latent:
         """A latent from seeded ``z`` (through the mapping) and seeded noise."""
         ...
 

@@ -93,14 +93,16 @@ class LatentMixin:
         shapes = self.latent_shapes()
         if set(latent.w) != set(shapes):
             raise LatentShapeError(
-                f"latent has groups {sorted(latent.w)}, {type(self).__name__} needs {sorted(shapes)}")
+                f"latent has groups {sorted(latent.w)}, {type(self).__name__} needs {sorted(shapes)}"
+            )
         for name, (rows, dim) in shapes.items():
             w = latent.w[name]
             if w.ndim != 3 or tuple(w.shape[1:]) != (rows, dim):
                 raise LatentShapeError(f"W+ '{name}' is {tuple(w.shape)}, the model needs (B, {rows}, {dim})")
         if len(latent.noise) != len(self.noise_shapes):
             raise LatentShapeError(
-                f"latent has {len(latent.noise)} noise maps, the model needs {len(self.noise_shapes)}")
+                f"latent has {len(latent.noise)} noise maps, the model needs {len(self.noise_shapes)}"
+            )
 
     def check_hooks(self, hooks: Mapping[str, Hook] | None) -> None:
         """Raise KeyError naming hooks on layers this model does not have."""

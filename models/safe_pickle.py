@@ -97,8 +97,9 @@ def _resolve(entry: Any, name: str) -> Any:
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, fh: io.BytesIO, allowed: AllowList,
-                 persistent: Callable[[Any], Any] | None = None) -> None:
+    def __init__(
+        self, fh: io.BytesIO, allowed: AllowList, persistent: Callable[[Any], Any] | None = None
+    ) -> None:
         super().__init__(fh)
         self._allowed = allowed
         self._persistent = persistent
@@ -215,8 +216,9 @@ def restricted_loads(data: bytes, allowed: AllowList, what: str = "pickle") -> A
     return load_from(io.BytesIO(data), allowed, what)
 
 
-def load_from(fh: io.BytesIO, allowed: AllowList, what: str = "pickle",
-              persistent: Callable[[Any], Any] | None = None) -> Any:
+def load_from(
+    fh: io.BytesIO, allowed: AllowList, what: str = "pickle", persistent: Callable[[Any], Any] | None = None
+) -> Any:
     """Load the pickle at ``fh``'s position (scanned first); ``fh`` ends after its STOP.
 
     ``persistent(pid)`` answers persistent references; without it they are refused.
@@ -240,8 +242,9 @@ def load_from(fh: io.BytesIO, allowed: AllowList, what: str = "pickle",
 
 
 # -- numpy arrays ---------------------------------------------------------------------------
-def check_array_size(shape: Iterable[Any], itemsize: int, what: str = "an array",
-                     max_bytes: int = MAX_ARRAY_BYTES) -> tuple[int, ...]:
+def check_array_size(
+    shape: Iterable[Any], itemsize: int, what: str = "an array", max_bytes: int = MAX_ARRAY_BYTES
+) -> tuple[int, ...]:
     """``shape`` as ints, refused when malformed or above ``max_bytes``."""
     dims = tuple(shape)
     if len(dims) > MAX_DIMS or not all(isinstance(d, int) and d >= 0 for d in dims):

@@ -50,9 +50,7 @@ def check_zip(zf: zipfile.ZipFile, max_entries: int, max_total: int, what: str) 
         raise BudgetError(f"{what} has {len(infos)} entries; the limit is {max_entries}")
     total = sum(i.file_size for i in infos)
     if total > max_total:
-        raise BudgetError(
-            f"{what} unpacks to {human_bytes(total)}; the limit is {human_bytes(max_total)}"
-        )
+        raise BudgetError(f"{what} unpacks to {human_bytes(total)}; the limit is {human_bytes(max_total)}")
 
 
 def zip_entry_count(source: str | os.PathLike | bytes) -> int | None:
@@ -149,9 +147,7 @@ def check_npz(data: bytes, cap: int, what: str, max_members: int = 256) -> None:
             raise BudgetError(f"{what} has {len(infos)} arrays; the limit is {max_members}")
         declared = sum(i.file_size for i in infos)
         if declared > cap + 4096 * len(infos):  # the .npy headers come on top of the arrays
-            raise BudgetError(
-                f"{what} unpacks to {human_bytes(declared)}; the limit is {human_bytes(cap)}"
-            )
+            raise BudgetError(f"{what} unpacks to {human_bytes(declared)}; the limit is {human_bytes(cap)}")
         used = 0
         for info in zf.infolist():
             member = read_zip_entry(zf, info, cap - used + 4096, f"{what} ({info.filename})")

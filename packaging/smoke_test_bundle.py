@@ -29,8 +29,7 @@ def folder_size(folder: Path) -> int:
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
     """Run ``cmd``; (wall seconds, result)."""
     t0 = time.perf_counter()
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
-                            check=False)
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
     return time.perf_counter() - t0, result
 
 
@@ -42,13 +41,22 @@ def main(argv: list[str]) -> int:
             print(f"FAIL: {program} is missing (build with make bundle)", file=sys.stderr)
             return 1
     tmp = Path(tempfile.mkdtemp(prefix="la-bundle-"))
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp / "config"),
-               XDG_STATE_HOME=str(tmp / "state"), XDG_CACHE_HOME=str(tmp / "cache"),
-               HOME=str(tmp), LATENT_ATELIER_DEVICE="cpu")
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        XDG_CONFIG_HOME=str(tmp / "config"),
+        XDG_STATE_HOME=str(tmp / "state"),
+        XDG_CACHE_HOME=str(tmp / "cache"),
+        HOME=str(tmp),
+        LATENT_ATELIER_DEVICE="cpu",
+    )
     env.pop("LATENT_ATELIER_RESOURCES", None)
     env.pop("PYTHONPATH", None)
-    report: dict[str, object] = {"bundle": str(dist), "size_mb": round(folder_size(dist) / 2**20, 1),
-                                 "load_average_1min": round(os.getloadavg()[0], 2)}
+    report: dict[str, object] = {
+        "bundle": str(dist),
+        "size_mb": round(folder_size(dist) / 2**20, 1),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
     failures: list[str] = []
 
     seconds, result = timed([str(gui), "--quit-after-start"], env)
@@ -57,8 +65,10 @@ def main(argv: list[str]) -> int:
         failures.append(f"the editor did not start: rc {result.returncode}\n{result.stderr[-2000:]}")
 
     # the same start from the source tree, measured in the same run (the machine may be busy)
-    seconds, result = timed([sys.executable, "-m", "latent_atelier.app.qt.main",
-                             "--quit-after-start"], dict(env, PYTHONPATH=str(ROOT)))
+    seconds, result = timed(
+        [sys.executable, "-m", "latent_atelier.app.qt.main", "--quit-after-start"],
+        dict(env, PYTHONPATH=str(ROOT)),
+    )
     report["source_start_and_quit_s"] = round(seconds, 2)
     if result.returncode == 0 and seconds > 0:
         report["bundle_vs_source_start"] = round(report["gui_start_and_quit_s"] / seconds, 2)
@@ -67,8 +77,9 @@ def main(argv: list[str]) -> int:
     if not sample.is_file():
         sample = next(dist.rglob("astronaut.png"), sample)
     out = tmp / "embed"
-    seconds, result = timed([str(cli), "embed", str(sample), "--steps-w", "2", "--steps-noise", "2",
-                             "--out-dir", str(out)], env)
+    seconds, result = timed(
+        [str(cli), "embed", str(sample), "--steps-w", "2", "--steps-noise", "2", "--out-dir", str(out)], env
+    )
     report["cli_embed_2_steps_s"] = round(seconds, 2)
     written = sorted(p.name for p in out.glob("*")) if out.is_dir() else []
     report["cli_embed_wrote"] = written
@@ -76,8 +87,7 @@ def main(argv: list[str]) -> int:
         failures.append(f"the CLI embed failed: rc {result.returncode}\n{result.stderr[-2000:]}")
 
     if (dist / "_internal" / "mediapipe").is_dir():  # the face models came along: align
-        seconds, result = timed([str(cli), "align", str(sample), "--out-dir", str(tmp / "align")],
-                                env)
+        seconds, result = timed([str(cli), "align", str(sample), "--out-dir", str(tmp / "align")], env)
         report["cli_align_s"] = round(seconds, 2)
         if result.returncode != 0 or "faces: 1" not in result.stdout:
             failures.append(f"the CLI align failed: rc {result.returncode}\n{result.stderr[-2000:]}")

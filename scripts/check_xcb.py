@@ -113,7 +113,8 @@ def check(plugin: Path | None = None) -> tuple[bool, str]:
     return False, (
         "Qt's xcb platform (the Linux desktop) needs system libraries that are missing:\n  "
         + ", ".join(missing)
-        + "\nInstall them with:\n  " + apt_line(missing)
+        + "\nInstall them with:\n  "
+        + apt_line(missing)
     )
 
 

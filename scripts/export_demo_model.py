@@ -1,6 +1,6 @@
 """Export a training run's EMA generator as the bundled fp16 demo model.
 
-    python scripts/export_demo_model.py runs/demo64 resources/models/furrygan-demo.safetensors
+python scripts/export_demo_model.py runs/demo64 resources/models/furrygan-demo.safetensors
 """
 
 from __future__ import annotations

@@ -16,8 +16,14 @@ BLEND_TITLES = {mode: mode.capitalize() for mode in BLEND_MODES}
 #: OpenRaster ``composite-op`` of each mode
 ORA_COMPOSITE_OPS = {mode: "svg:src-over" if mode == NORMAL else f"svg:{mode}" for mode in BLEND_MODES}
 #: Photoshop's four-letter blend keys (psd-tools' BlendMode values)
-PSD_BLEND_KEYS = {"normal": b"norm", "multiply": b"mul ", "screen": b"scrn", "overlay": b"over",
-                  "darken": b"dark", "lighten": b"lite"}
+PSD_BLEND_KEYS = {
+    "normal": b"norm",
+    "multiply": b"mul ",
+    "screen": b"scrn",
+    "overlay": b"over",
+    "darken": b"dark",
+    "lighten": b"lite",
+}
 
 
 def check_blend(value: object) -> str:
@@ -53,8 +59,9 @@ def blend_colours(mode: str, backdrop: np.ndarray, source: np.ndarray) -> np.nda
     return source
 
 
-def mix_with_backdrop(mode: str, source: np.ndarray, backdrop_rgb_premul: np.ndarray,
-                      backdrop_alpha: np.ndarray) -> np.ndarray:
+def mix_with_backdrop(
+    mode: str, source: np.ndarray, backdrop_rgb_premul: np.ndarray, backdrop_alpha: np.ndarray
+) -> np.ndarray:
     """The colour a ``mode`` layer lays on: ``(1 - ab) * Cs + ab * B(Cb, Cs)``.
 
     ``backdrop_rgb_premul`` is premultiplied (the compositor's accumulator); where the

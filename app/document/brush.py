@@ -198,8 +198,9 @@ def _fill_value(layer: Layer, value: object) -> np.ndarray | float | int:
     return np.asarray(rgba[: layer.pixels.shape[2]], np.float32)
 
 
-def _apply_region(doc: Document, layer: Layer, region: np.ndarray, box: Rect, value: object,
-                  label: str) -> Rect | None:
+def _apply_region(
+    doc: Document, layer: Layer, region: np.ndarray, box: Rect, value: object, label: str
+) -> Rect | None:
     """Write ``value`` where ``region`` (a bool array over layer ``box``) is set; one step."""
     fill = _fill_value(layer, value)
     edit = doc.begin_edit(layer.id, label)
@@ -209,8 +210,9 @@ def _apply_region(doc: Document, layer: Layer, region: np.ndarray, box: Rect, va
     return edit.commit()
 
 
-def flood_fill(doc: Document, layer_id: str, x: float, y: float, color_or_label: object,
-               tolerance: float = 0.0) -> Rect | None:
+def flood_fill(
+    doc: Document, layer_id: str, x: float, y: float, color_or_label: object, tolerance: float = 0.0
+) -> Rect | None:
     """Fill the 4-connected area around document point ``x, y`` whose pixels are within
     ``tolerance`` (per channel) of the seed; returns the changed document rect."""
     layer = doc.layer(layer_id)
@@ -232,8 +234,9 @@ def flood_fill(doc: Document, layer_id: str, x: float, y: float, color_or_label:
     return _apply_region(doc, layer, region[by : by + bh, bx : bx + bw], box, color_or_label, "Fill")
 
 
-def lasso_fill(doc: Document, layer_id: str, polygon: Sequence[tuple[float, float]],
-               value: object) -> Rect | None:
+def lasso_fill(
+    doc: Document, layer_id: str, polygon: Sequence[tuple[float, float]], value: object
+) -> Rect | None:
     """Fill the inside of ``polygon`` (document points) with ``value``; the changed rect."""
     layer = doc.layer(layer_id)
     _check_paintable(layer, False)

@@ -38,8 +38,21 @@ from latent_atelier.app.document.layers import (
 EDIT_TILE = 128
 EVENT_KINDS = frozenset({"layers", "pixels", "props", "active", "history", "saved"})
 EDITABLE_PROPS = frozenset(
-    {"name", "visible", "opacity", "locked", "offset", "palette", "latent", "placement",
-     "operation", "pending", "extras", "tint", "blend"}
+    {
+        "name",
+        "visible",
+        "opacity",
+        "locked",
+        "offset",
+        "palette",
+        "latent",
+        "placement",
+        "operation",
+        "pending",
+        "extras",
+        "tint",
+        "blend",
+    }
 )
 
 
@@ -328,9 +341,7 @@ class Document:
         return None if rect is None else intersect(rect, (0, 0, self.width, self.height))
 
     # -- compositing ---------------------------------------------------------------------
-    def composite(
-        self, rect: Rect | None = None, include: Iterable[str] | None = None
-    ) -> np.ndarray:
+    def composite(self, rect: Rect | None = None, include: Iterable[str] | None = None) -> np.ndarray:
         """Flatten layers (source-over, layer opacity, blend mode) into HxWx4 float32 straight alpha.
 
         ``include`` (layer ids) draws exactly those layers, visible or not; by default
@@ -353,8 +364,12 @@ class Document:
             px, py, pw, ph = part
             region = (px - layer.offset[0], py - layer.offset[1], pw, ph)
             sl = (slice(py - ay, py - ay + ph), slice(px - ax, px - ax + pw))
-            if (layer.kind.is_color and layer.pixels.shape[2] == 3 and layer.opacity >= 1.0
-                    and layer.blend == NORMAL):
+            if (
+                layer.kind.is_color
+                and layer.pixels.shape[2] == 3
+                and layer.opacity >= 1.0
+                and layer.blend == NORMAL
+            ):
                 lx, ly = region[0], region[1]
                 rgb[sl] = layer.pixels[ly : ly + ph, lx : lx + pw]  # opaque: replaces below
                 alpha[sl] = 1.0

@@ -33,12 +33,12 @@ def export_flattened(
     """Write the composite of the visible layers (JPEG: over white unless ``flatten_over``)."""
     if Path(path).suffix.lower() in JPEG_SUFFIXES and flatten_over is None:
         flatten_over = (1.0, 1.0, 1.0)
-    return write_image(path, doc.composite(), bit_depth=bit_depth, quality=quality,
-                       flatten_over=flatten_over)
+    return write_image(path, doc.composite(), bit_depth=bit_depth, quality=quality, flatten_over=flatten_over)
 
 
-def export_layer(doc: Document, layer_id: str, path: str | os.PathLike, *,
-                 bit_depth: int = 8, quality: int = 95) -> Path:
+def export_layer(
+    doc: Document, layer_id: str, path: str | os.PathLike, *, bit_depth: int = 8, quality: int = 95
+) -> Path:
     """Write one layer at its own size: colour layers as they are, masks and mattes as
     grey images, label maps in their palette colours (transparent where unlabelled)."""
     layer = doc.layer(layer_id)
@@ -49,12 +49,16 @@ def export_layer(doc: Document, layer_id: str, path: str | os.PathLike, *,
         rgba[..., 3] = np.where(layer.pixels > 0, 1.0, 0.0)
         return write_image(path, rgba, bit_depth=bit_depth, quality=quality)
     flatten = (1.0, 1.0, 1.0) if Path(path).suffix.lower() in JPEG_SUFFIXES else None
-    return write_image(path, layer.pixels, bit_depth=bit_depth, quality=quality,
-                       flatten_over=flatten if layer.pixels.shape[2] == 4 else None)
+    return write_image(
+        path,
+        layer.pixels,
+        bit_depth=bit_depth,
+        quality=quality,
+        flatten_over=flatten if layer.pixels.shape[2] == 4 else None,
+    )
 
 
-def export_matte(doc: Document, layer_id: str, path: str | os.PathLike,
-                 bit_depth: BitDepth = 16) -> Path:
+def export_matte(doc: Document, layer_id: str, path: str | os.PathLike, bit_depth: BitDepth = 16) -> Path:
     """Write a mask or matte layer (placed in the document frame) as PNG, TIFF or EXR."""
     layer = doc.layer(layer_id)
     if not layer.kind.is_scalar:

@@ -41,8 +41,10 @@ def check_image_size(width: int, height: int) -> None:
 
 def too_large_message(exc: Exception) -> str:
     """Our message for Pillow's own decompression-bomb refusal (it fires at open)."""
-    return (f"it is larger than the limit of {MAX_IMAGE_PIXELS / 1e6:.1f} megapixels "
-            f"(e.g. 8192 x 8192): scale it down first ({exc})")
+    return (
+        f"it is larger than the limit of {MAX_IMAGE_PIXELS / 1e6:.1f} megapixels "
+        f"(e.g. 8192 x 8192): scale it down first ({exc})"
+    )
 
 
 @dataclass
@@ -235,8 +237,7 @@ def _read_tiff(data: bytes) -> ImageData:
     if extras and scaled.shape[2] > n_color and extras[0] in (1, 2):
         alpha = scaled[..., n_color]
         if extras[0] == 1:  # associated (premultiplied) alpha
-            color = np.divide(color, alpha[..., None], out=np.zeros_like(color),
-                              where=alpha[..., None] > 0)
+            color = np.divide(color, alpha[..., None], out=np.zeros_like(color), where=alpha[..., None] > 0)
     out = color if alpha is None else np.concatenate([color, alpha[..., None]], axis=2)
     out = _orient(out, orientation)
     return _finish_with_icc(out, depth, "TIFF", icc)
@@ -257,8 +258,9 @@ def _normalise_dtype(arr: np.ndarray) -> tuple[int, np.ndarray]:
     raise ImageReadError(f"unsupported TIFF sample type {arr.dtype}")
 
 
-def _finish_cmyk(cmyk: np.ndarray, extras: tuple[int, ...], icc: bytes | None,
-                 orientation: int, depth: int) -> ImageData:
+def _finish_cmyk(
+    cmyk: np.ndarray, extras: tuple[int, ...], icc: bytes | None, orientation: int, depth: int
+) -> ImageData:
     if cmyk.ndim != 3 or cmyk.shape[2] < 4:
         raise ImageReadError("a CMYK TIFF needs four samples per pixel")
     alpha = cmyk[..., 4] if extras and cmyk.shape[2] > 4 else None
@@ -320,14 +322,11 @@ def _icc_to_srgb_float(rgb: np.ndarray, icc: bytes) -> tuple[np.ndarray, bool]:
     assert table is not None
     lut = np.asarray(table, np.float64).reshape(n, n, n, 3) / 255.0
     coords = np.clip(rgb, 0.0, 1.0).reshape(-1, 3).T * (n - 1)
-    out = np.stack(
-        [map_coordinates(lut[..., c], coords, order=1, mode="nearest") for c in range(3)], axis=1
-    )
+    out = np.stack([map_coordinates(lut[..., c], coords, order=1, mode="nearest") for c in range(3)], axis=1)
     return out.reshape(rgb.shape), True
 
 
-def _finish(arr: np.ndarray, depth: int, has_alpha: bool, fmt: str,
-            converted: bool = False) -> ImageData:
+def _finish(arr: np.ndarray, depth: int, has_alpha: bool, fmt: str, converted: bool = False) -> ImageData:
     out = np.clip(np.asarray(arr, np.float32), 0.0, 1.0)
     if out.ndim != 3 or out.shape[2] not in (3, 4):
         raise ImageReadError(f"unexpected decoded shape {out.shape}")

@@ -106,7 +106,10 @@ def _encode_tiff(arr: np.ndarray, bit_depth: BitDepth, associated: bool) -> byte
         tifffile.imwrite(buf, q, photometric="rgb", compression="zlib")
     else:  # extra sample code 1 = associated (premultiplied), 2 = unassociated alpha
         tifffile.imwrite(
-            buf, q, photometric="rgb", extrasamples=[1 if associated else 2],
+            buf,
+            q,
+            photometric="rgb",
+            extrasamples=[1 if associated else 2],
             compression="zlib",
         )
     return buf.getvalue()
@@ -172,7 +175,11 @@ def write_image(
     as an extra sample marked unassociated, or associated when ``premultiply``.
     """
     data = encode_image(
-        pixels, _suffix(path), bit_depth=bit_depth, premultiply=premultiply, quality=quality,
+        pixels,
+        _suffix(path),
+        bit_depth=bit_depth,
+        premultiply=premultiply,
+        quality=quality,
         flatten_over=flatten_over,
     )
     atomic_write_bytes(path, data)
@@ -273,9 +280,7 @@ def export_matte_set(
     fg = _as_float(foreground)
     a = _as_float(alpha)
     if fg.shape[:2] != a.shape[:2]:
-        raise ExportError(
-            f"foreground is {fg.shape[1]}x{fg.shape[0]} but alpha is {a.shape[1]}x{a.shape[0]}"
-        )
+        raise ExportError(f"foreground is {fg.shape[1]}x{fg.shape[0]} but alpha is {a.shape[1]}x{a.shape[0]}")
     if fg.ndim == 3 and fg.shape[2] == 3:
         fg = np.dstack([fg, a])
     items: dict[str, np.ndarray] = {"alpha": a, "foreground": fg}
@@ -303,7 +308,10 @@ def export_matte_set(
                     raise ExportError(f"{item} cannot be exported as EXR here: use png or tif")
                 flat = (0.0, 0.0, 0.0) if ext in _JPEG and pixels.ndim == 3 else None
                 data = encode_image(
-                    pixels, ext, bit_depth=depth, premultiply=premultiply,
+                    pixels,
+                    ext,
+                    bit_depth=depth,
+                    premultiply=premultiply,
                     flatten_over=flat if pixels.shape[-1] == 4 else None,
                 )
             encoded.append((Path(out_dir) / name, data))

@@ -135,8 +135,10 @@ class Palette:
 
     def to_list(self) -> list[dict[str, Any]]:
         """JSON-ready form."""
-        return [{"id": s.id, "name": s.name, "color": list(s.color),
-                 **({} if s.visible else {"visible": False})} for s in self.segments]
+        return [
+            {"id": s.id, "name": s.name, "color": list(s.color), **({} if s.visible else {"visible": False})}
+            for s in self.segments
+        ]
 
     @staticmethod
     def from_list(items: list[dict[str, Any]]) -> Palette:
@@ -146,8 +148,9 @@ class Palette:
             sid = int(it["id"])
             if not 1 <= sid <= 65535:
                 raise ValueError(f"segment id {sid} out of range 1..65535")
-            segs.append(Segment(sid, str(it["name"]), _check_color(tuple(it["color"])),
-                                bool(it.get("visible", True))))
+            segs.append(
+                Segment(sid, str(it["name"]), _check_color(tuple(it["color"])), bool(it.get("visible", True)))
+            )
         return Palette(segs)
 
 
@@ -253,7 +256,7 @@ def to_rgba(
         out = np.empty((h, w, 4), np.float32)
         out[..., :3] = lut[ids]
         shown = np.ones(len(lut), bool)
-        for seg in (palette.segments if palette is not None else ()):
+        for seg in palette.segments if palette is not None else ():
             shown[seg.id] = seg.visible
         out[..., 3] = np.where((ids > 0) & shown[ids], LABEL_OVERLAY_ALPHA, 0.0)
         return out

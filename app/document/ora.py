@@ -68,6 +68,8 @@ EXTRAS_DIR = "latent-atelier"
 THUMBNAIL_MAX = 256
 MAX_LAYER_PIXELS = MAX_IMAGE_PIXELS  # a document and each layer (see limits.py)
 LAYER_AREA_FACTOR = 4  # a layer may cover at most 4x the document's area
+
+
 def _memory_bytes() -> int:
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -176,8 +178,7 @@ class _Writer:
         self.put(name, json.dumps(obj, indent=1).encode("utf-8"))
 
 
-def save_ora(doc: Document, path: str | os.PathLike,
-             extra_entries: dict[str, bytes] | None = None) -> None:
+def save_ora(doc: Document, path: str | os.PathLike, extra_entries: dict[str, bytes] | None = None) -> None:
     """Write ``doc`` to an OpenRaster file atomically (the old file stays on any failure).
 
     ``extra_entries`` (name -> bytes) are stored too (the recovery bookkeeping, for one).
@@ -197,8 +198,10 @@ def save_ora(doc: Document, path: str | os.PathLike,
 
 def _write_all(w: _Writer, doc: Document) -> None:
     w.put("mimetype", MIMETYPE, compress=False)
-    root = ET.Element("image", {"version": ORA_VERSION, "w": str(doc.width), "h": str(doc.height),
-                                "xres": "72", "yres": "72"})
+    root = ET.Element(
+        "image",
+        {"version": ORA_VERSION, "w": str(doc.width), "h": str(doc.height), "xres": "72", "yres": "72"},
+    )
     root.set(_q("version"), "1")
     if doc.active_id:
         root.set(_q("active"), doc.active_id)
@@ -214,16 +217,19 @@ def _write_all(w: _Writer, doc: Document) -> None:
 
 def _write_layer(w: _Writer, layer: Layer, uid: str) -> ET.Element:
     src = f"data/{uid}.png"
-    el = ET.Element("layer", {
-        "name": layer.name,
-        "src": src,
-        "x": str(int(layer.offset[0])),
-        "y": str(int(layer.offset[1])),
-        "opacity": repr(float(layer.opacity)),
-        "visibility": "visible" if layer.visible else "hidden",
-        "composite-op": ORA_COMPOSITE_OPS[layer.blend],
-        "edit-locked": "true" if layer.locked else "false",
-    })
+    el = ET.Element(
+        "layer",
+        {
+            "name": layer.name,
+            "src": src,
+            "x": str(int(layer.offset[0])),
+            "y": str(int(layer.offset[1])),
+            "opacity": repr(float(layer.opacity)),
+            "visibility": "visible" if layer.visible else "hidden",
+            "composite-op": ORA_COMPOSITE_OPS[layer.blend],
+            "edit-locked": "true" if layer.locked else "false",
+        },
+    )
     el.set(_q("id"), layer.id)
     el.set(_q("kind"), layer.kind.value)
     if layer.pending:
@@ -441,16 +447,24 @@ def _check_pixel_budget(r: _Reader, top: ET.Element) -> None:
             r.charge(entry, width, height, channels)
 
 
-def _read_stack(r: _Reader, stack: ET.Element, origin: tuple[int, int], opacity: float,
-                visible: bool, out: list[Layer], depth: int) -> None:
+def _read_stack(
+    r: _Reader,
+    stack: ET.Element,
+    origin: tuple[int, int],
+    opacity: float,
+    visible: bool,
+    out: list[Layer],
+    depth: int,
+) -> None:
     if depth > MAX_STACK_DEPTH:
         raise ProjectError(f"stacks are nested more than {MAX_STACK_DEPTH} deep (the limit)")
     ox = origin[0] + _int_attr(stack, "x")
     oy = origin[1] + _int_attr(stack, "y")
     for child in stack:
         if child.tag == "stack":
-            _read_stack(r, child, (ox, oy), opacity * _opacity(child), visible and _visible(child),
-                        out, depth + 1)
+            _read_stack(
+                r, child, (ox, oy), opacity * _opacity(child), visible and _visible(child), out, depth + 1
+            )
         elif child.tag == "layer":
             r.layers += 1
             if r.layers > MAX_LAYERS:
@@ -471,8 +485,7 @@ def _visible(el: ET.Element) -> bool:
     return el.get("visibility", "visible") != "hidden"
 
 
-def _read_layer(r: _Reader, el: ET.Element, origin: tuple[int, int], opacity: float,
-                visible: bool) -> Layer:
+def _read_layer(r: _Reader, el: ET.Element, origin: tuple[int, int], opacity: float, visible: bool) -> Layer:
     src = el.get("src")
     if not src:
         raise ProjectError(f"layer '{el.get('name', '?')}' has no src")

@@ -84,9 +84,7 @@ class Preferences:
             from latent_atelier.app.remote.addresses import parse_address
 
             parse_address(self.worker_address)  # RemoteSetupError is a ValueError
-        if not isinstance(self.recent_files, list) or not all(
-            isinstance(p, str) for p in self.recent_files
-        ):
+        if not isinstance(self.recent_files, list) or not all(isinstance(p, str) for p in self.recent_files):
             raise ValueError("recent_files must be a list of paths")
 
     def add_recent(self, path: str | os.PathLike) -> None:

@@ -121,8 +121,14 @@ class RecoveryStore:
         the process dies before that autosave is written. Cheap: a small JSON file."""
         if source is None or self.ora_path.exists() or self.note_path.exists():
             return
-        note = {"source_path": str(source), "title": Path(source).name, "saved_at": time.time(),
-                "pid": os.getpid(), "changed": True, "base_layers": list(layer_ids)}
+        note = {
+            "source_path": str(source),
+            "title": Path(source).name,
+            "saved_at": time.time(),
+            "pid": os.getpid(),
+            "changed": True,
+            "base_layers": list(layer_ids),
+        }
         atomic_write_bytes(self.note_path, json.dumps(note, indent=1).encode("utf-8"))
 
     def _rotate_journal(self) -> int:
@@ -211,16 +217,18 @@ class RecoveryStore:
             ora = note.with_suffix(".ora")
             try:
                 data = json.loads(note.read_text("utf-8"))
-                entries.append(RecoveryEntry(
-                    path=ora,
-                    session_id=note.stem,
-                    source_path=data.get("source_path"),
-                    title=str(data.get("title", "Untitled")),
-                    saved_at=float(data["saved_at"]),
-                    pid=int(data.get("pid", -1)),
-                    changed=bool(data.get("changed", True)),
-                    base_layers=tuple(str(i) for i in data.get("base_layers") or ()),
-                ))
+                entries.append(
+                    RecoveryEntry(
+                        path=ora,
+                        session_id=note.stem,
+                        source_path=data.get("source_path"),
+                        title=str(data.get("title", "Untitled")),
+                        saved_at=float(data["saved_at"]),
+                        pid=int(data.get("pid", -1)),
+                        changed=bool(data.get("changed", True)),
+                        base_layers=tuple(str(i) for i in data.get("base_layers") or ()),
+                    )
+                )
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a damaged note is not worth a crash at start-up
             source = entries[-1].source_path
@@ -242,8 +250,13 @@ class RecoveryStore:
         clean_stale_temps(self.directory)
         entries = self.list()
         self._drop_orphan_journals({e.session_id for e in entries})
-        return [e for e in entries if e.session_id != self.session_id and not e.process_alive
-                and (e.changed or self._journals(e.session_id))]
+        return [
+            e
+            for e in entries
+            if e.session_id != self.session_id
+            and not e.process_alive
+            and (e.changed or self._journals(e.session_id))
+        ]
 
     def _drop_orphan_journals(self, with_notes: set[str]) -> None:
         """Journals of dead sessions that never wrote a recovery file have nothing to replay onto."""
@@ -282,9 +295,7 @@ class RecoveryStore:
         """Delete ``entry``'s files; without one, this session's own files and the crash
         left-overs already offered (on a clean exit, after a save, or when declined)."""
         dead = [e for e in self.list() if e.session_id != self.session_id and not e.process_alive]
-        stems = [entry.session_id] if entry is not None else [
-            self.session_id, *(e.session_id for e in dead)
-        ]
+        stems = [entry.session_id] if entry is not None else [self.session_id, *(e.session_id for e in dead)]
         with self._lock:
             if entry is None and self._journal is not None:
                 self._journal.close()

@@ -73,35 +73,51 @@ class StrokeJournal:
         extra = blocks[0].shape[2:]
         if dtype.name not in _DTYPES or any(b.dtype != dtype or b.shape[2:] != extra for b in blocks):
             raise ValueError("journal tiles are float32 or int32, all of one layout")
-        boxes = [[int(x), int(y), int(b.shape[0]), int(b.shape[1])]
-                 for (x, y, _), b in zip(tiles, blocks, strict=True)]
+        boxes = [
+            [int(x), int(y), int(b.shape[0]), int(b.shape[1])]
+            for (x, y, _), b in zip(tiles, blocks, strict=True)
+        ]
         data = b"".join(b.data.cast("B") for b in blocks) if len(blocks) > 1 else blocks[0].data
-        self._write({"op": "pixels", "layer": layer_id, "tiles": boxes, "dtype": dtype.name,
-                     "channels": list(extra)}, memoryview(data).cast("B"))
+        self._write(
+            {"op": "pixels", "layer": layer_id, "tiles": boxes, "dtype": dtype.name, "channels": list(extra)},
+            memoryview(data).cast("B"),
+        )
 
     def append_blank_layer(self, layer: Layer, index: int) -> None:
         """Add a record of a blank layer inserted at ``index`` (its pixels are implied)."""
-        self._write({"op": "insert", "index": int(index), "id": layer.id, "kind": layer.kind.value,
-                     "name": layer.name, "size": [layer.width, layer.height],
-                     "offset": list(layer.offset), "opacity": float(layer.opacity),
-                     "visible": bool(layer.visible), "locked": bool(layer.locked),
-                     "tint": tint_to_hex(layer.tint) if layer.tint is not None else None,
-                     "palette": layer.palette.to_list() if layer.palette is not None else None},
-                    memoryview(b""))
+        self._write(
+            {
+                "op": "insert",
+                "index": int(index),
+                "id": layer.id,
+                "kind": layer.kind.value,
+                "name": layer.name,
+                "size": [layer.width, layer.height],
+                "offset": list(layer.offset),
+                "opacity": float(layer.opacity),
+                "visible": bool(layer.visible),
+                "locked": bool(layer.locked),
+                "tint": tint_to_hex(layer.tint) if layer.tint is not None else None,
+                "palette": layer.palette.to_list() if layer.palette is not None else None,
+            },
+            memoryview(b""),
+        )
 
     def _write(self, meta: dict, data: memoryview) -> None:
         header = json.dumps(meta).encode()
         crc = zlib.crc32(data, zlib.crc32(header))
         parts: list[bytes | memoryview] = [
             MAGIC + struct.pack("<I", len(header)) + header + struct.pack("<Q", data.nbytes),
-            data, struct.pack("<I", crc)]
+            data,
+            struct.pack("<I", crc),
+        ]
         fd = self._open()
         total = sum(len(p) for p in parts)
         written = os.writev(fd, parts)
         if written != total:  # a short write (a full disk): finish it or fail loudly
             rest = b"".join(bytes(p) for p in parts)[written:]
             while rest:
-                rest = rest[os.write(fd, rest):]
+                rest = rest[os.write(fd, rest) :]
         self._dirty.set()
 
     def _open(self) -> int:
@@ -212,8 +228,14 @@ def replay(path: str | os.PathLike, doc: Document) -> tuple[int, int]:
 
 def _fits(px: np.ndarray, x: int, y: int, block: np.ndarray) -> bool:
     h, w = block.shape[:2]
-    return (x >= 0 and y >= 0 and y + h <= px.shape[0] and x + w <= px.shape[1]
-            and block.shape[2:] == px.shape[2:] and block.dtype == px.dtype)
+    return (
+        x >= 0
+        and y >= 0
+        and y + h <= px.shape[0]
+        and x + w <= px.shape[1]
+        and block.shape[2:] == px.shape[2:]
+        and block.dtype == px.dtype
+    )
 
 
 def _insert_blank(doc: Document, meta: dict) -> bool:
@@ -222,11 +244,18 @@ def _insert_blank(doc: Document, meta: dict) -> bool:
         if width * height > 4 * doc.width * doc.height or any(lay.id == meta["id"] for lay in doc.layers):
             return False
         palette = Palette.from_list(meta["palette"]) if meta.get("palette") else None
-        layer = new_layer(LayerKind(meta["kind"]), str(meta["name"]), size=(width, height),
-                          id=str(meta["id"]), offset=tuple(int(v) for v in meta["offset"]),
-                          opacity=float(meta["opacity"]), visible=bool(meta["visible"]),
-                          locked=bool(meta["locked"]), palette=palette,
-                          tint=tint_from_hex(meta["tint"]) if meta.get("tint") else None)
+        layer = new_layer(
+            LayerKind(meta["kind"]),
+            str(meta["name"]),
+            size=(width, height),
+            id=str(meta["id"]),
+            offset=tuple(int(v) for v in meta["offset"]),
+            opacity=float(meta["opacity"]),
+            visible=bool(meta["visible"]),
+            locked=bool(meta["locked"]),
+            palette=palette,
+            tint=tint_from_hex(meta["tint"]) if meta.get("tint") else None,
+        )
     except (KeyError, ValueError, TypeError):
         return False
     doc._insert_layer(layer, int(meta.get("index", len(doc.layers))))
@@ -245,10 +274,13 @@ class JournalRecorder:
     ``record_layer(layer, index)``; any other change calls ``on_other()`` (the caller
     autosaves then)."""
 
-    def __init__(self, doc: Document,
-                 record: Callable[[str, list[tuple[int, int, np.ndarray]]], None],
-                 on_other: Callable[[], None],
-                 record_layer: Callable[[Layer, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        doc: Document,
+        record: Callable[[str, list[tuple[int, int, np.ndarray]]], None],
+        on_other: Callable[[], None],
+        record_layer: Callable[[Layer, int], None] | None = None,
+    ) -> None:
         self.doc = doc
         self._record = record
         self._record_layer = record_layer
@@ -282,8 +314,12 @@ class JournalRecorder:
             self._on_other()
 
     def _journal(self, step: object, undo: bool) -> None:
-        if (isinstance(step, InsertLayerStep) and not undo and self._record_layer is not None
-                and is_blank(step.layer)):
+        if (
+            isinstance(step, InsertLayerStep)
+            and not undo
+            and self._record_layer is not None
+            and is_blank(step.layer)
+        ):
             self._record_layer(step.layer, step.index)
             return
         if not isinstance(step, PixelStep) or step.new.nbytes > MAX_RECORD_BYTES:

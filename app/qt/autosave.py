@@ -70,8 +70,9 @@ class AutosaveController(QObject):
         self.source_path = document.path if document is not None else None
         self._opened_layers = [lay.id for lay in document.layers] if document is not None else []
         if document is not None:
-            self._recorder = JournalRecorder(document, self._journal, self._request_autosave,
-                                             self._journal_layer)
+            self._recorder = JournalRecorder(
+                document, self._journal, self._request_autosave, self._journal_layer
+            )
             self._request_autosave()  # the base copy, even before any change
 
     def _journal_layer(self, layer: Any, index: int) -> None:

@@ -23,8 +23,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="latent-atelier", description="Latent Atelier editor")
     parser.add_argument("file", nargs="?", help="a photo (PNG, JPEG, TIFF, WebP, BMP) or .ora")
     parser.add_argument("--no-sample", action="store_true", help="start without the sample photo")
-    parser.add_argument("--quit-after-start", action="store_true",
-                        help="quit as soon as the window is shown (a start-up check)")
+    parser.add_argument(
+        "--quit-after-start",
+        action="store_true",
+        help="quit as soon as the window is shown (a start-up check)",
+    )
     args, _qt_args = parser.parse_known_args(argv)
     return args
 

@@ -82,8 +82,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.actions_ = WindowActions(self)
         self.tool_options = ToolOptionsDock(self.brush_settings)
-        self.layers_dock = LayersDock(self.actions_.layer_panel_actions(),
-                                      self.actions_.layer_row_actions())
+        self.layers_dock = LayersDock(self.actions_.layer_panel_actions(), self.actions_.layer_row_actions())
         self.history_dock = HistoryDock()
         #: the generator operations: dock content, Model menu, jobs, results, compositing
         self.operations = OperationsController(self)
@@ -290,9 +289,7 @@ class MainWindow(QMainWindow):
             props["palette"] = palette
         if kind_enum == LayerKind.MASK:
             props["tint"] = next_mask_tint(doc.layers)
-        layer = new_layer(
-            kind_enum, f"{names.get(kind_enum, kind)} {count}", size=doc.size, **props
-        )
+        layer = new_layer(kind_enum, f"{names.get(kind_enum, kind)} {count}", size=doc.size, **props)
         active = doc.active_layer
         index = doc.index_of(active.id) + 1 if active is not None else None
         doc.add_layer(layer, index)
@@ -446,9 +443,7 @@ class MainWindow(QMainWindow):
         if doc is None:
             self.setWindowTitle(APP_TITLE)
             return
-        name = (
-            Path(doc.path).name if doc.path else (doc.layers[0].name if doc.layers else "Untitled")
-        )
+        name = Path(doc.path).name if doc.path else (doc.layers[0].name if doc.layers else "Untitled")
         self.setWindowTitle(f"{name}{' *' if doc.dirty else ''} — {APP_TITLE}")
 
     def _update_enabled(self) -> None:

@@ -63,20 +63,14 @@ class WindowActions:
         self.actual = self._make("&100%", canvas.actual_pixels, "Ctrl+1", "actual")
         self.zoom_in = self._make("Zoom &in", canvas.zoom_in, ["Ctrl++", "Ctrl+="], "zoom_in")
         self.zoom_out = self._make("Zoom &out", canvas.zoom_out, "Ctrl+-", "zoom_out")
-        self.mask_overlay = self._make_toggle("Show &mask overlay", canvas.set_show_masks, "Alt+M",
-                                              "mask")
+        self.mask_overlay = self._make_toggle("Show &mask overlay", canvas.set_show_masks, "Alt+M", "mask")
         self.mask_overlay.setChecked(True)
-        self.hide_photo = self._make_toggle("&Hide the photo (see cut-outs)",
-                                            canvas.set_hide_photo, "Alt+H")
+        self.hide_photo = self._make_toggle("&Hide the photo (see cut-outs)", canvas.set_hide_photo, "Alt+H")
         self.add_paint = self._make(
             "Add &paint layer", partial(w.add_layer, "paint"), "Ctrl+Shift+N", "add_paint"
         )
-        self.add_mask = self._make(
-            "Add &mask layer", partial(w.add_layer, "mask"), None, "add_mask"
-        )
-        self.add_labels = self._make(
-            "Add &label layer", partial(w.add_layer, "labels"), None, "add_labels"
-        )
+        self.add_mask = self._make("Add &mask layer", partial(w.add_layer, "mask"), None, "add_mask")
+        self.add_labels = self._make("Add &label layer", partial(w.add_layer, "labels"), None, "add_labels")
         self.duplicate = self._make("&Duplicate layer", w.duplicate_layer, "Ctrl+J", "duplicate")
         self.delete = self._make("De&lete layer", w.delete_layer, "Shift+Del", "delete")
         self.shortcuts = self._make("&Keyboard shortcuts", self.show_shortcuts, "F1")
@@ -95,15 +89,21 @@ class WindowActions:
         self.tool_actions[ToolKind.BRUSH].setChecked(True)
         self.recent_menu: QMenu | None = None
 
-    def _make(self, text: str, slot: Callable[[], object], shortcut: Shortcut = None,
-              icon_key: str | None = None) -> QAction:
+    def _make(
+        self, text: str, slot: Callable[[], object], shortcut: Shortcut = None, icon_key: str | None = None
+    ) -> QAction:
         """An action that calls ``slot()`` (a checkable one in a group included: tools)."""
         action = self._new_action(text, shortcut, icon_key)
         action.triggered.connect(lambda _checked=False: slot())
         return action
 
-    def _make_toggle(self, text: str, slot: Callable[[bool], object], shortcut: Shortcut = None,
-                     icon_key: str | None = None) -> QAction:
+    def _make_toggle(
+        self,
+        text: str,
+        slot: Callable[[bool], object],
+        shortcut: Shortcut = None,
+        icon_key: str | None = None,
+    ) -> QAction:
         """A checkable on/off action that calls ``slot(checked)``."""
         action = self._new_action(text, shortcut, icon_key)
         action.setCheckable(True)
@@ -118,9 +118,7 @@ class WindowActions:
         if icon_key:
             action.setIcon(icon(icon_key))
         if action.shortcuts():
-            action.setToolTip(
-                f"{text.replace('&', '').rstrip('…')} ({action.shortcut().toString()})"
-            )
+            action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({action.shortcut().toString()})")
         self.w.addAction(action)  # shortcuts work even when the menu bar is hidden
         self._all.append(action)
         return action

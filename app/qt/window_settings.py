@@ -13,9 +13,7 @@ MAX_RECENT = 10
 
 def default_settings() -> QSettings:
     """The user's settings store (INI under the XDG config dir on Linux)."""
-    return QSettings(
-        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
-    )
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
 
 
 class WindowSettings:

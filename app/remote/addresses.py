@@ -84,8 +84,9 @@ def parse_address(text: str) -> WorkerAddress:
     return WorkerAddress(scheme, host, port)
 
 
-def check_secure(address: WorkerAddress, tls_dir: str | Path | None,
-                 files: tuple[str, ...] = CERT_FILES) -> Path | None:
+def check_secure(
+    address: WorkerAddress, tls_dir: str | Path | None, files: tuple[str, ...] = CERT_FILES
+) -> Path | None:
     """The certificate folder to use for ``address`` (None: plain loopback TCP).
 
     Raises :class:`RemoteSetupError` for a non-loopback address without ``tls://`` or
@@ -104,7 +105,5 @@ def check_secure(address: WorkerAddress, tls_dir: str | Path | None,
     folder = Path(tls_dir).expanduser()
     missing = [name for name in files if not (folder / name).is_file()]
     if missing:
-        raise RemoteSetupError(
-            f"the certificate folder {folder} lacks {', '.join(missing)}. {advice}"
-        )
+        raise RemoteSetupError(f"the certificate folder {folder} lacks {', '.join(missing)}. {advice}")
     return folder

@@ -35,8 +35,10 @@ class BatchReport:
 
     def summary(self) -> str:
         """One line, then one line per failure."""
-        lines = [f"batch: {len(self.done)} done, {len(self.skipped)} already done (skipped), "
-                 f"{len(self.failed)} failed in {self.seconds:.1f}s"]
+        lines = [
+            f"batch: {len(self.done)} done, {len(self.skipped)} already done (skipped), "
+            f"{len(self.failed)} failed in {self.seconds:.1f}s"
+        ]
         lines += [f"  failed {path}: {message}" for path, message in self.failed]
         return "\n".join(lines)
 
@@ -44,13 +46,15 @@ class BatchReport:
 def output_folders(files: Sequence[Path], out_dir: Path) -> list[Path]:
     """``out_dir/<stem>`` per file; the parent folder's name is added where two stems clash."""
     stems = [f.stem for f in files]
-    return [out_dir / (f"{f.parent.name}_{f.stem}" if stems.count(f.stem) > 1 else f.stem)
-            for f in files]
+    return [out_dir / (f"{f.parent.name}_{f.stem}" if stems.count(f.stem) > 1 else f.stem) for f in files]
 
 
 def _marker_text(op_name: str, source: Path, params: dict[str, Any], model: str) -> str:
-    return json.dumps({"operation": op_name, "source": str(source.resolve()), "params": params,
-                       "model": model}, sort_keys=True, default=str)
+    return json.dumps(
+        {"operation": op_name, "source": str(source.resolve()), "params": params, "model": model},
+        sort_keys=True,
+        default=str,
+    )
 
 
 def is_done(folder: Path, expected: str) -> bool:
@@ -70,8 +74,9 @@ class BatchPlan:
     params: dict[str, Any]
 
 
-def plan_batch(op_name: str, files: Sequence[str | Path], params: Any, out_dir: str | Path,
-               model: str | None) -> BatchPlan:
+def plan_batch(
+    op_name: str, files: Sequence[str | Path], params: Any, out_dir: str | Path, model: str | None
+) -> BatchPlan:
     """Which of ``files`` still need a run with these settings (see the module docstring)."""
     paths = [Path(f) for f in files]
     param_dict = params_dict(params)
@@ -109,8 +114,9 @@ def run_batch(
     t0 = time.perf_counter()
     report = BatchReport(skipped=list(plan.skipped))
     todo, param_dict = plan.todo, plan.params
-    bar = tqdm(total=len(todo), desc=op.name, unit="photo", file=sys.stderr, disable=not show_bar,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=len(todo), desc=op.name, unit="photo", file=sys.stderr, disable=not show_bar, dynamic_ncols=True
+    )
     limit = max(1, IN_FLIGHT_PER_WORKER * max(session.n_workers, 1))
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
@@ -120,8 +126,9 @@ def run_batch(
         progress = Progress(None)
         running.append(progress)
         inputs = read_photo(path)
-        result = session.run(op.name, inputs, param_dict, progress, spec=model,
-                             device=device, needs_model=needs_model)
+        result = session.run(
+            op.name, inputs, param_dict, progress, spec=model, device=device, needs_model=needs_model
+        )
         folder.mkdir(parents=True, exist_ok=True)
         (folder / MARKER).unlink(missing_ok=True)
         write(result, folder)

@@ -74,8 +74,7 @@ def make_certificates(folder: str | Path) -> list[Path]:
         key = _key()
         cert = _certificate(f"latent-atelier {role}", key, "latent-atelier CA", ca_key, ca=False)
         _write(out / f"{role}.pem", cert.public_bytes(pem), secret=False)
-        key_bytes = key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
+        key_bytes = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         _write(out / f"{role}-key.pem", key_bytes, secret=True)
     return [out / n for n in names]
 
@@ -89,6 +88,7 @@ def dask_security(folder: Path | None, role: str) -> Any:
     cert, key = str(folder / f"{role}.pem"), str(folder / f"{role}-key.pem")
     kwargs = {"tls_ca_file": str(folder / "ca.pem"), "tls_client_cert": cert, "tls_client_key": key}
     if role == "worker":
-        kwargs.update(tls_scheduler_cert=cert, tls_scheduler_key=key, tls_worker_cert=cert,
-                      tls_worker_key=key)
+        kwargs.update(
+            tls_scheduler_cert=cert, tls_scheduler_key=key, tls_worker_cert=cert, tls_worker_key=key
+        )
     return Security(require_encryption=True, **kwargs)

@@ -54,8 +54,7 @@ def import_distributed() -> Any:
         import distributed
     except ImportError:
         raise RemoteSetupError(
-            "remote workers and batches need the 'remote' extra: "
-            "pip install 'latent-atelier[remote]'"
+            "remote workers and batches need the 'remote' extra: pip install 'latent-atelier[remote]'"
         ) from None
     return distributed
 
@@ -63,16 +62,18 @@ def import_distributed() -> Any:
 def dask_settings() -> dict[str, Any]:
     """Dask settings for our clusters: a job on a dying worker fails at once (no retry), and
     the workers do less housekeeping."""
-    return {"distributed.scheduler.allowed-failures": 0,
-            # the workers' housekeeping competes with a job's Python for the GIL: sampling
-            # profiler off, event-loop ticks and monitors less often (a 2-step embed ran ~30 %
-            # faster on a worker with these)
-            "distributed.worker.profile.enabled": False,
-            "distributed.admin.tick.interval": "1s",
-            "distributed.admin.system-monitor.gil.enabled": False,
-            "distributed.admin.system-monitor.interval": "2s",
-            "distributed.worker.memory.monitor-interval": "1s",
-            "distributed.admin.tick.limit": "60s"}
+    return {
+        "distributed.scheduler.allowed-failures": 0,
+        # the workers' housekeeping competes with a job's Python for the GIL: sampling
+        # profiler off, event-loop ticks and monitors less often (a 2-step embed ran ~30 %
+        # faster on a worker with these)
+        "distributed.worker.profile.enabled": False,
+        "distributed.admin.tick.interval": "1s",
+        "distributed.admin.system-monitor.gil.enabled": False,
+        "distributed.admin.system-monitor.interval": "2s",
+        "distributed.worker.memory.monitor-interval": "1s",
+        "distributed.admin.tick.limit": "60s",
+    }
 
 
 def params_dict(params: Any) -> dict[str, Any]:
@@ -95,8 +96,9 @@ class RemoteSession:
 
     # ------------------------------------------------------------------ set-up
     @classmethod
-    def connect(cls, address: str, tls_dir: str | Path | None = None,
-                timeout_s: float = CONNECT_TIMEOUT_S) -> RemoteSession:
+    def connect(
+        cls, address: str, tls_dir: str | Path | None = None, timeout_s: float = CONNECT_TIMEOUT_S
+    ) -> RemoteSession:
         """Connect to a running worker (``latent-atelier-worker --listen ...``)."""
         parsed = parse_address(address)
         folder = check_secure(parsed, tls_dir)
@@ -107,8 +109,12 @@ class RemoteSession:
 
         with dask.config.set(dask_settings()):
             try:
-                client = distributed.Client(parsed.url, security=dask_security(folder, "client"),
-                                            timeout=timeout_s, set_as_default=False)
+                client = distributed.Client(
+                    parsed.url,
+                    security=dask_security(folder, "client"),
+                    timeout=timeout_s,
+                    set_as_default=False,
+                )
             except (OSError, TimeoutError) as exc:
                 raise RemoteSetupError(
                     f"no worker answers at {parsed.url} ({exc}). Start one there with "
@@ -124,8 +130,12 @@ class RemoteSession:
 
         with dask.config.set(dask_settings()):
             cluster = distributed.LocalCluster(
-                n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                host="127.0.0.1", scheduler_port=0, dashboard_address=LOCAL_HTTP,
+                n_workers=n_workers,
+                threads_per_worker=threads_per_worker,
+                processes=True,
+                host="127.0.0.1",
+                scheduler_port=0,
+                dashboard_address=LOCAL_HTTP,
                 silence_logs=logging.ERROR,
             )
             client = distributed.Client(cluster, set_as_default=False)
@@ -175,8 +185,7 @@ class RemoteSession:
                 out[name] = value
         return out
 
-    def model_ref(self, spec: str | Path | None, device: str | None = None
-                  ) -> tuple[ModelRef, Any]:
+    def model_ref(self, spec: str | Path | None, device: str | None = None) -> tuple[ModelRef, Any]:
         """What a job needs to name its model, and the checkpoint's scattered bytes (or None)."""
         if spec is None:
             return ModelRef("demo", device=device), None
@@ -206,9 +215,16 @@ class RemoteSession:
         future = self.client.submit(model_info, ref, data, pure=False)
         return self._result(future)
 
-    def run(self, op_name: str, inputs: dict[str, Any], params: Any, progress: Progress,
-            spec: str | Path | None = None, device: str | None = None,
-            needs_model: bool = True) -> Any:
+    def run(
+        self,
+        op_name: str,
+        inputs: dict[str, Any],
+        params: Any,
+        progress: Progress,
+        spec: str | Path | None = None,
+        device: str | None = None,
+        needs_model: bool = True,
+    ) -> Any:
         """Run Operation ``op_name`` on a worker; returns its ``Result``.
 
         ``params``: the Operation's Params (a dataclass) or a dict. ``progress`` receives the
@@ -221,8 +237,17 @@ class RemoteSession:
         job_id = uuid.uuid4().hex
         queue = distributed.Queue(progress_queue_name(job_id), client=self.client)
         event = distributed.Event(cancel_event_name(job_id), client=self.client)
-        future = self.client.submit(run_operation, job_id, op_name, self._prepare_inputs(inputs),
-                                    dict(params), ref, data, pure=False, key=f"{op_name}-{job_id}")
+        future = self.client.submit(
+            run_operation,
+            job_id,
+            op_name,
+            self._prepare_inputs(inputs),
+            dict(params),
+            ref,
+            data,
+            pure=False,
+            key=f"{op_name}-{job_id}",
+        )
         try:
             return self._follow(future, queue, event, progress)
         finally:
@@ -305,6 +330,8 @@ class RemoteSession:
             raise RemoteWorkerLost(self._lost_message(f"the job was dropped ({exc})")) from None
 
     def _lost_message(self, what: str) -> str:
-        return (f"the worker at {self.label} stopped during the job: {what}. Nothing was "
-                "changed here; check the worker's machine (memory, GPU), restart "
-                "`latent-atelier-worker` there if needed, and run the job again.")
+        return (
+            f"the worker at {self.label} stopped during the job: {what}. Nothing was "
+            "changed here; check the worker's machine (memory, GPU), restart "
+            "`latent-atelier-worker` there if needed, and run the job again."
+        )

@@ -26,18 +26,28 @@ from latent_atelier.app.remote.addresses import (
 
 def build_parser() -> argparse.ArgumentParser:
     """The worker's command line."""
-    p = argparse.ArgumentParser(prog="latent-atelier-worker",
-                                description="Serve Operations to the app from this (GPU) machine.")
-    p.add_argument("--listen", default=None,
-                   help="address to serve on, e.g. tcp://127.0.0.1:8786 or tls://0.0.0.0:8786")
-    p.add_argument("--tls-dir", default=None,
-                   help="folder with ca.pem, worker.pem, worker-key.pem (from --make-certs)")
-    p.add_argument("--make-certs", metavar="DIR", default=None,
-                   help="write a new certificate authority and worker/client keys into DIR, then exit")
+    p = argparse.ArgumentParser(
+        prog="latent-atelier-worker", description="Serve Operations to the app from this (GPU) machine."
+    )
+    p.add_argument(
+        "--listen", default=None, help="address to serve on, e.g. tcp://127.0.0.1:8786 or tls://0.0.0.0:8786"
+    )
+    p.add_argument(
+        "--tls-dir", default=None, help="folder with ca.pem, worker.pem, worker-key.pem (from --make-certs)"
+    )
+    p.add_argument(
+        "--make-certs",
+        metavar="DIR",
+        default=None,
+        help="write a new certificate authority and worker/client keys into DIR, then exit",
+    )
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1 per GPU)")
     p.add_argument("--threads", type=int, default=1, help="jobs at once per worker process")
-    p.add_argument("--device", default=None,
-                   help="device for every job: cpu, cuda, cuda:N, mps (default: best available)")
+    p.add_argument(
+        "--device",
+        default=None,
+        help="device for every job: cpu, cuda, cuda:N, mps (default: best available)",
+    )
     return p
 
 
@@ -54,13 +64,20 @@ def _serve(url: str, folder, workers: int, threads: int, device: str | None) -> 
     settings = {**dask_settings(), "distributed.nanny.environ": env}
     with dask.config.set(settings):
         cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=threads, processes=True,
-            host=host.strip("[]"), scheduler_port=int(port), protocol=f"{scheme}://",
-            security=dask_security(folder, "worker"), dashboard_address=LOCAL_HTTP,
+            n_workers=workers,
+            threads_per_worker=threads,
+            processes=True,
+            host=host.strip("[]"),
+            scheduler_port=int(port),
+            protocol=f"{scheme}://",
+            security=dask_security(folder, "worker"),
+            dashboard_address=LOCAL_HTTP,
             silence_logs=logging.WARNING,
         )
-    print(f"latent-atelier worker: {workers} process(es) serving at {cluster.scheduler_address}; "
-          "Ctrl-C stops", flush=True)
+    print(
+        f"latent-atelier worker: {workers} process(es) serving at {cluster.scheduler_address}; Ctrl-C stops",
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -81,12 +98,13 @@ def main(argv: list[str] | None = None) -> int:
 
             for path in make_certificates(args.make_certs):
                 print(f"wrote {path}")
-            print("Keep worker-key.pem on this machine; copy ca.pem, client.pem and "
-                  "client-key.pem to the app's machine (client-key.pem is the secret).")
+            print(
+                "Keep worker-key.pem on this machine; copy ca.pem, client.pem and "
+                "client-key.pem to the app's machine (client-key.pem is the secret)."
+            )
             return 0
         if not args.listen:
-            raise RemoteSetupError("give --listen ADDRESS (e.g. tcp://127.0.0.1:8786), or "
-                                   "--make-certs DIR")
+            raise RemoteSetupError("give --listen ADDRESS (e.g. tcp://127.0.0.1:8786), or --make-certs DIR")
         if args.workers < 1 or args.threads < 1:
             raise RemoteSetupError("--workers and --threads must be at least 1")
         address = parse_address(args.listen)

@@ -100,8 +100,13 @@ def cached_model(ref: ModelRef, checkpoint: bytes | None) -> tuple[Any, str]:
 def model_info(ref: ModelRef, checkpoint: bytes | None) -> dict[str, Any]:
     """Load (or find) the model; its arch, resolution, device and this worker's host name."""
     gen, device = cached_model(ref, checkpoint)
-    return {"arch": getattr(gen, "arch", "?"), "resolution": int(gen.resolution),
-            "device": device, "host": socket.gethostname(), "pid": os.getpid()}
+    return {
+        "arch": getattr(gen, "arch", "?"),
+        "resolution": int(gen.resolution),
+        "device": device,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
 
 
 class _Relay:
@@ -191,11 +196,16 @@ class _Relay:
         if message or new_stage or now - self.last_step >= STEP_INTERVAL_S or step >= total:
             self.last_stage = self.progress.stage
             self.last_step = now
-            message.update(kind="step", step=int(step), total=int(total),
-                           stage=str(self.progress.stage),
-                           stage_steps=(self.progress.in_stage(step, total)[1]
-                                        if self.progress.stage_length_known else None),
-                           metrics={str(k): float(v) for k, v in metrics.items()})
+            message.update(
+                kind="step",
+                step=int(step),
+                total=int(total),
+                stage=str(self.progress.stage),
+                stage_steps=(
+                    self.progress.in_stage(step, total)[1] if self.progress.stage_length_known else None
+                ),
+                metrics={str(k): float(v) for k, v in metrics.items()},
+            )
             self.send(message)
 
 
@@ -208,8 +218,14 @@ def _to_cpu(value: Any) -> Any:
     return value
 
 
-def run_operation(job_id: str, op_name: str, inputs: dict[str, Any], params: dict[str, Any],
-                  ref: ModelRef | None, checkpoint: bytes | None) -> Any:
+def run_operation(
+    job_id: str,
+    op_name: str,
+    inputs: dict[str, Any],
+    params: dict[str, Any],
+    ref: ModelRef | None,
+    checkpoint: bytes | None,
+) -> Any:
     """Run Operation ``op_name`` here; returns its Result (tensors moved to the CPU)."""
     from latent_atelier.editors.operation import Progress, Result
     from latent_atelier.editors.registry import get_operation
@@ -221,10 +237,14 @@ def run_operation(job_id: str, op_name: str, inputs: dict[str, Any], params: dic
         gen, device = (None, "cpu") if ref is None else cached_model(ref, checkpoint)
         relay.send({"kind": "started", "device": device, "host": socket.gethostname()})
         if gen is not None:  # latents come from the app's CPU memory
-            inputs = {k: v.to(device) if hasattr(v, "w") and hasattr(v, "to") else v
-                      for k, v in inputs.items()}
+            inputs = {
+                k: v.to(device) if hasattr(v, "w") and hasattr(v, "to") else v for k, v in inputs.items()
+            }
         result = op.run(gen, inputs, op.Params(**params), progress)
-        return Result(outputs={k: _to_cpu(v) for k, v in result.outputs.items()},
-                      metrics=dict(result.metrics), params=dict(result.params))
+        return Result(
+            outputs={k: _to_cpu(v) for k, v in result.outputs.items()},
+            metrics=dict(result.metrics),
+            params=dict(result.params),
+        )
     finally:
         relay.close()

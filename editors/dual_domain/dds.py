@@ -150,8 +150,9 @@ def _start(gen_t, settings: DDSSettings, batch: int, device) -> tuple[torch.Tens
     return None, Latent(w, [])
 
 
-def dual_domain_synthesis(gen_s, gen_t, inputs: DDSInputs, settings: DDSSettings,
-                          progress: Progress | None = None, vgg=None) -> DDSOutcome:
+def dual_domain_synthesis(
+    gen_s, gen_t, inputs: DDSInputs, settings: DDSSettings, progress: Progress | None = None, vgg=None
+) -> DDSOutcome:
     """Run the optimisation for every item of ``inputs``; see the module docstring."""
     from latent_atelier.editors.inversion.embed_core import search_synthesis
     from latent_atelier.models.perceptual import get_vgg

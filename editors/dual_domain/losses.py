@@ -44,8 +44,9 @@ class MaskedPerceptual:
             image = image * mask
         return self.vgg(image, self.layers)
 
-    def __call__(self, x: torch.Tensor, target: torch.Tensor | Mapping[str, torch.Tensor],
-                 mask: torch.Tensor) -> torch.Tensor:
+    def __call__(
+        self, x: torch.Tensor, target: torch.Tensor | Mapping[str, torch.Tensor], mask: torch.Tensor
+    ) -> torch.Tensor:
         """Per-item loss between ``x`` and ``target`` (an image or its :meth:`features`) under ``mask``."""
         fy = target if isinstance(target, Mapping) else self.features(target, mask)
         fx = self.features(x, mask)
@@ -68,8 +69,9 @@ def naive_crossover(
     return x_s * y_s + x_t * (1.0 - y_t)
 
 
-def crossover_loss(img_s: torch.Tensor, img_t: torch.Tensor, x_c: torch.Tensor,
-                   y_s: torch.Tensor, y_t: torch.Tensor) -> torch.Tensor:
+def crossover_loss(
+    img_s: torch.Tensor, img_t: torch.Tensor, x_c: torch.Tensor, y_s: torch.Tensor, y_t: torch.Tensor
+) -> torch.Tensor:
     """Eq. 4-5: MSE between the generated crossover (``img_s`` in ``y_s``, ``img_t`` outside
     ``y_t``) and the naive one ``x_c``; per item."""
     return (naive_crossover(img_s, img_t, y_s, y_t) - x_c).square().mean(dim=(1, 2, 3))

@@ -33,14 +33,23 @@ DEMO_SEGMENTER = "furrygan-demo.parts.safetensors"
 class DualDomainParams:
     """Settings of ``dual-domain`` (defaults: the paper's Algorithm 1)."""
 
-    source: str = param("second", help="which generator gives the part (the other draws the result)",
-                        choices=("second", "first"))
-    variant: str = param("paper", help="paper: both generators render, weights 0.9/1/0.5; "
-                         "code: the authors' code, one generator renders, weights 2/1/3",
-                         choices=("paper", "code"))
-    space: str = param("auto", help="optimise z from a random start or W+ from the mean latent "
-                       "(auto: z for the paper variant, W+ for the code variant)",
-                       choices=("auto", "z", "w+"))
+    source: str = param(
+        "second",
+        help="which generator gives the part (the other draws the result)",
+        choices=("second", "first"),
+    )
+    variant: str = param(
+        "paper",
+        help="paper: both generators render, weights 0.9/1/0.5; "
+        "code: the authors' code, one generator renders, weights 2/1/3",
+        choices=("paper", "code"),
+    )
+    space: str = param(
+        "auto",
+        help="optimise z from a random start or W+ from the mean latent "
+        "(auto: z for the paper variant, W+ for the code variant)",
+        choices=("auto", "z", "w+"),
+    )
     steps: int = param(1000, 0, 20000, "optimisation steps (paper: 1000)")
     lr: float = param(0.01, 1e-4, 1.0, "Adam learning rate")
     seed: int = param(0, 0, 2**31 - 1, "first seed of the latents (without a latent input) and of the start")
@@ -68,8 +77,10 @@ def _resized_mask(mask: np.ndarray, size: int) -> np.ndarray:
     if m.shape != (size, size):
         h, w = m.shape
         if abs(h - w) > 0.02 * max(h, w):
-            raise OperationError(f"the part mask is {w} x {h}: paint it on a square (model-sized) "
-                                 "image so it can be mapped onto the generated one")
+            raise OperationError(
+                f"the part mask is {w} x {h}: paint it on a square (model-sized) "
+                "image so it can be mapped onto the generated one"
+            )
         m = cv2.resize(m, (size, size), interpolation=cv2.INTER_AREA)
     return m
 
@@ -109,27 +120,51 @@ class DualDomain(Operation):
 
     name = "dual-domain"
     title = "Dual-domain part"
-    description = ("Put a part (eyes, nose, mouth...) drawn by one generator into the image of a second, "
-                   "compatible generator for the same latent, seamlessly (Dual-Domain Synthesis).")
+    description = (
+        "Put a part (eyes, nose, mouth...) drawn by one generator into the image of a second, "
+        "compatible generator for the same latent, seamlessly (Dual-Domain Synthesis)."
+    )
     inputs = (
-        Slot("second_model", "model",
-             help="the other domain's generator (same architecture and latent space)"),
+        Slot(
+            "second_model", "model", help="the other domain's generator (same architecture and latent space)"
+        ),
         Slot("latent", "latent", optional=True, help="whose images to combine (default: seeded latents)"),
-        Slot("part_mask", "mask", optional=True,
-             help="the part, painted on a model-sized image (default: the part segmenter)"),
-        Slot("segmenter", "file", optional=True,
-             help="part segmenter .safetensors (default: the bundled eyes+nose+mouth one, demo model)"),
+        Slot(
+            "part_mask",
+            "mask",
+            optional=True,
+            help="the part, painted on a model-sized image (default: the part segmenter)",
+        ),
+        Slot(
+            "segmenter",
+            "file",
+            optional=True,
+            help="part segmenter .safetensors (default: the bundled eyes+nose+mouth one, demo model)",
+        ),
     )
     outputs = (
-        Slot("result", "image", multiple=True,
-             help="the dual-domain image(s), drawn by the target generator"),
+        Slot(
+            "result", "image", multiple=True, help="the dual-domain image(s), drawn by the target generator"
+        ),
         Slot("source", "image", multiple=True, help="the source domain's image of each latent"),
         Slot("target", "image", multiple=True, help="the target domain's image of each latent"),
         Slot("crossover", "image", multiple=True, help="naive cut and paste, for comparison"),
-        Slot("part_source", "mask", optional=True, multiple=True, layer=False,
-             help="the part mask on the source image"),
-        Slot("part_target", "mask", optional=True, multiple=True, layer=False,
-             help="the part mask on the target image"),
+        Slot(
+            "part_source",
+            "mask",
+            optional=True,
+            multiple=True,
+            layer=False,
+            help="the part mask on the source image",
+        ),
+        Slot(
+            "part_target",
+            "mask",
+            optional=True,
+            multiple=True,
+            layer=False,
+            help="the part mask on the target image",
+        ),
         Slot("latent", "latent", help="the latent(s) of the result (W+ and the noise maps)"),
     )
     Params = DualDomainParams
@@ -149,8 +184,9 @@ class DualDomain(Operation):
         if not bool((y_s > 0.5).any()):
             raise OperationError("the part mask is empty: paint the part, or lower the threshold")
         space = params.space if params.space != "auto" else ("z" if params.variant == "paper" else "w+")
-        settings = DDSSettings(variant=params.variant, space=space, steps=params.steps, lr=params.lr,
-                               seed=params.seed)
+        settings = DDSSettings(
+            variant=params.variant, space=space, steps=params.steps, lr=params.lr, seed=params.seed
+        )
         data = DDSInputs(x_s, x_t, y_s, y_t, latent)
         progress.set_stage(f"dual-domain ({params.variant}, {space})")
         with frozen(gen_s, gen_t):
@@ -158,9 +194,12 @@ class DualDomain(Operation):
         metrics = {k: float(np.mean(v)) for k, v in out.metrics.items()}
         return Result(
             outputs={
-                "result": _numpy_images(out.image), "source": _numpy_images(x_s),
-                "target": _numpy_images(x_t), "crossover": _numpy_images(data.crossover),
-                "part_source": list(y_s[:, 0].cpu().numpy()), "part_target": list(y_t[:, 0].cpu().numpy()),
+                "result": _numpy_images(out.image),
+                "source": _numpy_images(x_s),
+                "target": _numpy_images(x_t),
+                "crossover": _numpy_images(data.crossover),
+                "part_source": list(y_s[:, 0].cpu().numpy()),
+                "part_target": list(y_t[:, 0].cpu().numpy()),
                 "latent": out.latent,
             },
             metrics=metrics,
@@ -176,8 +215,10 @@ class DualDomain(Operation):
             return m, m.clone()
         seg = _segmenter_for(gen_s, inputs.get("segmenter"))
         if seg is None:
-            raise OperationError("no part mask: paint one (Layer > Add mask layer) or give a part "
-                                 "segmenter file that fits this model")
+            raise OperationError(
+                "no part mask: paint one (Layer > Add mask layer) or give a part "
+                "segmenter file that fits this model"
+            )
         seg = seg.to(device)
         y_s = (seg.predict(gen_s, latent) > params.threshold).float()
         y_t = (seg.predict(gen_t, latent) > params.threshold).float()

@@ -51,17 +51,22 @@ def generator_features(gen, latent: Latent, layers: Sequence[str]) -> tuple[torc
 class PartSegmenter(nn.Module):
     """1x1 conv to 128, dilated 3x3 convs 64-64-32, 1x1 to one logit per pixel."""
 
-    def __init__(self, in_channels: int, layers: Sequence[str], part: str = "part",
-                 arch: str = "", resolution: int = 0) -> None:
+    def __init__(
+        self, in_channels: int, layers: Sequence[str], part: str = "part", arch: str = "", resolution: int = 0
+    ) -> None:
         super().__init__()
         self.in_channels, self.layers, self.part = int(in_channels), tuple(layers), part
         self.arch, self.resolution = arch, int(resolution)
         h = HIDDEN
         self.net = nn.Sequential(
-            nn.Conv2d(in_channels, h[0], 1), nn.ReLU(),
-            nn.Conv2d(h[0], h[1], 3, padding=DILATIONS[0], dilation=DILATIONS[0]), nn.ReLU(),
-            nn.Conv2d(h[1], h[2], 3, padding=DILATIONS[1], dilation=DILATIONS[1]), nn.ReLU(),
-            nn.Conv2d(h[2], h[3], 3, padding=DILATIONS[2], dilation=DILATIONS[2]), nn.ReLU(),
+            nn.Conv2d(in_channels, h[0], 1),
+            nn.ReLU(),
+            nn.Conv2d(h[0], h[1], 3, padding=DILATIONS[0], dilation=DILATIONS[0]),
+            nn.ReLU(),
+            nn.Conv2d(h[1], h[2], 3, padding=DILATIONS[1], dilation=DILATIONS[1]),
+            nn.ReLU(),
+            nn.Conv2d(h[2], h[3], 3, padding=DILATIONS[2], dilation=DILATIONS[2]),
+            nn.ReLU(),
             nn.Conv2d(h[3], 1, 1),
         )
 
@@ -73,8 +78,10 @@ class PartSegmenter(nn.Module):
         """Raise ValueError unless ``gen`` gives the features this segmenter reads."""
         wrong_arch = bool(self.arch) and getattr(gen, "arch", "") != self.arch
         if wrong_arch or (self.resolution and gen.resolution != self.resolution):
-            raise ValueError(f"this part segmenter was trained on a {self.arch} {self.resolution} px "
-                             f"generator, not a {getattr(gen, 'arch', '?')} {gen.resolution} px one")
+            raise ValueError(
+                f"this part segmenter was trained on a {self.arch} {self.resolution} px "
+                f"generator, not a {getattr(gen, 'arch', '?')} {gen.resolution} px one"
+            )
         missing = [n for n in self.layers if n not in gen.layer_names]
         if missing:
             raise ValueError(f"the generator has no layers {missing} that this part segmenter reads")
@@ -85,8 +92,10 @@ class PartSegmenter(nn.Module):
         self.check_generator(gen)
         _img, feats = generator_features(gen, latent, self.layers)
         if feats.shape[1] != self.in_channels:
-            raise ValueError(f"the generator gives {feats.shape[1]} feature channels; "
-                             f"this part segmenter reads {self.in_channels}")
+            raise ValueError(
+                f"the generator gives {feats.shape[1]} feature channels; "
+                f"this part segmenter reads {self.in_channels}"
+            )
         return torch.sigmoid(self(feats.to(next(self.parameters()).device)))
 
     # -- files ---------------------------------------------------------------------------
@@ -96,9 +105,18 @@ class PartSegmenter(nn.Module):
 
         from latent_atelier.models.atomic import atomic_write_bytes
 
-        meta = {"format": FORMAT, "settings": json.dumps({
-            "in_channels": self.in_channels, "layers": list(self.layers), "part": self.part,
-            "arch": self.arch, "resolution": self.resolution})}
+        meta = {
+            "format": FORMAT,
+            "settings": json.dumps(
+                {
+                    "in_channels": self.in_channels,
+                    "layers": list(self.layers),
+                    "part": self.part,
+                    "arch": self.arch,
+                    "resolution": self.resolution,
+                }
+            ),
+        }
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         atomic_write_bytes(Path(path), save(tensors, metadata=meta))
 
@@ -115,8 +133,11 @@ class PartSegmenter(nn.Module):
                 raise ValueError("not a part segmenter file")
             s = json.loads(meta["settings"])
             seg = PartSegmenter(
-                int(s["in_channels"]), [str(n) for n in s["layers"]], str(s.get("part", "part")),
-                str(s.get("arch", "")), int(s.get("resolution", 0)),
+                int(s["in_channels"]),
+                [str(n) for n in s["layers"]],
+                str(s.get("part", "part")),
+                str(s.get("arch", "")),
+                int(s.get("resolution", 0)),
             )
             seg.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
         except (OSError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
@@ -128,8 +149,15 @@ class PartSegmenter(nn.Module):
         return seg.to(device).eval()
 
 
-def train_segmenter(gen, latents: Latent, labels: torch.Tensor, part: str = "part", steps: int = 400,
-                    lr: float = 1e-3, seed: int = 0) -> PartSegmenter:
+def train_segmenter(
+    gen,
+    latents: Latent,
+    labels: torch.Tensor,
+    part: str = "part",
+    steps: int = 400,
+    lr: float = 1e-3,
+    seed: int = 0,
+) -> PartSegmenter:
     """Fit a segmenter to labelled latents (one is the paper's one shot): ``labels``
     ``(B, 1, S, S)`` in {0, 1}. Binary cross-entropy with the positive class weighted by
     its rarity, Adam, horizontal flips of features and labels."""

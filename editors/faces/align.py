@@ -96,18 +96,14 @@ def placement_from_points(
 ) -> Placement:
     """Manual alignment: the eye centres (image-left, image-right; either order works)
     and the mouth centre, in photo pixels. Needs no face model."""
-    return placement_from_quad(
-        ffhq_quad(left_eye, right_eye, mouth_center), size, photo_shape, feather
-    )
+    return placement_from_quad(ffhq_quad(left_eye, right_eye, mouth_center), size, photo_shape, feather)
 
 
 def placement_for_face(
     face: Face, size: int, photo_shape: tuple[int, int], feather: float = 0.04
 ) -> Placement:
     """The FFHQ placement of a detected face (eye centres and the mouth-corner midpoint)."""
-    return placement_from_points(
-        face.right_eye, face.left_eye, face.mouth_center, size, photo_shape, feather
-    )
+    return placement_from_points(face.right_eye, face.left_eye, face.mouth_center, size, photo_shape, feather)
 
 
 def parse_points(text: str) -> np.ndarray:
@@ -118,17 +114,13 @@ def parse_points(text: str) -> np.ndarray:
     except ValueError:
         pts = np.zeros((0,))
     if pts.shape != (3, 2) or not np.all(np.isfinite(pts)):
-        raise OperationError(
-            f"points={text!r}: give three 'x,y' pairs: left eye, right eye, mouth centre"
-        )
+        raise OperationError(f"points={text!r}: give three 'x,y' pairs: left eye, right eye, mouth centre")
     return pts
 
 
 @dataclass
 class AlignParams:
-    size: int = param(
-        0, 0, 4096, "output size in pixels; 0 = the model's resolution (256 without one)"
-    )
+    size: int = param(0, 0, 4096, "output size in pixels; 0 = the model's resolution (256 without one)")
     face: int = param(0, 0, 63, "which face when there are several (0 = the largest)")
     feather: float = param(0.04, 0.0, 0.5, "soft edge when pasting back, a fraction of the crop")
     points: str = param("", help="manual: 'x,y x,y x,y' = both eye centres and the mouth centre")
@@ -153,9 +145,7 @@ class Align(Operation):
     Params = AlignParams
     needs_generator = False
 
-    def run(
-        self, gen: Any, inputs: dict[str, Any], params: AlignParams, progress: Progress
-    ) -> Result:
+    def run(self, gen: Any, inputs: dict[str, Any], params: AlignParams, progress: Progress) -> Result:
         """Align the chosen face; ``inputs["points"]`` (3 x 2) or ``params.points``: by hand."""
         self.check_inputs(inputs)
         photo = np.asarray(inputs["photo"], np.float32)
@@ -173,9 +163,7 @@ class Align(Operation):
             scores = [1.0]
         else:
             found = self._detect(photo)
-            placements = [
-                placement_for_face(f, size, photo.shape[:2], params.feather) for f in found
-            ]
+            placements = [placement_for_face(f, size, photo.shape[:2], params.feather) for f in found]
             scores = [f.score for f in found]
         if params.face >= len(placements):
             raise OperationError(

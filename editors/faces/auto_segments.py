@@ -118,9 +118,7 @@ class AutoSegments(Operation):
     Params = AutoSegmentsParams
     needs_generator = False
 
-    def run(
-        self, gen: Any, inputs: dict[str, Any], params: AutoSegmentsParams, progress: Progress
-    ) -> Result:
+    def run(self, gen: Any, inputs: dict[str, Any], params: AutoSegmentsParams, progress: Progress) -> Result:
         """Label map at the photo's full resolution plus its palette ``[(id, name, rgb)]``."""
         self.check_inputs(inputs)
         photo = np.asarray(inputs["photo"], np.float32)

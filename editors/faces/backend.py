@@ -40,9 +40,7 @@ def load_solutions() -> SimpleNamespace:
             selfie_segmentation,
         )
     except ImportError as exc:  # the extra or one of its dependencies is absent
-        raise FacesUnavailable(
-            f"automatic face detection is unavailable ({exc}); {INSTALL_HINT}"
-        ) from exc
+        raise FacesUnavailable(f"automatic face detection is unavailable ({exc}); {INSTALL_HINT}") from exc
     return SimpleNamespace(
         face_detection=face_detection,
         face_mesh=face_mesh,

@@ -50,9 +50,7 @@ class Face:
     @property
     def key_points(self) -> np.ndarray:
         """5 x 2: right eye, left eye, nose tip, right and left mouth corners."""
-        return np.stack(
-            [self.right_eye, self.left_eye, self.nose, self.mouth_right, self.mouth_left]
-        )
+        return np.stack([self.right_eye, self.left_eye, self.nose, self.mouth_right, self.mouth_left])
 
     @property
     def width(self) -> float:
@@ -83,9 +81,7 @@ def detect_faces(image: np.ndarray, min_score: float = 0.5, max_faces: int = 8) 
     photo = photo[..., :3]
     scale = min(1.0, DETECT_SIDE / max(photo.shape[:2]))
     work = to_uint8_rgb(
-        photo
-        if scale == 1.0
-        else cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        photo if scale == 1.0 else cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     )
     boxes = _find_boxes(sol, work, min_score)
     faces = []
@@ -123,9 +119,7 @@ def _detect(sol, img: np.ndarray, min_score: float) -> list[Detection]:
             res = fd.process(img)
         for d in res.detections or []:
             rb = d.location_data.relative_bounding_box
-            box = np.array(
-                [rb.xmin * w, rb.ymin * h, (rb.xmin + rb.width) * w, (rb.ymin + rb.height) * h]
-            )
+            box = np.array([rb.xmin * w, rb.ymin * h, (rb.xmin + rb.width) * w, (rb.ymin + rb.height) * h])
             kps = np.array([[k.x * w, k.y * h] for k in d.location_data.relative_keypoints])
             out.append((box, float(d.score[0]), kps))
         if out:

@@ -81,9 +81,7 @@ def region_polygon(mesh: np.ndarray, name: str) -> np.ndarray:
     chains = region_chains(name)
     loops = [c for c in chains if len(c) >= 3 and _is_loop(c, name)]
     if name != "nose" and loops:
-        return max(
-            (mesh[list(c)] for c in loops), key=lambda p: abs(cv2.contourArea(p.astype(np.float32)))
-        )
+        return max((mesh[list(c)] for c in loops), key=lambda p: abs(cv2.contourArea(p.astype(np.float32))))
     if name != "nose" and len(chains) == 2:
         a, b = (mesh[list(c)] for c in chains)
         if np.hypot(*(a[-1] - b[0])) > np.hypot(*(a[-1] - b[-1])):

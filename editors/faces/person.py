@@ -18,9 +18,7 @@ def person_mask(image: np.ndarray) -> np.ndarray:
     h, w = photo.shape[:2]
     scale = min(1.0, SEGMENT_SIDE / max(h, w))
     work = (
-        photo
-        if scale == 1.0
-        else cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        photo if scale == 1.0 else cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     )
     with sol.selfie_segmentation.SelfieSegmentation(model_selection=0) as seg:
         res = seg.process(work)

@@ -68,8 +68,10 @@ def modulation_layers(gen: Generator, group: str | None = None) -> list[tuple[in
             found.append((i + 1, f"convs_{group}.{i}", _modulation(conv)))
         found.append((n - 1, f"to_{group}", _modulation(getattr(gen, f"to_{group}"))))
         if group == "fg":
-            found += [(n - 1, "pre_m", _modulation(gen.pre_m)),
-                      (n - 1, "refine_m", _modulation(gen.refine_m))]
+            found += [
+                (n - 1, "pre_m", _modulation(gen.pre_m)),
+                (n - 1, "refine_m", _modulation(gen.refine_m)),
+            ]
     else:
         raise DirectionError(f"SeFa does not know the layers of a {gen.arch!r} generator")
     return found
@@ -118,11 +120,12 @@ def sefa_direction(
     gen: Generator, index: int, rows: Sequence[int] | None = None, group: str | None = None
 ) -> torch.Tensor:
     """SeFa direction number ``index`` (0 = strongest) as a ``(1, dim)`` direction."""
-    return sefa_directions(gen, index + 1, rows, group)[index:index + 1]
+    return sefa_directions(gen, index + 1, rows, group)[index : index + 1]
 
 
-def check_direction(gen: Generator, direction: torch.Tensor | np.ndarray,
-                    group: str | None = None, source: str = "direction") -> torch.Tensor:
+def check_direction(
+    gen: Generator, direction: torch.Tensor | np.ndarray, group: str | None = None, source: str = "direction"
+) -> torch.Tensor:
     """``direction`` as float32 ``(n_latent, dim)`` or ``(1, dim)``; clear error otherwise."""
     group = default_group(gen, group)
     rows, dim = gen.latent_shapes()[group]

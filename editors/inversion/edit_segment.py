@@ -60,8 +60,7 @@ class EditSegmentParams:
     """Settings of the ``edit-segment`` operation."""
 
     segment: int = param(0, 0, 65535, "segment id to edit (0 = every segment)")
-    source: str = param("sefa", help="where the direction comes from",
-                        choices=("sefa", "file", "difference"))
+    source: str = param("sefa", help="where the direction comes from", choices=("sefa", "file", "difference"))
     sefa_index: int = param(0, 0, 511, "SeFa direction number (0 = strongest)")
     alpha: float = param(3.0, -100.0, 100.0, "edit strength (W_k + alpha * D)")
     first_row: int = param(0, 0, 63, "first W+ row (layer) the edit touches")
@@ -70,17 +69,24 @@ class EditSegmentParams:
     mixed_gradients: bool = param(False, help="keep the photo's gradient where it is stronger")
     refine: bool = param(False, help="move the edited segments' borders off changed pixels (level set)")
     refine_threshold: float = param(
-        2.5, 0.5, 50.0, "smallest colour change (CIE dE) that makes refine move a border; "
-        "2.3 is one just-noticeable difference")
+        2.5,
+        0.5,
+        50.0,
+        "smallest colour change (CIE dE) that makes refine move a border; "
+        "2.3 is one just-noticeable difference",
+    )
     incremental: bool = param(False, help="re-project every segment from the new composite")
-    space: str = param("w+", help="latent space of the incremental re-projection",
-                       choices=("w", "w+"))
+    space: str = param("w+", help="latent space of the incremental re-projection", choices=("w", "w+"))
     steps_w: int = param(100, 0, 20000, "W / W+ steps of the incremental re-projection")
     steps_noise: int = param(0, 0, 20000, "noise steps of the incremental re-projection")
     margin: int = param(4, 0, 256, "overlap margin (px) of the incremental re-projection")
-    loss: str = param("segments", help="what the incremental re-projection fits: each segment's "
-                      "own masked loss (suits the Poisson stitch of the next edit) or the "
-                      "hard-cut composite (as `segments` does by default)", choices=LOSSES)
+    loss: str = param(
+        "segments",
+        help="what the incremental re-projection fits: each segment's "
+        "own masked loss (suits the Poisson stitch of the next edit) or the "
+        "hard-cut composite (as `segments` does by default)",
+        choices=LOSSES,
+    )
     seed: int = param(0, 0, 2**31 - 1, "random seed of the re-projection")
 
 
@@ -98,9 +104,7 @@ def read_history(value: Any) -> list[HistoryEntry]:
     try:
         return [(int(s), str(d), float(a)) for s, d, a in value]
     except (TypeError, ValueError) as exc:
-        raise OperationError(
-            "an edit history is a list of [segment, direction, alpha] entries"
-        ) from exc
+        raise OperationError("an edit history is a list of [segment, direction, alpha] entries") from exc
 
 
 def _rows(gen: Generator, first: int, last: int) -> list[int]:
@@ -111,8 +115,9 @@ def _rows(gen: Generator, first: int, last: int) -> list[int]:
     return list(range(first, last + 1))
 
 
-def resolve_direction(gen: Generator, inputs: dict, params: EditSegmentParams,
-                      rows: list[int]) -> tuple[torch.Tensor, str]:
+def resolve_direction(
+    gen: Generator, inputs: dict, params: EditSegmentParams, rows: list[int]
+) -> tuple[torch.Tensor, str]:
     """The direction tensor and a short description of where it came from."""
     group = default_group(gen)
     if params.source == "sefa":
@@ -143,8 +148,10 @@ class EditSegment(Operation):
 
     name = "edit-segment"
     title = "Edit segment"
-    description = ("Move a segment's latent along a direction (SeFa, .npy file or the difference "
-                   "of two latents) and stitch the edited segment into the photo.")
+    description = (
+        "Move a segment's latent along a direction (SeFa, .npy file or the difference "
+        "of two latents) and stitch the edited segment into the photo."
+    )
     inputs = (
         Slot("photo", "image", help="the current image (the photo or an earlier composite)"),
         Slot("labels", "labels", help="segment ids per pixel, as used by `segments`"),
@@ -170,8 +177,7 @@ class EditSegment(Operation):
             return [f"{COMPOSITE_LOSS_AND_POISSON} in the next edit: keep loss 'segments'"]
         return []
 
-    def run(self, gen: Generator, inputs: dict, params: EditSegmentParams,
-            progress: Progress) -> Result:
+    def run(self, gen: Generator, inputs: dict, params: EditSegmentParams, progress: Progress) -> Result:
         """Apply ``alpha * D`` to the chosen segment latents and re-stitch."""
         self.check_inputs(inputs)
         photo = np.asarray(inputs["photo"], np.float32)[..., :3]
@@ -191,8 +197,9 @@ class EditSegment(Operation):
                 "inside the placed region: run `segments` again with these labels"
             )
         if params.segment and params.segment not in ids:
-            raise OperationError(f"segment {params.segment} is not in the placed region; "
-                                 f"segments there: {ids}")
+            raise OperationError(
+                f"segment {params.segment} is not in the placed region; segments there: {ids}"
+            )
         chosen = ids if params.segment == 0 else [params.segment]
         items = [ids.index(k) for k in chosen]
         rows = _rows(gen, params.first_row, params.last_row)
@@ -206,11 +213,17 @@ class EditSegment(Operation):
         if params.refine:
             from latent_atelier.editors.stitching.levelset import refine_labels
 
-            refined = refine_labels(lab, crop, {k: images[ids.index(k)] for k in chosen},
-                                    segments=chosen, threshold=params.refine_threshold)
+            refined = refine_labels(
+                lab,
+                crop,
+                {k: images[ids.index(k)] for k in chosen},
+                segments=chosen,
+                threshold=params.refine_threshold,
+            )
         stitch_lab = np.where(np.isin(refined, chosen), refined, 0).astype(np.int32)
-        stitched = stitch(crop, stitch_lab, ids, images, poisson=params.poisson,
-                          mixed_gradients=params.mixed_gradients)
+        stitched = stitch(
+            crop, stitch_lab, ids, images, poisson=params.poisson, mixed_gradients=params.mixed_gradients
+        )
         out_labels = labels_to_photo(placement, labels, lab, refined)
         paste_labels = np.where(np.isin(out_labels, chosen), out_labels, 0)
         result = paste_segments(photo, paste_labels, placement, stitched, stitch_lab)
@@ -221,18 +234,29 @@ class EditSegment(Operation):
             now = crop_labels(placement, out_labels)
             if segment_ids(now) != ids:
                 raise OperationError("refinement removed a segment; turn `refine` off for this edit")
-            refit = SegmentsParams(space=params.space, steps_w=params.steps_w,
-                                   steps_noise=params.steps_noise, margin=params.margin,
-                                   seed=params.seed, loss=params.loss)
-            inv = invert_segments(gen, placement.extract(result), now, refit, init=edited,
-                                  progress=progress)
+            refit = SegmentsParams(
+                space=params.space,
+                steps_w=params.steps_w,
+                steps_noise=params.steps_noise,
+                margin=params.margin,
+                seed=params.seed,
+                loss=params.loss,
+            )
+            inv = invert_segments(gen, placement.extract(result), now, refit, init=edited, progress=progress)
             out_latents, images = inv.latent, inv.images
             metrics.update(inv.metrics)
-        history = [*read_history(inputs.get("history")),
-                   (int(params.segment), described, float(params.alpha))]
+        history = [
+            *read_history(inputs.get("history")),
+            (int(params.segment), described, float(params.alpha)),
+        ]
         return Result(
-            outputs={"result": result, "segment_images": list(images), "latents": out_latents,
-                     "labels": out_labels, "history": history},
+            outputs={
+                "result": result,
+                "segment_images": list(images),
+                "latents": out_latents,
+                "labels": out_labels,
+                "history": history,
+            },
             metrics=metrics,
             params={"history": history, "segment_ids": ids, "rows": [rows[0], rows[-1]]},
         )

@@ -304,8 +304,7 @@ def optimise(
     if variables == "w":
         params = list(lat.w.values())
         grad_masks = [
-            None if masks.w is None or k not in masks.w else masks.w[k].to(v.device)
-            for k, v in lat.w.items()
+            None if masks.w is None or k not in masks.w else masks.w[k].to(v.device) for k, v in lat.w.items()
         ]
         grad_masks = [None if m is None else m.view(1, -1, 1).to(v.dtype) for m, v in zip(grad_masks, params)]
     elif variables == "noise":

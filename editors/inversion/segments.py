@@ -85,23 +85,40 @@ def check_labels(photo: np.ndarray, labels: Any) -> np.ndarray:
 def crop_labels(placement: Placement, labels: np.ndarray) -> np.ndarray:
     """The label map at model resolution (nearest neighbour; outside the photo = 0)."""
     m = placement.matrix.astype(np.float64)
-    out = cv2.warpAffine(labels.astype(np.float32), m, (placement.size, placement.size),
-                         flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    out = cv2.warpAffine(
+        labels.astype(np.float32),
+        m,
+        (placement.size, placement.size),
+        flags=cv2.INTER_NEAREST,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     return np.rint(out).astype(np.int32)
 
 
-def labels_to_photo(placement: Placement, original: np.ndarray, before: np.ndarray,
-                    after: np.ndarray) -> np.ndarray:
+def labels_to_photo(
+    placement: Placement, original: np.ndarray, before: np.ndarray, after: np.ndarray
+) -> np.ndarray:
     """Full-resolution labels with the crop pixels that changed (``before`` -> ``after``) applied."""
     h, w = original.shape
     changed = (before != after).astype(np.float32)
     if not changed.any():
         return original.copy()
     inv = placement.inverse
-    back = cv2.warpAffine(after.astype(np.float32), inv, (w, h), flags=cv2.INTER_NEAREST,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    moved = cv2.warpAffine(changed, inv, (w, h), flags=cv2.INTER_NEAREST,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0.5
+    back = cv2.warpAffine(
+        after.astype(np.float32),
+        inv,
+        (w, h),
+        flags=cv2.INTER_NEAREST,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    moved = (
+        cv2.warpAffine(
+            changed, inv, (w, h), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
+        > 0.5
+    )
     return np.where(moved, np.rint(back).astype(np.int32), original).astype(np.int32)
 
 
@@ -295,19 +312,28 @@ def invert_segments(
     plan = StagePlan(progress, (f"{space.upper()} x{batch}", steps_w), (f"noise x{batch}", steps_noise))
     core = torch.from_numpy(np.stack([(labels == k) for k in ids]).astype(np.float32))[:, None]
     core = core.to(device)
-    loss_fn = (CompositeLoss(x, core) if loss == "composite"
-               else SegmentLoss(Targets(x=x, m_m=masks, m_p=masks)))
-    lat = optimise(w_gen, lat, loss_fn,
-                   settings=OptimiserSettings("adam", lr_w, steps_w), variables="w",
-                   progress=plan.enter(f"{space.upper()} x{batch}"), psnr_mask=masks, extra_loss=extra)
+    loss_fn = (
+        CompositeLoss(x, core) if loss == "composite" else SegmentLoss(Targets(x=x, m_m=masks, m_p=masks))
+    )
+    lat = optimise(
+        w_gen,
+        lat,
+        loss_fn,
+        settings=OptimiserSettings("adam", lr_w, steps_w),
+        variables="w",
+        progress=plan.enter(f"{space.upper()} x{batch}"),
+        psnr_mask=masks,
+        extra_loss=extra,
+    )
     if space == "w":
         lat = tie_rows(lat)
     metrics: dict[str, float] = {}
     with torch.no_grad():
         metrics["psnr_w"] = float(masked_psnr(gen.synthesize(lat).image, x, core).mean())
     if steps_noise > 0:
-        lat = Mk_n(gen, lat, x, m=masks, steps=steps_noise, lr=lr_noise,
-                   progress=plan.enter(f"noise x{batch}"))
+        lat = Mk_n(
+            gen, lat, x, m=masks, steps=steps_noise, lr=lr_noise, progress=plan.enter(f"noise x{batch}")
+        )
     with torch.no_grad():
         img = gen.synthesize(lat).image
         metrics["psnr_segments"] = float(masked_psnr(img, x, core).mean())
@@ -315,8 +341,16 @@ def invert_segments(
     return SegmentInversion(ids, lat.clone(), images, masks_np, metrics)
 
 
-def best_candidates(gen: Generator, start: Latent, x: torch.Tensor, masks: torch.Tensor, count: int,
-                    seed: int = 0, truncation: float = CANDIDATE_TRUNCATION, chunk: int = 16) -> Latent:
+def best_candidates(
+    gen: Generator,
+    start: Latent,
+    x: torch.Tensor,
+    masks: torch.Tensor,
+    count: int,
+    seed: int = 0,
+    truncation: float = CANDIDATE_TRUNCATION,
+    chunk: int = 16,
+) -> Latent:
     """``start`` with each item's W+ replaced by the best fitting of its own and ``count`` random codes.
 
     The codes are ``gen.random_latent(seed, count, truncation)``, drawn once and shared by all
@@ -336,7 +370,7 @@ def best_candidates(gen: Generator, start: Latent, x: torch.Tensor, masks: torch
         img0 = gen.synthesize(Latent(first.w, first.noise)).image
         groups = [(None, img0)]
         for i in range(0, count, chunk):
-            w = {k: v[i:i + chunk] for k, v in pool.w.items()}
+            w = {k: v[i : i + chunk] for k, v in pool.w.items()}
             n = next(iter(w.values())).shape[0]
             noise = [z.expand(n, *z.shape[1:]) for z in first.noise]
             groups.append((w, gen.synthesize(Latent(w, noise)).image))
@@ -372,9 +406,17 @@ def synthesize_segments(gen: Generator, latent: Latent) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- stitching
-def stitch(crop: np.ndarray, labels: np.ndarray, ids: list[int], images: np.ndarray, *,
-           poisson: bool = True, mixed_gradients: bool = False, screen: float = 0.0,
-           seams: str = "mean") -> np.ndarray:
+def stitch(
+    crop: np.ndarray,
+    labels: np.ndarray,
+    ids: list[int],
+    images: np.ndarray,
+    *,
+    poisson: bool = True,
+    mixed_gradients: bool = False,
+    screen: float = 0.0,
+    seams: str = "mean",
+) -> np.ndarray:
     """The segment images composited into ``crop`` (Poisson or a hard cut), S x S x 3.
 
     ``screen`` and ``seams`` are :func:`editors.stitching.poisson.poisson_stitch`'s (0 and "mean": the
@@ -386,8 +428,7 @@ def stitch(crop: np.ndarray, labels: np.ndarray, ids: list[int], images: np.ndar
     if poisson:
         from latent_atelier.editors.stitching.poisson import poisson_stitch
 
-        out = poisson_stitch(crop, lab, chosen, mixed_gradients=mixed_gradients, screen=screen,
-                             seams=seams)
+        out = poisson_stitch(crop, lab, chosen, mixed_gradients=mixed_gradients, screen=screen, seams=seams)
     else:
         out = crop.astype(np.float32).copy()
         for k, img in chosen.items():
@@ -395,8 +436,9 @@ def stitch(crop: np.ndarray, labels: np.ndarray, ids: list[int], images: np.ndar
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def paste_segments(photo: np.ndarray, labels: np.ndarray, placement: Placement,
-                   stitched: np.ndarray, crop_lab: np.ndarray) -> np.ndarray:
+def paste_segments(
+    photo: np.ndarray, labels: np.ndarray, placement: Placement, stitched: np.ndarray, crop_lab: np.ndarray
+) -> np.ndarray:
     """``stitched`` pasted into the full photo where segments are; label-0 pixels are the photo."""
     region = (crop_lab > 0).astype(np.float32)
     pasted = placement.paste(photo, stitched, feather=0.0, mask=region)
@@ -425,34 +467,56 @@ SEAM_CHOICES = ("stronger", "mean")  # editors.stitching.poisson.SEAM_GUIDANCE (
 
 
 #: why Poisson stitching needs each segment fitted a little across its border (advice)
-COMPOSITE_LOSS_AND_POISSON = ("the composite loss fits no segment across its border, so Poisson "
-                              "has little to carry there")
+COMPOSITE_LOSS_AND_POISSON = (
+    "the composite loss fits no segment across its border, so Poisson has little to carry there"
+)
 
 
 @dataclass
 class SegmentsParams:
     """Settings of the ``segments`` operation."""
 
-    space: str = param("w+", help="latent space per segment: one W vector or all W+ rows",
-                       choices=("w", "w+"))
+    space: str = param(
+        "w+", help="latent space per segment: one W vector or all W+ rows", choices=("w", "w+")
+    )
     steps_w: int = param(300, 0, 20000, "W / W+ steps (all segments at once)")
     steps_noise: int = param(0, 0, 20000, "noise-map steps per segment (0 = off)")
     margin: int = param(MARGIN, 0, 256, "overlap margin: each segment's loss mask is dilated this many px")
     mean_weight: float = param(0.0, 0.0, 100.0, "penalty pulling each code towards the mean latent")
     lr_w: float = param(0.01, 1e-4, 1.0, "Adam learning rate for W / W+")
     lr_noise: float = param(5.0, 1e-3, 50.0, "Adam learning rate for the noise maps")
-    candidates: int = param(CANDIDATES, 0, 4096, "random codes tried as each segment's start "
-                            "(the best fitting one per segment, or the mean latent; 0 = mean only)")
-    loss: str = param(LOSS, help="what the codes are fitted to: the hard-cut composite against the "
-                      "whole crop (one VGG pass; the default) or each segment's own masked loss "
-                      "(the paper's; use it with Poisson and a margin)", choices=LOSSES)
-    poisson: bool = param(POISSON, help="stitch the segments in the gradient domain (else hard cut; "
-                          "use a margin of 2+ px with it)")
+    candidates: int = param(
+        CANDIDATES,
+        0,
+        4096,
+        "random codes tried as each segment's start "
+        "(the best fitting one per segment, or the mean latent; 0 = mean only)",
+    )
+    loss: str = param(
+        LOSS,
+        help="what the codes are fitted to: the hard-cut composite against the "
+        "whole crop (one VGG pass; the default) or each segment's own masked loss "
+        "(the paper's; use it with Poisson and a margin)",
+        choices=LOSSES,
+    )
+    poisson: bool = param(
+        POISSON,
+        help="stitch the segments in the gradient domain (else hard cut; use a margin of 2+ px with it)",
+    )
     mixed_gradients: bool = param(False, help="keep the photo's gradient where it is stronger")
-    screen: float = param(SCREEN, 0.0, 100.0, "Poisson data term: keeps each segment's colours, "
-                          "seam corrections fade within ~1/sqrt(screen) px (0 = plain Poisson)")
-    seams: str = param(SEAMS, help="guidance across a border between two segments: the stronger "
-                       "of their gradients (keeps edges) or their mean", choices=SEAM_CHOICES)
+    screen: float = param(
+        SCREEN,
+        0.0,
+        100.0,
+        "Poisson data term: keeps each segment's colours, "
+        "seam corrections fade within ~1/sqrt(screen) px (0 = plain Poisson)",
+    )
+    seams: str = param(
+        SEAMS,
+        help="guidance across a border between two segments: the stronger "
+        "of their gradients (keeps edges) or their mean",
+        choices=SEAM_CHOICES,
+    )
     refine: bool = param(False, help="move segment borders away from badly fitted pixels (level set)")
     seed: int = param(0, 0, 2**31 - 1, "random seed of the initial noise maps and start codes")
 
@@ -463,8 +527,10 @@ class Segments(Operation):
 
     name = "segments"
     title = "Invert by segments"
-    description = ("Fit one latent per painted segment (all segments in one batch) and stitch "
-                   "their images into the photo; id 0 keeps the photo.")
+    description = (
+        "Fit one latent per painted segment (all segments in one batch) and stitch "
+        "their images into the photo; id 0 keeps the photo."
+    )
     inputs = (
         Slot("photo", "image", help="the photo (any size)"),
         Slot("labels", "labels", help="segment ids per pixel, 0 = keep the photo"),
@@ -484,11 +550,15 @@ class Segments(Operation):
         if not params.poisson:
             return []
         if params.loss == "composite":
-            return [f"{COMPOSITE_LOSS_AND_POISSON}: for seamless stitching choose loss 'segments' "
-                    "and a margin of 2+ px"]
+            return [
+                f"{COMPOSITE_LOSS_AND_POISSON}: for seamless stitching choose loss 'segments' "
+                "and a margin of 2+ px"
+            ]
         if params.margin < 2:
-            return [f"a margin of {params.margin} px fits no segment across its border, so "
-                    "Poisson has little to carry there: use a margin of 2+ px"]
+            return [
+                f"a margin of {params.margin} px fits no segment across its border, so "
+                "Poisson has little to carry there: use a margin of 2+ px"
+            ]
         return []
 
     def run(self, gen: Generator, inputs: dict, params: SegmentsParams, progress: Progress) -> Result:
@@ -507,16 +577,28 @@ class Segments(Operation):
             edited = {k: inv.images[i] for i, k in enumerate(inv.ids)}
             refined = refine_labels(lab, crop, edited, holes=False)  # borders only, as documented
             out_labels = labels_to_photo(placement, labels, lab, refined)
-        stitched = stitch(crop, refined, inv.ids, inv.images, poisson=params.poisson,
-                          mixed_gradients=params.mixed_gradients, screen=params.screen,
-                          seams=params.seams)
+        stitched = stitch(
+            crop,
+            refined,
+            inv.ids,
+            inv.images,
+            poisson=params.poisson,
+            mixed_gradients=params.mixed_gradients,
+            screen=params.screen,
+            seams=params.seams,
+        )
         result = paste_segments(photo, out_labels, placement, stitched, refined)
         metrics = dict(inv.metrics)
         metrics["psnr"] = composite_psnr(stitched, crop, refined > 0)
         metrics["segments"] = float(len(inv.ids))
         return Result(
-            outputs={"result": result, "segment_images": list(inv.images),
-                     "latents": inv.latent, "labels": out_labels, "placement": placement},
+            outputs={
+                "result": result,
+                "segment_images": list(inv.images),
+                "latents": inv.latent,
+                "labels": out_labels,
+                "placement": placement,
+            },
             metrics=metrics,
             params={"segment_ids": inv.ids, "space": params.space},
         )

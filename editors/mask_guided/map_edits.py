@@ -24,8 +24,13 @@ TAKE_COMPONENTS: dict[str, tuple[str, ...]] = {
     "all": ("left_eye", "right_eye", "mouth", "skin", "hair"),
 }
 #: components whose absence from a map is worth a note (skin and hair may be absent by design)
-NAMED_PARTS = {"left_eye": "left eye", "right_eye": "right eye", "mouth": "mouth", "skin": "skin",
-               "hair": "hair"}
+NAMED_PARTS = {
+    "left_eye": "left eye",
+    "right_eye": "right eye",
+    "mouth": "mouth",
+    "skin": "skin",
+    "hair": "hair",
+}
 
 
 def crop_labels(placement: Placement, labels: np.ndarray) -> np.ndarray:
@@ -45,8 +50,9 @@ def crop_labels(placement: Placement, labels: np.ndarray) -> np.ndarray:
 
 def missing_components(labels: np.ndarray) -> list[str]:
     """Names of the components with no pixel in ``labels``."""
-    return [NAMED_PARTS[comp] for comp, classes in COMPONENT_CLASSES.items()
-            if not np.isin(labels, classes).any()]
+    return [
+        NAMED_PARTS[comp] for comp, classes in COMPONENT_CLASSES.items() if not np.isin(labels, classes).any()
+    ]
 
 
 def changed_region(before: np.ndarray, after: np.ndarray, margin: int) -> np.ndarray:

@@ -30,14 +30,20 @@ from latent_atelier.editors.registry import register
 
 @dataclass
 class MaskEditParams:
-    take: str = param("nothing", help="components taken from the second portrait",
-                      choices=("nothing", "hair", "eyes", "mouth", "skin", "all"))
-    take_shape: bool = param(True, help="with a second portrait: also take those components' shapes "
-                                        "into the edited map")
+    take: str = param(
+        "nothing",
+        help="components taken from the second portrait",
+        choices=("nothing", "hair", "eyes", "mouth", "skin", "all"),
+    )
+    take_shape: bool = param(
+        True, help="with a second portrait: also take those components' shapes into the edited map"
+    )
     keep_unchanged: bool = param(True, help="keep the photo's pixels where the map did not change")
     margin: int = param(2, 0, 16, "model pixels around the changed region that are redrawn too")
-    mask_model: str = param("", help="mask-guided model file (not the generator that --model names); "
-                                     "empty: the bundled 64 px model")
+    mask_model: str = param(
+        "",
+        help="mask-guided model file (not the generator that --model names); empty: the bundled 64 px model",
+    )
 
 
 def _check_image(value: Any, name: str) -> np.ndarray:
@@ -145,8 +151,14 @@ class MaskEdit(Operation):
         if params.keep_unchanged:
             region = changed_region(before, after, params.margin)
             if comps:
-                region = np.maximum(region, changed_region(
-                    np.zeros_like(after), component_region(after, comps).astype(after.dtype), params.margin))
+                region = np.maximum(
+                    region,
+                    changed_region(
+                        np.zeros_like(after),
+                        component_region(after, comps).astype(after.dtype),
+                        params.margin,
+                    ),
+                )
             if not region.any():
                 notes.append("the edited map equals the photo's map: nothing to redraw")
             result = placement.paste(photo, result_crop, mask=region) if region.any() else photo.copy()

@@ -30,10 +30,14 @@ def get_model(path: str = ""):  # -> MaskGuidedModel
             try:
                 model = load_model(file)
             except ModelFileError as exc:
-                raise OperationError(f"{exc}; give a mask-guided model trained with "
-                                     "`latent-atelier-cli train --arch mask-guided`") from exc
+                raise OperationError(
+                    f"{exc}; give a mask-guided model trained with "
+                    "`latent-atelier-cli train --arch mask-guided`"
+                ) from exc
             if model.generator is None:
-                raise OperationError(f"{file} holds no mask-guided generator (a baseline or parser-only "
-                                     "file); give the full model")
+                raise OperationError(
+                    f"{file} holds no mask-guided generator (a baseline or parser-only "
+                    "file); give the full model"
+                )
             _cache[key] = model
         return _cache[key]

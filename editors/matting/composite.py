@@ -36,8 +36,11 @@ def linear_to_srgb(c: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- geometry
 def background_matrix(
-    bg_shape: tuple[int, int], out_shape: tuple[int, int], fit: str = "cover",
-    scale: float = 1.0, offset: tuple[float, float] = (0.0, 0.0),
+    bg_shape: tuple[int, int],
+    out_shape: tuple[int, int],
+    fit: str = "cover",
+    scale: float = 1.0,
+    offset: tuple[float, float] = (0.0, 0.0),
 ) -> np.ndarray:
     """2x3 affine (background pixels -> output pixels): fit, then ``scale``, centred + offset."""
     if fit not in FITS:
@@ -54,8 +57,11 @@ def background_matrix(
 
 
 def fit_background(
-    background: np.ndarray, out_shape: tuple[int, int], fit: str = "cover",
-    scale: float = 1.0, offset: tuple[float, float] = (0.0, 0.0),
+    background: np.ndarray,
+    out_shape: tuple[int, int],
+    fit: str = "cover",
+    scale: float = 1.0,
+    offset: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[np.ndarray, np.ndarray]:
     """The background resampled onto the output canvas, and its coverage (1 inside)."""
     bg = np.ascontiguousarray(background[..., :3], np.float32)
@@ -67,7 +73,10 @@ def fit_background(
     oh, ow = out_shape[:2]
     out = cv2.warpAffine(bg, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     cover = cv2.warpAffine(
-        np.ones(bg.shape[:2], np.float32), m, (ow, oh), flags=cv2.INTER_LINEAR,
+        np.ones(bg.shape[:2], np.float32),
+        m,
+        (ow, oh),
+        flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
     )
     return np.clip(out, 0.0, 1.0), np.clip(cover, 0.0, 1.0)
@@ -75,7 +84,10 @@ def fit_background(
 
 # ---------------------------------------------------------------- blending
 def defringe(
-    foreground: np.ndarray, alpha: np.ndarray, strength: float = 0.5, radius: float = 4.0,
+    foreground: np.ndarray,
+    alpha: np.ndarray,
+    strength: float = 0.5,
+    radius: float = 4.0,
     interior: float = 0.95,
 ) -> np.ndarray:
     """Pull edge colours toward the nearby opaque interior's colour.
@@ -109,9 +121,7 @@ def blend(
     return np.clip(a * f + (1.0 - a) * b, 0.0, 1.0).astype(np.float32)
 
 
-def split_foreground(
-    foreground: np.ndarray, alpha: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
+def split_foreground(foreground: np.ndarray, alpha: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """(RGB, alpha) from an RGBA foreground or an RGB one plus a separate alpha."""
     fg = np.asarray(foreground, np.float32)
     if alpha is None:
@@ -131,7 +141,11 @@ def split_foreground(
 
 # ---------------------------------------------------------------- generated backgrounds
 def generated_backgrounds(
-    gen, latent, seeds: list[int], truncation: float = 0.7, what: str = "bg",
+    gen,
+    latent,
+    seeds: list[int],
+    truncation: float = 0.7,
+    what: str = "bg",
     on_image: Callable[[int, int, np.ndarray], None] | None = None,
 ) -> list[np.ndarray]:
     """FurryGAN backgrounds for new seeded ``w_bg`` rows; ``w_fg`` and noise kept.
@@ -186,7 +200,9 @@ class CompositeParams:
     linear_light: bool = param(True, help="blend in linear light (physically right edges)")
     fill_gray: float = param(1.0, 0.0, 1.0, "grey level where there is no background image")
     generate_background: int = param(
-        0, 0, 64,
+        0,
+        0,
+        64,
         "draw this many backgrounds with FurryGAN's background generator (new w_bg, the photo's "
         "w_fg and noise from its matte latent), one composite each; 0 = use the background image",
     )
@@ -195,7 +211,9 @@ class CompositeParams:
 
 
 def composite_over(
-    foreground: np.ndarray, alpha: np.ndarray | None, background: np.ndarray | None,
+    foreground: np.ndarray,
+    alpha: np.ndarray | None,
+    background: np.ndarray | None,
     params: CompositeParams,
 ) -> np.ndarray:
     """The composite image (sRGB, H x W x 3) for the given inputs and settings."""
@@ -223,17 +241,21 @@ class Composite(Operation):
         "drawn by FurryGAN's background generator for the photo's matte latent."
     )
     inputs = (
-        Slot("foreground", "rgba", role="foreground",
-             help="the subject (RGBA straight alpha, or RGB + alpha)"),
+        Slot(
+            "foreground", "rgba", role="foreground", help="the subject (RGBA straight alpha, or RGB + alpha)"
+        ),
         Slot("alpha", "mask", role="alpha", optional=True, help="the matte, if the foreground has none"),
         Slot("background", "image", role="background", optional=True, help="any size; fitted to the subject"),
-        Slot("latent", "latent", optional=True,
-             help="the photo's FurryGAN embedding (written by matte), for generated backgrounds"),
+        Slot(
+            "latent",
+            "latent",
+            optional=True,
+            help="the photo's FurryGAN embedding (written by matte), for generated backgrounds",
+        ),
     )
     outputs = (
         Slot("composite", "image", optional=True),
-        Slot("composites", "image", optional=True, multiple=True,
-             help="one per generated background"),
+        Slot("composites", "image", optional=True, multiple=True, help="one per generated background"),
     )
     Params = CompositeParams
     #: only generated backgrounds need the model; a given latent input asks for it
@@ -248,17 +270,14 @@ class Composite(Operation):
         self.check_inputs(inputs)
         if params.generate_background > 0:
             return self._over_generated(gen, inputs, params, progress)
-        out = composite_over(inputs["foreground"], inputs.get("alpha"), inputs.get("background"),
-                             params)
+        out = composite_over(inputs["foreground"], inputs.get("alpha"), inputs.get("background"), params)
         progress.step(1, 1, preview=out)
         return Result({"composite": out}, params=vars(params).copy())
 
     @staticmethod
     def _over_generated(gen, inputs: dict, params: CompositeParams, progress: Progress) -> Result:
         if inputs.get("background") is not None:
-            raise OperationError(
-                "give either a background image or generate_background > 0, not both"
-            )
+            raise OperationError("give either a background image or generate_background > 0, not both")
         if inputs.get("latent") is None:
             raise OperationError(
                 "generated backgrounds need the photo's latent: pass the latent.npz that "
@@ -275,8 +294,9 @@ class Composite(Operation):
             progress.step(i, n, preview=composites[-1])
 
         generated_backgrounds(gen, inputs["latent"], seeds, params.truncation, "bg", on_image=over)
-        return Result({"composites": composites}, metrics={"seeds": float(len(seeds))},
-                      params=vars(params).copy())
+        return Result(
+            {"composites": composites}, metrics={"seeds": float(len(seeds))}, params=vars(params).copy()
+        )
 
 
 @dataclass
@@ -286,8 +306,9 @@ class GenerateBackgroundParams:
     count: int = param(4, 1, 64, "how many backgrounds to offer")
     first_seed: int = param(0, 0, 2**31 - 1, "seed of the first background (then +1, +2, ...)")
     truncation: float = param(0.7, 0.0, 1.5, "lower = more typical backgrounds")
-    what: str = param("bg", help="background alone, or the generator's own composite",
-                      choices=("bg", "composite"))
+    what: str = param(
+        "bg", help="background alone, or the generator's own composite", choices=("bg", "composite")
+    )
 
 
 @register
@@ -302,14 +323,17 @@ class GenerateBackground(Operation):
     Params = GenerateBackgroundParams
     archs = ("furrygan",)
 
-    def run(self, gen, inputs: dict, params: GenerateBackgroundParams, progress: Progress
-            ) -> Result:
+    def run(self, gen, inputs: dict, params: GenerateBackgroundParams, progress: Progress) -> Result:
         """One synthesis per seed, one progress step each."""
         self.check_inputs(inputs)
         latent = inputs["latent"]
         seeds = [params.first_seed + i for i in range(params.count)]
         out = generated_backgrounds(
-            gen, latent, seeds, params.truncation, params.what,
+            gen,
+            latent,
+            seeds,
+            params.truncation,
+            params.what,
             on_image=lambda i, n, img: progress.step(i, n, preview=img),
         )
         return Result({"backgrounds": out}, params=vars(params).copy())

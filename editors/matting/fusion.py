@@ -79,8 +79,10 @@ def sure_labels(
 
 
 def with_strokes(
-    sure_fg: np.ndarray, sure_bg: np.ndarray,
-    fg_paint: np.ndarray | None, bg_paint: np.ndarray | None,
+    sure_fg: np.ndarray,
+    sure_bg: np.ndarray,
+    fg_paint: np.ndarray | None,
+    bg_paint: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hard labels for the colour edge: the sure labels, overridden by painted strokes."""
     fg, bg = sure_fg.copy(), sure_bg.copy()
@@ -93,8 +95,7 @@ def with_strokes(
     return fg, bg
 
 
-def fill_holes(subject: np.ndarray, person: np.ndarray,
-               keep_open: np.ndarray | None = None) -> np.ndarray:
+def fill_holes(subject: np.ndarray, person: np.ndarray, keep_open: np.ndarray | None = None) -> np.ndarray:
     """``subject`` with its enclosed holes filled where they are mostly ``person``.
 
     A hole is a piece of the background that does not touch the photo's border; it is filled
@@ -118,8 +119,7 @@ def fill_holes(subject: np.ndarray, person: np.ndarray,
     return out
 
 
-def widen_in_hair(trimap: np.ndarray, edge: np.ndarray, band_px: float,
-                  hair_zone: np.ndarray) -> np.ndarray:
+def widen_in_hair(trimap: np.ndarray, edge: np.ndarray, band_px: float, hair_zone: np.ndarray) -> np.ndarray:
     """The trimap with every pixel of the ``hair_zone`` within ``HAIR_BAND_FACTOR * band_px``
     of the subject's edge made unknown (in place; returned for convenience)."""
     if not hair_zone.any() or edge.all() or not edge.any():
@@ -180,8 +180,13 @@ def fused_trimap(
         sure_bg &= ~face
     hard_fg, hard_bg = with_strokes(sure_fg, sure_bg, fg_paint, bg_paint)
     if colour_edge_px > 0:
-        edge = segment_by_colour(photo, prior, fg_mask=hard_fg.astype(np.float32),
-                                 bg_mask=hard_bg.astype(np.float32), work_px=colour_edge_px)
+        edge = segment_by_colour(
+            photo,
+            prior,
+            fg_mask=hard_fg.astype(np.float32),
+            bg_mask=hard_bg.astype(np.float32),
+            work_px=colour_edge_px,
+        )
     else:
         edge = np.asarray(prior) >= 0.5
         edge = with_strokes(edge, ~edge, fg_paint, bg_paint)[0]

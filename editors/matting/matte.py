@@ -156,9 +156,9 @@ class MatteParams:
     source: str = param(
         "auto",
         help="where the subject comes from: auto (the person detector and the generator, "
-             "weighted by how well the generator explains the photo), generator (its alpha "
-             "alone), person (the person detector alone, no model), painted (your fg/bg "
-             "strokes alone); painted strokes always win",
+        "weighted by how well the generator explains the photo), generator (its alpha "
+        "alone), person (the person detector alone, no model), painted (your fg/bg "
+        "strokes alone); painted strokes always win",
         choices=SOURCES,
     )
     steps_w: int = param(300, 0, 20000, "W+ steps of the FurryGAN embedding")
@@ -168,11 +168,15 @@ class MatteParams:
         0.006, 0.0, 0.2, "auto band half-width as a fraction of the photo's longer side"
     )
     unsure: float = param(
-        0.0, 0.0, 0.45,
+        0.0,
+        0.0,
+        0.45,
         "generator alpha between this and 1 - this is left to the solver too (0 = the band only)",
     )
     colour_edge_px: int = param(
-        512, 0, 4096,
+        512,
+        0,
+        4096,
         "snap the generator's edge to the colour edge (GrabCut), working at this long side in px; "
         "0 = keep the generator's edge",
     )
@@ -198,9 +202,14 @@ class Matte(Operation):
         Slot("bg_mask", "mask", role="bg_strokes", optional=True, help="painted: surely background"),
         Slot("unknown_mask", "mask", role="unknown", optional=True, help="painted: let the solver decide"),
         Slot("trimap", "mask", optional=True, help="a full trimap: skips the embedding"),
-        Slot("latent", "latent", region="placement", optional=True,
-             help="a previous matte's latent of this photo: skips the embedding (fast re-runs "
-                  "after painting strokes)"),
+        Slot(
+            "latent",
+            "latent",
+            region="placement",
+            optional=True,
+            help="a previous matte's latent of this photo: skips the embedding (fast re-runs "
+            "after painting strokes)",
+        ),
     )
     outputs = (
         Slot("alpha", "mask", role="alpha"),
@@ -224,8 +233,7 @@ class Matte(Operation):
                 except TrimapError as exc:
                     raise OperationError(str(exc)) from exc
         if inputs.get("trimap") is not None:
-            out = matte_from_trimap(photo, inputs["trimap"], refine=params.refine,
-                                    progress=progress, **masks)
+            out = matte_from_trimap(photo, inputs["trimap"], refine=params.refine, progress=progress, **masks)
             return self._result(out, params)
 
         fg_mask, bg_mask = masks["fg_mask"], masks["bg_mask"]
@@ -247,17 +255,18 @@ class Matte(Operation):
                     latent, crop_alpha, recon = self._reuse(gen, inputs["latent"])
                 else:
                     latent, crop_alpha, recon, embed_metrics = self._embed(
-                        gen, placement.extract(photo), params, progress)
+                        gen, placement.extract(photo), params, progress
+                    )
                 full_alpha = upsample_alpha(crop_alpha, placement)
                 progress.set_stage("segment")
-                rough = from_generator(photo, placement, crop_alpha, recon, params, person,
-                                       fg_mask, bg_mask)
+                rough = from_generator(photo, placement, crop_alpha, recon, params, person, fg_mask, bg_mask)
         except TrimapError as exc:
             raise OperationError(str(exc)) from exc
         if progress.cancelled:
             raise Cancelled()
-        out = matte_from_trimap(photo, rough.trimap, refine=params.refine, fallback=rough.prior,
-                                progress=progress, **masks)
+        out = matte_from_trimap(
+            photo, rough.trimap, refine=params.refine, fallback=rough.prior, progress=progress, **masks
+        )
         out.metrics.update(embed_metrics)
         out.metrics.update(rough.metrics)
         out.metrics["band_px"] = rough.band

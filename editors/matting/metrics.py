@@ -123,9 +123,7 @@ def segmentation_scores(pred: np.ndarray, gt: np.ndarray, threshold: float = 0.5
     }
 
 
-def matting_errors(
-    pred: np.ndarray, gt: np.ndarray, region: np.ndarray | None = None
-) -> dict[str, float]:
+def matting_errors(pred: np.ndarray, gt: np.ndarray, region: np.ndarray | None = None) -> dict[str, float]:
     """SAD, MSE, gradient and connectivity errors plus the segmentation scores, in one dict."""
     out = {
         "sad": sad(pred, gt, region),

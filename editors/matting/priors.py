@@ -57,14 +57,15 @@ class PersonPrior:
             np.clip(size(self.mask, cv2.INTER_LINEAR), 0.0, 1.0),
             size(self.face_region.astype(np.uint8), cv2.INTER_NEAREST) > 0,
             size(self.hair_zone.astype(np.uint8), cv2.INTER_NEAREST) > 0,
-            self.faces, self.found, self.note,
+            self.faces,
+            self.found,
+            self.note,
         )
 
 
 def empty_prior(shape: tuple[int, int], note: str) -> PersonPrior:
     """A prior that found nobody (``found = False``), with the reason."""
-    return PersonPrior(np.zeros(shape, np.float32), np.zeros(shape, bool), np.zeros(shape, bool),
-                       note=note)
+    return PersonPrior(np.zeros(shape, np.float32), np.zeros(shape, bool), np.zeros(shape, bool), note=note)
 
 
 def _work_copy(photo: np.ndarray) -> tuple[np.ndarray, float]:
@@ -95,8 +96,7 @@ def person_prior(photo: np.ndarray) -> PersonPrior:
     for face in found:
         x0, y0, x1, y1 = (v * scale for v in face.box)
         grow = FACE_REACH * max(x1 - x0, y1 - y0)
-        cv2.rectangle(boxes, (int(x0 - grow), int(y0 - grow)), (int(x1 + grow), int(y1 + grow)),
-                      1, -1)
+        cv2.rectangle(boxes, (int(x0 - grow), int(y0 - grow)), (int(x1 + grow), int(y1 + grow)), 1, -1)
         if face.mesh is None:  # the detector's box alone: an ellipse inside it
             centre = (int((x0 + x1) / 2), int((y0 + y1) / 2))
             axes = (max(1, int((x1 - x0) / 2)), max(1, int((y1 - y0) / 2)))

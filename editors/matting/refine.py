@@ -133,8 +133,9 @@ def check_same_size(what: str, arr: np.ndarray, shape: tuple[int, ...], photo: s
         )
 
 
-def painted_pixels(mask: np.ndarray, shape: tuple[int, ...], what: str = "mask",
-                   other: str = "photo") -> np.ndarray:
+def painted_pixels(
+    mask: np.ndarray, shape: tuple[int, ...], what: str = "mask", other: str = "photo"
+) -> np.ndarray:
     """Boolean H x W of the pixels painted in ``mask`` (> 0.5; first channel if H x W x C),
     after checking it is ``shape[:2]`` (:func:`check_same_size`'s error otherwise)."""
     m = np.asarray(mask)
@@ -174,8 +175,12 @@ def upsample_alpha(alpha_crop: np.ndarray, placement: Placement) -> np.ndarray:
         )
     h, w = placement.photo_shape
     up = cv2.warpAffine(
-        a, placement.inverse, (w, h), flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
+        a,
+        placement.inverse,
+        (w, h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0.0,
     )
     return np.clip(up, 0.0, 1.0).astype(np.float32)
 
@@ -212,9 +217,7 @@ def _tiles_with(
             m += int(min(max_margin, np.ceil(core_reach.max())))
         oy0, ox0 = max(0, y0 - m), max(0, x0 - m)
         oy1, ox1 = min(h, y1 + m), min(w, x1 + m)
-        out.append(
-            (slice(oy0, oy1), slice(ox0, ox1), slice(y0 - oy0, y1 - oy0), slice(x0 - ox0, x1 - ox0))
-        )
+        out.append((slice(oy0, oy1), slice(ox0, ox1), slice(y0 - oy0, y1 - oy0), slice(x0 - ox0, x1 - ox0)))
     return out
 
 
@@ -320,8 +323,9 @@ def _coarse_guide(
     small_fb = None
     if fallback is not None:
         small_fb = cv2.resize(np.asarray(fallback, np.float32), size, interpolation=cv2.INTER_AREA)
-    small = refine_alpha(small_img, small_tri, fallback=small_fb, coarse_levels=levels - 1,
-                         on_tile=on_tile, **settings)
+    small = refine_alpha(
+        small_img, small_tri, fallback=small_fb, coarse_levels=levels - 1, on_tile=on_tile, **settings
+    )
     up = np.clip(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
     unknown = unknown_region(tri)
     soft = unknown & (up > tolerance) & (up < 1.0 - tolerance)
@@ -369,8 +373,15 @@ def refine_alpha(
         levels, count = 0, int(unknown.sum())
         while count > coarse_target and levels < 3:
             levels, count = levels + 1, count // 4
-    settings = {"method": method, "tile": tile, "margin": margin, "epsilon": epsilon,
-                "rtol": rtol, "max_iter": max_iter, "workers": workers}
+    settings = {
+        "method": method,
+        "tile": tile,
+        "margin": margin,
+        "epsilon": epsilon,
+        "rtol": rtol,
+        "max_iter": max_iter,
+        "workers": workers,
+    }
     if levels > 0 and min(tri.shape) >= 64 and unknown.any():
         tri, fallback = _coarse_guide(img, tri, fallback, levels, settings, on_tile)
         unknown = unknown_region(tri)
@@ -450,6 +461,5 @@ def estimate_foreground(
         core_soft = soft[oy, ox][cy, cx]
         fg[oy, ox][cy, cx][core_soft] = est[cy, cx][core_soft]
 
-    _run_tiles(_tiles_with(soft, tile, margin), solve, store, workers or default_workers(),
-               on_tile)
+    _run_tiles(_tiles_with(soft, tile, margin), solve, store, workers or default_workers(), on_tile)
     return fg

@@ -45,23 +45,39 @@ def _painted(mask: np.ndarray | None, shape: tuple[int, int], what: str) -> np.n
     return None if mask is None else painted_pixels(mask, shape, what)
 
 
-def _fused(photo: np.ndarray, prior: np.ndarray, params: MatteParams,
-           person: PersonPrior | None, fg_mask, bg_mask, placement: Placement | None,
-           sure: bool = True) -> Rough:
-    band = band_pixels(photo.shape, params.band_px, params.band_fraction, placement,
-                       params.colour_edge_px)
+def _fused(
+    photo: np.ndarray,
+    prior: np.ndarray,
+    params: MatteParams,
+    person: PersonPrior | None,
+    fg_mask,
+    bg_mask,
+    placement: Placement | None,
+    sure: bool = True,
+) -> Rough:
+    band = band_pixels(photo.shape, params.band_px, params.band_fraction, placement, params.colour_edge_px)
     shape = photo.shape[:2]
     trimap, _edge = fused_trimap(
-        photo, prior, band, person=person,
+        photo,
+        prior,
+        band,
+        person=person,
         fg_paint=_painted(fg_mask, shape, "foreground mask"),
         bg_paint=_painted(bg_mask, shape, "background mask"),
-        unsure=params.unsure, colour_edge_px=params.colour_edge_px, sure=sure,
+        unsure=params.unsure,
+        colour_edge_px=params.colour_edge_px,
+        sure=sure,
     )
     return Rough(trimap, prior, band)
 
 
-def generator_fit(photo: np.ndarray, placement: Placement, crop_alpha: np.ndarray,
-                  reconstruction: np.ndarray, person: PersonPrior) -> Fit:
+def generator_fit(
+    photo: np.ndarray,
+    placement: Placement,
+    crop_alpha: np.ndarray,
+    reconstruction: np.ndarray,
+    person: PersonPrior,
+) -> Fit:
     """The generator's fit of the crop inside the person, and its agreement with them."""
     full = person.resized(photo.shape[:2]).mask
     person_crop = np.clip(placement.extract(full, border="constant"), 0.0, 1.0)
@@ -89,37 +105,49 @@ def from_generator(
         return rough
     fit = generator_fit(photo, placement, crop_alpha, reconstruction, person)
     trust = fit.trust()
-    prior = fused_prior(photo.shape[:2], person, full_alpha, trust,
-                        placement_footprint(placement))
+    prior = fused_prior(photo.shape[:2], person, full_alpha, trust, placement_footprint(placement))
     rough = _fused(photo, prior, params, person, fg_mask, bg_mask, placement)
-    rough.metrics.update(fit_psnr=fit.psnr, fit_lpips=fit.lpips,
-                         fit_agreement=float(fit.agreement or 0.0), trust=trust,
-                         faces=float(person.faces))
+    rough.metrics.update(
+        fit_psnr=fit.psnr,
+        fit_lpips=fit.lpips,
+        fit_agreement=float(fit.agreement or 0.0),
+        trust=trust,
+        faces=float(person.faces),
+    )
     if fit.note():
         rough.notes.append(fit.note())
     return rough
 
 
-def from_person(photo: np.ndarray, params: MatteParams, person: PersonPrior,
-                fg_mask: np.ndarray | None = None, bg_mask: np.ndarray | None = None) -> Rough:
+def from_person(
+    photo: np.ndarray,
+    params: MatteParams,
+    person: PersonPrior,
+    fg_mask: np.ndarray | None = None,
+    bg_mask: np.ndarray | None = None,
+) -> Rough:
     """Source ``person``: the person prior alone; no person is an error that says what to do."""
     if not person.found:
-        raise OperationError(f"{person.note}; choose source 'generator', or paint fg and bg "
-                             "strokes and choose source 'painted'")
+        raise OperationError(
+            f"{person.note}; choose source 'generator', or paint fg and bg "
+            "strokes and choose source 'painted'"
+        )
     prior = fused_prior(photo.shape[:2], person, None, 0.0, None)
     rough = _fused(photo, prior, params, person, fg_mask, bg_mask, None)
     rough.metrics["faces"] = float(person.faces)
     return rough
 
 
-def from_strokes(photo: np.ndarray, params: MatteParams, fg_mask: np.ndarray | None,
-                 bg_mask: np.ndarray | None) -> Rough:
+def from_strokes(
+    photo: np.ndarray, params: MatteParams, fg_mask: np.ndarray | None, bg_mask: np.ndarray | None
+) -> Rough:
     """Source ``painted``: each pixel starts with the label of the nearer stroke."""
     shape = photo.shape[:2]
     fg = _painted(fg_mask, shape, "foreground mask")
     bg = _painted(bg_mask, shape, "background mask")
     if fg is None or bg is None or not fg.any() or not bg.any():
-        raise OperationError("source 'painted' needs a foreground and a background mask with "
-                             "strokes on both (or a trimap); paint both, or choose source 'auto'")
-    return _fused(photo, strokes_prior(shape, fg, bg), params, None, fg_mask, bg_mask, None,
-                  sure=False)
+        raise OperationError(
+            "source 'painted' needs a foreground and a background mask with "
+            "strokes on both (or a trimap); paint both, or choose source 'auto'"
+        )
+    return _fused(photo, strokes_prior(shape, fg, bg), params, None, fg_mask, bg_mask, None, sure=False)

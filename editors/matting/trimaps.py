@@ -29,8 +29,13 @@ MODEL_PX_BAND = 4.0
 COLOUR_EDGE_BAND = 4.0
 
 
-def band_pixels(photo_shape: tuple[int, ...], band_px: int, band_fraction: float,
-                placement: Placement | None = None, colour_edge_px: int = 0) -> float:
+def band_pixels(
+    photo_shape: tuple[int, ...],
+    band_px: int,
+    band_fraction: float,
+    placement: Placement | None = None,
+    colour_edge_px: int = 0,
+) -> float:
     """Half-width of the unknown band: ``band_px`` if set, else a fraction of the long side.
 
     The auto band is never narrower than how far the edge may be off: with colour
@@ -63,13 +68,16 @@ def auto_trimap(
     the band is :func:`band_pixels`'s. Painted masks (photo-sized) move the edge; they are
     applied over the trimap afterwards by :func:`matte_from_trimap`.
     """
-    band = band_pixels(photo.shape, params.band_px, params.band_fraction, placement,
-                       params.colour_edge_px)
+    band = band_pixels(photo.shape, params.band_px, params.band_fraction, placement, params.colour_edge_px)
     edge = None
     if params.colour_edge_px > 0:
-        edge = segment_by_colour(photo, generator_alpha, fg_mask=fg_mask,
-                                 bg_mask=_outside_is_background(photo, placement, bg_mask),
-                                 work_px=params.colour_edge_px)
+        edge = segment_by_colour(
+            photo,
+            generator_alpha,
+            fg_mask=fg_mask,
+            bg_mask=_outside_is_background(photo, placement, bg_mask),
+            work_px=params.colour_edge_px,
+        )
     trimap = generator_trimap(generator_alpha, band, params.unsure, fg_mask, bg_mask, edge=edge)
     return trimap, band
 
@@ -88,8 +96,9 @@ def placement_footprint(placement: Placement) -> np.ndarray:
     return inside
 
 
-def _outside_is_background(photo: np.ndarray, placement: Placement | None,
-                           bg_mask: np.ndarray | None) -> np.ndarray | None:
+def _outside_is_background(
+    photo: np.ndarray, placement: Placement | None, bg_mask: np.ndarray | None
+) -> np.ndarray | None:
     """The painted background plus the photo outside the placement, as GrabCut's hard
     background: the generator said nothing there, and colour alone would otherwise pull in
     stray patches that resemble the subject (painted foreground still wins)."""
@@ -102,5 +111,3 @@ def _outside_is_background(photo: np.ndarray, placement: Placement | None,
         return outside.astype(np.float32)
     painted = painted_pixels(bg_mask, outside.shape, "background mask")
     return (outside | painted).astype(np.float32)
-
-

@@ -60,9 +60,11 @@ class Fit:
         if self.trust() >= OUT_OF_DOMAIN:
             return ""
         agree = "" if self.agreement is None else f", IoU {self.agreement:.2f} with the person"
-        return (f"the model does not explain this photo (fit {self.psnr:.1f} dB, LPIPS "
-                f"{self.lpips:.2f}{agree}): it is out of its domain, so the person prior leads; "
-                "a FurryGAN checkpoint trained on real portraits would let the generator lead")
+        return (
+            f"the model does not explain this photo (fit {self.psnr:.1f} dB, LPIPS "
+            f"{self.lpips:.2f}{agree}): it is out of its domain, so the person prior leads; "
+            "a FurryGAN checkpoint trained on real portraits would let the generator lead"
+        )
 
 
 def agreement(generator_alpha: np.ndarray, person: np.ndarray) -> float:
@@ -72,8 +74,7 @@ def agreement(generator_alpha: np.ndarray, person: np.ndarray) -> float:
     return 1.0 if union == 0 else float((g & p).sum()) / union
 
 
-def crop_fit(reconstruction: np.ndarray, crop: np.ndarray,
-             subject: np.ndarray | None) -> tuple[float, float]:
+def crop_fit(reconstruction: np.ndarray, crop: np.ndarray, subject: np.ndarray | None) -> tuple[float, float]:
     """(masked PSNR in dB, masked LPIPS) of the generator's ``reconstruction`` vs ``crop``
     (both S x S x 3 in [0, 1]).
 

@@ -69,8 +69,9 @@ def _evolve(phi, speed, dt, eps, band, steps):  # pragma: no cover - compiled
                 dxp = phi[i, jp] - p
                 dym = p - phi[im, j]
                 dyp = phi[ip, j] - p
-                grad = np.sqrt(max(dxm, 0.0) ** 2 + min(dxp, 0.0) ** 2
-                               + max(dym, 0.0) ** 2 + min(dyp, 0.0) ** 2)
+                grad = np.sqrt(
+                    max(dxm, 0.0) ** 2 + min(dxp, 0.0) ** 2 + max(dym, 0.0) ** 2 + min(dyp, 0.0) ** 2
+                )
                 px = 0.5 * (phi[i, jp] - phi[i, jm])
                 py = 0.5 * (phi[ip, j] - phi[im, j])
                 pxx = phi[i, jp] - 2.0 * p + phi[i, jm]
@@ -125,8 +126,10 @@ def _edt(mask: np.ndarray) -> np.ndarray:
 def _crop_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     h, w = mask.shape
-    return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
-            slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)))
+    return (
+        slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
+        slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)),
+    )
 
 
 def _boundary_distance(labels: np.ndarray) -> np.ndarray:
@@ -154,12 +157,10 @@ def _holes(mask: np.ndarray, strong: np.ndarray, min_hole: int) -> np.ndarray:
     return keep[comp]
 
 
-def _check(labels, photo, edited, segments, threshold, max_move, curvature, reinit_every,
-           min_hole):
+def _check(labels, photo, edited, segments, threshold, max_move, curvature, reinit_every, min_hole):
     if photo.ndim != 3 or photo.shape[2] != 3 or labels.shape != photo.shape[:2]:
         raise OperationError(
-            f"need labels H x W and photo H x W x 3 of the same size, got {labels.shape} "
-            f"and {photo.shape}"
+            f"need labels H x W and photo H x W x 3 of the same size, got {labels.shape} and {photo.shape}"
         )
     if not np.issubdtype(labels.dtype, np.integer):
         raise OperationError("labels must be an integer array (0 = keep the photo)")
@@ -213,8 +214,9 @@ def refine_labels(
     """
     labels = np.asarray(labels)
     photo = np.asarray(photo, np.float32)
-    present, segments = _check(labels, photo, edited, segments, threshold, max_move, curvature,
-                               reinit_every, min_hole)
+    present, segments = _check(
+        labels, photo, edited, segments, threshold, max_move, curvature, reinit_every, min_hole
+    )
     cfl = min(0.5, 0.25 / curvature if curvature > 0 else 0.5)
     step = 0.9 * cfl if dt is None else float(dt)
     if step <= 0 or step > cfl * 1.0001:
@@ -236,10 +238,20 @@ def refine_labels(
     band = float(np.ceil(reinit_every * step * (1 + curvature))) + 3.0
     kept: dict[int, np.ndarray] = {}
     for k in moving:
-        kept[k] = _shrink(labels == k, speeds[k], change[k] >= STRONG_FACTOR * threshold,
-                          depth, holes=holes, min_hole=min_hole, max_move=max_move,
-                          step=step, curvature=curvature, band=band,
-                          reinit_every=reinit_every, iterations=iterations)
+        kept[k] = _shrink(
+            labels == k,
+            speeds[k],
+            change[k] >= STRONG_FACTOR * threshold,
+            depth,
+            holes=holes,
+            min_hole=min_hole,
+            max_move=max_move,
+            step=step,
+            curvature=curvature,
+            band=band,
+            reinit_every=reinit_every,
+            iterations=iterations,
+        )
     return _reassign(labels, kept, speeds, pins, max_move)
 
 
@@ -257,8 +269,9 @@ def _pins(labels, present, depth, speeds) -> np.ndarray:
     return pins
 
 
-def _shrink(mask, speed, strong, depth, *, holes, min_hole, max_move, step, curvature, band,
-            reinit_every, iterations) -> np.ndarray:
+def _shrink(
+    mask, speed, strong, depth, *, holes, min_hole, max_move, step, curvature, band, reinit_every, iterations
+) -> np.ndarray:
     """The part of one segment ``mask`` that stays after re-seeding and the front's motion."""
     margin = int(max(band, max_move)) + 2
     box = _crop_box(mask, margin)
@@ -298,8 +311,7 @@ def _specks(inside: np.ndarray, mask: np.ndarray, min_hole: int) -> np.ndarray:
     sizes = np.bincount(comp.ravel())
     orig, _ = ndimage.label(mask)
     orig_sizes = np.bincount(orig.ravel())
-    first = ndimage.minimum_position(np.arange(comp.size).reshape(comp.shape), comp,
-                                     range(1, n + 1))
+    first = ndimage.minimum_position(np.arange(comp.size).reshape(comp.shape), comp, range(1, n + 1))
     parent = np.zeros(n + 1, np.int64)
     parent[1:] = [orig[p] for p in first]
     small = (sizes < min_hole) & (sizes < orig_sizes[parent])

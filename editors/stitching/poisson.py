@@ -82,9 +82,7 @@ def _check_inputs(
     if photo.ndim != 3 or photo.shape[2] != 3:
         raise OperationError(f"photo must be H x W x 3, got shape {photo.shape}")
     if labels.shape != photo.shape[:2]:
-        raise OperationError(
-            f"labels shape {labels.shape} must match the photo's {photo.shape[:2]}"
-        )
+        raise OperationError(f"labels shape {labels.shape} must match the photo's {photo.shape[:2]}")
     if not np.issubdtype(labels.dtype, np.integer):
         raise OperationError("labels must be an integer array (0 = keep the photo)")
     if labels.min(initial=0) < 0:
@@ -96,9 +94,7 @@ def _check_inputs(
     return photo.astype(np.float32, copy=False), segs, lookup[labels]
 
 
-def _segment_list(
-    segment_images: SegmentImages, ids: np.ndarray, shape: tuple[int, ...]
-) -> list[np.ndarray]:
+def _segment_list(segment_images: SegmentImages, ids: np.ndarray, shape: tuple[int, ...]) -> list[np.ndarray]:
     """Segment images as a list of H x W x 3 float32 arrays in the order of ``ids``."""
     if isinstance(segment_images, Mapping):
         missing = [int(i) for i in ids if int(i) not in segment_images]
@@ -116,8 +112,7 @@ def _segment_list(
     for k, a in zip(ids, arrays):
         if a.shape != tuple(shape):
             raise OperationError(
-                f"segment image {int(k)} must have the photo's shape {tuple(shape)}, "
-                f"got {a.shape}"
+                f"segment image {int(k)} must have the photo's shape {tuple(shape)}, got {a.shape}"
             )
     return arrays
 
@@ -131,9 +126,7 @@ def _composite(photo: np.ndarray, segs: list[np.ndarray], idx: np.ndarray) -> np
     return out
 
 
-def naive_composite(
-    photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages
-) -> np.ndarray:
+def naive_composite(photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages) -> np.ndarray:
     """Hard mask compositing: each pixel from its segment's image, the photo at label 0."""
     photo, segs, idx = _check_inputs(photo, labels, segment_images)
     return _composite(photo, segs, idx)
@@ -160,8 +153,15 @@ class PoissonSystem:
     pinned: tuple[int, int] | None
 
 
-def _edge_guidance(segs: list[np.ndarray], idx: np.ndarray, naive: np.ndarray,
-                   photo: np.ndarray, axis: int, mixed: bool, seams: str = "mean") -> np.ndarray:
+def _edge_guidance(
+    segs: list[np.ndarray],
+    idx: np.ndarray,
+    naive: np.ndarray,
+    photo: np.ndarray,
+    axis: int,
+    mixed: bool,
+    seams: str = "mean",
+) -> np.ndarray:
     """Guidance ``v_pq`` on every edge along ``axis`` (p = lower index), H' x W' x 3.
 
     Inside a segment the naive composite's gradient is the segment's own gradient; only the
@@ -196,8 +196,13 @@ def _edge_guidance(segs: list[np.ndarray], idx: np.ndarray, naive: np.ndarray,
 
 
 def build_system(
-    photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages,
-    *, mixed_gradients: bool = False, screen: float = 0.0, seams: str = "mean",
+    photo: np.ndarray,
+    labels: np.ndarray,
+    segment_images: SegmentImages,
+    *,
+    mixed_gradients: bool = False,
+    screen: float = 0.0,
+    seams: str = "mean",
 ) -> PoissonSystem:
     """Assemble the stitching system (see the module docstring for the discretisation)."""
     photo, segs, idx = _check_inputs(photo, labels, segment_images)
@@ -238,8 +243,15 @@ def _check_options(screen: float, seams: str) -> float:
     return screen
 
 
-def _build(photo: np.ndarray, segs: list[np.ndarray], idx: np.ndarray, naive: np.ndarray,
-           mixed: bool, screen: float = 0.0, seams: str = "mean") -> PoissonSystem:
+def _build(
+    photo: np.ndarray,
+    segs: list[np.ndarray],
+    idx: np.ndarray,
+    naive: np.ndarray,
+    mixed: bool,
+    screen: float = 0.0,
+    seams: str = "mean",
+) -> PoissonSystem:
     screen = _check_options(screen, seams)
     unknown = idx >= 0
     known = ~unknown
@@ -316,8 +328,13 @@ def _gauss_seidel_row(diag, wx, wy, u, b, i, colour):  # pragma: no cover - comp
         e, f, n, s_ = wx[i, j - 1], wx[i, j], wy[i - 1, j], wy[i, j]
         inv = np.float32(1) / d  # stay in float32 (1.0 / d would promote to float64)
         for c in range(_NC):
-            u[i, j, c] = inv * (b[i, j, c] + e * u[i, j - 1, c] + f * u[i, j + 1, c]
-                                + n * u[i - 1, j, c] + s_ * u[i + 1, j, c])
+            u[i, j, c] = inv * (
+                b[i, j, c]
+                + e * u[i, j - 1, c]
+                + f * u[i, j + 1, c]
+                + n * u[i - 1, j, c]
+                + s_ * u[i + 1, j, c]
+            )
 
 
 @numba.njit(**_KERNEL)
@@ -366,8 +383,11 @@ def _residual_restricted(diag, wx, wy, u, b, out, colour):  # pragma: no cover -
                 cj = (j - 1) // 2 + 1
                 for c in range(_NC):
                     out[ci, cj, c] += b[i, j, c] - (
-                        d * u[i, j, c] - e * u[i, j - 1, c] - f * u[i, j + 1, c]
-                        - n * u[i - 1, j, c] - s_ * u[i + 1, j, c]
+                        d * u[i, j, c]
+                        - e * u[i, j - 1, c]
+                        - f * u[i, j + 1, c]
+                        - n * u[i - 1, j, c]
+                        - s_ * u[i + 1, j, c]
                     )
 
 
@@ -394,8 +414,13 @@ def _matvec_dot(diag, wx, wy, p, q):  # pragma: no cover - compiled
             d = diag[i, j]
             e, f, n, s_ = wx[i, j - 1], wx[i, j], wy[i - 1, j], wy[i, j]
             for c in range(_NC):
-                v = (d * p[i, j, c] - e * p[i, j - 1, c] - f * p[i, j + 1, c]
-                     - n * p[i - 1, j, c] - s_ * p[i + 1, j, c])
+                v = (
+                    d * p[i, j, c]
+                    - e * p[i, j - 1, c]
+                    - f * p[i, j + 1, c]
+                    - n * p[i - 1, j, c]
+                    - s_ * p[i + 1, j, c]
+                )
                 q[i, j, c] = v
                 acc[c] += v * p[i, j, c]
         rows[i] = acc
@@ -518,8 +543,15 @@ class _Multigrid:
     next cycle.
     """
 
-    def __init__(self, finest: _Level, *, coarse_size: int = 48, over: float = 1.8,
-                 coarse_cycles: int = 2, sweeps: int = 1):
+    def __init__(
+        self,
+        finest: _Level,
+        *,
+        coarse_size: int = 48,
+        over: float = 1.8,
+        coarse_cycles: int = 2,
+        sweeps: int = 1,
+    ):
         self.over = np.float32(over)
         self.sweeps = sweeps
         self.coarse_cycles = coarse_cycles
@@ -529,7 +561,8 @@ class _Multigrid:
         self._u = [np.zeros((*lv.diag.shape, _NC), np.float32) for lv in self.levels]
         # right-hand sides of the coarse levels (the finest one comes from the caller)
         self._b = [np.empty(0, np.float32)] + [
-            np.zeros((*lv.diag.shape, _NC), np.float32) for lv in self.levels[1:]]
+            np.zeros((*lv.diag.shape, _NC), np.float32) for lv in self.levels[1:]
+        ]
         last = self.levels[-1]
         self._coarse_flat = np.flatnonzero(last.diag > 0)
         self._coarse_lu = None
@@ -565,8 +598,7 @@ class _Multigrid:
         return u
 
 
-def _pcg(mg: _Multigrid, lv: _Level, b: np.ndarray, x: np.ndarray, rtol: float,
-         maxiter: int) -> np.ndarray:
+def _pcg(mg: _Multigrid, lv: _Level, b: np.ndarray, x: np.ndarray, rtol: float, maxiter: int) -> np.ndarray:
     """Preconditioned conjugate gradients, one independent recurrence per channel."""
     r = np.zeros_like(x)
     _matvec_dot(lv.diag, lv.wx, lv.wy, x, r)
@@ -589,8 +621,7 @@ def _pcg(mg: _Multigrid, lv: _Level, b: np.ndarray, x: np.ndarray, rtol: float,
     return x
 
 
-def _solve_multigrid(sys_: PoissonSystem, x0: np.ndarray, rtol: float,
-                     maxiter: int = 200) -> np.ndarray:
+def _solve_multigrid(sys_: PoissonSystem, x0: np.ndarray, rtol: float, maxiter: int = 200) -> np.ndarray:
     """Multigrid-preconditioned CG in float32 on the bounding box of the unknowns."""
     rows = np.flatnonzero(sys_.unknown.any(axis=1))
     cols = np.flatnonzero(sys_.unknown.any(axis=0))
@@ -598,8 +629,7 @@ def _solve_multigrid(sys_: PoissonSystem, x0: np.ndarray, rtol: float,
     if rows.size == 0:
         return out
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    lv = _Level.padded(sys_.diag[r0:r1, c0:c1], sys_.wx[r0:r1, c0 : c1 - 1],
-                       sys_.wy[r0 : r1 - 1, c0:c1])
+    lv = _Level.padded(sys_.diag[r0:r1, c0:c1], sys_.wx[r0:r1, c0 : c1 - 1], sys_.wy[r0 : r1 - 1, c0:c1])
     unknown = sys_.unknown[r0:r1, c0:c1, None]
     b = np.zeros((r1 - r0 + 2, c1 - c0 + 2, 3), np.float32)
     b[1:-1, 1:-1] = sys_.b[r0:r1, c0:c1]
@@ -613,8 +643,7 @@ def _solve_multigrid(sys_: PoissonSystem, x0: np.ndarray, rtol: float,
 # --------------------------------------------------------------------------- sparse solvers
 
 
-def _to_sparse(diag: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> tuple[sp.csr_matrix,
-                                                                          np.ndarray]:
+def _to_sparse(diag: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
     """CSR matrix over the pixels with ``diag > 0`` and their flat indices."""
     h, w = diag.shape
     flat = np.flatnonzero(diag > 0)
@@ -635,9 +664,7 @@ def _to_sparse(diag: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> tuple[sp.csr
         cols += [j, i]
         vals += [-wv, -wv]
     n = flat.size
-    a = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    )
+    a = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     return a, flat
 
 
@@ -649,8 +676,10 @@ def _solve_sparse(sys_: PoissonSystem, x0: np.ndarray, method: str, rtol: float)
         sol = spla.splu(a.tocsc()).solve(rhs)  # one factorisation, three right-hand sides
     else:  # "cg"
         jacobi = sp.diags(1.0 / a.diagonal())
-        sol = np.stack([spla.cg(a, rhs[:, c], x0=guess[:, c], rtol=rtol, M=jacobi,
-                                maxiter=20000)[0] for c in range(3)], axis=1)
+        sol = np.stack(
+            [spla.cg(a, rhs[:, c], x0=guess[:, c], rtol=rtol, M=jacobi, maxiter=20000)[0] for c in range(3)],
+            axis=1,
+        )
     out = x0.astype(np.float32, copy=True)
     out.reshape(-1, 3)[flat] = sol
     return out
@@ -659,8 +688,9 @@ def _solve_sparse(sys_: PoissonSystem, x0: np.ndarray, method: str, rtol: float)
 # --------------------------------------------------------------------------- public API
 
 
-def solve_system(sys_: PoissonSystem, x0: np.ndarray, method: str = "auto",
-                 rtol: float = DEFAULT_RTOL) -> np.ndarray:
+def solve_system(
+    sys_: PoissonSystem, x0: np.ndarray, method: str = "auto", rtol: float = DEFAULT_RTOL
+) -> np.ndarray:
     """Solve ``sys_`` (H x W x 3) from the start value ``x0``; other pixels keep ``x0``."""
     if method not in METHODS:
         raise OperationError(f"unknown Poisson method {method!r}; choose one of {METHODS}")
@@ -671,9 +701,15 @@ def solve_system(sys_: PoissonSystem, x0: np.ndarray, method: str = "auto",
 
 
 def poisson_stitch(
-    photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages, *,
-    mixed_gradients: bool = False, method: str = "auto", rtol: float = DEFAULT_RTOL,
-    screen: float = 0.0, seams: str = "mean",
+    photo: np.ndarray,
+    labels: np.ndarray,
+    segment_images: SegmentImages,
+    *,
+    mixed_gradients: bool = False,
+    method: str = "auto",
+    rtol: float = DEFAULT_RTOL,
+    screen: float = 0.0,
+    seams: str = "mean",
 ) -> np.ndarray:
     """Stitch per-segment images into one seamless H x W x 3 float32 composite.
 
@@ -699,12 +735,19 @@ def poisson_stitch(
 
 
 def poisson_residual(
-    result: np.ndarray, photo: np.ndarray, labels: np.ndarray, segment_images: SegmentImages,
-    *, mixed_gradients: bool = False, screen: float = 0.0, seams: str = "mean",
+    result: np.ndarray,
+    photo: np.ndarray,
+    labels: np.ndarray,
+    segment_images: SegmentImages,
+    *,
+    mixed_gradients: bool = False,
+    screen: float = 0.0,
+    seams: str = "mean",
 ) -> float:
     """Relative discrete residual ``||b - A f|| / ||b||`` over the unknown pixels (float64)."""
-    sys_ = build_system(photo, labels, segment_images, mixed_gradients=mixed_gradients,
-                        screen=screen, seams=seams)
+    sys_ = build_system(
+        photo, labels, segment_images, mixed_gradients=mixed_gradients, screen=screen, seams=seams
+    )
     if not sys_.unknown.any():
         return 0.0
     # Dirichlet values are already in b, so label-0 pixels enter A f as zeros.

@@ -14,13 +14,29 @@ BACKGROUND, SKIN, HAIR, LEFT_EYE, RIGHT_EYE, LEFT_BROW, RIGHT_BROW, NOSE, MOUTH,
 N_CLASSES = 10
 
 CLASS_NAMES: tuple[str, ...] = (
-    "background", "skin", "hair", "left eye", "right eye",
-    "left brow", "right brow", "nose", "lips/mouth", "neck/body",
+    "background",
+    "skin",
+    "hair",
+    "left eye",
+    "right eye",
+    "left brow",
+    "right brow",
+    "nose",
+    "lips/mouth",
+    "neck/body",
 )
 #: display colour per class (the auto-segments palette)
 CLASS_COLOURS: tuple[tuple[int, int, int], ...] = (
-    (0, 0, 0), (230, 180, 140), (110, 60, 20), (40, 120, 255), (0, 200, 255),
-    (120, 40, 160), (200, 80, 220), (255, 140, 0), (220, 20, 60), (60, 170, 80),
+    (0, 0, 0),
+    (230, 180, 140),
+    (110, 60, 20),
+    (40, 120, 255),
+    (0, 200, 255),
+    (120, 40, 160),
+    (200, 80, 220),
+    (255, 140, 0),
+    (220, 20, 60),
+    (60, 170, 80),
 )
 
 #: the five embedded components and the classes each one covers (the seed's grouping:
@@ -40,12 +56,48 @@ BACKGROUND_CLASSES: tuple[int, ...] = (BACKGROUND, OTHER)
 
 #: CelebAMask-HQ's 19 classes (in its usual order) -> ours
 CELEBAMASK_NAMES: tuple[str, ...] = (
-    "background", "skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear",
-    "r_ear", "mouth", "u_lip", "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth",
+    "background",
+    "skin",
+    "nose",
+    "eye_g",
+    "l_eye",
+    "r_eye",
+    "l_brow",
+    "r_brow",
+    "l_ear",
+    "r_ear",
+    "mouth",
+    "u_lip",
+    "l_lip",
+    "hair",
+    "hat",
+    "ear_r",
+    "neck_l",
+    "neck",
+    "cloth",
 )
 CELEBAMASK_TO_OURS = np.array(
-    [BACKGROUND, SKIN, NOSE, OTHER, LEFT_EYE, RIGHT_EYE, LEFT_BROW, RIGHT_BROW, SKIN,
-     SKIN, MOUTH, MOUTH, MOUTH, HAIR, OTHER, OTHER, OTHER, OTHER, OTHER],
+    [
+        BACKGROUND,
+        SKIN,
+        NOSE,
+        OTHER,
+        LEFT_EYE,
+        RIGHT_EYE,
+        LEFT_BROW,
+        RIGHT_BROW,
+        SKIN,
+        SKIN,
+        MOUTH,
+        MOUTH,
+        MOUTH,
+        HAIR,
+        OTHER,
+        OTHER,
+        OTHER,
+        OTHER,
+        OTHER,
+    ],
     np.uint8,
 )
 

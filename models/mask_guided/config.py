@@ -12,6 +12,7 @@ def default_crops(size: int, stride: int = 4) -> dict[str, tuple[int, int]]:
     20 x 24 px and the mouth's 21 x 31 px, so at 64 px 12 x 16 and 12 x 20 (rounded up to
     multiples of the feature stride) hold 95% of them whole.
     """
+
     def up(v: float) -> int:
         return max(stride, -(-round(v * size / 64) // stride) * stride)
 
@@ -51,8 +52,9 @@ class MaskGuidedConfig:
             raise ValueError("stride must be 2, 4 or 8")
         for name, (h, w) in self.crops.items():
             if h % self.stride or w % self.stride or h > self.size or w > self.size:
-                raise ValueError(f"{name} crop {h}x{w} must fit the image and divide by "
-                                 f"the stride {self.stride}")
+                raise ValueError(
+                    f"{name} crop {h}x{w} must fit the image and divide by the stride {self.stride}"
+                )
         if min(self.width, self.code_dim, self.feat_channels, self.parser_width) < 1 or self.n_res < 0:
             raise ValueError("widths must be positive")
 

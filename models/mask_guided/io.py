@@ -63,7 +63,7 @@ def save_model(path: str | os.PathLike, model: MaskGuidedModel, dtype: torch.dty
 
 
 def _part(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    return {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
 
 def _load_into(net: nn.Module, state: dict[str, torch.Tensor], path: Path, what: str) -> None:
@@ -71,12 +71,15 @@ def _load_into(net: nn.Module, state: dict[str, torch.Tensor], path: Path, what:
     missing = sorted(set(own) - set(state))
     extra = sorted(set(state) - set(own))
     if missing or extra:
-        raise ModelFileError(f"{path}: the {what} does not match its config (missing {missing[:3]}, "
-                             f"unexpected {extra[:3]})")
+        raise ModelFileError(
+            f"{path}: the {what} does not match its config (missing {missing[:3]}, unexpected {extra[:3]})"
+        )
     for key, value in state.items():
         if tuple(value.shape) != tuple(own[key].shape):
-            raise ModelFileError(f"{path}: {what} tensor {key} has shape {tuple(value.shape)}, "
-                                 f"expected {tuple(own[key].shape)}")
+            raise ModelFileError(
+                f"{path}: {what} tensor {key} has shape {tuple(value.shape)}, "
+                f"expected {tuple(own[key].shape)}"
+            )
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
 
 

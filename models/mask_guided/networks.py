@@ -47,11 +47,18 @@ class ComponentEmbedding(nn.Module):
     ``crop`` is the input size (h, w); ``feat`` the feature patch size on the grid.
     """
 
-    def __init__(self, crop: tuple[int, int], feat: tuple[int, int], width: int, code_dim: int,
-                 feat_channels: int, n_down: int) -> None:
+    def __init__(
+        self,
+        crop: tuple[int, int],
+        feat: tuple[int, int],
+        width: int,
+        code_dim: int,
+        feat_channels: int,
+        n_down: int,
+    ) -> None:
         super().__init__()
         self.bottom = (crop[0] >> n_down, crop[1] >> n_down)
-        chans = [3] + [min(2 * width, width * 2 ** i) for i in range(n_down)]
+        chans = [3] + [min(2 * width, width * 2**i) for i in range(n_down)]
         layers: list[nn.Module] = []
         for cin, cout in itertools.pairwise(chans):
             layers += [_conv(cin, cout, 4, 2), _act()]
@@ -70,8 +77,11 @@ class ComponentEmbedding(nn.Module):
         self.feat_bottom = (feat[0] >> n_up, feat[1] >> n_up)
         self.feat_in = nn.Linear(code_dim, feat_channels * self.feat_bottom[0] * self.feat_bottom[1])
         self.feat_channels = feat_channels
-        self.feat = nn.Sequential(*[_up_block(feat_channels, feat_channels) for _ in range(n_up)],
-                                  _conv(feat_channels, feat_channels), _act())
+        self.feat = nn.Sequential(
+            *[_up_block(feat_channels, feat_channels) for _ in range(n_up)],
+            _conv(feat_channels, feat_channels),
+            _act(),
+        )
 
     def encode(self, crop: Tensor) -> Tensor:
         """``N x 3 x h x w`` crop in [-1, 1] -> ``N x code_dim`` code."""
@@ -105,7 +115,7 @@ class FaceGenerator(nn.Module):
     def __init__(self, cin: int, width: int, n_res: int, stride: int) -> None:
         super().__init__()
         n_up = int(math.log2(stride))
-        top = width * 2 ** n_up
+        top = width * 2**n_up
         self.inp = nn.Sequential(_conv(cin, top, 1), _act())
         self.res = nn.Sequential(*[ResBlock(top) for _ in range(n_res)])
         ups = [_up_block(width * 2 ** (n_up - i), width * 2 ** (n_up - i - 1)) for i in range(n_up)]
@@ -161,8 +171,13 @@ class MaskGuidedGenerator(nn.Module):
         self.face = FaceGenerator(w * c.stride + len(COMPONENTS) * c.feat_channels, w, c.n_res, c.stride)
         self.bg_encoder = nn.Sequential(_conv(4, w), _act(), _conv(w, w), _act())
         self.fuse = nn.Sequential(
-            _conv(3 + w + 1, w), _act(), _conv(w, w, dilation=2), _act(),
-            _conv(w, w, dilation=4), _act(), _conv(w, 4),
+            _conv(3 + w + 1, w),
+            _act(),
+            _conv(w, w, dilation=2),
+            _act(),
+            _conv(w, w, dilation=4),
+            _act(),
+            _conv(w, 4),
         )
         with torch.no_grad():  # start by passing the target's background through
             self.fuse[-1].bias[3].fill_(3.0)
@@ -180,8 +195,10 @@ class MaskGuidedGenerator(nn.Module):
             masked = image * component_mask(labels, comp)
             if comp in LOCAL_COMPONENTS:
                 k = LOCAL_COMPONENTS.index(comp)
-                out[comp] = (crop_at(masked, centres[:, k], present[:, k], self.config.crops[comp]),
-                             present[:, k])
+                out[comp] = (
+                    crop_at(masked, centres[:, k], present[:, k], self.config.crops[comp]),
+                    present[:, k],
+                )
             else:
                 out[comp] = (masked, component_mask(labels, comp).flatten(1).amax(1) > 0)
         return out
@@ -205,8 +222,13 @@ class MaskGuidedGenerator(nn.Module):
             feats.append(f)
         return torch.cat(feats, dim=1)
 
-    def synthesize(self, codes: dict[str, Tensor], target_image: Tensor, target_labels: Tensor,
-                   bg_mask: Tensor | None = None) -> dict[str, Tensor]:
+    def synthesize(
+        self,
+        codes: dict[str, Tensor],
+        target_image: Tensor,
+        target_labels: Tensor,
+        bg_mask: Tensor | None = None,
+    ) -> dict[str, Tensor]:
         """``image`` (the fused result), ``face`` (G_m's output) and ``blend`` (where the
         target's background was passed through), all ``N x C x H x W``."""
         face = self.face(self.fused_features(codes, target_labels))
@@ -219,8 +241,14 @@ class MaskGuidedGenerator(nn.Module):
         image = blend * bg + (1.0 - blend) * torch.tanh(out[:, :3])
         return {"image": image, "face": face, "blend": blend}
 
-    def forward(self, source_image: Tensor, source_labels: Tensor, target_image: Tensor,
-                target_labels: Tensor, bg_mask: Tensor | None = None) -> dict[str, Tensor]:
+    def forward(
+        self,
+        source_image: Tensor,
+        source_labels: Tensor,
+        target_image: Tensor,
+        target_labels: Tensor,
+        bg_mask: Tensor | None = None,
+    ) -> dict[str, Tensor]:
         """The seed's ``G(x_s, m_s, x_t, m_t)``."""
         return self.synthesize(self.encode(source_image, source_labels), target_image, target_labels, bg_mask)
 
@@ -230,7 +258,7 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, width: int, n_layers: int = 3) -> None:
         super().__init__()
-        chans = [3 + N_CLASSES] + [width * min(2 ** i, 4) for i in range(n_layers)]
+        chans = [3 + N_CLASSES] + [width * min(2**i, 4) for i in range(n_layers)]
         blocks = []
         for i, (cin, cout) in enumerate(itertools.pairwise(chans)):
             stride = 2 if i < n_layers - 1 else 1

@@ -83,8 +83,9 @@ class AdaptConfig:
         if not self.shots:
             raise ValueError("give the folder of target-domain images (--shots DIR)")
         if self.batch < 3:
-            raise ValueError("batch must be at least 3 (distance consistency compares each latent "
-                             "to the others)")
+            raise ValueError(
+                "batch must be at least 3 (distance consistency compares each latent to the others)"
+            )
         if self.iters < 1 or self.anchor_every < 1:
             raise ValueError("iters and anchor_every must be >= 1")
 
@@ -114,8 +115,9 @@ def synthesis_layers(gen: nn.Module) -> tuple[str, ...]:
     return tuple(n for n in gen.layer_names if n.startswith("conv"))
 
 
-def render(gen: nn.Module, w: dict[str, torch.Tensor], noise: list[torch.Tensor],
-           capture: bool = True) -> tuple[torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
+def render(
+    gen: nn.Module, w: dict[str, torch.Tensor], noise: list[torch.Tensor], capture: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
     """Image, alpha (FurryGAN, else None) and the synthesis features for style vectors ``w``."""
     feats: dict[str, torch.Tensor] = {}
 
@@ -155,8 +157,9 @@ class _State:
 class Adapter:
     """Holds the frozen source, the adapted generator (+ EMA), the discriminator and the RNG."""
 
-    def __init__(self, config: AdaptConfig, source: nn.Module | None = None,
-                 shots: torch.Tensor | None = None) -> None:
+    def __init__(
+        self, config: AdaptConfig, source: nn.Module | None = None, shots: torch.Tensor | None = None
+    ) -> None:
         from latent_atelier.models.devices import pick_device
 
         config.validate()
@@ -297,8 +300,9 @@ class Adapter:
         latent = self.source.random_latent(self.config.seed + 12345, batch=8)
         with torch.no_grad():
             rows = [g.synthesize(latent).image for g in (self.source, self.s.gen_ema)]
-        rows_u8 = [((r.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-                   for r in rows]
+        rows_u8 = [
+            ((r.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy() for r in rows
+        ]
         grid = np.concatenate([np.concatenate(list(r), axis=1) for r in rows_u8], axis=0)
         path = self.out / "samples" / f"step_{self.s.step:06d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -316,10 +320,21 @@ class Adapter:
         for name, module in (("g", s.gen), ("g_ema", s.gen_ema), ("d", s.disc)):
             tensors = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
             save_file(tensors, str(tmp / f"{name}.safetensors"))
-        torch.save({"g_optim": s.g_opt.state_dict(), "d_optim": s.d_opt.state_dict(),
-                    "rng": s.rng.get_state(), "anchors": s.anchors.cpu()}, tmp / "optim.pt")
-        state = {"step": s.step, "config": self.config.to_json(), "architecture": self.source.architecture(),
-                 "cpu_seconds": round(self.cpu_seconds, 1)}
+        torch.save(
+            {
+                "g_optim": s.g_opt.state_dict(),
+                "d_optim": s.d_opt.state_dict(),
+                "rng": s.rng.get_state(),
+                "anchors": s.anchors.cpu(),
+            },
+            tmp / "optim.pt",
+        )
+        state = {
+            "step": s.step,
+            "config": self.config.to_json(),
+            "architecture": self.source.architecture(),
+            "cpu_seconds": round(self.cpu_seconds, 1),
+        }
         (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
         old = self.out / (CHECKPOINT_DIR + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -336,8 +351,10 @@ class Adapter:
         folder = self.out / CHECKPOINT_DIR
         state = json.loads((folder / "state.json").read_text())
         if state.get("architecture") != self.source.architecture():
-            raise ValueError(f"{folder} adapts a different architecture {state.get('architecture')}; "
-                             "use the same --adapt-from model or another --out")
+            raise ValueError(
+                f"{folder} adapts a different architecture {state.get('architecture')}; "
+                "use the same --adapt-from model or another --out"
+            )
         s = self.s
         for name, module in (("g", s.gen), ("g_ema", s.gen_ema), ("d", s.disc)):
             module.load_state_dict(load_file(str(folder / f"{name}.safetensors"), device=str(self.device)))
@@ -364,8 +381,9 @@ def _copy_generator(gen: nn.Module) -> nn.Module:
     return copy
 
 
-def adapt(config: AdaptConfig, progress_cb: ProgressCallback | None = None,
-          source: nn.Module | None = None) -> Adapter:
+def adapt(
+    config: AdaptConfig, progress_cb: ProgressCallback | None = None, source: nn.Module | None = None
+) -> Adapter:
     """Run (or resume) an adaptation to ``config.iters``; checkpoints, samples, export."""
     out = Path(config.out)
     has_checkpoint = (out / CHECKPOINT_DIR / "state.json").is_file()

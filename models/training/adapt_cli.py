@@ -15,12 +15,24 @@ import sys
 def add_adapt_options(p: argparse.ArgumentParser) -> None:
     """The adaptation options of ``train``."""
     g = p.add_argument_group("few-shot adaptation (cross-domain correspondence, for dual-domain)")
-    g.add_argument("--adapt-from", metavar="MODEL", default=None,
-                   help="adapt this generator to the --shots images instead of training from scratch")
-    g.add_argument("--shots", metavar="DIR", default=None,
-                   help="folder of about 10 target-domain images (with --adapt-from)")
-    g.add_argument("--cdc-weight", type=float, default=1000.0,
-                   help="weight of the cross-domain distance consistency (paper: 1000)")
+    g.add_argument(
+        "--adapt-from",
+        metavar="MODEL",
+        default=None,
+        help="adapt this generator to the --shots images instead of training from scratch",
+    )
+    g.add_argument(
+        "--shots",
+        metavar="DIR",
+        default=None,
+        help="folder of about 10 target-domain images (with --adapt-from)",
+    )
+    g.add_argument(
+        "--cdc-weight",
+        type=float,
+        default=1000.0,
+        help="weight of the cross-domain distance consistency (paper: 1000)",
+    )
 
 
 def config_from_args(args: argparse.Namespace):
@@ -28,10 +40,21 @@ def config_from_args(args: argparse.Namespace):
     from latent_atelier.models.training.adapt import AdaptConfig
 
     return AdaptConfig(
-        source=args.adapt_from, shots=args.shots or args.data or "", out=args.out, iters=args.iters,
-        batch=args.batch, lr=args.lr, cdc_weight=args.cdc_weight, augment=args.augment,
-        checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, seed=args.seed,
-        device=args.device, threads=args.threads, save_fp16=args.fp16, resume=args.resume,
+        source=args.adapt_from,
+        shots=args.shots or args.data or "",
+        out=args.out,
+        iters=args.iters,
+        batch=args.batch,
+        lr=args.lr,
+        cdc_weight=args.cdc_weight,
+        augment=args.augment,
+        checkpoint_every=args.checkpoint_every,
+        sample_every=args.sample_every,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+        save_fp16=args.fp16,
+        resume=args.resume,
     )
 
 

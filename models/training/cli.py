@@ -29,8 +29,11 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     """Add the ``train`` options to ``p``."""
     d = TrainConfig()
     p.add_argument("--arch", choices=(*ARCHES, "mask-guided"), default=d.arch, help="generator to train")
-    p.add_argument("--data", default=None,
-                   help="portrait dataset folder (meta.json) or image folder (required unless --adapt-from)")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="portrait dataset folder (meta.json) or image folder (required unless --adapt-from)",
+    )
     p.add_argument("--out", required=True, help="run folder: checkpoint, samples, generator_ema.safetensors")
     p.add_argument("--size", type=int, default=d.size, help="resolution (power of two >= 16)")
     p.add_argument("--batch", type=int, default=d.batch, help="batch size")
@@ -39,7 +42,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--style-dim", type=int, default=d.style_dim, help="W width (split 3:1 for FurryGAN)")
     p.add_argument("--n-mlp", type=int, default=None, help="mapping depth (default furrygan 2, stylegan2 8)")
     p.add_argument(
-        "--channel-scale", "--channels-scale", type=float, default=d.channel_scale,
+        "--channel-scale",
+        "--channels-scale",
+        type=float,
+        default=d.channel_scale,
         help="multiply config-F widths (512 up to 32 px, then halving)",
     )
     p.add_argument("--max-channels", type=int, default=None, help="cap every width (e.g. 128 on CPU)")
@@ -52,7 +58,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mixing", type=float, default=None, help="style-mixing probability")
     p.add_argument("--fine-fade-in", type=int, default=d.fine_fade_in, help="fine-mask fade-in iterations")
     p.add_argument(
-        "--binarization-decay", type=int, default=d.binarization_decay,
+        "--binarization-decay",
+        type=int,
+        default=d.binarization_decay,
         help="iterations for the binarisation weight to fall 5 -> 0.5",
     )
     p.add_argument("--phi1", type=float, default=d.phi1, help="minimum coarse-mask area")
@@ -61,32 +69,73 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every, help="checkpoint interval")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of every random draw")
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:1, mps")
-    p.add_argument("--precision", choices=("auto", "float32", "bf16"), default=d.precision,
-                   help="auto: bf16 autocast (fp32 master weights) where the device runs bf16 natively")
+    p.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bf16"),
+        default=d.precision,
+        help="auto: bf16 autocast (fp32 master weights) where the device runs bf16 natively",
+    )
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads (0 = every core)")
     p.add_argument("--fp16", action="store_true", help="export the EMA generator in float16")
-    p.add_argument("--center-prior", type=float, default=d.center_prior,
-                   help="optional warm-up weight asking the mask to cover the centre (not in the paper)")
-    p.add_argument("--center-prior-iters", type=int, default=d.center_prior_iters,
-                   help="iterations over which the centre prior fades to 0")
-    p.add_argument("--center-prior-centre-only", action="store_true",
-                   help="the centre prior without its central-quarter (face) term, as before 2026-11-21")
-    p.add_argument("--checkpoint-minutes", type=float, default=d.checkpoint_minutes,
-                   help="also checkpoint after this many minutes of wall time (0 = never)")
-    p.add_argument("--log-every", type=int, default=d.log_every,
-                   help="run log (RUN_DIR/log.jsonl) line every N iterations (0 = none)")
-    p.add_argument("--fd-every", type=int, default=d.fd_every,
-                   help="log the VGG-16 Frechet distance of EMA samples vs held-out images every N steps")
+    p.add_argument(
+        "--center-prior",
+        type=float,
+        default=d.center_prior,
+        help="optional warm-up weight asking the mask to cover the centre (not in the paper)",
+    )
+    p.add_argument(
+        "--center-prior-iters",
+        type=int,
+        default=d.center_prior_iters,
+        help="iterations over which the centre prior fades to 0",
+    )
+    p.add_argument(
+        "--center-prior-centre-only",
+        action="store_true",
+        help="the centre prior without its central-quarter (face) term, as before 2026-11-21",
+    )
+    p.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=d.checkpoint_minutes,
+        help="also checkpoint after this many minutes of wall time (0 = never)",
+    )
+    p.add_argument(
+        "--log-every",
+        type=int,
+        default=d.log_every,
+        help="run log (RUN_DIR/log.jsonl) line every N iterations (0 = none)",
+    )
+    p.add_argument(
+        "--fd-every",
+        type=int,
+        default=d.fd_every,
+        help="log the VGG-16 Frechet distance of EMA samples vs held-out images every N steps",
+    )
     p.add_argument("--fd-n", type=int, default=d.fd_n, help="images per set for --fd-every")
-    p.add_argument("--no-data-cache", action="store_true",
-                   help="read and resize images every batch instead of a uint8 memory map built once")
-    p.add_argument("--init-generator", default="",
-                   help="start from this exported generator with a fresh discriminator "
-                        "(with --resume: only when RUN_DIR has no checkpoint yet)")
-    p.add_argument("--init-step", type=int, default=0,
-                   help="the iteration --init-generator stands for (schedules continue there)")
-    p.add_argument("--d-warmup", type=int, default=0,
-                   help="after --init-generator, iterations that train the fresh discriminator only")
+    p.add_argument(
+        "--no-data-cache",
+        action="store_true",
+        help="read and resize images every batch instead of a uint8 memory map built once",
+    )
+    p.add_argument(
+        "--init-generator",
+        default="",
+        help="start from this exported generator with a fresh discriminator "
+        "(with --resume: only when RUN_DIR has no checkpoint yet)",
+    )
+    p.add_argument(
+        "--init-step",
+        type=int,
+        default=0,
+        help="the iteration --init-generator stands for (schedules continue there)",
+    )
+    p.add_argument(
+        "--d-warmup",
+        type=int,
+        default=0,
+        help="after --init-generator, iterations that train the fresh discriminator only",
+    )
     from latent_atelier.models.training.adapt_cli import add_adapt_options
     from latent_atelier.models.training.mask_guided_cli import add_arguments
 
@@ -97,19 +146,46 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` the parsed options describe."""
     return TrainConfig(
-        arch=args.arch, data=args.data, out=args.out, size=args.size, batch=args.batch,
-        iters=args.iters, resume=args.resume, style_dim=args.style_dim, n_mlp=args.n_mlp,
-        channels=args.channels, channel_scale=args.channel_scale, max_channels=args.max_channels,
-        lr=args.lr, r1_gamma=args.r1_gamma, r1_every=args.r1_every, ema_kimg=args.ema_kimg,
-        augment=args.augment, mixing=args.mixing, fine_fade_in=args.fine_fade_in,
-        binarization_decay=args.binarization_decay, phi1=args.phi1, phi2=args.phi2,
-        center_prior=args.center_prior, center_prior_iters=args.center_prior_iters,
+        arch=args.arch,
+        data=args.data,
+        out=args.out,
+        size=args.size,
+        batch=args.batch,
+        iters=args.iters,
+        resume=args.resume,
+        style_dim=args.style_dim,
+        n_mlp=args.n_mlp,
+        channels=args.channels,
+        channel_scale=args.channel_scale,
+        max_channels=args.max_channels,
+        lr=args.lr,
+        r1_gamma=args.r1_gamma,
+        r1_every=args.r1_every,
+        ema_kimg=args.ema_kimg,
+        augment=args.augment,
+        mixing=args.mixing,
+        fine_fade_in=args.fine_fade_in,
+        binarization_decay=args.binarization_decay,
+        phi1=args.phi1,
+        phi2=args.phi2,
+        center_prior=args.center_prior,
+        center_prior_iters=args.center_prior_iters,
         center_prior_core=not args.center_prior_centre_only,
-        sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, seed=args.seed,
-        device=args.device, precision=args.precision, threads=args.threads, save_fp16=args.fp16,
-        checkpoint_minutes=args.checkpoint_minutes, log_every=args.log_every, fd_every=args.fd_every,
-        fd_n=args.fd_n, data_cache=not args.no_data_cache, init_generator=args.init_generator,
-        init_step=args.init_step, d_warmup=args.d_warmup,
+        sample_every=args.sample_every,
+        checkpoint_every=args.checkpoint_every,
+        seed=args.seed,
+        device=args.device,
+        precision=args.precision,
+        threads=args.threads,
+        save_fp16=args.fp16,
+        checkpoint_minutes=args.checkpoint_minutes,
+        log_every=args.log_every,
+        fd_every=args.fd_every,
+        fd_n=args.fd_n,
+        data_cache=not args.no_data_cache,
+        init_generator=args.init_generator,
+        init_step=args.init_step,
+        d_warmup=args.d_warmup,
     )
 
 

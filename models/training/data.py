@@ -84,13 +84,21 @@ def _source_key(dataset: torch.utils.data.Dataset) -> dict:
     """What a cache was built from (rebuilt when any of it changes)."""
     if isinstance(dataset, PortraitImages):
         meta = dataset.data.folder / "meta.json"
-        return {"kind": "portraits", "folder": str(dataset.data.folder.resolve()),
-                "count": len(dataset), "meta_mtime_ns": meta.stat().st_mtime_ns}
+        return {
+            "kind": "portraits",
+            "folder": str(dataset.data.folder.resolve()),
+            "count": len(dataset),
+            "meta_mtime_ns": meta.stat().st_mtime_ns,
+        }
     if isinstance(dataset, ImageFolder):
         stats = [f.stat() for f in dataset.files]
-        return {"kind": "folder", "folder": str(dataset.root.resolve()), "count": len(dataset),
-                "bytes": sum(st.st_size for st in stats),
-                "newest_mtime_ns": max(st.st_mtime_ns for st in stats)}
+        return {
+            "kind": "folder",
+            "folder": str(dataset.root.resolve()),
+            "count": len(dataset),
+            "bytes": sum(st.st_size for st in stats),
+            "newest_mtime_ns": max(st.st_mtime_ns for st in stats),
+        }
     raise TypeError(f"no cache for {type(dataset).__name__}")
 
 
@@ -106,8 +114,9 @@ def _uint8_chunk(dataset: torch.utils.data.Dataset, lo: int, hi: int, size: int)
     return t.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def image_cache(dataset: torch.utils.data.Dataset, size: int, path: str | Path,
-                chunk: int = 500) -> np.ndarray:
+def image_cache(
+    dataset: torch.utils.data.Dataset, size: int, path: str | Path, chunk: int = 500
+) -> np.ndarray:
     """A read-only uint8 ``(N, size, size, 3)`` memory map of ``dataset`` at ``path`` (.npy).
 
     Built once (atomically: a temporary file renamed into place) and reused while the
@@ -127,7 +136,7 @@ def image_cache(dataset: torch.utils.data.Dataset, size: int, path: str | Path,
     n = len(dataset)
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
     for lo in range(0, n, chunk):
-        out[lo:lo + chunk] = _uint8_chunk(dataset, lo, min(n, lo + chunk), size)
+        out[lo : lo + chunk] = _uint8_chunk(dataset, lo, min(n, lo + chunk), size)
     out.flush()
     del out
     os.replace(tmp, path)

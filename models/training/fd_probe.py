@@ -44,7 +44,7 @@ def vgg_features(images: torch.Tensor, device: torch.device, batch: int = 50) ->
     out = []
     with torch.no_grad():
         for lo in range(0, len(images), batch):
-            x = images[lo:lo + batch].to(device, torch.float32)
+            x = images[lo : lo + batch].to(device, torch.float32)
             out.append(vgg(x, layers=(FD_LAYER,))[FD_LAYER].mean(dim=(2, 3)).double().cpu().numpy())
     return np.concatenate(out)
 

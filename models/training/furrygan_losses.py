@@ -75,9 +75,7 @@ def mask_consistency_loss(pred_composite: torch.Tensor, pred_fg_stopgrad: torch.
     return F.mse_loss(pred_fg_stopgrad.float(), pred_composite.float())
 
 
-def background_participation_loss(
-    fg: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor
-) -> torch.Tensor:
+def background_participation_loss(fg: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """||sg(fg)*m + sg(bg)*(1-m) - bg||^2 (mean): keeps the background generator in use."""
     comp = fg.detach().float() * alpha.float() + bg.detach().float() * (1 - alpha.float())
     return F.mse_loss(comp, bg.float())
@@ -107,13 +105,22 @@ def center_prior_loss(coarse: torch.Tensor, margin: float = 0.5, core: bool = Tr
     """
     h, w = coarse.shape[-2:]
     b = max(1, h // 8)
-    border = torch.cat(
-        [coarse[..., :b, :].flatten(1), coarse[..., -b:, :].flatten(1),
-         coarse[..., b:-b, :b].flatten(1), coarse[..., b:-b, -b:].flatten(1)], dim=1
-    ).float().mean(1)
-    centre = coarse[..., h // 4: 3 * h // 4, w // 4: 3 * w // 4].float().flatten(1).mean(1)
+    border = (
+        torch.cat(
+            [
+                coarse[..., :b, :].flatten(1),
+                coarse[..., -b:, :].flatten(1),
+                coarse[..., b:-b, :b].flatten(1),
+                coarse[..., b:-b, -b:].flatten(1),
+            ],
+            dim=1,
+        )
+        .float()
+        .mean(1)
+    )
+    centre = coarse[..., h // 4 : 3 * h // 4, w // 4 : 3 * w // 4].float().flatten(1).mean(1)
     loss = F.relu(border - centre + margin)
     if core:
-        inner = coarse[..., 3 * h // 8: 5 * h // 8, 3 * w // 8: 5 * w // 8].float().flatten(1).mean(1)
+        inner = coarse[..., 3 * h // 8 : 5 * h // 8, 3 * w // 8 : 5 * w // 8].float().flatten(1).mean(1)
         loss = loss + F.relu(border - inner + margin)
     return loss.mean()

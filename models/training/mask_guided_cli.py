@@ -20,29 +20,54 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options only ``--arch mask-guided`` reads."""
     d = MaskGuidedTrainConfig()
     g = p.add_argument_group("mask-guided (--arch mask-guided)")
-    g.add_argument("--mg-variant", choices=VARIANTS, default=d.variant,
-                   help="full: the seed's framework; label-to-image: the plain baseline")
+    g.add_argument(
+        "--mg-variant",
+        choices=VARIANTS,
+        default=d.variant,
+        help="full: the seed's framework; label-to-image: the plain baseline",
+    )
     g.add_argument("--mg-width", type=int, default=d.width, help="base channel width")
     g.add_argument("--mg-code-dim", type=int, default=d.code_dim, help="component code length")
     g.add_argument("--mg-feat-channels", type=int, default=d.feat_channels, help="pasted feature channels")
     g.add_argument("--mg-n-res", type=int, default=d.n_res, help="residual blocks of the face generator")
-    g.add_argument("--mg-parser-iters", type=int, default=d.parser_iters,
-                   help="face-parser pre-training steps (frozen afterwards)")
+    g.add_argument(
+        "--mg-parser-iters",
+        type=int,
+        default=d.parser_iters,
+        help="face-parser pre-training steps (frozen afterwards)",
+    )
     g.add_argument("--mg-n-train", type=int, default=d.n_train, help="training pairs held in memory")
-    g.add_argument("--cpu-budget", type=float, default=d.cpu_budget,
-                   help="stop after this many seconds of process CPU time, summed over resumes (0: none)")
+    g.add_argument(
+        "--cpu-budget",
+        type=float,
+        default=d.cpu_budget,
+        help="stop after this many seconds of process CPU time, summed over resumes (0: none)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> MaskGuidedTrainConfig:
     """The run's settings from the parsed options."""
     d = MaskGuidedTrainConfig()
     return MaskGuidedTrainConfig(
-        data=args.data, out=args.out, variant=args.mg_variant, size=args.size, width=args.mg_width,
-        code_dim=args.mg_code_dim, feat_channels=args.mg_feat_channels, n_res=args.mg_n_res,
-        batch=args.batch, iters=args.iters, cpu_budget=args.cpu_budget,
-        lr=d.lr if args.lr == _GAN_DEFAULT_LR else args.lr, parser_iters=args.mg_parser_iters,
-        n_train=args.mg_n_train, checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
-        seed=args.seed, threads=args.threads or 1, resume=args.resume,
+        data=args.data,
+        out=args.out,
+        variant=args.mg_variant,
+        size=args.size,
+        width=args.mg_width,
+        code_dim=args.mg_code_dim,
+        feat_channels=args.mg_feat_channels,
+        n_res=args.mg_n_res,
+        batch=args.batch,
+        iters=args.iters,
+        cpu_budget=args.cpu_budget,
+        lr=d.lr if args.lr == _GAN_DEFAULT_LR else args.lr,
+        parser_iters=args.mg_parser_iters,
+        n_train=args.mg_n_train,
+        checkpoint_every=args.checkpoint_every,
+        sample_every=args.sample_every,
+        seed=args.seed,
+        threads=args.threads or 1,
+        resume=args.resume,
     )
 
 
@@ -80,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         for bar in bars.values():
             bar.close()
     s = trainer.s
-    print(f"wrote {trainer.out / 'mask_guided.safetensors'} (step {s.step}, parser {s.parser_step}, "
-          f"{s.cpu_seconds:.0f} CPU s)")
+    print(
+        f"wrote {trainer.out / 'mask_guided.safetensors'} (step {s.step}, parser {s.parser_step}, "
+        f"{s.cpu_seconds:.0f} CPU s)"
+    )
     return 0

@@ -54,8 +54,9 @@ def _resize_pair(image: np.ndarray, labels: np.ndarray, size: int) -> tuple[np.n
     return image, labels
 
 
-def load_synthetic(root: str | Path, size: int, split: str = "train", count: int | None = None,
-                   start: int = 0) -> LabelledImages:
+def load_synthetic(
+    root: str | Path, size: int, split: str = "train", count: int | None = None, start: int = 0
+) -> LabelledImages:
     """``count`` samples (all when None) of a synthetic portrait split from ``start``."""
     from latent_atelier.models.training.synthetic.dataset import PortraitDataset
 
@@ -127,7 +128,7 @@ def load_celebamask(root: str | Path, size: int, count: int | None = None, start
     images, labels = [], []
     if (root / "CelebA-HQ-img").is_dir() and (root / "CelebAMask-HQ-mask-anno").is_dir():
         pairs = _celeba_annotation_pairs(root)
-        chosen = pairs[start:None if count is None else start + count]
+        chosen = pairs[start : None if count is None else start + count]
         for img, files in chosen:
             lab = from_celebamask(_celeba_labels_from_masks(files))
             image = cv2.resize(_read_rgb(img), lab.shape[::-1], interpolation=cv2.INTER_AREA)
@@ -137,7 +138,7 @@ def load_celebamask(root: str | Path, size: int, count: int | None = None, start
     elif (root / "images").is_dir() and (root / "labels").is_dir():
         files = sorted(p for p in (root / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         files = [p for p in files if (root / "labels" / (p.stem + ".png")).is_file()]
-        for img in files[start:None if count is None else start + count]:
+        for img in files[start : None if count is None else start + count]:
             lab = from_celebamask(_read_gray(root / "labels" / (img.stem + ".png")))
             image = _read_rgb(img)
             if image.shape[:2] != lab.shape:
@@ -158,11 +159,12 @@ def load_celebamask(root: str | Path, size: int, count: int | None = None, start
 def _square(a: np.ndarray) -> np.ndarray:
     h, w = a.shape[:2]
     s = min(h, w)
-    return a[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    return a[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
 
 
-def open_pairs(root: str | Path, size: int, split: str = "train", count: int | None = None,
-               start: int = 0) -> LabelledImages:
+def open_pairs(
+    root: str | Path, size: int, split: str = "train", count: int | None = None, start: int = 0
+) -> LabelledImages:
     """The pairs at ``root``, whatever its layout (``split`` only matters for the portrait set)."""
     path = Path(root)
     if not path.is_dir():

@@ -26,8 +26,16 @@ def class_weights(labels: np.ndarray, n_classes: int = 10) -> torch.Tensor:
     return torch.tensor(w / w.mean(), dtype=torch.float32)
 
 
-def train_parser(images: np.ndarray, labels: np.ndarray, width: int, iters: int, batch: int = 16,
-                 lr: float = 1e-3, seed: int = 1, balanced: bool = True) -> FaceParser:
+def train_parser(
+    images: np.ndarray,
+    labels: np.ndarray,
+    width: int,
+    iters: int,
+    batch: int = 16,
+    lr: float = 1e-3,
+    seed: int = 1,
+    balanced: bool = True,
+) -> FaceParser:
     """Cross-entropy training on ``images`` (N x S x S x 3 uint8) and ``labels`` (N x S x S);
     ``balanced`` weights the classes by :func:`class_weights`."""
     weight = class_weights(labels) if balanced else None
@@ -67,9 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     pairs = open_pairs(args.data, args.size, "train", args.count, args.start)
     parser = train_parser(pairs.images, pairs.labels, args.width, args.iters, seed=args.seed)
     config = MaskGuidedConfig(size=args.size, parser_width=args.width)
-    info = {"role": "evaluation parser", "iters": args.iters, "seed": args.seed, "loss": "class-balanced CE",
-            "train_samples": [args.start, args.start + args.count],
-            "cpu_seconds": round(time.process_time() - t0, 1)}
+    info = {
+        "role": "evaluation parser",
+        "iters": args.iters,
+        "seed": args.seed,
+        "loss": "class-balanced CE",
+        "train_samples": [args.start, args.start + args.count],
+        "cpu_seconds": round(time.process_time() - t0, 1),
+    }
     save_model(Path(args.out), MaskGuidedModel(config, parser=parser, info=info))
     print(f"wrote {args.out}")
     return 0

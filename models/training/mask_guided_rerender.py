@@ -41,8 +41,14 @@ def style_variants(style: str) -> dict[str, tuple[str, ...]]:
     node = shutil.which("node")
     if node is None:
         raise FileNotFoundError("Node.js is needed to re-render avatars")
-    out = subprocess.run([node, "--input-type=module", "-e", _LIST_VARIANTS.replace("STYLE", style)],
-                         cwd=JS_DIR, capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [node, "--input-type=module", "-e", _LIST_VARIANTS.replace("STYLE", style)],
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return {k: tuple(v) for k, v in json.loads(out.stdout).items()}
 
 
@@ -63,8 +69,9 @@ def render_svg(seed: int, sample_id: int, overrides: dict[str, str] | None = Non
     return SvgRecord(id=int(obj["id"]), style=str(obj["style"]), svg=str(obj["svg"]))
 
 
-def swapped_pair(seed: int, eval_index: int, part: str, size: int, rng: np.random.Generator
-                 ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], str] | None:
+def swapped_pair(
+    seed: int, eval_index: int, part: str, size: int, rng: np.random.Generator
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], str] | None:
     """(original, re-render) as (image, alpha, labels8) uint8 arrays, and the new variant,
     for held-out sample ``eval_index`` with ``part`` swapped; None when the part is not drawn."""
     sample_id = EVAL_ID_OFFSET + eval_index

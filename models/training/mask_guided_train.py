@@ -87,9 +87,14 @@ class MaskGuidedTrainConfig:
 
     def model_config(self) -> MaskGuidedConfig:
         """The networks' sizes."""
-        return MaskGuidedConfig(size=self.size, width=self.width, code_dim=self.code_dim,
-                                feat_channels=self.feat_channels, n_res=self.n_res,
-                                parser_width=self.parser_width)
+        return MaskGuidedConfig(
+            size=self.size,
+            width=self.width,
+            code_dim=self.code_dim,
+            feat_channels=self.feat_channels,
+            n_res=self.n_res,
+            parser_width=self.parser_width,
+        )
 
 
 @dataclass
@@ -102,8 +107,9 @@ class _State:
 class MaskGuidedTrainer:
     """Networks, optimisers, data and RNG of one run."""
 
-    def __init__(self, config: MaskGuidedTrainConfig,
-                 data: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def __init__(
+        self, config: MaskGuidedTrainConfig, data: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
         config.validate()
         self.config = config
         self.out = Path(config.out)
@@ -120,10 +126,16 @@ class MaskGuidedTrainer:
         betas = (0.5, 0.999)
         self.g_opt = torch.optim.Adam(self.gen.parameters(), lr=config.lr, betas=betas)
         self.dp_opt = torch.optim.Adam(self.d_paired.parameters(), lr=config.lr, betas=betas)
-        self.du_opt = (torch.optim.Adam(self.d_unpaired.parameters(), lr=config.lr, betas=betas)
-                       if self.d_unpaired is not None else None)
-        self.p_opt = (torch.optim.Adam(self.parser.parameters(), lr=config.parser_lr)
-                      if self.parser is not None else None)
+        self.du_opt = (
+            torch.optim.Adam(self.d_unpaired.parameters(), lr=config.lr, betas=betas)
+            if self.d_unpaired is not None
+            else None
+        )
+        self.p_opt = (
+            torch.optim.Adam(self.parser.parameters(), lr=config.parser_lr)
+            if self.parser is not None
+            else None
+        )
         self.rng = torch.Generator().manual_seed(config.seed)
         self.s = _State()
         self.images: np.ndarray | None = None
@@ -274,10 +286,14 @@ class MaskGuidedTrainer:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         for name, module in self._modules().items():
-            save_file({k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()},
-                      str(tmp / f"{name}.safetensors"))
-        torch.save({"optim": {k: o.state_dict() for k, o in self._optims().items()},
-                    "rng": self.rng.get_state()}, tmp / "optim.pt")
+            save_file(
+                {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()},
+                str(tmp / f"{name}.safetensors"),
+            )
+        torch.save(
+            {"optim": {k: o.state_dict() for k, o in self._optims().items()}, "rng": self.rng.get_state()},
+            tmp / "optim.pt",
+        )
         state = {**asdict(self.s), "config": asdict(self.config), "model": self.model_config.to_json()}
         (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
         old = self.out / (CHECKPOINT_DIR + ".old")
@@ -296,8 +312,10 @@ class MaskGuidedTrainer:
         state = json.loads((folder / "state.json").read_text())
         same = state.get("model") == self.model_config.to_json()
         if not same or state["config"]["variant"] != self.config.variant:
-            raise ValueError(f"{folder} was trained with other sizes or another variant; "
-                             "use the same settings or another --out")
+            raise ValueError(
+                f"{folder} was trained with other sizes or another variant; "
+                "use the same settings or another --out"
+            )
         for name, module in self._modules().items():
             module.load_state_dict(load_file(str(folder / f"{name}.safetensors")))
         extra = torch.load(folder / "optim.pt", weights_only=True)
@@ -309,9 +327,14 @@ class MaskGuidedTrainer:
     def export(self, path: Path | None = None, info: dict | None = None) -> Path:
         """The generator (or baseline) and parser as one float16 model file."""
         path = path or self.out / EXPORT_NAME
-        notes = {"steps": self.s.step, "parser_steps": self.s.parser_step,
-                 "cpu_seconds": round(self.s.cpu_seconds, 1), "variant": self.config.variant,
-                 "batch": self.config.batch, **(info or {})}
+        notes = {
+            "steps": self.s.step,
+            "parser_steps": self.s.parser_step,
+            "cpu_seconds": round(self.s.cpu_seconds, 1),
+            "variant": self.config.variant,
+            "batch": self.config.batch,
+            **(info or {}),
+        }
         model = MaskGuidedModel(self.model_config, info=notes, parser=self.parser)
         if self.full:
             model.generator = self.gen
@@ -344,8 +367,11 @@ class MaskGuidedTrainer:
         return path
 
 
-def train(config: MaskGuidedTrainConfig, progress: ProgressCallback | None = None,
-          data: tuple[np.ndarray, np.ndarray] | None = None) -> MaskGuidedTrainer:
+def train(
+    config: MaskGuidedTrainConfig,
+    progress: ProgressCallback | None = None,
+    data: tuple[np.ndarray, np.ndarray] | None = None,
+) -> MaskGuidedTrainer:
     """Run (or resume) a run to ``iters`` GAN steps or its CPU budget; returns the trainer.
 
     Writes ``out/checkpoint`` every ``checkpoint_every`` steps and at the end, sample grids

@@ -33,12 +33,15 @@ class PatchDiscriminator(nn.Module):
         self.backbone = Discriminator(size, channels=channels)
         bad = [r for r in patch_resolutions if r not in self.backbone.channels or r >= size]
         if bad or not patch_resolutions:
-            raise ValueError(f"patch resolutions {list(patch_resolutions)} must be feature sizes "
-                             f"below {size}")
+            raise ValueError(
+                f"patch resolutions {list(patch_resolutions)} must be feature sizes below {size}"
+            )
         self.patch_resolutions = tuple(int(r) for r in patch_resolutions)
         self.patch_heads = nn.ModuleDict(
-            {str(r): ConvLayer(self.backbone.channels[r], 1, 1, activate=False)
-             for r in self.patch_resolutions}
+            {
+                str(r): ConvLayer(self.backbone.channels[r], 1, 1, activate=False)
+                for r in self.patch_resolutions
+            }
         )
 
     def forward(self, x: torch.Tensor, level: int = IMAGE_LEVEL) -> torch.Tensor:

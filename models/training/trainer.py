@@ -347,9 +347,13 @@ class Trainer:
             tmp / "optim.pt",
         )
         state = {
-            "step": s.step, "config": self.config.to_json(), "architecture": s.gen.architecture(),
-            "images_shown": s.step * self.config.batch, "train_seconds": round(self.train_seconds, 3),
-            "d_warmup_until": self.d_warmup_until, "history": self.history,
+            "step": s.step,
+            "config": self.config.to_json(),
+            "architecture": s.gen.architecture(),
+            "images_shown": s.step * self.config.batch,
+            "train_seconds": round(self.train_seconds, 3),
+            "d_warmup_until": self.d_warmup_until,
+            "history": self.history,
         }
         (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
         old = self.out / (CHECKPOINT_DIR + ".old")
@@ -435,8 +439,13 @@ def _begin(trainer: Trainer, log: RunLog) -> None:
     has_checkpoint = recover_checkpoint(out)
     if has_checkpoint and not config.resume:
         raise FileExistsError(f"{out} already holds a checkpoint; pass resume (--resume) or another out dir")
-    base = {"threads": torch.get_num_threads(), "bf16": trainer.amp, "device": str(trainer.device),
-            "batch": config.batch, "load_average_1min": _load_average()}
+    base = {
+        "threads": torch.get_num_threads(),
+        "bf16": trainer.amp,
+        "device": str(trainer.device),
+        "batch": config.batch,
+        "load_average_1min": _load_average(),
+    }
     if has_checkpoint:
         step = trainer.load_checkpoint()
         dropped = log.truncate_after(step)
@@ -444,14 +453,21 @@ def _begin(trainer: Trainer, log: RunLog) -> None:
     elif config.init_generator:
         trainer.init_from_generator(config.init_generator, config.init_step)
         log.truncate_after(config.init_step)
-        event = {"event": "init_from_generator", "iteration": config.init_step,
-                 "generator": str(config.init_generator), "fresh_discriminator": True,
-                 "d_warmup": config.d_warmup, **base}
+        event = {
+            "event": "init_from_generator",
+            "iteration": config.init_step,
+            "generator": str(config.init_generator),
+            "fresh_discriminator": True,
+            "d_warmup": config.d_warmup,
+            **base,
+        }
     else:
         log.truncate_after(0)
         event = {"event": "start", "iteration": 0, **base}
-    trainer.history.append({k: v for k, v in event.items() if k != "log_lines_dropped"}
-                           | {"time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    trainer.history.append(
+        {k: v for k, v in event.items() if k != "log_lines_dropped"}
+        | {"time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    )
     log.append(event)
 
 
@@ -467,10 +483,15 @@ def _log_window(trainer: Trainer, log: RunLog, window: LossWindow) -> None:
     step, batch = trainer.s.step, trainer.config.batch
     seconds = window.train_seconds
     means = window.means()
-    record = {"iteration": step, "images_shown": step * batch, "losses": means,
-              "window_iterations": window.iterations,
-              "images_per_s": window.iterations * batch / max(seconds, 1e-9),
-              "train_seconds": round(trainer.train_seconds, 1), "load_average_1min": _load_average()}
+    record = {
+        "iteration": step,
+        "images_shown": step * batch,
+        "losses": means,
+        "window_iterations": window.iterations,
+        "images_per_s": window.iterations * batch / max(seconds, 1e-9),
+        "train_seconds": round(trainer.train_seconds, 1),
+        "load_average_1min": _load_average(),
+    }
     for key in ("alpha_mean", "coarse_mean", "real_score"):
         if key in means:
             record[key] = means.pop(key)
@@ -491,9 +512,15 @@ def _log_fd(trainer: Trainer, log: RunLog, probe: list) -> None:
         return
     t0 = time.perf_counter()
     fd = probe[0].measure(trainer.s.gen_ema)
-    log.append({"iteration": trainer.s.step, "images_shown": trainer.s.step * cfg.batch,
-                "fd_vgg16": fd, "fd_n": len(probe[0].reference),
-                "fd_seconds": round(time.perf_counter() - t0, 1)})
+    log.append(
+        {
+            "iteration": trainer.s.step,
+            "images_shown": trainer.s.step * cfg.batch,
+            "fd_vgg16": fd,
+            "fd_n": len(probe[0].reference),
+            "fd_seconds": round(time.perf_counter() - t0, 1),
+        }
+    )
 
 
 def train(config: TrainConfig, progress_cb: ProgressCallback | None = None) -> Trainer:

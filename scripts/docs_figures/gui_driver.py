@@ -35,8 +35,11 @@ class GuiDriver:
         out.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp())
         self.tmp = tmp
-        self.window = MainWindow(Preferences(), RecoveryStore(tmp / "rec"),
-                                 settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat))
+        self.window = MainWindow(
+            Preferences(),
+            RecoveryStore(tmp / "rec"),
+            settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat),
+        )
         self.window.resize(*size)
         self.window.show()
         self.ops = self.window.operations
@@ -49,8 +52,9 @@ class GuiDriver:
             from latent_atelier.models.zoo import random_generator
 
             self.model = "random FurryGAN 64 px (no demo model in this checkout)"
-            gen = random_generator("furrygan", 64, 3, style_dim=64, n_mlp=2,
-                                   channels={4: 64, 8: 64, 16: 64, 32: 48, 64: 32})
+            gen = random_generator(
+                "furrygan", 64, 3, style_dim=64, n_mlp=2, channels={4: 64, 8: 64, 16: 64, 32: 48, 64: 32}
+            )
             self.ops.manager.set_generator(gen, "random FurryGAN 64px")
         print("model:", self.model)
 
@@ -74,8 +78,7 @@ class GuiDriver:
         print("wrote", path)
         return path
 
-    def run(self, name: str, values: dict, choose: dict | None = None,
-            mid_shot: str | None = None) -> float:
+    def run(self, name: str, values: dict, choose: dict | None = None, mid_shot: str | None = None) -> float:
         """Run operation ``name`` with form ``values`` and picker choices (slot -> layer id);
         optionally take ``mid_shot`` when the first live preview shows. Returns seconds."""
         ops = self.ops

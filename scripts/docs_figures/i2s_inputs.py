@@ -43,7 +43,7 @@ def main(work: Path, model_size: int) -> None:
     portrait = PortraitDataset(ROOT / "data/portraits128", "eval")[PORTRAIT_INDEX][0]
     photo2 = photo.copy()
     pasted = cv2.resize(portrait, (side, side), interpolation=cv2.INTER_AREA)
-    photo2[top:top + side, left:left + side] = pasted
+    photo2[top : top + side, left : left + side] = pasted
     Image.fromarray(photo2).save(work / "photo2.png")
 
     face = np.zeros((h, w), np.float32)

@@ -1,6 +1,6 @@
 """Labelled panels (the placed crop of each input and the outputs) for the README.
 
-    python scripts/docs_figures/i2s_panels.py WORK_DIR OUT_DIR [NOTE]
+python scripts/docs_figures/i2s_panels.py WORK_DIR OUT_DIR [NOTE]
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ def _load(path: Path) -> np.ndarray:
 
 def _tile(img: np.ndarray, label: str) -> np.ndarray:
     small = img.shape[0] < TILE
-    img = cv2.resize(np.clip(img, 0, 1), (TILE, TILE),
-                     interpolation=cv2.INTER_NEAREST if small else cv2.INTER_AREA)
+    img = cv2.resize(
+        np.clip(img, 0, 1), (TILE, TILE), interpolation=cv2.INTER_NEAREST if small else cv2.INTER_AREA
+    )
     t = (img * 255).astype(np.uint8).copy()
     cv2.rectangle(t, (0, TILE - 18), (TILE, TILE), (0, 0, 0), -1)
     cv2.putText(t, label, (4, TILE - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
@@ -48,25 +49,37 @@ def main(work: Path, out: Path, note: str = "") -> None:
 
     photo = _load(ROOT / "resources/samples/astronaut.png")
     pc = crop(photo)
-    scribbled = Image.alpha_composite(Image.open(ROOT / "resources/samples/astronaut.png").convert("RGBA"),
-                                      Image.open(work / "scribble.png"))
+    scribbled = Image.alpha_composite(
+        Image.open(ROOT / "resources/samples/astronaut.png").convert("RGBA"),
+        Image.open(work / "scribble.png"),
+    )
     coffee = _load(ROOT / "resources/samples/coffee.png")
     panels = {
-        "crossover": [_tile(pc, "photo 1"), _tile(crop(_load(work / "photo2.png")), "photo 2"),
-                      _tile(dimmed(pc, work / "face_mask.png"), "mask (photo 1)"),
-                      _tile(crop(_load(work / "crossover/result.png")), "crossover")],
+        "crossover": [
+            _tile(pc, "photo 1"),
+            _tile(crop(_load(work / "photo2.png")), "photo 2"),
+            _tile(dimmed(pc, work / "face_mask.png"), "mask (photo 1)"),
+            _tile(crop(_load(work / "crossover/result.png")), "crossover"),
+        ],
         "inpaint": [_tile(pc, "photo"), _tile(pc * (1 - crop(_load(work / "hole.png"))[..., :1]), "hole")]
         + [_tile(crop(_load(work / f"inpaint/variants_{i}.png")), f"fill {i}") for i in range(3)],
-        "scribble": [_tile(pc, "photo"),
-                     _tile(crop(np.asarray(scribbled.convert("RGB"), np.float32) / 255.0), "scribble"),
-                     _tile(crop(_load(work / "scribble/result.png")), "edit")],
-        "style_transfer": [_tile(pc, "photo"),
-                           _tile(Placement.centered(coffee.shape[:2], TILE).extract(coffee), "style"),
-                           _tile(dimmed(pc, work / "face_mask.png"), "kept"),
-                           _tile(crop(_load(work / "style/result.png")), "result")],
-        "attribute_transfer": [_tile(pc, "photo 1"), _tile(crop(_load(work / "photo2.png")), "photo 2"),
-                               _tile(dimmed(pc, work / "mouth.png"), "mask"),
-                               _tile(crop(_load(work / "attr/result.png")), "transfer")],
+        "scribble": [
+            _tile(pc, "photo"),
+            _tile(crop(np.asarray(scribbled.convert("RGB"), np.float32) / 255.0), "scribble"),
+            _tile(crop(_load(work / "scribble/result.png")), "edit"),
+        ],
+        "style_transfer": [
+            _tile(pc, "photo"),
+            _tile(Placement.centered(coffee.shape[:2], TILE).extract(coffee), "style"),
+            _tile(dimmed(pc, work / "face_mask.png"), "kept"),
+            _tile(crop(_load(work / "style/result.png")), "result"),
+        ],
+        "attribute_transfer": [
+            _tile(pc, "photo 1"),
+            _tile(crop(_load(work / "photo2.png")), "photo 2"),
+            _tile(dimmed(pc, work / "mouth.png"), "mask"),
+            _tile(crop(_load(work / "attr/result.png")), "transfer"),
+        ],
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, tiles in panels.items():

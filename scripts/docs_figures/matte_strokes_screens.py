@@ -51,8 +51,7 @@ for layer in doc.layers:  # hide the first cut-out so the strokes show on the ph
         doc.set_layer_props(layer.id, visible=False)
 gui.shot("2_strokes")
 doc.set_active(doc.layers[0].id)
-seconds = gui.run("matte", {"steps_w": 150, "steps_noise": 100},
-                  {"fg_mask": fg_id, "bg_mask": bg_id})
+seconds = gui.run("matte", {"steps_w": 150, "steps_noise": 100}, {"fg_mask": fg_id, "bg_mask": bg_id})
 print(f"matte with strokes, reusing the latent: {seconds:.1f} s")
 gui.shot("3_with_strokes")
 gui.close()

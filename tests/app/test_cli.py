@@ -27,8 +27,22 @@ def test_every_operation_has_a_sub_command_with_its_params():
 def test_embed_writes_reconstruction_latent_and_metrics(tmp_path, capsys):
     photo = (np.random.default_rng(0).random((40, 60, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(tmp_path / "photo.jpg")
-    rc = main(["--model", "random:stylegan2:32:0:32", "--device", "cpu", "embed", str(tmp_path / "photo.jpg"),
-               "--steps-w", "3", "--steps-noise", "3", "--out-dir", str(tmp_path / "out")])
+    rc = main(
+        [
+            "--model",
+            "random:stylegan2:32:0:32",
+            "--device",
+            "cpu",
+            "embed",
+            str(tmp_path / "photo.jpg"),
+            "--steps-w",
+            "3",
+            "--steps-noise",
+            "3",
+            "--out-dir",
+            str(tmp_path / "out"),
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     for key in ("psnr_w:", "psnr:", "lpips:"):
@@ -44,8 +58,16 @@ def test_embed_writes_reconstruction_latent_and_metrics(tmp_path, capsys):
 
 def test_bad_inputs_give_a_clear_error(tmp_path, capsys):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-    rc = main(["--model", "random:stylegan2:32:0:32", "embed", str(tmp_path / "broken.png"),
-               "--out-dir", str(tmp_path / "out")])
+    rc = main(
+        [
+            "--model",
+            "random:stylegan2:32:0:32",
+            "embed",
+            str(tmp_path / "broken.png"),
+            "--out-dir",
+            str(tmp_path / "out"),
+        ]
+    )
     assert rc == 2
     assert "broken.png" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

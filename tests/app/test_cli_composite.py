@@ -17,8 +17,19 @@ def matte_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("matte")
     photo = (np.random.default_rng(0).random((36, 48, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(folder / "photo.png")
-    rc = main([*MODEL, "matte", str(folder / "photo.png"), "--steps-w", "2", "--steps-noise", "1",
-               "--out-dir", str(folder / "out")])
+    rc = main(
+        [
+            *MODEL,
+            "matte",
+            str(folder / "photo.png"),
+            "--steps-w",
+            "2",
+            "--steps-noise",
+            "1",
+            "--out-dir",
+            str(folder / "out"),
+        ]
+    )
     assert rc == 0
     return folder / "out"
 
@@ -27,9 +38,23 @@ def test_generate_background_writes_n_distinct_composites(matte_dir, tmp_path, c
     for name in ("foreground.png", "alpha.png", "latent.npz"):
         assert (matte_dir / name).is_file()
     out = tmp_path / "comp"
-    rc = main([*MODEL, "composite", str(matte_dir / "foreground.png"), "--alpha",
-               str(matte_dir / "alpha.png"), "--latent", str(matte_dir / "latent.npz"),
-               "--generate-background", "3", "--first-seed", "5", "--out-dir", str(out)])
+    rc = main(
+        [
+            *MODEL,
+            "composite",
+            str(matte_dir / "foreground.png"),
+            "--alpha",
+            str(matte_dir / "alpha.png"),
+            "--latent",
+            str(matte_dir / "latent.npz"),
+            "--generate-background",
+            "3",
+            "--first-seed",
+            "5",
+            "--out-dir",
+            str(out),
+        ]
+    )
     assert rc == 0
     files = sorted(out.glob("composites_*.png"))
     assert [f.name for f in files] == ["composites_0.png", "composites_1.png", "composites_2.png"]
@@ -47,12 +72,23 @@ def test_where_the_subject_is_opaque_every_composite_shows_the_foreground(matte_
     fg = np.asarray(Image.open(matte_dir / "foreground.png").convert("RGBA"), np.float32)
     opaque = fg[..., 3] >= 254.5
     clear = fg[..., 3] <= 0.5
-    rc = main([*MODEL, "composite", str(matte_dir / "foreground.png"), "--latent",
-               str(matte_dir / "latent.npz"), "--generate-background", "2", "--out-dir",
-               str(tmp_path)])
+    rc = main(
+        [
+            *MODEL,
+            "composite",
+            str(matte_dir / "foreground.png"),
+            "--latent",
+            str(matte_dir / "latent.npz"),
+            "--generate-background",
+            "2",
+            "--out-dir",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
-    comps = [np.asarray(Image.open(tmp_path / f"composites_{i}.png").convert("RGB"), np.float32)
-             for i in range(2)]
+    comps = [
+        np.asarray(Image.open(tmp_path / f"composites_{i}.png").convert("RGB"), np.float32) for i in range(2)
+    ]
     if opaque.any():
         for comp in comps:
             assert np.abs(comp[opaque] - fg[..., :3][opaque]).max() <= 1.0
@@ -67,8 +103,21 @@ def test_generate_background_without_latent_or_with_an_image_is_refused(matte_di
     assert "--latent" in capsys.readouterr().err
     bg = tmp_path / "bg.png"
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(bg)
-    rc = main([*MODEL, "composite", fg, "--background", str(bg), "--latent",
-               str(matte_dir / "latent.npz"), "--generate-background", "2", "--out-dir", str(tmp_path)])
+    rc = main(
+        [
+            *MODEL,
+            "composite",
+            fg,
+            "--background",
+            str(bg),
+            "--latent",
+            str(matte_dir / "latent.npz"),
+            "--generate-background",
+            "2",
+            "--out-dir",
+            str(tmp_path),
+        ]
+    )
     assert rc == 2
     assert "not both" in capsys.readouterr().err
     assert not list(tmp_path.glob("composites_*.png"))
@@ -77,8 +126,18 @@ def test_generate_background_without_latent_or_with_an_image_is_refused(matte_di
 def test_plain_composite_needs_no_model_and_writes_one_file(matte_dir, tmp_path, capsys):
     bg = tmp_path / "bg.png"
     Image.fromarray(np.full((20, 30, 3), 200, np.uint8)).save(bg)
-    rc = main(["--model", str(tmp_path / "missing.safetensors"), "composite",
-               str(matte_dir / "foreground.png"), "--background", str(bg), "--out-dir", str(tmp_path)])
+    rc = main(
+        [
+            "--model",
+            str(tmp_path / "missing.safetensors"),
+            "composite",
+            str(matte_dir / "foreground.png"),
+            "--background",
+            str(bg),
+            "--out-dir",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0  # the missing model file is never opened
     assert (tmp_path / "composite.png").is_file()
     assert not list(tmp_path.glob("composites_*.png"))
@@ -91,8 +150,19 @@ def test_matte_again_with_strokes_reuses_the_latent(matte_dir, tmp_path, capsys)
     fg[10:14, 20:28] = 255  # a stroke painted after the first run
     Image.fromarray(fg).save(tmp_path / "fg.png")
     capsys.readouterr()
-    rc = main([*MODEL, "matte", str(photo), "--latent", str(matte_dir / "latent.npz"),
-               "--fg-mask", str(tmp_path / "fg.png"), "--out-dir", str(tmp_path / "again")])
+    rc = main(
+        [
+            *MODEL,
+            "matte",
+            str(photo),
+            "--latent",
+            str(matte_dir / "latent.npz"),
+            "--fg-mask",
+            str(tmp_path / "fg.png"),
+            "--out-dir",
+            str(tmp_path / "again"),
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out
     assert "embed_psnr" not in printed  # no second embedding

@@ -31,8 +31,7 @@ def test_native_logs_hidden_keeps_python_stderr_and_drops_fd_2(tmp_path) -> None
         "    print('python note', file=sys.stderr)\n"
         "os.write(2, b'after\\n')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert "python note" in out.stderr and "after" in out.stderr
     assert "native glog line" not in out.stderr
 
@@ -40,9 +39,11 @@ def test_native_logs_hidden_keeps_python_stderr_and_drops_fd_2(tmp_path) -> None
 def test_align_from_the_cli_prints_a_count_and_no_native_log_lines(tmp_path) -> None:
     pytest.importorskip("mediapipe", reason="the faces extra is not installed")
     out = subprocess.run(
-        [sys.executable, "-m", "latent_atelier.app.cli", "align", str(SAMPLE),
-         "--out-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, check=False,
+        [sys.executable, "-m", "latent_atelier.app.cli", "align", str(SAMPLE), "--out-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     assert "faces: 1\n" in out.stdout

@@ -28,8 +28,19 @@ def restore_policy(monkeypatch):
 
 
 def _embed(photo, out, *extra: str, steps: str = "1") -> list[str]:
-    return ["embed", str(photo), "--model", MODEL, "--steps-w", steps, "--steps-noise", steps,
-            "--out-dir", str(out), *extra]
+    return [
+        "embed",
+        str(photo),
+        "--model",
+        MODEL,
+        "--steps-w",
+        steps,
+        "--steps-noise",
+        steps,
+        "--out-dir",
+        str(out),
+        *extra,
+    ]
 
 
 def test_threads_and_precision_after_the_command_are_applied_and_reported(photo, tmp_path, capfd):
@@ -42,11 +53,14 @@ def test_threads_and_precision_after_the_command_are_applied_and_reported(photo,
     assert "1 CPU threads, optimisation in float32" in capfd.readouterr().err
 
 
-@pytest.mark.parametrize("flag,value,message", [
-    ("--threads", "0", "--threads must be 1..1024"),
-    ("--threads", "lots", "--threads must be a whole number"),
-    ("--precision", "fp8", "--precision must be one of auto, float32, bf16"),
-])
+@pytest.mark.parametrize(
+    "flag,value,message",
+    [
+        ("--threads", "0", "--threads must be 1..1024"),
+        ("--threads", "lots", "--threads must be a whole number"),
+        ("--precision", "fp8", "--precision must be one of auto, float32, bf16"),
+    ],
+)
 def test_bad_values_are_one_line_errors(photo, tmp_path, capfd, flag, value, message):
     assert main(_embed(photo, tmp_path, flag, value)) == 2
     err = capfd.readouterr().err

@@ -18,8 +18,9 @@ def _doc() -> Document:
     ink = np.zeros((30, 40, 4), np.float32)
     ink[5:10, 5:10] = (1.0, 0.0, 0.0, 0.5)
     doc.add_layer(new_layer(LayerKind.PAINT, "Ink", pixels=ink))
-    doc.add_layer(new_layer(LayerKind.MATTE, "Matte", pixels=rng.random((10, 12), np.float32),
-                            offset=(35, 25)))
+    doc.add_layer(
+        new_layer(LayerKind.MATTE, "Matte", pixels=rng.random((10, 12), np.float32), offset=(35, 25))
+    )
     return doc
 
 

@@ -89,8 +89,7 @@ def test_16bit_tiff_with_alpha_kept(tmp_path, compression):
     rng = np.random.default_rng(2)
     rgba = rng.integers(0, 65536, size=(7, 5, 4), dtype=np.uint16)
     path = tmp_path / "deep.tif"
-    tifffile.imwrite(path, rgba, photometric="rgb", extrasamples=["unassalpha"],
-                     compression=compression)
+    tifffile.imwrite(path, rgba, photometric="rgb", extrasamples=["unassalpha"], compression=compression)
     img = read_image(path)
     assert img.bit_depth == 16 and img.has_alpha and img.source_format == "TIFF"
     assert np.array_equal(np.round(img.pixels.astype(np.float64) * 65535).astype(np.uint16), rgba)
@@ -106,7 +105,7 @@ def test_tiff_8bit_gray_and_orientation(tmp_path):
 
 
 def test_grayscale_palette_and_cmyk_become_rgb(tmp_path):
-    gray = (np.arange(64, dtype=np.uint8).reshape(8, 8) * 4)
+    gray = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
     Image.fromarray(gray, "L").save(tmp_path / "g.png")
     g = read_image(tmp_path / "g.png")
     assert g.pixels.shape == (8, 8, 3)

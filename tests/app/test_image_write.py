@@ -129,14 +129,27 @@ def test_export_set_writes_everything_or_nothing(tmp_path, rgba):
     alpha = rgba[..., 3]
     fg = rgba[..., :3]
     with pytest.raises(ExportError, match="unknown format"):
-        export_matte_set(tmp_path / "bad", alpha=alpha, foreground=fg,
-                         formats={"alpha": ("png16",), "foreground": ("webp",)})
+        export_matte_set(
+            tmp_path / "bad",
+            alpha=alpha,
+            foreground=fg,
+            formats={"alpha": ("png16",), "foreground": ("webp",)},
+        )
     assert not (tmp_path / "bad").exists()
-    paths = export_matte_set(tmp_path / "ok", alpha=alpha, foreground=fg, trimap=alpha,
-                             composite=fg, stem="cat")
+    paths = export_matte_set(
+        tmp_path / "ok", alpha=alpha, foreground=fg, trimap=alpha, composite=fg, stem="cat"
+    )
     names = sorted(p.name for p in paths)
-    assert names == sorted(["cat_alpha_16bit.png", "cat_alpha.exr", "cat_foreground.png",
-                            "cat_foreground.tif", "cat_composite.png", "cat_trimap.png"])
+    assert names == sorted(
+        [
+            "cat_alpha_16bit.png",
+            "cat_alpha.exr",
+            "cat_foreground.png",
+            "cat_foreground.tif",
+            "cat_composite.png",
+            "cat_trimap.png",
+        ]
+    )
     back = np.asarray(Image.open(tmp_path / "ok" / "cat_foreground.png")).astype(np.float32)
     assert np.abs(back[..., 3] / 255 - alpha).max() <= 0.5 / 255 + 1e-6
     with pytest.raises(ExportError, match=r"32x24.*10x10"):

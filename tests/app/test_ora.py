@@ -24,32 +24,38 @@ W, H = 80, 60
 
 def _rich_document() -> Document:
     rng = np.random.default_rng(0)
-    photo = (rng.integers(0, 256, (H, W, 3)).astype(np.float32) / np.float32(255))
+    photo = rng.integers(0, 256, (H, W, 3)).astype(np.float32) / np.float32(255)
     doc = Document.from_image(photo, "Portrait")
     ink = doc.add_layer(new_layer(LayerKind.PAINT, "Scribbles", size=(W, H), opacity=0.65))
-    p = StrokePainter(doc, ink.id, BrushSettings(size=9, hardness=0.4, color=(0.3, 0.6, 0.9),
-                                                   opacity=0.77))
+    p = StrokePainter(doc, ink.id, BrushSettings(size=9, hardness=0.4, color=(0.3, 0.6, 0.9), opacity=0.77))
     p.press(5, 5)
     p.move_to(70, 50, pressure=0.6)
     p.release()
-    mask = doc.add_layer(new_layer(LayerKind.MASK, "Hole", pixels=rng.random((20, 30), np.float32),
-                                   offset=(7, 9), visible=False))
+    mask = doc.add_layer(
+        new_layer(
+            LayerKind.MASK, "Hole", pixels=rng.random((20, 30), np.float32), offset=(7, 9), visible=False
+        )
+    )
     pal = Palette()
     pal.add("skin", (230, 180, 150))
     pal.add("hair")
     ids = rng.integers(0, 3, (H, W)).astype(np.int32)
-    labels = doc.add_layer(new_layer(LayerKind.LABELS, "Segments", pixels=ids, palette=pal,
-                                     locked=True))
+    labels = doc.add_layer(new_layer(LayerKind.LABELS, "Segments", pixels=ids, palette=pal, locked=True))
     latent = Latent({"w": torch.randn(1, 4, 8)}, [torch.randn(1, 1, 4, 4), torch.randn(1, 1, 8, 8)])
     result = new_layer(
-        LayerKind.RESULT, "Inpainted", pixels=rng.random((H, W, 4), np.float32),
-        latent=latent, placement=Placement.centered((H, W), 64),
+        LayerKind.RESULT,
+        "Inpainted",
+        pixels=rng.random((H, W, 4), np.float32),
+        latent=latent,
+        placement=Placement.centered((H, W), 64),
         operation={"name": "inpaint", "params": {"steps_w": 200, "seed": 3}},
-        pending=True, extras={"notes.txt": b"hello \x00 bytes"},
+        pending=True,
+        extras={"notes.txt": b"hello \x00 bytes"},
     )
     doc.add_layer(result)
-    doc.add_layer(new_layer(LayerKind.MATTE, "Matte", pixels=np.linspace(0, 1, W * H,
-                                                                         dtype=np.float32).reshape(H, W)))
+    doc.add_layer(
+        new_layer(LayerKind.MATTE, "Matte", pixels=np.linspace(0, 1, W * H, dtype=np.float32).reshape(H, W))
+    )
     doc.set_active(mask.id)
     assert labels.id in [lay.id for lay in doc.layers]
     return doc
@@ -66,7 +72,14 @@ def test_save_and_reopen_is_identical(tmp_path):
     assert len(back.layers) == len(doc.layers)
     for a, b in zip(doc.layers, back.layers):
         assert (a.id, a.name, a.kind, a.visible, a.locked, a.offset, a.pending) == (
-            b.id, b.name, b.kind, b.visible, b.locked, b.offset, b.pending)
+            b.id,
+            b.name,
+            b.kind,
+            b.visible,
+            b.locked,
+            b.offset,
+            b.pending,
+        )
         assert a.opacity == b.opacity
         assert a.pixels.dtype == b.pixels.dtype and np.array_equal(a.pixels, b.pixels), a.name
         assert a.palette == b.palette
@@ -86,7 +99,7 @@ def test_mimetype_first_and_stored_uncompressed(tmp_path):
     raw = path.read_bytes()
     # local file header: signature, ..., name length at 26, extra length at 28, name at 30
     assert raw[:4] == b"PK\x03\x04"
-    method, = struct.unpack("<H", raw[8:10])
+    (method,) = struct.unpack("<H", raw[8:10])
     name_len, extra_len = struct.unpack("<HH", raw[26:30])
     assert method == 0 and extra_len == 0
     assert raw[30 : 30 + name_len] == b"mimetype"
@@ -121,8 +134,16 @@ def test_written_file_follows_openraster_spec(tmp_path):
             assert el.get("visibility") in ("visible", "hidden")
             assert el.get("composite-op") == "svg:src-over"
             for key in el.attrib:  # anything outside the spec is in our namespace
-                assert key in {"name", "src", "x", "y", "opacity", "visibility", "composite-op",
-                               "edit-locked"} or key.startswith(f"{{{NS}}}")
+                assert key in {
+                    "name",
+                    "src",
+                    "x",
+                    "y",
+                    "opacity",
+                    "visibility",
+                    "composite-op",
+                    "edit-locked",
+                } or key.startswith(f"{{{NS}}}")
             for key, value in el.attrib.items():
                 if key.startswith(f"{{{NS}}}") and "/" in value:
                     assert value.startswith("latent-atelier/") and value in names
@@ -130,8 +151,11 @@ def test_written_file_follows_openraster_spec(tmp_path):
         assert merged.size == (W, H) and merged.mode == "RGBA"
         thumb = Image.open(io.BytesIO(zf.read("Thumbnails/thumbnail.png")))
         assert max(thumb.size) <= 256
-        other = [n for n in names if n not in {"mimetype", "stack.xml", "mergedimage.png",
-                                              "Thumbnails/thumbnail.png"}]
+        other = [
+            n
+            for n in names
+            if n not in {"mimetype", "stack.xml", "mergedimage.png", "Thumbnails/thumbnail.png"}
+        ]
         assert all(n.startswith(("data/", "latent-atelier/")) for n in other)
 
 
@@ -229,9 +253,16 @@ def _corrupt_variants(good: bytes) -> dict[str, bytes]:
         "bad-png.ora": rezip(lambda n, d: b"not png" if n.startswith("data/") else d),
         "bad-npy.ora": rezip(lambda n, d: b"junk" if n.endswith(".npy") else d),
         "wrong-mime.ora": rezip(lambda n, d: b"application/zip" if n == "mimetype" else d),
-        "entities.ora": rezip(lambda n, d: (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aa">]>'
-                                            b"<image w='1' h='1'><stack/></image>")
-                              if n == "stack.xml" else d),
+        "entities.ora": rezip(
+            lambda n, d: (
+                (
+                    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aa">]>'
+                    b"<image w='1' h='1'><stack/></image>"
+                )
+                if n == "stack.xml"
+                else d
+            )
+        ),
     }
 
 

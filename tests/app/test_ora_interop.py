@@ -18,12 +18,10 @@ def test_pyora_reads_our_file(tmp_path):
     doc = Document.from_image(photo, "Photo")
     ink = np.zeros((8, 10, 4), np.float32)
     ink[..., 2], ink[..., 3] = 1.0, 1.0
-    doc.add_layer(new_layer(LayerKind.PAINT, "Ink", pixels=ink, offset=(3, 4), opacity=0.5,
-                            visible=False))
+    doc.add_layer(new_layer(LayerKind.PAINT, "Ink", pixels=ink, offset=(3, 4), opacity=0.5, visible=False))
     pal = Palette()
     pal.add("skin")
-    doc.add_layer(new_layer(LayerKind.LABELS, "Segments", pixels=np.ones((30, 40), np.int32),
-                            palette=pal))
+    doc.add_layer(new_layer(LayerKind.LABELS, "Segments", pixels=np.ones((30, 40), np.int32), palette=pal))
     path = tmp_path / "ours.ora"
     save_ora(doc, path)
     project = Project.load(str(path))
@@ -38,8 +36,9 @@ def test_pyora_reads_our_file(tmp_path):
 
 def test_we_read_pyora_file(tmp_path):
     project = Project.new(40, 30)
-    project.add_layer(Image.fromarray(np.full((10, 10, 4), 200, np.uint8)), "A", offsets=(5, 6),
-                      opacity=0.3, visible=False)
+    project.add_layer(
+        Image.fromarray(np.full((10, 10, 4), 200, np.uint8)), "A", offsets=(5, 6), opacity=0.3, visible=False
+    )
     project.add_group("G", offsets=(0, 0))
     project.add_layer(Image.fromarray(np.full((4, 4, 4), 100, np.uint8)), "G/B", offsets=(1, 2))
     path = tmp_path / "theirs.ora"

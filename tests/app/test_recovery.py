@@ -96,8 +96,12 @@ def test_recovers_work_after_sigkill(tmp_path):
         np.save({str(tmp_path / "expected.npy")!r}, ink.pixels)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
     store = RecoveryStore(tmp_path)  # the next start
     crashed = store.crashed()

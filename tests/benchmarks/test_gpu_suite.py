@@ -20,8 +20,17 @@ def test_tiny_suite_on_the_cpu_writes_every_field(tmp_path, monkeypatch):
     finally:
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
     result = json.loads((tmp_path / "suite" / "gpu_suite.json").read_text())
-    assert set(result) >= {"info", "tiny", "goals", "embedding", "segments", "training",
-                           "peak_memory_bytes", "seconds", "goals_met"}
+    assert set(result) >= {
+        "info",
+        "tiny",
+        "goals",
+        "embedding",
+        "segments",
+        "training",
+        "peak_memory_bytes",
+        "seconds",
+        "goals_met",
+    }
     assert result["tiny"] is True and result["goals_met"] is None  # tiny sizes are not the goals'
     assert result["info"]["device"] == "cpu" and result["info"]["torch"] == torch.__version__
     assert set(result["embedding"]) == {"32", "64"}

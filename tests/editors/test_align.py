@@ -204,9 +204,7 @@ def test_manual_alignment_works_without_the_extra(no_face_models, astronaut):
     np.testing.assert_allclose(pl.matrix, expected.matrix)
     np.testing.assert_allclose(pl.to_crop(eyes_mouth[:2]), FFHQ_EYES * 128, atol=EYE_TOL / 2)
     # the GUI passes clicked points as an array input
-    res2 = Align().run(
-        None, {"photo": astronaut, "points": eyes_mouth}, Align().default_params(), Progress()
-    )
+    res2 = Align().run(None, {"photo": astronaut, "points": eyes_mouth}, Align().default_params(), Progress())
     assert res2.outputs["placement"].size == 256
     assert not faces.faces_available()
 
@@ -225,13 +223,40 @@ def test_cli_align_then_embed_in_the_aligned_box_with_a_smaller_model(tmp_path):
 
     photo = (np.random.default_rng(3).random((120, 160, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(tmp_path / "photo.png")
-    assert main(["align", str(tmp_path / "photo.png"), "--points", "70,50 100,50 85,85",
-                 "--out-dir", str(tmp_path / "al")]) == 0
+    assert (
+        main(
+            [
+                "align",
+                str(tmp_path / "photo.png"),
+                "--points",
+                "70,50 100,50 85,85",
+                "--out-dir",
+                str(tmp_path / "al"),
+            ]
+        )
+        == 0
+    )
     aligned = Placement.from_dict(json.loads((tmp_path / "al" / "placement.json").read_text()))
     assert aligned.size == 256
-    assert main(["--model", "random:stylegan2:32:0:16", "embed", str(tmp_path / "photo.png"),
-                 "--placement", str(tmp_path / "al" / "placement.json"), "--steps-w", "1",
-                 "--steps-noise", "0", "--out-dir", str(tmp_path / "emb")]) == 0
+    assert (
+        main(
+            [
+                "--model",
+                "random:stylegan2:32:0:16",
+                "embed",
+                str(tmp_path / "photo.png"),
+                "--placement",
+                str(tmp_path / "al" / "placement.json"),
+                "--steps-w",
+                "1",
+                "--steps-noise",
+                "0",
+                "--out-dir",
+                str(tmp_path / "emb"),
+            ]
+        )
+        == 0
+    )
     used = Placement.from_dict(json.loads((tmp_path / "emb" / "placement.json").read_text()))
     assert used.size == 32
     np.testing.assert_allclose(used.matrix, aligned.at_size(32).matrix)

@@ -49,8 +49,7 @@ def test_paper_layers_scale_to_the_model():
 def test_hooked_layer_output_is_exactly_the_mixed_tensor(tiny_gen, latents, mode):
     layer = "convs.3"
     mask = _left_half()
-    out = attribute_transfer(tiny_gen, *latents, mask, layers=[layer], mode=mode, lam=0.3,
-                             channels=0.25)
+    out = attribute_transfer(tiny_gen, *latents, mask, layers=[layer], mode=mode, lam=0.3, channels=0.25)
     a = capture(tiny_gen, latents[0], [layer])[layer]
     b = capture(tiny_gen, latents[1], [layer])[layer]
     m = torch.zeros(1, 1, 16, 16)
@@ -103,8 +102,7 @@ def test_operation_with_latents_embedding_layers_and_cancel(tiny_gen, latents):
     r = AttributeTransfer().run(tiny_gen, with_lat, AttributeParams(), Progress())
     assert r.params["layers"] == paper_feature_layers(tiny_gen.layer_names, tiny_gen.n_latent, 4)
     assert r.outputs["transfer"].shape == (32, 32, 3)
-    by_name = AttributeTransfer().run(tiny_gen, with_lat, AttributeParams(layer_name="convs.3"),
-                                      Progress())
+    by_name = AttributeTransfer().run(tiny_gen, with_lat, AttributeParams(layer_name="convs.3"), Progress())
     assert by_name.params["layers"] == ["convs.3"]
     with pytest.raises(OperationError, match="unknown layer"):
         AttributeTransfer().run(tiny_gen, with_lat, AttributeParams(layer_name="nope"), Progress())

@@ -111,8 +111,9 @@ def test_composite_operation_with_rgba_and_separate_alpha():
     np.testing.assert_allclose(out[:, :8], np.broadcast_to([0, 1, 0], (10, 8, 3)), atol=1e-5)
     np.testing.assert_allclose(out[:, 8:], np.broadcast_to([0, 0, 1], (10, 8, 3)), atol=1e-5)
     alpha = np.full((10, 16), 0.5, np.float32)
-    res2 = op.run(None, {"foreground": fg[..., :3], "alpha": alpha}, CompositeParams(fill_gray=0.0),
-                  Progress())
+    res2 = op.run(
+        None, {"foreground": fg[..., :3], "alpha": alpha}, CompositeParams(fill_gray=0.0), Progress()
+    )
     assert res2.outputs["composite"][0, 0, 1] == pytest.approx(_srgb_encode(0.5), abs=1e-4)
     with pytest.raises(OperationError, match="no alpha"):
         op.run(None, {"foreground": fg[..., :3]}, CompositeParams(), Progress())

@@ -133,4 +133,3 @@ def test_apply_direction_touches_only_chosen_rows_and_items(tiny_gen):
         apply_direction(lat, d, 1.0, rows=[42])
     with pytest.raises(DirectionError, match="does not fit"):
         apply_direction(lat, torch.ones(7), 1.0)
-

@@ -23,8 +23,9 @@ def tiny(arch: str = "furrygan", size: int = 16, seed: int = 0):
     from latent_atelier.models.zoo import random_generator
 
     widths = {k: v for k, v in WIDTHS.items() if k <= size}
-    return random_generator(arch, size, seed, style_dim=16, channels=widths, **(
-        {"n_mlp": 2} if arch == "stylegan2" else {}))
+    return random_generator(
+        arch, size, seed, style_dim=16, channels=widths, **({"n_mlp": 2} if arch == "stylegan2" else {})
+    )
 
 
 def left_mask(b: int, size: int, cols: int) -> torch.Tensor:
@@ -94,8 +95,9 @@ def test_optimisation_reduces_the_loss_and_reports_every_step(variant, space):
     inputs = paired_inputs(gs, gt, lat, left_mask(2, 16, 6), left_mask(2, 16, 6))
     progress = Progress()
     with frozen(gs, gt):
-        out = dual_domain_synthesis(gs, gt, inputs, DDSSettings(variant=variant, space=space, steps=25,
-                                                                 lr=0.05), progress)
+        out = dual_domain_synthesis(
+            gs, gt, inputs, DDSSettings(variant=variant, space=space, steps=25, lr=0.05), progress
+        )
     assert len(progress.history) == 25 and out.image.shape == (2, 3, 16, 16)
     assert np.mean(out.losses[-3:]) < 0.8 * out.losses[0]
     assert out.latent.batch == 2 and (out.z is not None) == (space == "z")
@@ -159,8 +161,12 @@ def test_operation_refuses_incompatible_models_and_missing_masks(tmp_path, secon
     with pytest.raises(OperationError, match="no part mask"):
         op.run(tiny(), {"second_model": str(second_model)}, op.Params(steps=1), Progress())
     with pytest.raises(OperationError, match="no such file"):
-        op.run(tiny(), {"second_model": str(tmp_path / "nope.pt"), "part_mask": mask},
-               op.Params(steps=1), Progress())
+        op.run(
+            tiny(),
+            {"second_model": str(tmp_path / "nope.pt"), "part_mask": mask},
+            op.Params(steps=1),
+            Progress(),
+        )
 
 
 def test_cli_writes_results_and_reports_bad_pairs(tmp_path, second_model, capsys):
@@ -175,13 +181,41 @@ def test_cli_writes_results_and_reports_bad_pairs(tmp_path, second_model, capsys
     mask[5:11, 4:12] = 255
     Image.fromarray(mask).save(tmp_path / "part.png")
     out = tmp_path / "out"
-    code = main(["--model", str(model), "--device", "cpu", "dual-domain", str(second_model),
-                 "--part-mask", str(tmp_path / "part.png"), "--steps", "2", "--out-dir", str(out)])
+    code = main(
+        [
+            "--model",
+            str(model),
+            "--device",
+            "cpu",
+            "dual-domain",
+            str(second_model),
+            "--part-mask",
+            str(tmp_path / "part.png"),
+            "--steps",
+            "2",
+            "--out-dir",
+            str(out),
+        ]
+    )
     assert code == 0
     assert (out / "result_0.png").is_file() and (out / "crossover_0.png").is_file()
     other = tmp_path / "sg2.safetensors"
     save_generator(tiny("stylegan2", 16), other)
-    code = main(["--model", str(model), "--device", "cpu", "dual-domain", str(other),
-                 "--part-mask", str(tmp_path / "part.png"), "--steps", "2", "--out-dir", str(out)])
+    code = main(
+        [
+            "--model",
+            str(model),
+            "--device",
+            "cpu",
+            "dual-domain",
+            str(other),
+            "--part-mask",
+            str(tmp_path / "part.png"),
+            "--steps",
+            "2",
+            "--out-dir",
+            str(out),
+        ]
+    )
     assert code == 2 and "cannot share a latent" in capsys.readouterr().err
     assert main(["--model", str(model), "dual-domain", str(tmp_path / "missing.safetensors")]) == 2

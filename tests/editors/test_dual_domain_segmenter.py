@@ -65,11 +65,14 @@ def test_operation_uses_a_segmenter_file(tmp_path, trained):
     seg.save(tmp_path / "parts.safetensors")
     save_generator(tiny(seed=5), tmp_path / "second.safetensors")
     op = get_operation("dual-domain")
-    inputs = {"second_model": str(tmp_path / "second.safetensors"),
-              "segmenter": str(tmp_path / "parts.safetensors")}
+    inputs = {
+        "second_model": str(tmp_path / "second.safetensors"),
+        "segmenter": str(tmp_path / "parts.safetensors"),
+    }
     result = op.run(gen, inputs, op.Params(steps=2, seed=3, threshold=0.3), Progress())
     assert result.outputs["part_source"][0].shape == (16, 16)
     assert result.outputs["part_source"][0].sum() > 0
     with pytest.raises(OperationError, match="no such file"):
-        op.run(gen, {**inputs, "segmenter": str(tmp_path / "none.safetensors")}, op.Params(steps=1),
-               Progress())
+        op.run(
+            gen, {**inputs, "segmenter": str(tmp_path / "none.safetensors")}, op.Params(steps=1), Progress()
+        )

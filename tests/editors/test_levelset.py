@@ -59,13 +59,13 @@ def test_invisible_noise_moves_no_boundary_pixel(sigma: float) -> None:
     photo = _photo()
     labels = _two_halves()
     labels[:12] = 0
-    noisy = {k: photo + sigma * rng.standard_normal(photo.shape).astype(np.float32)
-             for k in (1, 2)}
+    noisy = {k: photo + sigma * rng.standard_normal(photo.shape).astype(np.float32) for k in (1, 2)}
     assert np.array_equal(refine_labels(labels, photo, noisy), labels)
     # the same noise on a dark, saturated photo (where sRGB steps are largest in Lab)
     dark = np.random.default_rng(8).uniform(0.0, 0.15, (N, N, 3)).astype(np.float32)
-    noisy = {k: np.clip(dark + sigma * rng.standard_normal(dark.shape), 0, 1).astype(np.float32)
-             for k in (1, 2)}
+    noisy = {
+        k: np.clip(dark + sigma * rng.standard_normal(dark.shape), 0, 1).astype(np.float32) for k in (1, 2)
+    }
     assert np.array_equal(refine_labels(labels, dark, noisy), labels)
 
 
@@ -118,8 +118,7 @@ def test_threshold_is_an_absolute_colour_difference() -> None:
     assert (moved[band & (labels == 3)] != 3).mean() >= 0.98
     still = refine_labels(labels, photo, {3: edited}, threshold=10.0)
     assert np.array_equal(still, labels)
-    assert speed_from_change(np.array([0.0, 2.5, 3.75, 5.0, 40.0]), 2.5).tolist() == [
-        0.0, 0.0, 0.5, 1.0, 1.0]
+    assert speed_from_change(np.array([0.0, 2.5, 3.75, 5.0, 40.0]), 2.5).tolist() == [0.0, 0.0, 0.5, 1.0, 1.0]
 
 
 @pytest.mark.parametrize("depth", [6, 14])
@@ -129,7 +128,7 @@ def test_front_alone_crosses_a_changed_band_of_any_depth_within_max_move(depth: 
     labels = _square_on_background()
     edited = photo.copy()
     band = np.zeros((N, N), bool)
-    band[16:16 + depth, 28:68] = True  # touches the top edge, ``depth`` px deep
+    band[16 : 16 + depth, 28:68] = True  # touches the top edge, ``depth`` px deep
     edited[band] += SHIFT
     out = refine_labels(labels, photo, {3: edited}, holes=False)
     assert (out[band] != 3).mean() >= 0.98

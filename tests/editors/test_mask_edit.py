@@ -22,8 +22,11 @@ H, W = 48, 64  # the photo; the placement is its centred 48 px square
 def tiny_model(tmp_path_factory) -> str:
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("mg") / "tiny.safetensors"
-    save_model(path, MaskGuidedModel(TINY, generator=MaskGuidedGenerator(TINY), parser=FaceParser(4)),
-               dtype=torch.float32)
+    save_model(
+        path,
+        MaskGuidedModel(TINY, generator=MaskGuidedGenerator(TINY), parser=FaceParser(4)),
+        dtype=torch.float32,
+    )
     return str(path)
 
 
@@ -32,8 +35,8 @@ def portrait(seed: int = 0, hair_rows: int = 10) -> tuple[np.ndarray, np.ndarray
     photo = rng.uniform(0, 1, (H, W, 3)).astype(np.float32)
     lab = np.zeros((H, W), np.int32)
     yy, xx = np.mgrid[:H, :W]
-    lab[(yy - 26) ** 2 + (xx - 32) ** 2 < 15 ** 2] = SKIN
-    lab[6:6 + hair_rows, 20:44] = HAIR
+    lab[(yy - 26) ** 2 + (xx - 32) ** 2 < 15**2] = SKIN
+    lab[6 : 6 + hair_rows, 20:44] = HAIR
     lab[20:23, 24:29] = RIGHT_EYE
     lab[20:23, 35:40] = LEFT_EYE
     lab[32:35, 27:37] = MOUTH
@@ -105,8 +108,15 @@ def test_hair_from_a_second_portrait(tiny_model) -> None:
     assert not np.allclose(res.outputs["crop"], plain.outputs["crop"])  # the donor's code is used
     # its shape too: the donor's shorter hair (in crop coordinates, 32 px for 48 photo px)
     assert (used == HAIR).sum() < (np.asarray(lab[:, 8:56]) == HAIR).sum() * (32 / 48) ** 2
-    keep = run(tiny_model, photo=photo, labels=lab, donor=donor, donor_labels=donor_lab, take="hair",
-               params={"take_shape": False})
+    keep = run(
+        tiny_model,
+        photo=photo,
+        labels=lab,
+        donor=donor,
+        donor_labels=donor_lab,
+        take="hair",
+        params={"take_shape": False},
+    )
     assert (keep.outputs["edited_labels"] == HAIR).sum() > (used == HAIR).sum()
 
 
@@ -120,8 +130,20 @@ def test_cli_mask_edit(tiny_model, tmp_path) -> None:
     Image.fromarray(lab.astype(np.uint8)).save(tmp_path / "labels.png")
     Image.fromarray(edited.astype(np.uint8)).save(tmp_path / "edited.png")
     out = tmp_path / "out"
-    code = main(["mask-edit", str(tmp_path / "photo.png"), "--labels", str(tmp_path / "labels.png"),
-                 "--edited", str(tmp_path / "edited.png"), "--model", tiny_model, "--out-dir", str(out)])
+    code = main(
+        [
+            "mask-edit",
+            str(tmp_path / "photo.png"),
+            "--labels",
+            str(tmp_path / "labels.png"),
+            "--edited",
+            str(tmp_path / "edited.png"),
+            "--model",
+            tiny_model,
+            "--out-dir",
+            str(out),
+        ]
+    )
     assert code == 0
     result = np.asarray(Image.open(out / "result.png"))
     assert result.shape == (H, W, 3)

@@ -153,8 +153,7 @@ def test_matte_end_to_end_on_a_wide_photo(gen):
     ga = out["generator_alpha"]
     assert ga.shape == (h, w) and ga[:, :10].max() == 0.0 and ga[:, -10:].max() == 0.0
     out["latent"].validate(gen)
-    expected = apply_user_masks(generator_trimap(ga, res.metrics["band_px"], params.unsure, fg_mask),
-                                fg_mask)
+    expected = apply_user_masks(generator_trimap(ga, res.metrics["band_px"], params.unsure, fg_mask), fg_mask)
     np.testing.assert_array_equal(out["trimap"], expected)  # the documented trimap rule
     assert segmentation_scores(out["alpha"], truth)["iou_fg"] > 0.8
     assert {"W+", "noise", "refine", "foreground"} <= set(rec.stages)
@@ -163,9 +162,7 @@ def test_matte_end_to_end_on_a_wide_photo(gen):
 
 def test_generated_backgrounds_keep_fg_rows_and_change_bg(gen):
     photo, _ = _photo(gen)
-    res = get_operation("matte").run(
-        gen, {"photo": photo}, MatteParams(steps_w=5, steps_noise=2), Progress()
-    )
+    res = get_operation("matte").run(gen, {"photo": photo}, MatteParams(steps_w=5, steps_noise=2), Progress())
     latent = res.outputs["latent"]
     bgs = generated_backgrounds(gen, latent, [0, 1, 0])
     assert len(bgs) == 3 and bgs[0].shape == (32, 32, 3)
@@ -194,8 +191,7 @@ def test_generated_backgrounds_keep_fg_rows_and_change_bg(gen):
     with pytest.raises(OperationError, match="latent"):
         comp_op.run(gen, {"foreground": fg}, params, Progress())
     with pytest.raises(OperationError, match="not both"):
-        comp_op.run(gen, {"foreground": fg, "latent": latent, "background": bgs[0]}, params,
-                    Progress())
+        comp_op.run(gen, {"foreground": fg, "latent": latent, "background": bgs[0]}, params, Progress())
     with pytest.raises(OperationError, match="model"):
         comp_op.run(None, {"foreground": fg, "latent": latent}, params, Progress())
 
@@ -216,12 +212,10 @@ def test_cancelled_matte_writes_nothing(gen, tmp_path):
 def test_painted_trimap_skips_the_generator_and_refines(gen, tmp_path):
     photo, truth = _photo(gen)
     trimap = np.where(truth > 0.98, 1.0, np.where(truth < 0.02, 0.0, 0.5)).astype(np.float32)
-    res = get_operation("matte").run(gen, {"photo": photo, "trimap": trimap}, MatteParams(),
-                                     Progress())
+    res = get_operation("matte").run(gen, {"photo": photo, "trimap": trimap}, MatteParams(), Progress())
     assert "latent" not in res.outputs
     assert segmentation_scores(res.outputs["alpha"], truth)["iou_fg"] > 0.9
-    paths = export_matte_set(tmp_path, alpha=res.outputs["alpha"],
-                             foreground=res.outputs["foreground"])
+    paths = export_matte_set(tmp_path, alpha=res.outputs["alpha"], foreground=res.outputs["foreground"])
     alpha_png = next(p for p in paths if p.name == "alpha_16bit.png")
     assert np.abs(read_matte(alpha_png) - res.outputs["alpha"]).max() <= 1 / 65535
 
@@ -231,12 +225,14 @@ def test_wrong_size_trimap_and_masks_get_clear_errors(gen):
     with pytest.raises(OperationError, match=r"trimap is 95x64 but the photo is 96x64"):
         matte_from_trimap(photo, np.zeros((64, 95), np.float32))
     with pytest.raises(OperationError, match=r"fg mask is 10x10 but the photo is 96x64"):
-        get_operation("matte").run(gen, {"photo": photo, "fg_mask": np.zeros((10, 10))},
-                                   MatteParams(), Progress())
+        get_operation("matte").run(
+            gen, {"photo": photo, "fg_mask": np.zeros((10, 10))}, MatteParams(), Progress()
+        )
     bad_place = Placement.centered((10, 10), 32)
     with pytest.raises(OperationError, match="placement was made for a 10x10"):
-        get_operation("matte").run(gen, {"photo": photo, "placement": bad_place},
-                                   MatteParams(steps_w=1, steps_noise=1), Progress())
+        get_operation("matte").run(
+            gen, {"photo": photo, "placement": bad_place}, MatteParams(steps_w=1, steps_noise=1), Progress()
+        )
 
 
 def test_out_of_domain_photo_with_rough_trimap_needs_no_generator():
@@ -281,8 +277,9 @@ def test_default_matte_draws_its_band_around_the_colour_edge(gen):
     edge = segment_by_colour(photo, ga, bg_mask=bg_mask, work_px=params.colour_edge_px)
     band = band_pixels(photo.shape, 0, params.band_fraction, None, params.colour_edge_px)
     assert res.metrics["band_px"] == pytest.approx(band)
-    expected = apply_user_masks(generator_trimap(ga, band, params.unsure, None, bg_mask, edge=edge),
-                                bg_mask=bg_mask)
+    expected = apply_user_masks(
+        generator_trimap(ga, band, params.unsure, None, bg_mask, edge=edge), bg_mask=bg_mask
+    )
     np.testing.assert_array_equal(res.outputs["trimap"], expected)
     assert not np.array_equal(edge, ga >= 0.5)  # the colour edge is not the alpha's
 
@@ -290,11 +287,11 @@ def test_default_matte_draws_its_band_around_the_colour_edge(gen):
 def test_tiny_real_furrygan_mattes_and_generates_backgrounds():
     from latent_atelier.models.zoo import random_generator
 
-    real = random_generator("furrygan", 32, 0, style_dim=32, n_mlp=2,
-                            channels={4: 32, 8: 32, 16: 32, 32: 32})
+    real = random_generator("furrygan", 32, 0, style_dim=32, n_mlp=2, channels={4: 32, 8: 32, 16: 32, 32: 32})
     photo = np.random.default_rng(1).random((40, 56, 3)).astype(np.float32)
-    res = get_operation("matte").run(real, {"photo": photo}, MatteParams(steps_w=2, steps_noise=1),
-                                     Progress())
+    res = get_operation("matte").run(
+        real, {"photo": photo}, MatteParams(steps_w=2, steps_noise=1), Progress()
+    )
     out = res.outputs
     assert out["alpha"].shape == (40, 56) and out["foreground"].shape == (40, 56, 4)
     assert out["alpha"].min() >= 0.0 and out["alpha"].max() <= 1.0
@@ -336,8 +333,7 @@ def test_awkward_photo_files_are_normalised_before_matting(tmp_path, kind):
         path = path.with_suffix(".jpg")
         exif = Image.Exif()
         exif[0x0112] = 6
-        Image.fromarray(np.dstack([np.rot90(grey, 1)] * 3), "RGB").save(path, exif=exif,
-                                                                        quality=95)
+        Image.fromarray(np.dstack([np.rot90(grey, 1)] * 3), "RGB").save(path, exif=exif, quality=95)
     data = read_image(path)
     photo = data.pixels[..., :3]
     assert photo.shape == (h, w, 3) and photo.dtype == np.float32
@@ -356,10 +352,10 @@ def test_a_previous_latent_skips_the_embedding(gen):
     fg_mask = np.zeros(photo.shape[:2], np.float32)
     fg_mask[30:34, 44:52] = 1.0  # a stroke painted after the first run
     rec = StageRecorder()
-    again = op.run(gen, {"photo": photo, "fg_mask": fg_mask, "latent": first.outputs["latent"]},
-                   params, rec.progress)
-    np.testing.assert_allclose(again.outputs["generator_alpha"], first.outputs["generator_alpha"],
-                               atol=1e-6)
+    again = op.run(
+        gen, {"photo": photo, "fg_mask": fg_mask, "latent": first.outputs["latent"]}, params, rec.progress
+    )
+    np.testing.assert_allclose(again.outputs["generator_alpha"], first.outputs["generator_alpha"], atol=1e-6)
     assert "W+" not in rec.stages and "noise" not in rec.stages
     assert (again.outputs["alpha"][30:34, 44:52] == 1.0).all()
     alien = Latent({"w": torch.zeros(1, 3, 8)}, [])

@@ -26,16 +26,14 @@ def _small(img: np.ndarray, side: int = SIDE) -> np.ndarray:
 def real():
     from benchmarks.real_references import read_photo, read_reference
 
-    return {n: (_small(read_photo(n)), _small(read_reference(n)))
-            for n in ("astronaut", "grace_hopper")}
+    return {n: (_small(read_photo(n)), _small(read_reference(n))) for n in ("astronaut", "grace_hopper")}
 
 
 @pytest.fixture(scope="module")
 def tiny_furry():
     from latent_atelier.models.zoo import random_generator
 
-    return random_generator("furrygan", 32, 0, style_dim=32, n_mlp=2,
-                            channels={4: 32, 8: 32, 16: 32, 32: 32})
+    return random_generator("furrygan", 32, 0, style_dim=32, n_mlp=2, channels={4: 32, 8: 32, 16: 32, 32: 32})
 
 
 def _iou(alpha: np.ndarray, ref: np.ndarray) -> float:
@@ -117,8 +115,7 @@ def test_a_photo_without_a_person_gets_a_note_and_the_generator(tiny_furry):
         _run(None, photo, params=MatteParams(source="person"))
 
 
-def test_without_the_faces_extra_auto_says_what_is_missing_and_falls_back(monkeypatch,
-                                                                           tiny_furry):
+def test_without_the_faces_extra_auto_says_what_is_missing_and_falls_back(monkeypatch, tiny_furry):
     monkeypatch.setattr(faces, "faces_available", lambda: False)
     photo = np.random.default_rng(0).random((40, 48, 3)).astype(np.float32)
     res = _run(tiny_furry, photo, params=MatteParams(steps_w=2, steps_noise=1))

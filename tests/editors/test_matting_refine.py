@@ -32,8 +32,9 @@ def synthetic_scene(h: int = 160, w: int = 200, seed: int = 0):
     for angle in rng.uniform(np.pi * 1.1, np.pi * 1.9, 9):  # thin lines out of the top
         x0, y0 = cx + r * np.cos(angle), cy + r * np.sin(angle)
         x1, y1 = cx + 1.5 * r * np.cos(angle), cy + 1.5 * r * np.sin(angle)
-        cv2.line(strands, (int(x0 * 16), int(y0 * 16)), (int(x1 * 16), int(y1 * 16)), 0.7, 1,
-                 cv2.LINE_AA, shift=4)
+        cv2.line(
+            strands, (int(x0 * 16), int(y0 * 16)), (int(x1 * 16), int(y1 * 16)), 0.7, 1, cv2.LINE_AA, shift=4
+        )
     alpha = np.maximum(cv2.GaussianBlur(disk, (0, 0), 1.5), strands)
     fg = np.stack([0.85 - 0.2 * yy / h, 0.55 + 0.1 * xx / w, 0.35 + 0 * xx], -1)
     bg = np.stack([0.15 + 0.2 * xx / w, 0.35 + 0.3 * yy / h, 0.8 - 0.1 * xx / w], -1)

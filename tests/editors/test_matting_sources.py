@@ -63,11 +63,11 @@ def test_agreement_is_iou_at_one_half():
 
 
 # ---------------------------------------------------------------- fusion
-def _person(mask: np.ndarray, face: np.ndarray | None = None,
-            hair: np.ndarray | None = None) -> PersonPrior:
+def _person(mask: np.ndarray, face: np.ndarray | None = None, hair: np.ndarray | None = None) -> PersonPrior:
     z = np.zeros(mask.shape, bool)
-    return PersonPrior(mask.astype(np.float32), z if face is None else face,
-                       z if hair is None else hair, faces=1, found=True)
+    return PersonPrior(
+        mask.astype(np.float32), z if face is None else face, z if hair is None else hair, faces=1, found=True
+    )
 
 
 def test_outside_the_placement_the_person_prior_speaks_alone():
@@ -111,16 +111,16 @@ def test_hair_gets_the_wide_unknown_band_and_strokes_win():
     hair = np.zeros((80, 80), bool)
     hair[:30] = True
     photo = _photo_of(mask)
-    trimap, edge = fused_trimap(photo, mask, 2.0, person=_person(mask, hair=hair),
-                                colour_edge_px=0)
+    trimap, edge = fused_trimap(photo, mask, 2.0, person=_person(mask, hair=hair), colour_edge_px=0)
     unknown = (trimap > 0) & (trimap < 1)
     top = unknown[:30, 40].sum()  # the band crossing the top of the head
     side = unknown[40, 60:].sum()  # the band crossing the side
     assert top >= HAIR_BAND_FACTOR * side - 2 and side >= 3
     bg_paint = np.zeros((80, 80), bool)
     bg_paint[35:45, 35:45] = True  # the user says: background, inside the subject
-    trimap, edge = fused_trimap(photo, mask, 2.0, person=_person(mask, hair=hair),
-                                bg_paint=bg_paint, colour_edge_px=0)
+    trimap, edge = fused_trimap(
+        photo, mask, 2.0, person=_person(mask, hair=hair), bg_paint=bg_paint, colour_edge_px=0
+    )
     assert not edge[40, 40] and trimap[40, 40] == 0.0
 
 
@@ -129,8 +129,9 @@ def test_face_ovals_are_sure_subject_even_where_the_prior_is_low():
     face = _disk(r=8) > 0.5
     prior = mask.copy()
     prior[36:44, 36:44] = 0.0  # eyes and mouth the generator drew as background
-    trimap, edge = fused_trimap(_photo_of(mask), prior, 2.0, person=_person(mask, face=face),
-                                colour_edge_px=0)
+    trimap, edge = fused_trimap(
+        _photo_of(mask), prior, 2.0, person=_person(mask, face=face), colour_edge_px=0
+    )
     assert edge[40, 40] and trimap[40, 40] == 1.0
 
 
@@ -163,8 +164,9 @@ def test_painted_source_needs_no_model_and_follows_the_strokes():
     bg[2:6, 2:78] = 1
     bg[74:78, 2:78] = 1
     op = get_operation("matte")
-    res = op.run(None, {"photo": photo, "fg_mask": fg, "bg_mask": bg},
-                 MatteParams(source="painted"), Progress())
+    res = op.run(
+        None, {"photo": photo, "fg_mask": fg, "bg_mask": bg}, MatteParams(source="painted"), Progress()
+    )
     alpha = res.outputs["alpha"]
     iou = ((alpha >= 0.5) & (mask > 0.5)).sum() / ((alpha >= 0.5) | (mask > 0.5)).sum()
     assert iou > 0.9
@@ -174,8 +176,9 @@ def test_painted_source_needs_no_model_and_follows_the_strokes():
 
 def test_an_empty_cut_out_is_never_silent():
     photo = _photo_of(_disk())
-    res = get_operation("matte").run(None, {"photo": photo, "trimap": np.zeros((80, 80))},
-                                     MatteParams(), Progress())
+    res = get_operation("matte").run(
+        None, {"photo": photo, "trimap": np.zeros((80, 80))}, MatteParams(), Progress()
+    )
     assert res.outputs["alpha"].max() == 0.0
     assert any("empty" in n and "strokes" in n for n in res.notes)
 
@@ -188,8 +191,9 @@ def test_empty_prior_reports_why():
 
 def test_crop_fit_trusts_a_generator_that_redraws_the_crop_and_not_one_that_cannot():
     rng = np.random.default_rng(0)
-    crop = np.clip(_photo_of(_disk((64, 64), (32, 32), 20))
-                   + 0.05 * rng.standard_normal((64, 64, 3)), 0, 1).astype(np.float32)
+    crop = np.clip(
+        _photo_of(_disk((64, 64), (32, 32), 20)) + 0.05 * rng.standard_normal((64, 64, 3)), 0, 1
+    ).astype(np.float32)
     subject = _disk((64, 64), (32, 32), 20)
     near = np.clip(crop + 0.01 * rng.standard_normal(crop.shape), 0, 1).astype(np.float32)
     psnr, lp = trust.crop_fit(near, crop, subject)

@@ -65,9 +65,7 @@ def test_pixel_warps_agree_with_the_point_maps_within_half_a_pixel(seed):
     assert np.abs(pl.to_photo(found) - photo_pts).max() < 0.5
     # crop -> photo: dots drawn in a crop are pasted where to_photo says
     crop_pts = spread_points(rng)
-    pasted = pl.paste(
-        np.zeros((*PHOTO_SHAPE, 3), np.float32), spots((128, 128), crop_pts), feather=0.0
-    )
+    pasted = pl.paste(np.zeros((*PHOTO_SHAPE, 3), np.float32), spots((128, 128), crop_pts), feather=0.0)
     found = np.array([centroid_near(pasted, p) for p in pl.to_photo(crop_pts)])
     assert np.abs(pl.to_crop(found) - crop_pts).max() < 0.5
 
@@ -111,9 +109,7 @@ def test_poisson_paste_follows_the_photo_brightness():
 def test_corners_are_the_crop_edges():
     pl = Placement.from_box(10, 20, 50, 100, (200, 200))
     c = pl.corners()
-    np.testing.assert_allclose(
-        pl.to_crop(c), [[-0.5, -0.5], [99.5, -0.5], [99.5, 99.5], [-0.5, 99.5]]
-    )
+    np.testing.assert_allclose(pl.to_crop(c), [[-0.5, -0.5], [99.5, -0.5], [99.5, 99.5], [-0.5, 99.5]])
     assert c[1, 0] - c[0, 0] == pytest.approx(50.0)
 
 
@@ -141,8 +137,7 @@ def test_extract_reads_only_a_window_but_matches_the_whole_photo_warp(border):
 def test_placements_rescale_to_another_model_size():
     p = Placement.from_box(10, 20, 64, 32, (100, 100))
     q = p.at_size(128)
-    np.testing.assert_allclose(q.corners(), Placement.from_box(10, 20, 64, 128, (100, 100))
-                               .corners())
+    np.testing.assert_allclose(q.corners(), Placement.from_box(10, 20, 64, 128, (100, 100)).corners())
     assert p.at_size(32) is p and q.feather == p.feather
 
 
@@ -155,5 +150,6 @@ def test_an_operation_uses_a_placement_of_another_size_at_the_models():
     used = resolve_placement(photo, aligned, 64)
     assert used.size == 64
     np.testing.assert_allclose(used.corners(), Placement.from_box(10, 20, 64, 64, (100, 120)).corners())
-    np.testing.assert_allclose(resolve_placement(photo, None, 64).corners(),
-                               Placement.centered((100, 120), 64).corners())
+    np.testing.assert_allclose(
+        resolve_placement(photo, None, 64).corners(), Placement.centered((100, 120), 64).corners()
+    )

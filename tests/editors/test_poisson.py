@@ -103,9 +103,10 @@ def test_interior_gradients_follow_guidance_with_dirichlet_border() -> None:
     seg = (photo * 0.0 + _photo(seed=5) + 0.3).astype(np.float32)
     out = poisson_stitch(photo, labels, {1: seg})
     inner = (slice(30, 66), slice(30, 66))
-    laplace = lambda a: (  # noqa: E731
-        4 * a[1:-1, 1:-1] - a[:-2, 1:-1] - a[2:, 1:-1] - a[1:-1, :-2] - a[1:-1, 2:]
-    )
+
+    def laplace(a):
+        return 4 * a[1:-1, 1:-1] - a[:-2, 1:-1] - a[2:, 1:-1] - a[1:-1, :-2] - a[1:-1, 2:]
+
     np.testing.assert_allclose(laplace(out[inner]), laplace(seg[inner]), atol=1e-4)
 
 
@@ -116,7 +117,8 @@ def test_array_form_equals_dict_form() -> None:
     stack = np.stack([segs[k] for k in sorted(segs)])
     np.testing.assert_allclose(
         poisson_stitch(photo, labels, stack, method="direct"),
-        poisson_stitch(photo, labels, segs, method="direct"), atol=1e-6,
+        poisson_stitch(photo, labels, segs, method="direct"),
+        atol=1e-6,
     )
 
 
@@ -208,7 +210,8 @@ def test_auto_matches_direct_solver() -> None:
     labels = _voronoi_labels()
     segs = _offset_segments(photo, labels)
     np.testing.assert_allclose(
-        poisson_stitch(photo, labels, segs), poisson_stitch(photo, labels, segs, method="direct"),
+        poisson_stitch(photo, labels, segs),
+        poisson_stitch(photo, labels, segs, method="direct"),
         atol=2e-3,
     )
 
@@ -226,8 +229,7 @@ def test_multigrid_preconditioner_is_symmetric(coarse_cycles: int) -> None:
     assert len(mg.levels) >= 3
     rng = np.random.default_rng(3)
     mask = (level.diag > 0)[..., None]
-    a, c = (rng.standard_normal((*level.diag.shape, 3)).astype(np.float32) * mask
-            for _ in range(2))
+    a, c = (rng.standard_normal((*level.diag.shape, 3)).astype(np.float32) * mask for _ in range(2))
     ma = mg.vcycle(a).copy()
     mc = mg.vcycle(c)
     lhs = float((ma.astype(np.float64) * c * mask).sum())
@@ -243,8 +245,13 @@ def _reference_half_sweep(level, u: np.ndarray, b: np.ndarray, colour: int) -> N
             d = level.diag[i, j]
             if (i + j) % 2 != colour or d <= 0:
                 continue
-            u[i, j] = (b[i, j] + level.wx[i, j - 1] * u[i, j - 1] + level.wx[i, j] * u[i, j + 1]
-                       + level.wy[i - 1, j] * u[i - 1, j] + level.wy[i, j] * u[i + 1, j]) / d
+            u[i, j] = (
+                b[i, j]
+                + level.wx[i, j - 1] * u[i, j - 1]
+                + level.wx[i, j] * u[i, j + 1]
+                + level.wy[i - 1, j] * u[i - 1, j]
+                + level.wy[i, j] * u[i + 1, j]
+            ) / d
 
 
 @pytest.mark.parametrize("first", [0, 1])
@@ -274,9 +281,12 @@ def _textured_segments(labels: np.ndarray) -> dict[int, np.ndarray]:
     """Segment images with their own content (not the photo's), so the solve has work to do."""
     n = labels.shape[0]
     yy, xx = np.mgrid[0:n, 0:n] / n
-    return {int(k): np.stack([0.5 + 0.3 * np.cos((7 + k) * yy + c) * np.sin((5 + c) * xx)
-                              for c in range(3)], -1).astype(np.float32)
-            for k in np.unique(labels[labels > 0])}
+    return {
+        int(k): np.stack(
+            [0.5 + 0.3 * np.cos((7 + k) * yy + c) * np.sin((5 + c) * xx) for c in range(3)], -1
+        ).astype(np.float32)
+        for k in np.unique(labels[labels > 0])
+    }
 
 
 @pytest.mark.parametrize("segments", ["offset", "textured"])

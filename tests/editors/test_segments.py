@@ -177,14 +177,14 @@ def test_default_stitch_keeps_each_segments_colours(tiny_gen):
     photo = _image(tiny_gen, 8)
     labels = np.ones((SIZE, SIZE), np.int32)
     labels[:, SIZE // 2 :] = 2
+
     def run(**kw):
         return (
             Segments()
-            .run(
-                tiny_gen, {"photo": photo, "labels": labels}, SegmentsParams(steps_w=0, **kw), Progress()
-            )
+            .run(tiny_gen, {"photo": photo, "labels": labels}, SegmentsParams(steps_w=0, **kw), Progress())
             .outputs["result"]
         )
+
     hard, default = run(poisson=False), run()
     plain, screened = run(poisson=True, screen=0.0, seams="mean"), run(poisson=True)
     np.testing.assert_array_equal(default, hard)

@@ -42,8 +42,16 @@ def _wheel(canvas, pos: QPointF, notches: int, mods=Qt.KeyboardModifier.NoModifi
     from PySide6.QtGui import QWheelEvent
     from PySide6.QtWidgets import QApplication
 
-    event = QWheelEvent(pos, canvas.mapToGlobal(pos), P(0, 0), P(0, 120 * notches),
-                        Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        pos,
+        canvas.mapToGlobal(pos),
+        P(0, 0),
+        P(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        mods,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(canvas, event)
 
 

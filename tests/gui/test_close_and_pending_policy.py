@@ -66,7 +66,7 @@ def _add_hole(window) -> None:
     doc = window.document
     window.add_layer("mask")
     hole = doc.active_layer
-    hole.pixels[doc.height // 3: doc.height // 2, doc.width // 3: doc.width // 2] = 1.0
+    hole.pixels[doc.height // 3 : doc.height // 2, doc.width // 3 : doc.width // 2] = 1.0
     doc.set_active(doc.layers[0].id)
 
 
@@ -86,7 +86,7 @@ def test_a_waiting_result_of_another_operation_is_kept_not_lost(qtbot, window, o
     labels_before = doc.history.labels()
     _run_inpaint(qtbot, ops)
     # the embedding was accepted as its own undo step; the fill now waits
-    assert doc.history.labels()[len(labels_before):] == ["Embed photo"]
+    assert doc.history.labels()[len(labels_before) :] == ["Embed photo"]
     assert ops.pending.active and ops.pending.proposal.title != "Embed photo"
     assert any(lay.latent is not None and not lay.pending for lay in doc.layers)
     doc.undo()

@@ -50,15 +50,26 @@ app.exec()
 
 
 def _env(tmp: Path) -> dict[str, str]:
-    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp / "config"),
-            "XDG_STATE_HOME": str(tmp / "state"), "OMP_NUM_THREADS": "1"}
+    return {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(tmp / "config"),
+        "XDG_STATE_HOME": str(tmp / "state"),
+        "OMP_NUM_THREADS": "1",
+    }
 
 
 def _trial(tmp: Path, kill_after: int, delay_s: float) -> tuple[int, Path]:
     """Run the driver, kill it ``delay_s`` after stroke ``kill_after`` finished; returns the
     last stroke known finished and the recovery folder."""
-    proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(SAMPLE)], cwd=REPO, env=_env(tmp),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(SAMPLE)],
+        cwd=REPO,
+        env=_env(tmp),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     done = -1
     try:
         deadline = time.monotonic() + 120
@@ -101,5 +112,4 @@ def test_repeated_sigkill_loses_no_finished_stroke(tmp_path) -> None:
         lost_counts.append(len(missing))
         assert not missing, f"trial {trial}: strokes {missing} of {finished} lost ({store.replayed})"
         assert present == list(range(len(present)))  # nothing but whole strokes, in order
-    print("strokes lost per kill:", lost_counts, "killed before the first autosave:",
-          before_first_autosave)
+    print("strokes lost per kill:", lost_counts, "killed before the first autosave:", before_first_autosave)

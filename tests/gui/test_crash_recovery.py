@@ -65,9 +65,7 @@ def _wait_for_line(proc: subprocess.Popen, marker: str, timeout: float) -> str:
     raise AssertionError(f"the app never printed {marker}: {proc.stderr.read()[-2000:]}")
 
 
-def test_sigkill_after_autosave_then_restart_recovers_the_stroke(
-    tmp_path, monkeypatch, qtbot
-) -> None:
+def test_sigkill_after_autosave_then_restart_recovers_the_stroke(tmp_path, monkeypatch, qtbot) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", DRIVER, str(SAMPLE)],
         cwd=REPO,

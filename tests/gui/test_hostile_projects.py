@@ -23,8 +23,7 @@ def test_hostile_projects_show_an_error_and_keep_the_document(window, errors, tm
     doc = window.document
     before = [(lay.id, lay.pixels.copy()) for lay in doc.layers]
     chosen: list[str] = []
-    monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                        staticmethod(lambda *_a, **_k: (chosen[-1], "")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *_a, **_k: (chosen[-1], "")))
     for path in [*files.values(), big]:
         chosen.append(str(path))
         window.actions_.open.trigger()  # File > Open..., the dialog answering with the file

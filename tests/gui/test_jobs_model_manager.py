@@ -24,8 +24,7 @@ def checkpoint(tmp_path) -> Path:
     from latent_atelier.models.zoo import random_generator
 
     path = tmp_path / "tiny-furry.safetensors"
-    save_generator(random_generator("furrygan", 32, 0, style_dim=32, n_mlp=2, channels=TINY),
-                   path)
+    save_generator(random_generator("furrygan", 32, 0, style_dim=32, n_mlp=2, channels=TINY), path)
     return path
 
 
@@ -51,8 +50,7 @@ def test_a_bad_model_file_is_a_message_and_keeps_the_old_model(qtbot, settings, 
     from latent_atelier.models.zoo import random_generator
 
     manager = ModelManager(settings)
-    manager.set_generator(random_generator("stylegan2", 32, 0, style_dim=32, n_mlp=2,
-                                           channels=TINY), "old")
+    manager.set_generator(random_generator("stylegan2", 32, 0, style_dim=32, n_mlp=2, channels=TINY), "old")
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"not a checkpoint at all")
     with qtbot.waitSignal(manager.failed, timeout=30_000) as blocker:
@@ -71,8 +69,7 @@ def test_missing_demo_model_says_so_and_offers_load_model(monkeypatch, tmp_path,
         manager.generator_for_job()
 
 
-def test_demo_model_is_loaded_at_first_use_not_before(monkeypatch, tmp_path, settings,
-                                                      checkpoint):
+def test_demo_model_is_loaded_at_first_use_not_before(monkeypatch, tmp_path, settings, checkpoint):
     resources = tmp_path / "res"
     (resources / "models").mkdir(parents=True)
     checkpoint.rename(resources / "models" / "furrygan-demo.safetensors")
@@ -87,8 +84,7 @@ def test_choosing_a_device_moves_the_generator_at_the_next_job(qtbot, settings):
     from latent_atelier.models.zoo import random_generator
 
     manager = ModelManager(settings)
-    manager.set_generator(random_generator("stylegan2", 32, 0, style_dim=32, n_mlp=2,
-                                           channels=TINY), "tiny")
+    manager.set_generator(random_generator("stylegan2", 32, 0, style_dim=32, n_mlp=2, channels=TINY), "tiny")
     with qtbot.waitSignal(manager.device_changed):
         manager.set_device("cpu")
     gen = manager.generator_for_job()

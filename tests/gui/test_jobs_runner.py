@@ -37,8 +37,7 @@ class CountOperation(Operation):
                 raise OperationError("paint a mask first")
             if i == 2 and params.fail == "oom":
                 raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
-            preview = np.full((8, 8, 3), i / params.steps, np.float32) \
-                if progress.wants_preview() else None
+            preview = np.full((8, 8, 3), i / params.steps, np.float32) if progress.wants_preview() else None
             progress.step(i, params.steps, preview=preview, metrics={"loss": 1.0 / i})
             if params.delay:
                 time.sleep(params.delay)

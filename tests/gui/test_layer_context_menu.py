@@ -52,8 +52,7 @@ def right_click_and_pick(window, layer_id: str, *path: str) -> list[str]:
 
     QTimer.singleShot(0, choose)
     point = lst.visualItemRect(lst.item(row)).center()
-    QTest.mouseClick(lst.viewport(), Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier,
-                     point)
+    QTest.mouseClick(lst.viewport(), Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, point)
     lst.customContextMenuRequested.emit(point)  # offscreen Qt sends no context-menu event
     return seen
 
@@ -61,14 +60,22 @@ def right_click_and_pick(window, layer_id: str, *path: str) -> list[str]:
 @pytest.mark.parametrize("kind", KINDS, ids=[k.value for k in KINDS])
 def test_every_layer_kind_has_a_menu_that_sets_its_blend_mode(window, kind) -> None:
     layer_id = add_kind(window, kind)
-    window.document.set_active(window.document.layers[0].id if kind != LayerKind.PHOTO
-                               else window.document.layers[-1].id)
+    window.document.set_active(
+        window.document.layers[0].id if kind != LayerKind.PHOTO else window.document.layers[-1].id
+    )
     entries = right_click_and_pick(window, layer_id, "Blend mode", "Multiply")
     layer = window.document.layer(layer_id)
     assert layer.blend == "multiply"
     assert window.document.active_id == layer_id
-    assert {"Rename…", "Visible", "Locked", "Blend mode", "Duplicate layer", "Delete layer",
-            "Export layer…"} <= {e.replace("&", "") for e in entries}
+    assert {
+        "Rename…",
+        "Visible",
+        "Locked",
+        "Blend mode",
+        "Duplicate layer",
+        "Delete layer",
+        "Export layer…",
+    } <= {e.replace("&", "") for e in entries}
     assert ("Overlay colour…" in entries) == kind.is_scalar
     window.document.undo()
     assert layer.blend == "normal"
@@ -85,8 +92,9 @@ def test_menu_entries_act_on_the_clicked_row(window, monkeypatch, tmp_path) -> N
     assert not doc.layer(paint).visible
     right_click_and_pick(window, paint, "Duplicate layer")
     assert doc.active_layer.name == "Paint 1 copy" and len(doc.layers) == 4
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        staticmethod(lambda *_a, **_k: (str(tmp_path / "p.png"), "")))
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *_a, **_k: (str(tmp_path / "p.png"), ""))
+    )
     right_click_and_pick(window, doc.layers[0].id, "Export layer…")
     assert (tmp_path / "p.png").stat().st_size > 0
     right_click_and_pick(window, paint, "Delete layer")

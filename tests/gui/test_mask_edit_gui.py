@@ -21,8 +21,11 @@ TINY = MaskGuidedConfig(size=32, width=4, code_dim=8, feat_channels=4, n_res=1, 
 def _tiny_model(tmp_path) -> str:
     torch.manual_seed(0)
     path = tmp_path / "tiny-mask-guided.safetensors"
-    save_model(path, MaskGuidedModel(TINY, generator=MaskGuidedGenerator(TINY), parser=FaceParser(4)),
-               dtype=torch.float32)
+    save_model(
+        path,
+        MaskGuidedModel(TINY, generator=MaskGuidedGenerator(TINY), parser=FaceParser(4)),
+        dtype=torch.float32,
+    )
     return str(path)
 
 
@@ -34,8 +37,11 @@ def _paint_face(window) -> None:
     drag(window, [(256, 300)])
     window.set_tool(ToolKind.BRUSH)
     window.brush_settings.size = 16
-    for cls, stroke in ((RIGHT_EYE, line(190, 230, 230, 230)), (LEFT_EYE, line(290, 230, 330, 230)),
-                        (MOUTH, line(220, 350, 300, 350))):
+    for cls, stroke in (
+        (RIGHT_EYE, line(190, 230, 230, 230)),
+        (LEFT_EYE, line(290, 230, 330, 230)),
+        (MOUTH, line(220, 350, 300, 350)),
+    ):
         pw.select_segment(cls)
         drag(window, stroke)
 

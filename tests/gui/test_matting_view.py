@@ -67,5 +67,6 @@ def test_the_trimap_overlay_toggles_and_notes_show_in_full(qtbot, window, ops):
     _click_box(qtbot, view.show_trimap)
     assert not trimap.visible and _shown(window, x, y) == before
     assert shown != before  # the overlay was drawn on the canvas
-    assert view.notes.text() == ("; ".join(result.notes)[:1].upper()
-                                 + "; ".join(result.notes)[1:] + "." if result.notes else "")
+    assert view.notes.text() == (
+        "; ".join(result.notes)[:1].upper() + "; ".join(result.notes)[1:] + "." if result.notes else ""
+    )

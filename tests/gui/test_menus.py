@@ -17,16 +17,35 @@ from tests.gui.conftest import SAMPLE, drag, line
 
 #: every entry of the menu bar, title -> entries; each is picked by a test below
 EXERCISED = {
-    "File": ["New from image…", "Open…", "Save", "Save As (.ora)…",
-             "Export flattened (PNG/JPEG/TIFF)…", "Export layers as PSD…", "Export layer…",
-             "Quit"],
+    "File": [
+        "New from image…",
+        "Open…",
+        "Save",
+        "Save As (.ora)…",
+        "Export flattened (PNG/JPEG/TIFF)…",
+        "Export layers as PSD…",
+        "Export layer…",
+        "Quit",
+    ],
     "Edit": ["Undo", "Redo", "Preferences…"],
-    "View": ["Fit in window", "100%", "Zoom in", "Zoom out", "Show mask overlay",
-             "Hide the photo (see cut-outs)"],
-    "Layer": ["Add paint layer", "Add mask layer", "Add label layer", "Duplicate layer",
-              "Delete layer"],
-    "Tools": ["Brush", "Eraser", "Fill bucket", "Lasso fill", "Colour picker", "Smaller brush",
-              "Bigger brush"],
+    "View": [
+        "Fit in window",
+        "100%",
+        "Zoom in",
+        "Zoom out",
+        "Show mask overlay",
+        "Hide the photo (see cut-outs)",
+    ],
+    "Layer": ["Add paint layer", "Add mask layer", "Add label layer", "Duplicate layer", "Delete layer"],
+    "Tools": [
+        "Brush",
+        "Eraser",
+        "Fill bucket",
+        "Lasso fill",
+        "Colour picker",
+        "Smaller brush",
+        "Bigger brush",
+    ],
     "Model": ["Load model…", "Use the demo model", "Run operation", "Cancel job"],
     "Help": ["Keyboard shortcuts", "About Latent Atelier"],
 }
@@ -34,8 +53,11 @@ EXERCISED = {
 
 def entries(window, title: str) -> list[str]:
     """The enabled, clickable entries of a menu (no separators, hints or sub-menus)."""
-    return [a.text().replace("&", "") for a in menu_named(window, title).actions()
-            if not a.isSeparator() and a.menu() is None and a.isEnabled()]
+    return [
+        a.text().replace("&", "")
+        for a in menu_named(window, title).actions()
+        if not a.isSeparator() and a.menu() is None and a.isEnabled()
+    ]
 
 
 def pick(window, title: str, text: str) -> None:
@@ -66,10 +88,8 @@ def close_next_dialog(seen: list[str], accept: bool = True) -> None:
 def dialogs(monkeypatch):
     """File dialogs answer what the test puts in the returned dict ('' = Cancel)."""
     answers = {"save": "", "open": ""}
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        staticmethod(lambda *_a, **_k: (answers["save"], "")))
-    monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                        staticmethod(lambda *_a, **_k: (answers["open"], "")))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *_a, **_k: (answers["save"], "")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *_a, **_k: (answers["open"], "")))
     return answers
 
 
@@ -87,8 +107,12 @@ def test_menu_bar_order_and_every_entry_is_exercised(window) -> None:
 def test_file_menu_saves_exports_and_opens(window, dialogs, tmp_path, errors) -> None:
     window.add_layer("paint")
     drag(window, line(100, 100, 300, 100))
-    for text, name in (("Save As (.ora)…", "a.ora"), ("Export flattened (PNG/JPEG/TIFF)…", "f.png"),
-                       ("Export layers as PSD…", "l.psd"), ("Export layer…", "layer.png")):
+    for text, name in (
+        ("Save As (.ora)…", "a.ora"),
+        ("Export flattened (PNG/JPEG/TIFF)…", "f.png"),
+        ("Export layers as PSD…", "l.psd"),
+        ("Export layer…", "layer.png"),
+    ):
         dialogs["save"] = str(tmp_path / name)
         pick(window, "File", text)
         assert (tmp_path / name).stat().st_size > 0, text
@@ -157,8 +181,11 @@ def test_view_menu_zooms_and_toggles(window) -> None:
 
 def test_layer_menu_adds_duplicates_and_deletes(window) -> None:
     doc = window.document
-    for text, kind in (("Add paint layer", LayerKind.PAINT), ("Add mask layer", LayerKind.MASK),
-                       ("Add label layer", LayerKind.LABELS)):
+    for text, kind in (
+        ("Add paint layer", LayerKind.PAINT),
+        ("Add mask layer", LayerKind.MASK),
+        ("Add label layer", LayerKind.LABELS),
+    ):
         pick(window, "Layer", text)
         assert doc.active_layer.kind == kind
     assert len(doc.layers) == 4

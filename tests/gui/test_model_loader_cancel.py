@@ -69,11 +69,16 @@ print("QUIT", round(time.monotonic() - t0, 2), flush=True)
 
 
 def test_the_app_quits_cleanly_while_a_load_is_stuck(tmp_path):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "c"),
-           "XDG_STATE_HOME": str(tmp_path / "s")}
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(tmp_path / "c"),
+        "XDG_STATE_HOME": str(tmp_path / "s"),
+    }
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", QUIT_DRIVER], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", QUIT_DRIVER], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "LOADING True" in proc.stdout and "QUIT" in proc.stdout
     quit_s = float(proc.stdout.split("QUIT")[1].split()[0])
@@ -90,8 +95,9 @@ def test_model_menu_stops_a_stuck_load(window, qtbot, tmp_path, monkeypatch):
 
     release = threading.Event()
     monkeypatch.setattr(zoo, "load_model", lambda spec, device=None, **kw: release.wait(60))
-    monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                        staticmethod(lambda *_a, **_k: (str(tmp_path / "stuck.pkl"), "")))
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", staticmethod(lambda *_a, **_k: (str(tmp_path / "stuck.pkl"), ""))
+    )
     manager = window.operations.manager
     stop = window.findChild(QAction, "stop_model_load")
     assert stop is not None and not stop.isEnabled()

@@ -47,8 +47,13 @@ def matte(qtbot, ops):
 def drop_files(window, paths) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(100, 100),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     window.dropEvent(event)  # what Qt calls when files are dropped on the window
 
 
@@ -83,8 +88,7 @@ def test_a_waiting_cutout_is_shown_without_the_photo(qtbot, window, ops):
     photo = window.document.layers[0]
     shown = canvas._include_ids(window.document)
     assert shown is not None and photo.id not in shown and edited_id not in shown
-    assert any(lay.pending and lay.pixels.shape[-1] == 4 for lay in window.document.layers
-               if lay.id in shown)
+    assert any(lay.pending and lay.pixels.shape[-1] == 4 for lay in window.document.layers if lay.id in shown)
     ops.pending.accept()
     assert not canvas.hide_photo and not action.isChecked()  # back as the user had it
     action.trigger()  # View > Hide the photo, by hand: stays on
@@ -103,8 +107,7 @@ def test_a_second_matte_reuses_the_photos_embedding(qtbot, window, ops):
     assert picker.value_source() == window.document.layers[0].id  # the photo's own latent
     again = run_and_wait(qtbot, ops, "matte", {"steps_w": 2, "steps_noise": 2})
     assert "embed_psnr" not in again.metrics  # no second embedding
-    np.testing.assert_allclose(again.outputs["generator_alpha"], first.outputs["generator_alpha"],
-                               atol=1e-6)
+    np.testing.assert_allclose(again.outputs["generator_alpha"], first.outputs["generator_alpha"], atol=1e-6)
 
 
 def test_choosing_no_latent_survives_the_run_and_embeds_again(qtbot, window, ops):
@@ -118,8 +121,7 @@ def test_choosing_no_latent_survives_the_run_and_embeds_again(qtbot, window, ops
     assert "embed_psnr" in again.metrics  # the user's "(none)" was kept: embedded again
 
 
-def test_an_operations_advice_on_its_settings_shows_in_the_status_bar(qtbot, window, ops,
-                                                                      monkeypatch):
+def test_an_operations_advice_on_its_settings_shows_in_the_status_bar(qtbot, window, ops, monkeypatch):
     from latent_atelier.editors.matting.matte import Matte
 
     seen: list = []
@@ -158,8 +160,7 @@ def test_a_moved_box_does_not_reuse_a_latent_made_for_the_old_box(qtbot, window,
     assert "embed_psnr" not in third.metrics  # same box: the new latent is reused
 
 
-def test_dropped_background_goes_under_the_foreground_and_composites(qtbot, tmp_path,
-                                                                      window, ops):
+def test_dropped_background_goes_under_the_foreground_and_composites(qtbot, tmp_path, window, ops):
     doc = window.document
     matte(qtbot, ops)
     bg_file = tmp_path / "sky.png"
@@ -170,8 +171,9 @@ def test_dropped_background_goes_under_the_foreground_and_composites(qtbot, tmp_
     assert doc.history.index == steps + 1  # one undo step
     bg = [lay for lay in doc.layers if lay.kind == LayerKind.BACKGROUND]
     assert len(bg) == 1
-    fg_index = next(i for i, lay in enumerate(doc.layers)
-                    if lay.kind == LayerKind.RESULT and lay.pixels.shape[2] == 4)
+    fg_index = next(
+        i for i, lay in enumerate(doc.layers) if lay.kind == LayerKind.RESULT and lay.pixels.shape[2] == 4
+    )
     assert doc.index_of(bg[0].id) == fg_index - 1  # right under the cut-out
     assert bg[0].rect[2] >= 64 and bg[0].rect[3] >= 48  # covers the document
 

@@ -22,9 +22,17 @@ from tests.gui.conftest import run_embed
 def snapshot(doc) -> tuple:
     """Everything "bit-identical" covers: layer ids/order/flags, pixel bytes, history."""
     layers = tuple(
-        (lay.id, lay.name, lay.kind, lay.visible, lay.pending, lay.offset,
-         hashlib.sha256(np.ascontiguousarray(lay.pixels).tobytes()).hexdigest(),
-         lay.latent is None, lay.placement is None)
+        (
+            lay.id,
+            lay.name,
+            lay.kind,
+            lay.visible,
+            lay.pending,
+            lay.offset,
+            hashlib.sha256(np.ascontiguousarray(lay.pixels).tobytes()).hexdigest(),
+            lay.latent is None,
+            lay.placement is None,
+        )
         for lay in doc.layers
     )
     return layers, tuple(doc.history.labels()), doc.history.index, doc.dirty, doc.active_id
@@ -181,8 +189,7 @@ def test_a_missing_required_input_is_a_clear_message_not_a_job(window, ops):
     assert not ops.runner.busy
 
 
-def test_a_project_saved_with_a_pending_result_reopens_with_ordinary_layers(
-        qtbot, tmp_path, window, ops):
+def test_a_project_saved_with_a_pending_result_reopens_with_ordinary_layers(qtbot, tmp_path, window, ops):
     run_embed(qtbot, ops)
     path = tmp_path / "pending.ora"
     assert window.save_to(path)  # saved while the result still waits

@@ -117,5 +117,4 @@ def test_align_face_sets_the_box_from_the_align_operation(qtbot, window, ops):
     page.form.set_values({"steps_w": 1, "steps_noise": 1})
     with qtbot.waitSignal(ops.runner.finished, timeout=120_000):
         job = ops.run_current()
-    np.testing.assert_allclose(job.inputs["placement"].matrix,
-                               aligned.at_size(32).matrix)
+    np.testing.assert_allclose(job.inputs["placement"].matrix, aligned.at_size(32).matrix)

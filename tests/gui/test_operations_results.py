@@ -50,13 +50,18 @@ def test_variants_replace_the_equal_single_result_and_one_set_is_offered():
     doc = _doc()
     rng = np.random.default_rng(0)
     variants = [rng.random((20, 30, 3), dtype=np.float32) for _ in range(3)]
-    result = Result({
-        "result": variants[0], "variants": variants,
-        "fills": [np.zeros((8, 8, 3), np.float32)] * 3,
-        "alpha": np.ones((20, 30), np.float32), "debug_mask": np.ones((20, 30), np.float32),
-        "labels": np.array(np.arange(600).reshape(20, 30) % 3, np.int32),
-        "latent": "LATENT", "placement": Placement.centered((20, 30), 8),
-    })
+    result = Result(
+        {
+            "result": variants[0],
+            "variants": variants,
+            "fills": [np.zeros((8, 8, 3), np.float32)] * 3,
+            "alpha": np.ones((20, 30), np.float32),
+            "debug_mask": np.ones((20, 30), np.float32),
+            "labels": np.array(np.arange(600).reshape(20, 30) % 3, np.int32),
+            "latent": "LATENT",
+            "placement": Placement.centered((20, 30), 8),
+        }
+    )
     out = result_layers(doc, FakeInpaint(), NoParams(), result, doc.layers[0].id)
     assert len(out.variants) == 3
     assert all(v.kind == LayerKind.RESULT for v in out.variants)
@@ -88,8 +93,11 @@ def test_a_slot_means_what_its_role_says_not_what_its_name_says():
         name = "renamed"
         title = "Renamed"
         inputs = (Slot("photo", "image"),)
-        outputs = (Slot("cutout_matte", "mask", role="alpha"), Slot("matte", "mask"),
-                   Slot("scratch", "mask", layer=False))
+        outputs = (
+            Slot("cutout_matte", "mask", role="alpha"),
+            Slot("matte", "mask"),
+            Slot("scratch", "mask", layer=False),
+        )
         Params = NoParams
 
     doc = _doc()

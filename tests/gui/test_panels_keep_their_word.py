@@ -26,8 +26,9 @@ def click_layer_row(window, layer_id: str) -> None:
         item = lst.item(row)
         if item.data(LAYER_ID_ROLE) == layer_id:
             rect = lst.visualItemRect(item)
-            QTest.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton,
-                             Qt.KeyboardModifier.NoModifier, rect.center())
+            QTest.mouseClick(
+                lst.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center()
+            )
             return
     raise AssertionError(f"no row for {layer_id}")
 
@@ -103,9 +104,16 @@ def _wheel_over(widget, notches: int = -3) -> None:
     from PySide6.QtWidgets import QApplication
 
     pos = QPointF(widget.rect().center())
-    event = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0),
-                        QPoint(0, 120 * notches), Qt.MouseButton.NoButton,
-                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        pos,
+        QPointF(widget.mapToGlobal(pos.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(widget, event)
 
 

@@ -7,15 +7,18 @@ import pytest
 from latent_atelier.app.qt.operations.labels import field_label
 
 
-@pytest.mark.parametrize(("name", "label"), [
-    ("steps_w", "W+ steps"),
-    ("lr_noise", "Noise learning rate"),
-    ("steps_embed", "Embed steps"),
-    ("band_px", "Band (px)"),
-    ("photo2", "Photo2"),
-    ("steps", "Steps"),
-    ("generate_background", "Generate background"),
-])
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("steps_w", "W+ steps"),
+        ("lr_noise", "Noise learning rate"),
+        ("steps_embed", "Embed steps"),
+        ("band_px", "Band (px)"),
+        ("photo2", "Photo2"),
+        ("steps", "Steps"),
+        ("generate_background", "Generate background"),
+    ],
+)
 def test_field_names_become_readable_labels(name, label):
     assert field_label(name) == label
 

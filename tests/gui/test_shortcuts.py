@@ -13,8 +13,11 @@ from test_menus import close_next_dialog
 from latent_atelier.app.document.layers import LayerKind
 from tests.gui.conftest import SAMPLE, drag, line
 
-CTRL, SHIFT, ALT = (Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier,
-                    Qt.KeyboardModifier.AltModifier)
+CTRL, SHIFT, ALT = (
+    Qt.KeyboardModifier.ControlModifier,
+    Qt.KeyboardModifier.ShiftModifier,
+    Qt.KeyboardModifier.AltModifier,
+)
 
 
 def type_keys(window, key: Qt.Key, mods=Qt.KeyboardModifier.NoModifier) -> None:
@@ -26,10 +29,37 @@ def type_keys(window, key: Qt.Key, mods=Qt.KeyboardModifier.NoModifier) -> None:
 
 
 def test_every_shortcut_is_covered_here_or_in_test_tools(window) -> None:
-    tested = {"Ctrl+Z", "Ctrl+Shift+Z", "Ctrl+Y", "Ctrl+0", "Ctrl+1", "Ctrl++", "Ctrl+=", "Ctrl+-",
-              "Alt+M", "Alt+H", "Ctrl+Shift+N", "Ctrl+J", "Shift+Del", "[", "]", "F1",
-              "Ctrl+N", "Ctrl+O", "Ctrl+S", "Ctrl+Shift+S", "Ctrl+E", "Ctrl+,", "Ctrl+Q",
-              "Ctrl+Return", "B", "E", "G", "L", "I"}
+    tested = {
+        "Ctrl+Z",
+        "Ctrl+Shift+Z",
+        "Ctrl+Y",
+        "Ctrl+0",
+        "Ctrl+1",
+        "Ctrl++",
+        "Ctrl+=",
+        "Ctrl+-",
+        "Alt+M",
+        "Alt+H",
+        "Ctrl+Shift+N",
+        "Ctrl+J",
+        "Shift+Del",
+        "[",
+        "]",
+        "F1",
+        "Ctrl+N",
+        "Ctrl+O",
+        "Ctrl+S",
+        "Ctrl+Shift+S",
+        "Ctrl+E",
+        "Ctrl+,",
+        "Ctrl+Q",
+        "Ctrl+Return",
+        "B",
+        "E",
+        "G",
+        "L",
+        "I",
+    }
     have = {seq.toString() for action in window.actions() for seq in action.shortcuts()}
     assert have <= tested, have - tested
 
@@ -85,10 +115,8 @@ def test_brush_size_keys(window) -> None:
 def test_file_and_help_shortcuts(window, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     answers = {"save": "", "open": ""}
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        staticmethod(lambda *_a, **_k: (answers["save"], "")))
-    monkeypatch.setattr(QFileDialog, "getOpenFileName",
-                        staticmethod(lambda *_a, **_k: (answers["open"], "")))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *_a, **_k: (answers["save"], "")))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *_a, **_k: (answers["open"], "")))
     answers["save"] = str(tmp_path / "p.ora")
     type_keys(window, Qt.Key.Key_S, CTRL)  # first save: asks where
     assert (tmp_path / "p.ora").exists() and not window.document.dirty
@@ -104,8 +132,10 @@ def test_file_and_help_shortcuts(window, tmp_path, monkeypatch) -> None:
     answers["open"] = str(tmp_path / "p.ora")
     type_keys(window, Qt.Key.Key_O, CTRL)
     assert window.document.path == tmp_path / "p.ora"
-    for key, mods, title in ((Qt.Key.Key_F1, Qt.KeyboardModifier.NoModifier, "Keyboard shortcuts"),
-                             (Qt.Key.Key_Comma, CTRL, "Preferences")):
+    for key, mods, title in (
+        (Qt.Key.Key_F1, Qt.KeyboardModifier.NoModifier, "Keyboard shortcuts"),
+        (Qt.Key.Key_Comma, CTRL, "Preferences"),
+    ):
         seen: list[str] = []
         close_next_dialog(seen)
         type_keys(window, key, mods)

@@ -121,8 +121,12 @@ def test_fill_bucket_floods_the_region_under_the_click(paint_window, errors, rou
 def test_lasso_fills_the_outline_it_draws(paint_window, errors, route) -> None:
     w = paint_window
     switch_tool(w, ToolKind.LASSO, route)
-    square = [*line(100, 100, 300, 100), *line(300, 100, 300, 300), *line(300, 300, 100, 300),
-              *line(100, 300, 100, 110)]
+    square = [
+        *line(100, 100, 300, 100),
+        *line(300, 100, 300, 300),
+        *line(300, 300, 100, 300),
+        *line(100, 300, 100, 110),
+    ]
     drag(w, square)
     px = w.document.active_layer.pixels
     assert px[200, 200, 3] > 0.99 and px[200, 200, 0] > 0.99  # inside: red
@@ -152,4 +156,3 @@ def test_every_tool_has_a_key_a_button_and_a_menu_entry(window) -> None:
     for kind, action in window.actions_.tool_actions.items():
         assert action in tools_menu.actions() and bar.widgetForAction(action) is not None
         assert action.shortcut().toString() == TOOL_SHORTCUTS[kind]
-

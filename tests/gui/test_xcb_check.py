@@ -32,10 +32,10 @@ def check_xcb():
 
 def test_missing_libraries_become_one_apt_get_line(check_xcb) -> None:
     missing = check_xcb.missing_libraries(LDD_OUT)
-    assert missing == ["libxcb-icccm.so.4", "libxcb-keysyms.so.1", "libxcb-cursor.so.0",
-                       "libfoo-bar.so.2"]
+    assert missing == ["libxcb-icccm.so.4", "libxcb-keysyms.so.1", "libxcb-cursor.so.0", "libfoo-bar.so.2"]
     assert check_xcb.apt_line(missing) == (
-        "sudo apt-get install -y libfoo-bar2 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1")
+        "sudo apt-get install -y libfoo-bar2 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1"
+    )
 
 
 def test_check_reports_every_missing_library(check_xcb, monkeypatch, tmp_path) -> None:

@@ -30,11 +30,17 @@ def _run(tmp_path: Path, cases: dict[str, str], preload: str, timeout: float) ->
     spec = tmp_path / "probe-cases.json"
     spec.write_text(json.dumps({"preload": preload, "cases": cases}))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.run([sys.executable, str(PROBE), str(spec)], capture_output=True, text=True,
-                          timeout=timeout, cwd=tmp_path, env=env)
+    proc = subprocess.run(
+        [sys.executable, str(PROBE), str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tmp_path,
+        env=env,
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("PROBE ")]
     assert proc.returncode == 0 and lines, f"probe crashed ({proc.returncode}): {proc.stderr[-3000:]}"
-    return json.loads(lines[-1][len("PROBE "):])
+    return json.loads(lines[-1][len("PROBE ") :])
 
 
 def assert_refused(result: dict, error_type: str, pattern: str, budget_mb: float) -> None:
@@ -54,5 +60,6 @@ def report(results: dict) -> str:
     """One line per case: what pytest prints with -s (measured figures for the notes)."""
     return "\n".join(
         f"{name}: {r['error_type']} rss+{r['rss_growth_mb']:.0f} MB traced {r['traced_peak_mb']:.0f} MB "
-        f"{r['seconds']:.2f} s" for name, r in results.items()
+        f"{r['seconds']:.2f} s"
+        for name, r in results.items()
     )

@@ -13,12 +13,19 @@ NS = "https://latent-atelier.org/ns/openraster/1"
 
 
 def _stack(width: int, height: int, layers: str) -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8"?><image version="0.0.6" w="{width}" '
-            f'h="{height}" xmlns:la="{NS}"><stack>{layers}</stack></image>').encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><image version="0.0.6" w="{width}" '
+        f'h="{height}" xmlns:la="{NS}"><stack>{layers}</stack></image>'
+    ).encode()
 
 
-def _ora(path: Path, stack_xml: bytes, entries: dict[str, bytes] | None = None,
-         zeros: dict[str, int] | None = None, prefix: dict[str, bytes] | None = None) -> Path:
+def _ora(
+    path: Path,
+    stack_xml: bytes,
+    entries: dict[str, bytes] | None = None,
+    zeros: dict[str, int] | None = None,
+    prefix: dict[str, bytes] | None = None,
+) -> Path:
     """An .ora zip: mimetype first, stack.xml, ``entries``, and members of many zeros."""
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr(zipfile.ZipInfo("mimetype"), b"image/openraster")
@@ -78,27 +85,34 @@ def build_hostile_projects(d: Path) -> dict[str, Path]:
         {"data/a.png": _small_png(), "x/latent.npz": npz.getvalue()},
     )
     # an internal entity in a UTF-16 stack.xml (the old byte check missed it)
-    utf16 = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE image [<!ENTITY w "64">]>'
-             '<image w="&w;" h="64"><stack><layer name="a" src="data/a.png"/></stack></image>')
-    files["utf16_entity"] = _ora(d / "utf16_entity.ora", utf16.encode("utf-16"),
-                                 {"data/a.png": _small_png()})
-    laughs = ('<?xml version="1.0"?><!DOCTYPE image [<!ENTITY a "aaaaaaaaaa">'
-              + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">'
-                        for c, p in zip("bcdefghij", "abcdefghi", strict=True))
-              + ']><image w="64" h="64" name="&j;"><stack/></image>')
+    utf16 = (
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE image [<!ENTITY w "64">]>'
+        '<image w="&w;" h="64"><stack><layer name="a" src="data/a.png"/></stack></image>'
+    )
+    files["utf16_entity"] = _ora(d / "utf16_entity.ora", utf16.encode("utf-16"), {"data/a.png": _small_png()})
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE image [<!ENTITY a "aaaaaaaaaa">'
+        + "".join(
+            f'<!ENTITY {c} "{("&" + p + ";") * 10}">' for c, p in zip("bcdefghij", "abcdefghi", strict=True)
+        )
+        + ']><image w="64" h="64" name="&j;"><stack/></image>'
+    )
     files["billion_laughs"] = _ora(d / "laughs.ora", laughs.encode(), {})
     # 40 distinct 4096 x 4096 layers: 10 GB as float32 from a 2.6 MB file
     layers = "".join(f'<layer name="l{i}" src="data/l{i}.png"/>' for i in range(40))
     big = zero_png(4096, 4096, 8, 6)
-    files["many_layers"] = _ora(d / "many_layers.ora", _stack(4096, 4096, layers),
-                                {f"data/l{i}.png": big for i in range(40)})
+    files["many_layers"] = _ora(
+        d / "many_layers.ora", _stack(4096, 4096, layers), {f"data/l{i}.png": big for i in range(40)}
+    )
     # one huge-but-allowed PNG entry shared by 600 layers
     shared = "".join(f'<layer name="l{i}" src="data/l.png"/>' for i in range(600))
-    files["shared_entry"] = _ora(d / "shared.ora", _stack(2048, 2048, shared),
-                                 {"data/l.png": zero_png(2048, 2048, 8, 6)})
+    files["shared_entry"] = _ora(
+        d / "shared.ora", _stack(2048, 2048, shared), {"data/l.png": zero_png(2048, 2048, 8, 6)}
+    )
     # stacks nested 100 000 deep
-    files["deep_stacks"] = _ora(d / "deep.ora", _stack(64, 64, "<stack>" * 100_000 + "</stack>" * 100_000),
-                                {})
+    files["deep_stacks"] = _ora(
+        d / "deep.ora", _stack(64, 64, "<stack>" * 100_000 + "</stack>" * 100_000), {}
+    )
     # 30 000 zip entries (the central directory alone; the limit is 20 000)
     many = d / "many_entries.ora"
     with zipfile.ZipFile(many, "w") as zf:
@@ -108,6 +122,9 @@ def build_hostile_projects(d: Path) -> dict[str, Path]:
             zf.writestr(zipfile.ZipInfo(f"x/{i}"), b"")
     files["many_entries"] = many
     # a JPEG where a PNG layer belongs
-    files["not_png"] = _ora(d / "jpeg.ora", _stack(64, 64, '<layer name="a" src="data/a.png"/>'),
-                            {"data/a.png": b"\xff\xd8\xff\xe0" + bytes(100)})
+    files["not_png"] = _ora(
+        d / "jpeg.ora",
+        _stack(64, 64, '<layer name="a" src="data/a.png"/>'),
+        {"data/a.png": b"\xff\xd8\xff\xe0" + bytes(100)},
+    )
     return files

@@ -32,12 +32,15 @@ def photo(tmp_path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("argv, pattern", [
-    (["sample", "--n", "0"], r"--n: 0 is outside 1\.\.1024"),
-    (["sample", "--n", "100000"], r"--n: 100000 is outside 1\.\.1024"),
-    (["sample", "--truncation", "nan"], r"--truncation: 'nan' is not a finite number"),
-    (["train", "--lr", "nan"], r"--lr: 'nan' is not a finite number"),
-])
+@pytest.mark.parametrize(
+    "argv, pattern",
+    [
+        (["sample", "--n", "0"], r"--n: 0 is outside 1\.\.1024"),
+        (["sample", "--n", "100000"], r"--n: 100000 is outside 1\.\.1024"),
+        (["sample", "--truncation", "nan"], r"--truncation: 'nan' is not a finite number"),
+        (["train", "--lr", "nan"], r"--lr: 'nan' is not a finite number"),
+    ],
+)
 def test_bad_arguments_stop_at_parsing(argv, pattern, capfd, tmp_path):
     with pytest.raises(SystemExit) as stop:
         main([*MODEL, *argv, "--out", str(tmp_path / "g.png")])
@@ -47,11 +50,14 @@ def test_bad_arguments_stop_at_parsing(argv, pattern, capfd, tmp_path):
     assert "Traceback" not in err and not (tmp_path / "g.png").exists()
 
 
-@pytest.mark.parametrize("flag, value, name", [
-    ("--band-fraction", "nan", "band_fraction"),
-    ("--lr-w", "nan", "lr_w"),
-    ("--lr-w", "inf", "lr_w"),
-])
+@pytest.mark.parametrize(
+    "flag, value, name",
+    [
+        ("--band-fraction", "nan", "band_fraction"),
+        ("--lr-w", "nan", "lr_w"),
+        ("--lr-w", "inf", "lr_w"),
+    ],
+)
 def test_nan_fails_range_validation_before_the_model_loads(flag, value, name, tmp_path, capfd, photo):
     op = "matte" if flag == "--band-fraction" else "embed"
     rc = main([*MODEL, op, str(photo), flag, value, "--out-dir", str(tmp_path / "out")])
@@ -72,8 +78,9 @@ def test_out_dir_that_is_a_file_is_refused_before_the_run(tmp_path, capfd, photo
     assert rc == 2 and "is a file, not a folder" in capfd.readouterr().err
 
 
-def test_a_write_failure_after_the_run_saves_to_a_fallback_and_says_where(tmp_path, capfd, photo,
-                                                                         monkeypatch):
+def test_a_write_failure_after_the_run_saves_to_a_fallback_and_says_where(
+    tmp_path, capfd, photo, monkeypatch
+):
     import latent_atelier.app.cli as cli
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
@@ -116,8 +123,7 @@ def test_hostile_images_and_latents_are_refused_before_decoding(tmp_path):
     labels9k.write_bytes(zero_png(9000, 9000, 8, 0))
     latent = tmp_path / "latent.npz"
     buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False,
-                                               "shape": (1 << 28,)})
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": (1 << 28,)})
     with zipfile.ZipFile(latent, "w") as zf:
         add_zero_member(zf, "w__w.npy", 1 << 30, buf.getvalue())
     good = tmp_path / "good.png"
@@ -130,19 +136,32 @@ def test_hostile_images_and_latents_are_refused_before_decoding(tmp_path):
         "latent_zeros": f"check_latent_file({str(latent)!r})",
         "good_after": f"result = list(read_image({str(good)!r}).pixels.shape)",
     }
-    results = run_cases(tmp_path, cases, preload=(
-        "from latent_atelier.app.document.image_read import read_image\n"
-        "from latent_atelier.app.cli_io import read_labels, check_latent_file"))
+    results = run_cases(
+        tmp_path,
+        cases,
+        preload=(
+            "from latent_atelier.app.document.image_read import read_image\n"
+            "from latent_atelier.app.cli_io import read_labels, check_latent_file"
+        ),
+    )
     print(report(results))
-    assert_refused(results["photo16"], "ImageReadError", r"big16\.png: it is larger than the limit of "
-                   r"67\.1 megapixels", BUDGET_MB)
-    assert_refused(results["photo16_mid"], "ImageReadError", r"9000 x 9000 px .*limit is 67\.1 megapixels",
-                   BUDGET_MB)
-    assert_refused(results["labels_bomb"], "InputError", r"labels\.png: it is larger than the limit",
-                   BUDGET_MB)
+    assert_refused(
+        results["photo16"],
+        "ImageReadError",
+        r"big16\.png: it is larger than the limit of "
+        r"67\.1 megapixels",
+        BUDGET_MB,
+    )
+    assert_refused(
+        results["photo16_mid"], "ImageReadError", r"9000 x 9000 px .*limit is 67\.1 megapixels", BUDGET_MB
+    )
+    assert_refused(
+        results["labels_bomb"], "InputError", r"labels\.png: it is larger than the limit", BUDGET_MB
+    )
     assert_refused(results["labels_9k"], "InputError", r"9000 x 9000 px", BUDGET_MB)
-    assert_refused(results["latent_zeros"], "InputError", r"unpacks to 1\.0 GB; the limit is 256\.0 MB",
-                   BUDGET_MB)
+    assert_refused(
+        results["latent_zeros"], "InputError", r"unpacks to 1\.0 GB; the limit is 256\.0 MB", BUDGET_MB
+    )
     assert results["good_after"]["result"] == [20, 30, 3]
     assert max(p.stat().st_size for p in (big16, mid16, labels, labels9k, latent)) < 4 << 20
 

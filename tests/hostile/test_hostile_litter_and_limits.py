@@ -83,8 +83,9 @@ def test_a_direction_file_declaring_74_gb_is_refused_before_numpy_allocates(tmp_
     from latent_atelier.models.zoo import load_model
 
     buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False,
-                                               "shape": (100_000, 200_000)})
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f4", "fortran_order": False, "shape": (100_000, 200_000)}
+    )
     path = tmp_path / "direction.npy"
     path.write_bytes(buf.getvalue() + bytes(64))
     gen = load_model("random:stylegan2:32:0:32", "cpu")
@@ -93,8 +94,9 @@ def test_a_direction_file_declaring_74_gb_is_refused_before_numpy_allocates(tmp_
         load_direction(path, gen)
 
 
-@pytest.mark.parametrize("spec", ["random:stylegan2:1048576", "random:stylegan2:48",
-                                  "random:stylegan2:32:0:100000"])
+@pytest.mark.parametrize(
+    "spec", ["random:stylegan2:1048576", "random:stylegan2:48", "random:stylegan2:32:0:100000"]
+)
 def test_a_random_model_spec_beyond_the_limits_is_refused(spec):
     from latent_atelier.models.zoo import load_model
 

@@ -116,8 +116,10 @@ def hostile(tmp_path, nvidia_names) -> dict:
     finally:
         sys.setrecursionlimit(limit)
     # BUILD on the allow-listed record class: would replace its method for every later load
-    put("build_on_class", b"\x80\x04ctorch_utils.persistence\n_reconstruct_persistent_obj\n"
-                          b"N}\x8c\x07tensorsNs\x86b.")
+    put(
+        "build_on_class",
+        b"\x80\x04ctorch_utils.persistence\n_reconstruct_persistent_obj\nN}\x8c\x07tensorsNs\x86b.",
+    )
     # the same on the allow-listed EasyDict class
     put("build_on_easydict", b"\x80\x04cdnnlib.util\nEasyDict\nN}\x8c\x03fooNs\x86b.")
     # 28 bytes asking for a 74 GB bytes object
@@ -126,14 +128,22 @@ def hostile(tmp_path, nvidia_names) -> dict:
     import numpy as np
 
     core = getattr(np, "_core", None) or np.core
-    put("huge_array", pickle.dumps(Reduce(core.multiarray._reconstruct, np.ndarray,
-                                          (100_000, 100_000, 8), b"b"), protocol=4))
+    put(
+        "huge_array",
+        pickle.dumps(
+            Reduce(core.multiarray._reconstruct, np.ndarray, (100_000, 100_000, 8), b"b"), protocol=4
+        ),
+    )
     # a storage declaring 20 G floats and holding 4 bytes
-    put("huge_storage", pickle.dumps({"G_ema": _tensor(_legacy_storage(20 << 30, bytes(4)),
-                                                       (20 << 30,), (1,))}, protocol=4))
+    put(
+        "huge_storage",
+        pickle.dumps({"G_ema": _tensor(_legacy_storage(20 << 30, bytes(4)), (20 << 30,), (1,))}, protocol=4),
+    )
     # a tensor view reaching far outside its 4-byte storage
-    put("view_outside", pickle.dumps({"G_ema": _tensor(_legacy_storage(1, bytes(4)),
-                                                       (1000, 1000), (1000, 1))}, protocol=4))
+    put(
+        "view_outside",
+        pickle.dumps({"G_ema": _tensor(_legacy_storage(1, bytes(4)), (1000, 1000), (1000, 1))}, protocol=4),
+    )
     # a million nested tuples used as a dict key: hashing it crashed the interpreter
     put("deep_tuple_key", b"\x80\x04}" + b")" + b"\x85" * 1_000_000 + b"K\x01s.")
     # code execution
@@ -183,8 +193,11 @@ def test_hostile_model_files_fail_fast_with_a_checkpoint_error(hostile, tmp_path
         f"save_generator(g, {str(good)!r})\n"
         f"result = [describe({str(good)!r})['resolution'], load_generator({str(good)!r}).resolution]"
     )
-    results = run_cases(tmp_path, cases, preload=(
-        "import torch\nfrom latent_atelier.models.checkpoints import describe, load_generator"))
+    results = run_cases(
+        tmp_path,
+        cases,
+        preload=("import torch\nfrom latent_atelier.models.checkpoints import describe, load_generator"),
+    )
     print(report(results))
     for name, pattern in EXPECTED.items():
         assert_refused(results[name], "CheckpointError", pattern, BUDGET_MB)

@@ -28,15 +28,25 @@ def write_shots(folder: Path, n: int = 5) -> Path:
     rng = np.random.default_rng(0)
     for i in range(n):
         img = np.full((16, 16, 3), 230, np.uint8)
-        img[4 + i % 3: 12, 5:11] = rng.integers(0, 60, 3)  # a dark blob on paper
+        img[4 + i % 3 : 12, 5:11] = rng.integers(0, 60, 3)  # a dark blob on paper
         Image.fromarray(img).save(folder / f"shot_{i}.png")
     return folder
 
 
 def config(tmp_path: Path, **kw) -> AdaptConfig:
-    base = dict(source="tiny", shots=str(write_shots(tmp_path / "shots")), out=str(tmp_path / "run"),
-                iters=3, batch=3, d_width=16, checkpoint_every=0, sample_every=0, threads=1, device="cpu",
-                save_fp16=False)
+    base = dict(
+        source="tiny",
+        shots=str(write_shots(tmp_path / "shots")),
+        out=str(tmp_path / "run"),
+        iters=3,
+        batch=3,
+        d_width=16,
+        checkpoint_every=0,
+        sample_every=0,
+        threads=1,
+        device="cpu",
+        save_fp16=False,
+    )
     base.update(kw)
     return AdaptConfig(**base)
 
@@ -128,11 +138,44 @@ def test_train_cli_adapts_and_refuses_missing_data(tmp_path, capsys):
     save_generator(tiny_furrygan(), model)
     shots = write_shots(tmp_path / "shots")
     out = tmp_path / "run"
-    code = main(["train", "--adapt-from", str(model), "--shots", str(shots), "--out", str(out),
-                 "--iters", "2", "--batch", "3", "--threads", "1", "--device", "cpu"])
+    code = main(
+        [
+            "train",
+            "--adapt-from",
+            str(model),
+            "--shots",
+            str(shots),
+            "--out",
+            str(out),
+            "--iters",
+            "2",
+            "--batch",
+            "3",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0
     assert (out / "generator_ema.safetensors").is_file()
     assert main(["train", "--out", str(tmp_path / "other")]) == 2
     assert "--data is required" in capsys.readouterr().err
-    assert main(["train", "--adapt-from", str(model), "--shots", str(tmp_path / "none"),
-                 "--out", str(tmp_path / "x"), "--iters", "1", "--batch", "3"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--adapt-from",
+                str(model),
+                "--shots",
+                str(tmp_path / "none"),
+                "--out",
+                str(tmp_path / "x"),
+                "--iters",
+                "1",
+                "--batch",
+                "3",
+            ]
+        )
+        == 2
+    )

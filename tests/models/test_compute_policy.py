@@ -125,8 +125,9 @@ def test_input_scaled_modulation_equals_the_fused_form_in_float32(tiny):
 
 
 def test_furrygan_twin_draws_image_and_alpha_in_bf16_with_gradients():
-    gen = random_generator("furrygan", 32, seed=1, style_dim=32,
-                           channels={4: 32, 8: 32, 16: 32, 32: 32}).requires_grad_(False)
+    gen = random_generator(
+        "furrygan", 32, seed=1, style_dim=32, channels={4: 32, 8: 32, 16: 32, 32: 32}
+    ).requires_grad_(False)
     lat = gen.random_latent(2)
     trained = lat.clone()
     for v in trained.w.values():

@@ -31,8 +31,7 @@ def _fake_sample(rng: np.random.Generator, size: int) -> tuple[np.ndarray, ...]:
 def write_fake_dataset(root: Path, count: int = 3, size: int = DATA_SIZE) -> Path:
     """A dataset in PortraitDataset's layout: a disc 'figure' over a gradient."""
     fmt = {"format": "latent-atelier-portraits"}
-    splits = {"train": {"folder": "train", "id_start": 0},
-              "eval": {"folder": "eval", "id_start": 10**9}}
+    splits = {"train": {"folder": "train", "id_start": 0}, "eval": {"folder": "eval", "id_start": 10**9}}
     root.mkdir(parents=True)
     (root / "meta.json").write_text(json.dumps({**fmt, "size": size, "splits": splits}))
     rng = np.random.default_rng(0)
@@ -42,8 +41,14 @@ def write_fake_dataset(root: Path, count: int = 3, size: int = DATA_SIZE) -> Pat
         items = [_fake_sample(rng, size) for _ in range(count)]
         for k, kind in enumerate(("images", "alpha", "labels")):
             np.save(folder / f"{kind}_00000.npy", np.stack([it[k] for it in items]))
-        meta = {**fmt, "split": name, "size": size, "count": count,
-                "id_start": info["id_start"], "shard_counts": [count]}
+        meta = {
+            **fmt,
+            "split": name,
+            "size": size,
+            "count": count,
+            "id_start": info["id_start"],
+            "shard_counts": [count],
+        }
         (folder / "meta.json").write_text(json.dumps(meta))
     return root
 
@@ -133,8 +138,15 @@ def test_batched_inversion_improves_on_the_mean_latent(tiny_furrygan, fake_data)
 def test_inversions_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     arr = {k: rng.random((2, 4, 4)).astype(np.float32) for k in ("alpha", "coarse", "alpha_w")}
-    inv = ec.Inversions(images=rng.random((2, 4, 4, 3)), psnr_w=np.ones(2), psnr=np.ones(2) * 2,
-                        seconds=1.5, model="x#abc", start=3, **arr)
+    inv = ec.Inversions(
+        images=rng.random((2, 4, 4, 3)),
+        psnr_w=np.ones(2),
+        psnr=np.ones(2) * 2,
+        seconds=1.5,
+        model="x#abc",
+        start=3,
+        **arr,
+    )
     inv.save(tmp_path / "inv.npz")
     back = ec.Inversions.load(tmp_path / "inv.npz")
     assert back.model == "x#abc" and back.start == 3 and back.seconds == 1.5
@@ -147,11 +159,28 @@ def test_benchmarks_run_end_to_end(fake_data, tmp_path, monkeypatch):
     monkeypatch.setattr(common, "RESULTS_DIR", tmp_path / "results")
     inv_path = tmp_path / "inv.npz"
     figs = tmp_path / "figs"
-    out = bench_furrygan_eval.main([
-        "--model", TINY, "--data", str(fake_data), "--n", "3", "--batch", "2",
-        "--steps-w", "2", "--steps-noise", "1", "--fd-n", "3",
-        "--figures", str(figs), "--save-inversions", str(inv_path),
-    ])
+    out = bench_furrygan_eval.main(
+        [
+            "--model",
+            TINY,
+            "--data",
+            str(fake_data),
+            "--n",
+            "3",
+            "--batch",
+            "2",
+            "--steps-w",
+            "2",
+            "--steps-noise",
+            "1",
+            "--fd-n",
+            "3",
+            "--figures",
+            str(figs),
+            "--save-inversions",
+            str(inv_path),
+        ]
+    )
     saved = json.loads((tmp_path / "results" / "furrygan_eval.json").read_text())
     assert saved["figures"]["checkpoint"]["spec"] == TINY
     scores = out["segmentation"]["mean_over_images"]
@@ -162,10 +191,19 @@ def test_benchmarks_run_end_to_end(fake_data, tmp_path, monkeypatch):
     for name in ("demo_samples.png", "demo_alpha.png", "demo_inversions.png"):
         assert (figs / name).stat().st_size > 0
 
-    res = bench_matting_eval.main([
-        "--model", TINY, "--data", str(fake_data), "--n", "2", "--inversions", str(inv_path),
-        "--photos",
-    ])
+    res = bench_matting_eval.main(
+        [
+            "--model",
+            TINY,
+            "--data",
+            str(fake_data),
+            "--n",
+            "2",
+            "--inversions",
+            str(inv_path),
+            "--photos",
+        ]
+    )
     assert res["inversion"]["reused_from"] == str(inv_path)
     split = res["synthetic_split"]
     assert set(split["methods"]) == set(bench_matting_eval.METHODS)

@@ -42,9 +42,9 @@ def face_map(size: int = 32, eye_dx: int = 0) -> torch.Tensor:
     yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
     c = size // 2
     lab[(yy - c) ** 2 + (xx - c) ** 2 < (size // 3) ** 2] = 1
-    lab[: size // 4, size // 4: 3 * size // 4] = 2
-    lab[12:14, 10 + eye_dx:13 + eye_dx] = RIGHT_EYE  # image left = the person's right
-    lab[12:14, 19 + eye_dx:22 + eye_dx] = LEFT_EYE
+    lab[: size // 4, size // 4 : 3 * size // 4] = 2
+    lab[12:14, 10 + eye_dx : 13 + eye_dx] = RIGHT_EYE  # image left = the person's right
+    lab[12:14, 19 + eye_dx : 22 + eye_dx] = LEFT_EYE
     lab[22:24, 13:19] = MOUTH
     return lab
 
@@ -163,8 +163,9 @@ def test_model_file_roundtrip_and_bad_files(tmp_path) -> None:
     torch.manual_seed(0)
     gen, parser = MaskGuidedGenerator(TINY), FaceParser(4)
     path = tmp_path / "m.safetensors"
-    save_model(path, MaskGuidedModel(TINY, generator=gen, parser=parser, info={"steps": 3}),
-               dtype=torch.float32)
+    save_model(
+        path, MaskGuidedModel(TINY, generator=gen, parser=parser, info={"steps": 3}), dtype=torch.float32
+    )
     model = load_model(path)
     assert model.config == TINY and model.info["steps"] == 3 and model.baseline is None
     x = torch.rand(1, 3, 32, 32) * 2 - 1

@@ -12,8 +12,18 @@ from latent_atelier.models.mask_guided.io import load_model
 from latent_atelier.models.training.mask_guided_data import open_pairs
 from latent_atelier.models.training.mask_guided_train import MaskGuidedTrainConfig, MaskGuidedTrainer, train
 
-TINY = {"size": 32, "width": 4, "code_dim": 8, "feat_channels": 4, "n_res": 1, "parser_width": 4,
-        "batch": 2, "checkpoint_every": 0, "sample_every": 0, "threads": 1}
+TINY = {
+    "size": 32,
+    "width": 4,
+    "code_dim": 8,
+    "feat_channels": 4,
+    "n_res": 1,
+    "parser_width": 4,
+    "batch": 2,
+    "checkpoint_every": 0,
+    "sample_every": 0,
+    "threads": 1,
+}
 
 
 def tiny_pairs(n: int = 6) -> tuple[np.ndarray, np.ndarray]:
@@ -53,9 +63,11 @@ def test_paired_and_unpaired_iterations_alternate(tmp_path) -> None:
 
 def test_resume_is_bit_identical(tmp_path) -> None:
     data = tiny_pairs()
+
     def cfg(out: str, iters: int, resume: bool = False) -> MaskGuidedTrainConfig:
-        return MaskGuidedTrainConfig(out=str(tmp_path / out), iters=iters, parser_iters=2, resume=resume,
-                                     **TINY)
+        return MaskGuidedTrainConfig(
+            out=str(tmp_path / out), iters=iters, parser_iters=2, resume=resume, **TINY
+        )
 
     straight = train(cfg("a", 4), data=data)
     train(cfg("b", 2), data=data)
@@ -124,10 +136,33 @@ def test_cli_trains_and_refuses_bad_settings(tmp_path, capsys) -> None:
         celeba = np.where(labels[i] == LEFT_EYE, 4, np.where(labels[i] == 2, 13, 0)).astype(np.uint8)
         Image.fromarray(celeba).save(pairs / "labels" / f"{i}.png")
     out = tmp_path / "run"
-    args = ["train", "--arch", "mask-guided", "--data", str(pairs), "--out", str(out), "--size", "32",
-            "--batch", "2", "--iters", "2", "--mg-width", "4", "--mg-code-dim", "8",
-            "--mg-feat-channels", "4",
-            "--mg-n-res", "1", "--mg-parser-iters", "1", "--threads", "1"]
+    args = [
+        "train",
+        "--arch",
+        "mask-guided",
+        "--data",
+        str(pairs),
+        "--out",
+        str(out),
+        "--size",
+        "32",
+        "--batch",
+        "2",
+        "--iters",
+        "2",
+        "--mg-width",
+        "4",
+        "--mg-code-dim",
+        "8",
+        "--mg-feat-channels",
+        "4",
+        "--mg-n-res",
+        "1",
+        "--mg-parser-iters",
+        "1",
+        "--threads",
+        "1",
+    ]
     assert main(args) == 0
     assert (out / "mask_guided.safetensors").is_file()
     assert main([*args[:-2], "--batch", "1"]) == 2

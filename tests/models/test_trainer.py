@@ -30,9 +30,21 @@ def image_dir(tmp_path_factory):
 
 def tiny_config(data, out, **kw) -> TrainConfig:
     args = {
-        "arch": "furrygan", "data": str(data), "out": str(out), "size": 32, "batch": 4, "iters": 4,
-        "style_dim": 32, "channels": TINY, "fine_fade_in": 10, "binarization_decay": 10,
-        "sample_every": 0, "checkpoint_every": 0, "r1_every": 2, "n_samples": 2, "threads": 1,
+        "arch": "furrygan",
+        "data": str(data),
+        "out": str(out),
+        "size": 32,
+        "batch": 4,
+        "iters": 4,
+        "style_dim": 32,
+        "channels": TINY,
+        "fine_fade_in": 10,
+        "binarization_decay": 10,
+        "sample_every": 0,
+        "checkpoint_every": 0,
+        "r1_every": 2,
+        "n_samples": 2,
+        "threads": 1,
     }
     return TrainConfig(**(args | kw))
 
@@ -137,8 +149,21 @@ def test_cli_builds_the_config(tmp_path):
     p = argparse.ArgumentParser()
     configure_parser(p)
     args = p.parse_args(
-        ["--data", "d", "--out", str(tmp_path), "--size", "64", "--max-channels", "128",
-         "--channels-scale", "0.5", "--fine-fade-in", "300", "--resume"]
+        [
+            "--data",
+            "d",
+            "--out",
+            str(tmp_path),
+            "--size",
+            "64",
+            "--max-channels",
+            "128",
+            "--channels-scale",
+            "0.5",
+            "--fine-fade-in",
+            "300",
+            "--resume",
+        ]
     )
     cfg = config_from_args(args)
     assert cfg.size == 64 and cfg.max_channels == 128 and cfg.channel_scale == 0.5
@@ -156,8 +181,14 @@ def test_portrait_dataset_adapter(tmp_path):
     np.save(tmp_path / "images_00000.npy", rng.integers(0, 255, (3, 64, 64, 3), dtype=np.uint8))
     np.save(tmp_path / "alpha_00000.npy", np.zeros((3, 64, 64), np.uint8))
     np.save(tmp_path / "labels_00000.npy", np.zeros((3, 64, 64), np.uint8))
-    meta = {"format": "latent-atelier-portraits", "size": 64, "split": "train", "id_start": 0,
-            "shard_counts": [3], "count": 3}
+    meta = {
+        "format": "latent-atelier-portraits",
+        "size": 64,
+        "split": "train",
+        "id_start": 0,
+        "shard_counts": [3],
+        "count": 3,
+    }
     (tmp_path / "meta.json").write_text(json.dumps(meta))
     data = open_training_data(tmp_path, 32)
     assert isinstance(data, PortraitImages) and len(data) == 3
@@ -171,9 +202,24 @@ def test_cli_run_trains_and_reports_bad_settings(image_dir, tmp_path, capsys):
     from latent_atelier.models.training.cli import main
 
     out = tmp_path / "cli"
-    common = ["--data", str(image_dir), "--out", str(out), "--size", "32", "--batch", "4",
-              "--style-dim", "32", "--channels", "4:16,8:16,16:16,32:16", "--threads", "1",
-              "--sample-every", "0"]
+    common = [
+        "--data",
+        str(image_dir),
+        "--out",
+        str(out),
+        "--size",
+        "32",
+        "--batch",
+        "4",
+        "--style-dim",
+        "32",
+        "--channels",
+        "4:16,8:16,16:16,32:16",
+        "--threads",
+        "1",
+        "--sample-every",
+        "0",
+    ]
     assert main([*common, "--iters", "2"]) == 0
     assert (out / "generator_ema.safetensors").is_file()
     assert main([*common, "--iters", "3"]) == 2  # has a checkpoint but no --resume
@@ -238,15 +284,51 @@ def test_killed_run_resumes_bit_identically(image_dir, tmp_path):
     from latent_atelier.models.training.run_log import read_log
     from latent_atelier.models.training.trainer import recover_checkpoint
 
-    common = ["--data", str(image_dir), "--size", "32", "--batch", "4", "--style-dim", "32",
-              "--channels", "4:16,8:16,16:16,32:16", "--threads", "1", "--sample-every", "0",
-              "--fine-fade-in", "10", "--binarization-decay", "10", "--r1-every", "2",
-              "--precision", "bf16", "--checkpoint-every", "2", "--log-every", "1"]
+    common = [
+        "--data",
+        str(image_dir),
+        "--size",
+        "32",
+        "--batch",
+        "4",
+        "--style-dim",
+        "32",
+        "--channels",
+        "4:16,8:16,16:16,32:16",
+        "--threads",
+        "1",
+        "--sample-every",
+        "0",
+        "--fine-fade-in",
+        "10",
+        "--binarization-decay",
+        "10",
+        "--r1-every",
+        "2",
+        "--precision",
+        "bf16",
+        "--checkpoint-every",
+        "2",
+        "--log-every",
+        "1",
+    ]
     killed = tmp_path / "killed"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "latent_atelier.models.training.cli", *common, "--out", str(killed),
-         "--iters", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        [
+            sys.executable,
+            "-m",
+            "latent_atelier.models.training.cli",
+            *common,
+            "--out",
+            str(killed),
+            "--iters",
+            "100000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     state = killed / "checkpoint" / "state.json"
     try:
         deadline = time.monotonic() + 300
@@ -292,8 +374,9 @@ def test_start_from_an_exported_generator_with_a_fresh_discriminator(image_dir, 
 
     train(tiny_config(image_dir, tmp_path / "first", iters=3))
     exported = tmp_path / "first" / "generator_ema.safetensors"
-    cfg = tiny_config(image_dir, tmp_path / "again", iters=5, init_generator=str(exported),
-                      init_step=3, d_warmup=2)
+    cfg = tiny_config(
+        image_dir, tmp_path / "again", iters=5, init_generator=str(exported), init_step=3, d_warmup=2
+    )
     again = train(cfg)
     assert again.s.step == 5
     source = load_generator(exported).state_dict()

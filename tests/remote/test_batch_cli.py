@@ -8,8 +8,18 @@ from PIL import Image
 
 from latent_atelier.app.cli import main
 
-MATTE = ["--model", "random:furrygan:32:0:16", "--steps-w", "1", "--steps-noise", "0",
-         "--source", "generator", "--workers", "1"]
+MATTE = [
+    "--model",
+    "random:furrygan:32:0:16",
+    "--steps-w",
+    "1",
+    "--steps-noise",
+    "0",
+    "--source",
+    "generator",
+    "--workers",
+    "1",
+]
 
 
 def _photos(folder, n: int = 3) -> list[str]:
@@ -73,7 +83,7 @@ def test_worker_option_runs_the_photos_on_that_worker(tmp_path, capsys) -> None:
     out = tmp_path / "out"
     with RemoteSession.local(n_workers=1) as cluster:
         address = cluster.client.scheduler.address
-        args = MATTE[:MATTE.index("--workers")]  # the worker decides, not --workers
+        args = MATTE[: MATTE.index("--workers")]  # the worker decides, not --workers
         assert main(["matte", *photos, "--out-dir", str(out), "--worker", address, *args]) == 0
     captured = capsys.readouterr()
     assert "2 done, 0 already done (skipped), 0 failed" in captured.out

@@ -58,8 +58,7 @@ def test_preference_routes_jobs_to_the_worker(worker_address, qtbot) -> None:
     assert any(job.context["where"] in stage for stage in stages)
 
 
-def test_cancel_button_stops_a_remote_job_and_the_document_stays_bit_identical(
-        worker_address, qtbot) -> None:
+def test_cancel_button_stops_a_remote_job_and_the_document_stays_bit_identical(worker_address, qtbot) -> None:
     photo = np.random.default_rng(1).uniform(0, 1, (32, 32, 3)).astype(np.float32)
     doc = Document.from_image(photo, name="Photo")
     before = _doc_state(doc)
@@ -68,8 +67,7 @@ def test_cancel_button_stops_a_remote_job_and_the_document_stays_bit_identical(
     qtbot.addWidget(panel)
     op = get_operation("embed")
     layer_pixels = np.asarray(doc.layers[0].pixels)[..., :3].astype(np.float32).copy()
-    job = Job(op, {"photo": layer_pixels}, op.Params(steps_w=5000, steps_noise=0),
-              context={"doc": doc})
+    job = Job(op, {"photo": layer_pixels}, op.Params(steps_w=5000, steps_noise=0), context={"doc": doc})
     job.remote = remote_target_for(Preferences(worker_address=worker_address), _Manager())
     steps: list[int] = []
     runner.progressed.connect(lambda j, i, n, stage, m, eta: steps.append(i))
@@ -94,8 +92,7 @@ def test_preferences_dialog_sets_the_worker_and_a_bad_address_is_refused(qtbot, 
     dialog.apply()
     prefs.save(tmp_path / "prefs.json")
     saved = Preferences.load(tmp_path / "prefs.json")
-    assert (saved.worker_address, saved.worker_tls_dir) == ("tls://gpu-box:8786",
-                                                            str(tmp_path / "certs"))
+    assert (saved.worker_address, saved.worker_tls_dir) == ("tls://gpu-box:8786", str(tmp_path / "certs"))
     target = remote_target_for(saved, _Manager())
     assert target is not None and target.address == "tls://gpu-box:8786"
     dialog.worker_address.clear()

@@ -95,13 +95,23 @@ def test_cancel_stops_the_job_within_a_step_and_changes_nothing(session) -> None
 
     progress = Progress(on_step)
     with pytest.raises(Cancelled):
-        session.run("embed", {"photo": photo}, get_operation("embed").Params(steps_w=5000,
-                    steps_noise=0), progress, spec=MODEL)
+        session.run(
+            "embed",
+            {"photo": photo},
+            get_operation("embed").Params(steps_w=5000, steps_noise=0),
+            progress,
+            spec=MODEL,
+        )
     assert 2 <= max(seen) < 100  # stopped long before its 5000 steps
     assert np.array_equal(photo, before)
     # the worker is free again at once: a short job runs next
-    out = session.run("embed", {"photo": photo}, get_operation("embed").Params(
-        steps_w=1, steps_noise=0), Progress(), spec=MODEL)
+    out = session.run(
+        "embed",
+        {"photo": photo},
+        get_operation("embed").Params(steps_w=1, steps_noise=0),
+        Progress(),
+        spec=MODEL,
+    )
     assert out.outputs["result"].shape == (32, 32, 3)
 
 
@@ -116,7 +126,12 @@ def test_a_killed_worker_gives_a_clear_error_and_the_session_keeps_working(sessi
             os.kill(pid, signal.SIGKILL)
 
     with pytest.raises(RemoteWorkerLost, match="stopped during the job"):
-        session.run("embed", {"photo": _photo()}, get_operation("embed").Params(
-            steps_w=5000, steps_noise=0), Progress(on_step), spec=MODEL)
+        session.run(
+            "embed",
+            {"photo": _photo()},
+            get_operation("embed").Params(steps_w=5000, steps_noise=0),
+            Progress(on_step),
+            spec=MODEL,
+        )
     session.client.wait_for_workers(1, timeout=120)  # the nanny starts a fresh worker
     assert session.model_info(MODEL)["pid"] != pid

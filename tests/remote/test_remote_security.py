@@ -66,10 +66,16 @@ def test_tls_worker_accepts_its_own_client_key_and_refuses_another(tmp_path) -> 
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
     make_certificates(ours)
     make_certificates(theirs)
-    with LocalCluster(n_workers=0, processes=False, protocol="tls://", host="127.0.0.1",
-                      scheduler_port=0, dashboard_address="127.0.0.1:0",
-                      security=dask_security(ours, "worker"), silence_logs=logging.CRITICAL
-                      ) as cluster:
+    with LocalCluster(
+        n_workers=0,
+        processes=False,
+        protocol="tls://",
+        host="127.0.0.1",
+        scheduler_port=0,
+        dashboard_address="127.0.0.1:0",
+        security=dask_security(ours, "worker"),
+        silence_logs=logging.CRITICAL,
+    ) as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tls://127.0.0.1:")
         with RemoteSession.connect(address, tls_dir=ours) as session:

@@ -24,7 +24,8 @@ def worker_address():
 
 
 def test_run_in_the_dock_goes_to_the_worker_and_comes_back_as_a_pending_layer(
-        qtbot, tmp_path, worker_address) -> None:
+    qtbot, tmp_path, worker_address
+) -> None:
     prefs = Preferences(worker_address=worker_address, autosave_seconds=0)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(prefs, RecoveryStore(tmp_path / "recovery"), settings=settings)

@@ -22,8 +22,19 @@ def _free_port() -> int:
 def test_worker_command_serves_jobs_and_stops_on_sigterm() -> None:
     address = f"tcp://127.0.0.1:{_free_port()}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "latent_atelier.app.remote.worker_main", "--listen", address,
-         "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "latent_atelier.app.remote.worker_main",
+            "--listen",
+            address,
+            "--device",
+            "cpu",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 180
         session = None

@@ -123,8 +123,13 @@ class CanvasWidget(QWidget):
             return [layer.id for layer in document.layers if layer.kind == LayerKind.PHOTO]
         hidden = () if self._show_masks else (LayerKind.MASK, LayerKind.MATTE)
         if hidden or self._hide_photo:
-            return [lay.id for lay in document.layers if lay.visible and lay.kind not in hidden
-                    and not (self._hide_photo and _is_opaque_picture(lay))]
+            return [
+                lay.id
+                for lay in document.layers
+                if lay.visible
+                and lay.kind not in hidden
+                and not (self._hide_photo and _is_opaque_picture(lay))
+            ]
         return None
 
     def _on_pixels(self, _layer_id: object, rect: object) -> None:
@@ -347,9 +352,7 @@ class CanvasWidget(QWidget):
             Qt.MouseButton.LeftButton,
         ):
             self._panning_from = None
-            self.setCursor(
-                Qt.CursorShape.OpenHandCursor if self._space_held else Qt.CursorShape.CrossCursor
-            )
+            self.setCursor(Qt.CursorShape.OpenHandCursor if self._space_held else Qt.CursorShape.CrossCursor)
         elif event.button() == Qt.MouseButton.LeftButton:
             self._end_tool()
         event.accept()

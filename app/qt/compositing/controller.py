@@ -151,8 +151,7 @@ class CompositingController(QObject):
         rgb = composite[..., :3] * composite[..., 3:4] + (1.0 - composite[..., 3:4])
         stem = Path(doc.path).stem if doc.path else file_stem(photo.name)
         try:
-            paths = export_matte_set(folder, alpha=alpha, foreground=fg_px, composite=rgb,
-                                     stem=stem)
+            paths = export_matte_set(folder, alpha=alpha, foreground=fg_px, composite=rgb, stem=stem)
         except Exception as exc:
             self.ops._show_error("Export failed", str(exc), "")
             return []

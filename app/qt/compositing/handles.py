@@ -61,8 +61,7 @@ class BackgroundHandles(QWidget):
         painter.setPen(QPen(QColor(0, 0, 0), 1))
         painter.setBrush(QColor(255, 140, 60))
         for p in (r.topLeft(), r.topRight(), r.bottomRight(), r.bottomLeft()):
-            painter.drawRect(QRectF(p.x() - HANDLE_PX / 2, p.y() - HANDLE_PX / 2,
-                                    HANDLE_PX, HANDLE_PX))
+            painter.drawRect(QRectF(p.x() - HANDLE_PX / 2, p.y() - HANDLE_PX / 2, HANDLE_PX, HANDLE_PX))
         painter.end()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -87,8 +86,7 @@ class BackgroundHandles(QWidget):
     def _press(self, pos: QPointF) -> bool:
         assert self.rect_doc is not None
         r = self._widget_rect()
-        corners = {"tl": r.topLeft(), "tr": r.topRight(), "br": r.bottomRight(),
-                   "bl": r.bottomLeft()}
+        corners = {"tl": r.topLeft(), "tr": r.topRight(), "br": r.bottomRight(), "bl": r.bottomLeft()}
         for name, p in corners.items():
             if abs(p.x() - pos.x()) <= HANDLE_PX and abs(p.y() - pos.y()) <= HANDLE_PX:
                 self._drag = (name, pos, QRectF(self.rect_doc))

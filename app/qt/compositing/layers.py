@@ -43,8 +43,9 @@ def has_cutout(doc: Document | None) -> bool:
     return doc is not None and (foreground_layer(doc) is not None or matte_layer(doc) is not None)
 
 
-def fitted_background(image: np.ndarray, width: int, height: int, scale: float = 1.0,
-                      centre: tuple[float, float] | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+def fitted_background(
+    image: np.ndarray, width: int, height: int, scale: float = 1.0, centre: tuple[float, float] | None = None
+) -> tuple[np.ndarray, tuple[int, int]]:
     """``image`` scaled to cover ``width`` x ``height`` times ``scale``, and its offset.
 
     The result is centred on ``centre`` (document point; default the document centre).

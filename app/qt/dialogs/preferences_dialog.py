@@ -56,8 +56,10 @@ class PreferencesDialog(QDialog):
         self.precision.setObjectName("precision")
         self.precision.addItems(PRECISION_CHOICES)
         self.precision.setCurrentText(prefs.precision if prefs.precision in PRECISION_CHOICES else "auto")
-        self.precision.setToolTip("auto: bfloat16 where the CPU or GPU runs it natively and the model "
-                                  "is large enough to gain; final images are always float32")
+        self.precision.setToolTip(
+            "auto: bfloat16 where the CPU or GPU runs it natively and the model "
+            "is large enough to gain; final images are always float32"
+        )
         self.model_path = QLineEdit(str(prefs.default_model or ""))
         self.model_path.setPlaceholderText("bundled demo model")
         browse = QPushButton("Browse…")
@@ -85,8 +87,10 @@ class PreferencesDialog(QDialog):
         self.worker_address = QLineEdit(prefs.worker_address)
         self.worker_address.setObjectName("worker_address")
         self.worker_address.setPlaceholderText("this machine (or tcp://127.0.0.1:8786, tls://gpu-box:8786)")
-        self.worker_address.setToolTip("Run jobs on a `latent-atelier-worker`; any address but this "
-                                       "machine's needs tls:// and a certificate folder")
+        self.worker_address.setToolTip(
+            "Run jobs on a `latent-atelier-worker`; any address but this "
+            "machine's needs tls:// and a certificate folder"
+        )
         self.worker_tls_dir = QLineEdit(prefs.worker_tls_dir)
         self.worker_tls_dir.setObjectName("worker_tls_dir")
         self.worker_tls_dir.setPlaceholderText("folder with ca.pem, client.pem, client-key.pem")

@@ -107,8 +107,9 @@ class LayersDock(QDockWidget):
 
     label_selected = Signal(int)
 
-    def __init__(self, actions: Sequence[QAction], row_actions: Sequence[QAction] = (),
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, actions: Sequence[QAction], row_actions: Sequence[QAction] = (), parent: QWidget | None = None
+    ) -> None:
         """``actions``: the buttons under the list; ``row_actions``: entries of every row's
         context menu that act on the active layer (duplicate, delete, export)."""
         super().__init__("Layers", parent)

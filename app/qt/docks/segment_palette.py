@@ -45,16 +45,21 @@ class SegmentPaletteWidget(QWidget):
         self.add_button = self._button("add", "Add a segment", self.add_segment)
         self.rename_button = self._button("rename", "Rename the segment", self._rename_selected)
         self.recolor_button = self._button("recolor", "Recolour the segment", self._recolor)
-        self.delete_button = self._button(
-            "delete", "Delete the segment and its pixels", self._delete
-        )
+        self.delete_button = self._button("delete", "Delete the segment and its pixels", self._delete)
         self.face_button = QToolButton()
         self.face_button.setText("Face classes")
-        self.face_button.setToolTip("Name the segments by the face classes of mask-edit and "
-                                    "auto-segments (skin, hair, eyes, brows, nose, mouth, neck/body)")
+        self.face_button.setToolTip(
+            "Name the segments by the face classes of mask-edit and "
+            "auto-segments (skin, hair, eyes, brows, nose, mouth, neck/body)"
+        )
         self.face_button.clicked.connect(self.use_face_classes)
-        for b in (self.add_button, self.rename_button, self.recolor_button, self.delete_button,
-                  self.face_button):
+        for b in (
+            self.add_button,
+            self.rename_button,
+            self.recolor_button,
+            self.delete_button,
+            self.face_button,
+        ):
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -138,9 +143,7 @@ class SegmentPaletteWidget(QWidget):
         if self.layer is None:
             return None
         if not name:
-            default = (
-                f"Segment {len(self.layer.palette.segments) + 1}" if self.layer.palette else ""
-            )
+            default = f"Segment {len(self.layer.palette.segments) + 1}" if self.layer.palette else ""
             name, ok = QInputDialog.getText(self, "New segment", "Name:", text=default)
             if not ok or not name.strip():
                 return None
@@ -183,8 +186,7 @@ class SegmentPaletteWidget(QWidget):
         self._update_palette(edit)
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
-        self.set_segment_visible(int(item.data(SEGMENT_ROLE)),
-                                 item.checkState() == Qt.CheckState.Checked)
+        self.set_segment_visible(int(item.data(SEGMENT_ROLE)), item.checkState() == Qt.CheckState.Checked)
 
     def delete_segment(self, segment_id: int) -> None:
         """Remove a segment and clear its pixels (two undo steps: pixels, then palette)."""
@@ -210,9 +212,7 @@ class SegmentPaletteWidget(QWidget):
         sid, layer = self.selected_id(), self.layer
         if sid is None or layer is None or layer.palette is None:
             return
-        chosen = QColorDialog.getColor(
-            QColor(*layer.palette.get(sid).color), self, "Segment colour"
-        )
+        chosen = QColorDialog.getColor(QColor(*layer.palette.get(sid).color), self, "Segment colour")
         if chosen.isValid():
             self.recolor_segment(sid, (chosen.red(), chosen.green(), chosen.blue()))
 

@@ -68,15 +68,13 @@ class JobPanel(QWidget):
         self.metrics_label.setText("")
         self.cancel_button.setEnabled(True)
 
-    def _on_progress(self, job: Job, step: int, total: int, stage: str, metrics: object,
-                     eta: object) -> None:
+    def _on_progress(self, job: Job, step: int, total: int, stage: str, metrics: object, eta: object) -> None:
         if job is not self.runner.current:
             return
         self.eta_label.setText(format_eta(eta))  # type: ignore[arg-type]
         self.metrics_label.setText(format_metrics(metrics))  # type: ignore[arg-type]
 
-    def _on_stage_progress(self, job: Job, stage: str, step: int, total: int,
-                           known: bool) -> None:
+    def _on_stage_progress(self, job: Job, stage: str, step: int, total: int, known: bool) -> None:
         """The bar counts within the stage when the stage said its length ("W+: 89 / 300");
         otherwise it counts over the whole run and says so."""
         if job is not self.runner.current:

@@ -44,8 +44,11 @@ class LightProgressBar(QWidget):
         """The label as drawn."""
         span = max(1, self._max - self._min)
         percent = round(100 * (self._value - self._min) / span)
-        return (self._format.replace("%v", str(self._value)).replace("%m", str(self._max))
-                .replace("%p", str(percent)))
+        return (
+            self._format.replace("%v", str(self._value))
+            .replace("%m", str(self._max))
+            .replace("%p", str(percent))
+        )
 
     def _option(self) -> QStyleOptionProgressBar:
         opt = QStyleOptionProgressBar()
@@ -59,8 +62,9 @@ class LightProgressBar(QWidget):
     def sizeHint(self) -> QSize:
         opt = self._option()
         height = self.fontMetrics().height() + 8
-        return self.style().sizeFromContents(QStyle.ContentsType.CT_ProgressBar, opt,
-                                             QSize(120, height), self)
+        return self.style().sizeFromContents(
+            QStyle.ContentsType.CT_ProgressBar, opt, QSize(120, height), self
+        )
 
     def minimumSizeHint(self) -> QSize:
         return QSize(60, self.sizeHint().height())

@@ -56,8 +56,7 @@ class _StagedProgress:
 class RemoteTarget:
     """Runs a job's Operation on the worker at ``address`` (see the module docstring)."""
 
-    def __init__(self, address: str, tls_dir: str, model_spec: str | None,
-                 device: str | None = None) -> None:
+    def __init__(self, address: str, tls_dir: str, model_spec: str | None, device: str | None = None) -> None:
         self.address = address
         self.tls_dir = tls_dir
         self.model_spec = model_spec
@@ -78,15 +77,23 @@ class RemoteTarget:
                 if op.archs and info["arch"] not in op.archs:
                     raise OperationError(
                         f"{op.title or op.name} needs a {' or '.join(op.archs)} model; the "
-                        f"worker's model is {info['arch']}: load another with Model > Load model…")
+                        f"worker's model is {info['arch']}: load another with Model > Load model…"
+                    )
                 resolve_placements(job.inputs, int(info["resolution"]))
             else:
                 for key, value in list(job.inputs.items()):
                     if isinstance(value, PlacementRequest):
                         job.inputs[key] = None
             staged = _StagedProgress(progress, lambda: getattr(session, "where", ""))
-            result = session.run(op.name, job.inputs, params, staged, spec=self.model_spec,
-                                 device=self.device, needs_model=wants)
+            result = session.run(
+                op.name,
+                job.inputs,
+                params,
+                staged,
+                spec=self.model_spec,
+                device=self.device,
+                needs_model=wants,
+            )
             job.context["where"] = session.where
             return result
         except (RemoteWorkerLost, RemoteSetupError) as exc:  # messages that say what to do
@@ -98,5 +105,9 @@ def remote_target_for(preferences: Any, manager: Any) -> RemoteTarget | None:
     address = (getattr(preferences, "worker_address", "") or "").strip()
     if not address:
         return None
-    return RemoteTarget(address, getattr(preferences, "worker_tls_dir", "") or "",
-                        getattr(manager, "spec", None), getattr(manager, "device", None))
+    return RemoteTarget(
+        address,
+        getattr(preferences, "worker_tls_dir", "") or "",
+        getattr(manager, "spec", None),
+        getattr(manager, "device", None),
+    )

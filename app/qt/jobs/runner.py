@@ -83,8 +83,7 @@ class JobThread(QThread):
             eta = eta_seconds(step, total, now - self._started)
             stage = self.progress.stage
             in_stage, of_stage = self.progress.in_stage(step, total)
-            self.stage_progressed.emit(stage, int(in_stage), int(of_stage),
-                                       self.progress.stage_length_known)
+            self.stage_progressed.emit(stage, int(in_stage), int(of_stage), self.progress.stage_length_known)
             self.progressed.emit(int(step), int(total), self.progress.stage, dict(metrics), eta)
 
 
@@ -172,8 +171,7 @@ class JobRunner(QObject):
         self.started.emit(job)
         thread.start()
 
-    def _relay_progress(self, step: int, total: int, stage: str, metrics: object, eta: object
-                        ) -> None:
+    def _relay_progress(self, step: int, total: int, stage: str, metrics: object, eta: object) -> None:
         if self.current is not None:
             self.progressed.emit(self.current, step, total, stage, metrics, eta)
 

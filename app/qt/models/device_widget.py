@@ -69,8 +69,9 @@ class ModelStatusWidget(QWidget):
         threads = manager.compute_threads  # known without torch; the dtype once a job starts
         self.compute_label = QLabel(f"{threads} thread{'s' if threads != 1 else ''}")
         self.compute_label.setObjectName("compute_label")
-        self.compute_label.setToolTip("CPU threads and the precision of the optimisation loops "
-                                      "(Edit > Preferences)")
+        self.compute_label.setToolTip(
+            "CPU threads and the precision of the optimisation loops (Edit > Preferences)"
+        )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.model_label)
@@ -89,8 +90,7 @@ class ModelStatusWidget(QWidget):
 
     def _set_text(self, text: str) -> None:
         metrics = self.model_label.fontMetrics()
-        self.model_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideRight,
-                                                    LABEL_MAX_PX))
+        self.model_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideRight, LABEL_MAX_PX))
         self.model_label.setToolTip(text)
 
     def _on_loaded(self, info: ModelInfo) -> None:

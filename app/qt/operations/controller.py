@@ -294,8 +294,7 @@ class OperationsController(QObject):
         if started is None or model is None or page is None or not page.quality.applies:
             return
         steps = total_steps(page.form.specs, dataclasses.asdict(job.params))
-        self.speeds.record(job.operation.name, model, self.manager.device,
-                           time.monotonic() - started, steps)
+        self.speeds.record(job.operation.name, model, self.manager.device, time.monotonic() - started, steps)
         self._refresh_estimates()
 
     # ------------------------------------------------------------------ running
@@ -334,10 +333,17 @@ class OperationsController(QObject):
         if note:
             self.window.status.showMessage(note, 8000)
         self.panel.show_note(note)  # in full: the status bar cuts a long one off
-        job = Job(op, inputs, params, context={
-            "doc": doc, "source_id": page.pickers.photo_layer_id(), "purpose": purpose,
-            "note": note,
-        })
+        job = Job(
+            op,
+            inputs,
+            params,
+            context={
+                "doc": doc,
+                "source_id": page.pickers.photo_layer_id(),
+                "purpose": purpose,
+                "note": note,
+            },
+        )
         job.generator = self._generator_source(job)
         job.remote = remote_target_for(getattr(self.window, "preferences", None), self.manager)
         self.runner.submit(job)
@@ -401,8 +407,9 @@ class OperationsController(QObject):
                 self._use_box()
                 self.window.status.showMessage("Face aligned: the box follows the face", 5000)
             return
-        proposal = result_layers(doc, job.operation, job.params, result,
-                                 job.context.get("source_id"), job.inputs.get("placement"))
+        proposal = result_layers(
+            doc, job.operation, job.params, result, job.context.get("source_id"), job.inputs.get("placement")
+        )
         metrics = format_metrics(result.metrics)
         if not proposal.layers and not proposal.variants:
             self.window.status.showMessage(f"{job.title}: nothing to add. {metrics}", 6000)
@@ -456,8 +463,9 @@ class OperationsController(QObject):
     def _show_error(self, title: str, message: str, details: str) -> None:
         """A non-modal message with the details folded away (the GUI keeps running)."""
         self.last_error = (message, details)
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message,
-                          QMessageBox.StandardButton.Ok, self.window)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self.window
+        )
         if details:
             box.setDetailedText(details)
         box.setModal(False)
@@ -473,7 +481,8 @@ class OperationsController(QObject):
         job = self.runner.current
         title = job.title if job is not None else "A job"
         answer = QMessageBox.question(
-            self.window, "A job is running",
+            self.window,
+            "A job is running",
             f"{title} is still running. Stop it and close? Its result will be lost.",
             QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,

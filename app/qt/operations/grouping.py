@@ -11,8 +11,7 @@ from collections.abc import Iterable
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Reconstruct and edit", ("embed", "segments", "edit-segment")),
-    ("Image2StyleGAN++ edits", ("crossover", "inpaint", "scribble", "style-transfer",
-                                "attribute-transfer")),
+    ("Image2StyleGAN++ edits", ("crossover", "inpaint", "scribble", "style-transfer", "attribute-transfer")),
     ("Part edits", ("mask-edit", "dual-domain")),
     ("Cut out and composite", ("matte", "composite", "generate-background")),
     ("Faces", ("align", "auto-segments")),

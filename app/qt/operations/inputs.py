@@ -48,7 +48,10 @@ def layer_value(doc: Document, layer: Layer, kind: str, role: str = "") -> np.nd
 
 
 def gather_inputs(
-    doc: Document, op: Operation, choices: dict[str, Any], box: Any,
+    doc: Document,
+    op: Operation,
+    choices: dict[str, Any],
+    box: Any,
     notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """Slot name -> copied value; raises OperationError naming a missing required input.
@@ -63,8 +66,7 @@ def gather_inputs(
         choice = choices.get(slot.name)
         if slot.kind in ("image", "rgba", "mask", "labels"):
             inputs[slot.name] = (
-                None if choice is None else layer_value(doc, doc.layer(choice), slot.kind,
-                                                        slot.role)
+                None if choice is None else layer_value(doc, doc.layer(choice), slot.kind, slot.role)
             )
         elif slot.kind == "latent":
             latent = None if choice is None else doc.layer(choice).latent
@@ -75,16 +77,16 @@ def gather_inputs(
             inputs[slot.name] = choice
         if inputs[slot.name] is None and not slot.optional:
             title = op.title or op.name
-            raise OperationError(f"{title} needs a {slot.kind} for '{slot.name}': "
-                                 f"{_hint(slot.kind)}")
+            raise OperationError(f"{title} needs a {slot.kind} for '{slot.name}': {_hint(slot.kind)}")
     found = match_latents_to_regions(doc, op, choices, inputs)
     if notes is not None:
         notes.extend(found)
     return inputs
 
 
-def match_latents_to_regions(doc: Document, op: Operation, choices: dict[str, Any],
-                             inputs: dict[str, Any]) -> list[str]:
+def match_latents_to_regions(
+    doc: Document, op: Operation, choices: dict[str, Any], inputs: dict[str, Any]
+) -> list[str]:
     """Keep each stored latent with the photo region it was made from.
 
     When the region a job will use differs from the one stored beside a chosen latent (the
@@ -110,12 +112,14 @@ def match_latents_to_regions(doc: Document, op: Operation, choices: dict[str, An
             continue
         if slot.optional:
             inputs[latent_name] = None
-            notes.append(f"the box moved since the latent of {layer.name} was made: "
-                         "embedding again in the new box")
+            notes.append(
+                f"the box moved since the latent of {layer.name} was made: embedding again in the new box"
+            )
         else:
             inputs[region_name] = PlacementRequest(placement=stored, photo_shape=request.photo_shape)
-            notes.append(f"the latent of {layer.name} was made for another region: "
-                         "working in that region, not the box")
+            notes.append(
+                f"the latent of {layer.name} was made for another region: working in that region, not the box"
+            )
     return notes
 
 

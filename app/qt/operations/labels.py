@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 #: short words in field names, spelt out
-WORDS = {"w": "W+", "lr": "learning rate", "bg": "background", "fg": "foreground", "px": "(px)",
-         "id": "ID", "ids": "IDs", "rgb": "RGB", "sefa": "SeFa", "lpips": "LPIPS", "psnr": "PSNR"}
+WORDS = {
+    "w": "W+",
+    "lr": "learning rate",
+    "bg": "background",
+    "fg": "foreground",
+    "px": "(px)",
+    "id": "ID",
+    "ids": "IDs",
+    "rgb": "RGB",
+    "sefa": "SeFa",
+    "lpips": "LPIPS",
+    "psnr": "PSNR",
+}
 #: leading words that read better last: "steps_noise" -> "noise steps"
 TRAILING = ("steps", "lr")
 

@@ -33,8 +33,10 @@ class MatteView(QWidget):
         self.notes.setStyleSheet("color: #d08030;")
         self.show_trimap = QCheckBox("Show the trimap it used")
         self.show_trimap.setObjectName("show_trimap")
-        self.show_trimap.setToolTip("White: subject, grey: solved by closed-form matting, "
-                                    "black: background. Paint fg / bg strokes where it is wrong.")
+        self.show_trimap.setToolTip(
+            "White: subject, grey: solved by closed-form matting, "
+            "black: background. Paint fg / bg strokes where it is wrong."
+        )
         self.show_trimap.toggled.connect(self._on_toggled)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -44,7 +44,6 @@ class OperationPage(QWidget):
         """Show whether the loaded model can run this operation; returns True if it can."""
         needs = self.op_cls.archs
         ok = not (needs and arch is not None and arch not in needs)
-        self.note.setText("" if ok else f"Needs a {' or '.join(needs)} model "
-                          f"(the loaded one is {arch}).")
+        self.note.setText("" if ok else f"Needs a {' or '.join(needs)} model (the loaded one is {arch}).")
         self.note.setVisible(not ok)
         return ok

@@ -35,17 +35,14 @@ DEMO_MODEL_NOTE = (
 class OperationsPanel(QWidget):
     """Everything the dock shows; the controller wires the buttons."""
 
-    def __init__(self, runner: JobRunner, pending: PendingResults,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, runner: JobRunner, pending: PendingResults, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("operations_panel")
         self.pages: dict[str, OperationPage] = {}
         self.op_combo = QComboBox()
         self.op_combo.setObjectName("operation_combo")
         self.op_combo.setPlaceholderText("Finding operations…")
-        self.op_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
+        self.op_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.stack = QStackedWidget()
         self.op_combo.currentIndexChanged.connect(self._on_op_index)
 
@@ -54,8 +51,10 @@ class OperationsPanel(QWidget):
         self.model_label.setWordWrap(True)
         self.domain_note = QLabel(DEMO_MODEL_NOTE)  # shown while the demo model is in use
         self.domain_note.setObjectName("model_domain_note")
-        self.domain_note.setToolTip("Model > Load model… reads our .safetensors, a rosinality or "
-                                    "FurryGAN .pt, or an NVIDIA stylegan2-ada .pkl")
+        self.domain_note.setToolTip(
+            "Model > Load model… reads our .safetensors, a rosinality or "
+            "FurryGAN .pt, or an NVIDIA stylegan2-ada .pkl"
+        )
         self.domain_note.setWordWrap(True)
         self.domain_note.setStyleSheet("color: #d08030;")
         self.domain_note.setVisible(False)
@@ -96,8 +95,9 @@ class OperationsPanel(QWidget):
         self.move_bg_button.setCheckable(True)
         self.export_button = QPushButton("Export composite…")
         self.export_button.setObjectName("export_composite")
-        self.export_button.setToolTip("Writes the composite, the foreground with alpha and "
-                                      "the matte into a folder")
+        self.export_button.setToolTip(
+            "Writes the composite, the foreground with alpha and the matte into a folder"
+        )
         composite_box = QGroupBox("Compositing")
         comp = QVBoxLayout(composite_box)
         hint = QLabel("Drop an image on the canvas to put it behind the cut-out.")
@@ -167,8 +167,9 @@ class OperationsPanel(QWidget):
         self.op_combo.blockSignals(False)
         if self.op_combo.currentData() is None and self.pages:
             first = self.op_combo.findData("embed")
-            self.op_combo.setCurrentIndex(first if first >= 0 else self.op_combo.findData(
-                next(iter(self.pages))))
+            self.op_combo.setCurrentIndex(
+                first if first >= 0 else self.op_combo.findData(next(iter(self.pages)))
+            )
         self._on_op_index(self.op_combo.currentIndex())
         self.run_button.setEnabled(bool(self.pages))
 

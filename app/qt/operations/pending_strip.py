@@ -23,8 +23,9 @@ from latent_atelier.app.qt.operations.pending import PendingResults
 THUMB = 72
 
 
-def differing_region(variants: list[np.ndarray], pad: float = 0.25,
-                     threshold: float = 2.0 / 255.0) -> tuple[slice, slice] | None:
+def differing_region(
+    variants: list[np.ndarray], pad: float = 0.25, threshold: float = 2.0 / 255.0
+) -> tuple[slice, slice] | None:
     """The square-ish window (rows, columns) around every pixel where the variants differ
     from each other, grown by ``pad`` of its side; None when they do not differ or cover
     most of the image anyway. Thumbnails of a small hole's fills show that window."""
@@ -55,9 +56,13 @@ def _thumbnail(pixels: np.ndarray, window: tuple[slice, slice] | None = None) ->
     step = max(1, int(max(h, w) / (THUMB * 2)))
     small = np.ascontiguousarray(pixels[::step, ::step])
     image = qimage_from_rgba_float(small)
-    return QIcon(QPixmap.fromImage(image).scaled(
-        QSize(THUMB, THUMB), Qt.AspectRatioMode.KeepAspectRatio,
-        Qt.TransformationMode.SmoothTransformation))
+    return QIcon(
+        QPixmap.fromImage(image).scaled(
+            QSize(THUMB, THUMB),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+    )
 
 
 class PendingStrip(QGroupBox):

@@ -34,8 +34,7 @@ class QualityRow(QGroupBox):
         self.combo.setObjectName("quality_preset")
         for preset in PRESETS:
             self.combo.addItem(PRESET_TITLES[preset], preset)
-            self.combo.setItemData(self.combo.count() - 1, PRESET_HELP[preset],
-                                   Qt.ItemDataRole.ToolTipRole)
+            self.combo.setItemData(self.combo.count() - 1, PRESET_HELP[preset], Qt.ItemDataRole.ToolTipRole)
         self.combo.addItem(PRESET_TITLES[CUSTOM], CUSTOM)
         self.estimate_label = QLabel("")
         self.estimate_label.setObjectName("time_estimate")
@@ -61,8 +60,7 @@ class QualityRow(QGroupBox):
             self.form.set_values(preset_values(self.form.specs, preset))
         self.refresh()
 
-    def set_speed(self, seconds_per_step: float | None, resolution: int | None,
-                  on_cpu: bool) -> None:
+    def set_speed(self, seconds_per_step: float | None, resolution: int | None, on_cpu: bool) -> None:
         """What the estimate is based on: a measured rate, or the model's size and device."""
         self._rate, self._resolution, self._on_cpu = seconds_per_step, resolution, on_cpu
         self.refresh()

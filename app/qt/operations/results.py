@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from latent_atelier.app.document.document import Document
 
 
-
 @dataclass
 class ResultLayers:
     """The layers one finished job proposes (not yet in the document)."""
@@ -80,7 +79,11 @@ def _palette_for(labels: np.ndarray) -> Palette:
 
 
 def result_layers(
-    doc: Document, op: Operation, params: Any, result: Result, source_id: str | None,
+    doc: Document,
+    op: Operation,
+    params: Any,
+    result: Result,
+    source_id: str | None,
     used_placement: Any = None,
 ) -> ResultLayers:
     """Layers for every output of ``result`` (nothing is added to ``doc``).
@@ -119,8 +122,7 @@ def result_layers(
         for i, arr in enumerate(values):
             arr = np.asarray(arr)
             name = f"{title}: {slot.name}" + (f" {i + 1}" if slot.multiple else "")
-            layer = _layer_for(slot.kind, slot.role, arr, name, size,
-                               slot.multiple and generated_only)
+            layer = _layer_for(slot.kind, slot.role, arr, name, size, slot.multiple and generated_only)
             if layer is None:
                 note = f"{slot.name} at {arr.shape[1]}x{arr.shape[0]} not added"
                 if note not in out.notes:
@@ -159,14 +161,17 @@ def _drop_duplicates_of_variants(out: ResultLayers) -> None:
     if not out.variants:
         return
     out.layers = [
-        lay for lay in out.layers
-        if not any(v.pixels.shape == lay.pixels.shape and np.array_equal(v.pixels, lay.pixels)
-                   for v in out.variants)
+        lay
+        for lay in out.layers
+        if not any(
+            v.pixels.shape == lay.pixels.shape and np.array_equal(v.pixels, lay.pixels) for v in out.variants
+        )
     ]
 
 
-def _layer_for(kind: str, role: str, arr: np.ndarray, name: str,
-               size: tuple[int, int], background: bool) -> Layer | None:
+def _layer_for(
+    kind: str, role: str, arr: np.ndarray, name: str, size: tuple[int, int], background: bool
+) -> Layer | None:
     """The new layer for one output value (its codec says which kind), or None."""
     layer_kind = codec_for(kind).result_layer(role)
     full = arr.shape[:2] == size
@@ -174,8 +179,7 @@ def _layer_for(kind: str, role: str, arr: np.ndarray, name: str,
         if full:
             return new_layer(LayerKind.RESULT, name, pixels=arr.astype(np.float32))
         if background:  # generated from a latent alone, at model size: cover the document
-            return new_layer(LayerKind.BACKGROUND, name,
-                             pixels=_cover(arr[..., :3], size[1], size[0]))
+            return new_layer(LayerKind.BACKGROUND, name, pixels=_cover(arr[..., :3], size[1], size[0]))
         return None
     if not full or layer_kind is None:
         return None

@@ -53,8 +53,7 @@ def _named_for(layer: Layer, role: str) -> bool:
     return bool(words & set(MASK_NAME_HINTS.get(role, ())))
 
 
-def _mask_default(slot: Slot, candidates: list[Layer], active: Layer | None,
-                  taken: list[str]) -> str | None:
+def _mask_default(slot: Slot, candidates: list[Layer], active: Layer | None, taken: list[str]) -> str | None:
     """A layer named for the slot's role ("fg strokes" for fg_strokes), else the active mask unless
     its name is meant for another slot, else (required slots) the first free mask."""
     named = [lay for lay in candidates if _named_for(lay, slot.role) and lay.id not in taken]
@@ -65,9 +64,9 @@ def _mask_default(slot: Slot, candidates: list[Layer], active: Layer | None,
         if mattes:
             return mattes[0].id
     meant_elsewhere = active is not None and any(
-        _named_for(active, other) for other in MASK_NAME_HINTS if other != slot.role)
-    if active is not None and active in candidates and active.id not in taken \
-            and not meant_elsewhere:
+        _named_for(active, other) for other in MASK_NAME_HINTS if other != slot.role
+    )
+    if active is not None and active in candidates and active.id not in taken and not meant_elsewhere:
         return active.id
     if slot.optional:
         return None
@@ -86,8 +85,12 @@ def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
         if slot.role == "background":
             bgs = [lay for lay in candidates if lay.kind == LayerKind.BACKGROUND]
             return bgs[0].id if bgs else None
-        if active is not None and active.kind in (LayerKind.PHOTO, LayerKind.RESULT) \
-                and active.id not in taken and not active.pending:
+        if (
+            active is not None
+            and active.kind in (LayerKind.PHOTO, LayerKind.RESULT)
+            and active.id not in taken
+            and not active.pending
+        ):
             return active.id
         free = [lay for lay in photos + candidates if lay.id not in taken]
         return free[0].id if free else None
@@ -155,16 +158,20 @@ class LayerPicker(QComboBox):
         self._names = names if doc is not None else None
         self.blockSignals(False)
 
-    def _pick_index(self, doc: Document | None, taken: list[str], keep: object,
-                    names: dict[str, str]) -> int:
+    def _pick_index(self, doc: Document | None, taken: list[str], keep: object, names: dict[str, str]) -> int:
         if doc is None:
             return 0
         if self.chosen is not None and self.findData(self.chosen) >= 0:
             return self.findData(self.chosen)
         if self._names is None:  # the first fill for this document
             return self.findData(default_layer(doc, self.slot, taken))
-        named = [lid for lid, name in names.items() if self._names.get(lid) != name
-                 and _named_for(doc.layer(lid), self.slot.role) and lid not in taken]
+        named = [
+            lid
+            for lid, name in names.items()
+            if self._names.get(lid) != name
+            and _named_for(doc.layer(lid), self.slot.role)
+            and lid not in taken
+        ]
         if named:  # a layer was just made (or renamed) for this slot
             return self.findData(named[0])
         index = self.findData(keep) if keep not in (None, NONE) else -1
@@ -207,15 +214,19 @@ class StoredValuePicker(QComboBox):
             self.addItem("Box on canvas", BOX)
         elif self.slot.optional:
             self.addItem("(none)", NONE)
-        holders = [] if doc is None else [
-            lay for lay in reversed(doc.layers) if getattr(lay, attr, None) is not None
-            and not lay.pending
-        ]
+        holders = (
+            []
+            if doc is None
+            else [
+                lay
+                for lay in reversed(doc.layers)
+                if getattr(lay, attr, None) is not None and not lay.pending
+            ]
+        )
         for layer in holders:
             self.addItem(f"{attr} of {layer.name}", layer.id)
         default = -1
-        same_kind = [lay for lay in holders
-                     if (lay.operation or {}).get("latent_slot") == self.slot.name]
+        same_kind = [lay for lay in holders if (lay.operation or {}).get("latent_slot") == self.slot.name]
         if attr == "latent" and self.slot.name != "latent" and same_kind:
             default = self.findData(same_kind[0].id)  # e.g. "latents" from segments
         if self.slot.role == "reference":  # e.g. source_latent, latent2: only when asked for
@@ -280,9 +291,7 @@ class SlotPickers(QWidget):
             else:
                 picker = FilePicker(slot)
             if isinstance(picker, QComboBox):  # long layer names must not widen the dock
-                picker.setSizeAdjustPolicy(
-                    QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-                )
+                picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
                 picker.setMinimumContentsLength(8)
             self.pickers[slot.name] = picker
             label = field_label(slot.name) + ("" if slot.optional else " *")

@@ -17,8 +17,7 @@ class SpeedBook:
 
     @staticmethod
     def _key(operation: str, model: str, device: str) -> str:
-        return "|".join(part.replace("|", "_").replace("/", "_")
-                        for part in (operation, model, device))
+        return "|".join(part.replace("|", "_").replace("/", "_") for part in (operation, model, device))
 
     def rate(self, operation: str, model: str | None, device: str) -> float | None:
         """Seconds per step of the last such run, or None when never measured."""

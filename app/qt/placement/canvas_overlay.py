@@ -126,9 +126,12 @@ class CanvasOverlay(QWidget):
         tl, tr, bl = self._widget_points(self._preview_corners)
         # image (0,0)->tl, (w,0)->tr, (0,h)->bl
         t = QTransform(
-            (tr.x() - tl.x()) / w, (tr.y() - tl.y()) / w,
-            (bl.x() - tl.x()) / h, (bl.y() - tl.y()) / h,
-            tl.x(), tl.y(),
+            (tr.x() - tl.x()) / w,
+            (tr.y() - tl.y()) / w,
+            (bl.x() - tl.x()) / h,
+            (bl.y() - tl.y()) / h,
+            tl.x(),
+            tl.y(),
         )
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
@@ -153,8 +156,9 @@ class CanvasOverlay(QWidget):
             painter.setPen(QPen(QColor(0, 0, 0), 1))
             painter.setBrush(QColor(80, 200, 255))
             for p in self._widget_points(self.box.corners()):
-                painter.drawRect(int(p.x() - HANDLE_PX / 2), int(p.y() - HANDLE_PX / 2),
-                                 int(HANDLE_PX), int(HANDLE_PX))
+                painter.drawRect(
+                    int(p.x() - HANDLE_PX / 2), int(p.y() - HANDLE_PX / 2), int(HANDLE_PX), int(HANDLE_PX)
+                )
 
     # ------------------------------------------------------------------ mouse
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

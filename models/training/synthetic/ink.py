@@ -88,8 +88,9 @@ def _resize(images: np.ndarray, size: int) -> np.ndarray:
     return np.stack([cv2.resize(a, (size, size), interpolation=cv2.INTER_AREA) for a in images])
 
 
-def write_ink_sets(data: str | Path, out: str | Path, size: int = 64, shots: int = 10,
-                   held_out: int = 256, seed: int = 0) -> dict[str, int]:
+def write_ink_sets(
+    data: str | Path, out: str | Path, size: int = 64, shots: int = 10, held_out: int = 256, seed: int = 0
+) -> dict[str, int]:
     """Filter portraits of a built dataset: ``out/shots`` (PNG files, from the train split,
     picked by ``seed``) and ``out/held_out.npy`` (the eval split's first ``held_out``)."""
     from PIL import Image
