@@ -24,7 +24,7 @@ import copy
 import threading
 import types
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -46,7 +46,8 @@ def _input_scaled_forward(self: ModulatedConv2d, x: torch.Tensor, style: torch.T
     """``ModulatedConv2d`` with a constant weight: scale the input, convolve, demodulate."""
     b, c = x.shape[:2]
     s = self.modulation(style)
-    out = self._conv(x * s.view(b, c, 1, 1).to(x.dtype), self.twin_weight, groups=1)
+    weight = cast(torch.Tensor, self.twin_weight)  # a buffer set by the twin's builder
+    out = self._conv(x * s.view(b, c, 1, 1).to(x.dtype), weight, groups=1)
     if self.demodulate:
         d = torch.rsqrt(s.float().square() @ self.twin_weight_sq + self.eps)
         out = out * d.view(b, self.out_channel, 1, 1).to(out.dtype)
