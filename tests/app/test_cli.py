@@ -49,7 +49,8 @@ def test_embed_writes_reconstruction_latent_and_metrics(tmp_path, capsys):
         assert key in out
     rec = np.asarray(Image.open(tmp_path / "out" / "reconstruction.png"))
     assert rec.shape == (32, 32, 3)
-    assert Image.open(tmp_path / "out" / "result.png").size == (60, 40)
+    with Image.open(tmp_path / "out" / "result.png") as opened:
+        assert opened.size == (60, 40)
     with np.load(tmp_path / "out" / "latent.npz") as npz:
         assert npz["w__w"].shape == (1, 8, 32)
     placement = json.loads((tmp_path / "out" / "placement.json").read_text())
@@ -91,7 +92,8 @@ def test_missing_model_file_is_reported(tmp_path, capsys):
 def test_sample_grid(tmp_path, cmd):
     rc = main(["--model", "random:stylegan2:32:0:32", cmd, "--n", "4", "--out", str(tmp_path / "g.png")])
     assert rc == 0
-    assert Image.open(tmp_path / "g.png").size == (64, 64)
+    with Image.open(tmp_path / "g.png") as opened:
+        assert opened.size == (64, 64)
 
 
 def test_corrupt_checkpoint_is_reported_not_raised(tmp_path, capsys):

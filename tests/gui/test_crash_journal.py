@@ -87,6 +87,8 @@ def _trial(tmp: Path, kill_after: int, delay_s: float) -> tuple[int, Path]:
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     return done, tmp / "state" / "latent-atelier" / "recovery"
 

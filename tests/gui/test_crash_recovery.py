@@ -81,6 +81,8 @@ def test_sigkill_after_autosave_then_restart_recovers_the_stroke(tmp_path, monke
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
 
     # restart: the same entry point, in this process, answering "Yes" to the offer

@@ -67,7 +67,10 @@ def test_export_flattened_psd_and_layer(window, tmp_path) -> None:
     export_flattened(window.document, tmp_path / "flat.jpg")
     export_psd(window.document, tmp_path / "layers.psd")
     export_layer(window.document, window.document.active_layer.id, tmp_path / "labels.png")
-    assert Image.open(png).size == (512, 512)
-    assert Image.open(tmp_path / "flat.jpg").mode == "RGB"
+    with Image.open(png) as opened:
+        assert opened.size == (512, 512)
+    with Image.open(tmp_path / "flat.jpg") as opened:
+        assert opened.mode == "RGB"
     assert (tmp_path / "layers.psd").stat().st_size > 1000
-    assert Image.open(tmp_path / "labels.png").mode == "RGBA"
+    with Image.open(tmp_path / "labels.png") as opened:
+        assert opened.mode == "RGBA"

@@ -186,7 +186,8 @@ def test_cli_grid(built, tmp_path):
     assert cli_main(["grid", "--data", str(built), "--out", str(out), "--rows", "2", "--cols", "3"]) == 0
     from PIL import Image
 
-    assert Image.open(out).size == (3 * (2 * 64 + 6), 2 * (64 + 4))
+    with Image.open(out) as opened:
+        assert opened.size == (3 * (2 * 64 + 6), 2 * (64 + 4))
 
 
 def test_render_sample_is_deterministic(source):
