@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -172,7 +173,7 @@ class BatchSampler:
     resumed run sees the same batches as an uninterrupted one.
     """
 
-    def __init__(self, dataset: torch.utils.data.Dataset, batch: int, flip: bool = True) -> None:
+    def __init__(self, dataset: Any, batch: int, flip: bool = True) -> None:  # a sized torch Dataset
         if len(dataset) == 0:
             raise ValueError("the training data set is empty")
         self.dataset, self.batch, self.flip = dataset, batch, flip

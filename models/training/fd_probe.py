@@ -9,6 +9,7 @@ state (a resumed run stays bit-identical).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -61,7 +62,7 @@ def heldout_images(data: str | Path, size: int, n: int) -> torch.Tensor:
     return images
 
 
-def generated_images(gen: torch.nn.Module, n: int, seed: int = 10_000, batch: int = 25) -> torch.Tensor:
+def generated_images(gen: Any, n: int, seed: int = 10_000, batch: int = 25) -> torch.Tensor:
     """``n`` samples (truncation 1) of ``gen`` from seeds ``seed, seed + 1, ...``."""
     from latent_atelier.models.generator import Latent
 

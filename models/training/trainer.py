@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -396,12 +397,13 @@ class Trainer:
         discriminator and fresh optimisers; D alone trains for ``config.d_warmup`` steps."""
         from latent_atelier.models.checkpoints import load_generator
 
-        src = load_generator(path, "cpu")
+        src: Any = load_generator(path, "cpu")  # a generator of this run's architecture (checked below)
         s = self.s
-        if _without_gamma(src.architecture()) != _without_gamma(s.gen.architecture()):
+        built: Any = s.gen
+        if _without_gamma(src.architecture()) != _without_gamma(built.architecture()):
             raise ValueError(
                 f"{path} has the architecture {src.architecture()}, this run builds "
-                f"{s.gen.architecture()}; use the same --arch/--size/--style-dim/widths"
+                f"{built.architecture()}; use the same --arch/--size/--style-dim/widths"
             )
         state = {k: v.float() if v.is_floating_point() else v for k, v in src.state_dict().items()}
         s.gen.load_state_dict(state)
@@ -409,7 +411,9 @@ class Trainer:
         s.step = step
         self.d_warmup_until = step + self.config.d_warmup
         if self.config.arch == "furrygan":
-            s.gen.gamma = s.gen_ema.gamma = fl.fine_mask_gamma(step, self.weights)
+            gamma = fl.fine_mask_gamma(step, self.weights)
+            ema: Any = s.gen_ema
+            built.gamma = ema.gamma = gamma
 
 
 def recover_checkpoint(out: Path) -> bool:
@@ -538,7 +542,7 @@ def train(config: TrainConfig, progress_cb: ProgressCallback | None = None) -> T
     _begin(trainer, log)
     (out / "config.json").write_text(json.dumps(config.to_json(), indent=1, sort_keys=True))
     trainer.attach_data()
-    window, probe = LossWindow(), []
+    window, probe = LossWindow(), cast(list[float], [])
     last_save = time.perf_counter()
     while trainer.s.step < config.iters:
         t0 = time.perf_counter()
