@@ -90,12 +90,14 @@ def test_eyes_and_lips_are_never_holes_unless_painted(real):
 
 
 @needs_faces
-def test_several_people_are_all_foreground(real):
+@pytest.mark.parametrize("source", ["person", "auto"])
+def test_several_people_are_all_foreground(real, tiny_furry, source):
     (a, ra), (g, rg) = real["astronaut"], real["grace_hopper"]
     h = min(a.shape[0], g.shape[0])
     photo = np.concatenate([a[:h], g[:h]], axis=1)
     ref = np.concatenate([ra[:h], rg[:h]], axis=1)
-    res = _run(None, photo, params=MatteParams(source="person"))
+    gen = tiny_furry if source == "auto" else None
+    res = _run(gen, photo, params=MatteParams(source=source, steps_w=2, steps_noise=1))
     assert res.metrics["faces"] == 2.0
     alpha = res.outputs["alpha"]
     w = a.shape[1]
@@ -103,11 +105,12 @@ def test_several_people_are_all_foreground(real):
 
 
 @needs_faces
-def test_a_photo_without_a_person_gets_a_note_and_the_generator(tiny_furry):
+@pytest.mark.parametrize("sample", ["coffee", "chelsea"])  # a cup, a cat: no person
+def test_a_photo_without_a_person_gets_a_note_and_the_generator(tiny_furry, sample):
     from latent_atelier.app.document.image_read import read_image
     from latent_atelier.resources import resources_dir
 
-    photo = _small(read_image(resources_dir() / "samples" / "coffee.png").pixels[..., :3], 128)
+    photo = _small(read_image(resources_dir() / "samples" / f"{sample}.png").pixels[..., :3], 128)
     res = _run(tiny_furry, photo, params=MatteParams(steps_w=2, steps_noise=1))
     assert any("no face found" in n and "generator" in n for n in res.notes)
     assert "trust" not in res.metrics
