@@ -29,7 +29,10 @@ class Placement:
         if side <= 0 or size <= 0:
             raise ValueError("a placement box needs a positive side and size")
         s = size / side
-        m = np.array([[s, 0.0, -x0 * s], [0.0, s, -y0 * s]], dtype=np.float64)
+        # pixel centres: the box's edges (x0 - 0.5 ... x0 + side - 0.5 in OpenCV's centred
+        # coordinates) are the crop's outer edges (-0.5 ... size - 0.5)
+        t = 0.5 * (s - 1.0)
+        m = np.array([[s, 0.0, t - x0 * s], [0.0, s, t - y0 * s]], dtype=np.float64)
         return Placement(m, int(size), (int(photo_shape[0]), int(photo_shape[1])))
 
     @staticmethod
@@ -53,7 +56,9 @@ class Placement:
         """The same photo region mapped onto a ``size`` px crop (another model's resolution)."""
         if size == self.size:
             return self
-        m = self.matrix * (size / self.size)  # the convention of :meth:`from_box`
+        k = size / self.size
+        m = self.matrix * k
+        m[:, 2] += 0.5 * (k - 1.0)  # the crop's outer edges stay where they were
         return Placement(m, int(size), self.photo_shape, self.feather)
 
     # -- geometry ----------------------------------------------------------------------
@@ -151,14 +156,10 @@ class Placement:
             raise ValueError(f"blend={blend!r}: choose 'alpha' or 'poisson'")
         feather = self.feather if feather is None else feather
         h, w = self.photo_shape
-        weight = np.ones((self.size, self.size), np.float32)
-        f = max(1, round(feather * self.size))
-        if feather > 0:
-            ramp = np.minimum(np.arange(self.size) + 0.5, self.size - np.arange(self.size) - 0.5)
-            ramp = np.clip(ramp / f, 0.0, 1.0).astype(np.float32)
-            weight = np.minimum(ramp[None, :], ramp[:, None])
-        if mask is not None:
-            weight = weight * np.asarray(mask, np.float32)
+        weight = self._paste_weight(feather, mask)
+        padded = self.matrix.copy()
+        padded[:, 2] += 1.0  # the weight carries one extra crop pixel on every side
+        inverse_padded = np.linalg.inv(np.vstack([padded, [0.0, 0.0, 1.0]]))[:2]
         back = cv2.warpAffine(
             np.ascontiguousarray(crop, np.float32),
             self.inverse,
@@ -166,7 +167,7 @@ class Placement:
             flags=cv2.INTER_CUBIC,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        wb = cv2.warpAffine(weight, self.inverse, (w, h), flags=cv2.INTER_LINEAR)
+        wb = cv2.warpAffine(weight, inverse_padded, (w, h), flags=cv2.INTER_LINEAR)
         wb = np.clip(wb, 0.0, 1.0)
         if photo.ndim == 3:
             wb = wb[..., None]
@@ -174,6 +175,49 @@ class Placement:
         if blend == "poisson" and photo.ndim == 3:
             out = _poisson_inside(photo, back.reshape(photo.shape), wb[..., 0] > 0.5, out)
         return np.clip(out, 0.0, 1.0).astype(np.float32) if photo.dtype != np.float32 else out
+
+    def _paste_weight(self, feather: float, mask: np.ndarray | None) -> np.ndarray:
+        """The crop's paste weight, padded by one pixel on every side.
+
+        Edges inside the photo fade out over ``feather`` (0 just outside the crop); an edge
+        that lies on or beyond the photo's border keeps full weight up to it, so a box that
+        covers the whole photo replaces all of it (no strip of the old photo at the rim).
+        """
+        n = self.size
+        idx = np.arange(-1, n + 1, dtype=np.float32)
+        f = max(1, round(feather * n))
+        open_sides = self._sides_on_photo_border()
+
+        def ramp(low_open: bool, high_open: bool) -> np.ndarray:
+            r = np.ones(n + 2, np.float32)
+            if not low_open:
+                r = np.minimum(r, np.clip((idx + 0.5) / f, 0.0, 1.0) if feather > 0 else (idx >= 0))
+            if not high_open:
+                r = np.minimum(r, np.clip((n - idx - 0.5) / f, 0.0, 1.0) if feather > 0 else (idx < n))
+            return r.astype(np.float32)
+
+        across = ramp(open_sides["left"], open_sides["right"])
+        down = ramp(open_sides["top"], open_sides["bottom"])
+        weight = np.minimum(across[None, :], down[:, None])
+        if mask is not None:
+            weight = weight * np.pad(np.asarray(mask, np.float32), 1, mode="edge")
+        return np.ascontiguousarray(weight, np.float32)
+
+    def _sides_on_photo_border(self) -> dict[str, bool]:
+        """Which crop edges (left, right, top, bottom) lie on or beyond the photo's border."""
+        h, w = self.photo_shape
+        tl, tr, br, bl = self.corners()
+        edges = {"left": (tl, bl), "right": (tr, br), "top": (tl, tr), "bottom": (bl, br)}
+
+        def outside(a: np.ndarray, b: np.ndarray) -> bool:
+            return bool(
+                max(a[0], b[0]) <= 0.0
+                or min(a[0], b[0]) >= w - 1.0
+                or max(a[1], b[1]) <= 0.0
+                or min(a[1], b[1]) >= h - 1.0
+            )
+
+        return {side: outside(a, b) for side, (a, b) in edges.items()}
 
     # -- persistence ---------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -153,3 +153,28 @@ def test_an_operation_uses_a_placement_of_another_size_at_the_models():
     np.testing.assert_allclose(
         resolve_placement(photo, None, 64).corners(), Placement.centered((100, 120), 64).corners()
     )
+
+
+def test_a_box_over_the_whole_photo_replaces_every_pixel() -> None:
+    """No strip of the old photo at the rim where the crop reaches the photo's border."""
+    photo = np.zeros((100, 100, 3), np.float32)
+    crop = np.ones((32, 32, 3), np.float32)
+    out = Placement.centered(photo.shape[:2], 32).paste(photo, crop)
+    assert out.min() > 0.999
+
+
+def test_only_the_edges_inside_the_photo_are_feathered() -> None:
+    photo = np.zeros((100, 160), np.float32)  # landscape: the centred square spans all rows
+    crop = np.ones((32, 32), np.float32)
+    out = Placement.centered(photo.shape[:2], 32).paste(photo, crop)
+    assert out[0, 80] > 0.999 and out[99, 80] > 0.999  # top and bottom rows: on the border
+    assert 0.0 < out[50, 31] < 1.0 and 0.0 < out[50, 129] < 1.0  # left, right: a soft edge
+    assert out[50, 10] == 0.0 and out[50, 150] == 0.0  # outside the box: the photo
+
+
+def test_box_edges_are_the_crop_edges() -> None:
+    """A box's sides are the crop's outer pixel edges (pixel-centre convention)."""
+    pl = Placement.from_box(0.0, 0.0, 64.0, 16, (64, 64))
+    np.testing.assert_allclose(pl.corners()[0], [-0.5, -0.5])
+    np.testing.assert_allclose(pl.corners()[2], [63.5, 63.5])
+    np.testing.assert_allclose(pl.at_size(64).corners(), pl.corners())
