@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import timed, write_result
+from benchmarks.common import report, timed
 from latent_atelier.editors.stitching.levelset import DEFAULT_THRESHOLD, refine_labels
 from latent_atelier.editors.stitching.poisson import poisson_stitch
 
@@ -150,10 +150,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     timing["pixels_changed"] = int((out != labels).sum())
     figures["timing"] = timing
-    for name, value in figures.items():
-        print(f"{name}: {value}")
-    write_result("levelset", figures)
-    return figures
+    return report("levelset", figures)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
-from benchmarks.common import timed, write_result
+from benchmarks.common import report, timed
 from benchmarks.poisson_reference import reference_stitch
 from latent_atelier.editors.stitching import poisson
 from latent_atelier.editors.stitching.poisson import (
@@ -302,10 +302,7 @@ def main(argv: list[str] | None = None) -> dict:
     if not args.skip_slow:
         runs += [("direct", args.size), ("multigrid", args.cg_size), ("cg", args.cg_size)]
     figures["solvers_single_run"] = [_solver_run(method, size, args.segments) for method, size in runs]
-    for name, value in figures.items():
-        print(f"{name}: {value}")
-    write_result("poisson", figures)
-    return figures
+    return report("poisson", figures)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import write_result
+from benchmarks.common import report
 from latent_atelier.app.remote.batch import plan_batch, run_batch
 from latent_atelier.app.remote.session import RemoteSession
 from latent_atelier.editors.operation import Progress
@@ -157,10 +157,7 @@ def main(argv: list[str] | None = None) -> dict:
         },
         "embed_overhead": embed_overhead(args.repeat),
     }
-    for name, value in figures.items():
-        print(f"{name}: {value}")
-    write_result("remote", figures)
-    return figures
+    return report("remote", figures)
 
 
 if __name__ == "__main__":

@@ -72,3 +72,11 @@ def write_result(name: str, figures: dict[str, Any], device: str = "cpu") -> Pat
     path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     print(f"wrote {path}")
     return path
+
+
+def report(name: str, figures: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
+    """Print each figure on its own line, write ``results/<name>.json``; returns ``figures``."""
+    for key, value in figures.items():
+        print(f"{key}: {value}")
+    write_result(name, figures, device)
+    return figures
