@@ -30,20 +30,23 @@ def add_batch_args(p: argparse.ArgumentParser) -> None:
         help="local worker processes for several files (default: one per CPU core, "
         f"at most {MAX_LOCAL_WORKERS})",
     )
-    p.add_argument(
-        "--worker",
-        default=os.environ.get("LATENT_ATELIER_WORKER") or None,
-        metavar="ADDRESS",
-        help="run on the remote worker at ADDRESS (tcp://127.0.0.1:8786 on this "
-        "machine, tls://host:8786 elsewhere; default $LATENT_ATELIER_WORKER)",
-    )
-    p.add_argument(
-        "--tls-dir",
-        default=os.environ.get("LATENT_ATELIER_TLS_DIR") or None,
-        metavar="DIR",
-        help="folder with ca.pem, client.pem, client-key.pem for a tls:// "
-        "worker (from `latent-atelier-worker --make-certs`)",
-    )
+    for flag, env, metavar, help_text in (
+        (
+            "--worker",
+            "LATENT_ATELIER_WORKER",
+            "ADDRESS",
+            "run on the remote worker at ADDRESS (tcp://127.0.0.1:8786 on this "
+            "machine, tls://host:8786 elsewhere; default $LATENT_ATELIER_WORKER)",
+        ),
+        (
+            "--tls-dir",
+            "LATENT_ATELIER_TLS_DIR",
+            "DIR",
+            "folder with ca.pem, client.pem, client-key.pem for a tls:// "
+            "worker (from `latent-atelier-worker --make-certs`)",
+        ),
+    ):  # each defaults to its environment variable
+        p.add_argument(flag, default=os.environ.get(env) or None, metavar=metavar, help=help_text)
 
 
 def default_workers() -> int:

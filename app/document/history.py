@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -91,47 +91,50 @@ class ReplaceStep(Step):
 
 
 @dataclass
-class InsertLayerStep(Step):
-    """A layer added at ``index``; undo takes the same Layer object out again."""
+class _LayerInOutStep(Step):
+    """A layer that one direction puts at ``index`` and the other takes out; the step keeps
+    the Layer object, so both directions move the very same layer."""
 
     layer: Layer
     index: int
-    label: str = "Add layer"
+    label: str = ""
     applied: bool = True
+    #: whether applying the step adds the layer (Add) or takes it out (Delete)
+    adds: ClassVar[bool] = True
 
     @property
-    def nbytes(self) -> int:  # only while undone does the history alone hold the layer
-        return STEP_OVERHEAD_BYTES + (0 if self.applied else self.layer.nbytes)
+    def nbytes(self) -> int:  # only while the layer is out does the history alone hold it
+        out = self.applied != self.adds
+        return STEP_OVERHEAD_BYTES + (self.layer.nbytes if out else 0)
 
     def undo(self, doc: Document) -> None:
-        doc._remove_layer(self.layer.id)
+        self._place(doc, present=not self.adds)
         self.applied = False
 
     def redo(self, doc: Document) -> None:
-        doc._insert_layer(self.layer, self.index)
+        self._place(doc, present=self.adds)
         self.applied = True
+
+    def _place(self, doc: Document, present: bool) -> None:
+        if present:
+            doc._insert_layer(self.layer, self.index)
+        else:
+            doc._remove_layer(self.layer.id)
 
 
 @dataclass
-class RemoveLayerStep(Step):
-    """A layer deleted from ``index``; the step keeps the Layer object for undo."""
+class InsertLayerStep(_LayerInOutStep):
+    """A layer added at ``index``; undo takes the same Layer object out again."""
 
-    layer: Layer
-    index: int
+    label: str = "Add layer"
+
+
+@dataclass
+class RemoveLayerStep(_LayerInOutStep):
+    """A layer deleted from ``index``; undo puts the same Layer object back."""
+
     label: str = "Delete layer"
-    applied: bool = True
-
-    @property
-    def nbytes(self) -> int:
-        return STEP_OVERHEAD_BYTES + (self.layer.nbytes if self.applied else 0)
-
-    def undo(self, doc: Document) -> None:
-        doc._insert_layer(self.layer, self.index)
-        self.applied = False
-
-    def redo(self, doc: Document) -> None:
-        doc._remove_layer(self.layer.id)
-        self.applied = True
+    adds: ClassVar[bool] = False
 
 
 @dataclass

@@ -28,7 +28,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -157,24 +157,9 @@ def read_records(
     """``(header, tiles)`` of each whole record, in order; stops at a torn one."""
     with open(path, "rb") as fh:
         while True:
-            head = fh.read(8)
-            if len(head) < 8 or head[:4] != MAGIC:
-                return
-            (n_header,) = struct.unpack("<I", head[4:])
-            if n_header > MAX_HEADER_BYTES:
-                return
-            header = fh.read(n_header)
-            size = fh.read(8)
-            if len(header) < n_header or len(size) < 8:
-                return
-            (n_data,) = struct.unpack("<Q", size)
-            if n_data > MAX_RECORD_BYTES:
-                return
-            data = fh.read(n_data)
-            tail = fh.read(4)
-            if len(data) < n_data or len(tail) < 4:
-                return
-            if struct.unpack("<I", tail)[0] != zlib.crc32(data, zlib.crc32(header)):
+            try:
+                header, data = _read_record(fh)
+            except _TornRecordError:
                 return
             try:
                 meta = json.loads(header)
@@ -184,6 +169,37 @@ def read_records(
             except (ValueError, KeyError, TypeError):
                 return
             yield meta, blocks
+
+
+class _TornRecordError(Exception):
+    """The journal ends here: a record cut short or damaged (the crash hit mid-write)."""
+
+
+def _read(fh: BinaryIO, n: int) -> bytes:
+    data = fh.read(n)
+    if len(data) < n:
+        raise _TornRecordError
+    return data
+
+
+def _read_sized(fh: BinaryIO, length_format: str, limit: int) -> bytes:
+    """A length (packed as ``length_format``), then that many bytes; none above ``limit``."""
+    (n,) = struct.unpack(length_format, _read(fh, struct.calcsize(length_format)))
+    if n > limit:
+        raise _TornRecordError
+    return _read(fh, n)
+
+
+def _read_record(fh: BinaryIO) -> tuple[bytes, bytes]:
+    """The header and data of the next whole record (checked against its CRC)."""
+    if _read(fh, len(MAGIC)) != MAGIC:
+        raise _TornRecordError
+    header = _read_sized(fh, "<I", MAX_HEADER_BYTES)
+    data = _read_sized(fh, "<Q", MAX_RECORD_BYTES)
+    (crc,) = struct.unpack("<I", _read(fh, 4))
+    if crc != zlib.crc32(data, zlib.crc32(header)):
+        raise _TornRecordError
+    return header, data
 
 
 def _split_tiles(meta: dict, data: bytes) -> list[tuple[int, int, np.ndarray]]:
