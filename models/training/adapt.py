@@ -22,7 +22,6 @@ torch file); the adapted EMA generator is exported as ``generator_ema.safetensor
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -34,10 +33,10 @@ from torch import nn
 from latent_atelier.models.generator import Latent, noise_maps, repeat_rows
 from latent_atelier.models.training import adapt_losses as al
 from latent_atelier.models.training import augment as aug
+from latent_atelier.models.training import checkpoint_folder as ckpt
 from latent_atelier.models.training.losses import r1_penalty
 from latent_atelier.models.training.patch_discriminator import IMAGE_LEVEL, PatchDiscriminator
 
-CHECKPOINT_DIR = "checkpoint"
 EXPORT_NAME = "generator_ema.safetensors"
 #: parameters that stay the source's (see the module docstring), by architecture
 FROZEN_PREFIXES = {
@@ -310,55 +309,38 @@ class Adapter:
         return path
 
     def save_checkpoint(self) -> Path:
-        """Weights (safetensors), optimisers + RNG + anchors, ``state.json``; atomic swap."""
-        from safetensors.torch import save_file
-
+        """Weights, optimisers + RNG + anchors, ``state.json`` (see ``checkpoint_folder``)."""
         s = self.s
-        final, tmp = self.out / CHECKPOINT_DIR, self.out / (CHECKPOINT_DIR + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name, module in (("g", s.gen), ("g_ema", s.gen_ema), ("d", s.disc)):
-            tensors = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
-            save_file(tensors, str(tmp / f"{name}.safetensors"))
-        torch.save(
-            {
-                "g_optim": s.g_opt.state_dict(),
-                "d_optim": s.d_opt.state_dict(),
-                "rng": s.rng.get_state(),
-                "anchors": s.anchors.cpu(),
-            },
-            tmp / "optim.pt",
-        )
+        extra = {
+            "g_optim": s.g_opt.state_dict(),
+            "d_optim": s.d_opt.state_dict(),
+            "rng": s.rng.get_state(),
+            "anchors": s.anchors.cpu(),
+        }
         state = {
             "step": s.step,
             "config": self.config.to_json(),
             "architecture": self.source.architecture(),
             "cpu_seconds": round(self.cpu_seconds, 1),
         }
-        (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
-        old = self.out / (CHECKPOINT_DIR + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-        return final
+        return ckpt.write_checkpoint(self.out, self._networks(), extra, state)
+
+    def _networks(self) -> dict[str, nn.Module]:
+        """The checkpointed networks by file name."""
+        return {"g": self.s.gen, "g_ema": self.s.gen_ema, "d": self.s.disc}
 
     def load_checkpoint(self) -> int:
         """Restore everything from ``out/checkpoint``; returns the step it resumes at."""
-        from safetensors.torch import load_file
-
-        folder = self.out / CHECKPOINT_DIR
-        state = json.loads((folder / "state.json").read_text())
+        state = ckpt.read_state(self.out)
         if state.get("architecture") != self.source.architecture():
             raise ValueError(
-                f"{folder} adapts a different architecture {state.get('architecture')}; "
+                f"{self.out / ckpt.CHECKPOINT_DIR} adapts a different architecture "
+                f"{state.get('architecture')}; "
                 "use the same --adapt-from model or another --out"
             )
         s = self.s
-        for name, module in (("g", s.gen), ("g_ema", s.gen_ema), ("d", s.disc)):
-            module.load_state_dict(load_file(str(folder / f"{name}.safetensors"), device=str(self.device)))
-        extra = torch.load(folder / "optim.pt", map_location="cpu", weights_only=True)
+        ckpt.load_weights(self.out, self._networks(), self.device)
+        extra = ckpt.load_extra(self.out, "cpu")
         s.g_opt.load_state_dict(extra["g_optim"])
         s.d_opt.load_state_dict(extra["d_optim"])
         s.rng.set_state(extra["rng"].cpu())
@@ -386,9 +368,7 @@ def adapt(
 ) -> Adapter:
     """Run (or resume) an adaptation to ``config.iters``; checkpoints, samples, export."""
     out = Path(config.out)
-    has_checkpoint = (out / CHECKPOINT_DIR / "state.json").is_file()
-    if has_checkpoint and not config.resume:
-        raise FileExistsError(f"{out} already holds a checkpoint; pass --resume or another --out")
+    has_checkpoint = ckpt.checkpoint_to_resume(out, config.resume)
     adapter = Adapter(config, source=source)
     if has_checkpoint:
         adapter.load_checkpoint()

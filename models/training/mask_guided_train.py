@@ -15,11 +15,11 @@ same machine. ``cpu_budget`` stops a run after that many seconds of process CPU 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -35,12 +35,13 @@ from latent_atelier.models.mask_guided.networks import (
     background_mask,
     one_hot,
 )
+from latent_atelier.models.training import checkpoint_folder as ckpt
 from latent_atelier.models.training import mask_guided_losses as L
 
 VARIANTS = ("full", "label-to-image")
-CHECKPOINT_DIR = "checkpoint"
 EXPORT_NAME = "mask_guided.safetensors"
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -86,15 +87,14 @@ class MaskGuidedTrainConfig:
         self.model_config()
 
     def model_config(self) -> MaskGuidedConfig:
-        """The networks' sizes."""
-        return MaskGuidedConfig(
-            size=self.size,
-            width=self.width,
-            code_dim=self.code_dim,
-            feat_channels=self.feat_channels,
-            n_res=self.n_res,
-            parser_width=self.parser_width,
-        )
+        """The networks' sizes: the fields this config shares with :class:`MaskGuidedConfig`."""
+        sizes = {f.name for f in fields(MaskGuidedConfig)} & {f.name for f in fields(self)}
+        return MaskGuidedConfig(**{name: getattr(self, name) for name in sizes})
+
+
+def _present(**items: T | None) -> dict[str, T]:
+    """``items`` without the ones this variant does not have (None)."""
+    return {name: item for name, item in items.items() if item is not None}
 
 
 @dataclass
@@ -263,62 +263,30 @@ class MaskGuidedTrainer:
 
     # -- files ---------------------------------------------------------------------------
     def _modules(self) -> dict[str, torch.nn.Module]:
-        mods = {"g": self.gen, "dp": self.d_paired}
-        if self.d_unpaired is not None:
-            mods["du"] = self.d_unpaired
-        if self.parser is not None:
-            mods["parser"] = self.parser
-        return mods
+        """The networks of this variant, by checkpoint file name."""
+        return _present(g=self.gen, dp=self.d_paired, du=self.d_unpaired, parser=self.parser)
 
     def _optims(self) -> dict[str, torch.optim.Optimizer]:
-        opts = {"g": self.g_opt, "dp": self.dp_opt}
-        if self.du_opt is not None:
-            opts["du"] = self.du_opt
-        if self.p_opt is not None:
-            opts["parser"] = self.p_opt
-        return opts
+        """Their optimisers, under the same names."""
+        return _present(g=self.g_opt, dp=self.dp_opt, du=self.du_opt, parser=self.p_opt)
 
     def save_checkpoint(self) -> Path:
-        """Weights (safetensors), optimiser and RNG state, ``state.json``; atomic swap."""
-        from safetensors.torch import save_file
-
-        final, tmp = self.out / CHECKPOINT_DIR, self.out / (CHECKPOINT_DIR + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name, module in self._modules().items():
-            save_file(
-                {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()},
-                str(tmp / f"{name}.safetensors"),
-            )
-        torch.save(
-            {"optim": {k: o.state_dict() for k, o in self._optims().items()}, "rng": self.rng.get_state()},
-            tmp / "optim.pt",
-        )
+        """Weights, optimiser and RNG state, ``state.json`` (see ``checkpoint_folder``)."""
+        extra = {"optim": {k: o.state_dict() for k, o in self._optims().items()}, "rng": self.rng.get_state()}
         state = {**asdict(self.s), "config": asdict(self.config), "model": self.model_config.to_json()}
-        (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
-        old = self.out / (CHECKPOINT_DIR + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-        return final
+        return ckpt.write_checkpoint(self.out, self._modules(), extra, state)
 
     def load_checkpoint(self) -> None:
         """Restore everything from ``out/checkpoint``."""
-        from safetensors.torch import load_file
-
-        folder = self.out / CHECKPOINT_DIR
-        state = json.loads((folder / "state.json").read_text())
+        state = ckpt.read_state(self.out)
         same = state.get("model") == self.model_config.to_json()
         if not same or state["config"]["variant"] != self.config.variant:
             raise ValueError(
-                f"{folder} was trained with other sizes or another variant; "
+                f"{self.out / ckpt.CHECKPOINT_DIR} was trained with other sizes or another variant; "
                 "use the same settings or another --out"
             )
-        for name, module in self._modules().items():
-            module.load_state_dict(load_file(str(folder / f"{name}.safetensors")))
-        extra = torch.load(folder / "optim.pt", weights_only=True)
+        ckpt.load_weights(self.out, self._modules())
+        extra = ckpt.load_extra(self.out)
         for name, opt in self._optims().items():
             opt.load_state_dict(extra["optim"][name])
         self.rng.set_state(extra["rng"])
@@ -379,9 +347,7 @@ def train(
     """
     trainer = MaskGuidedTrainer(config, data)
     out = Path(config.out)
-    has = (out / CHECKPOINT_DIR / "state.json").is_file()
-    if has and not config.resume:
-        raise FileExistsError(f"{out} already holds a checkpoint; pass --resume or another --out")
+    has = ckpt.checkpoint_to_resume(out, config.resume)
     if has:
         trainer.load_checkpoint()
     out.mkdir(parents=True, exist_ok=True)

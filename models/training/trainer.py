@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from torch import nn
 from latent_atelier.models.discriminator import Discriminator
 from latent_atelier.models.discriminator_heads import MaskPredictingDiscriminator
 from latent_atelier.models.training import augment as aug
+from latent_atelier.models.training import checkpoint_folder as ckpt
 from latent_atelier.models.training import furrygan_losses as fl
 from latent_atelier.models.training.config import TrainConfig, channel_table
 from latent_atelier.models.training.data import (
@@ -47,7 +47,6 @@ from latent_atelier.models.training.run_log import LossWindow, RunLog
 from latent_atelier.models.training.samples import save_sample_grid
 
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
-CHECKPOINT_DIR = "checkpoint"
 EXPORT_NAME = "generator_ema.safetensors"
 
 
@@ -332,21 +331,9 @@ class Trainer:
         return path
 
     def save_checkpoint(self) -> Path:
-        """Write weights (safetensors), optimiser + RNG state and ``state.json``; atomic swap."""
-        from safetensors.torch import save_file
-
+        """Write weights, optimiser + RNG state and ``state.json`` (see ``checkpoint_folder``)."""
         s = self.s
-        final = self.out / CHECKPOINT_DIR
-        tmp = self.out / (CHECKPOINT_DIR + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name, module in (("g", s.gen), ("g_ema", s.gen_ema), ("d", s.disc)):
-            tensors = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
-            save_file(tensors, str(tmp / f"{name}.safetensors"))
-        torch.save(
-            {"g_optim": s.g_opt.state_dict(), "d_optim": s.d_opt.state_dict(), "rng": s.rng.get_state()},
-            tmp / "optim.pt",
-        )
+        extra = {"g_optim": s.g_opt.state_dict(), "d_optim": s.d_opt.state_dict(), "rng": s.rng.get_state()}
         state = {
             "step": s.step,
             "config": self.config.to_json(),
@@ -356,31 +343,25 @@ class Trainer:
             "d_warmup_until": self.d_warmup_until,
             "history": self.history,
         }
-        (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
-        old = self.out / (CHECKPOINT_DIR + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-        return final
+        return ckpt.write_checkpoint(self.out, self._networks(), extra, state)
+
+    def _networks(self) -> dict[str, nn.Module]:
+        """The checkpointed networks by file name."""
+        return {"g": self.s.gen, "g_ema": self.s.gen_ema, "d": self.s.disc}
 
     def load_checkpoint(self) -> int:
         """Restore everything from ``out/checkpoint``; returns the step it resumes at."""
-        from safetensors.torch import load_file
-
-        recover_checkpoint(self.out)
-        folder = self.out / CHECKPOINT_DIR
-        state = json.loads((folder / "state.json").read_text())
+        ckpt.recover_checkpoint(self.out)
+        state = ckpt.read_state(self.out)
         s = self.s
         if _without_gamma(state.get("architecture") or {}) != _without_gamma(s.gen.architecture()):
             raise ValueError(
-                f"{folder} was trained with a different architecture {state.get('architecture')}; "
+                f"{self.out / ckpt.CHECKPOINT_DIR} was trained with a different architecture "
+                f"{state.get('architecture')}; "
                 "use the same --arch/--size/widths or another --out"
             )
-        for name, module in (("g", s.gen), ("g_ema", s.gen_ema), ("d", s.disc)):
-            module.load_state_dict(load_file(str(folder / f"{name}.safetensors"), device=str(self.device)))
-        extra = torch.load(folder / "optim.pt", map_location=self.device, weights_only=True)
+        ckpt.load_weights(self.out, self._networks(), self.device)
+        extra = ckpt.load_extra(self.out, self.device)
         s.g_opt.load_state_dict(extra["g_optim"])
         s.d_opt.load_state_dict(extra["d_optim"])
         s.rng.set_state(extra["rng"].cpu())
@@ -416,16 +397,6 @@ class Trainer:
             built.gamma = ema.gamma = gamma
 
 
-def recover_checkpoint(out: Path) -> bool:
-    """After a kill between the two renames of :meth:`Trainer.save_checkpoint`, put the
-    previous complete checkpoint (``checkpoint.old``) back; True if a checkpoint exists."""
-    final, old = out / CHECKPOINT_DIR, out / (CHECKPOINT_DIR + ".old")
-    if not (final / "state.json").is_file() and (old / "state.json").is_file():
-        shutil.rmtree(final, ignore_errors=True)
-        old.rename(final)
-    return (final / "state.json").is_file()
-
-
 def _without_gamma(arch: dict) -> dict:
     """An architecture dict minus FurryGAN's ``gamma`` (a schedule value, not a shape)."""
     return {k: v for k, v in arch.items() if k != "gamma"}
@@ -440,9 +411,7 @@ def _select(p: aug.AugmentParams, n: int) -> aug.AugmentParams:
 def _begin(trainer: Trainer, log: RunLog) -> None:
     """Resume, initialise from a generator or start fresh, and say which in the log."""
     config, out = trainer.config, trainer.out
-    has_checkpoint = recover_checkpoint(out)
-    if has_checkpoint and not config.resume:
-        raise FileExistsError(f"{out} already holds a checkpoint; pass resume (--resume) or another out dir")
+    has_checkpoint = ckpt.checkpoint_to_resume(out, config.resume, "resume (--resume)")
     base = {
         "threads": torch.get_num_threads(),
         "bf16": trainer.amp,

@@ -49,6 +49,12 @@ def tiny_config(data, out, **kw) -> TrainConfig:
     return TrainConfig(**(args | kw))
 
 
+def tiny_cli_args(data) -> list[str]:
+    """The command-line options of :func:`tiny_config`'s network, without sample grids."""
+    tiny = "--size 32 --batch 4 --style-dim 32 --channels 4:16,8:16,16:16,32:16 --threads 1 --sample-every 0"
+    return ["--data", str(data), *tiny.split()]
+
+
 def test_tiny_furrygan_trains_with_bounded_masks(image_dir, tmp_path):
     from latent_atelier.models.checkpoints import load_generator
 
@@ -202,24 +208,7 @@ def test_cli_run_trains_and_reports_bad_settings(image_dir, tmp_path, capsys):
     from latent_atelier.models.training.cli import main
 
     out = tmp_path / "cli"
-    common = [
-        "--data",
-        str(image_dir),
-        "--out",
-        str(out),
-        "--size",
-        "32",
-        "--batch",
-        "4",
-        "--style-dim",
-        "32",
-        "--channels",
-        "4:16,8:16,16:16,32:16",
-        "--threads",
-        "1",
-        "--sample-every",
-        "0",
-    ]
+    common = [*tiny_cli_args(image_dir), "--out", str(out)]
     assert main([*common, "--iters", "2"]) == 0
     assert (out / "generator_ema.safetensors").is_file()
     assert main([*common, "--iters", "3"]) == 2  # has a checkpoint but no --resume
@@ -280,25 +269,12 @@ def test_killed_run_resumes_bit_identically(image_dir, tmp_path):
     import sys
     import time
 
+    from latent_atelier.models.training.checkpoint_folder import recover_checkpoint
     from latent_atelier.models.training.cli import main
     from latent_atelier.models.training.run_log import read_log
-    from latent_atelier.models.training.trainer import recover_checkpoint
 
     common = [
-        "--data",
-        str(image_dir),
-        "--size",
-        "32",
-        "--batch",
-        "4",
-        "--style-dim",
-        "32",
-        "--channels",
-        "4:16,8:16,16:16,32:16",
-        "--threads",
-        "1",
-        "--sample-every",
-        "0",
+        *tiny_cli_args(image_dir),
         "--fine-fade-in",
         "10",
         "--binarization-decay",
@@ -429,7 +405,7 @@ def test_run_log_drops_lines_after_the_checkpoint_and_skips_a_torn_line(tmp_path
 
 
 def test_a_checkpoint_swap_cut_short_is_recovered(image_dir, tmp_path):
-    from latent_atelier.models.training.trainer import recover_checkpoint
+    from latent_atelier.models.training.checkpoint_folder import recover_checkpoint
 
     train(tiny_config(image_dir, tmp_path / "r", iters=2))
     ck = tmp_path / "r" / "checkpoint"

@@ -1,0 +1,82 @@
+"""The checkpoint folder every trainer writes (``RUN_DIR/checkpoint``), atomically.
+
+It holds one ``<name>.safetensors`` per network, ``optim.pt`` (optimiser and RNG states:
+tensors and plain containers, read back with ``weights_only=True``) and ``state.json``
+(step, settings, architecture). A save builds ``checkpoint.tmp`` and swaps it in with two
+renames, so a kill at any point leaves one whole checkpoint: the new one, the previous one,
+or the previous one as ``checkpoint.old``, which :func:`recover_checkpoint` puts back.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+CHECKPOINT_DIR = "checkpoint"
+
+
+def write_checkpoint(
+    out: Path, modules: Mapping[str, nn.Module], extra: dict[str, Any], state: dict[str, Any]
+) -> Path:
+    """Write ``modules``' weights, ``extra`` (``optim.pt``) and ``state`` (``state.json``) as
+    ``out/checkpoint``, replacing the previous one only once the new one is complete."""
+    from safetensors.torch import save_file
+
+    final, tmp, old = (out / (CHECKPOINT_DIR + suffix) for suffix in ("", ".tmp", ".old"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name, module in modules.items():
+        tensors = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
+        save_file(tensors, str(tmp / f"{name}.safetensors"))
+    torch.save(extra, tmp / "optim.pt")
+    (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def recover_checkpoint(out: Path) -> bool:
+    """After a kill between the two renames of :func:`write_checkpoint`, put the previous
+    complete checkpoint (``checkpoint.old``) back; True if a checkpoint exists."""
+    final, old = out / CHECKPOINT_DIR, out / (CHECKPOINT_DIR + ".old")
+    if not (final / "state.json").is_file() and (old / "state.json").is_file():
+        shutil.rmtree(final, ignore_errors=True)
+        old.rename(final)
+    return (final / "state.json").is_file()
+
+
+def checkpoint_to_resume(out: Path, resume: bool, resume_hint: str = "--resume") -> bool:
+    """True if ``out`` holds a checkpoint (recovered if need be) to resume from; raise
+    FileExistsError when it does but ``resume`` is off, so no run is overwritten."""
+    found = recover_checkpoint(out)
+    if found and not resume:
+        raise FileExistsError(f"{out} already holds a checkpoint; pass {resume_hint} or another --out")
+    return found
+
+
+def read_state(out: Path) -> dict[str, Any]:
+    """``out/checkpoint/state.json``."""
+    return json.loads((out / CHECKPOINT_DIR / "state.json").read_text())
+
+
+def load_weights(out: Path, modules: Mapping[str, nn.Module], device: str | torch.device = "cpu") -> None:
+    """Load each module's ``<name>.safetensors`` of ``out/checkpoint`` onto ``device``."""
+    from safetensors.torch import load_file
+
+    folder = out / CHECKPOINT_DIR
+    for name, module in modules.items():
+        module.load_state_dict(load_file(str(folder / f"{name}.safetensors"), device=str(device)))
+
+
+def load_extra(out: Path, map_location: str | torch.device | None = None) -> dict[str, Any]:
+    """The optimiser and RNG states (``optim.pt``) of ``out/checkpoint``, tensors only."""
+    return torch.load(out / CHECKPOINT_DIR / "optim.pt", map_location=map_location, weights_only=True)
