@@ -38,6 +38,7 @@ from torch import nn
 
 from latent_atelier.models.architectures import build_generator, generator_class
 from latent_atelier.models.atomic import atomic_write_bytes
+from latent_atelier.models.generator_parts import default_channels
 from latent_atelier.models.layers import BLUR_KERNEL, make_kernel
 from latent_atelier.models.safe_pickle import (
     FreshSubclass,
@@ -49,7 +50,7 @@ from latent_atelier.models.safe_pickle import (
     restricted_loads,
     scan,
 )
-from latent_atelier.models.stylegan2 import StyleGAN2Generator, default_channels
+from latent_atelier.models.stylegan2 import StyleGAN2Generator
 from latent_atelier.models.untrusted import check_zip, human_bytes, read_zip_entry, zip_entry_count
 
 FORMAT_NAME = "latent-atelier-generator"

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from latent_atelier.models.generator_parts import resolutions, width_table
 from latent_atelier.models.layers import ConvLayer, EqualLinear, ResBlock
-from latent_atelier.models.stylegan2 import default_channels, resolutions
 
 
 def minibatch_stddev(x: torch.Tensor, group_size: int = 4, n_feat: int = 1) -> torch.Tensor:
@@ -45,13 +45,7 @@ class Discriminator(nn.Module):
         channels: Mapping[int | str, int] | None = None,
     ) -> None:
         super().__init__()
-        if size < 8 or size & (size - 1):
-            raise ValueError(f"size must be a power of two >= 8, got {size}")
-        table = default_channels(channel_multiplier)
-        table.update({int(k): int(v) for k, v in (channels or {}).items()})
-        missing = [r for r in resolutions(size) if r not in table]
-        if missing:
-            raise ValueError(f"no channel width for resolutions {missing}; add them to channels")
+        table, _ = width_table(size, channel_multiplier, channels)
         self.size = size
         self.channels = {r: table[r] for r in resolutions(size)}
         convs: list[nn.Module] = [ConvLayer(3, table[size], 1)]

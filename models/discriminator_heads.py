@@ -14,17 +14,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from latent_atelier.models.discriminator import Discriminator, minibatch_stddev
-from latent_atelier.models.layers import ConvLayer
+from latent_atelier.models.layers import ConvLayer, minmax_normalise
 
 MASK_RESOLUTION = 16
 MASK_HEAD_CHANNELS = 32
-
-
-def _minmax(x: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
-    flat = x.flatten(1)
-    lo = flat.min(dim=1).values.view(-1, 1, 1, 1)
-    hi = flat.max(dim=1).values.view(-1, 1, 1, 1)
-    return (x - lo) / (hi - lo + eps)
 
 
 class MaskPredictorHead(nn.Module):
@@ -38,7 +31,7 @@ class MaskPredictorHead(nn.Module):
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
         out = (self.conv2(self.conv1(feat)) + self.skip(feat)) / math.sqrt(2.0)
-        return _minmax(F.relu(out).mean(dim=1, keepdim=True).float())
+        return minmax_normalise(F.relu(out).mean(dim=1, keepdim=True).float())
 
 
 class MaskPredictingDiscriminator(nn.Module):

@@ -24,30 +24,26 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latent_atelier.models.generator import Hook, Latent, LatentShapeError, Synthesis
+from latent_atelier.models.generator import Hook, Latent, LatentShapeError, Synthesis, run_hook
+from latent_atelier.models.generator_parts import (
+    LayerCounts,
+    default_channels,
+    mapping_network,
+    noise_buffers,
+    resolutions,
+    stored_noise,
+    width_table,
+)
 from latent_atelier.models.latent_mixin import LatentMixin
-from latent_atelier.models.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
-from latent_atelier.models.stylegan2 import default_channels, resolutions
+from latent_atelier.models.layers import ConstantInput, StyledConv, ToRGB, minmax_normalise
 
 MASK_HEAD_CHANNELS = 32
-
-
-def _mapping(dim: int, n_mlp: int, lr_mlp: float) -> nn.Sequential:
-    layers = [EqualLinear(dim, dim, lr_mul=lr_mlp, activation="fused_lrelu") for _ in range(n_mlp)]
-    return nn.Sequential(PixelNorm(), *layers)
-
-
-def minmax_normalise(x: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
-    """Scale each sample of ``(B, 1, H, W)`` to [0, 1] by its own min and max."""
-    flat = x.flatten(1)
-    lo = flat.min(dim=1).values.view(-1, 1, 1, 1)
-    hi = flat.max(dim=1).values.view(-1, 1, 1, 1)
-    return (x - lo) / (hi - lo + eps)
 
 
 class FurryGAN(LatentMixin, nn.Module):
@@ -61,6 +57,10 @@ class FurryGAN(LatentMixin, nn.Module):
 
     arch = "furrygan"
     latent_groups = ("fg", "bg")
+    architecture_fields = (
+        *("size", "style_dim", "n_mlp", "channel_multiplier", "lr_mlp"),
+        *("ch_ratio", "channels", "gamma"),
+    )
 
     def __init__(
         self,
@@ -74,17 +74,10 @@ class FurryGAN(LatentMixin, nn.Module):
         gamma: float = 1.0,
     ) -> None:
         super().__init__()
-        if size < 8 or size & (size - 1):
-            raise ValueError(f"size must be a power of two >= 8, got {size}")
+        table, given = width_table(size, channel_multiplier, channels)
         if len(ch_ratio) != 2 or min(ch_ratio) < 1:
             raise ValueError(f"ch_ratio must be two positive ints (fg, bg), got {ch_ratio}")
         parts = sum(ch_ratio)
-        table = default_channels(channel_multiplier)
-        given = {int(k): int(v) for k, v in (channels or {}).items()}
-        table.update(given)
-        missing = [r for r in resolutions(size) if r not in table]
-        if missing:
-            raise ValueError(f"no channel width for resolutions {missing}; add them to channels")
         too_small = [r for r in resolutions(size) if table[r] < parts]
         if too_small or style_dim < parts:
             raise ValueError(f"widths and style_dim must be >= sum(ch_ratio) = {parts}")
@@ -101,24 +94,18 @@ class FurryGAN(LatentMixin, nn.Module):
         self.channels_fg = {r: table[r] // parts * self.ch_ratio[0] for r in resolutions(size)}
         self.channels_bg = {r: table[r] // parts * self.ch_ratio[1] for r in resolutions(size)}
 
-        self.style_fg = _mapping(self.style_dim_fg, n_mlp, lr_mlp)
-        self.style_bg = _mapping(self.style_dim_bg, n_mlp, lr_mlp)
+        self.style_fg = mapping_network(self.style_dim_fg, n_mlp, lr_mlp)
+        self.style_bg = mapping_network(self.style_dim_bg, n_mlp, lr_mlp)
         self.input_fg = ConstantInput(self.channels_fg[4])
         self.input_bg = ConstantInput(self.channels_bg[4])
         self.conv1_fg = StyledConv(self.channels_fg[4], self.channels_fg[4], 3, self.style_dim_fg)
         self.conv1_bg = StyledConv(self.channels_bg[4], self.channels_bg[4], 3, self.style_dim_bg)
 
-        self.log_size = int(math.log2(size))
-        self.num_layers = (self.log_size - 2) * 2 + 1
-        self.n_latent = self.log_size * 2 - 2
+        counts = LayerCounts.of(size)
+        self.log_size, self.num_layers, self.n_latent = counts.log_size, counts.num_layers, counts.n_latent
         self.convs_fg = self._branch(self.channels_fg, self.style_dim_fg)
         self.convs_bg = self._branch(self.channels_bg, self.style_dim_bg)
-        self.noises = nn.Module()
-        shapes: list[tuple[int, int]] = []
-        for i in range(self.num_layers):
-            res = 2 ** ((i + 5) // 2)
-            shapes.append((res, res))
-            self.noises.register_buffer(f"noise_{i}", torch.randn(1, 1, res, res))
+        self.noises, shapes = noise_buffers(self.num_layers)
         self.noise_shapes = [*shapes, (size, size), (size, size)]
 
         c_fg, c_bg = self.channels_fg[size], self.channels_bg[size]
@@ -144,26 +131,6 @@ class FurryGAN(LatentMixin, nn.Module):
         return convs
 
     # -- description --------------------------------------------------------------------
-    def architecture(self) -> dict:
-        """JSON-able config: ``arch`` plus every constructor argument."""
-        channels = {str(k): v for k, v in self._channels_arg.items()} if self._channels_arg else None
-        return {
-            "arch": self.arch,
-            "size": self.size,
-            "style_dim": self.style_dim,
-            "n_mlp": self.n_mlp,
-            "channel_multiplier": self.channel_multiplier,
-            "lr_mlp": self.lr_mlp,
-            "ch_ratio": list(self.ch_ratio),
-            "channels": channels,
-            "gamma": self.gamma,
-        }
-
-    @classmethod
-    def from_architecture(cls, config: Mapping) -> FurryGAN:
-        """Build an (untrained) generator from :meth:`architecture`'s dict."""
-        return cls(**{k: v for k, v in config.items() if k != "arch"})
-
     @classmethod
     def from_official_state_dict(cls, state: Mapping[str, torch.Tensor]) -> FurryGAN:
         """A generator holding an official FurryGAN ``g_ema`` state dict (loaded strictly)."""
@@ -184,11 +151,6 @@ class FurryGAN(LatentMixin, nn.Module):
         """Size of ``z``: the foreground style width; ``z_bg`` is its leading part."""
         return self.style_dim_fg
 
-    @property
-    def device(self) -> torch.device:
-        """Where the weights live."""
-        return self.input_fg.input.device
-
     # -- latents ------------------------------------------------------------------------
     def mapping(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
         """``z`` ``(B, style_dim_fg)`` -> ``{"fg": w_fg, "bg": w_bg}`` (z_bg = z[:, :dim_bg])."""
@@ -202,29 +164,15 @@ class FurryGAN(LatentMixin, nn.Module):
 
     def stored_noise(self, batch: int = 1) -> list[torch.Tensor]:
         """The checkpoint's fixed maps (``noises.noise_i``) plus zero mask-head noise."""
-        fixed = [getattr(self.noises, f"noise_{i}").repeat(batch, 1, 1, 1) for i in range(self.num_layers)]
+        fixed = stored_noise(self.noises, self.num_layers, batch)
         heads = [torch.zeros(batch, 1, self.size, self.size, device=self.device) for _ in range(2)]
         return fixed + heads
 
     # -- synthesis ----------------------------------------------------------------------
-    def synthesize(
-        self,
-        latent: Latent,
-        *,
-        return_alpha: bool = False,
-        hooks: Mapping[str, Hook] | None = None,
-    ) -> Synthesis:
-        """Draw the composite ``(B, 3, H, W)``; with ``return_alpha`` also alpha, coarse, fine, fg, bg."""
-        self.validate_latent(latent)
-        self.check_hooks(hooks)
-        parts = self.layers(latent.w["fg"], latent.w["bg"], latent.noise, hooks or {})
-        if not return_alpha:
-            return Synthesis(image=parts["image"])
-        return Synthesis(**parts)
-
-    def forward(self, latent: Latent, hooks: Mapping[str, Hook] | None = None) -> torch.Tensor:
-        """The composite image of :meth:`synthesize`."""
-        return self.synthesize(latent, hooks=hooks).image
+    def draw(self, latent: Latent, return_alpha: bool, hooks: Mapping[str, Hook]) -> Synthesis:
+        """The composite ``(B, 3, H, W)``; with ``return_alpha`` also alpha, coarse, fine, fg, bg."""
+        parts = self.layers(latent.w["fg"], latent.w["bg"], latent.noise, hooks)
+        return Synthesis(**parts) if return_alpha else Synthesis(image=parts["image"])
 
     def layers(
         self,
@@ -234,13 +182,7 @@ class FurryGAN(LatentMixin, nn.Module):
         hooks: Mapping[str, Hook] | None = None,
     ) -> dict[str, torch.Tensor]:
         """Every output: ``image``, ``alpha``, ``coarse``, ``fine``, ``fg``, ``bg`` (the trainer's view)."""
-        hooks = hooks or {}
-
-        def hooked(name: str, out: torch.Tensor) -> torch.Tensor:
-            fn = hooks.get(name)
-            replaced = fn(out) if fn is not None else None
-            return out if replaced is None else replaced
-
+        hooked = partial(run_hook, hooks or {})
         feat = hooked("input_fg", self.input_fg(w_fg.shape[0]))
         feat = hooked("conv1_fg", self.conv1_fg(feat, w_fg[:, 0], noise[0]))
         feat = self._run_convs("fg", self.convs_fg, feat, w_fg, noise, hooked)

@@ -32,6 +32,14 @@ class LatentShapeError(ValueError):
     """A latent does not fit the generator (or file) it is used with."""
 
 
+def run_hook(hooks: Mapping[str, Hook], name: str, out: torch.Tensor) -> torch.Tensor:
+    """Layer ``name``'s output ``out`` after its hook, if it has one (a hook returning None
+    leaves the output as it was)."""
+    fn = hooks.get(name)
+    replaced = fn(out) if fn is not None else None
+    return out if replaced is None else replaced
+
+
 @dataclass
 class Latent:
     """W+ rows per latent group plus the noise maps; the full input of a synthesis."""
@@ -77,25 +85,23 @@ class Latent:
         return Latent(w, noise)
 
     def validate(self, gen: Generator) -> None:
-        """Raise :class:`LatentShapeError` unless this latent fits ``gen``."""
+        """Raise :class:`LatentShapeError` unless this latent has ``gen``'s groups, W+ shapes
+        and noise maps (every generator checks its input with this before drawing)."""
+        model = type(gen).__name__
         expected = gen.latent_shapes()
         if set(self.w) != set(expected):
-            raise LatentShapeError(
-                f"latent groups {sorted(self.w)} do not match the model's {sorted(expected)}"
-            )
+            raise LatentShapeError(f"latent has groups {sorted(self.w)}, {model} needs {sorted(expected)}")
         for name, (rows, dim) in expected.items():
-            shape = tuple(self.w[name].shape[1:])
-            if shape != (rows, dim):
-                raise LatentShapeError(
-                    f"latent group '{name}' has rows x dim {shape}, the model needs {(rows, dim)}"
-                )
+            w = self.w[name]
+            if w.ndim != 3 or tuple(w.shape[1:]) != (rows, dim):
+                raise LatentShapeError(f"W+ '{name}' is {tuple(w.shape)}, {model} needs (B, {rows}, {dim})")
         if len(self.noise) != len(gen.noise_shapes):
             raise LatentShapeError(
-                f"latent has {len(self.noise)} noise maps, the model needs {len(gen.noise_shapes)}"
+                f"latent has {len(self.noise)} noise maps, {model} needs {len(gen.noise_shapes)}"
             )
         for i, (n, hw) in enumerate(zip(self.noise, gen.noise_shapes)):
             if tuple(n.shape[-2:]) != tuple(hw):
-                raise LatentShapeError(f"noise map {i} is {tuple(n.shape[-2:])}, the model needs {tuple(hw)}")
+                raise LatentShapeError(f"noise map {i} is {tuple(n.shape[-2:])}, {model} needs {tuple(hw)}")
 
     # -- files -------------------------------------------------------------------------
     def to_bytes(self) -> bytes:

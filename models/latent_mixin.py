@@ -1,28 +1,35 @@
-"""The latent helpers StyleGAN2 and FurryGAN share: mean W, mean and random latents, checks.
+"""What StyleGAN2 and FurryGAN share around their networks: mean W, mean and random
+latents, checked synthesis and rebuilding from an architecture dict.
 
 A generator using :class:`LatentMixin` provides ``mapping(z) -> {group: (B, dim)}``,
-``z_dim()``, ``latent_shapes()``, ``noise_shapes``, ``n_latent``, ``layer_names``, ``device``
-and ``mapping_parameters()``; it may override :meth:`fixed_mean_w_groups` with a mean W
-read from a checkpoint.
+``z_dim()``, ``latent_shapes()``, ``noise_shapes``, ``n_latent``, ``layer_names``, ``device``,
+``mapping_parameters()`` and ``draw(latent, return_alpha, hooks)``; it may override
+:meth:`fixed_mean_w_groups` with a mean W read from a checkpoint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TypeVar, cast
 
 import torch
 
-from latent_atelier.models.generator import Hook, Latent, LatentShapeError, noise_maps, repeat_rows
+from latent_atelier.models.generator import Generator, Hook, Latent, Synthesis, noise_maps, repeat_rows
 
 MEAN_LATENT_SEED = 0x5EED
+_G = TypeVar("_G", bound="LatentMixin")
 
 
 class LatentMixin:
     """Mean and random latents and latent/hook validation, for any latent groups."""
 
+    arch: str
     n_latent: int
     noise_shapes: list
     layer_names: tuple
+    #: the constructor arguments :meth:`architecture` records, in order
+    architecture_fields: tuple[str, ...] = ()
+    _channels_arg: dict[int, int] | None = None
 
     def mapping(self, z: torch.Tensor) -> dict[str, torch.Tensor]:  # pragma: no cover - protocol
         raise NotImplementedError
@@ -37,8 +44,49 @@ class LatentMixin:
         raise NotImplementedError
 
     @property
-    def device(self) -> torch.device:  # pragma: no cover - protocol
+    def device(self) -> torch.device:
+        """Where the weights live."""
+        return next(cast(torch.nn.Module, self).parameters()).device
+
+    def draw(
+        self, latent: Latent, return_alpha: bool, hooks: Mapping[str, Hook]
+    ) -> Synthesis:  # pragma: no cover - protocol
         raise NotImplementedError
+
+    def architecture(self) -> dict:
+        """JSON-able config: ``arch`` plus every constructor argument (``architecture_fields``)."""
+        config: dict = {"arch": self.arch}
+        given = self._channels_arg  # the widths given, not the whole table
+        for name in self.architecture_fields:
+            if name == "channels":
+                config[name] = {str(k): v for k, v in given.items()} if given else None
+            else:
+                value = getattr(self, name)
+                config[name] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    @classmethod
+    def from_architecture(cls: type[_G], config: Mapping) -> _G:
+        """Build an (untrained) generator from :meth:`architecture`'s dict."""
+        return cls(**{k: v for k, v in config.items() if k != "arch"})
+
+    def synthesize(
+        self,
+        latent: Latent,
+        *,
+        return_alpha: bool = False,
+        hooks: Mapping[str, Hook] | None = None,
+    ) -> Synthesis:
+        """Check ``latent`` and ``hooks`` against this model, then draw: the image, and with
+        ``return_alpha`` whatever matte the model has. ``hooks`` maps layer names (see
+        ``layer_names``) to functions that see the layer output and may replace it."""
+        latent.validate(cast("Generator", self))
+        self.check_hooks(hooks)
+        return self.draw(latent, return_alpha, hooks or {})
+
+    def forward(self, latent: Latent, hooks: Mapping[str, Hook] | None = None) -> torch.Tensor:
+        """The image of :meth:`synthesize` (``nn.Module.__call__``)."""
+        return self.synthesize(latent, hooks=hooks).image
 
     def fixed_mean_w_groups(self) -> dict[str, torch.Tensor] | None:
         """A mean W per group given by a checkpoint, or None (then it is estimated)."""
@@ -87,22 +135,6 @@ class LatentMixin:
                 means = self.mean_w()
                 w = {k: means[k] + truncation * (v - means[k]) for k, v in w.items()}
         return self.latent_from_w(w, noise)
-
-    def validate_latent(self, latent: Latent) -> None:
-        """Raise :class:`LatentShapeError` unless ``latent`` has this model's groups and shapes."""
-        shapes = self.latent_shapes()
-        if set(latent.w) != set(shapes):
-            raise LatentShapeError(
-                f"latent has groups {sorted(latent.w)}, {type(self).__name__} needs {sorted(shapes)}"
-            )
-        for name, (rows, dim) in shapes.items():
-            w = latent.w[name]
-            if w.ndim != 3 or tuple(w.shape[1:]) != (rows, dim):
-                raise LatentShapeError(f"W+ '{name}' is {tuple(w.shape)}, the model needs (B, {rows}, {dim})")
-        if len(latent.noise) != len(self.noise_shapes):
-            raise LatentShapeError(
-                f"latent has {len(latent.noise)} noise maps, the model needs {len(self.noise_shapes)}"
-            )
 
     def check_hooks(self, hooks: Mapping[str, Hook] | None) -> None:
         """Raise KeyError naming hooks on layers this model does not have."""

@@ -453,3 +453,12 @@ class ResBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (self.conv2(self.conv1(x)) + self.skip(x)) / math.sqrt(2.0)
+
+
+def minmax_normalise(x: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
+    """Scale each sample of ``(B, 1, H, W)`` to [0, 1] by its own min and max (the mask heads
+    of the FurryGAN generator and of its discriminator)."""
+    flat = x.flatten(1)
+    lo = flat.min(dim=1).values.view(-1, 1, 1, 1)
+    hi = flat.max(dim=1).values.view(-1, 1, 1, 1)
+    return (x - lo) / (hi - lo + eps)

@@ -20,36 +20,23 @@ Hookable layers (``layer_names``, in execution order) and what each outputs:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
+from functools import partial
 
 import torch
 from torch import nn
 
-from latent_atelier.models.generator import Hook, Latent, Synthesis
+from latent_atelier.models.generator import Hook, Latent, Synthesis, run_hook
+from latent_atelier.models.generator_parts import (
+    LayerCounts,
+    mapping_network,
+    noise_buffers,
+    resolutions,
+    stored_noise,
+    width_table,
+)
 from latent_atelier.models.latent_mixin import LatentMixin
-from latent_atelier.models.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
-
-
-def default_channels(channel_multiplier: int = 2) -> dict[int, int]:
-    """rosinality's width table: feature channels per resolution."""
-    cm = channel_multiplier
-    return {
-        4: 512,
-        8: 512,
-        16: 512,
-        32: 512,
-        64: 256 * cm,
-        128: 128 * cm,
-        256: 64 * cm,
-        512: 32 * cm,
-        1024: 16 * cm,
-    }
-
-
-def resolutions(size: int) -> list[int]:
-    """Every resolution a generator of ``size`` works at: 4, 8, ..., size."""
-    return [2**i for i in range(2, int(math.log2(size)) + 1)]
+from latent_atelier.models.layers import ConstantInput, StyledConv, ToRGB
 
 
 class StyleGAN2Generator(LatentMixin, nn.Module):
@@ -61,6 +48,7 @@ class StyleGAN2Generator(LatentMixin, nn.Module):
 
     arch = "stylegan2"
     latent_groups = ("w",)
+    architecture_fields = ("size", "style_dim", "n_mlp", "channel_multiplier", "lr_mlp", "channels")
 
     def __init__(
         self,
@@ -72,14 +60,7 @@ class StyleGAN2Generator(LatentMixin, nn.Module):
         channels: Mapping[int | str, int] | None = None,
     ) -> None:
         super().__init__()
-        if size < 8 or size & (size - 1):
-            raise ValueError(f"size must be a power of two >= 8, got {size}")
-        table = default_channels(channel_multiplier)
-        given = {int(k): int(v) for k, v in (channels or {}).items()}
-        table.update(given)
-        missing = [r for r in resolutions(size) if r not in table]
-        if missing:
-            raise ValueError(f"no channel width for resolutions {missing}; add them to channels")
+        table, given = width_table(size, channel_multiplier, channels)
         self.size = self.resolution = size
         self.style_dim = style_dim
         self.n_mlp = n_mlp
@@ -88,30 +69,18 @@ class StyleGAN2Generator(LatentMixin, nn.Module):
         self._channels_arg = {r: given[r] for r in sorted(given)} if channels else None
         self.channels = {r: table[r] for r in resolutions(size)}
 
-        self.style = nn.Sequential(
-            PixelNorm(),
-            *[
-                EqualLinear(style_dim, style_dim, lr_mul=lr_mlp, activation="fused_lrelu")
-                for _ in range(n_mlp)
-            ],
-        )
+        self.style = mapping_network(style_dim, n_mlp, lr_mlp)
         c4 = self.channels[4]
         self.input = ConstantInput(c4)
         self.conv1 = StyledConv(c4, c4, 3, style_dim)
         self.to_rgb1 = ToRGB(c4, style_dim, upsample=False)
 
-        self.log_size = int(math.log2(size))
-        self.num_layers = (self.log_size - 2) * 2 + 1
-        self.n_latent = self.log_size * 2 - 2
+        counts = LayerCounts.of(size)
+        self.log_size, self.num_layers, self.n_latent = counts.log_size, counts.num_layers, counts.n_latent
         self.convs = nn.ModuleList()
         self.upsamples = nn.ModuleList()  # empty; kept so the module tree matches rosinality
         self.to_rgbs = nn.ModuleList()
-        self.noises = nn.Module()
-        self.noise_shapes: list[tuple[int, int]] = []
-        for i in range(self.num_layers):
-            res = 2 ** ((i + 5) // 2)
-            self.noise_shapes.append((res, res))
-            self.noises.register_buffer(f"noise_{i}", torch.randn(1, 1, res, res))
+        self.noises, self.noise_shapes = noise_buffers(self.num_layers)
 
         names = ["input", "conv1", "to_rgb1"]
         in_ch = c4
@@ -127,24 +96,6 @@ class StyleGAN2Generator(LatentMixin, nn.Module):
         self._mean_w_fixed: torch.Tensor | None = None
 
     # -- description --------------------------------------------------------------------
-    def architecture(self) -> dict:
-        """JSON-able config: ``arch`` plus every constructor argument."""
-        return {
-            "arch": self.arch,
-            "size": self.size,
-            "style_dim": self.style_dim,
-            "n_mlp": self.n_mlp,
-            "channel_multiplier": self.channel_multiplier,
-            "lr_mlp": self.lr_mlp,
-            "channels": ({str(k): v for k, v in self._channels_arg.items()} if self._channels_arg else None),
-        }
-
-    @classmethod
-    def from_architecture(cls, config: Mapping) -> StyleGAN2Generator:
-        """Build an (untrained) generator from :meth:`architecture`'s dict."""
-        kwargs = {k: v for k, v in config.items() if k != "arch"}
-        return cls(**kwargs)
-
     def latent_shapes(self) -> dict[str, tuple[int, int]]:
         """``{"w": (n_latent, style_dim)}``."""
         return {"w": (self.n_latent, self.style_dim)}
@@ -152,11 +103,6 @@ class StyleGAN2Generator(LatentMixin, nn.Module):
     def z_dim(self) -> int:
         """Size of ``z``: equal to ``style_dim``."""
         return self.style_dim
-
-    @property
-    def device(self) -> torch.device:
-        """Where the weights live."""
-        return self.input.input.device
 
     # -- latents ------------------------------------------------------------------------
     def mapping(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -182,41 +128,14 @@ class StyleGAN2Generator(LatentMixin, nn.Module):
 
     def stored_noise(self, batch: int = 1) -> list[torch.Tensor]:
         """The checkpoint's fixed noise maps (``noises.noise_i``), repeated over ``batch``."""
-        return [getattr(self.noises, f"noise_{i}").repeat(batch, 1, 1, 1) for i in range(self.num_layers)]
+        return stored_noise(self.noises, self.num_layers, batch)
 
     # -- synthesis ----------------------------------------------------------------------
-    def synthesize(
-        self,
-        latent: Latent,
-        *,
-        return_alpha: bool = False,
-        hooks: Mapping[str, Hook] | None = None,
-    ) -> Synthesis:
-        """Draw ``(B, 3, H, W)`` images in about [-1, 1] from W+ rows and noise maps.
-
-        StyleGAN2 has no matte: ``return_alpha`` is accepted and ``alpha`` stays None.
-        ``hooks`` maps layer names (see ``layer_names``) to functions that see the layer
-        output and may return a replacement.
-        """
+    def draw(self, latent: Latent, return_alpha: bool, hooks: Mapping[str, Hook]) -> Synthesis:
+        """Images ``(B, 3, H, W)`` in about [-1, 1] from W+ rows and noise maps (see
+        :meth:`synthesize`). StyleGAN2 has no matte: ``alpha`` stays None."""
         del return_alpha
-        self.validate_latent(latent)
-        self.check_hooks(hooks)
-        w = latent.w["w"]
-        image = self._run(w, latent.noise, hooks or {})
-        return Synthesis(image=image)
-
-    def forward(self, latent: Latent, hooks: Mapping[str, Hook] | None = None) -> torch.Tensor:
-        """The image tensor of :meth:`synthesize`."""
-        return self.synthesize(latent, hooks=hooks).image
-
-    def _run(self, w: torch.Tensor, noise: list[torch.Tensor], hooks: Mapping[str, Hook]) -> torch.Tensor:
-        def hooked(name: str, out: torch.Tensor) -> torch.Tensor:
-            fn = hooks.get(name)
-            if fn is None:
-                return out
-            replaced = fn(out)
-            return out if replaced is None else replaced
-
+        w, noise, hooked = latent.w["w"], latent.noise, partial(run_hook, hooks)
         out = hooked("input", self.input(w.shape[0]))
         out = hooked("conv1", self.conv1(out, w[:, 0], noise[0]))
         skip = hooked("to_rgb1", self.to_rgb1(out, w[:, 1]))
@@ -225,4 +144,4 @@ class StyleGAN2Generator(LatentMixin, nn.Module):
             out = hooked(f"convs.{2 * k}", self.convs[2 * k](out, w[:, row], noise[row]))
             out = hooked(f"convs.{2 * k + 1}", self.convs[2 * k + 1](out, w[:, row + 1], noise[row + 1]))
             skip = hooked(f"to_rgbs.{k}", to_rgb(out, w[:, row + 2], skip))
-        return skip
+        return Synthesis(image=skip)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from latent_atelier.models.architectures import ARCHITECTURES as ARCHES
-from latent_atelier.models.stylegan2 import default_channels, resolutions
+from latent_atelier.models.generator_parts import default_channels, resolutions
 
 
 @dataclass

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from latent_atelier.models.generator import Generator, Latent, LatentShapeError
+from latent_atelier.models.generator import Generator
 from latent_atelier.models.stylegan2 import StyleGAN2Generator
 
 TINY = {4: 16, 8: 16, 16: 16, 32: 16}
@@ -20,17 +20,7 @@ def tiny(**kw) -> StyleGAN2Generator:
 
 def rosinality_keys(size: int, n_mlp: int, style_dim: int = 512, cm: int = 2) -> dict:
     """Key -> shape of rosinality's Generator.state_dict(), written from its layout."""
-    widths = {
-        4: 512,
-        8: 512,
-        16: 512,
-        32: 512,
-        64: 256 * cm,
-        128: 128 * cm,
-        256: 64 * cm,
-        512: 32 * cm,
-        1024: 16 * cm,
-    }
+    widths = {r: 512 if r <= 32 else 2**14 * cm // r for r in (2**i for i in range(2, 11))}
     keys: dict[str, tuple] = {}
     for i in range(1, n_mlp + 1):
         keys[f"style.{i}.weight"] = (style_dim, style_dim)
@@ -195,19 +185,6 @@ def test_gradients_reach_w_and_noise():
     lat = gen.random_latent(2).requires_grad_()
     gen.synthesize(lat).image.square().mean().backward()
     assert lat.noise[0].grad.abs().sum() > 0
-
-
-def test_wrong_latent_is_refused():
-    gen = tiny()
-    lat = gen.random_latent(0)
-    with pytest.raises(LatentShapeError, match="noise maps"):
-        gen.synthesize(Latent(lat.w, lat.noise[:-1]))
-    with pytest.raises(LatentShapeError, match="W\\+"):
-        gen.synthesize(Latent({"w": lat.w["w"][:, :5]}, lat.noise))
-    with pytest.raises(ValueError, match="noise map"):
-        bad = list(lat.noise)
-        bad[1] = torch.zeros(1, 1, 4, 4)
-        gen.synthesize(Latent(lat.w, bad))
 
 
 def test_architecture_is_json_and_rebuilds_the_model():
