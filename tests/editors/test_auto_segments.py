@@ -14,6 +14,7 @@ from latent_atelier.editors.faces.auto_segments import LABEL, PALETTE, AutoSegme
 from latent_atelier.editors.faces.mesh_regions import edges_to_chains
 from latent_atelier.editors.operation import Progress
 from latent_atelier.editors.registry import get_operation
+from latent_atelier.models.mask_guided.classes import CLASS_COLOURS, CLASS_NAMES
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 
@@ -49,19 +50,8 @@ def test_label_map_and_palette(result, astronaut):
     palette = result.outputs["palette"]
     ids = [i for i, _, _ in palette]
     assert ids == list(range(len(PALETTE))) and set(np.unique(labels)) <= set(ids)
-    names = {n for _, n, _ in palette}
-    assert {
-        "background",
-        "skin",
-        "hair",
-        "left eye",
-        "right eye",
-        "left brow",
-        "right brow",
-        "nose",
-        "lips/mouth",
-        "neck/body",
-    } == names
+    # the very classes (ids, names, colours) the mask-guided model reads, so mask-edit takes them as painted
+    assert palette == list(zip(range(len(CLASS_NAMES)), CLASS_NAMES, CLASS_COLOURS))
     assert colorize(labels).shape == astronaut.shape
 
 
