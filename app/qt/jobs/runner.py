@@ -1,4 +1,4 @@
-"""The job runner: a visible queue, one job at a time on a worker QThread.
+"""The job runner: a visible queue, one job at a time on a worker thread.
 
 The worker thread runs ``operation.run`` with a :class:`latent_atelier.editors.operation.Progress` whose
 callback forwards steps and previews to the GUI thread as queued signals, throttled so a
@@ -12,31 +12,37 @@ from __future__ import annotations
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
 from latent_atelier.app.qt.jobs.job import OOM_ADVICE, Job, eta_seconds, is_out_of_memory
+from latent_atelier.app.qt.worker_thread import WorkerThread
 
 PROGRESS_INTERVAL_S = 0.04
 PREVIEW_INTERVAL_S = 0.1
 
 
-class JobThread(QThread):
-    """Runs one job; every signal is emitted on the worker and delivered on the GUI thread."""
+class JobThread(WorkerThread):
+    """Runs one job; its progress signals are emitted on the worker and delivered on the GUI
+    thread. ``work`` returns ``("done", Result)``, ``("cancelled",)`` or
+    ``("failed", message, details)``: every failure becomes a message, never a crash."""
 
     progressed = Signal(int, int, str, object, object)  # step, total, stage, metrics, eta
     stage_progressed = Signal(str, int, int, bool)  # stage, step and total in it, known length
     preview_ready = Signal(object)  # HxWx3 float32 (model resolution)
-    succeeded = Signal(object)  # latent_atelier.editors.operation.Result
-    was_cancelled = Signal()
-    failed = Signal(str, str)  # message, details
 
-    def __init__(self, job: Job) -> None:
-        super().__init__()  # no Qt parent: the runner keeps it referenced until it ends
+    def __init__(
+        self,
+        job: Job,
+        on_outcome: Callable[[tuple], None],
+        on_finished: Callable[[], None],
+    ) -> None:
         from latent_atelier.editors.operation import Progress
 
+        super().__init__(self._execute, "job", on_result=on_outcome, on_finished=on_finished)
         self.job = job
         self.progress = Progress(self._on_step, preview_interval_s=PREVIEW_INTERVAL_S)
         self._started = 0.0
@@ -47,7 +53,7 @@ class JobThread(QThread):
         """Ask the operation to stop at its next step (safe from any thread)."""
         self.progress.cancel()
 
-    def run(self) -> None:
+    def _execute(self) -> tuple:
         from latent_atelier.editors.operation import Cancelled, OperationError
 
         job = self.job
@@ -61,17 +67,15 @@ class JobThread(QThread):
                     raise Cancelled()
                 result = job.operation.run(gen, job.inputs, job.params, self.progress)
         except Cancelled:
-            self.was_cancelled.emit()
+            return ("cancelled",)
         except OperationError as exc:
-            self.failed.emit(str(exc), "")
-        except Exception as exc:  # every failure becomes a message, never a crash
+            return ("failed", str(exc), "")
+        except Exception as exc:
             details = "".join(traceback.format_exception(exc))
             if is_out_of_memory(exc):
-                self.failed.emit(OOM_ADVICE, details)
-            else:
-                self.failed.emit(f"{type(exc).__name__}: {exc}", details)
-        else:
-            self.succeeded.emit(result)
+                return ("failed", OOM_ADVICE, details)
+            return ("failed", f"{type(exc).__name__}: {exc}", details)
+        return ("done", result)
 
     def _on_step(self, step: int, total: int, preview: Any, metrics: dict[str, float]) -> None:
         now = time.monotonic()
@@ -105,7 +109,6 @@ class JobRunner(QObject):
         super().__init__(parent)
         self._queue: deque[Job] = deque()
         self._thread: JobThread | None = None
-        self._finished_thread: JobThread | None = None  # freed when the next one ends
 
     # ------------------------------------------------------------------ queries
     @property
@@ -157,15 +160,11 @@ class JobRunner(QObject):
         if self._thread is not None or not self._queue:
             return
         job = self._queue.popleft()
-        thread = JobThread(job)
+        thread = JobThread(job, self._relay_outcome, self._on_thread_finished)
         # bound methods of this GUI-thread object: Qt queues the worker's emits onto it
         thread.progressed.connect(self._relay_progress)
         thread.stage_progressed.connect(self._relay_stage_progress)
         thread.preview_ready.connect(self._relay_preview)
-        thread.succeeded.connect(self._relay_success)
-        thread.was_cancelled.connect(self._relay_cancel)
-        thread.failed.connect(self._relay_failure)
-        thread.finished.connect(self._on_thread_finished)
         self._thread = thread
         self.queue_changed.emit()
         self.started.emit(job)
@@ -183,24 +182,23 @@ class JobRunner(QObject):
         if self.current is not None:
             self.preview.emit(self.current, image)
 
-    def _relay_success(self, result: object) -> None:
-        if self.current is not None:
-            self.finished.emit(self.current, result)
-
-    def _relay_cancel(self) -> None:
-        if self.current is not None:
-            self.cancelled.emit(self.current)
-
-    def _relay_failure(self, message: str, details: str) -> None:
-        if self.current is not None:
-            self.failed.emit(self.current, message, details)
+    def _relay_outcome(self, outcome: tuple) -> None:
+        job = self.current
+        if job is None:
+            return
+        kind, *rest = outcome
+        if kind == "done":
+            self.finished.emit(job, rest[0])
+        elif kind == "cancelled":
+            self.cancelled.emit(job)
+        else:
+            self.failed.emit(job, *rest)
 
     def _on_thread_finished(self) -> None:
         thread = self._thread
         self._thread = None
         if thread is not None:
             thread.wait()
-        self._finished_thread = thread  # not freed inside its own finished signal
         self.queue_changed.emit()
         if self._queue:
             self._start_next()

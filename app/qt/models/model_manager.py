@@ -6,7 +6,7 @@ worker thread that runs the first job, or on a loader thread for "Load model..."
 
 A load on the loader thread can be cancelled (:meth:`ModelManager.cancel_load`): its result
 is dropped, a new load may start at once, and the app can quit while it still runs (the
-loader is a daemon thread, not a QThread that Qt would abort on when destroyed running).
+loader is a :class:`~latent_atelier.app.qt.worker_thread.WorkerThread`, a daemon thread).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from latent_atelier.app.qt.resources_path import resources_dir
+from latent_atelier.app.qt.worker_thread import WorkerThread
 
 DEMO_MODEL_NAME = "furrygan-demo.safetensors"  # the name latent_atelier.models.zoo uses
 MODEL_FILTER = "Generators (*.safetensors *.pt *.pkl);;All files (*)"
@@ -62,26 +63,6 @@ def describe_generator(gen: Any, name: str) -> ModelInfo:
     return ModelInfo(name, arch, int(gen.resolution), int(gen.n_latent), shapes)
 
 
-class _Loader:
-    """One load on a daemon thread; its result is delivered only if it was not cancelled."""
-
-    def __init__(self, manager: ModelManager, spec: str) -> None:
-        self.manager = manager
-        self.spec = spec
-        self.cancelled = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="model-loader", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            gen, info = self.manager._load(self.spec)
-        except Exception as exc:
-            result: tuple[Any, Any, str] = (None, None, f"{type(exc).__name__}: {exc}")
-        else:
-            result = (gen, info, "")
-        if not self.cancelled.is_set():
-            self.manager._loader_done.emit(self, *result)  # queued to the GUI thread
-
-
 class ModelManager(QObject):
     """Holds the current generator and device; loads models off the GUI thread."""
 
@@ -90,7 +71,6 @@ class ModelManager(QObject):
     failed = Signal(str)
     device_changed = Signal(str)
     compute_changed = Signal(str)  # e.g. "2 threads, bf16 (auto)", emitted as a job starts
-    _loader_done = Signal(object, object, object, str)  # loader, generator, info, error
 
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -101,8 +81,8 @@ class ModelManager(QObject):
         self._spec: str | None = None  # what to load at first use (None: the demo model)
         self._device = "auto"
         self._preferences: Any = None  # threads (0: every core) and precision, read at each job
-        self._loader: _Loader | None = None
-        self._loader_done.connect(self._on_loader_done)
+        self._loader: WorkerThread | None = None
+        self._loader_spec = ""
 
     # ------------------------------------------------------------------ state
     @property
@@ -192,9 +172,14 @@ class ModelManager(QObject):
         self.cancel_load()
         spec = str(spec)
         self.loading.emit(Path(spec).name)
-        loader = _Loader(self, spec)
-        self._loader = loader
-        loader.thread.start()
+        loader = WorkerThread(
+            lambda: self._load(spec),
+            "model-loader",
+            on_result=lambda loaded: self._on_loaded(loader, spec, *loaded),
+            on_error=lambda exc: self._on_load_failed(loader, exc),
+        )
+        self._loader, self._loader_spec = loader, spec
+        loader.start()
 
     @property
     def is_loading(self) -> bool:
@@ -206,17 +191,13 @@ class ModelManager(QObject):
         loader, self._loader = self._loader, None
         if loader is None:
             return False
-        loader.cancelled.set()
-        self.failed.emit(f"loading {Path(loader.spec).name} was cancelled")
+        self.failed.emit(f"loading {Path(self._loader_spec).name} was cancelled")
         return True
 
     def wait_loader(self, timeout_ms: int = 60000) -> bool:
         """Block until a running load ends (tests and shutdown); False on a timeout."""
         loader = self._loader
-        if loader is None:
-            return True
-        loader.thread.join(timeout_ms / 1000)
-        return not loader.thread.is_alive()
+        return True if loader is None else loader.wait(timeout_ms)
 
     def shutdown(self, timeout_ms: int = 2000) -> None:
         """Closing: cancel a running load and give it a moment; a stuck one is left behind
@@ -224,17 +205,19 @@ class ModelManager(QObject):
         loader = self._loader
         self.cancel_load()
         if loader is not None:
-            loader.thread.join(timeout_ms / 1000)
+            loader.wait(timeout_ms)
 
-    def _on_loader_done(self, loader: _Loader, gen: Any, info: Any, error: str) -> None:
-        if loader is not self._loader or loader.cancelled.is_set():
-            return  # a cancelled or superseded load
+    def _on_loaded(self, loader: WorkerThread, spec: str, gen: Any, info: ModelInfo) -> None:
+        if loader is not self._loader:
+            return  # a cancelled or superseded load: its result is dropped
         self._loader = None
-        if gen is None:
-            self.failed.emit(error)
-            return
-        self._install(gen, info, loader.spec)
-        self._remember(loader.spec)
+        self._install(gen, info, spec)
+        self._remember(spec)
+
+    def _on_load_failed(self, loader: WorkerThread, exc: BaseException) -> None:
+        if loader is self._loader:  # not a cancelled or superseded load
+            self._loader = None
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
 
     # ------------------------------------------------------------------ worker side
     def load_now(self, spec: str | None) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
@@ -36,6 +36,7 @@ from latent_atelier.app.qt.operations.results import result_layers
 from latent_atelier.app.qt.operations.speed_book import SpeedBook
 from latent_atelier.app.qt.placement.canvas_overlay import CanvasOverlay
 from latent_atelier.app.qt.placement.geometry import SquareBox
+from latent_atelier.app.qt.worker_thread import WorkerThread
 from latent_atelier.app.quality_presets import default_preset, total_steps
 from latent_atelier.editors.operation import OperationError
 
@@ -48,15 +49,11 @@ if TYPE_CHECKING:
     from latent_atelier.editors.operation import Operation, Result
 
 
-class _DiscoveryThread(QThread):
-    """Imports every editors module (and with it torch) off the GUI thread."""
+def _find_operations() -> dict:
+    """Import every editors module (and with it torch); run off the GUI thread."""
+    from latent_atelier.editors.registry import all_operations
 
-    found = Signal(object)
-
-    def run(self) -> None:
-        from latent_atelier.editors.registry import all_operations
-
-        self.found.emit(all_operations())
+    return all_operations()
 
 
 class OperationsController(QObject):
@@ -81,8 +78,7 @@ class OperationsController(QObject):
         #: the operations found by discovery, by name (empty until then)
         self.available: dict[str, type[Operation]] = {}
         self.last_error: tuple[str, str] | None = None
-        self._discovery: _DiscoveryThread | None = None
-        self._finished_discovery: _DiscoveryThread | None = None
+        self._discovery: WorkerThread | None = None
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(0)
@@ -142,22 +138,16 @@ class OperationsController(QObject):
         """Find the operations on a thread (imports torch); fills the dock when done."""
         if self.available or self._discovery is not None:
             return
-        self._discovery = _DiscoveryThread()  # no Qt parent; referenced until it ends
-        self._discovery.found.connect(self._on_operations)
+        self._discovery = WorkerThread(_find_operations, "discovery", on_result=self._on_operations)
         self._discovery.start()
 
     def discover_now(self) -> None:
         """Find the operations on this thread (tests, scripts)."""
-        from latent_atelier.editors.registry import all_operations
-
         if not self.available:
-            self._on_operations(all_operations())
+            self._on_operations(_find_operations())
 
     def _on_operations(self, operations: dict) -> None:
-        if self._discovery is not None:
-            self._discovery.wait()
-            self._finished_discovery = self._discovery  # not freed inside its own signal
-            self._discovery = None
+        self._discovery = None
         if self.available:
             return
         self.available = dict(operations)
