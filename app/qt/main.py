@@ -1,14 +1,18 @@
 """Entry point: ``latent-atelier [FILE]`` (or ``python -m latent_atelier.app.qt.main [FILE]``).
 
 Opens FILE (a photo or an .ora project) or the bundled sample portrait, and offers to
-restore autosaved work when the last session did not close normally. Nothing here imports
+restore autosaved work when the last session did not close normally. A scripted start
+(``--quit-after-start``) never waits on that question: it autosaves into a throwaway folder
+and leaves the real recovery files for the next interactive start. Nothing here imports
 torch: the generator stack loads lazily when an operation first needs it.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
@@ -41,9 +45,11 @@ def build_window(argv: list[str] | None = None) -> tuple[QApplication, MainWindo
     args = parse_args(argv)
     app = create_application([sys.argv[0], *argv])
     preferences = Preferences.load()
-    window = MainWindow(preferences, RecoveryStore(recovery_dir()))
+    scripted = args.quit_after_start  # nobody is there to answer a question
+    store_dir = Path(tempfile.mkdtemp(prefix="latent-atelier-")) if scripted else recovery_dir()
+    window = MainWindow(preferences, RecoveryStore(store_dir))
     window.show()
-    if window.offer_recovery():
+    if not scripted and window.offer_recovery():
         return app, window
     start = Path(args.file) if args.file else (None if args.no_sample else sample_photo())
     if start is not None:
@@ -58,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
         print(f"window shown: {window.windowTitle()}", flush=True)
         window.close()
+        shutil.rmtree(window.autosave.store.directory, ignore_errors=True)  # the throwaway one
         return 0
     return int(app.exec())
 

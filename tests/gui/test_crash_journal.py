@@ -6,17 +6,13 @@ written: the journal then replays onto the opened file itself."""
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+from tests.gui.app_process import recovery_folder, sigkill, start_app
 from tests.gui.conftest import SAMPLE
 
-REPO = Path(__file__).resolve().parents[2]
 TRIALS = 5
 STROKES = 16
 
@@ -49,27 +45,10 @@ app.exec()
 """
 
 
-def _env(tmp: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_CONFIG_HOME": str(tmp / "config"),
-        "XDG_STATE_HOME": str(tmp / "state"),
-        "OMP_NUM_THREADS": "1",
-    }
-
-
 def _trial(tmp: Path, kill_after: int, delay_s: float) -> tuple[int, Path]:
     """Run the driver, kill it ``delay_s`` after stroke ``kill_after`` finished; returns the
     last stroke known finished and the recovery folder."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(SAMPLE)],
-        cwd=REPO,
-        env=_env(tmp),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_app(DRIVER, tmp, str(SAMPLE))
     done = -1
     try:
         deadline = time.monotonic() + 120
@@ -85,12 +64,8 @@ def _trial(tmp: Path, kill_after: int, delay_s: float) -> tuple[int, Path]:
                 raise AssertionError(proc.stderr.read()[-3000:])
         time.sleep(delay_s)
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        proc.stdout.close()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
-    return done, tmp / "state" / "latent-atelier" / "recovery"
+        sigkill(proc)
+    return done, recovery_folder(tmp)
 
 
 def test_repeated_sigkill_loses_no_finished_stroke(tmp_path) -> None:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from tests.gui.app_process import (
+    REPO,
+    app_env,
+    recovery_folder,
+    sigkill,
+    start_app,
+    wait_for_line,
+    write_dead_session_recovery,
+)
 from tests.gui.conftest import SAMPLE
-
-REPO = Path(__file__).resolve().parents[2]
 
 # Starts the real application (build_window is what `latent-atelier FILE` runs), paints a
 # stroke with mouse events on the canvas, shortens the autosave period, and reports.
@@ -42,55 +45,21 @@ app.exec()
 """
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        QT_QPA_PLATFORM="offscreen",
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        XDG_STATE_HOME=str(tmp_path / "state"),
-        PYTHONPATH=str(REPO),
-    )
-    return env
-
-
-def _wait_for_line(proc: subprocess.Popen, marker: str, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith(marker):
-            return line
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise AssertionError(f"the app never printed {marker}: {proc.stderr.read()[-2000:]}")
-
-
 def test_sigkill_after_autosave_then_restart_recovers_the_stroke(tmp_path, monkeypatch, qtbot) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(SAMPLE)],
-        cwd=REPO,
-        env=_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_app(DRIVER, tmp_path, str(SAMPLE))
     try:
-        _wait_for_line(proc, "PAINTED", 60)
-        saved = _wait_for_line(proc, "AUTOSAVED", 30).split(maxsplit=1)[1].strip()
+        wait_for_line(proc, "PAINTED", 60)
+        saved = wait_for_line(proc, "AUTOSAVED", 30).split(maxsplit=1)[1].strip()
         assert Path(saved).exists()
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        proc.stdout.close()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+        sigkill(proc)
 
     # restart: the same entry point, in this process, answering "Yes" to the offer
     from PySide6.QtWidgets import QMessageBox
 
     from latent_atelier.app.qt.main import build_window
 
-    for key, value in _env(tmp_path).items():
+    for key, value in app_env(tmp_path).items():
         if key.startswith("XDG_"):
             monkeypatch.setenv(key, value)
     asked: list[str] = []
@@ -113,20 +82,12 @@ def test_sigkill_after_autosave_then_restart_recovers_the_stroke(tmp_path, monke
     assert doc.dirty  # recovered work is unsaved until the user saves it
     assert window.close()
     assert asked[-1] == "Unsaved changes"
-    recovery = tmp_path / "state" / "latent-atelier" / "recovery"
-    assert not list(recovery.glob("*.ora"))  # a clean close discards the recovery files
+    assert not list(recovery_folder(tmp_path).glob("*.ora"))  # a clean close discards the recovery files
 
 
 def test_declining_recovery_discards_it(make_window, tmp_path, monkeypatch) -> None:
-    from latent_atelier.app.document.document import Document
-    from latent_atelier.app.document.recovery import RecoveryStore
-
     recovery = tmp_path / "rec"
-    dead = RecoveryStore(recovery, session_id="999999999-dead")
-    doc = Document.from_image(np.zeros((8, 8, 3), np.float32))
-    dead.write(dead.snapshot(doc))
-    note = recovery / "999999999-dead.json"
-    note.write_text(note.read_text().replace(f'"pid": {os.getpid()}', '"pid": 999999999'))
+    write_dead_session_recovery(recovery)
     window = make_window(recovery_dir=recovery)
     assert not window.offer_recovery()  # the autouse fixture answers "No"
     assert not list(recovery.glob("*.ora"))
@@ -145,7 +106,7 @@ def test_startup_does_not_import_torch(tmp_path, with_file) -> None:
     out = subprocess.run(
         [sys.executable, "-c", script, *args],
         cwd=REPO,
-        env=_env(tmp_path),
+        env=app_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=120,
