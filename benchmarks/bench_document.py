@@ -12,7 +12,6 @@ Run: ``python -m benchmarks.bench_document`` (``--size 1024`` for a quick run).
 
 from __future__ import annotations
 
-import argparse
 import gc
 import resource
 import statistics
@@ -20,7 +19,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import write_result
+from benchmarks.common import count_options, write_result
 from latent_atelier.app.document.brush import BrushSettings, StrokePainter
 from latent_atelier.app.document.document import Document
 from latent_atelier.app.document.layers import LayerKind, new_layer
@@ -142,13 +141,9 @@ def bench_dab(size: int, n_dabs: int, brush_size: float = 40.0) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     """Run both parts and write ``results/document.json``."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=4096)
-    ap.add_argument("--layers", type=int, default=10)
-    ap.add_argument("--strokes", type=int, default=200)
-    ap.add_argument("--budget-mb", type=int, default=1024)
-    ap.add_argument("--dabs", type=int, default=200)
-    args = ap.parse_args(argv)
+    args = count_options(
+        __doc__.splitlines()[0], argv, size=4096, layers=10, strokes=200, budget_mb=1024, dabs=200
+    )
     figures = {  # memory first: ru_maxrss is a high-water mark
         "memory": bench_memory(args.size, args.layers, args.strokes, args.budget_mb),
         "dab": bench_dab(args.size, args.dabs),

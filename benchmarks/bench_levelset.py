@@ -17,12 +17,11 @@ Run: ``.venv/bin/python -m benchmarks.bench_levelset [--size 512] [--segments 6]
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 
-from benchmarks.common import report, timed
+from benchmarks.common import count_options, report, timed
 from latent_atelier.editors.stitching.levelset import DEFAULT_THRESHOLD, refine_labels
 from latent_atelier.editors.stitching.poisson import poisson_stitch
 
@@ -125,11 +124,7 @@ def timing_case(size: int, segments: int, seed: int = 0, noise: float = 0.004):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--segments", type=int, default=6)
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args(argv)
+    args = count_options(__doc__, argv, size=512, segments=6, repeat=3)
     figures: dict = {"threshold_dE": DEFAULT_THRESHOLD, "case_size": CASE_SIZE}
     refine_labels(*blob_cases().__next__()[1:4])  # compile the numba kernel outside the timings
     figures["blob_cases"] = measure_blobs()

@@ -16,7 +16,6 @@ Run: ``.venv/bin/python -m benchmarks.bench_remote [--photos 32] [--steps 2]``
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import report
+from benchmarks.common import count_options, report
 from latent_atelier.app.remote.batch import plan_batch, run_batch
 from latent_atelier.app.remote.session import RemoteSession
 from latent_atelier.editors.operation import Progress
@@ -139,11 +138,7 @@ def embed_overhead(repeat: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--photos", type=int, default=32)
-    ap.add_argument("--steps", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=5)
-    args = ap.parse_args(argv)
+    args = count_options(__doc__, argv, photos=32, steps=2, repeat=5)
     photos = sample_photos(args.photos)
     one = time_batch(photos, 1, args.steps)
     two = time_batch(photos, 2, args.steps)

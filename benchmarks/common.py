@@ -7,6 +7,7 @@ same run, never absolute timings asserted in tests.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -80,3 +81,12 @@ def report(name: str, figures: dict[str, Any], device: str = "cpu") -> dict[str,
         print(f"{key}: {value}")
     write_result(name, figures, device)
     return figures
+
+
+def count_options(description: str, argv: list[str] | None, **defaults: int) -> argparse.Namespace:
+    """Parse a benchmark's ``--name N`` options (``_`` in a name becomes ``-``), each
+    a whole number with its default."""
+    ap = argparse.ArgumentParser(description=description)
+    for name, default in defaults.items():
+        ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
+    return ap.parse_args(argv)
