@@ -15,13 +15,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from latent_atelier.editors.i2s.steps import require_painted
 from latent_atelier.editors.inversion.embed import EmbedParams, embed_image, generator_device
 from latent_atelier.editors.inversion.embed_core import from_numpy_mask, to_numpy_image
 from latent_atelier.editors.layer_scaling import paper_feature_layers
-from latent_atelier.editors.masks import crop_to_model
 from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from latent_atelier.editors.placement import Placement, resolve_placement
+from latent_atelier.editors.placed_photo import place_photo
 from latent_atelier.editors.registry import register
+from latent_atelier.editors.slots import FIRST_REGION, region, two_photos
 from latent_atelier.editors.stages import StagePlan
 from latent_atelier.models.generator import Generator, Latent
 
@@ -169,9 +170,7 @@ class AttributeTransfer(Operation):
         "layer (Image2StyleGAN++ Sec. 7.6)."
     )
     inputs = (
-        Slot("photo", "image", help="photo 1: the base; the result is pasted into it"),
-        Slot("photo2", "image", help="photo 2: gives the attribute"),
-        Slot("mask", "mask", help="painted on photo 1: where the attribute goes"),
+        *two_photos("the base", "gives the attribute", "where the attribute goes"),
         Slot(
             "latent",
             "latent",
@@ -187,14 +186,8 @@ class AttributeTransfer(Operation):
             optional=True,
             help="photo 2's embedding (skips embedding it)",
         ),
-        Slot("placement", "placement", optional=True, help="region of photo 1 (default: centre)"),
-        Slot(
-            "placement2",
-            "placement",
-            role="reference",
-            optional=True,
-            help="region of photo 2 (default: centre)",
-        ),
+        FIRST_REGION,
+        region("region of photo 2 (default: centre)", "placement2", reference=True),
     )
     outputs = (
         Slot("result", "image", help="the transfer pasted into photo 1"),
@@ -207,29 +200,21 @@ class AttributeTransfer(Operation):
     def run(self, gen: Generator, inputs: dict, params: AttributeParams, progress: Progress) -> Result:
         """Transfer photo 2's features inside ``mask`` into photo 1."""
         self.check_inputs(inputs)
-        photo = np.asarray(inputs["photo"], np.float32)[..., :3]
-        photo2 = np.asarray(inputs["photo2"], np.float32)[..., :3]
-        place1 = resolve_placement(photo, inputs.get("placement"), gen.resolution)
-        place2 = inputs.get("placement2") or Placement.centered(photo2.shape[:2], gen.resolution)
-        place2 = resolve_placement(photo2, place2, gen.resolution)
-        mask = crop_to_model(inputs["mask"], place1)
-        if not (mask > 0.5).any():
-            raise OperationError("the mask is empty inside the region: paint where to transfer")
+        first = place_photo(inputs, gen.resolution)
+        second = place_photo(inputs, gen.resolution, "photo2", "placement2")
+        mask = first.crop_mask(inputs["mask"])
+        require_painted(mask, "the mask is empty inside the region: paint where to transfer")
         layers = _layers_for(gen, params)
-        lat1, lat2 = inputs.get("latent"), inputs.get("latent2")
-        todo = [lat is None for lat in (lat1, lat2)]
+        given = [inputs.get("latent"), inputs.get("latent2")]
+        todo = [lat is None for lat in given]
         per = params.steps_w + params.steps_noise
         plan = StagePlan(progress, *[(f"embed photo {i + 1}", per) for i, t in enumerate(todo) if t])
+        embed_settings = EmbedParams(steps_w=params.steps_w, steps_noise=params.steps_noise, seed=params.seed)
         embedded = []
-        for lat, crop in ((lat1, place1.extract(photo)), (lat2, place2.extract(photo2))):
+        for lat, placed in zip(given, (first, second)):
             if lat is None:
                 sub = plan.enter(f"embed photo {len(embedded) + 1}")
-                lat = embed_image(
-                    gen,
-                    crop,
-                    EmbedParams(steps_w=params.steps_w, steps_noise=params.steps_noise, seed=params.seed),
-                    progress=sub,
-                ).latent
+                lat = embed_image(gen, placed.crop, embed_settings, progress=sub).latent
             else:
                 lat.validate(gen)
                 lat = lat.to(generator_device(gen))
@@ -247,14 +232,5 @@ class AttributeTransfer(Operation):
         )
         if not any(todo):
             progress.step(1, 1)  # nothing to optimise: one step, still cancellable
-        pasted = place1.paste(photo, out.image, feather=0.02)
-        return Result(
-            outputs={
-                "result": pasted,
-                "transfer": out.image,
-                "latent": embedded[0],
-                "latent2": embedded[1],
-                "placement": place1,
-            },
-            params={"layers": layers},
-        )
+        outputs = first.outputs("transfer", out.image, embedded[0], latent2=embedded[1])
+        return Result(outputs=outputs, params={"layers": layers})

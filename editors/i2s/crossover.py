@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 import torch
 
-from latent_atelier.editors.inversion.embed import Mk_n, W_l, generator_device, initial_latent
+from latent_atelier.editors.i2s.steps import SummedLoss, embed_first, require_painted
+from latent_atelier.editors.inversion.embed import Mk_n, draw, start_run
 from latent_atelier.editors.inversion.embed_core import (
     W_L_WEIGHTS,
     EmbeddingLoss,
@@ -28,28 +29,24 @@ from latent_atelier.editors.inversion.embed_core import (
     optimise,
     to_numpy_image,
 )
-from latent_atelier.editors.masks import as_mask, blur_mask, crop_to_model
-from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from latent_atelier.editors.placement import Placement, resolve_placement
+from latent_atelier.editors.masks import as_mask, blur_mask
+from latent_atelier.editors.operation import Operation, Progress, Result, Slot, param
+from latent_atelier.editors.placed_photo import place_photo
+from latent_atelier.editors.placement import Placement
 from latent_atelier.editors.registry import register
+from latent_atelier.editors.slots import FIRST_REGION, LATENT, region, two_photos
 from latent_atelier.editors.stages import StagePlan
 from latent_atelier.models.generator import Generator, Latent
 
 
-class TwoTargetLoss:
+def two_target_loss(x1: torch.Tensor, x2: torch.Tensor, m: torch.Tensor) -> SummedLoss:
     """W_l's loss (Eq. 2) against ``x1`` under ``m`` plus against ``x2`` under ``1 - m``.
 
     ``t.x`` is the naive composite, so progress reports the PSNR to what is wanted.
     """
-
-    def __init__(self, x1: torch.Tensor, x2: torch.Tensor, m: torch.Tensor) -> None:
-        self.inside = EmbeddingLoss(Targets(x=x1, m_m=m, m_p=m), W_L_WEIGHTS)
-        self.outside = EmbeddingLoss(Targets(x=x2, m_m=1.0 - m, m_p=1.0 - m), W_L_WEIGHTS)
-        self.t = Targets(x=x1 * m + x2 * (1.0 - m))
-
-    def __call__(self, img: torch.Tensor) -> torch.Tensor:
-        """Per-item loss ``(B,)``."""
-        return self.inside(img) + self.outside(img)
+    inside = EmbeddingLoss(Targets(x=x1, m_m=m, m_p=m), W_L_WEIGHTS)
+    outside = EmbeddingLoss(Targets(x=x2, m_m=1.0 - m, m_p=1.0 - m), W_L_WEIGHTS)
+    return SummedLoss(inside, outside, t=Targets(x=x1 * m + x2 * (1.0 - m)))
 
 
 @dataclass
@@ -71,35 +68,25 @@ def crossover(
 ) -> CrossoverOutcome:
     """Algorithm 3 on model-resolution images; ``mask_blur`` (S x S) selects photo 1."""
     s = settings or CrossoverParams()
-    steps_init = s.steps_init
-    steps_w = s.steps_w
-    steps_noise = s.steps_noise
-    lr_w = s.lr_w
-    lr_noise = s.lr_noise
-    seed = s.seed
-    device = generator_device(gen)
-    torch.manual_seed(int(seed))
-    progress = progress or Progress()
-    x1 = from_numpy_image(photo1, device)
-    x2 = from_numpy_image(photo2, device)
+    device, progress = start_run(gen, s.seed, progress)
+    x1, x2 = from_numpy_image(photo1, device), from_numpy_image(photo2, device)
     m = from_numpy_mask(mask_blur, device)
     plan = StagePlan(
-        progress, ("embed photo 1", steps_init), ("W+ crossover", steps_w), ("noise", steps_noise)
+        progress, ("embed photo 1", s.steps_init), ("W+ crossover", s.steps_w), ("noise", s.steps_noise)
     )
-    lat = initial_latent(gen, "mean", seed)
-    lat = W_l(gen, lat, x1, steps=steps_init, lr=lr_w, progress=plan.enter("embed photo 1"))
+    lat = embed_first(
+        gen, x1, steps=s.steps_init, seed=s.seed, lr=s.lr_w, progress=plan.enter("embed photo 1")
+    )
     lat = optimise(
         gen,
         lat,
-        TwoTargetLoss(x1, x2, m),
-        settings=OptimiserSettings("adam", lr_w, steps_w),
+        two_target_loss(x1, x2, m),
+        settings=OptimiserSettings("adam", s.lr_w, s.steps_w),
         variables="w",
         progress=plan.enter("W+ crossover"),
     )
-    lat = Mk_n(gen, lat, x1, x2, m=m, steps=steps_noise, lr=lr_noise, progress=plan.enter("noise"))
-    with torch.no_grad():
-        img = gen.synthesize(lat).image
-    return CrossoverOutcome(lat, to_numpy_image(img))
+    lat = Mk_n(gen, lat, x1, x2, m=m, steps=s.steps_noise, lr=s.lr_noise, progress=plan.enter("noise"))
+    return CrossoverOutcome(lat, to_numpy_image(draw(gen, lat)))
 
 
 @dataclass
@@ -160,44 +147,36 @@ class Crossover(Operation):
         "(Image2StyleGAN++ Algorithm 3)."
     )
     inputs = (
-        Slot("photo", "image", help="photo 1: kept inside the mask; the result is pasted into it"),
-        Slot("photo2", "image", help="photo 2: kept outside the mask"),
-        Slot("mask", "mask", help="painted on photo 1: where photo 1 stays"),
-        Slot("placement", "placement", optional=True, help="region of photo 1 (default: centre)"),
-        Slot(
+        *two_photos("kept inside the mask", "kept outside the mask", "where photo 1 stays"),
+        FIRST_REGION,
+        region(
+            "region of photo 2 (default: photo 1's when the sizes match, else centre)",
             "placement2",
-            "placement",
-            role="reference",
-            optional=True,
-            help="region of photo 2 (default: photo 1's when the sizes match, else centre)",
+            reference=True,
         ),
     )
     outputs = (
         Slot("result", "image", help="the crossover pasted back into photo 1"),
         Slot("crossover", "image", help="the crossover at model resolution"),
-        Slot("latent", "latent"),
+        LATENT,
     )
     Params = CrossoverParams
 
     def run(self, gen: Generator, inputs: dict, params: CrossoverParams, progress: Progress) -> Result:
         """Cross ``photo`` (inside ``mask``) with ``photo2`` (outside)."""
         self.check_inputs(inputs)
-        photo = np.asarray(inputs["photo"], np.float32)[..., :3]
-        photo2 = np.asarray(inputs["photo2"], np.float32)[..., :3]
-        place1 = resolve_placement(photo, inputs.get("placement"), gen.resolution)
-        place2 = inputs.get("placement2")
-        if place2 is None:
-            same = photo2.shape[:2] == photo.shape[:2]
-            place2 = place1 if same else Placement.centered(photo2.shape[:2], gen.resolution)
-        place2 = resolve_placement(photo2, place2, gen.resolution)
-        mask = crop_to_model(inputs["mask"], place1)
-        if not (mask > 0.5).any() or bool((mask > 0.5).all()):
-            raise OperationError("the mask must cover part of the region, not none or all of it")
-        m_blur = blur_mask(mask, params.blur)
-        out = crossover(gen, place1.extract(photo), place2.extract(photo2), m_blur, params, progress=progress)
-        blur_px = params.blur * gen.resolution / place1.scale  # the crop's blur, in photo pixels
-        around = outside_the_crop(photo, photo2, place1, place2, as_mask(inputs["mask"]), blur_px)
-        pasted = place1.paste(around, out.image, feather=0.02)
+        first = place_photo(inputs, gen.resolution)
+        same_size = np.shape(inputs["photo2"])[:2] == first.photo.shape[:2]
+        second = place_photo(
+            inputs, gen.resolution, "photo2", "placement2", first.placement if same_size else None
+        )
+        mask = first.crop_mask(inputs["mask"])
+        require_painted(mask, "the mask must cover part of the region, not none or all of it", not_all=True)
+        out = crossover(gen, first.crop, second.crop, blur_mask(mask, params.blur), params, progress=progress)
+        blur_px = params.blur * gen.resolution / first.placement.scale  # the crop's blur, in photo pixels
+        around = outside_the_crop(
+            first.photo, second.photo, first.placement, second.placement, as_mask(inputs["mask"]), blur_px
+        )
         return Result(
-            outputs={"result": pasted, "crossover": out.image, "latent": out.latent, "placement": place1},
+            outputs=first.outputs("crossover", out.image, out.latent, first.paste(out.image, onto=around))
         )

@@ -22,25 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from latent_atelier.editors.inversion.embed import generator_device, initial_latent
-from latent_atelier.editors.inversion.embed_core import (
-    MK_N_WEIGHTS,
-    W_L_WEIGHTS,
-    EmbeddingLoss,
-    OptimiserSettings,
-    Targets,
-    VariableMasks,
-    from_numpy_image,
-    from_numpy_mask,
-    optimise,
-    to_numpy_image,
-    with_weights,
-)
+from latent_atelier.editors.i2s.steps import composite
+from latent_atelier.editors.inversion.embed import Mk_n, W_l, draw, initial_latent, start_run
+from latent_atelier.editors.inversion.embed_core import from_numpy_image, from_numpy_mask, to_numpy_image
 from latent_atelier.editors.layer_scaling import paper_rows, row_mask
-from latent_atelier.editors.masks import crop_to_model, grow_and_blur
+from latent_atelier.editors.masks import grow_and_blur
 from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from latent_atelier.editors.placement import resolve_placement
+from latent_atelier.editors.placed_photo import place_photo
 from latent_atelier.editors.registry import register
+from latent_atelier.editors.slots import PHOTO, region
 from latent_atelier.editors.stages import StagePlan
 from latent_atelier.models.generator import Generator, Latent
 
@@ -98,65 +88,50 @@ def inpaint(
     only, so the noise fits the photo in the ring that the composite blends over).
     """
     s = settings or InpaintParams()
-    n_variants = s.variants
-    steps_w = s.steps_w
-    steps_noise = s.steps_noise
-    lr_w = s.lr_w
-    optimizer = s.optimizer
-    lr_noise = s.lr_noise
-    mse2 = s.mse2
-    offset = s.offset
-    grow = s.grow
-    blur = s.blur
-    free_rows = s.free_rows
-    noise_fill_mask = s.noise_fill_mask
-    seed = s.seed
-    if free_rows not in ("paper", "all"):
-        raise ValueError(f"free_rows must be 'paper' or 'all', not {free_rows!r}")
-    if noise_fill_mask not in ("blend", "hole"):
-        raise ValueError(f"noise_fill_mask must be 'blend' or 'hole', not {noise_fill_mask!r}")
-    device = generator_device(gen)
-    torch.manual_seed(int(seed))
-    progress = progress or Progress()
-    b = int(n_variants)
+    if s.free_rows not in ("paper", "all"):
+        raise ValueError(f"free_rows must be 'paper' or 'all', not {s.free_rows!r}")
+    if s.noise_fill_mask not in ("blend", "hole"):
+        raise ValueError(f"noise_fill_mask must be 'blend' or 'hole', not {s.noise_fill_mask!r}")
+    device, progress = start_run(gen, s.seed, progress)
+    b = int(s.variants)
     x = from_numpy_image(photo, device).expand(b, -1, -1, -1)
     m = from_numpy_mask(hole, device)
     keep = (1.0 - m).expand(b, -1, -1, -1)
-    blend_np = grow_and_blur(hole, grow, blur)
-    m_blend = from_numpy_mask(blend_np, device)
-    plan = StagePlan(progress, ("W+", steps_w), ("noise", steps_noise))
+    blend_np = grow_and_blur(hole, s.grow, s.blur)
+    plan = StagePlan(progress, ("W+", s.steps_w), ("noise", s.steps_noise))
 
-    lat = offset_latents(gen, b, offset, seed)
-    chosen = inpaint_rows(gen.n_latent) if free_rows == "paper" else range(gen.n_latent)
+    lat = offset_latents(gen, b, s.offset, s.seed)
+    chosen = inpaint_rows(gen.n_latent) if s.free_rows == "paper" else range(gen.n_latent)
     rows = row_mask(chosen, gen.n_latent)
-    lat_w = optimise(
+    lat_w = W_l(
         gen,
         lat,
-        EmbeddingLoss(Targets(x=x, m_m=keep, m_p=keep), W_L_WEIGHTS),
-        settings=OptimiserSettings(optimizer, lr_w, steps_w),
-        variables="w",
-        masks=VariableMasks(w={k: rows for k in lat.w}),
+        x,
+        m_p=keep,
+        m_m=keep,
+        w_rows={k: rows for k in lat.w},
+        steps=s.steps_w,
+        lr=s.lr_w,
+        optimizer=s.optimizer,
         progress=plan.enter("W+"),
-        psnr_mask=keep,
     )
-    with torch.no_grad():
-        fill = gen.synthesize(lat_w).image
-    fill_region = m_blend if noise_fill_mask == "blend" else m
+    fill = draw(gen, lat_w)
+    fill_region = from_numpy_mask(blend_np, device) if s.noise_fill_mask == "blend" else m
     keep_blend = (1.0 - fill_region).expand(b, -1, -1, -1)
-    lat_n = optimise(
+    lat_n = Mk_n(
         gen,
         lat_w,
-        EmbeddingLoss(Targets(x=x, y=fill, m_m=keep_blend), with_weights(MK_N_WEIGHTS, mse2=mse2)),
-        settings=OptimiserSettings("adam", lr_noise, steps_noise),
-        variables="noise",
+        x,
+        fill,
+        m=keep_blend,
+        steps=s.steps_noise,
+        lr=s.lr_noise,
+        mse2=s.mse2,
         progress=plan.enter("noise"),
-        psnr_mask=keep_blend,
     )
-    with torch.no_grad():
-        img = gen.synthesize(lat_n).image
+    img = draw(gen, lat_n)
     generated = [to_numpy_image(img[i]) for i in range(b)]
-    a = blend_np[..., None]
-    composites = [(photo * (1.0 - a) + g * a).astype(np.float32) for g in generated]
+    composites = [composite(photo, g, blend_np) for g in generated]
     return InpaintOutcome(
         lat_n, generated, composites, blend_np, lat_w, [to_numpy_image(fill[i]) for i in range(b)]
     )
@@ -201,9 +176,9 @@ class Inpaint(Operation):
     title = "Fill hole"
     description = "Fill the masked hole with plausible content (Image2StyleGAN++ Algorithm 4)."
     inputs = (
-        Slot("photo", "image", help="the photo (any size)"),
+        PHOTO,
         Slot("hole", "mask", role="hole", help="the missing region (1 = fill)"),
-        Slot("placement", "placement", optional=True, help="region to work on (default: centre)"),
+        region(),
     )
     outputs = (
         Slot("result", "image", help="variant 0 pasted into the photo"),
@@ -216,20 +191,12 @@ class Inpaint(Operation):
     def run(self, gen: Generator, inputs: dict, params: InpaintParams, progress: Progress) -> Result:
         """Fill ``inputs["hole"]`` in ``inputs["photo"]``."""
         self.check_inputs(inputs)
-        photo = np.asarray(inputs["photo"], np.float32)[..., :3]
-        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
-        hole = crop_to_model(inputs["hole"], placement, "hole")
+        placed = place_photo(inputs, gen.resolution)
+        hole = placed.crop_mask(inputs["hole"], "hole")
         if float(hole.max()) <= 0.0:
             raise OperationError("the hole mask is empty inside the region: paint the hole first")
         hole = (hole > 0.5).astype(np.float32)
-        out = inpaint(gen, placement.extract(photo), hole, params, progress=progress)
-        pasted = [placement.paste(photo, g, feather=0.0, mask=out.blend) for g in out.generated]
-        return Result(
-            outputs={
-                "result": pasted[0],
-                "variants": pasted,
-                "fills": out.generated,
-                "latent": out.latent,
-                "placement": placement,
-            },
-        )
+        out = inpaint(gen, placed.crop, hole, params, progress=progress)
+        pasted = [placed.paste(g, feather=0.0, mask=out.blend) for g in out.generated]
+        shared = placed.outputs("fills", out.generated, out.latent, pasted[0])
+        return Result(outputs={"result": pasted[0], "variants": pasted, **shared})  # declared order

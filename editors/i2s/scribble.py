@@ -21,22 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from latent_atelier.editors.inversion.embed import W_l, generator_device, initial_latent
-from latent_atelier.editors.inversion.embed_core import (
-    MK_N_WEIGHTS,
-    EmbeddingLoss,
-    OptimiserSettings,
-    Targets,
-    from_numpy_image,
-    from_numpy_mask,
-    optimise,
-    to_numpy_image,
-)
+from latent_atelier.editors.i2s.steps import composite, embed_first
+from latent_atelier.editors.inversion.embed import Mk_n, W_l, draw, start_run
+from latent_atelier.editors.inversion.embed_core import from_numpy_image, from_numpy_mask, to_numpy_image
 from latent_atelier.editors.layer_scaling import first_rows, row_mask
-from latent_atelier.editors.masks import blur_mask, crop_to_model, grow_and_blur
+from latent_atelier.editors.masks import blur_mask, grow_and_blur
 from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from latent_atelier.editors.placement import resolve_placement
+from latent_atelier.editors.placed_photo import place_photo
 from latent_atelier.editors.registry import register
+from latent_atelier.editors.slots import LATENT, PHOTO, region
 from latent_atelier.editors.stages import StagePlan
 from latent_atelier.models.generator import Generator, Latent
 
@@ -89,55 +82,35 @@ def scribble_edit(
 ) -> ScribbleOutcome:
     """Algorithm 5 on model-resolution images; ``rows`` counts the paper's first layers."""
     s = settings or ScribbleParams()
-    rows = s.rows
-    steps_embed = s.steps_embed
-    steps_w = s.steps_w
-    steps_noise = s.steps_noise
-    lr_w = s.lr_w
-    lr_noise = s.lr_noise
-    closeness = s.closeness
-    grow = s.grow
-    blur = s.blur
-    seed = s.seed
-    device = generator_device(gen)
-    torch.manual_seed(int(seed))
-    progress = progress or Progress()
+    device, progress = start_run(gen, s.seed, progress)
     x_photo = from_numpy_image(photo, device)
     x_scr = from_numpy_image(scribbled, device)
-    blend = grow_and_blur(scribble_mask, grow, blur)
-    keep = 1.0 - from_numpy_mask(blur_mask(scribble_mask, blur), device)
+    blend = grow_and_blur(scribble_mask, s.grow, s.blur)
+    keep = 1.0 - from_numpy_mask(blur_mask(scribble_mask, s.blur), device)
     plan = StagePlan(
-        progress, ("embed photo", steps_embed), ("W+ towards the scribble", steps_w), ("noise", steps_noise)
+        progress,
+        ("embed photo", s.steps_embed),
+        ("W+ towards the scribble", s.steps_w),
+        ("noise", s.steps_noise),
     )
-    lat = initial_latent(gen, "mean", seed)
-    w_star = W_l(gen, lat, x_photo, steps=steps_embed, progress=plan.enter("embed photo"))
-    free = row_mask(first_rows(rows, gen.n_latent), gen.n_latent)
+    w_star = embed_first(gen, x_photo, steps=s.steps_embed, seed=s.seed, progress=plan.enter("embed photo"))
+    free = row_mask(first_rows(s.rows, gen.n_latent), gen.n_latent)
     lat_w = W_l(
         gen,
         w_star,
         x_scr,
         w_rows={k: free for k in w_star.w},
-        steps=steps_w,
-        lr=lr_w,
+        steps=s.steps_w,
+        lr=s.lr_w,
         progress=plan.enter("W+ towards the scribble"),
-        extra_loss=closeness_loss(w_star.w, free, closeness),
+        extra_loss=closeness_loss(w_star.w, free, s.closeness),
     )
-    with torch.no_grad():
-        edit = gen.synthesize(lat_w).image
-    lat_n = optimise(
-        gen,
-        lat_w,
-        EmbeddingLoss(Targets(x=x_photo, y=edit, m_m=keep), MK_N_WEIGHTS),
-        settings=OptimiserSettings("adam", lr_noise, steps_noise),
-        variables="noise",
-        progress=plan.enter("noise"),
-        psnr_mask=keep,
+    edit = draw(gen, lat_w)
+    lat_n = Mk_n(
+        gen, lat_w, x_photo, edit, m=keep, steps=s.steps_noise, lr=s.lr_noise, progress=plan.enter("noise")
     )
-    with torch.no_grad():
-        generated = to_numpy_image(gen.synthesize(lat_n).image)
-    a = blend[..., None]
-    composite = (photo * (1.0 - a) + generated * a).astype(np.float32)
-    return ScribbleOutcome(lat_n, generated, composite, blend)
+    generated = to_numpy_image(draw(gen, lat_n))
+    return ScribbleOutcome(lat_n, generated, composite(photo, generated, blend), blend)
 
 
 @dataclass
@@ -164,36 +137,29 @@ class Scribble(Operation):
     title = "Edit with scribbles"
     description = "Paint roughly over the photo; the generator makes it look real there only."
     inputs = (
-        Slot("photo", "image", help="the photo (any size)"),
+        PHOTO,
         Slot("scribble", "rgba", help="paint layer the size of the photo (straight alpha)"),
-        Slot("placement", "placement", optional=True, help="region to work on (default: centre)"),
+        region(),
     )
     outputs = (
         Slot("result", "image", help="the edit pasted into the photo"),
         Slot("edit", "image", help="the edited generator image at model resolution"),
-        Slot("latent", "latent"),
+        LATENT,
     )
     Params = ScribbleParams
 
     def run(self, gen: Generator, inputs: dict, params: ScribbleParams, progress: Progress) -> Result:
         """Apply ``inputs["scribble"]`` to ``inputs["photo"]``."""
         self.check_inputs(inputs)
-        photo = np.asarray(inputs["photo"], np.float32)[..., :3]
-        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
+        placed = place_photo(inputs, gen.resolution)
         scribble = np.asarray(inputs["scribble"], np.float32)
-        scribbled = composite_scribble(photo, scribble)
-        mask = crop_to_model(scribble[..., 3], placement, "scribble alpha")
+        scribbled = composite_scribble(placed.photo, scribble)
+        mask = placed.crop_mask(scribble[..., 3], "scribble alpha")
         if float(mask.max()) <= 0.0:
             raise OperationError("the scribble layer is empty inside the region: paint on it first")
+        scribbled_crop = placed.placement.extract(scribbled)
         out = scribble_edit(
-            gen,
-            placement.extract(photo),
-            placement.extract(scribbled),
-            (mask > 0.05).astype(np.float32),
-            params,
-            progress=progress,
+            gen, placed.crop, scribbled_crop, (mask > 0.05).astype(np.float32), params, progress=progress
         )
-        pasted = placement.paste(photo, out.generated, feather=0.0, mask=out.blend)
-        return Result(
-            outputs={"result": pasted, "edit": out.generated, "latent": out.latent, "placement": placement},
-        )
+        pasted = placed.paste(out.generated, feather=0.0, mask=out.blend)
+        return Result(outputs=placed.outputs("edit", out.generated, out.latent, pasted))

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from latent_atelier.editors.inversion.embed import Mk_n, W_l, generator_device, initial_latent
+from latent_atelier.editors.i2s.steps import SummedLoss, embed_first
+from latent_atelier.editors.inversion.embed import Mk_n, draw, start_run
 from latent_atelier.editors.inversion.embed_core import (
     MK_N_WEIGHTS,
     EmbeddingLoss,
@@ -34,10 +35,12 @@ from latent_atelier.editors.inversion.embed_core import (
     optimise,
     to_numpy_image,
 )
-from latent_atelier.editors.masks import blur_mask, crop_to_model
+from latent_atelier.editors.masks import blur_mask
 from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from latent_atelier.editors.placement import Placement, resolve_placement
+from latent_atelier.editors.placed_photo import place_photo, rgb_input
+from latent_atelier.editors.placement import Placement
 from latent_atelier.editors.registry import register
+from latent_atelier.editors.slots import LATENT, PHOTO, region
 from latent_atelier.editors.stages import StagePlan
 from latent_atelier.models.generator import Generator, Latent
 
@@ -60,27 +63,14 @@ def fine_noise_maps(latent: Latent, resolution: int) -> list[bool]:
     return [n.shape[-1] >= FINE_NOISE_FRACTION * resolution for n in latent.noise]
 
 
-class NoiseStyleLoss:
+def noise_style_loss(
+    x: torch.Tensor, styled: torch.Tensor, style: torch.Tensor, m: torch.Tensor, style_weight: float
+) -> SummedLoss:
     """Mk_n's loss (photo inside ``m``, ``styled`` outside) plus the Gram style loss to
     ``style`` outside ``m``; ``t`` is the photo target, so progress reports its PSNR."""
-
-    def __init__(
-        self,
-        x: torch.Tensor,
-        styled: torch.Tensor,
-        style: torch.Tensor,
-        m: torch.Tensor,
-        style_weight: float,
-    ) -> None:
-        self.keep = EmbeddingLoss(Targets(x=x, y=styled, m_m=m), MK_N_WEIGHTS)
-        self.style = EmbeddingLoss(
-            Targets(x=style, y=style, m_s=1.0 - m), LossWeights(style=style_weight, mse1=0.0, percept=0.0)
-        )
-        self.t = self.keep.t
-
-    def __call__(self, img: torch.Tensor) -> torch.Tensor:
-        """Per-item loss ``(B,)``."""
-        return self.keep(img) + self.style(img)
+    keep = EmbeddingLoss(Targets(x=x, y=styled, m_m=m), MK_N_WEIGHTS)
+    gram = LossWeights(style=style_weight, mse1=0.0, percept=0.0)
+    return SummedLoss(keep, EmbeddingLoss(Targets(x=style, y=style, m_s=1.0 - m), gram), t=keep.t)
 
 
 @dataclass
@@ -103,60 +93,46 @@ def local_style_transfer(
 ) -> StyleTransferOutcome:
     """Algorithm 6 on model-resolution images; the photo is kept inside ``mask_blur``."""
     s = settings or StyleTransferParams()
-    steps_embed = s.steps_embed
-    steps_w = s.steps_w
-    steps_noise = s.steps_noise
-    lr_w = s.lr_w
-    lr_noise = s.lr_noise
-    style_weight = s.style_weight
-    noise_style_weight = s.noise_style_weight
-    seed = s.seed
-    device = generator_device(gen)
-    torch.manual_seed(int(seed))
-    progress = progress or Progress()
+    device, progress = start_run(gen, s.seed, progress)
     x = from_numpy_image(photo, device)
     y = from_numpy_image(style, device)
     m = from_numpy_mask(mask_blur, device)
-    split = steps_noise // 2 if noise_style_weight > 0 else 0
+    split = s.steps_noise // 2 if s.noise_style_weight > 0 else 0
+    noise_steps = s.steps_noise - split
     plan = StagePlan(
         progress,
-        ("embed photo", steps_embed),
-        ("W+ with style", steps_w),
-        ("noise", steps_noise - split),
+        ("embed photo", s.steps_embed),
+        ("W+ with style", s.steps_w),
+        ("noise", noise_steps),
         ("noise with style", split),
     )
-    lat = initial_latent(gen, "mean", seed)
-    w_star = W_l(gen, lat, x, steps=steps_embed, lr=lr_w, progress=plan.enter("embed photo"))
+    w_star = embed_first(
+        gen, x, steps=s.steps_embed, seed=s.seed, lr=s.lr_w, progress=plan.enter("embed photo")
+    )
     lat_w = optimise(
         gen,
         w_star,
-        style_transfer_loss(x, y, m, style_weight),
-        settings=OptimiserSettings("adam", lr_w, steps_w),
+        style_transfer_loss(x, y, m, s.style_weight),
+        settings=OptimiserSettings("adam", s.lr_w, s.steps_w),
         variables="w",
         progress=plan.enter("W+ with style"),
         psnr_mask=m,
     )
-    with torch.no_grad():
-        styled = gen.synthesize(lat_w).image
     lat_n = Mk_n(
-        gen, lat_w, x, styled, m=m, steps=steps_noise - split, lr=lr_noise, progress=plan.enter("noise")
+        gen, lat_w, x, draw(gen, lat_w), m=m, steps=noise_steps, lr=s.lr_noise, progress=plan.enter("noise")
     )
     if split:
-        with torch.no_grad():
-            current = gen.synthesize(lat_n).image
         lat_n = optimise(
             gen,
             lat_n,
-            NoiseStyleLoss(x, current, y, m, noise_style_weight),
+            noise_style_loss(x, draw(gen, lat_n), y, m, s.noise_style_weight),
             masks=VariableMasks(noise=fine_noise_maps(lat_n, gen.resolution)),
-            settings=OptimiserSettings("adam", lr_noise, split),
+            settings=OptimiserSettings("adam", s.lr_noise, split),
             variables="noise",
             progress=plan.enter("noise with style"),
             psnr_mask=m,
         )
-    with torch.no_grad():
-        img = gen.synthesize(lat_n).image
-    return StyleTransferOutcome(lat_n, to_numpy_image(img), w_star)
+    return StyleTransferOutcome(lat_n, to_numpy_image(draw(gen, lat_n)), w_star)
 
 
 @dataclass
@@ -197,32 +173,28 @@ class StyleTransfer(Operation):
         "the style image (Image2StyleGAN++ Algorithm 6)."
     )
     inputs = (
-        Slot("photo", "image", help="the photo (any size)"),
+        PHOTO,
         Slot("style", "image", help="the style image (any size; its centre square is used)"),
         Slot("mask", "mask", help="painted on the photo: what stays as it is"),
-        Slot("placement", "placement", optional=True, help="region to work on (default: centre)"),
+        region(),
     )
     outputs = (
         Slot("result", "image", help="the stylised region pasted into the photo"),
         Slot("stylised", "image", help="the generator's image at model resolution"),
-        Slot("latent", "latent"),
+        LATENT,
     )
     Params = StyleTransferParams
 
     def run(self, gen: Generator, inputs: dict, params: StyleTransferParams, progress: Progress) -> Result:
         """Restyle ``photo`` outside ``mask`` after ``style``."""
         self.check_inputs(inputs)
-        photo = np.asarray(inputs["photo"], np.float32)[..., :3]
-        style = np.asarray(inputs["style"], np.float32)[..., :3]
-        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
-        mask = crop_to_model(inputs["mask"], placement)
+        placed = place_photo(inputs, gen.resolution)
+        style = rgb_input(inputs, "style")
+        mask = placed.crop_mask(inputs["mask"])
         if bool((mask > 0.5).all()):
             raise OperationError("the mask covers the whole region: leave some of it to restyle")
         style_crop = Placement.centered(style.shape[:2], gen.resolution).extract(style)
         out = local_style_transfer(
-            gen, placement.extract(photo), style_crop, blur_mask(mask, params.blur), params, progress=progress
+            gen, placed.crop, style_crop, blur_mask(mask, params.blur), params, progress=progress
         )
-        pasted = placement.paste(photo, out.image, feather=0.02)
-        return Result(
-            outputs={"result": pasted, "stylised": out.image, "latent": out.latent, "placement": placement},
-        )
+        return Result(outputs=placed.outputs("stylised", out.image, out.latent))

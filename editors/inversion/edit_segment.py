@@ -38,21 +38,23 @@ from latent_atelier.editors.inversion.segments import (
     COMPOSITE_LOSS_AND_POISSON,
     LOSSES,
     SegmentsParams,
-    check_labels,
     crop_labels,
     invert_segments,
     labels_to_photo,
     paste_segments,
+    place_labels,
     segment_ids,
     stitch,
     synthesize_segments,
 )
 from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from latent_atelier.editors.placement import resolve_placement
 from latent_atelier.editors.registry import register
+from latent_atelier.editors.slots import region
 from latent_atelier.models.generator import Generator, Latent, LatentShapeError
 
 HistoryEntry = tuple[int, str, float]
+#: the settings of the incremental re-projection, named as in :class:`SegmentsParams`
+REPROJECTION_FIELDS = ("space", "steps_w", "steps_noise", "margin", "seed", "loss")
 
 
 @dataclass
@@ -156,7 +158,7 @@ class EditSegment(Operation):
         Slot("photo", "image", help="the current image (the photo or an earlier composite)"),
         Slot("labels", "labels", help="segment ids per pixel, as used by `segments`"),
         Slot("latents", "latent", region="placement", help="per-segment latents from a `segments` run"),
-        Slot("placement", "placement", optional=True, help="the region `segments` used"),
+        region("the region `segments` used"),
         Slot("direction", "file", optional=True, help=".npy direction (n_latent x dim or 1 x dim)"),
         Slot("source_latent", "latent", role="reference", optional=True, help="difference: start latent"),
         Slot("target_latent", "latent", role="reference", optional=True, help="difference: end latent"),
@@ -180,11 +182,7 @@ class EditSegment(Operation):
     def run(self, gen: Generator, inputs: dict, params: EditSegmentParams, progress: Progress) -> Result:
         """Apply ``alpha * D`` to the chosen segment latents and re-stitch."""
         self.check_inputs(inputs)
-        photo = np.asarray(inputs["photo"], np.float32)[..., :3]
-        labels = check_labels(photo, inputs.get("labels"))
-        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
-        crop = placement.extract(photo)
-        lab = crop_labels(placement, labels)
+        photo, labels, placement, crop, lab = place_labels(inputs, gen.resolution)
         ids = segment_ids(lab)
         latents: Latent = inputs["latents"]
         try:
@@ -234,14 +232,7 @@ class EditSegment(Operation):
             now = crop_labels(placement, out_labels)
             if segment_ids(now) != ids:
                 raise OperationError("refinement removed a segment; turn `refine` off for this edit")
-            refit = SegmentsParams(
-                space=params.space,
-                steps_w=params.steps_w,
-                steps_noise=params.steps_noise,
-                margin=params.margin,
-                seed=params.seed,
-                loss=params.loss,
-            )
+            refit = SegmentsParams(**{name: getattr(params, name) for name in REPROJECTION_FIELDS})
             inv = invert_segments(gen, placement.extract(result), now, refit, init=edited, progress=progress)
             out_latents, images = inv.latent, inv.images
             metrics.update(inv.metrics)

@@ -27,8 +27,9 @@ from latent_atelier.editors.inversion.embed_core import (
     with_weights,
 )
 from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
-from latent_atelier.editors.placement import resolve_placement
+from latent_atelier.editors.placed_photo import place_photo
 from latent_atelier.editors.registry import register
+from latent_atelier.editors.slots import LATENT, PHOTO, region
 from latent_atelier.editors.stages import StagePlan
 from latent_atelier.models.generator import Generator, Latent
 
@@ -57,6 +58,18 @@ def initial_latent(gen: Generator, init: str = "mean", seed: int = 0, batch: int
         raise OperationError(f"init must be 'mean' or 'uniform', not {init!r}")
     noise = [torch.randn((batch, 1, h, w_), generator=g) for h, w_ in gen.noise_shapes]
     return Latent(w, noise).to(device)
+
+
+def start_run(gen: Generator, seed: int, progress: Progress | None = None) -> tuple[torch.device, Progress]:
+    """Seed torch with ``seed`` for an optimisation on ``gen``; its device and a Progress."""
+    torch.manual_seed(int(seed))
+    return generator_device(gen), progress or Progress()
+
+
+def draw(gen: Generator, latent: Latent) -> torch.Tensor:
+    """The generator's image of ``latent`` ((B,3,H,W) in [-1, 1]), without gradients."""
+    with torch.no_grad():
+        return gen.synthesize(latent).image
 
 
 def W_l(
@@ -101,10 +114,12 @@ def Mk_n(
     noise_maps: list[bool] | None = None,
     steps: int = 3000,
     lr: float = 5.0,
+    mse2: float = MK_N_WEIGHTS.mse2,
     progress: Progress | None = None,
 ) -> Latent:
-    """Masked noise optimisation (Eq. 3): MSE to x under M, to y outside it; w fixed."""
-    weights = MK_N_WEIGHTS if y is not None else with_weights(MK_N_WEIGHTS, mse2=0.0)
+    """Masked noise optimisation (Eq. 3): MSE to x under M, to y outside it (weight ``mse2``);
+    w fixed."""
+    weights = with_weights(MK_N_WEIGHTS, mse2=mse2 if y is not None else 0.0)
     loss = EmbeddingLoss(Targets(x=x, y=y, m_m=m), weights)
     return optimise(
         gen,
@@ -189,33 +204,22 @@ def embed_image(
             "(use a Placement to crop and resize the photo)"
         )
     s = settings or EmbedParams()
-    steps_w, steps_noise, init, seed, lr_w, lr_noise = (
-        s.steps_w,
-        s.steps_noise,
-        s.init,
-        s.seed,
-        s.lr_w,
-        s.lr_noise,
-    )
-    device = generator_device(gen)
-    torch.manual_seed(int(seed))
+    device, progress = start_run(gen, s.seed, progress)
     x = from_numpy_image(target, device)
     m = None if mask is None else from_numpy_mask(mask, device)
-    plan = StagePlan(progress, ("W+", steps_w), ("noise", steps_noise))
-    lat = initial_latent(gen, init, seed)
-    lat = W_l(gen, lat, x, m_p=m, m_m=m, steps=steps_w, lr=lr_w, progress=plan.enter("W+"))
-    metrics: dict[str, float] = {}
-    with torch.no_grad():
-        img_w = gen.synthesize(lat).image
-        metrics["psnr_w"] = float(masked_psnr(img_w, x, m).mean())
-    lat = Mk_n(gen, lat, x, m=m, steps=steps_noise, lr=lr_noise, progress=plan.enter("noise"))
-    with torch.no_grad():
-        img = gen.synthesize(lat).image
-        metrics["psnr"] = float(masked_psnr(img, x, m).mean())
-        if with_lpips:
-            from latent_atelier.models.perceptual import get_lpips
+    plan = StagePlan(progress, ("W+", s.steps_w), ("noise", s.steps_noise))
+    lat = initial_latent(gen, s.init, s.seed)
+    lat = W_l(gen, lat, x, m_p=m, m_m=m, steps=s.steps_w, lr=s.lr_w, progress=plan.enter("W+"))
+    img_w = draw(gen, lat)
+    metrics = {"psnr_w": float(masked_psnr(img_w, x, m).mean())}
+    lat = Mk_n(gen, lat, x, m=m, steps=s.steps_noise, lr=s.lr_noise, progress=plan.enter("noise"))
+    img = draw(gen, lat)
+    metrics["psnr"] = float(masked_psnr(img, x, m).mean())
+    if with_lpips:
+        from latent_atelier.models.perceptual import get_lpips
 
-            lp = get_lpips(device)
+        lp = get_lpips(device)
+        with torch.no_grad():
             metrics["lpips_w"] = float(lp(img_w, x).mean())
             metrics["lpips"] = float(lp(img, x).mean())
     return EmbedOutcome(lat.clone(), to_numpy_image(img), metrics)
@@ -229,14 +233,14 @@ class Embed(Operation):
     title = "Embed photo"
     description = "Find the latent (W+ rows and noise maps) that redraws the placed photo."
     inputs = (
-        Slot("photo", "image", help="the photo (any size)"),
-        Slot("placement", "placement", optional=True, help="region to embed (default: centre square)"),
+        PHOTO,
+        region("region to embed (default: centre square)"),
         Slot("mask", "mask", optional=True, help="only these photo pixels count"),
     )
     outputs = (
         Slot("reconstruction", "image", help="the generator's image at model resolution"),
         Slot("result", "image", help="the reconstruction pasted back into the photo"),
-        Slot("latent", "latent"),
+        LATENT,
         Slot("placement", "placement", help="the region that was embedded"),
     )
     Params = EmbedParams
@@ -244,19 +248,14 @@ class Embed(Operation):
     def run(self, gen: Generator, inputs: dict, params: EmbedParams, progress: Progress) -> Result:
         """Embed the placed region of ``inputs["photo"]``."""
         self.check_inputs(inputs)
-        photo = np.asarray(inputs["photo"], np.float32)[..., :3]
-        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
-        crop = placement.extract(photo)
+        placed = place_photo(inputs, gen.resolution)
         mask = inputs.get("mask")
-        crop_mask = None if mask is None else np.clip(placement.extract(np.asarray(mask, np.float32)), 0, 1)
-        out = embed_image(gen, crop, params, mask=crop_mask, progress=progress, with_lpips=True)
-        pasted = placement.paste(photo, out.image, feather=0.02)
+        crop_mask = (
+            None if mask is None else np.clip(placed.placement.extract(np.asarray(mask, np.float32)), 0, 1)
+        )
+        out = embed_image(gen, placed.crop, params, mask=crop_mask, progress=progress, with_lpips=True)
         return Result(
-            outputs={
-                "reconstruction": out.image,
-                "result": pasted,
-                "latent": out.latent,
-                "placement": placement,
-            },
+            # the reconstruction first, as the outputs are declared
+            outputs={"reconstruction": out.image, **placed.outputs("reconstruction", out.image, out.latent)},
             metrics=out.metrics,
         )

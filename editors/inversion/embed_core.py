@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -121,6 +121,15 @@ def _vgg_features(vgg, img: torch.Tensor, dtype: torch.dtype, layers=None) -> di
         x = img.contiguous(memory_format=torch.channels_last)
         feats = vgg(x) if layers is None else vgg(x, layers=layers)
     return {k: v.float() for k, v in feats.items()}
+
+
+class Loss(Protocol):
+    """What :func:`optimise` minimises: a per-item loss ``(B,)`` of generated images, and
+    the targets ``t`` whose ``x`` progress reports the PSNR against."""
+
+    t: Targets
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor: ...
 
 
 class EmbeddingLoss:
@@ -281,7 +290,7 @@ class StepMetrics:
 def optimise(
     gen: Generator,
     latent: Latent,
-    loss_fn: EmbeddingLoss,
+    loss_fn: Loss,
     *,
     settings: OptimiserSettings,
     variables: str,

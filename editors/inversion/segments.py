@@ -32,7 +32,7 @@ Why these defaults, with the measurements behind them: ``docs/notes/segments.md`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -53,8 +53,10 @@ from latent_atelier.editors.inversion.embed_core import (
     with_weights,
 )
 from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.placed_photo import rgb_input
 from latent_atelier.editors.placement import Placement, resolve_placement
 from latent_atelier.editors.registry import register
+from latent_atelier.editors.slots import PHOTO, region
 from latent_atelier.editors.stages import StagePlan
 from latent_atelier.models.generator import Generator, Latent, Synthesis
 
@@ -94,6 +96,24 @@ def crop_labels(placement: Placement, labels: np.ndarray) -> np.ndarray:
         borderValue=0,
     )
     return np.rint(out).astype(np.int32)
+
+
+class PlacedLabels(NamedTuple):
+    """The photo and label inputs of a segments operation, and both cut out at model resolution."""
+
+    photo: np.ndarray  # H x W x 3
+    labels: np.ndarray  # H x W int32
+    placement: Placement
+    crop: np.ndarray  # S x S x 3
+    lab: np.ndarray  # S x S int32
+
+
+def place_labels(inputs: dict[str, Any], resolution: int) -> PlacedLabels:
+    """``inputs["photo"]`` and ``inputs["labels"]`` (checked) through ``inputs["placement"]``."""
+    photo = rgb_input(inputs)
+    labels = check_labels(photo, inputs.get("labels"))
+    placement = resolve_placement(photo, inputs.get("placement"), resolution)
+    return PlacedLabels(photo, labels, placement, placement.extract(photo), crop_labels(placement, labels))
 
 
 def labels_to_photo(
@@ -532,9 +552,9 @@ class Segments(Operation):
         "their images into the photo; id 0 keeps the photo."
     )
     inputs = (
-        Slot("photo", "image", help="the photo (any size)"),
+        PHOTO,
         Slot("labels", "labels", help="segment ids per pixel, 0 = keep the photo"),
-        Slot("placement", "placement", optional=True, help="region to invert (default: centre square)"),
+        region("region to invert (default: centre square)"),
     )
     outputs = (
         Slot("result", "image", help="the stitched composite, full resolution"),
@@ -564,11 +584,7 @@ class Segments(Operation):
     def run(self, gen: Generator, inputs: dict, params: SegmentsParams, progress: Progress) -> Result:
         """Invert every segment of ``inputs["labels"]`` within the placed region."""
         self.check_inputs(inputs)
-        photo = np.asarray(inputs["photo"], np.float32)[..., :3]
-        labels = check_labels(photo, inputs.get("labels"))
-        placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
-        crop = placement.extract(photo)
-        lab = crop_labels(placement, labels)
+        photo, labels, placement, crop, lab = place_labels(inputs, gen.resolution)
         inv = invert_segments(gen, crop, lab, params, progress=progress)
         refined, out_labels = lab, labels
         if params.refine:
