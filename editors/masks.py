@@ -79,6 +79,15 @@ def crop_to_model(mask: np.ndarray | None, placement: Placement, name: str = "ma
     return np.clip(placement.extract(m, border="constant"), 0.0, 1.0)
 
 
+def pieces_touching(region: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The connected pieces (8-connected) of the boolean ``region`` that overlap ``seeds``."""
+    n, comp = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(comp[region & seeds])] = True
+    keep[0] = False
+    return keep[comp]
+
+
 def hole_mask(kind: str, size: int, seed: int = 0) -> np.ndarray:
     """One of the :data:`HOLE_TYPES` as a binary float32 ``size x size`` mask (1 = missing)."""
     s = int(size)

@@ -24,6 +24,7 @@ import numpy as np
 from latent_atelier.editors import faces
 from latent_atelier.editors.faces import Face
 from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.placed_photo import checked_rgb
 from latent_atelier.editors.placement import Placement
 from latent_atelier.editors.registry import register
 
@@ -148,10 +149,7 @@ class Align(Operation):
     def run(self, gen: Any, inputs: dict[str, Any], params: AlignParams, progress: Progress) -> Result:
         """Align the chosen face; ``inputs["points"]`` (3 x 2) or ``params.points``: by hand."""
         self.check_inputs(inputs)
-        photo = np.asarray(inputs["photo"], np.float32)
-        if photo.ndim != 3 or photo.shape[2] not in (3, 4):
-            raise OperationError(f"align needs an RGB photo, got an array of shape {photo.shape}")
-        photo = photo[..., :3]
+        photo = checked_rgb(inputs["photo"], "align")
         size = params.size or (int(gen.resolution) if gen is not None else DEFAULT_SIZE)
         manual = inputs.get("points")
         if manual is None and params.points.strip():

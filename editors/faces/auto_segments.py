@@ -16,7 +16,9 @@ import numpy as np
 
 from latent_atelier.editors import faces
 from latent_atelier.editors.faces.mesh_regions import region_polygon
-from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.masks import pieces_touching
+from latent_atelier.editors.operation import Operation, Progress, Result, Slot, param
+from latent_atelier.editors.placed_photo import checked_rgb
 from latent_atelier.editors.registry import register
 
 #: (id, name, rgb) of every segment, in drawing order
@@ -91,11 +93,7 @@ def head_region(shape: tuple[int, int], mesh: np.ndarray) -> tuple[np.ndarray, n
 
 def hair_connected_to_crown(candidates: np.ndarray, crown: np.ndarray) -> np.ndarray:
     """The pieces of ``candidates`` that reach the crown (hair grows from above the face)."""
-    n, comp = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
-    keep = np.zeros(n, bool)
-    keep[np.unique(comp[crown & candidates])] = True
-    keep[0] = False
-    return keep[comp]
+    return pieces_touching(candidates, crown)
 
 
 @dataclass
@@ -121,10 +119,7 @@ class AutoSegments(Operation):
     def run(self, gen: Any, inputs: dict[str, Any], params: AutoSegmentsParams, progress: Progress) -> Result:
         """Label map at the photo's full resolution plus its palette ``[(id, name, rgb)]``."""
         self.check_inputs(inputs)
-        photo = np.asarray(inputs["photo"], np.float32)
-        if photo.ndim != 3 or photo.shape[2] not in (3, 4):
-            raise OperationError(f"auto-segments needs an RGB photo, got shape {photo.shape}")
-        photo = photo[..., :3]
+        photo = checked_rgb(inputs["photo"], "auto-segments")
         if not faces.faces_available():
             raise faces.FacesUnavailable(
                 f"automatic segments need the face models: {faces.INSTALL_HINT}; "

@@ -24,6 +24,7 @@ from latent_atelier.editors.mask_guided.map_edits import (
     take_shape,
 )
 from latent_atelier.editors.operation import Operation, OperationError, Progress, Result, Slot, param
+from latent_atelier.editors.placed_photo import checked_rgb
 from latent_atelier.editors.placement import Placement, resolve_placement
 from latent_atelier.editors.registry import register
 
@@ -47,10 +48,7 @@ class MaskEditParams:
 
 
 def _check_image(value: Any, name: str) -> np.ndarray:
-    img = np.asarray(value, np.float32)
-    if img.ndim != 3 or img.shape[2] not in (3, 4):
-        raise OperationError(f"mask-edit needs an RGB {name}, got shape {img.shape}")
-    return np.clip(img[..., :3], 0.0, 1.0)
+    return np.clip(checked_rgb(value, "mask-edit", name), 0.0, 1.0)
 
 
 def _check_map(value: Any, shape: tuple[int, int], what: str) -> np.ndarray:
