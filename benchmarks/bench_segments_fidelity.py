@@ -320,6 +320,17 @@ def _save_figure(path: Path, strips: list[np.ndarray]) -> None:
     print(f"wrote {path}")
 
 
+#: flags left unset take the segments operation's default: (flag, type or choices, help)
+OPERATION_DEFAULT_FLAGS: tuple[tuple[str, type | tuple[str, ...], str], ...] = (
+    ("--margin", int, "overlap margin of the segment loss masks, px"),
+    ("--poisson", ("on", "off"), "the output is the Poisson stitch (on) or the hard cut"),
+    ("--screen", float, "Poisson screening weight"),
+    ("--seams", ("stronger", "mean"), "Poisson seam guidance"),
+    ("--candidates", int, "random start codes per segment"),
+    ("--loss", ("segments", "composite"), "per-segment loss"),
+)
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Measure every target; write ``results/segments_fidelity[_<device>].json``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -329,42 +340,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--lr-segments", type=float, default=0.1)
     ap.add_argument("--lr-global", type=float, default=0.1)
     ap.add_argument("--lr-noise", type=float, default=5.0, help="noise-map learning rate (both methods)")
-    ap.add_argument(
-        "--margin",
-        type=int,
-        default=None,
-        help="overlap margin of the segment loss masks, px (default: the segments operation's)",
-    )
-    ap.add_argument(
-        "--poisson",
-        choices=("on", "off"),
-        default=None,
-        help="the output is the Poisson stitch (on) or the hard cut (default: the operation's)",
-    )
-    ap.add_argument(
-        "--screen",
-        type=float,
-        default=None,
-        help="Poisson screening weight (default: the segments operation's)",
-    )
-    ap.add_argument(
-        "--seams",
-        choices=("stronger", "mean"),
-        default=None,
-        help="Poisson seam guidance (default: the segments operation's)",
-    )
-    ap.add_argument(
-        "--candidates",
-        type=int,
-        default=None,
-        help="random start codes per segment (default: the segments operation's)",
-    )
-    ap.add_argument(
-        "--loss",
-        choices=("segments", "composite"),
-        default=None,
-        help="per-segment loss (default: the segments operation's)",
-    )
+    for flag, kind, what in OPERATION_DEFAULT_FLAGS:
+        typed = {"choices": kind} if isinstance(kind, tuple) else {"type": kind}
+        ap.add_argument(flag, **typed, default=None, help=f"{what} (default: the segments operation's)")
     ap.add_argument("--portraits", type=int, default=24, help="held-out synthetic portraits")
     ap.add_argument("--data", default=str(ROOT / "data" / "portraits128"), help="portrait dataset folder")
     ap.add_argument("--photos", nargs="*", default=list(PHOTOS), choices=PHOTOS, help="sample photos")
@@ -406,11 +384,9 @@ def main(argv: list[str] | None = None) -> dict:
     from latent_atelier.editors.inversion.segments import SegmentsParams
 
     defaults = SegmentsParams()
-    args.screen = defaults.screen if args.screen is None else args.screen
-    args.seams = defaults.seams if args.seams is None else args.seams
-    args.candidates = defaults.candidates if args.candidates is None else args.candidates
-    args.loss = defaults.loss if args.loss is None else args.loss
-    args.margin = defaults.margin if args.margin is None else args.margin
+    for name in ("screen", "seams", "candidates", "loss", "margin"):
+        if getattr(args, name) is None:
+            setattr(args, name, getattr(defaults, name))
     args.poisson = ("on" if defaults.poisson else "off") if args.poisson is None else args.poisson
     settings = dict(
         steps=args.steps,

@@ -58,10 +58,9 @@ class DDSSettings:
     mask_images: bool = False
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        if self.space not in SPACES:
-            raise ValueError(f"space must be one of {SPACES}, got {self.space!r}")
+        for name, choices in (("variant", VARIANTS), ("space", SPACES)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         if self.steps < 0:
             raise ValueError("steps must be >= 0")
 

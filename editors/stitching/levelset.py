@@ -36,6 +36,7 @@ pixel is pinned so no id disappears. The result is always a partition with the s
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import cv2
 import numba
@@ -236,22 +237,9 @@ def refine_labels(
     depth = _boundary_distance(labels)
     pins = _pins(labels, present, depth, speeds)
     band = float(np.ceil(reinit_every * step * (1 + curvature))) + 3.0
-    kept: dict[int, np.ndarray] = {}
-    for k in moving:
-        kept[k] = _shrink(
-            labels == k,
-            speeds[k],
-            change[k] >= STRONG_FACTOR * threshold,
-            depth,
-            holes=holes,
-            min_hole=min_hole,
-            max_move=max_move,
-            step=step,
-            curvature=curvature,
-            band=band,
-            reinit_every=reinit_every,
-            iterations=iterations,
-        )
+    motion = _FrontMotion(holes, min_hole, max_move, step, curvature, band, reinit_every, iterations)
+    strong = {k: change[k] >= STRONG_FACTOR * threshold for k in moving}
+    kept = {k: _shrink(labels == k, speeds[k], strong[k], depth, motion) for k in moving}
     return _reassign(labels, kept, speeds, pins, max_move)
 
 
@@ -269,14 +257,27 @@ def _pins(labels, present, depth, speeds) -> np.ndarray:
     return pins
 
 
-def _shrink(
-    mask, speed, strong, depth, *, holes, min_hole, max_move, step, curvature, band, reinit_every, iterations
-) -> np.ndarray:
+@dataclass(frozen=True)
+class _FrontMotion:
+    """How :func:`_shrink` moves a segment's front (the settings of :func:`refine_labels`)."""
+
+    holes: bool
+    min_hole: int
+    max_move: float
+    step: float
+    curvature: float
+    band: float
+    reinit_every: int
+    iterations: int | None
+
+
+def _shrink(mask, speed, strong, depth, motion: _FrontMotion) -> np.ndarray:
     """The part of one segment ``mask`` that stays after re-seeding and the front's motion."""
-    margin = int(max(band, max_move)) + 2
+    max_move, step, iterations = motion.max_move, motion.step, motion.iterations
+    margin = int(max(motion.band, max_move)) + 2
     box = _crop_box(mask, margin)
     m, f = mask[box], speed[box]
-    cut = _holes(m, strong[box], min_hole) if holes else np.zeros(m.shape, bool)
+    cut = _holes(m, strong[box], motion.min_hole) if motion.holes else np.zeros(m.shape, bool)
     inside = m & ~cut
     # the front may move up to max_move from an original boundary or from a hole
     reach = depth[box] <= max_move
@@ -290,13 +291,14 @@ def _shrink(
     phi = _signed_distance(inside)
     done = 0
     while done < iterations:
-        steps = min(reinit_every, iterations - done)
-        phi = _evolve(phi, f, np.float32(step), np.float32(curvature), np.float32(band), steps)
+        steps = min(motion.reinit_every, iterations - done)
+        rates = (np.float32(step), np.float32(motion.curvature), np.float32(motion.band))
+        phi = _evolve(phi, f, *rates, steps)
         inside = (phi > 0) | fixed
         phi = _signed_distance(inside)
         done += steps
     inside &= m
-    inside &= ~_specks(inside, m, min_hole)
+    inside &= ~_specks(inside, m, motion.min_hole)
     out = np.zeros(mask.shape, bool)
     out[box] = inside
     return out
