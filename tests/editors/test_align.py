@@ -16,6 +16,7 @@ from latent_atelier.editors.faces import backend
 from latent_atelier.editors.faces.align import Align, ffhq_quad, parse_points, placement_from_points
 from latent_atelier.editors.operation import OperationError, Progress
 from latent_atelier.editors.registry import get_operation
+from tests.editors.command_line import TINY_MODEL, cli
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 # FFHQ-aligned faces have their eye centres near these fractions of the crop side
@@ -218,45 +219,18 @@ def test_align_is_registered_and_needs_no_generator():
 @pytest.mark.filterwarnings("error")  # also: the progress bar takes align's "step 0 of 2"
 def test_cli_align_then_embed_in_the_aligned_box_with_a_smaller_model(tmp_path):
     """`align` without a model writes a 256 px placement; a 32 px model works in that region."""
-    from latent_atelier.app.cli import main
     from latent_atelier.editors.placement import Placement
 
     photo = (np.random.default_rng(3).random((120, 160, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(tmp_path / "photo.png")
-    assert (
-        main(
-            [
-                "align",
-                str(tmp_path / "photo.png"),
-                "--points",
-                "70,50 100,50 85,85",
-                "--out-dir",
-                str(tmp_path / "al"),
-            ]
-        )
-        == 0
-    )
+
+    points = ("--points", "70,50 100,50 85,85")
+    assert cli("align", tmp_path / "photo.png", *points, "--out-dir", tmp_path / "al") == 0
     aligned = Placement.from_dict(json.loads((tmp_path / "al" / "placement.json").read_text()))
     assert aligned.size == 256
-    assert (
-        main(
-            [
-                "--model",
-                "random:stylegan2:32:0:16",
-                "embed",
-                str(tmp_path / "photo.png"),
-                "--placement",
-                str(tmp_path / "al" / "placement.json"),
-                "--steps-w",
-                "1",
-                "--steps-noise",
-                "0",
-                "--out-dir",
-                str(tmp_path / "emb"),
-            ]
-        )
-        == 0
-    )
+    embed = ("embed", tmp_path / "photo.png", "--placement", tmp_path / "al" / "placement.json")
+    steps = ("--steps-w", 1, "--steps-noise", 0)
+    assert cli(*TINY_MODEL, *embed, *steps, "--out-dir", tmp_path / "emb") == 0
     used = Placement.from_dict(json.loads((tmp_path / "emb" / "placement.json").read_text()))
     assert used.size == 32
     np.testing.assert_allclose(used.matrix, aligned.at_size(32).matrix)

@@ -11,6 +11,7 @@ from latent_atelier.editors.inversion.embed_core import to_numpy_image
 from latent_atelier.editors.masks import blur_mask
 from latent_atelier.editors.operation import Cancelled, Progress
 from latent_atelier.editors.registry import all_operations
+from tests.editors.images import weighted_psnr
 
 STEPS = {"steps_init": 20, "steps_w": 40, "steps_noise": 80}
 
@@ -21,11 +22,6 @@ def _target(gen, seed: int) -> np.ndarray:
     lat.noise = [torch.zeros_like(n) for n in lat.noise]
     with torch.no_grad():
         return to_numpy_image(gen.synthesize(lat).image)
-
-
-def _psnr(a: np.ndarray, b: np.ndarray, m: np.ndarray) -> float:
-    mse = float(((a - b) ** 2 * m[..., None]).sum() / (3 * m.sum()))
-    return 10 * np.log10(1.0 / max(mse, 1e-12))
 
 
 def _seam_energy(img: np.ndarray, col: int, half_width: int = 2) -> float:
@@ -50,11 +46,11 @@ def test_photo1_inside_and_photo2_outside_beat_the_reverse(pair_and_result):
     inner[:, :12] = 1.0  # away from the blended seam
     outer = np.zeros_like(mask)
     outer[:, 20:] = 1.0
-    wanted = _psnr(out.image, p1, inner) + _psnr(out.image, p2, outer)
-    reverse = _psnr(out.image, p2, inner) + _psnr(out.image, p1, outer)
+    wanted = weighted_psnr(out.image, p1, inner) + weighted_psnr(out.image, p2, outer)
+    reverse = weighted_psnr(out.image, p2, inner) + weighted_psnr(out.image, p1, outer)
     assert wanted > reverse + 20.0, (wanted, reverse)
-    assert _psnr(out.image, p1, inner) > 25.0
-    assert _psnr(out.image, p2, outer) > 25.0
+    assert weighted_psnr(out.image, p1, inner) > 25.0
+    assert weighted_psnr(out.image, p2, outer) > 25.0
 
 
 def test_seam_has_at_most_a_third_of_the_cut_and_paste_gradient_energy(pair_and_result):

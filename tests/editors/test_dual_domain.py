@@ -181,41 +181,16 @@ def test_cli_writes_results_and_reports_bad_pairs(tmp_path, second_model, capsys
     mask[5:11, 4:12] = 255
     Image.fromarray(mask).save(tmp_path / "part.png")
     out = tmp_path / "out"
-    code = main(
-        [
-            "--model",
-            str(model),
-            "--device",
-            "cpu",
-            "dual-domain",
-            str(second_model),
-            "--part-mask",
-            str(tmp_path / "part.png"),
-            "--steps",
-            "2",
-            "--out-dir",
-            str(out),
-        ]
-    )
-    assert code == 0
+
+    def dual_domain(second) -> int:
+        command = ["--model", model, "--device", "cpu", "dual-domain", second]
+        options = ["--part-mask", tmp_path / "part.png", "--steps", 2, "--out-dir", out]
+        return main([str(a) for a in command + options])
+
+    assert dual_domain(second_model) == 0
     assert (out / "result_0.png").is_file() and (out / "crossover_0.png").is_file()
     other = tmp_path / "sg2.safetensors"
     save_generator(tiny("stylegan2", 16), other)
-    code = main(
-        [
-            "--model",
-            str(model),
-            "--device",
-            "cpu",
-            "dual-domain",
-            str(other),
-            "--part-mask",
-            str(tmp_path / "part.png"),
-            "--steps",
-            "2",
-            "--out-dir",
-            str(out),
-        ]
-    )
+    code = dual_domain(other)
     assert code == 2 and "cannot share a latent" in capsys.readouterr().err
     assert main(["--model", str(model), "dual-domain", str(tmp_path / "missing.safetensors")]) == 2

@@ -10,6 +10,7 @@ from latent_atelier.editors.inversion.edit_segment import EditSegment, EditSegme
 from latent_atelier.editors.inversion.embed_core import to_numpy_image
 from latent_atelier.editors.inversion.segments import Segments, SegmentsParams
 from latent_atelier.editors.operation import OperationError, Progress
+from tests.editors.command_line import TINY_MODEL, cli, segments_cli
 
 torch.set_num_threads(1)
 SIZE = 32
@@ -176,55 +177,23 @@ def test_cli_segments_then_edit_segment_with_history(tmp_path):
 
     from PIL import Image
 
-    from latent_atelier.app.cli import main
-
     rng = np.random.default_rng(2)
     Image.fromarray((rng.random((40, 48, 3)) * 255).astype(np.uint8)).save(tmp_path / "photo.png")
     labels = np.zeros((40, 48), np.uint8)
     labels[8:30, 10:22] = 1
     labels[8:30, 26:38] = 2
     Image.fromarray(labels, mode="L").save(tmp_path / "labels.png")
-    model = ["--model", "random:stylegan2:32:0:16"]
     first = tmp_path / "first"
-    assert (
-        main(
-            [
-                *model,
-                "segments",
-                str(tmp_path / "photo.png"),
-                "--labels",
-                str(tmp_path / "labels.png"),
-                "--steps-w",
-                "1",
-                "--out-dir",
-                str(first),
-            ]
-        )
-        == 0
-    )
+    assert segments_cli(tmp_path / "photo.png", tmp_path / "labels.png", first) == 0
     current = str(first / "result.png")
     for step, seg in enumerate((1, 2)):
         out = tmp_path / f"edit{step}"
-        args = [
-            *model,
-            "edit-segment",
-            current,
-            "--labels",
-            str(first / "labels.png"),
-            "--latents",
-            str(first / "latents.npz"),
-            "--placement",
-            str(first / "placement.json"),
-            "--segment",
-            str(seg),
-            "--alpha",
-            "2",
-            "--out-dir",
-            str(out),
-        ]
+        given = ["--labels", first / "labels.png", "--latents", first / "latents.npz"]
+        given += ["--placement", first / "placement.json"]
         if step:
-            args += ["--history", str(tmp_path / "edit0" / "history.json")]
-        assert main(args) == 0
+            given += ["--history", tmp_path / "edit0" / "history.json"]
+        edit = ["--segment", seg, "--alpha", 2, "--out-dir", out]
+        assert cli(*TINY_MODEL, "edit-segment", current, *given, *edit) == 0
         current = str(out / "result.png")
     history = json.loads((tmp_path / "edit1" / "history.json").read_text())
     assert history == [[1, "sefa:0", 2.0], [2, "sefa:0", 2.0]]

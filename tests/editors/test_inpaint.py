@@ -9,25 +9,15 @@ import pytest
 import torch
 
 from latent_atelier.editors.i2s.inpaint import Inpaint, InpaintParams, inpaint, inpaint_rows, offset_latents
-from latent_atelier.editors.inversion.embed_core import to_numpy_image
 from latent_atelier.editors.masks import HOLE_TYPES, grow_and_blur, hole_mask
 from latent_atelier.editors.operation import Cancelled, OperationError, Progress
 from latent_atelier.models.perceptual import lpips
-
-
-def _photo(gen, seed: int = 1) -> np.ndarray:
-    with torch.no_grad():
-        return to_numpy_image(gen.synthesize(gen.random_latent(seed, truncation=0.7)).image)
-
-
-def _psnr(a: np.ndarray, b: np.ndarray, m: np.ndarray) -> float:
-    mse = float(((a - b) ** 2 * m[..., None]).sum() / (3 * m.sum()))
-    return 10 * np.log10(1.0 / max(mse, 1e-12))
+from tests.editors.images import generated_photo, weighted_psnr
 
 
 @pytest.fixture(scope="module")
 def filled(tiny_gen):
-    photo = _photo(tiny_gen)
+    photo = generated_photo(tiny_gen)
     hole = np.zeros((32, 32), np.float32)
     hole[8:24, 8:24] = 1.0
     out = inpaint(tiny_gen, photo, hole, InpaintParams(variants=3, steps_w=40, steps_noise=100, seed=0))
@@ -48,11 +38,11 @@ def test_composite_keeps_the_photo_outside_the_hole(filled):
     outside_blend = (out.blend <= 0).astype(np.float32)  # outside M_blur+ (hole + ~2 px ring)
     assert outside_blend.sum() > 0.5 * (1 - hole).sum()
     for c in out.composites:
-        assert _psnr(c, photo, outside_blend) >= 35.0
+        assert weighted_psnr(c, photo, outside_blend) >= 35.0
         # the whole outside of the hole, blend ring included: the ring mixes in the fill
-        assert _psnr(c, photo, 1.0 - hole) >= 18.0
+        assert weighted_psnr(c, photo, 1.0 - hole) >= 18.0
         # the noise phase pulls the generator's own image towards the photo outside
-        assert _psnr(c, photo, 1.0 - hole) > _psnr(out.generated_w[0], photo, 1.0 - hole)
+        assert weighted_psnr(c, photo, 1.0 - hole) > weighted_psnr(out.generated_w[0], photo, 1.0 - hole)
     # the blend mask covers the whole hole
     assert np.all(out.blend[hole > 0] >= 1.0 - 1e-6)
 
@@ -68,7 +58,7 @@ def test_only_the_allowed_rows_move(tiny_gen, filled):
 
 
 def test_all_rows_option_frees_every_row(tiny_gen):
-    photo = _photo(tiny_gen)
+    photo = generated_photo(tiny_gen)
     hole = np.zeros((32, 32), np.float32)
     hole[8:24, 8:24] = 1.0
     out = inpaint(tiny_gen, photo, hole, InpaintParams(variants=1, steps_w=2, steps_noise=0, free_rows="all"))
@@ -81,7 +71,7 @@ def test_all_rows_option_frees_every_row(tiny_gen):
 
 
 def test_noise_fitting_the_ring_keeps_the_photo_there_better(tiny_gen):
-    photo = _photo(tiny_gen)
+    photo = generated_photo(tiny_gen)
     hole = np.zeros((32, 32), np.float32)
     hole[8:24, 8:24] = 1.0
     kw = {"variants": 1, "steps_w": 20, "steps_noise": 60, "seed": 0}
@@ -91,7 +81,10 @@ def test_noise_fitting_the_ring_keeps_the_photo_there_better(tiny_gen):
     assert ring.sum() > 0
     # same W+ phase; the noise phase differs only in where it keeps the fill
     assert np.array_equal(blend.generated_w[0], ring_fit.generated_w[0])
-    assert _psnr(ring_fit.composites[0], photo, ring) > _psnr(blend.composites[0], photo, ring) + 1.0
+    assert (
+        weighted_psnr(ring_fit.composites[0], photo, ring)
+        > weighted_psnr(blend.composites[0], photo, ring) + 1.0
+    )
 
 
 def test_hole_types_cover_small_to_half(tmp_path):

@@ -203,16 +203,17 @@ def test_only_requested_segments_shrink() -> None:
     assert np.all(out[labels == 1] == 1)
 
 
-def test_bad_inputs_raise_clear_errors() -> None:
+@pytest.mark.parametrize(
+    ("edited", "options", "message"),
+    [
+        (lambda photo: {1: photo}, {}, "no edited image"),
+        (lambda photo: photo, {"segments": [7]}, "do not occur"),
+        (lambda photo: photo + 0.3, {"dt": 5.0}, "dt must be"),
+        (lambda photo: photo + 0.3, {"threshold": 0.0}, "threshold"),
+        (lambda photo: {1: photo[:10], 2: photo}, {}, "shape"),
+    ],
+)
+def test_bad_inputs_raise_clear_errors(edited, options, message) -> None:
     photo = _photo()
-    labels = _two_halves()
-    with pytest.raises(OperationError, match="no edited image"):
-        refine_labels(labels, photo, {1: photo})
-    with pytest.raises(OperationError, match="do not occur"):
-        refine_labels(labels, photo, photo, segments=[7])
-    with pytest.raises(OperationError, match="dt must be"):
-        refine_labels(labels, photo, photo + 0.3, dt=5.0)
-    with pytest.raises(OperationError, match="threshold"):
-        refine_labels(labels, photo, photo + 0.3, threshold=0.0)
-    with pytest.raises(OperationError, match="shape"):
-        refine_labels(labels, photo, {1: photo[:10], 2: photo})
+    with pytest.raises(OperationError, match=message):
+        refine_labels(_two_halves(), photo, edited(photo), **options)

@@ -190,19 +190,21 @@ def test_stronger_seam_guidance_keeps_an_edge_one_segment_draws() -> None:
     assert edge("stronger") > 0.55 and edge("mean") < 0.35, (edge("stronger"), edge("mean"))
 
 
-def test_bad_inputs_raise_clear_errors() -> None:
+@pytest.mark.parametrize(
+    ("rows", "segments", "options", "message"),
+    [
+        (None, lambda photo, _labels: {1: photo}, {}, "no segment image"),
+        (10, lambda _photo, _labels: {}, {}, "labels shape"),
+        (None, _offset_segments, {"method": "magic"}, "method"),
+        (None, _offset_segments, {"screen": -1.0}, "screen"),
+        (None, _offset_segments, {"seams": "max"}, "seam guidance"),
+    ],
+)
+def test_bad_inputs_raise_clear_errors(rows, segments, options, message) -> None:
     photo = _photo()
     labels = _voronoi_labels()
-    with pytest.raises(OperationError, match="no segment image"):
-        poisson_stitch(photo, labels, {1: photo})
-    with pytest.raises(OperationError, match="labels shape"):
-        poisson_stitch(photo, labels[:10], {})
-    with pytest.raises(OperationError, match="method"):
-        poisson_stitch(photo, labels, _offset_segments(photo, labels), method="magic")
-    with pytest.raises(OperationError, match="screen"):
-        poisson_stitch(photo, labels, _offset_segments(photo, labels), screen=-1.0)
-    with pytest.raises(OperationError, match="seam guidance"):
-        poisson_stitch(photo, labels, _offset_segments(photo, labels), seams="max")
+    with pytest.raises(OperationError, match=message):
+        poisson_stitch(photo, labels[:rows], segments(photo, labels), **options)
 
 
 def test_auto_matches_direct_solver() -> None:

@@ -5,28 +5,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from latent_atelier.editors.i2s.scribble import Scribble, ScribbleParams, composite_scribble, scribble_edit
-from latent_atelier.editors.inversion.embed_core import to_numpy_image
 from latent_atelier.editors.operation import Cancelled, OperationError, Progress
+from tests.editors.images import generated_photo, weighted_psnr
 
 RED = np.array([0.9, 0.1, 0.1], np.float32)
 
 
-def _photo(gen) -> np.ndarray:
-    with torch.no_grad():
-        return to_numpy_image(gen.synthesize(gen.random_latent(1, truncation=0.7)).image)
-
-
-def _psnr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
-    mse = float(((a - b) ** 2 * w[..., None]).sum() / (3 * w.sum()))
-    return 10 * np.log10(1.0 / max(mse, 1e-12))
-
-
 @pytest.fixture(scope="module")
 def edited(tiny_gen):
-    photo = _photo(tiny_gen)
+    photo = generated_photo(tiny_gen)
     mask = np.zeros((32, 32), np.float32)
     cv2.circle(mask, (16, 12), 6, 1.0, -1)
     layer = np.concatenate([np.broadcast_to(RED, (32, 32, 3)), mask[..., None]], axis=2)
@@ -43,7 +32,7 @@ def edited(tiny_gen):
 
 def test_pixels_outside_the_blurred_scribble_are_kept(edited):
     photo, _mask, out = edited
-    assert _psnr(out.composite, photo, 1.0 - out.blend) >= 35.0  # soft weight 1 - M_blur
+    assert weighted_psnr(out.composite, photo, 1.0 - out.blend) >= 35.0  # soft weight 1 - M_blur
     far = out.blend <= 0
     assert far.mean() > 0.4
     assert np.array_equal(out.composite[far], photo[far])
@@ -57,7 +46,7 @@ def test_colour_inside_moves_towards_the_scribble(edited):
 
 
 def test_only_the_first_rows_move_in_the_edit(tiny_gen):
-    photo = _photo(tiny_gen)
+    photo = generated_photo(tiny_gen)
     mask = np.zeros((32, 32), np.float32)
     mask[4:12, 4:12] = 1.0
     scribbled = photo.copy()
@@ -69,22 +58,12 @@ def test_only_the_first_rows_move_in_the_edit(tiny_gen):
             seen.append(name)
             super().set_stage(name, steps)
 
+    def edit(steps_w: int, progress: Progress | None = None):
+        settings = ScribbleParams(rows=5, steps_embed=3, steps_w=steps_w, steps_noise=0, seed=0)
+        return scribble_edit(tiny_gen, photo, scribbled, mask, settings, progress=progress)
+
     # the W+ of the photo embedding and of the edit differ only in the first rows
-    out = scribble_edit(
-        tiny_gen,
-        photo,
-        scribbled,
-        mask,
-        ScribbleParams(rows=5, steps_embed=3, steps_w=4, steps_noise=0, seed=0),
-        progress=Spy(),
-    )
-    ref = scribble_edit(
-        tiny_gen,
-        photo,
-        scribbled,
-        mask,
-        ScribbleParams(rows=5, steps_embed=3, steps_w=0, steps_noise=0, seed=0),
-    )
+    out, ref = edit(4, progress=Spy()), edit(0)
     moved = (out.latent.w["w"] - ref.latent.w["w"]).abs().sum(-1)[0] > 0
     assert moved.tolist() == [True, True, True, False, False, False, False, False]
     assert seen[:2] == ["embed photo", "W+ towards the scribble"]

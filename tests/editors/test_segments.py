@@ -19,6 +19,7 @@ from latent_atelier.editors.inversion.segments import (
 )
 from latent_atelier.editors.operation import OperationError, Progress
 from latent_atelier.editors.placement import Placement
+from tests.editors.command_line import segments_cli
 from tests.editors.conftest import TINY_WIDTHS
 
 torch.set_num_threads(1)
@@ -271,7 +272,6 @@ def test_bad_inputs_get_clear_errors(tiny_gen):
 def test_cli_reads_label_pngs_and_runs_segments(tmp_path):
     from PIL import Image
 
-    from latent_atelier.app.cli import main
     from latent_atelier.app.cli_io import read_labels
 
     labels = _three_segments().astype(np.uint8)
@@ -294,22 +294,7 @@ def test_cli_reads_label_pngs_and_runs_segments(tmp_path):
     photo = (np.random.default_rng(1).random((SIZE, SIZE, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(tmp_path / "photo.png")
     out = tmp_path / "out"
-    rc = main(
-        [
-            "--model",
-            "random:stylegan2:32:0:16",
-            "segments",
-            str(tmp_path / "photo.png"),
-            "--labels",
-            str(tmp_path / "gray.png"),
-            "--space",
-            "w+",
-            "--steps-w",
-            "1",
-            "--out-dir",
-            str(out),
-        ]
-    )
+    rc = segments_cli(tmp_path / "photo.png", tmp_path / "gray.png", out, "--space", "w+")
     assert rc == 0
     names = {p.name for p in out.iterdir()}
     assert {"result.png", "latents.npz", "labels.png", "segment_images_0.png"} <= names
@@ -329,26 +314,10 @@ def test_poisson_without_a_fit_across_borders_gets_advice():
 def test_cli_prints_the_advice_and_still_runs(tmp_path, capsys):
     from PIL import Image
 
-    from latent_atelier.app.cli import main
-
     Image.fromarray(_three_segments().astype(np.uint8), mode="L").save(tmp_path / "labels.png")
     Image.fromarray(np.full((SIZE, SIZE, 3), 128, np.uint8)).save(tmp_path / "photo.png")
-    rc = main(
-        [
-            "--model",
-            "random:stylegan2:32:0:16",
-            "segments",
-            str(tmp_path / "photo.png"),
-            "--labels",
-            str(tmp_path / "labels.png"),
-            "--steps-w",
-            "1",
-            "--candidates",
-            "0",
-            "--poisson",
-            "--out-dir",
-            str(tmp_path / "out"),
-        ]
+    rc = segments_cli(
+        tmp_path / "photo.png", tmp_path / "labels.png", tmp_path / "out", "--candidates", 0, "--poisson"
     )
     assert rc == 0 and (tmp_path / "out" / "result.png").exists()
     assert "note: the composite loss fits no segment across its border" in capsys.readouterr().err

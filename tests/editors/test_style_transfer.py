@@ -12,21 +12,12 @@ from latent_atelier.editors.inversion.embed_core import from_numpy_image, from_n
 from latent_atelier.editors.masks import blur_mask
 from latent_atelier.editors.operation import Cancelled, OperationError, Progress
 from latent_atelier.models.perceptual import get_vgg, gram_style_loss
+from tests.editors.images import generated_photo, weighted_psnr
 
 # Few steps, so a larger learning rate than the paper's 0.01; the style weight is the
 # operation's default (2e-4: the paper's 5e-7 barely moves our area-normalised Gram loss).
 FAST = {"steps_embed": 40, "steps_w": 100, "steps_noise": 80, "lr_w": 0.05}
 STYLE_WEIGHT = StyleTransferParams().style_weight
-
-
-def _image(gen, seed: int, truncation: float) -> np.ndarray:
-    with torch.no_grad():
-        return to_numpy_image(gen.synthesize(gen.random_latent(seed, truncation=truncation)).image)
-
-
-def _psnr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float:
-    mse = float(((a - b) ** 2 * w[..., None]).sum() / (3 * w.sum()))
-    return 10 * np.log10(1.0 / max(mse, 1e-12))
 
 
 def _masked_gram_loss(img: np.ndarray, style: np.ndarray, outside: np.ndarray) -> float:
@@ -39,7 +30,7 @@ def _masked_gram_loss(img: np.ndarray, style: np.ndarray, outside: np.ndarray) -
 
 @pytest.fixture(scope="module")
 def transferred(tiny_gen):
-    photo, style = _image(tiny_gen, 1, 0.7), _image(tiny_gen, 3, 1.0)
+    photo, style = generated_photo(tiny_gen, 1, 0.7), generated_photo(tiny_gen, 3, 1.0)
     mask = np.zeros((32, 32), np.float32)
     mask[6:26, 8:24] = 1.0
     m_blur = blur_mask(mask, 0.03)
@@ -87,7 +78,7 @@ def test_inside_stays_within_2db_of_plain_masked_embedding(tiny_gen, transferred
         mask=m_blur,
     )
     inner = (m_blur > 0.99).astype(np.float32)
-    ours, ref = _psnr(out.image, photo, inner), _psnr(plain.image, photo, inner)
+    ours, ref = weighted_psnr(out.image, photo, inner), weighted_psnr(plain.image, photo, inner)
     assert ours >= ref - 2.0, (ours, ref)
     assert ours > 22.0
 
