@@ -55,7 +55,7 @@ class JobPanel(QWidget):
         runner.started.connect(self._on_started)
         runner.progressed.connect(self._on_progress)
         runner.stage_progressed.connect(self._on_stage_progress)
-        runner.finished.connect(lambda job, _r: self._on_end(job, "done"))
+        runner.finished.connect(self._on_finished)
         runner.cancelled.connect(lambda job: self._on_end(job, "cancelled"))
         runner.failed.connect(lambda job, msg, _d: self._on_end(job, "failed"))
         runner.queue_changed.connect(self._refresh_queue)
@@ -86,15 +86,25 @@ class JobPanel(QWidget):
         else:
             self.progress_bar.setFormat(f"{stage} · %v / %m steps in all")
 
-    def _on_end(self, job: Job, how: str) -> None:
+    def _on_finished(self, job: Job, result: object) -> None:
+        """Done: the run's final metrics replace the last step's (they are measured on the
+        finished result, e.g. with the noise maps it ended with)."""
+        if self._on_end(job, "done"):
+            final = getattr(result, "metrics", None)
+            if final:
+                self.metrics_label.setText(f"final: {format_metrics(final)}")
+
+    def _on_end(self, job: Job, how: str) -> bool:
+        """Show how ``job`` ended; False when another job's end is not ours to show."""
         if job is not self.runner.current and self.runner.current is not None:
-            return
+            return False
         self.title_label.setText(f"{job.title}: {how}")
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1 if how == "done" else 0)
         self.progress_bar.setFormat("%p%")
         self.eta_label.setText("")
         self.cancel_button.setEnabled(bool(self.runner.queued))
+        return True
 
     def _refresh_queue(self) -> None:
         self.queue_list.clear()

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
+from latent_atelier.app.qt.elided_label import ElidedLabel
 from latent_atelier.app.qt.models.model_manager import ModelInfo, ModelManager
 
 MEMORY_REFRESH_MS = 2000
-LABEL_MAX_PX = 150
+LABEL_MAX_PX = 480  # a model file name and its summary; less when the window is narrow
 
 
 class DeviceCombo(QComboBox):
@@ -60,7 +61,7 @@ class ModelStatusWidget(QWidget):
     def __init__(self, manager: ModelManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager = manager
-        self.model_label = QLabel("")
+        self.model_label = ElidedLabel()
         self.model_label.setObjectName("model_label")
         self.model_label.setMaximumWidth(LABEL_MAX_PX)  # never widen the window
         self.device_combo = DeviceCombo(manager)
@@ -89,9 +90,7 @@ class ModelStatusWidget(QWidget):
         self._timer.start()
 
     def _set_text(self, text: str) -> None:
-        metrics = self.model_label.fontMetrics()
-        self.model_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideRight, LABEL_MAX_PX))
-        self.model_label.setToolTip(text)
+        self.model_label.set_full_text(text)
 
     def _on_loaded(self, info: ModelInfo) -> None:
         self._set_text(f"{info.name} · {info.summary}")
