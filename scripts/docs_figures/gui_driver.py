@@ -2,11 +2,14 @@
 
 One :class:`GuiDriver` opens the editor on the sample photo with the demo model (or a
 random FurryGAN when the checkout has no demo model), runs operations to completion while
-pumping the event loop, and saves window grabs.
+pumping the event loop, and saves window grabs. It runs on a fresh state of its own (settings,
+preferences, recovery folder in a temporary folder): nothing the user left behind, such as
+a recovery file, can raise a question that would wait for an answer.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -35,6 +38,8 @@ class GuiDriver:
         out.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp())
         self.tmp = tmp
+        os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")  # a fresh state folder
+        os.environ["XDG_STATE_HOME"] = str(tmp / "state")
         self.window = MainWindow(
             Preferences(),
             RecoveryStore(tmp / "rec"),
