@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -11,26 +13,23 @@ from latent_atelier.app.cli import main
 MODEL = ["--model", "random:furrygan:32:0:16", "--device", "cpu"]
 
 
+def run(command: str, first: Path, out: Path, *options: str, model: list[str] = MODEL) -> int:
+    """``latent-atelier-cli <model> <command> FIRST <options> --out-dir OUT``."""
+    return main([*model, command, str(first), *options, "--out-dir", str(out)])
+
+
+def rgb(path: Path) -> np.ndarray:
+    """An image file as float32 H x W x 3 in [0, 255]."""
+    return np.asarray(Image.open(path).convert("RGB"), np.float32)
+
+
 @pytest.fixture(scope="module")
 def matte_dir(tmp_path_factory):
     """Run ``matte`` once on a small photo: foreground.png, alpha.png and latent.npz."""
     folder = tmp_path_factory.mktemp("matte")
     photo = (np.random.default_rng(0).random((36, 48, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(folder / "photo.png")
-    rc = main(
-        [
-            *MODEL,
-            "matte",
-            str(folder / "photo.png"),
-            "--steps-w",
-            "2",
-            "--steps-noise",
-            "1",
-            "--out-dir",
-            str(folder / "out"),
-        ]
-    )
-    assert rc == 0
+    assert run("matte", folder / "photo.png", folder / "out", "--steps-w", "2", "--steps-noise", "1") == 0
     return folder / "out"
 
 
@@ -38,28 +37,18 @@ def test_generate_background_writes_n_distinct_composites(matte_dir, tmp_path, c
     for name in ("foreground.png", "alpha.png", "latent.npz"):
         assert (matte_dir / name).is_file()
     out = tmp_path / "comp"
-    rc = main(
-        [
-            *MODEL,
-            "composite",
-            str(matte_dir / "foreground.png"),
-            "--alpha",
-            str(matte_dir / "alpha.png"),
-            "--latent",
-            str(matte_dir / "latent.npz"),
-            "--generate-background",
-            "3",
-            "--first-seed",
-            "5",
-            "--out-dir",
-            str(out),
-        ]
+    alpha, latent = str(matte_dir / "alpha.png"), str(matte_dir / "latent.npz")
+    rc = run(
+        "composite",
+        matte_dir / "foreground.png",
+        out,
+        *("--alpha", alpha, "--latent", latent, "--generate-background", "3", "--first-seed", "5"),
     )
     assert rc == 0
     files = sorted(out.glob("composites_*.png"))
     assert [f.name for f in files] == ["composites_0.png", "composites_1.png", "composites_2.png"]
     assert not (out / "composite.png").exists()
-    images = [np.asarray(Image.open(f).convert("RGB"), np.float32) for f in files]
+    images = [rgb(f) for f in files]
     assert all(img.shape == (36, 48, 3) for img in images)
     for i in range(3):
         for j in range(i + 1, 3):
@@ -72,23 +61,10 @@ def test_where_the_subject_is_opaque_every_composite_shows_the_foreground(matte_
     fg = np.asarray(Image.open(matte_dir / "foreground.png").convert("RGBA"), np.float32)
     opaque = fg[..., 3] >= 254.5
     clear = fg[..., 3] <= 0.5
-    rc = main(
-        [
-            *MODEL,
-            "composite",
-            str(matte_dir / "foreground.png"),
-            "--latent",
-            str(matte_dir / "latent.npz"),
-            "--generate-background",
-            "2",
-            "--out-dir",
-            str(tmp_path),
-        ]
-    )
+    two = ("--latent", str(matte_dir / "latent.npz"), "--generate-background", "2")
+    rc = run("composite", matte_dir / "foreground.png", tmp_path, *two)
     assert rc == 0
-    comps = [
-        np.asarray(Image.open(tmp_path / f"composites_{i}.png").convert("RGB"), np.float32) for i in range(2)
-    ]
+    comps = [rgb(tmp_path / f"composites_{i}.png") for i in range(2)]
     if opaque.any():
         for comp in comps:
             assert np.abs(comp[opaque] - fg[..., :3][opaque]).max() <= 1.0
@@ -97,27 +73,13 @@ def test_where_the_subject_is_opaque_every_composite_shows_the_foreground(matte_
 
 
 def test_generate_background_without_latent_or_with_an_image_is_refused(matte_dir, tmp_path, capsys):
-    fg = str(matte_dir / "foreground.png")
-    rc = main([*MODEL, "composite", fg, "--generate-background", "2", "--out-dir", str(tmp_path)])
-    assert rc == 2
+    fg = matte_dir / "foreground.png"
+    assert run("composite", fg, tmp_path, "--generate-background", "2") == 2
     assert "--latent" in capsys.readouterr().err
     bg = tmp_path / "bg.png"
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(bg)
-    rc = main(
-        [
-            *MODEL,
-            "composite",
-            fg,
-            "--background",
-            str(bg),
-            "--latent",
-            str(matte_dir / "latent.npz"),
-            "--generate-background",
-            "2",
-            "--out-dir",
-            str(tmp_path),
-        ]
-    )
+    two = ("--latent", str(matte_dir / "latent.npz"), "--generate-background", "2")
+    rc = run("composite", fg, tmp_path, "--background", str(bg), *two)
     assert rc == 2
     assert "not both" in capsys.readouterr().err
     assert not list(tmp_path.glob("composites_*.png"))
@@ -126,18 +88,8 @@ def test_generate_background_without_latent_or_with_an_image_is_refused(matte_di
 def test_plain_composite_needs_no_model_and_writes_one_file(matte_dir, tmp_path, capsys):
     bg = tmp_path / "bg.png"
     Image.fromarray(np.full((20, 30, 3), 200, np.uint8)).save(bg)
-    rc = main(
-        [
-            "--model",
-            str(tmp_path / "missing.safetensors"),
-            "composite",
-            str(matte_dir / "foreground.png"),
-            "--background",
-            str(bg),
-            "--out-dir",
-            str(tmp_path),
-        ]
-    )
+    missing = ["--model", str(tmp_path / "missing.safetensors")]
+    rc = run("composite", matte_dir / "foreground.png", tmp_path, "--background", str(bg), model=missing)
     assert rc == 0  # the missing model file is never opened
     assert (tmp_path / "composite.png").is_file()
     assert not list(tmp_path.glob("composites_*.png"))
@@ -150,20 +102,8 @@ def test_matte_again_with_strokes_reuses_the_latent(matte_dir, tmp_path, capsys)
     fg[10:14, 20:28] = 255  # a stroke painted after the first run
     Image.fromarray(fg).save(tmp_path / "fg.png")
     capsys.readouterr()
-    rc = main(
-        [
-            *MODEL,
-            "matte",
-            str(photo),
-            "--latent",
-            str(matte_dir / "latent.npz"),
-            "--fg-mask",
-            str(tmp_path / "fg.png"),
-            "--out-dir",
-            str(tmp_path / "again"),
-        ]
-    )
-    assert rc == 0
+    latent, strokes = str(matte_dir / "latent.npz"), str(tmp_path / "fg.png")
+    assert run("matte", photo, tmp_path / "again", "--latent", latent, "--fg-mask", strokes) == 0
     printed = capsys.readouterr().out
     assert "embed_psnr" not in printed  # no second embedding
     first = np.asarray(Image.open(matte_dir / "generator_alpha.png"), np.float32)

@@ -29,24 +29,28 @@ def _gf2_square(mat: list[int]) -> list[int]:
     return [_gf2_times(mat, mat[n]) for n in range(32)]
 
 
-def crc32_of_zeros(n: int) -> int:
-    """zlib.crc32(bytes(n)) without the bytes (the zero-byte operator, squared up)."""
+def _append_zeros(register: int, n: int) -> int:
+    """The CRC-32 register after ``n`` more zero bytes (the zero-byte operator, squared up)."""
     odd = [0xEDB88320] + [1 << k for k in range(31)]  # one zero bit
     even = _gf2_square(odd)  # two bits
     odd = _gf2_square(even)  # four bits
-    crc = 0xFFFFFFFF
     while n:
         even = _gf2_square(odd)
         if n & 1:
-            crc = _gf2_times(even, crc)
+            register = _gf2_times(even, register)
         n >>= 1
         if not n:
             break
         odd = _gf2_square(even)
         if n & 1:
-            crc = _gf2_times(odd, crc)
+            register = _gf2_times(odd, register)
         n >>= 1
-    return crc ^ 0xFFFFFFFF
+    return register
+
+
+def crc32_of_zeros(n: int) -> int:
+    """zlib.crc32(bytes(n)) without the bytes."""
+    return _append_zeros(0xFFFFFFFF, n) ^ 0xFFFFFFFF
 
 
 def deflate_zeros(n: int, prefix: bytes = b"") -> bytes:
@@ -101,21 +105,8 @@ def add_zero_member(zf: zipfile.ZipFile, name: str, n: int, prefix: bytes = b"")
 
 
 def _combine(crc1: int, crc2: int, len2: int) -> int:
-    odd = [0xEDB88320] + [1 << k for k in range(31)]
-    even = _gf2_square(odd)
-    odd = _gf2_square(even)
-    while len2:
-        even = _gf2_square(odd)
-        if len2 & 1:
-            crc1 = _gf2_times(even, crc1)
-        len2 >>= 1
-        if not len2:
-            break
-        odd = _gf2_square(even)
-        if len2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        len2 >>= 1
-    return crc1 ^ crc2
+    """crc32(a + b) from crc32(a), crc32(b) and len(b) (zlib's crc32_combine)."""
+    return _append_zeros(crc1, len2) ^ crc2
 
 
 def write(path: Path, data: bytes) -> Path:
