@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from latent_atelier.models.training.cli_options import add_options, config_kwargs, option, pick
+from latent_atelier.models.training.cli_options import add_options, config_kwargs, option, shared_kwargs
 from latent_atelier.models.training.cli_run import TRAIN_ERRORS, StageBars, run_training
 
 ADAPT_OPTIONS = (
@@ -36,21 +36,6 @@ ADAPT_OPTIONS = (
     ),
 )
 
-#: the ``train`` options (declared in ``cli.py``) adaptation reads under the same name
-SHARED_FIELDS = (
-    "out",
-    "iters",
-    "batch",
-    "lr",
-    "augment",
-    "checkpoint_every",
-    "sample_every",
-    "seed",
-    "device",
-    "threads",
-    "resume",
-)
-
 
 def add_adapt_options(p: argparse.ArgumentParser) -> None:
     """The adaptation options of ``train``."""
@@ -61,12 +46,12 @@ def add_adapt_options(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace):
     """The :class:`AdaptConfig` the parsed ``train`` options describe."""
     from latent_atelier.models.training.adapt import AdaptConfig
+    from latent_atelier.models.training.cli import TRAIN_OPTIONS
 
     return AdaptConfig(
+        **shared_kwargs(args, TRAIN_OPTIONS, AdaptConfig),
         **config_kwargs(args, ADAPT_OPTIONS),
-        **pick(args, *SHARED_FIELDS),
         shots=args.shots or args.data or "",
-        save_fp16=args.fp16,
     )
 
 

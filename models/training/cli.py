@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from latent_atelier.models.training.cli_options import add_options, config_kwargs, option
+from latent_atelier.models.training.cli_options import add_options, config_kwargs, option, switch_off
 from latent_atelier.models.training.cli_run import StageBars, run_training
 from latent_atelier.models.training.config import ARCHES, TrainConfig
 
@@ -35,71 +35,59 @@ TRAIN_OPTIONS = (
         help="portrait dataset folder (meta.json) or image folder (required unless --adapt-from)",
     ),
     option("--out", required=True, help="run folder: checkpoint, samples, generator_ema.safetensors"),
-    option("--size", type=int, help="resolution (power of two >= 16)"),
-    option("--batch", type=int, help="batch size"),
-    option("--iters", type=int, help="total iterations (also for --resume)"),
+    option("--size", help="resolution (power of two >= 16)"),
+    option("--batch", help="batch size"),
+    option("--iters", help="total iterations (also for --resume)"),
     option("--resume", action="store_true", help="continue from RUN_DIR/checkpoint"),
-    option("--style-dim", type=int, help="W width (split 3:1 for FurryGAN)"),
-    option("--n-mlp", type=int, help="mapping depth (default furrygan 2, stylegan2 8)"),
+    option("--style-dim", help="W width (split 3:1 for FurryGAN)"),
+    option("--n-mlp", help="mapping depth (default furrygan 2, stylegan2 8)"),
     option(
-        "--channel-scale",
-        "--channels-scale",
-        type=float,
-        help="multiply config-F widths (512 up to 32 px, then halving)",
+        "--channel-scale", "--channels-scale", help="multiply config-F widths (512 up to 32 px, then halving)"
     ),
-    option("--max-channels", type=int, help="cap every width (e.g. 128 on CPU)"),
+    option("--max-channels", help="cap every width (e.g. 128 on CPU)"),
     option("--channels", type=_width_table, help="widths, e.g. 4:128,8:128,..."),
-    option("--lr", type=float, help="Adam learning rate"),
-    option("--r1-gamma", type=float, help="R1 weight (default 0.0002*size^2/batch)"),
-    option("--r1-every", type=int, help="lazy R1 interval"),
-    option("--ema-kimg", type=float, help="EMA half-life in thousands of images"),
+    option("--lr", help="Adam learning rate"),
+    option("--r1-gamma", help="R1 weight (default 0.0002*size^2/batch)"),
+    option("--r1-every", help="lazy R1 interval"),
+    option("--ema-kimg", help="EMA half-life in thousands of images"),
     option("--augment", help="DiffAugment: color,translation,cutout|none"),
-    option("--mixing", type=float, help="style-mixing probability"),
-    option("--fine-fade-in", type=int, help="fine-mask fade-in iterations"),
-    option("--binarization-decay", type=int, help="iterations for the binarisation weight to fall 5 -> 0.5"),
-    option("--phi1", type=float, help="minimum coarse-mask area"),
-    option("--phi2", type=float, help="maximum fine-mask area"),
-    option("--sample-every", type=int, help="sample grid interval"),
-    option("--checkpoint-every", type=int, help="checkpoint interval"),
-    option("--seed", type=int, help="seed of every random draw"),
+    option("--mixing", help="style-mixing probability"),
+    option("--fine-fade-in", help="fine-mask fade-in iterations"),
+    option("--binarization-decay", help="iterations for the binarisation weight to fall 5 -> 0.5"),
+    option("--phi1", help="minimum coarse-mask area"),
+    option("--phi2", help="maximum fine-mask area"),
+    option("--sample-every", help="sample grid interval"),
+    option("--checkpoint-every", help="checkpoint interval"),
+    option("--seed", help="seed of every random draw"),
     option("--device", help="auto, cpu, cuda, cuda:1, mps"),
     option(
         "--precision",
         choices=("auto", "float32", "bf16"),
         help="auto: bf16 autocast (fp32 master weights) where the device runs bf16 natively",
     ),
-    option("--threads", type=int, help="torch CPU threads (0 = every core)"),
+    option("--threads", help="torch CPU threads (0 = every core)"),
     option(
         "--fp16", action="store_true", config_field="save_fp16", help="export the EMA generator in float16"
     ),
     option(
         "--center-prior",
-        type=float,
         help="optional warm-up weight asking the mask to cover the centre (not in the paper)",
     ),
-    option("--center-prior-iters", type=int, help="iterations over which the centre prior fades to 0"),
-    option(
+    option("--center-prior-iters", help="iterations over which the centre prior fades to 0"),
+    switch_off(
         "--center-prior-centre-only",
-        action="store_true",
-        config_field=None,
+        "center_prior_core",
         help="the centre prior without its central-quarter (face) term, as before 2026-11-21",
     ),
+    option("--checkpoint-minutes", help="also checkpoint after this many minutes of wall time (0 = never)"),
+    option("--log-every", help="run log (RUN_DIR/log.jsonl) line every N iterations (0 = none)"),
     option(
-        "--checkpoint-minutes",
-        type=float,
-        help="also checkpoint after this many minutes of wall time (0 = never)",
+        "--fd-every", help="log the VGG-16 Frechet distance of EMA samples vs held-out images every N steps"
     ),
-    option("--log-every", type=int, help="run log (RUN_DIR/log.jsonl) line every N iterations (0 = none)"),
-    option(
-        "--fd-every",
-        type=int,
-        help="log the VGG-16 Frechet distance of EMA samples vs held-out images every N steps",
-    ),
-    option("--fd-n", type=int, help="images per set for --fd-every"),
-    option(
+    option("--fd-n", help="images per set for --fd-every"),
+    switch_off(
         "--no-data-cache",
-        action="store_true",
-        config_field=None,
+        "data_cache",
         help="read and resize images every batch instead of a uint8 memory map built once",
     ),
     option(
@@ -107,14 +95,8 @@ TRAIN_OPTIONS = (
         help="start from this exported generator with a fresh discriminator "
         "(with --resume: only when RUN_DIR has no checkpoint yet)",
     ),
-    option(
-        "--init-step", type=int, help="the iteration --init-generator stands for (schedules continue there)"
-    ),
-    option(
-        "--d-warmup",
-        type=int,
-        help="after --init-generator, iterations that train the fresh discriminator only",
-    ),
+    option("--init-step", help="the iteration --init-generator stands for (schedules continue there)"),
+    option("--d-warmup", help="after --init-generator, iterations that train the fresh discriminator only"),
 )
 
 
@@ -130,11 +112,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` the parsed options describe."""
-    return TrainConfig(
-        **config_kwargs(args, TRAIN_OPTIONS),
-        center_prior_core=not args.center_prior_centre_only,
-        data_cache=not args.no_data_cache,
-    )
+    return TrainConfig(**config_kwargs(args, TRAIN_OPTIONS))
 
 
 def run(args: argparse.Namespace) -> int:

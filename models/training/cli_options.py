@@ -1,13 +1,16 @@
 """Option tables of the ``train`` command: each option is declared once, with the config
 field it sets, and both the argparse options and the config's keywords come from the table.
 
-A default is read from the config dataclass (``TrainConfig``, ``MaskGuidedTrainConfig``)
-unless the option gives its own, so the defaults live once, in the config.
+An option's default and number type are read from its field in the config dataclass
+(``TrainConfig``, ``MaskGuidedTrainConfig``) unless it gives its own, so they live once, in
+the config.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +24,7 @@ class Option:
     help: str
     config_field: str | None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    negate: bool = False  # a ``--no-...`` switch: the field is True unless it is given
 
     @property
     def dest(self) -> str:
@@ -34,22 +38,47 @@ def option(*flags: str, help: str, config_field: str | None = "", **kwargs: Any)
     return Option(flags, help, name, kwargs)
 
 
+def switch_off(flag: str, config_field: str, help: str) -> Option:
+    """A switch that sets the boolean ``config_field`` (True by default) to False."""
+    return Option((flag,), help, config_field, {"action": "store_true"}, negate=True)
+
+
 def add_options(p: argparse._ActionsContainer, defaults: object, options: tuple[Option, ...]) -> None:
-    """Add ``options`` to the parser or group ``p``, with defaults from the config ``defaults``
-    (``None``: every option gives its own)."""
+    """Add ``options`` to the parser or group ``p``, with the default and the number type
+    (int or float) of their field in the config ``defaults`` unless they give their
+    own (``defaults=None``: every option gives its own)."""
+    hints = typing.get_type_hints(type(defaults)) if defaults is not None else {}
     for opt in options:
         kwargs = dict(opt.kwargs)
-        takes_default = not kwargs.get("required") and kwargs.get("action") != "store_true"
-        if takes_default and "default" not in kwargs and opt.config_field and defaults is not None:
-            kwargs["default"] = getattr(defaults, opt.config_field)
+        if opt.config_field in hints and not kwargs.get("required") and "action" not in kwargs:
+            kwargs.setdefault("default", getattr(defaults, opt.config_field))
+            value_type = _value_type(hints[opt.config_field])
+            if value_type is not None:
+                kwargs.setdefault("type", value_type)
         p.add_argument(*opt.flags, help=opt.help, **kwargs)
+
+
+def _value_type(hint: Any) -> type | None:
+    """``int`` or ``float`` for a field annotated so (or ``... | None``), else None (strings
+    need no conversion)."""
+    kinds = [t for t in typing.get_args(hint) if t is not type(None)] or [hint]
+    return kinds[0] if len(kinds) == 1 and kinds[0] in (int, float) else None
 
 
 def config_kwargs(args: argparse.Namespace, options: tuple[Option, ...]) -> dict[str, Any]:
     """``{config field: parsed value}`` for every option of ``options`` that sets a field."""
-    return {opt.config_field: getattr(args, opt.dest) for opt in options if opt.config_field}
+    kwargs: dict[str, Any] = {}
+    for opt in options:
+        if opt.config_field:
+            value = getattr(args, opt.dest)
+            kwargs[opt.config_field] = not value if opt.negate else value
+    return kwargs
 
 
-def pick(args: argparse.Namespace, *names: str) -> dict[str, Any]:
-    """``{name: args.name}``: options another table declared, passed on under the same name."""
-    return {name: getattr(args, name) for name in names}
+def shared_kwargs(
+    args: argparse.Namespace, options: tuple[Option, ...], config_class: type
+) -> dict[str, Any]:
+    """:func:`config_kwargs` of ``options`` (the ``train`` table) for the fields another
+    mode's config ``config_class`` has too: the options every mode reads alike."""
+    names = {f.name for f in dataclasses.fields(config_class)}
+    return {k: v for k, v in config_kwargs(args, options).items() if k in names}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from latent_atelier.models.training.cli_options import add_options, config_kwargs, option, pick
+from latent_atelier.models.training.cli_options import add_options, config_kwargs, option, shared_kwargs
 from latent_atelier.models.training.cli_run import StageBars, run_training
 from latent_atelier.models.training.mask_guided_train import VARIANTS, MaskGuidedTrainConfig
 
@@ -23,35 +23,19 @@ MASK_GUIDED_OPTIONS = (
         config_field="variant",
         help="full: the seed's framework; label-to-image: the plain baseline",
     ),
-    option("--mg-width", type=int, config_field="width", help="base channel width"),
-    option("--mg-code-dim", type=int, config_field="code_dim", help="component code length"),
-    option("--mg-feat-channels", type=int, config_field="feat_channels", help="pasted feature channels"),
-    option("--mg-n-res", type=int, config_field="n_res", help="residual blocks of the face generator"),
+    option("--mg-width", config_field="width", help="base channel width"),
+    option("--mg-code-dim", config_field="code_dim", help="component code length"),
+    option("--mg-feat-channels", config_field="feat_channels", help="pasted feature channels"),
+    option("--mg-n-res", config_field="n_res", help="residual blocks of the face generator"),
     option(
         "--mg-parser-iters",
-        type=int,
         config_field="parser_iters",
         help="face-parser pre-training steps (frozen afterwards)",
     ),
-    option("--mg-n-train", type=int, config_field="n_train", help="training pairs held in memory"),
+    option("--mg-n-train", config_field="n_train", help="training pairs held in memory"),
     option(
-        "--cpu-budget",
-        type=float,
-        help="stop after this many seconds of process CPU time, summed over resumes (0: none)",
+        "--cpu-budget", help="stop after this many seconds of process CPU time, summed over resumes (0: none)"
     ),
-)
-
-#: the ``train`` options (declared in ``cli.py``) this mode reads under the same name
-SHARED_FIELDS = (
-    "data",
-    "out",
-    "size",
-    "batch",
-    "iters",
-    "checkpoint_every",
-    "sample_every",
-    "seed",
-    "resume",
 )
 
 
@@ -63,12 +47,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> MaskGuidedTrainConfig:
     """The run's settings from the parsed options."""
+    from latent_atelier.models.training.cli import TRAIN_OPTIONS
+
     d = MaskGuidedTrainConfig()
     return MaskGuidedTrainConfig(
-        **config_kwargs(args, MASK_GUIDED_OPTIONS),
-        **pick(args, *SHARED_FIELDS),
-        lr=d.lr if args.lr == _GAN_DEFAULT_LR else args.lr,
-        threads=args.threads or 1,
+        **{
+            **shared_kwargs(args, TRAIN_OPTIONS, MaskGuidedTrainConfig),
+            **config_kwargs(args, MASK_GUIDED_OPTIONS),
+            "lr": d.lr if args.lr == _GAN_DEFAULT_LR else args.lr,
+            "threads": args.threads or 1,
+        }
     )
 
 

@@ -179,3 +179,20 @@ def test_train_cli_adapts_and_refuses_missing_data(tmp_path, capsys):
         )
         == 2
     )
+
+
+def test_train_options_reach_the_adaptation_settings():
+    """Every ``train`` option with a field of the same name in AdaptConfig is passed on."""
+    import argparse
+
+    from latent_atelier.models.training.adapt_cli import config_from_args
+    from latent_atelier.models.training.cli import configure_parser
+
+    p = argparse.ArgumentParser()
+    configure_parser(p)
+    given = {"--adapt-from": "m", "--data": "d", "--out": "o", "--iters": "7", "--batch": "5"}
+    given |= {"--r1-every": "4", "--cdc-weight": "10"}
+    argv = [*(part for pair in given.items() for part in pair), "--fp16"]
+    cfg = config_from_args(p.parse_args(argv))
+    assert (cfg.source, cfg.shots, cfg.out, cfg.iters, cfg.batch) == ("m", "d", "o", 7, 5)
+    assert (cfg.r1_every, cfg.cdc_weight, cfg.save_fp16, cfg.augment) == (4, 10.0, True, "color,translation")
