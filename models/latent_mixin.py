@@ -1,10 +1,11 @@
 """What StyleGAN2 and FurryGAN share around their networks: mean W, mean and random
-latents, checked synthesis and rebuilding from an architecture dict.
+latents, checked synthesis, the device and the architecture dict they rebuild from.
 
-A generator using :class:`LatentMixin` provides ``mapping(z) -> {group: (B, dim)}``,
-``z_dim()``, ``latent_shapes()``, ``noise_shapes``, ``n_latent``, ``layer_names``, ``device``,
-``mapping_parameters()`` and ``draw(latent, return_alpha, hooks)``; it may override
-:meth:`fixed_mean_w_groups` with a mean W read from a checkpoint.
+A generator using :class:`LatentMixin` (before ``nn.Module``) provides ``mapping(z) ->
+{group: (B, dim)}``, ``z_dim()``, ``latent_shapes()``, ``noise_shapes``, ``n_latent``,
+``layer_names``, ``architecture_fields``, ``mapping_parameters()`` and ``draw(latent,
+return_alpha, hooks)``; it may override :meth:`fixed_mean_w_groups` with a mean W read
+from a checkpoint.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ _G = TypeVar("_G", bound="LatentMixin")
 
 
 class LatentMixin:
-    """Mean and random latents and latent/hook validation, for any latent groups."""
+    """The generator behaviour StyleGAN2 and FurryGAN share, for any latent groups."""
 
     arch: str
     n_latent: int

@@ -29,13 +29,17 @@ class Option:
     @property
     def dest(self) -> str:
         """The attribute argparse stores the value under."""
-        return self.flags[0].lstrip("-").replace("-", "_")
+        return _dest(self.flags[0])
+
+
+def _dest(flag: str) -> str:
+    """argparse's attribute name for ``flag``: ``--style-dim`` -> ``style_dim``."""
+    return flag.lstrip("-").replace("-", "_")
 
 
 def option(*flags: str, help: str, config_field: str | None = "", **kwargs: Any) -> Option:
     """An :class:`Option`; ``config_field=""`` means the field named like the first flag."""
-    name = flags[0].lstrip("-").replace("-", "_") if config_field == "" else config_field
-    return Option(flags, help, name, kwargs)
+    return Option(flags, help, _dest(flags[0]) if config_field == "" else config_field, kwargs)
 
 
 def switch_off(flag: str, config_field: str, help: str) -> Option:
