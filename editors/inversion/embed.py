@@ -21,6 +21,7 @@ from latent_atelier.editors.inversion.embed_core import (
     VariableMasks,
     from_numpy_image,
     from_numpy_mask,
+    generator_device,
     masked_psnr,
     optimise,
     to_numpy_image,
@@ -32,14 +33,6 @@ from latent_atelier.editors.registry import register
 from latent_atelier.editors.slots import LATENT, PHOTO, region
 from latent_atelier.editors.stages import StagePlan
 from latent_atelier.models.generator import Generator, Latent
-
-
-def generator_device(gen: Generator) -> torch.device:
-    """The device a generator's weights live on."""
-    try:
-        return next(gen.parameters()).device  # type: ignore[attr-defined]
-    except (AttributeError, StopIteration):
-        return torch.device("cpu")
 
 
 def initial_latent(gen: Generator, init: str = "mean", seed: int = 0, batch: int = 1) -> Latent:

@@ -213,7 +213,8 @@ class OptimiserSettings:
     steps: int = 100
 
 
-def _device_of(gen) -> torch.device:
+def generator_device(gen: Any) -> torch.device:
+    """The device a generator's weights live on (the CPU for one without weights)."""
     try:
         return next(gen.parameters()).device
     except (AttributeError, StopIteration):
@@ -232,7 +233,7 @@ def search_synthesis(gen: Any) -> Callable[[Latent], torch.Tensor]:
     inner = gen if isinstance(gen, torch.nn.Module) else getattr(gen, "wrapped_generator", None)
     if not isinstance(inner, torch.nn.Module):
         return lambda lat: gen.synthesize(lat).image
-    device = _device_of(inner)
+    device = generator_device(inner)
     dtype = search_dtype(device, inner)
     if dtype == torch.float32:
         return lambda lat: gen.synthesize(lat).image
