@@ -53,6 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import numba
 import numpy as np
@@ -734,20 +735,24 @@ def poisson_stitch(
     return out
 
 
+class SystemOptions(TypedDict, total=False):
+    """The keyword options of :func:`build_system` (and of the stitch it checks)."""
+
+    mixed_gradients: bool
+    screen: float
+    seams: str
+
+
 def poisson_residual(
     result: np.ndarray,
     photo: np.ndarray,
     labels: np.ndarray,
     segment_images: SegmentImages,
-    *,
-    mixed_gradients: bool = False,
-    screen: float = 0.0,
-    seams: str = "mean",
+    **options: Unpack[SystemOptions],
 ) -> float:
-    """Relative discrete residual ``||b - A f|| / ||b||`` over the unknown pixels (float64)."""
-    sys_ = build_system(
-        photo, labels, segment_images, mixed_gradients=mixed_gradients, screen=screen, seams=seams
-    )
+    """Relative discrete residual ``||b - A f|| / ||b||`` over the unknown pixels (float64)
+    of the system :func:`build_system` makes with ``options``."""
+    sys_ = build_system(photo, labels, segment_images, **options)
     if not sys_.unknown.any():
         return 0.0
     # Dirichlet values are already in b, so label-0 pixels enter A f as zeros.
