@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QWidget
+
+from latent_atelier.app.qt.canvas.drag_overlay import FrameDragOverlay
 
 if TYPE_CHECKING:
     from latent_atelier.app.qt.canvas.canvas_widget import CanvasWidget
@@ -19,21 +20,16 @@ if TYPE_CHECKING:
 HANDLE_PX = 10.0
 
 
-class BackgroundHandles(QWidget):
+class BackgroundHandles(FrameDragOverlay):
     """Draws the frame of the background being edited; filters the canvas's mouse."""
 
     # (x, y, width, height) in document pixels, released
     rect_chosen = Signal(float, float, float, float)
+    handle_px = HANDLE_PX
 
     def __init__(self, canvas: CanvasWidget) -> None:
-        super().__init__(canvas)
-        self.setObjectName("background_handles")
-        self.canvas = canvas
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
-        self.setGeometry(canvas.rect())
+        super().__init__(canvas, "background_handles")
         self.rect_doc: QRectF | None = None
-        self._drag: tuple[str, QPointF, QRectF] | None = None
-        canvas.installEventFilter(self)
         self.hide()
 
     def edit(self, rect: tuple[float, float, float, float] | None) -> None:
@@ -64,52 +60,35 @@ class BackgroundHandles(QWidget):
             painter.drawRect(QRectF(p.x() - HANDLE_PX / 2, p.y() - HANDLE_PX / 2, HANDLE_PX, HANDLE_PX))
         painter.end()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind == QEvent.Type.Resize:
-            self.setGeometry(self.canvas.rect())
-            return False
-        if self.rect_doc is None:
-            return False
-        if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
-            return self._press(event.position())
-        if kind == QEvent.Type.MouseMove and self._drag is not None:
-            self._move(event.position())
-            return True
-        if kind == QEvent.Type.MouseButtonRelease and self._drag is not None:
-            self._drag = None
-            r = self.rect_doc
-            self.rect_chosen.emit(r.x(), r.y(), r.width(), r.height())
-            return True
-        return False
+    def accepts_drags(self) -> bool:
+        return self.rect_doc is not None
 
-    def _press(self, pos: QPointF) -> bool:
-        assert self.rect_doc is not None
+    def _frame_corners(self) -> list[QPointF]:
         r = self._widget_rect()
-        corners = {"tl": r.topLeft(), "tr": r.topRight(), "br": r.bottomRight(), "bl": r.bottomLeft()}
-        for name, p in corners.items():
-            if abs(p.x() - pos.x()) <= HANDLE_PX and abs(p.y() - pos.y()) <= HANDLE_PX:
-                self._drag = (name, pos, QRectF(self.rect_doc))
-                return True
-        if r.contains(pos):
-            self._drag = ("move", pos, QRectF(self.rect_doc))
-            return True
-        return False
+        return [r.topLeft(), r.topRight(), r.bottomRight(), r.bottomLeft()]
 
-    def _move(self, pos: QPointF) -> None:
-        assert self._drag is not None
-        mode, start, orig = self._drag
-        scale = self.canvas.view.scale
-        dx, dy = (pos.x() - start.x()) / scale, (pos.y() - start.y()) / scale
+    def _frame_contains(self, pos: QPointF) -> bool:
+        return self._widget_rect().contains(pos)
+
+    def _frame_copy(self) -> QRectF:
+        assert self.rect_doc is not None
+        return QRectF(self.rect_doc)
+
+    def _drag_to(self, mode: str, dx: float, dy: float, start: QRectF) -> None:
         if mode == "move":
-            self.rect_doc = orig.translated(dx, dy)
-        else:  # keep the aspect ratio, the opposite corner fixed
-            sx = 1 if "r" in mode else -1
-            sy = 1 if "b" in mode else -1
-            grow = max(sx * dx / orig.width(), sy * dy / orig.height())
-            f = max(0.05, 1.0 + grow)
-            w, h = orig.width() * f, orig.height() * f
-            x = orig.left() if sx > 0 else orig.right() - w
-            y = orig.top() if sy > 0 else orig.bottom() - h
-            self.rect_doc = QRectF(x, y, w, h)
-        self.update()
+            self.rect_doc = start.translated(dx, dy)
+            return
+        # keep the aspect ratio, the opposite corner fixed
+        sx = 1 if "r" in mode else -1
+        sy = 1 if "b" in mode else -1
+        grow = max(sx * dx / start.width(), sy * dy / start.height())
+        f = max(0.05, 1.0 + grow)
+        w, h = start.width() * f, start.height() * f
+        x = start.left() if sx > 0 else start.right() - w
+        y = start.top() if sy > 0 else start.bottom() - h
+        self.rect_doc = QRectF(x, y, w, h)
+
+    def _released(self) -> None:
+        r = self.rect_doc
+        assert r is not None
+        self.rect_chosen.emit(r.x(), r.y(), r.width(), r.height())

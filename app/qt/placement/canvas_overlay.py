@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QRect, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF, QTransform
-from PySide6.QtWidgets import QWidget
 
+from latent_atelier.app.qt.canvas.drag_overlay import FrameDragOverlay
 from latent_atelier.app.qt.image_convert import qimage_from_rgba_float
 from latent_atelier.app.qt.placement.geometry import SquareBox
 
@@ -25,25 +25,20 @@ HANDLE_PX = 9.0
 MIN_SIDE = 8.0
 
 
-class CanvasOverlay(QWidget):
+class CanvasOverlay(FrameDragOverlay):
     """Draws on top of the canvas; owns the placement box state."""
 
     box_edited = Signal()  # the user dragged the box (not a reset or a new document)
+    handle_px = HANDLE_PX
 
     def __init__(self, canvas: CanvasWidget) -> None:
-        super().__init__(canvas)
-        self.setObjectName("canvas_overlay")
-        self.canvas = canvas
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        super().__init__(canvas, "canvas_overlay")
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground, True)
         self.box: SquareBox | None = None
         self.aligned: Any = None  # an editors Placement from face alignment (may be rotated)
         self.editing = False
         self._preview: QImage | None = None
         self._preview_corners: np.ndarray | None = None  # TL, TR, BL in document pixels
-        self._drag: tuple[str, QPointF, SquareBox] | None = None
-        self.setGeometry(canvas.rect())
-        canvas.installEventFilter(self)
         self.show()
 
     # ------------------------------------------------------------------ state
@@ -161,54 +156,35 @@ class CanvasOverlay(QWidget):
                 )
 
     # ------------------------------------------------------------------ mouse
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind == QEvent.Type.Resize:
-            self.setGeometry(self.canvas.rect())
-            return False
-        if kind in (QEvent.Type.Paint, QEvent.Type.Wheel):
-            return False
-        if not self.editing or self.box is None:
-            return False
-        if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
-            return self._press(event.position())
-        if kind == QEvent.Type.MouseMove and self._drag is not None:
-            self._move(event.position())
-            return True
-        if kind == QEvent.Type.MouseButtonRelease and self._drag is not None:
-            self._drag = None
-            self.box_edited.emit()
-            return True
-        return False
+    def accepts_drags(self) -> bool:
+        return self.editing and self.box is not None
 
-    def _press(self, pos: QPointF) -> bool:
+    def _frame_corners(self) -> list[QPointF]:
         assert self.box is not None
-        corners = self._widget_points(self.box.corners())
-        for name, p in zip(("tl", "tr", "br", "bl"), corners, strict=True):
-            if abs(p.x() - pos.x()) <= HANDLE_PX and abs(p.y() - pos.y()) <= HANDLE_PX:
-                self._drag = (name, pos, SquareBox(self.box.x, self.box.y, self.box.side))
-                return True
+        return self._widget_points(self.box.corners())
+
+    def _frame_contains(self, pos: QPointF) -> bool:
+        assert self.box is not None
         x, y = self.canvas.widget_to_doc(pos)
         b = self.box
-        if b.x <= x <= b.x + b.side and b.y <= y <= b.y + b.side:
-            self._drag = ("move", pos, SquareBox(b.x, b.y, b.side))
-            return True
-        return False
+        return b.x <= x <= b.x + b.side and b.y <= y <= b.y + b.side
 
-    def _move(self, pos: QPointF) -> None:
-        assert self._drag is not None
-        mode, start, orig = self._drag
-        scale = self.canvas.view.scale
-        dx, dy = (pos.x() - start.x()) / scale, (pos.y() - start.y()) / scale
+    def _frame_copy(self) -> SquareBox:
+        assert self.box is not None
+        return SquareBox(self.box.x, self.box.y, self.box.side)
+
+    def _drag_to(self, mode: str, dx: float, dy: float, start: SquareBox) -> None:
         self.aligned = None  # a hand-placed box replaces an aligned one
         if mode == "move":
-            self.box = SquareBox(orig.x + dx, orig.y + dy, orig.side)
-        else:
-            sx = 1 if "r" in mode else -1
-            sy = 1 if "b" in mode else -1
-            grow = max(sx * dx, sy * dy)
-            side = max(MIN_SIDE, orig.side + grow)
-            x = orig.x if sx > 0 else orig.x + orig.side - side
-            y = orig.y if sy > 0 else orig.y + orig.side - side
-            self.box = SquareBox(x, y, side)
-        self.update()
+            self.box = SquareBox(start.x + dx, start.y + dy, start.side)
+            return
+        sx = 1 if "r" in mode else -1
+        sy = 1 if "b" in mode else -1
+        grow = max(sx * dx, sy * dy)
+        side = max(MIN_SIDE, start.side + grow)
+        x = start.x if sx > 0 else start.x + start.side - side
+        y = start.y if sy > 0 else start.y + start.side - side
+        self.box = SquareBox(x, y, side)
+
+    def _released(self) -> None:
+        self.box_edited.emit()
