@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -44,3 +45,18 @@ class DocumentSignals(QObject):
             self.history_changed.emit()
         elif kind == "saved":
             self.saved.emit()
+
+
+def follow_signals(
+    old: DocumentSignals | None,
+    new: DocumentSignals | None,
+    connections: Callable[[DocumentSignals], list[tuple[Any, Callable]]],
+) -> None:
+    """Move a widget's slots from ``old``'s signals to ``new``'s (either may be None);
+    ``connections(signals)`` lists the (signal, slot) pairs."""
+    if old is not None:
+        for signal, slot in connections(old):
+            signal.disconnect(slot)
+    if new is not None:
+        for signal, slot in connections(new):
+            signal.connect(slot)

@@ -7,6 +7,7 @@ drag and drop, autosave and the unsaved-changes prompt.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -234,21 +235,21 @@ class MainWindow(QMainWindow):
 
     def export_flattened_dialog(self) -> None:
         """File > Export flattened image."""
-        if self.document is None:
-            return
-        start = str(self._suggested_path(".png"))
-        path, _ = QFileDialog.getSaveFileName(self, "Export flattened", start, FLAT_EXPORT_FILTER)
-        if path:
-            self._run_export(lambda: export_flattened(self.document, path), path)
+        self._export_document_dialog("Export flattened", ".png", FLAT_EXPORT_FILTER, export_flattened)
 
     def export_psd_dialog(self) -> None:
         """File > Export layers as PSD."""
-        if self.document is None:
+        self._export_document_dialog("Export PSD", ".psd", PSD_FILTER, export_psd)
+
+    def _export_document_dialog(self, title: str, suffix: str, file_filter: str, writer: Callable) -> None:
+        """Ask where to export the document (a name next to its own) and write it there."""
+        doc = self.document
+        if doc is None:
             return
-        start = str(self._suggested_path(".psd"))
-        path, _ = QFileDialog.getSaveFileName(self, "Export PSD", start, PSD_FILTER)
+        start = str(self._suggested_path(suffix))
+        path, _ = QFileDialog.getSaveFileName(self, title, start, file_filter)
         if path:
-            self._run_export(lambda: export_psd(self.document, path), path)
+            self._run_export(lambda: writer(doc, path), path)
 
     def export_layer_dialog(self) -> None:
         """File > Export layer (the active one)."""

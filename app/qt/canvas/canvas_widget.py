@@ -11,7 +11,7 @@ what "100%" means on HiDPI screens (one document pixel per device pixel).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -30,6 +30,7 @@ from latent_atelier.app.qt.canvas.checkerboard import checkerboard_brush
 from latent_atelier.app.qt.canvas.composite_cache import CompositeCache
 from latent_atelier.app.qt.canvas.tools import Tool, ToolContext, ToolKind, make_tool
 from latent_atelier.app.qt.canvas.view_transform import ZOOM_STEP, ViewTransform
+from latent_atelier.app.qt.document_signals import follow_signals
 
 if TYPE_CHECKING:
     from latent_atelier.app.document.brush import BrushSettings
@@ -40,6 +41,26 @@ if TYPE_CHECKING:
 BEFORE_AFTER_KEYS = (Qt.Key.Key_Backslash, Qt.Key.Key_QuoteLeft)
 BACKGROUND = QColor(58, 58, 62)
 SCROLL_STEP_PX = 60.0  # widget pixels one wheel notch scrolls
+
+
+class _ViewFlag:
+    """A display switch of the canvas (the document is unchanged): setting it to a new value
+    recomposites the view."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self._attr = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._attr = f"_{name}"
+
+    def __get__(self, canvas: CanvasWidget | None, owner: type | None = None) -> Any:
+        return self if canvas is None else getattr(canvas, self._attr)
+
+    def __set__(self, canvas: CanvasWidget, on: bool) -> None:
+        if on != getattr(canvas, self._attr):
+            setattr(canvas, self._attr, on)
+            canvas.invalidate_all()
 
 
 class CanvasWidget(QWidget):
@@ -80,24 +101,17 @@ class CanvasWidget(QWidget):
     # ----------------------------------------------------------------- document
     def set_document(self, document: Document | None, signals: DocumentSignals | None) -> None:
         """Show a document (or nothing); connects to its signals."""
-        if self._signals is not None:
-            for sig, slot in self._connections():
-                sig.disconnect(slot)
+        follow_signals(self._signals, signals, self._connections)
         self._cancel_tool()
         self.document, self._signals = document, signals
         self.cache = CompositeCache(document, self._include_ids) if document else None
-        if signals is not None:
-            for sig, slot in self._connections():
-                sig.connect(slot)
         self._tool = make_tool(self._tool_kind, self._tool_context()) if document else None
         self._needs_fit = True
         if self.isVisible() and document is not None:
             self.fit()
         self.update()
 
-    def _connections(self) -> list:
-        s = self._signals
-        assert s is not None
+    def _connections(self, s: DocumentSignals) -> list:
         return [
             (s.pixels_changed, self._on_pixels),
             (s.layers_changed, self._on_pixels),
@@ -148,39 +162,21 @@ class CanvasWidget(QWidget):
         self.update()
 
     # ------------------------------------------------------------- view state
-    @property
-    def show_masks(self) -> bool:
-        """Whether mask and matte layers are drawn."""
-        return self._show_masks
+    show_masks = _ViewFlag("Whether mask and matte layers are drawn (Alt+M).")
+    hide_photo = _ViewFlag(
+        "Whether the photo and opaque results are left out of the view, so a cut-out shows "
+        "over the checkerboard or a dropped background (display only)."
+    )
+    photo_only = _ViewFlag("Whether only the photo is drawn (the 'before' view, key held).")
 
-    def set_show_masks(self, show: bool) -> None:
-        """Show or hide the mask overlay (Alt+M)."""
-        if show != self._show_masks:
-            self._show_masks = show
-            self.invalidate_all()
-
-    @property
-    def hide_photo(self) -> bool:
-        """Whether the photo and opaque results are left out of the view (cut-outs alone)."""
-        return self._hide_photo
+    def set_show_masks(self, on: bool) -> None:  # slots for the View menu's toggles
+        self.show_masks = on
 
     def set_hide_photo(self, on: bool) -> None:
-        """Leave the photo and opaque results out of the view (display only; the document is
-        unchanged), so a cut-out shows over the checkerboard or a dropped background."""
-        if on != self._hide_photo:
-            self._hide_photo = on
-            self.invalidate_all()
-
-    @property
-    def photo_only(self) -> bool:
-        """Whether the before/after key is held (only photo layers drawn)."""
-        return self._photo_only
+        self.hide_photo = on
 
     def set_photo_only(self, on: bool) -> None:
-        """Show only the photo (the "before" view) while on."""
-        if on != self._photo_only:
-            self._photo_only = on
-            self.invalidate_all()
+        self.photo_only = on
 
     @property
     def tool_kind(self) -> ToolKind:
@@ -383,29 +379,29 @@ class CanvasWidget(QWidget):
         super().enterEvent(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.isAutoRepeat():
-            event.accept()
-            return
-        if event.key() == Qt.Key.Key_Space:
-            self._space_held = True
-            self.setCursor(Qt.CursorShape.OpenHandCursor)
-        elif event.key() in BEFORE_AFTER_KEYS:
-            self.set_photo_only(True)
-        else:
+        if not self._held_key(event, down=True):
             super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if not self._held_key(event, down=False):
+            super().keyReleaseEvent(event)
+
+    def _held_key(self, event: QKeyEvent, down: bool) -> bool:
+        """Space (pan) and the before/after key act while held; True when ``event`` was theirs
+        (auto-repeats included)."""
         if event.isAutoRepeat():
             event.accept()
-            return
+            return True
         if event.key() == Qt.Key.Key_Space:
-            self._space_held = False
-            self._panning_from = None
-            self.setCursor(Qt.CursorShape.CrossCursor)
-        elif event.key() in BEFORE_AFTER_KEYS:
-            self.set_photo_only(False)
-        else:
-            super().keyReleaseEvent(event)
+            self._space_held = down
+            if not down:
+                self._panning_from = None
+            self.setCursor(Qt.CursorShape.OpenHandCursor if down else Qt.CursorShape.CrossCursor)
+            return True
+        if event.key() in BEFORE_AFTER_KEYS:
+            self.photo_only = down
+            return True
+        return False
 
     def focusOutEvent(self, event) -> None:  # type: ignore[no-untyped-def]
         self._space_held = False

@@ -31,6 +31,7 @@ from superqt import QLabeledSlider
 
 from latent_atelier.app.document.blend import BLEND_MODES, BLEND_TITLES
 from latent_atelier.app.qt.docks.segment_palette import SegmentPaletteWidget
+from latent_atelier.app.qt.document_signals import follow_signals
 from latent_atelier.app.qt.icons import icon
 from latent_atelier.app.qt.thumbnails import THUMB_SIZE, layer_thumbnail
 
@@ -178,18 +179,11 @@ class LayersDock(QDockWidget):
     # ------------------------------------------------------------- document
     def set_document(self, document: Document | None, signals: DocumentSignals | None) -> None:
         """Show another document's layers."""
-        if self._signals is not None:
-            for sig, slot in self._connections():
-                sig.disconnect(slot)
+        follow_signals(self._signals, signals, self._connections)
         self.document, self._signals = document, signals
-        if signals is not None:
-            for sig, slot in self._connections():
-                sig.connect(slot)
         self.refresh()
 
-    def _connections(self) -> list:
-        s = self._signals
-        assert s is not None
+    def _connections(self, s: DocumentSignals) -> list:
         return [
             (s.layers_changed, self._on_layers),
             (s.props_changed, self._on_props),

@@ -112,7 +112,26 @@ def default_layer(doc: Document, slot: Slot, taken: list[str]) -> str | None:
     return None
 
 
-class LayerPicker(QComboBox):
+class _SlotCombo(QComboBox):
+    """A chooser for one slot that keeps the user's pick over refills while it exists."""
+
+    def __init__(self, slot: Slot, tooltip: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slot = slot
+        self.chosen: str | None = None  # what the user picked (NONE included)
+        self.setObjectName(f"slot_{slot.name}")
+        self.setToolTip(tooltip)
+        self.activated.connect(lambda index: self.choose(self.itemData(index)))
+
+    def choose(self, data: str | None) -> None:
+        """The user's pick (a layer id, BOX or NONE): kept over refills while it exists."""
+        self.chosen = data
+        index = self.findData(data)
+        if index >= 0:
+            self.setCurrentIndex(index)
+
+
+class LayerPicker(_SlotCombo):
     """A layer chooser for one image/rgba/mask/labels slot.
 
     It starts on :func:`default_layer` and then keeps its value: selecting a layer in the
@@ -123,20 +142,8 @@ class LayerPicker(QComboBox):
     """
 
     def __init__(self, slot: Slot, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.slot = slot
-        self.chosen: str | None = None  # what the user picked (NONE included)
+        super().__init__(slot, slot.help or slot.name, parent)
         self._names: dict[str, str] | None = None  # layer id -> name at the last fill
-        self.setObjectName(f"slot_{slot.name}")
-        self.setToolTip(slot.help or slot.name)
-        self.activated.connect(lambda index: self.choose(self.itemData(index)))
-
-    def choose(self, data: str | None) -> None:
-        """The user's pick (a layer id or NONE): kept over refills while the layer exists."""
-        self.chosen = data
-        index = self.findData(data)
-        if index >= 0:
-            self.setCurrentIndex(index)
 
     def forget(self) -> None:
         """Back to the default at the next fill (another document)."""
@@ -187,23 +194,11 @@ class LayerPicker(QComboBox):
         return None if data in (None, NONE) else str(data)
 
 
-class StoredValuePicker(QComboBox):
+class StoredValuePicker(_SlotCombo):
     """A latent or placement slot: '(none)' / the canvas box, or a layer's stored value."""
 
     def __init__(self, slot: Slot, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.slot = slot
-        self.chosen: str | None = None  # what the user picked; kept over refills
-        self.setObjectName(f"slot_{slot.name}")
-        self.setToolTip(slot.help or f"a {slot.kind} stored on a layer")
-        self.activated.connect(lambda index: self.choose(self.itemData(index)))
-
-    def choose(self, data: str | None) -> None:
-        """Pick ``data`` (a layer id, BOX or NONE) and keep it over refills while it exists."""
-        self.chosen = data
-        index = self.findData(data)
-        if index >= 0:
-            self.setCurrentIndex(index)
+        super().__init__(slot, slot.help or f"a {slot.kind} stored on a layer", parent)
 
     def refill(self, doc: Document | None, photo_id: str | None) -> None:
         """Offer every layer holding a value; default to the photo's own."""
