@@ -91,7 +91,6 @@ def W_l(
         variables="w",
         masks=VariableMasks(w=w_rows),
         progress=progress,
-        stage="W+",
         psnr_mask=m_m,
         extra_loss=extra_loss,
     )
@@ -122,7 +121,6 @@ def Mk_n(
         variables="noise",
         masks=VariableMasks(noise=noise_maps),
         progress=progress,
-        stage="noise",
         psnr_mask=m,
     )
 
@@ -146,7 +144,6 @@ def M_st(
         settings=OptimiserSettings("adam", lr, steps),
         variables="w",
         progress=progress,
-        stage="style",
     )
 
 

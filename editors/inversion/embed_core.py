@@ -297,7 +297,6 @@ def optimise(
     variables: str,
     masks: VariableMasks | None = None,
     progress: Progress | None = None,
-    stage: str = "",
     psnr_mask: torch.Tensor | None = None,
     step_offset: int = 0,
     total_steps: int | None = None,
