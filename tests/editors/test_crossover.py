@@ -119,9 +119,9 @@ def test_photo2_of_another_size_is_brought_through_its_placement():
 
     rng = np.random.default_rng(2)
     photo = rng.random((40, 60, 3), dtype=np.float32)
-    photo2 = rng.random((80, 120, 3), dtype=np.float32)  # the same scene at twice the size
-    photo2[::2, ::2] = photo  # photo 1's pixel (y, x) at (2y, 2x); the crops see the same scene
+    photo2 = np.repeat(np.repeat(photo, 2, axis=0), 2, axis=1)  # the same scene at twice the size
+    # photo 1's pixel (y, x) covers photo 2's pixels 2y..2y+1, 2x..2x+1: centre (2y + 0.5, 2x + 0.5)
     place1 = Placement.centered(photo.shape[:2], 32)
     place2 = Placement.centered(photo2.shape[:2], 32)
     out = outside_the_crop(photo, photo2, place1, place2, np.zeros((40, 60), np.float32))
-    np.testing.assert_allclose(out, photo, atol=1e-5)  # photo 2's pixel (2y, 2x) lands on (y, x)
+    np.testing.assert_allclose(out, photo, atol=1e-5)  # photo 2's 2 x 2 block lands on (y, x)
