@@ -3,10 +3,14 @@
 ``W_k + alpha * D`` for the chosen segment ``k`` (or every segment), with ``D`` from SeFa,
 a ``.npy`` file, or the difference of two embedded latents (:mod:`editors.inversion.directions`).
 Only the edited segments are stitched (Poisson, Dirichlet boundary = the input photo), so
-pixels outside them keep the input exactly; with ``refine`` the edited segments' borders
-first move away from pixels where the edit differs from the photo
-(:func:`latent_atelier.editors.stitching.levelset.refine_labels`: visible change, in CIE dE
-above ``refine_threshold``; strongly changed regions inside a segment are cut out as holes).
+pixels outside them keep the input exactly. With ``refine`` the edited segments' borders
+first move by a level set (visible change, in CIE dE above ``refine_threshold``): ``grow``
+(the default, the paper's Fig. 7; :func:`latent_atelier.editors.stitching.levelset.grow_labels`)
+moves a border out over the pixels next to it that the edit changed, so a new feature that
+reaches across it is not cut by the seam; ``shrink``
+(:func:`latent_atelier.editors.stitching.levelset.refine_labels`) moves it away from pixels
+where the edit differs from the photo, and cuts strongly changed regions out as holes, so the
+edit stays inside the painted segment. Why both: docs/notes/segments.md.
 
 The latents come from a ``segments`` run on the same labels: batch item ``i`` belongs to
 the ``i``-th smallest segment id inside the placed region. Incremental editing
@@ -69,7 +73,14 @@ class EditSegmentParams:
     last_row: int = param(-1, -1, 63, "last W+ row the edit touches (-1 = the last)")
     poisson: bool = param(True, help="stitch in the gradient domain (else hard cut)")
     mixed_gradients: bool = param(False, help="keep the photo's gradient where it is stronger")
-    refine: bool = param(False, help="move the edited segments' borders off changed pixels (level set)")
+    refine: bool = param(False, help="move the edited segments' borders by the edit's change (level set)")
+    refine_direction: str = param(
+        "grow",
+        help="grow: a border moves out over pixels the edit changed next to it, so a new feature "
+        "is not cut by the seam (the paper's Fig. 7); shrink: it retreats from changed pixels, "
+        "so the edit never leaves the segment",
+        choices=("grow", "shrink"),
+    )
     refine_threshold: float = param(
         2.5,
         0.5,
@@ -208,7 +219,17 @@ class EditSegment(Operation):
         images = synthesize_segments(gen, edited)
 
         refined = lab
-        if params.refine:
+        if params.refine and params.refine_direction == "grow":
+            from latent_atelier.editors.stitching.levelset import grow_labels
+
+            before = synthesize_segments(gen, latents)
+            refined = grow_labels(
+                lab,
+                {k: before[ids.index(k)] for k in chosen},
+                {k: images[ids.index(k)] for k in chosen},
+                threshold=params.refine_threshold,
+            )
+        elif params.refine:
             from latent_atelier.editors.stitching.levelset import refine_labels
 
             refined = refine_labels(

@@ -218,12 +218,7 @@ def refine_labels(
     present, segments = _check(
         labels, photo, edited, segments, threshold, max_move, curvature, reinit_every, min_hole
     )
-    cfl = min(0.5, 0.25 / curvature if curvature > 0 else 0.5)
-    step = 0.9 * cfl if dt is None else float(dt)
-    if step <= 0 or step > cfl * 1.0001:
-        raise OperationError(f"dt must be in (0, {cfl:.3g}] for a stable update")
-    if iterations is not None and iterations < 0:
-        raise OperationError("iterations must be >= 0 (or None: from the distance to move)")
+    step = _time_step(dt, curvature, iterations)
     photo_lab = to_lab(photo)
     change = {}
     for k in segments:
@@ -236,11 +231,113 @@ def refine_labels(
 
     depth = _boundary_distance(labels)
     pins = _pins(labels, present, depth, speeds)
-    band = float(np.ceil(reinit_every * step * (1 + curvature))) + 3.0
+    band = _band(reinit_every, step, curvature)
     motion = _FrontMotion(holes, min_hole, max_move, step, curvature, band, reinit_every, iterations)
     strong = {k: change[k] >= STRONG_FACTOR * threshold for k in moving}
     kept = {k: _shrink(labels == k, speeds[k], strong[k], depth, motion) for k in moving}
     return _reassign(labels, kept, speeds, pins, max_move)
+
+
+def grow_labels(
+    labels: np.ndarray,
+    before: Mapping[int, np.ndarray],
+    after: Mapping[int, np.ndarray],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_hole: int = 16,
+    iterations: int | None = None,
+    dt: float | None = None,
+    curvature: float = 0.2,
+    max_move: float = 16,
+    reinit_every: int = 10,
+) -> np.ndarray:
+    """Grow each edited segment over the pixels next to it that its edit changed.
+
+    The paper's refinement (Futschik et al., Fig. 7): ``before[k]`` and ``after[k]`` are
+    segment ``k``'s generated image before and after its edit (H x W x 3 each), so their
+    difference is the edit itself, not the inversion's error. Where the edit reaches
+    across the segment's border (glasses, a fringe, a wider smile), the border moves
+    outward over the changed pixels, up to ``max_move`` px, and stops where the edit left
+    the picture alone; the seam then runs through unchanged pixels instead of cutting the
+    new feature. A changed region larger than half the segment (a global edit) moves no
+    border. Gained pixels are taken from their neighbours, each of which keeps at
+    least its deepest pixel. :func:`refine_labels` is the opposite choice: the border
+    retreats from changed pixels, so an edit never leaves the painted segment.
+    """
+    labels = np.asarray(labels)
+    keys = list(after)
+    if sorted(before) != sorted(keys):
+        raise OperationError("grow_labels needs a before and an after image for the same segments")
+    for k in keys:
+        _check(
+            labels,
+            np.asarray(before[k], np.float32),
+            after[k],
+            [k],
+            threshold,
+            max_move,
+            curvature,
+            reinit_every,
+            min_hole,
+        )
+    step = _time_step(dt, curvature, iterations)
+    depth = _boundary_distance(labels)
+    pins = _pins(labels, [int(k) for k in np.unique(labels)], depth, {})
+    motion = _FrontMotion(
+        False,
+        min_hole,
+        max_move,
+        step,
+        curvature,
+        _band(reinit_every, step, curvature),
+        reinit_every,
+        iterations,
+    )
+    out = labels.copy()
+    for k in keys:
+        speed = speed_from_change(change_map(to_lab(before[k]), after[k]), threshold)
+        if speed.max() <= 0:
+            continue
+        outside = labels != k
+        speed = speed * _features_reaching_out(labels == k, speed > 0)
+        if speed.max() <= 0:
+            continue
+        reach = _edt(outside)  # the front moves at most max_move from this segment
+        stays = _shrink(outside, speed, np.zeros(labels.shape, bool), reach, motion)
+        out[outside & ~stays & ~pins] = k
+    return out
+
+
+def _features_reaching_out(segment: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    """The changed regions outside ``segment`` that touch it and are features, not a global
+    edit: each at most ``MAX_HOLE_FRACTION`` of the segment's area (so an edit that changed
+    the whole picture moves no border)."""
+    touching = ndimage.binary_dilation(segment) & ~segment
+    comp, n = ndimage.label(changed & ~segment)
+    if n == 0:
+        return np.zeros(segment.shape, bool)
+    sizes = np.bincount(comp.ravel(), minlength=n + 1)
+    keep = np.zeros(n + 1, bool)
+    keep[np.unique(comp[touching & (comp > 0)])] = True
+    keep &= sizes <= MAX_HOLE_FRACTION * segment.sum()
+    keep[0] = False
+    return keep[comp]
+
+
+def _time_step(dt: float | None, curvature: float, iterations: int | None) -> float:
+    """The level set's time step: ``dt``, or 0.9 of the CFL limit (checked either way)."""
+    cfl = min(0.5, 0.25 / curvature if curvature > 0 else 0.5)
+    step = 0.9 * cfl if dt is None else float(dt)
+    if step <= 0 or step > cfl * 1.0001:
+        raise OperationError(f"dt must be in (0, {cfl:.3g}] for a stable update")
+    if iterations is not None and iterations < 0:
+        raise OperationError("iterations must be >= 0 (or None: from the distance to move)")
+    return step
+
+
+def _band(reinit_every: int, step: float, curvature: float) -> float:
+    """How far from the front (px) the update runs between re-initialisations."""
+    return float(np.ceil(reinit_every * step * (1 + curvature))) + 3.0
 
 
 def _pins(labels, present, depth, speeds) -> np.ndarray:

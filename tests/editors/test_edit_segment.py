@@ -47,14 +47,17 @@ def test_edit_changes_only_the_chosen_segment(tiny_gen, inverted):
     assert out.params["history"] == [(1, "sefa:0", 8.0)]
 
 
-def test_refined_edit_stays_within_the_seam_band(tiny_gen, inverted):
+@pytest.mark.parametrize("direction", ["grow", "shrink"])
+def test_refined_edit_stays_within_the_seam_band(tiny_gen, inverted, direction):
     from scipy import ndimage
 
     photo, labels, _ = inverted
-    params = EditSegmentParams(segment=2, alpha=10.0, refine=True)
+    params = EditSegmentParams(segment=2, alpha=10.0, refine=True, refine_direction=direction)
     out = EditSegment().run(tiny_gen, _inputs(inverted), params, Progress())
     changed = np.any(out.outputs["result"] != photo, axis=-1)
     band = ndimage.binary_dilation(labels == 2, iterations=16)  # refine_labels' max_move
+    if direction == "grow":  # grow_labels' max_move, from segment 2 itself (Euclidean)
+        band = ndimage.distance_transform_edt(labels != 2) <= 16
     assert changed.any() and not (changed & ~band).any()
     refined = out.outputs["labels"]
     assert set(np.unique(refined)) == {0, 1, 2}

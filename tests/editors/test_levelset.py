@@ -217,3 +217,52 @@ def test_bad_inputs_raise_clear_errors(edited, options, message) -> None:
     photo = _photo()
     with pytest.raises(OperationError, match=message):
         refine_labels(_two_halves(), photo, edited(photo), **options)
+
+
+def _bar_edit(before: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
+    after = before.copy()
+    after[rows, cols] += SHIFT
+    return np.clip(after, 0.0, 1.0)
+
+
+def test_grow_takes_in_a_new_feature_that_reaches_across_the_border():
+    """The paper's Fig. 7: the edit draws a bar from inside the segment 8 px beyond it."""
+    from latent_atelier.editors.stitching.levelset import grow_labels
+
+    labels = np.zeros((N, N), np.int32)
+    labels[30:66, 30:60] = 1
+    before = _photo()
+    after = _bar_edit(before, slice(44, 52), slice(40, 68))  # the bar ends at column 67
+    grown = grow_labels(labels, {1: before}, {1: after})
+    bar_outside = np.zeros((N, N), bool)
+    bar_outside[45:51, 60:66] = True
+    assert (grown[bar_outside] == 1).all()  # the new feature now belongs to the segment
+    assert (grown[:, 70:] == 0).all()  # and nothing beyond it
+    unchanged_border = np.zeros((N, N), bool)
+    unchanged_border[30:40, 60:64] = True  # the same border, where the edit changed nothing
+    assert (grown[unchanged_border] == 0).all()
+    assert ((grown == 1) & (labels == 0)).sum() < 120  # the bar's outside part and its edge
+
+
+def test_grow_without_change_keeps_the_labels_and_each_id_keeps_a_pixel():
+    from latent_atelier.editors.stitching.levelset import grow_labels
+
+    labels = np.zeros((N, N), np.int32)
+    labels[30:66, 30:60] = 1
+    labels[40:44, 61:64] = 2  # a small neighbour right where the edit spreads
+    before = _photo()
+    assert np.array_equal(grow_labels(labels, {1: before}, {1: before.copy()}), labels)
+    grown = grow_labels(labels, {1: before}, {1: _bar_edit(before, slice(30, 66), slice(30, 70))})
+    assert set(np.unique(grown)) == {0, 1, 2}
+    with pytest.raises(OperationError, match="before and an after"):
+        grow_labels(labels, {2: before}, {1: before})
+
+
+def test_a_global_edit_grows_no_border():
+    from latent_atelier.editors.stitching.levelset import grow_labels
+
+    labels = np.zeros((N, N), np.int32)
+    labels[30:66, 30:60] = 1
+    before = _photo()
+    after = _bar_edit(before, slice(0, N), slice(0, N))  # the whole picture changed
+    assert np.array_equal(grow_labels(labels, {1: before}, {1: after}), labels)
