@@ -96,6 +96,11 @@ TRAIN_OPTIONS = (
         "(with --resume: only when RUN_DIR has no checkpoint yet)",
     ),
     option("--init-step", help="the iteration --init-generator stands for (schedules continue there)"),
+    option(
+        "--init-images",
+        help="images --init-generator had been shown, for the run log's count "
+        "(default: --init-step x --batch; give it when the batch size changed)",
+    ),
     option("--d-warmup", help="after --init-generator, iterations that train the fresh discriminator only"),
 )
 

@@ -62,6 +62,7 @@ class TrainConfig:
     data_cache: bool = True  # decode + resize the images once into a uint8 memory map
     init_generator: str = ""  # start from an exported generator with a fresh discriminator
     init_step: int = 0  # the iteration that generator stands for (schedules resume there)
+    init_images: int | None = None  # images that generator was shown (default: init_step x batch)
     d_warmup: int = 0  # after init_generator: iterations that train D only
     save_fp16: bool = False
     extra: dict = field(default_factory=dict)
@@ -84,6 +85,8 @@ class TrainConfig:
             raise ValueError("threads must be at least 1 (0: every core)")
         if self.init_step < 0 or self.d_warmup < 0 or self.fd_n < 2:
             raise ValueError("init_step and d_warmup must be >= 0 and fd_n >= 2")
+        if self.init_images is not None and self.init_images < 0:
+            raise ValueError("init_images must be >= 0 (or left out: init_step x batch)")
 
     def to_json(self) -> dict:
         """A JSON-able dict (channel keys as strings)."""

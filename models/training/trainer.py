@@ -330,6 +330,20 @@ class Trainer:
         save_export(self.s.gen_ema, path, self.config.save_fp16)
         return path
 
+    def images_shown(self) -> int:
+        """Images shown so far: those the start generator had seen (``init_images``) plus
+        this run's iterations since, at its batch size."""
+        start = next((h for h in reversed(self.history) if h.get("event") == "init_from_generator"), None)
+        if start is None:
+            return self.s.step * self.config.batch
+        first = int(start["iteration"])
+        before = start.get("images_shown")  # absent in runs logged before the count was kept
+        if before is None:
+            before = self.config.init_images
+        if before is None:
+            before = first * self.config.batch
+        return int(before) + (self.s.step - first) * self.config.batch
+
     def save_checkpoint(self) -> Path:
         """Write weights, optimiser + RNG state and ``state.json`` (see ``checkpoint_folder``)."""
         s = self.s
@@ -338,7 +352,7 @@ class Trainer:
             "step": s.step,
             "config": self.config.to_json(),
             "architecture": s.gen.architecture(),
-            "images_shown": s.step * self.config.batch,
+            "images_shown": self.images_shown(),
             "train_seconds": round(self.train_seconds, 3),
             "d_warmup_until": self.d_warmup_until,
             "history": self.history,
@@ -429,6 +443,9 @@ def _begin(trainer: Trainer, log: RunLog) -> None:
         event = {
             "event": "init_from_generator",
             "iteration": config.init_step,
+            "images_shown": (
+                config.init_step * config.batch if config.init_images is None else config.init_images
+            ),
             "generator": str(config.init_generator),
             "fresh_discriminator": True,
             "d_warmup": config.d_warmup,
@@ -458,7 +475,7 @@ def _log_window(trainer: Trainer, log: RunLog, window: LossWindow) -> None:
     means = window.means()
     record = {
         "iteration": step,
-        "images_shown": step * batch,
+        "images_shown": trainer.images_shown(),
         "losses": means,
         "window_iterations": window.iterations,
         "images_per_s": window.iterations * batch / max(seconds, 1e-9),
@@ -488,7 +505,7 @@ def _log_fd(trainer: Trainer, log: RunLog, probe: list) -> None:
     log.append(
         {
             "iteration": trainer.s.step,
-            "images_shown": trainer.s.step * cfg.batch,
+            "images_shown": trainer.images_shown(),
             "fd_vgg16": fd,
             "fd_n": len(probe[0].reference),
             "fd_seconds": round(time.perf_counter() - t0, 1),

@@ -351,7 +351,13 @@ def test_start_from_an_exported_generator_with_a_fresh_discriminator(image_dir, 
     train(tiny_config(image_dir, tmp_path / "first", iters=3))
     exported = tmp_path / "first" / "generator_ema.safetensors"
     cfg = tiny_config(
-        image_dir, tmp_path / "again", iters=5, init_generator=str(exported), init_step=3, d_warmup=2
+        image_dir,
+        tmp_path / "again",
+        iters=5,
+        init_generator=str(exported),
+        init_step=3,
+        init_images=100,  # the export's own run had another batch size
+        d_warmup=2,
     )
     again = train(cfg)
     assert again.s.step == 5
@@ -363,9 +369,11 @@ def test_start_from_an_exported_generator_with_a_fresh_discriminator(image_dir, 
     assert any(not torch.equal(trained_d[k], fresh_d[k]) for k in fresh_d)
     event = read_log(tmp_path / "again" / "log.jsonl")[0]
     assert event["event"] == "init_from_generator" and event["iteration"] == 3
+    assert event["images_shown"] == 100 and again.images_shown() == 100 + 2 * cfg.batch
     # the checkpoint remembers the warm-up and the init, so a resume continues the same way
     resumed = train(tiny_config(image_dir, tmp_path / "again", iters=7, resume=True))
     assert resumed.d_warmup_until == 5 and resumed.history[0]["event"] == "init_from_generator"
+    assert resumed.images_shown() == 100 + 4 * cfg.batch  # counted on across the resume
     assert any(not torch.equal(v, source[k]) for k, v in resumed.s.gen.state_dict().items())
     with pytest.raises(ValueError, match="architecture"):
         train(tiny_config(image_dir, tmp_path / "bad", style_dim=64, init_generator=str(exported)))
