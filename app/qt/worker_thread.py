@@ -10,7 +10,8 @@ neither; whoever must wait for it (closing, tests) calls :meth:`WorkerThread.wai
 timeout.
 
 The callbacks run on the thread that created the worker (the GUI thread), after ``work``
-returned or raised. The worker keeps itself referenced until they have run, so callers
+returned or raised, and only while their ``owner`` (when given) still exists: a window closed
+while the work ran is not called back. The worker keeps itself referenced until they have run, so callers
 need not hold on to it (nor free it inside its own signal).
 """
 
@@ -22,6 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 
@@ -40,8 +42,10 @@ class WorkerThread(QObject):
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         on_finished: Callable[[], None] | None = None,
+        owner: QObject | None = None,
     ) -> None:
         super().__init__()  # no Qt parent: kept alive by _alive until its callbacks ran
+        self._owner = owner  # the callbacks' object: once Qt deleted it, they are skipped
         self._work = work
         self._on_result = on_result
         self._on_error = on_error
@@ -78,6 +82,8 @@ class WorkerThread(QObject):
 
     def _deliver(self, succeeded: bool, value: object) -> None:
         try:
+            if self._owner is not None and not shiboken6.isValid(self._owner):
+                return  # its window closed while the work ran: nobody to tell
             if succeeded and self._on_result is not None:
                 self._on_result(value)
             elif not succeeded and self._on_error is not None:

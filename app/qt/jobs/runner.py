@@ -39,10 +39,11 @@ class JobThread(WorkerThread):
         job: Job,
         on_outcome: Callable[[tuple], None],
         on_finished: Callable[[], None],
+        owner: QObject | None = None,
     ) -> None:
         from latent_atelier.editors.operation import Progress
 
-        super().__init__(self._execute, "job", on_result=on_outcome, on_finished=on_finished)
+        super().__init__(self._execute, "job", on_result=on_outcome, on_finished=on_finished, owner=owner)
         self.job = job
         self.progress = Progress(self._on_step, preview_interval_s=PREVIEW_INTERVAL_S)
         self._started = 0.0
@@ -160,7 +161,7 @@ class JobRunner(QObject):
         if self._thread is not None or not self._queue:
             return
         job = self._queue.popleft()
-        thread = JobThread(job, self._relay_outcome, self._on_thread_finished)
+        thread = JobThread(job, self._relay_outcome, self._on_thread_finished, owner=self)
         # bound methods of this GUI-thread object: Qt queues the worker's emits onto it
         thread.progressed.connect(self._relay_progress)
         thread.stage_progressed.connect(self._relay_stage_progress)

@@ -177,6 +177,7 @@ class ModelManager(QObject):
             "model-loader",
             on_result=lambda loaded: self._on_loaded(loader, spec, *loaded),
             on_error=lambda exc: self._on_load_failed(loader, exc),
+            owner=self,
         )
         self._loader, self._loader_spec = loader, spec
         loader.start()

@@ -138,7 +138,9 @@ class OperationsController(QObject):
         """Find the operations on a thread (imports torch); fills the dock when done."""
         if self.available or self._discovery is not None:
             return
-        self._discovery = WorkerThread(_find_operations, "discovery", on_result=self._on_operations)
+        self._discovery = WorkerThread(
+            _find_operations, "discovery", on_result=self._on_operations, owner=self
+        )
         self._discovery.start()
 
     def discover_now(self) -> None:
