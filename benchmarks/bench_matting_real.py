@@ -199,7 +199,7 @@ def run_synthetic(gen, n: int, max_minutes: float, steps_w: int, steps_noise: in
         info["psnr"].extend(inv.psnr.tolist())
         for j in range(hi - lo):
             gt = samples.alpha_full[lo + j]
-            row = _score_synthetic(photos[j], gt, inv.alpha[j], inv.images[j], rows, info)
+            row = _score_synthetic(photos[j], gt, inv.alpha[j], inv.images_w[j], rows, info)
             per_image.append({"index": int(samples.indices[lo + j]), **row})
         last = time.perf_counter() - t0
         print(f"  scored {hi}/{n}  {last:.1f}s  ({time.perf_counter() - t_start:.0f}s in all)", flush=True)
@@ -228,8 +228,9 @@ def run_synthetic(gen, n: int, max_minutes: float, steps_w: int, steps_noise: in
     }
 
 
-def _score_synthetic(photo, gt, gen_alpha, recon, rows: dict, info: dict) -> dict:
-    """Both sources refine one inversion of ``photo``; their errors go to ``rows``."""
+def _score_synthetic(photo, gt, gen_alpha, recon_w, rows: dict, info: dict) -> dict:
+    """Both sources refine one inversion of ``photo`` (``recon_w``: what its W+ rows draw, the
+    image the generator's fit is judged on); their errors go to ``rows``."""
     from latent_atelier.editors.matting.matte import MatteParams, matte_from_trimap
     from latent_atelier.editors.matting.priors import person_prior
     from latent_atelier.editors.matting.sources import from_generator
@@ -240,7 +241,7 @@ def _score_synthetic(photo, gt, gen_alpha, recon, rows: dict, info: dict) -> dic
     person = person_prior(photo)
     metrics: dict = {}
     for source, who in (("generator", None), ("auto", person)):
-        rough = from_generator(photo, placement, gen_alpha, recon, MatteParams(), who)
+        rough = from_generator(photo, placement, gen_alpha, recon_w, MatteParams(), who)
         alpha = matte_from_trimap(photo, rough.trimap, fallback=rough.prior).alpha
         rows[source].append(_scores(alpha, gt))
         metrics = rough.metrics
@@ -279,6 +280,8 @@ def run_big_child(source: str, steps_w: int, steps_noise: int, model: str | None
     """One source on the big photo, matte then export (in this process; printed as JSON)."""
     import tempfile
 
+    import torch
+
     from latent_atelier.app.document.image_write import export_matte_set
     from latent_atelier.editors.operation import Progress
     from latent_atelier.editors.registry import get_operation
@@ -305,6 +308,7 @@ def run_big_child(source: str, steps_w: int, steps_noise: int, model: str | None
         _set_stage(name, *rest)
 
     progress.set_stage = set_stage  # type: ignore[method-assign]
+    load_before = os.getloadavg()
     w0, c0 = time.perf_counter(), time.process_time()
     res = op.run(gen, {"photo": photo}, params, progress)
     w1 = time.perf_counter()
@@ -326,16 +330,18 @@ def run_big_child(source: str, steps_w: int, steps_noise: int, model: str | None
         "cpu_s": c2 - c0,
         "stages_s": {k: v for k, v in stages.items() if k},
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "load_average_before_after": [load_before, os.getloadavg()],
+        "torch_threads": torch.get_num_threads(),
         "unknown_px": res.metrics.get("unknown_px"),
         "notes": res.notes,
         "subject_share": res.metrics.get("subject_share"),
     }
 
 
-def run_big(steps_w: int, steps_noise: int, model: str | None, threads: int) -> dict:
-    """Both sources on the big photo, each in a fresh process (its own peak memory)."""
+def run_big(steps_w: int, steps_noise: int, model: str | None, threads: int, sources: list[str]) -> dict:
+    """The ``sources`` on the big photo, each in a fresh process (its own peak memory)."""
     out = {}
-    for source in ("generator", "auto"):
+    for source in sources:
         cmd = [
             sys.executable,
             "-m",
@@ -384,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         help="result name (default: matting_real, or matting_real_<part> for one part run alone)",
     )
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: one per CPU core)")
+    p.add_argument("--big-sources", nargs="*", default=["generator", "auto"], help="sources of the big part")
     p.add_argument("--big-child", default="", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     import torch
@@ -411,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
             gen, args.n, args.max_minutes, args.syn_steps_w, args.syn_steps_noise
         )
     if "big" in args.parts:
-        figures["big"] = run_big(args.steps_w, args.steps_noise, args.model, args.threads)
+        figures["big"] = run_big(args.steps_w, args.steps_noise, args.model, args.threads, args.big_sources)
     figures["load_average_at_end"] = os.getloadavg()
     name = args.name or ("matting_real" if len(args.parts) != 1 else f"matting_real_{args.parts[0]}")
     write_result(name, figures)

@@ -200,11 +200,12 @@ class Inversions:
     psnr: np.ndarray  # (N,) dB after noise
     seconds: float = 0.0
     model: str = ""  # which checkpoint (see checkpoint_key); set by the caller
+    images_w: np.ndarray | None = None  # (N, S, S, 3) what the W+ rows draw (invert_batch)
     start: int = 0  # dataset index of the first image
 
     def save(self, path: str | Path) -> None:
         """Write as a compressed ``.npz`` (no pickle) for a later evaluation to reuse."""
-        np.savez_compressed(path, **{k: np.asarray(v) for k, v in vars(self).items()})
+        np.savez_compressed(path, **{k: np.asarray(v) for k, v in vars(self).items() if v is not None})
 
     @staticmethod
     def load(path: str | Path) -> Inversions:
@@ -271,6 +272,7 @@ def invert_batch(gen, images: np.ndarray, settings: InversionSettings) -> Invers
             psnr_w=masked_psnr(syn_w.image, x).cpu().numpy(),
             psnr=masked_psnr(syn.image, x).cpu().numpy(),
             seconds=time.perf_counter() - t0,
+            images_w=_to_numpy_images(syn_w.image),
         )
 
 

@@ -133,6 +133,23 @@ def _image_of(synthesis) -> np.ndarray:
     return ((img + 1.0) * 0.5).astype(np.float32)
 
 
+def w_plus_image(gen, latent, seed: int) -> np.ndarray:
+    """What the embedding's W+ rows draw with the noise maps it started from (S x S x 3).
+
+    The generator's fit is judged on this image, not on the final one: the noise-map phase
+    can redraw almost any photo (32 dB on the real portraits with the cartoon demo model),
+    the W+ rows only what the model knows.
+    """
+    import torch
+
+    from latent_atelier.editors.inversion.embed import generator_device, initial_latent
+    from latent_atelier.models.generator import Latent
+
+    start = initial_latent(gen, "mean", seed, batch=latent.batch).to(generator_device(gen))
+    with torch.no_grad():
+        return _image_of(gen.synthesize(Latent(latent.w, start.noise)))
+
+
 def generator_alpha(synthesis) -> np.ndarray:
     """The generator's alpha (S x S): ``.alpha``, else clip(coarse + fine)."""
     a = synthesis.alpha
@@ -252,7 +269,7 @@ class Matte(Operation):
             else:
                 placement = resolve_placement(photo, inputs.get("placement"), gen.resolution)
                 if inputs.get("latent") is not None:
-                    latent, crop_alpha, recon = self._reuse(gen, inputs["latent"])
+                    latent, crop_alpha, recon = self._reuse(gen, inputs["latent"], params)
                 else:
                     latent, crop_alpha, recon, embed_metrics = self._embed(
                         gen, placement.extract(photo), params, progress
@@ -277,7 +294,7 @@ class Matte(Operation):
         return result
 
     @staticmethod
-    def _reuse(gen, latent):
+    def _reuse(gen, latent, params: MatteParams):
         """A given latent (checked against the model) and its alpha."""
         import torch
 
@@ -294,7 +311,7 @@ class Matte(Operation):
         latent = latent.select(slice(0, 1)).to(generator_device(gen))
         with torch.no_grad():
             syn = gen.synthesize(latent, return_alpha=True)
-        return latent, generator_alpha(syn), _image_of(syn)
+        return latent, generator_alpha(syn), w_plus_image(gen, latent, params.seed)
 
     @staticmethod
     def _embed(gen, crop: np.ndarray, params: MatteParams, progress: Progress):
@@ -308,7 +325,7 @@ class Matte(Operation):
         with torch.no_grad():
             syn = gen.synthesize(outcome.latent, return_alpha=True)
         metrics = {f"embed_{k}": float(v) for k, v in outcome.metrics.items()}
-        return outcome.latent, generator_alpha(syn), _image_of(syn), metrics
+        return outcome.latent, generator_alpha(syn), w_plus_image(gen, outcome.latent, params.seed), metrics
 
     @staticmethod
     def _result(out: MatteOutcome, params: MatteParams, notes: list[str] | None = None) -> Result:

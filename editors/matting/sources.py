@@ -95,7 +95,11 @@ def from_generator(
     fg_mask: np.ndarray | None = None,
     bg_mask: np.ndarray | None = None,
 ) -> Rough:
-    """Source ``generator`` (``person`` None) or ``auto`` (with the photo's person prior)."""
+    """Source ``generator`` (``person`` None) or ``auto`` (with the photo's person prior).
+
+    ``reconstruction`` is what the embedding's W+ rows draw (see ``matte.w_plus_image``): the
+    generator's fit, and so its trust, is judged on it.
+    """
     full_alpha = upsample_alpha(crop_alpha, placement)
     if person is None or not person.found or reconstruction is None:
         trimap, band = auto_trimap(photo, full_alpha, params, placement, fg_mask, bg_mask)

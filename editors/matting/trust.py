@@ -8,12 +8,15 @@ portrait model), its alpha is noise and the person prior must lead. The rule:
     agree = ramp(IoU(generator >= 0.5, person >= 0.5 in the crop), AGREE_LOW, AGREE_HIGH)
     trust = fit * (1 - AGREE_WEIGHT + AGREE_WEIGHT * agree)       (no person found: trust = 1)
 
-``psnr`` and ``lpips`` compare the generator's image with the crop inside the subject (the
-person prior's, else the generator's own alpha), so a well drawn background does not count.
+``psnr`` and ``lpips`` compare what the embedding's W+ rows draw (with the noise maps it
+started from: the noise-map phase can redraw almost any photo, 32 dB on real portraits with
+the cartoon demo model) with the crop inside the subject (the person prior's, else the
+generator's own alpha), so a well drawn background does not count.
 ``ramp(x, a, b)`` is 0 below ``a``, 1 above ``b`` and linear between. A trust below
 :data:`OUT_OF_DOMAIN` is reported as "out of its domain". The thresholds were set between
 the fits the bundled model reaches on real photos and on its own held-out portraits
-(``benchmarks/results/matting_real.json``, ``trust_calibration``).
+(``benchmarks/results/matting_real_real.json`` and ``matting_real_synthetic.json``: ``fit_psnr``,
+``fit_lpips``, ``trust``).
 """
 
 from __future__ import annotations

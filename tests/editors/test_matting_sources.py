@@ -203,3 +203,22 @@ def test_crop_fit_trusts_a_generator_that_redraws_the_crop_and_not_one_that_cann
     psnr, lp = trust.crop_fit(far, crop, subject)
     assert psnr < 12 and lp > trust.LPIPS_OUT
     assert trust.Fit(psnr, lp, 0.3).trust() == 0.0  # out of domain: the person leads
+
+
+def test_the_fit_is_judged_on_what_the_w_plus_rows_draw_not_on_the_noise_maps():
+    import torch
+
+    from latent_atelier.editors.inversion.embed import EmbedParams, embed_image
+    from latent_atelier.editors.inversion.embed_core import from_numpy_image, masked_psnr
+    from latent_atelier.editors.matting.matte import w_plus_image
+    from latent_atelier.models.zoo import random_generator
+
+    gen = random_generator("furrygan", 16, 0, style_dim=16, n_mlp=1, channels={4: 16, 8: 16, 16: 16})
+    crop = _photo_of(_disk((16, 16), (8, 8), 6))
+    out = embed_image(gen, crop, EmbedParams(steps_w=3, steps_noise=3, seed=5))
+    drawn = w_plus_image(gen, out.latent, seed=5)
+    psnr_w = float(masked_psnr(from_numpy_image(drawn), from_numpy_image(crop), None).mean())
+    assert psnr_w == pytest.approx(out.metrics["psnr_w"], abs=0.05)  # the W+ phase's own image
+    noisier = out.latent.clone()
+    noisier.noise = [n + torch.randn_like(n) for n in noisier.noise]
+    np.testing.assert_array_equal(w_plus_image(gen, noisier, seed=5), drawn)  # noise maps ignored
