@@ -8,13 +8,18 @@ Three parts, each comparing the ``matte`` operation's ``auto`` source with today
   embedded once (``generator``); ``auto`` reuses that latent, so both see the same alpha.
 - ``synthetic``: held-out portraits of the synthetic set re-composited over crops of real
   photos (exact alpha; the foreground colours estimated from the portrait and its exact
-  alpha), inverted in batches; both sources refine the same inversion. Stops inverting new
-  batches after ``--max-minutes``; the JSON says how many images were scored.
+  alpha), inverted in batches; both sources refine the same inversion, the generator judged
+  on what its W+ rows draw. Batch by batch within ``--max-minutes`` (15: the issue's "500
+  images, or as many as run in 15 minutes"); the JSON says how many were scored.
 - ``big``: a real photo upscaled to 3000 x 4000 (portrait orientation), automatic matte and
-  export, each source in its own process (wall and CPU seconds, peak resident memory).
+  export, each source (``--big-sources``) in its own process (wall and CPU seconds, stages,
+  peak resident memory, the load average before and after).
 
-    python -m benchmarks.bench_matting_real                    # all three (about 25 min idle)
-    python -m benchmarks.bench_matting_real --parts real --steps-w 50 --steps-noise 30
+Run each part alone on a shared machine (one JSON each), e.g.
+
+    python -m benchmarks.bench_matting_real --parts real --threads 1
+    python -m benchmarks.bench_matting_real --parts synthetic --threads 1
+    python -m benchmarks.bench_matting_real --parts big --threads 2 --big-sources auto
 
 Writes ``benchmarks/results/matting_real.json`` (``matting_real_<part>.json`` for one part run
 alone, e.g. in parallel processes) and the figure ``docs/images/matte_real.png``.
