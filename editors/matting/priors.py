@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from latent_atelier.editors.masks import pieces_touching
+
 #: the prior is computed on a copy no larger than this (long side, px)
 PRIOR_SIDE = 1024
 #: person / background cut-off of the selfie segmentation
@@ -106,7 +108,7 @@ def person_prior(photo: np.ndarray) -> PersonPrior:
         _fill(face_region, _face_oval(mesh))
         hair_zone |= _head_zone(shape, mesh)
     faces_mask = face_region > 0
-    kept = _pieces_touching(seg >= PERSON_THRESHOLD, boxes > 0)
+    kept = pieces_touching(seg >= PERSON_THRESHOLD, boxes > 0)
     reach = max(3, round(0.02 * max(shape)))
     near = cv2.dilate(kept.astype(np.uint8), _disc(reach)) > 0
     mask = np.where(near, seg, 0.0).astype(np.float32)
@@ -169,12 +171,3 @@ def _head_zone(shape: tuple[int, int], mesh: np.ndarray) -> np.ndarray:
     head, _crown = head_region((y1 - y0, x1 - x0), mesh - np.array([x0, y0], np.float64))
     out[y0:y1, x0:x1] = head
     return out
-
-
-def _pieces_touching(region: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """The connected pieces of ``region`` that overlap ``seeds``."""
-    n, comp = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
-    keep = np.zeros(n, bool)
-    keep[np.unique(comp[region & seeds])] = True
-    keep[0] = False
-    return keep[comp]
