@@ -6,7 +6,9 @@ Recipes (FurryGAN, same model size: 64 px, widths 64, style 256, batch 8 by defa
 - ``old``: today's demo-model recipe: 1 thread, float32, images read and resized one by one;
 - ``new``: bf16 autocast with fp32 master weights where the CPU runs bf16 natively, ``--threads``
   threads, the uint8 memory-mapped image cache;
-- ``new_fp32`` and ``new_1thread``: the new recipe less one of its parts (what each part gives).
+- ``new_fp32`` and ``new_1thread``: the new recipe less one of its parts (what each part gives);
+- ``new_batch16``: the new recipe at the paper's batch of 16, the 2026-12-06 campaign's recipe
+  (the same model; more images per step, fewer updates per image).
 
 Steps of the recipes are interleaved (old, new, ..., old, new, ...) so a change in the
 machine's load hits all of them alike; each figure is the median of ``--steps`` plain steps,
@@ -40,6 +42,8 @@ RECIPES = {
     "new": {"threads": None, "precision": "auto", "data_cache": True},
     "new_fp32": {"threads": None, "precision": "float32", "data_cache": True},
     "new_1thread": {"threads": 1, "precision": "auto", "data_cache": True},
+    # the campaign's recipe: the new one at the paper's batch of 16 (more images per step)
+    "new_batch16": {"threads": None, "precision": "auto", "data_cache": True, "batch": 16},
 }
 
 
@@ -51,7 +55,7 @@ def _make_images(root: Path, n: int = 16) -> None:
         Image.fromarray(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8)).save(root / f"{i}.png")
 
 
-def _config(args: argparse.Namespace, data: Path, out: Path, **kw):
+def _config(args: argparse.Namespace, data: Path, out: Path, batch: int | None = None, **kw):
     from latent_atelier.models.training.config import TrainConfig
 
     return TrainConfig(
@@ -59,7 +63,7 @@ def _config(args: argparse.Namespace, data: Path, out: Path, **kw):
         data=str(data),
         out=str(out),
         size=args.size,
-        batch=args.batch,
+        batch=batch or args.batch,
         max_channels=args.max_channels,
         style_dim=args.style_dim,
         r1_every=16,
@@ -108,11 +112,11 @@ def throughput(args: argparse.Namespace, data: Path, tmp: Path) -> list[dict]:
                 "bf16": trainer.amp,
                 "data_cache": trainer.config.data_cache,
                 "size": args.size,
-                "batch": args.batch,
+                "batch": trainer.config.batch,
                 "max_channels": args.max_channels,
                 "style_dim": args.style_dim,
                 "s_per_iter": per_iter,
-                "images_per_s": args.batch / per_iter,
+                "images_per_s": trainer.config.batch / per_iter,
                 "plain_step_s": plain[name],
                 "r1_step_s": r1[name],
                 "g_params": sum(p.numel() for p in trainer.s.gen.parameters()),
