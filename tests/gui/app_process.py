@@ -44,6 +44,18 @@ def start_app(driver: str, tmp: Path, *args: str) -> subprocess.Popen:
     )
 
 
+def run_app(driver: str, tmp: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the Python ``driver`` source with ``args`` to its end; its output is captured as text."""
+    return subprocess.run(
+        [sys.executable, "-c", driver, *args],
+        cwd=REPO,
+        env=app_env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def wait_for_line(proc: subprocess.Popen, marker: str, timeout: float) -> str:
     """The first stdout line starting with ``marker``; kills the app and fails if none comes."""
     deadline = time.monotonic() + timeout

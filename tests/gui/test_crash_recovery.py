@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.gui.app_process import (
-    REPO,
     app_env,
     recovery_folder,
+    run_app,
     sigkill,
     start_app,
     wait_for_line,
@@ -103,14 +101,7 @@ def test_startup_does_not_import_torch(tmp_path, with_file) -> None:
         " 'layers': len(w.document.layers) if w.document else 0}))\n"
     )
     args = [str(SAMPLE)] if with_file else ["--no-sample"]
-    out = subprocess.run(
-        [sys.executable, "-c", script, *args],
-        cwd=REPO,
-        env=app_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = run_app(script, tmp_path, *args)
     assert out.returncode == 0, out.stderr[-2000:]
     import json
 

@@ -3,11 +3,9 @@ nothing aborts (the job's worker thread is no QThread that Qt would kill)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
-from tests.gui.app_process import REPO, app_env
+from tests.gui.app_process import run_app
 
 DRIVER = """
 import time
@@ -41,14 +39,7 @@ def test_closing_with_a_job_running_cancels_it_and_exits_cleanly(tmp_path) -> No
         "QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Close)\n"
     )
     t0 = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", driver + DRIVER],
-        cwd=REPO,
-        env=app_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_app(driver + DRIVER, tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "RUNNING" in proc.stdout and "QUIT" in proc.stdout, proc.stdout
     assert "Destroyed while thread" not in proc.stderr and "Aborted" not in proc.stderr
