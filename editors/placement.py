@@ -89,6 +89,11 @@ class Placement:
         e = self.size - 0.5
         return self.to_photo(np.array([[-0.5, -0.5], [e, -0.5], [e, e], [-0.5, e]]))
 
+    def outline(self) -> np.ndarray:
+        """The same corners in document coordinates, where pixel ``i`` spans ``[i, i + 1]``
+        (Qt's and a box's: ``from_box(x0, y0, side, ...)`` has its top-left at ``(x0, y0)``)."""
+        return self.corners() + 0.5
+
     def check_photo(self, photo: np.ndarray) -> None:
         """Raise ValueError when ``photo`` is not the size this placement was made for."""
         if tuple(photo.shape[:2]) != tuple(self.photo_shape):

@@ -178,3 +178,5 @@ def test_box_edges_are_the_crop_edges() -> None:
     np.testing.assert_allclose(pl.corners()[0], [-0.5, -0.5])
     np.testing.assert_allclose(pl.corners()[2], [63.5, 63.5])
     np.testing.assert_allclose(pl.at_size(64).corners(), pl.corners())
+    box = Placement.from_box(10.0, 20.0, 30.0, 16, (64, 64)).outline()  # document coordinates
+    np.testing.assert_allclose(box, [[10, 20], [40, 20], [40, 50], [10, 50]], atol=1e-9)

@@ -504,8 +504,8 @@ def _preview_corners(doc: Document, job: Job, image: np.ndarray) -> np.ndarray:
     if (h, w) == (doc.height, doc.width):
         return np.array([[0, 0], [w, 0], [0, h]], np.float64)
     placement = job.inputs.get("placement")
-    if placement is not None and hasattr(placement, "corners") and placement.size == w:
-        c = placement.corners()
+    if placement is not None and hasattr(placement, "outline") and placement.size == w:
+        c = placement.outline()
         return np.array([c[0], c[1], c[3]], np.float64)
     box = SquareBox.centred(doc.width, doc.height)
     c = box.corners()

@@ -51,7 +51,7 @@ class CanvasOverlay(FrameDragOverlay):
     def set_aligned(self, placement: Any) -> None:
         """Use a (possibly rotated) placement from face alignment."""
         self.aligned = placement
-        corners = placement.corners()
+        corners = placement.outline()
         side = float(np.linalg.norm(corners[1] - corners[0]))
         centre = corners.mean(axis=0)
         self.box = SquareBox(centre[0] - side / 2, centre[1] - side / 2, side)
@@ -139,7 +139,7 @@ class CanvasOverlay(FrameDragOverlay):
 
     def _draw_box(self, painter: QPainter) -> None:
         assert self.box is not None
-        corners = self.aligned.corners() if self.aligned is not None else self.box.corners()
+        corners = self.aligned.outline() if self.aligned is not None else self.box.corners()
         poly = QPolygonF(self._widget_points(corners))
         for color, width, style in (
             (QColor(0, 0, 0, 170), 3, Qt.PenStyle.SolidLine),
