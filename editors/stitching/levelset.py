@@ -244,12 +244,7 @@ def grow_labels(
     after: Mapping[int, np.ndarray],
     *,
     threshold: float = DEFAULT_THRESHOLD,
-    min_hole: int = 16,
-    iterations: int | None = None,
-    dt: float | None = None,
-    curvature: float = 0.2,
     max_move: float = 16,
-    reinit_every: int = 10,
 ) -> np.ndarray:
     """Grow each edited segment over the pixels next to it that its edit changed.
 
@@ -268,31 +263,15 @@ def grow_labels(
     keys = list(after)
     if sorted(before) != sorted(keys):
         raise OperationError("grow_labels needs a before and an after image for the same segments")
+    curvature, reinit_every, min_hole = 0.2, 10, 16  # refine_labels' defaults
     for k in keys:
-        _check(
-            labels,
-            np.asarray(before[k], np.float32),
-            after[k],
-            [k],
-            threshold,
-            max_move,
-            curvature,
-            reinit_every,
-            min_hole,
-        )
-    step = _time_step(dt, curvature, iterations)
+        before_k = np.asarray(before[k], np.float32)
+        _check(labels, before_k, after[k], [k], threshold, max_move, curvature, reinit_every, min_hole)
+    step = _time_step(None, curvature, None)
     depth = _boundary_distance(labels)
     pins = _pins(labels, [int(k) for k in np.unique(labels)], depth, {})
-    motion = _FrontMotion(
-        False,
-        min_hole,
-        max_move,
-        step,
-        curvature,
-        _band(reinit_every, step, curvature),
-        reinit_every,
-        iterations,
-    )
+    band = _band(reinit_every, step, curvature)
+    motion = _FrontMotion(False, min_hole, max_move, step, curvature, band, reinit_every, None)
     out = labels.copy()
     for k in keys:
         speed = speed_from_change(change_map(to_lab(before[k]), after[k]), threshold)
