@@ -48,6 +48,7 @@ from latent_atelier.models.training.samples import save_sample_grid
 
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
 EXPORT_NAME = "generator_ema.safetensors"
+BEST_FD_NAME = "generator_best_fd.safetensors"  # the EMA generator of the lowest FD probe so far
 
 
 # -- building -------------------------------------------------------------------------
@@ -509,8 +510,26 @@ def _log_fd(trainer: Trainer, log: RunLog, probe: list) -> None:
             "fd_vgg16": fd,
             "fd_n": len(probe[0].reference),
             "fd_seconds": round(time.perf_counter() - t0, 1),
+            "best_so_far": keep_best_fd(trainer, fd),
         }
     )
+
+
+def keep_best_fd(trainer: Trainer, fd: float) -> bool:
+    """Export the EMA generator as ``generator_best_fd.safetensors`` when ``fd`` is the lowest
+    FD probe of the run so far (its record, ``generator_best_fd.json``, survives resumes), so
+    a run that drifts later still leaves its best model. True when it was the best."""
+    record = trainer.out / "generator_best_fd.json"
+    if record.is_file() and json.loads(record.read_text())["fd_vgg16"] <= fd:
+        return False
+    tmp = trainer.out / (BEST_FD_NAME + ".tmp")
+    save_export(trainer.s.gen_ema, tmp, trainer.config.save_fp16)
+    os.replace(tmp, trainer.out / BEST_FD_NAME)
+    info = {"iteration": trainer.s.step, "images_shown": trainer.images_shown(), "fd_vgg16": fd}
+    record_tmp = record.with_suffix(".json.tmp")
+    record_tmp.write_text(json.dumps(info, indent=1) + "\n")
+    os.replace(record_tmp, record)
+    return True
 
 
 def train(config: TrainConfig, progress_cb: ProgressCallback | None = None) -> Trainer:

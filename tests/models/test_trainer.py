@@ -1,5 +1,6 @@
 """The GAN trainer: FurryGAN and StyleGAN2 train on CPU, resume exactly, export loadable models."""
 
+import json
 import math
 
 import numpy as np
@@ -433,3 +434,24 @@ def test_frechet_distance_and_the_fd_probe(tmp_path):
     assert frechet_distance(a, rng.normal(size=(300, 8)) * 2) > 1.0
     with pytest.raises(ValueError, match="feature sets"):
         frechet_distance(a, a[:, :4])
+
+
+def test_the_best_fd_probe_keeps_its_generator(image_dir, tmp_path):
+    from latent_atelier.models.checkpoints import load_generator
+    from latent_atelier.models.training.trainer import BEST_FD_NAME, keep_best_fd
+
+    trainer = Trainer(tiny_config(image_dir, tmp_path / "run"))
+    trainer.out.mkdir(parents=True, exist_ok=True)
+    assert keep_best_fd(trainer, 50.0)
+    first = load_generator(trainer.out / BEST_FD_NAME).state_dict()
+    with torch.no_grad():
+        for p in trainer.s.gen_ema.parameters():
+            p.add_(1.0)  # a later, different generator
+    assert not keep_best_fd(trainer, 60.0)  # worse: the file keeps the earlier one
+    kept = load_generator(trainer.out / BEST_FD_NAME).state_dict()
+    assert all(torch.equal(kept[k], first[k]) for k in first)
+    assert keep_best_fd(trainer, 40.0)  # better: replaced, and the record says so
+    record = json.loads((trainer.out / "generator_best_fd.json").read_text())
+    assert record["fd_vgg16"] == 40.0 and record["iteration"] == trainer.s.step
+    kept = load_generator(trainer.out / BEST_FD_NAME).state_dict()
+    assert any(not torch.equal(kept[k], first[k]) for k in first)
