@@ -522,13 +522,11 @@ def keep_best_fd(trainer: Trainer, fd: float) -> bool:
     record = trainer.out / "generator_best_fd.json"
     if record.is_file() and json.loads(record.read_text())["fd_vgg16"] <= fd:
         return False
-    tmp = trainer.out / (BEST_FD_NAME + ".tmp")
-    save_export(trainer.s.gen_ema, tmp, trainer.config.save_fp16)
-    os.replace(tmp, trainer.out / BEST_FD_NAME)
+    from latent_atelier.models.atomic import atomic_write_bytes
+
+    save_export(trainer.s.gen_ema, trainer.out / BEST_FD_NAME, trainer.config.save_fp16)  # atomic
     info = {"iteration": trainer.s.step, "images_shown": trainer.images_shown(), "fd_vgg16": fd}
-    record_tmp = record.with_suffix(".json.tmp")
-    record_tmp.write_text(json.dumps(info, indent=1) + "\n")
-    os.replace(record_tmp, record)
+    atomic_write_bytes(record, (json.dumps(info, indent=1) + "\n").encode())
     return True
 
 
