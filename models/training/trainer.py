@@ -340,10 +340,14 @@ class Trainer:
         first = int(start["iteration"])
         before = start.get("images_shown")  # absent in runs logged before the count was kept
         if before is None:
-            before = self.config.init_images
-        if before is None:
-            before = first * self.config.batch
+            before = self.start_images(first)
         return int(before) + (self.s.step - first) * self.config.batch
+
+    def start_images(self, step: int) -> int:
+        """Images the start generator of ``--init-generator`` had seen: ``init_images``, else
+        ``step`` iterations at this run's batch."""
+        c = self.config
+        return c.init_images if c.init_images is not None else step * c.batch
 
     def save_checkpoint(self) -> Path:
         """Write weights, optimiser + RNG state and ``state.json`` (see ``checkpoint_folder``)."""
@@ -444,9 +448,7 @@ def _begin(trainer: Trainer, log: RunLog) -> None:
         event = {
             "event": "init_from_generator",
             "iteration": config.init_step,
-            "images_shown": (
-                config.init_step * config.batch if config.init_images is None else config.init_images
-            ),
+            "images_shown": trainer.start_images(config.init_step),
             "generator": str(config.init_generator),
             "fresh_discriminator": True,
             "d_warmup": config.d_warmup,
