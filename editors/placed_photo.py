@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -43,9 +44,9 @@ class PlacedPhoto:
     photo: np.ndarray
     placement: Placement
 
-    @property
+    @cached_property
     def crop(self) -> np.ndarray:
-        """The placed region at model resolution."""
+        """The placed region at model resolution (cut once)."""
         return self.placement.extract(self.photo)
 
     def crop_mask(self, mask: np.ndarray, name: str = "mask") -> np.ndarray:
