@@ -60,8 +60,16 @@ def _scores(alpha: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     return {k: float(v) for k, v in matting_errors(alpha, gt).items()}
 
 
+def _set_steps(params, steps_w: int | None, steps_noise: int | None) -> None:
+    """Embedding steps of the matte Params; None keeps the operation's default."""
+    if steps_w is not None:
+        params.steps_w = steps_w
+    if steps_noise is not None:
+        params.steps_noise = steps_noise
+
+
 # ---------------------------------------------------------------- real photos
-def run_real(gen, steps_w: int, steps_noise: int, figure: Path | None) -> dict:
+def run_real(gen, steps_w: int | None, steps_noise: int | None, figure: Path | None) -> dict:
     """Both sources on every real photo, scored against its reference."""
     from benchmarks.real_references import names, read_photo, read_reference
     from latent_atelier.editors.operation import Progress
@@ -73,7 +81,7 @@ def run_real(gen, steps_w: int, steps_noise: int, figure: Path | None) -> dict:
     for name in names():
         photo, ref = read_photo(name), read_reference(name)
         params = op.default_params()
-        params.steps_w, params.steps_noise = steps_w, steps_noise
+        _set_steps(params, steps_w, steps_noise)
         params.source = "generator"
         t0 = time.perf_counter()
         today = op.run(gen, {"photo": photo}, params, Progress())
@@ -269,11 +277,12 @@ def _summary(values: list[float]) -> dict:
 
 
 # ---------------------------------------------------------------- big photo
-def big_photo(height: int = 4000, width: int = 3000) -> np.ndarray:
-    """Grace Hopper's portrait cropped to 3:4 and upscaled to ``width`` x ``height``."""
-    from benchmarks.real_references import read_photo
+def big_photo(height: int = 4000, width: int = 3000, reference: bool = False) -> np.ndarray:
+    """Grace Hopper's portrait cropped to 3:4 and upscaled to ``width`` x ``height`` (with
+    ``reference``: her reference matte, cropped and upscaled the same way)."""
+    from benchmarks.real_references import read_photo, read_reference
 
-    img = read_photo("grace_hopper")
+    img = read_reference("grace_hopper") if reference else read_photo("grace_hopper")
     h, w = img.shape[:2]
     cw = min(w, round(h * width / height))
     x0 = (w - cw) // 2
@@ -281,7 +290,7 @@ def big_photo(height: int = 4000, width: int = 3000) -> np.ndarray:
     return np.clip(cv2.resize(crop, (width, height), interpolation=cv2.INTER_CUBIC), 0, 1)
 
 
-def run_big_child(source: str, steps_w: int, steps_noise: int, model: str | None) -> dict:
+def run_big_child(source: str, steps_w: int | None, steps_noise: int | None, model: str | None) -> dict:
     """One source on the big photo, matte then export (in this process; printed as JSON)."""
     import tempfile
 
@@ -295,7 +304,8 @@ def run_big_child(source: str, steps_w: int, steps_noise: int, model: str | None
     photo = big_photo()
     op = get_operation("matte")
     params = op.default_params()
-    params.source, params.steps_w, params.steps_noise = source, steps_w, steps_noise
+    params.source = source
+    _set_steps(params, steps_w, steps_noise)
     stages: dict[str, float] = {}
     last = [time.perf_counter(), ""]
 
@@ -340,26 +350,23 @@ def run_big_child(source: str, steps_w: int, steps_noise: int, model: str | None
         "unknown_px": res.metrics.get("unknown_px"),
         "notes": res.notes,
         "subject_share": res.metrics.get("subject_share"),
+        "metrics": res.metrics,
+        "against_the_upscaled_reference": _scores(res.outputs["alpha"], big_photo(reference=True)),
     }
 
 
-def run_big(steps_w: int, steps_noise: int, model: str | None, threads: int, sources: list[str]) -> dict:
+def run_big(
+    steps_w: int | None, steps_noise: int | None, model: str | None, threads: int, sources: list[str]
+) -> dict:
     """The ``sources`` on the big photo, each in a fresh process (its own peak memory)."""
     out = {}
     for source in sources:
-        cmd = [
-            sys.executable,
-            "-m",
-            "benchmarks.bench_matting_real",
-            "--big-child",
-            source,
-            "--steps-w",
-            str(steps_w),
-            "--steps-noise",
-            str(steps_noise),
-            "--threads",
-            str(threads),
-        ]
+        cmd = [sys.executable, "-m", "benchmarks.bench_matting_real", "--big-child", source]
+        cmd += ["--threads", str(threads)]
+        if steps_w is not None:
+            cmd += ["--steps-w", str(steps_w)]
+        if steps_noise is not None:
+            cmd += ["--steps-noise", str(steps_noise)]
         if model:
             cmd += ["--model", model]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
@@ -377,8 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--parts", nargs="*", default=["real", "synthetic", "big"])
     p.add_argument("--model", default=None, help="checkpoint (default: the demo model)")
-    p.add_argument("--steps-w", type=int, default=300, help="W+ steps (the operation's default)")
-    p.add_argument("--steps-noise", type=int, default=300, help="noise steps (the default)")
+    p.add_argument("--steps-w", type=int, default=None, help="W+ steps (default: the operation's)")
+    p.add_argument("--steps-noise", type=int, default=None, help="noise steps (default: the operation's)")
     p.add_argument("--n", type=int, default=500, help="synthetic portraits to try")
     p.add_argument(
         "--max-minutes",
@@ -408,12 +415,15 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         return 0
+    from latent_atelier.editors.registry import get_operation
+
     gen, ident = _load_model(args.model)
     figures: dict = {"checkpoint": ident, "load_average_at_start": os.getloadavg()}
     if "real" in args.parts:
+        defaults = get_operation("matte").default_params()
         figures["real"] = {
-            "steps_w": args.steps_w,
-            "steps_noise": args.steps_noise,
+            "steps_w": args.steps_w or defaults.steps_w,
+            "steps_noise": args.steps_noise or defaults.steps_noise,
             "photos": run_real(
                 gen, args.steps_w, args.steps_noise, Path(args.figure) if args.figure else None
             ),

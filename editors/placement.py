@@ -110,10 +110,11 @@ class Placement:
         sigma = 0.5 / scale if scale < 1.0 else 0.0  # prefilter against aliasing when shrinking
         (x0, x1), (y0, y1) = self._source_window(4.0 * sigma + 3.0)
         src = np.ascontiguousarray(photo[y0:y1, x0:x1], dtype=np.float32)
-        if sigma > 0:
-            src = cv2.GaussianBlur(src, (0, 0), sigmaX=sigma, sigmaY=sigma)
         m = self.matrix.copy()
         m[:, 2] += self.matrix[:, :2] @ np.array([x0, y0], np.float64)  # window -> crop
+        if sigma > 0:
+            src, m, sigma = _box_shrink(src, m, sigma)
+            src = cv2.GaussianBlur(src, (0, 0), sigmaX=sigma, sigmaY=sigma)
         mode = cv2.BORDER_REFLECT101 if border == "reflect" else cv2.BORDER_CONSTANT
         out = cv2.warpAffine(src, m, (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=mode)
         return out.astype(np.float32)
@@ -285,3 +286,23 @@ def resolve_placement(photo: np.ndarray, placement: Placement | None, resolution
     except ValueError as exc:
         raise OperationError(str(exc)) from exc
     return placement
+
+
+def _box_shrink(src: np.ndarray, matrix: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Part of a wide antialiasing blur done as an integer box average (one cheap resize of a
+    large photo instead of a Gaussian ``sigma`` px wide over all of it).
+
+    Returns the shrunk source, the affine from it to the crop, and the Gaussian sigma still to
+    apply at its scale, so that box and Gaussian together have the variance of ``sigma``.
+    """
+    factor = int(sigma // 2)
+    h, w = src.shape[:2]
+    if factor < 2 or min(h, w) < 4 * factor:
+        return src, matrix, sigma
+    h, w = h - h % factor, w - w % factor
+    small = cv2.resize(src[:h, :w], (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    # small pixel i covers source pixels f*i .. f*i+f-1: its centre is at f*i + (f-1)/2
+    to_source = np.array([[factor, 0.0, (factor - 1) / 2.0], [0.0, factor, (factor - 1) / 2.0], [0, 0, 1]])
+    m = (np.vstack([matrix, [0.0, 0.0, 1.0]]) @ to_source)[:2]
+    rest = np.sqrt(max(sigma**2 - (factor**2 - 1) / 12.0, 0.0)) / factor
+    return small, m, float(rest)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -48,10 +50,11 @@ def _as_float(pixels: np.ndarray) -> np.ndarray:
 
 
 def _quantise(arr: np.ndarray, bit_depth: BitDepth) -> np.ndarray:
+    """Round [0, 1] floats to 8 or 16 bits (``arr`` is clipped, so + 0.5 and truncation round)."""
     if bit_depth == 8:
-        return np.round(arr * 255.0).astype(np.uint8)
+        return (arr * 255.0 + 0.5).astype(np.uint8)
     if bit_depth == 16:
-        return np.round(arr * 65535.0).astype(np.uint16)
+        return (arr * 65535.0 + 0.5).astype(np.uint16)
     raise ExportError(f"bit_depth must be 8 or 16 for this format, not {bit_depth!r}")
 
 
@@ -73,11 +76,16 @@ def _suffix(path: str | os.PathLike) -> str:
 
 
 # ---------------------------------------------------------------- encoders
+#: zlib level of PNG files: on a 12-megapixel RGBA portrait, 4 encodes 2.7x faster than 6
+#: (1.2 s against 3.3 s) for a file 9% larger
+PNG_COMPRESSION = 4
+
+
 def _encode_png(arr: np.ndarray, bit_depth: BitDepth) -> bytes:
     q = _quantise(arr, bit_depth)
     if q.ndim == 3:  # OpenCV stores BGR(A)
         q = cv2.cvtColor(q, cv2.COLOR_RGB2BGR if q.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
-    ok, buf = cv2.imencode(".png", q, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    ok, buf = cv2.imencode(".png", q, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
     if not ok:
         raise ExportError("PNG encoding failed")
     return buf.tobytes()
@@ -240,6 +248,30 @@ def read_matte(path: str | os.PathLike) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- one-click export
+def _encode_item(item: str, pixels: np.ndarray, ext: str, depth, premultiply: bool) -> bytes:
+    """One export item in one format (mattes grey, images with their alpha)."""
+    if item in ("alpha", "trimap"):
+        return encode_matte(pixels, ext, depth)
+    flat = (0.0, 0.0, 0.0) if ext in _JPEG and pixels.ndim == 3 else None
+    return encode_image(
+        pixels,
+        ext,
+        bit_depth=depth,
+        premultiply=premultiply,
+        flatten_over=flat if pixels.shape[-1] == 4 else None,
+    )
+
+
+def _in_threads(jobs: list[Callable[[], bytes]]) -> list[bytes]:
+    """Run the encoders side by side (zlib, OpenCV and OpenEXR release the GIL); results in
+    order; the first error is raised after all have finished."""
+    if len(jobs) <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
+        futures = [pool.submit(job) for job in jobs]
+        return [f.result() for f in futures]
+
+
 DEFAULT_FORMATS: Mapping[str, tuple[str, ...]] = {
     "alpha": ("png16", "exr"),
     "foreground": ("png", "tif"),
@@ -289,7 +321,7 @@ def export_matte_set(
     if trimap is not None:
         items["trimap"] = _as_float(trimap)
     prefix = f"{stem}_" if stem else ""
-    encoded: list[tuple[Path, bytes]] = []
+    jobs: list[tuple[Path, Callable[[], bytes]]] = []
     for item, keys in fmts.items():
         if item not in items:
             if item in ("composite", "trimap"):
@@ -299,22 +331,12 @@ def export_matte_set(
             if key not in _FORMAT_SPECS:
                 raise ExportError(f"unknown format {key!r}; known: {sorted(_FORMAT_SPECS)}")
             ext, depth = _FORMAT_SPECS[key]
+            if item not in ("alpha", "trimap") and ext in _EXR:
+                raise ExportError(f"{item} cannot be exported as EXR here: use png or tif")
             name = f"{prefix}{item}{'_16bit' if depth == 16 else ''}{ext}"
-            pixels = items[item]
-            if item in ("alpha", "trimap"):
-                data = encode_matte(pixels, ext, depth)
-            else:
-                if ext in _EXR:
-                    raise ExportError(f"{item} cannot be exported as EXR here: use png or tif")
-                flat = (0.0, 0.0, 0.0) if ext in _JPEG and pixels.ndim == 3 else None
-                data = encode_image(
-                    pixels,
-                    ext,
-                    bit_depth=depth,
-                    premultiply=premultiply,
-                    flatten_over=flat if pixels.shape[-1] == 4 else None,
-                )
-            encoded.append((Path(out_dir) / name, data))
+            encode = partial(_encode_item, item, items[item], ext, depth, premultiply)
+            jobs.append((Path(out_dir) / name, encode))
+    encoded = list(zip([p for p, _ in jobs], _in_threads([job for _, job in jobs])))
     written = []
     for path, data in encoded:
         atomic_write_bytes(path, data)

@@ -6,6 +6,7 @@ whole W+ (noise fixed), then Mk_n over the noise maps (w fixed) — once each, n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -180,12 +181,15 @@ def embed_image(
     mask: np.ndarray | None = None,
     progress: Progress | None = None,
     with_lpips: bool = False,
+    refine_noise: Callable[[Latent], bool] | None = None,
 ) -> EmbedOutcome:
     """Algorithm 2 on a model-resolution image ``target`` (S x S x 3, [0, 1]).
 
     ``settings`` are the ``embed`` operation's Params (their defaults are the only ones).
     With ``mask`` (S x S), both phases only look at the masked pixels. Metrics hold the
     PSNR after each phase (masked where masked), and LPIPS when ``with_lpips``.
+    ``refine_noise``, given the W+ phase's latent, may say the noise phase is not worth
+    running (metric ``noise_skipped`` = 1; the image is then the W+ phase's).
     """
     size = gen.resolution
     if target.shape[:2] != (size, size):
@@ -202,8 +206,15 @@ def embed_image(
     lat = W_l(gen, lat, x, m_p=m, m_m=m, steps=s.steps_w, lr=s.lr_w, progress=plan.enter("W+"))
     img_w = draw(gen, lat)
     metrics = {"psnr_w": float(masked_psnr(img_w, x, m).mean())}
-    lat = Mk_n(gen, lat, x, m=m, steps=s.steps_noise, lr=s.lr_noise, progress=plan.enter("noise"))
-    img = draw(gen, lat)
+    noise_progress = plan.enter("noise")
+    if refine_noise is None or refine_noise(lat):
+        lat = Mk_n(gen, lat, x, m=m, steps=s.steps_noise, lr=s.lr_noise, progress=noise_progress)
+        img = draw(gen, lat)
+    else:
+        img = img_w
+        metrics["noise_skipped"] = 1.0
+        if s.steps_noise > 0:
+            noise_progress.step(s.steps_noise, s.steps_noise)
     metrics["psnr"] = float(masked_psnr(img, x, m).mean())
     if with_lpips:
         from latent_atelier.models.perceptual import get_lpips

@@ -104,12 +104,12 @@ def fill_holes(subject: np.ndarray, person: np.ndarray, keep_open: np.ndarray | 
     body). Pixels in ``keep_open`` (painted background) are never filled.
     """
     background = ~subject
-    n, comp = cv2.connectedComponents(background.astype(np.uint8), connectivity=4)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(background.astype(np.uint8), connectivity=4)
     if n <= 2:
         return subject
     border = np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))
-    sizes = np.bincount(comp.ravel(), minlength=n)
-    inside = np.bincount(comp.ravel(), weights=person.ravel().astype(np.float64), minlength=n)
+    sizes = stats[:, cv2.CC_STAT_AREA]
+    inside = np.bincount(comp[np.asarray(person, bool) & background], minlength=n)
     fill = inside >= HOLE_PERSON_SHARE * np.maximum(sizes, 1)
     fill[border] = False
     fill[0] = False

@@ -9,7 +9,9 @@ larger than :data:`PRIOR_SIDE` on its long side and resized when used.
   oval filled (eyes and lips are never holes in a person);
 - ``face_region``: the filled face ovals;
 - ``hair_zone``: where hair can be (around and above each head, outside the face oval); the
-  trimap's unknown band is wider there so that closed-form matting recovers strands.
+  trimap's unknown band is wider there so that closed-form matting recovers strands;
+- ``confidence``: how sure the segmentation is of its own answer (:func:`decisiveness`): about
+  0.96 on real photographs, often below 0.8 on drawn portraits, where it should not lead.
 
 Without the extra, or without a face in the photo, :func:`person_prior` returns a prior with
 ``found = False`` and a note saying why; it never raises for those.
@@ -45,6 +47,7 @@ class PersonPrior:
     faces: int = 0
     found: bool = False
     note: str = ""
+    confidence: float = 1.0
 
     def resized(self, shape: tuple[int, int]) -> PersonPrior:
         """The same prior at ``shape`` (H, W): the mask bilinear, the regions nearest."""
@@ -62,6 +65,7 @@ class PersonPrior:
             self.faces,
             self.found,
             self.note,
+            self.confidence,
         )
 
 
@@ -113,7 +117,22 @@ def person_prior(photo: np.ndarray) -> PersonPrior:
     near = cv2.dilate(kept.astype(np.uint8), _disc(reach)) > 0
     mask = np.where(near, seg, 0.0).astype(np.float32)
     mask[faces_mask] = np.maximum(mask[faces_mask], 1.0)
-    return PersonPrior(mask, faces_mask, hair_zone & ~faces_mask, faces=len(found), found=True)
+    return PersonPrior(
+        mask, faces_mask, hair_zone & ~faces_mask, len(found), True, confidence=decisiveness(seg)
+    )
+
+
+#: segmentation probabilities above this count as the segmentation's answer for decisiveness
+ANSWER_FLOOR = 0.1
+
+
+def decisiveness(probability: np.ndarray) -> float:
+    """Mean of ``|2p - 1|`` over the pixels the segmentation gives more than
+    :data:`ANSWER_FLOOR`: 1 when it says person with certainty everywhere it says anything,
+    near 0 when its answer is a haze of middling probabilities (0 when it says nothing)."""
+    p = np.asarray(probability, np.float32)
+    said = p > ANSWER_FLOOR
+    return float(np.abs(2.0 * p[said] - 1.0).mean()) if said.any() else 0.0
 
 
 def _segment_people(work: np.ndarray, boxes: list[tuple[float, ...]]) -> np.ndarray:

@@ -316,10 +316,7 @@ def _coarse_guide(
     h, w = tri.shape
     size = ((w + 1) // 2, (h + 1) // 2)
     small_img = cv2.resize(np.ascontiguousarray(img, np.float32), size, interpolation=cv2.INTER_AREA)
-    area = cv2.resize(tri, size, interpolation=cv2.INTER_AREA)
-    small_tri = np.full(area.shape, UNKNOWN, np.float32)
-    small_tri[area >= 1.0 - 1e-6] = 1.0  # known only where every covered pixel was known
-    small_tri[area <= 1e-6] = 0.0
+    small_tri = _shrunk_trimap(tri, size)
     small_fb = None
     if fallback is not None:
         small_fb = cv2.resize(np.asarray(fallback, np.float32), size, interpolation=cv2.INTER_AREA)
@@ -337,6 +334,43 @@ def _coarse_guide(
     return guide, up
 
 
+def _shrunk_trimap(tri: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``tri`` at ``size`` (w, h): known only where every covered pixel was known."""
+    area = cv2.resize(tri, size, interpolation=cv2.INTER_AREA)
+    small = np.full(area.shape, UNKNOWN, np.float32)
+    small[area >= 1.0 - 1e-6] = 1.0
+    small[area <= 1e-6] = 0.0
+    return small
+
+
+def _solve_small(
+    img: np.ndarray,
+    tri: np.ndarray,
+    fallback: np.ndarray | None,
+    work_side: int,
+    settings: dict,
+    on_tile: TileCallback | None,
+) -> np.ndarray:
+    """Solve at ``work_side`` px on the longer side, then guided-upsample into the unknown band."""
+    from latent_atelier.editors.matting.guided_upsample import guided_upsample
+
+    h, w = tri.shape
+    scale = work_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small_img = cv2.resize(np.ascontiguousarray(img, np.float32), size, interpolation=cv2.INTER_AREA)
+    small_img = np.clip(small_img, 0.0, 1.0)  # area resampling can overshoot by an ulp
+    small_fb = None
+    if fallback is not None:
+        small_fb = cv2.resize(np.asarray(fallback, np.float32), size, interpolation=cv2.INTER_AREA)
+    small = refine_alpha(small_img, _shrunk_trimap(tri, size), fallback=small_fb, on_tile=on_tile, **settings)
+    alpha = np.where(tri >= 1.0, 1.0, 0.0).astype(np.float32)
+    unknown = unknown_region(tri)
+    if unknown.any():
+        up = guided_upsample(small, small_img, img, where=unknown)
+        alpha[unknown] = up[unknown]
+    return alpha
+
+
 def refine_alpha(
     image: np.ndarray,
     trimap: np.ndarray,
@@ -351,6 +385,7 @@ def refine_alpha(
     workers: int | None = None,
     coarse_levels: int | None = None,
     coarse_target: int = 250_000,
+    work_side: int = 0,
     on_tile: TileCallback | None = None,
 ) -> np.ndarray:
     """Closed-form matting solved only inside the trimap's unknown band, tile by tile.
@@ -362,17 +397,16 @@ def refine_alpha(
     pixels that came out soft there, the rest taking its 0/1 answer. ``fallback`` (H x W)
     fills unknown pixels that no solve reaches (default 0.5). ``on_tile(i, n)`` is called
     after each tile of each level and may raise to cancel; the inputs are never modified.
+
+    With ``work_side`` > 0, a photo whose longer side exceeds it is solved at that longer side
+    and the alpha carried up to full resolution by a guided filter
+    (:func:`~latent_atelier.editors.matting.guided_upsample.guided_upsample`): seconds instead
+    of minutes on a 12-megapixel portrait.
     """
     if method != "cf":
         raise ValueError(f"unknown matting method {method!r}; available: 'cf'")
     img = _check_image(image, trimap, "trimap")
     tri = np.asarray(trimap, np.float32)
-    unknown = unknown_region(tri)
-    levels = coarse_levels
-    if levels is None:
-        levels, count = 0, int(unknown.sum())
-        while count > coarse_target and levels < 3:
-            levels, count = levels + 1, count // 4
     settings = {
         "method": method,
         "tile": tile,
@@ -382,6 +416,14 @@ def refine_alpha(
         "max_iter": max_iter,
         "workers": workers,
     }
+    if 0 < work_side < max(tri.shape):
+        return _solve_small(img, tri, fallback, work_side, settings, on_tile)
+    unknown = unknown_region(tri)
+    levels = coarse_levels
+    if levels is None:
+        levels, count = 0, int(unknown.sum())
+        while count > coarse_target and levels < 3:
+            levels, count = levels + 1, count // 4
     if levels > 0 and min(tri.shape) >= 64 and unknown.any():
         tri, fallback = _coarse_guide(img, tri, fallback, levels, settings, on_tile)
         unknown = unknown_region(tri)

@@ -2,8 +2,11 @@
 
 - ``generator``: the FurryGAN alpha alone (:func:`latent_atelier.editors.matting.trimaps.auto_trimap`);
 - ``auto``: the person prior and the generator alpha fused by trust (the generator's fit of
-  the crop, :mod:`latent_atelier.editors.matting.trust`); no person found: a note and the
-  ``generator`` rule;
+  the crop and the person prior's confidence, :mod:`latent_atelier.editors.matting.trust`).
+  When the generator leads (trust >= ``GENERATOR_LEADS``), the ``generator`` rule runs on the
+  fused prior, and the person prior adds the subject outside the crop; otherwise the person
+  prior's trimap (sure margins, colour edge, filled holes, a wider band in the hair). No
+  person found: a note and the ``generator`` rule;
 - ``person``: the person prior alone (no model);
 - ``painted``: the painted fg / bg strokes alone (no model).
 
@@ -22,7 +25,7 @@ from latent_atelier.editors.matting.fusion import fused_prior, fused_trimap, str
 from latent_atelier.editors.matting.priors import PersonPrior
 from latent_atelier.editors.matting.refine import painted_pixels, upsample_alpha
 from latent_atelier.editors.matting.trimaps import auto_trimap, band_pixels, placement_footprint
-from latent_atelier.editors.matting.trust import Fit, agreement, crop_fit
+from latent_atelier.editors.matting.trust import GENERATOR_LEADS, Fit, agreement, crop_fit
 from latent_atelier.editors.operation import OperationError
 from latent_atelier.editors.placement import Placement
 
@@ -82,7 +85,7 @@ def generator_fit(
     full = person.resized(photo.shape[:2]).mask
     person_crop = np.clip(placement.extract(full, border="constant"), 0.0, 1.0)
     psnr, lpips = crop_fit(reconstruction, placement.extract(photo), person_crop)
-    return Fit(psnr, lpips, agreement(crop_alpha, person_crop))
+    return Fit(psnr, lpips, agreement(crop_alpha, person_crop), person.confidence)
 
 
 def from_generator(
@@ -110,12 +113,19 @@ def from_generator(
     fit = generator_fit(photo, placement, crop_alpha, reconstruction, person)
     trust = fit.trust()
     prior = fused_prior(photo.shape[:2], person, full_alpha, trust, placement_footprint(placement))
-    rough = _fused(photo, prior, params, person, fg_mask, bg_mask, placement)
+    if trust >= GENERATOR_LEADS:
+        subject_outside = person.resized(photo.shape[:2]).mask >= 0.5
+        trimap, band = auto_trimap(photo, prior, params, placement, fg_mask, bg_mask, subject_outside)
+        rough = Rough(trimap, prior, band)
+    else:
+        rough = _fused(photo, prior, params, person, fg_mask, bg_mask, placement)
     rough.metrics.update(
         fit_psnr=fit.psnr,
         fit_lpips=fit.lpips,
         fit_agreement=float(fit.agreement or 0.0),
+        person_confidence=fit.person_confidence,
         trust=trust,
+        generator_leads=float(trust >= GENERATOR_LEADS),
         faces=float(person.faces),
     )
     if fit.note():

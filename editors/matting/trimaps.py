@@ -61,12 +61,15 @@ def auto_trimap(
     placement: Placement | None = None,
     fg_mask: np.ndarray | None = None,
     bg_mask: np.ndarray | None = None,
+    subject_outside: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """The ``matte`` operation's trimap for a generator alpha on the photo, and its band.
 
     The edge is the colour-segmented one (``params.colour_edge_px > 0``) or the alpha at 0.5;
     the band is :func:`band_pixels`'s. Painted masks (photo-sized) move the edge; they are
-    applied over the trimap afterwards by :func:`matte_from_trimap`.
+    applied over the trimap afterwards by :func:`matte_from_trimap`. The photo outside the
+    placement is hard background for the colour edge, except ``subject_outside`` (H x W bool:
+    where another prior sees the subject beyond the crop).
     """
     band = band_pixels(photo.shape, params.band_px, params.band_fraction, placement, params.colour_edge_px)
     edge = None
@@ -75,7 +78,7 @@ def auto_trimap(
             photo,
             generator_alpha,
             fg_mask=fg_mask,
-            bg_mask=_outside_is_background(photo, placement, bg_mask),
+            bg_mask=_outside_is_background(photo, placement, bg_mask, subject_outside),
             work_px=params.colour_edge_px,
         )
     trimap = generator_trimap(generator_alpha, band, params.unsure, fg_mask, bg_mask, edge=edge)
@@ -97,14 +100,19 @@ def placement_footprint(placement: Placement) -> np.ndarray:
 
 
 def _outside_is_background(
-    photo: np.ndarray, placement: Placement | None, bg_mask: np.ndarray | None
+    photo: np.ndarray,
+    placement: Placement | None,
+    bg_mask: np.ndarray | None,
+    subject_outside: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """The painted background plus the photo outside the placement, as GrabCut's hard
-    background: the generator said nothing there, and colour alone would otherwise pull in
-    stray patches that resemble the subject (painted foreground still wins)."""
+    """The painted background plus the photo outside the placement (less ``subject_outside``),
+    as GrabCut's hard background: the generator said nothing there, and colour alone would
+    otherwise pull in stray patches that resemble the subject (painted foreground still wins)."""
     if placement is None:
         return bg_mask
     outside = ~placement_footprint(placement)
+    if subject_outside is not None:
+        outside &= ~np.asarray(subject_outside, bool)
     if not outside.any():
         return bg_mask
     if bg_mask is None:

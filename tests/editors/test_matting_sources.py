@@ -54,6 +54,31 @@ def test_trust_rises_with_fit_and_agreement():
     assert trust.Fit(25.0, 0.1, None).trust() == 1.0
 
 
+def test_an_unsure_person_prior_cannot_lead_however_poor_the_fit():
+    poor_fit = dict(psnr=15.0, lpips=0.4, agreement=0.3)
+    assert trust.Fit(**poor_fit, person_confidence=0.97).trust() == 0.0  # a real photo
+    hazy = trust.Fit(**poor_fit, person_confidence=trust.UNSURE_PERSON - 0.05)
+    assert hazy.trust() == 1.0 and hazy.note() == ""
+    middle = (trust.UNSURE_PERSON + trust.SURE_PERSON) / 2
+    assert trust.Fit(**poor_fit, person_confidence=middle).trust() == pytest.approx(0.5)
+    ts = [trust.Fit(**poor_fit, person_confidence=c).trust() for c in np.linspace(0.5, 1.0, 11)]
+    assert all(b <= a for a, b in itertools.pairwise(ts))
+    # a good fit keeps its trust when the person prior is sure of itself
+    assert trust.Fit(25.0, 0.1, 0.9, person_confidence=1.0).trust() == 1.0
+
+
+def test_decisiveness_tells_a_sure_segmentation_from_a_haze():
+    from latent_atelier.editors.matting.priors import decisiveness
+
+    sure = np.zeros((40, 40), np.float32)
+    sure[10:30, 10:30] = 0.99
+    assert decisiveness(sure) == pytest.approx(0.98)
+    haze = np.full((40, 40), 0.5, np.float32)
+    haze[10:30, 10:30] = 0.7
+    assert decisiveness(haze) < 0.2
+    assert decisiveness(np.zeros((8, 8))) == 0.0
+
+
 def test_agreement_is_iou_at_one_half():
     a = np.zeros((4, 4))
     a[:2] = 1
@@ -223,3 +248,37 @@ def test_the_fit_is_judged_on_what_the_w_plus_rows_draw_not_on_the_noise_maps():
     noisier = out.latent.clone()
     noisier.noise = [n + torch.randn_like(n) for n in noisier.noise]
     np.testing.assert_array_equal(w_plus_image(gen, noisier, seed=5), drawn)  # noise maps ignored
+
+
+def _generator_led_case(confidence: float):
+    """A photo of a disk; the generator (a 16 px crop of the left 60 px) sees the disk as it
+    is, the person prior sees a larger blob reaching past the crop's right edge."""
+    from latent_atelier.editors.matting.sources import from_generator
+    from latent_atelier.editors.placement import Placement
+
+    subject = _disk((60, 90), (30, 30), 20)
+    photo = _photo_of(subject)
+    placement = Placement.from_box(0.0, 0.0, 60.0, 16, (60, 90))
+    crop_alpha = placement.extract(subject, border="constant")
+    person_mask = np.clip(_disk((60, 90), (30, 30), 24) + _disk((60, 90), (30, 75), 12), 0, 1)
+    person = PersonPrior(
+        person_mask, np.zeros((60, 90), bool), np.zeros((60, 90), bool), 1, True, confidence=confidence
+    )
+    recon = placement.extract(photo)[..., ::-1]  # a poor fit: colours swapped
+    params = MatteParams(colour_edge_px=0, band_px=3)
+    led = from_generator(photo, placement, crop_alpha, recon, params, person)
+    alone = from_generator(photo, placement, crop_alpha, recon, params, None)
+    return led, alone, placement
+
+
+def test_an_unsure_person_lets_the_generator_rule_decide_inside_its_crop():
+    from latent_atelier.editors.matting.trimaps import placement_footprint
+
+    led, alone, placement = _generator_led_case(confidence=0.3)
+    assert led.metrics["generator_leads"] == 1.0 and led.metrics["trust"] == 1.0
+    inside = placement_footprint(placement)
+    inside[:, 60 - int(np.ceil(led.band)) - 1 :] = False  # the band of the subject past the crop
+    np.testing.assert_array_equal(led.trimap[inside], alone.trimap[inside])
+    assert led.trimap[30, 80] == 1.0 and alone.trimap[30, 80] == 0.0  # the person beyond the crop
+    sure, _, _ = _generator_led_case(confidence=0.99)
+    assert sure.metrics["generator_leads"] == 0.0 and sure.metrics["trust"] < trust.GENERATOR_LEADS
