@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from latent_atelier.editors.operation import Progress
+from latent_atelier.models.devices import loop_threads
 from latent_atelier.models.generator import Generator, Latent
 
 PIXEL_SCALE = 127.5  # [-1, 1] differences -> 0..255 differences
@@ -336,26 +337,27 @@ def optimise(
     x = loss_fn.t.x
     synthesize = search_synthesis(gen)
     metrics = StepMetrics(x.device)
-    for i in range(settings.steps):
-        opt.zero_grad(set_to_none=True)
-        img = synthesize(lat)
-        per_item = loss_fn(img)
-        if extra_loss is not None:
-            per_item = per_item + extra_loss(lat)
-        per_item.sum().backward()
-        for p, m in zip(params, grad_masks):
-            if m is not None and p.grad is not None:
-                p.grad.mul_(m)
-        opt.step()
-        if progress is not None:
-            with torch.no_grad():
-                ready = metrics.push(per_item, masked_psnr(img.detach(), x, psnr_mask))
-            if i == settings.steps - 1:
-                ready = metrics.flush() or ready
-            preview = None
-            if progress.wants_preview():
-                preview = to_numpy_image(img[0].detach())
-            progress.step(step_offset + i + 1, total, preview=preview, metrics=ready)
+    with loop_threads(x.device, gen, x.shape[0]):
+        for i in range(settings.steps):
+            opt.zero_grad(set_to_none=True)
+            img = synthesize(lat)
+            per_item = loss_fn(img)
+            if extra_loss is not None:
+                per_item = per_item + extra_loss(lat)
+            per_item.sum().backward()
+            for p, m in zip(params, grad_masks):
+                if m is not None and p.grad is not None:
+                    p.grad.mul_(m)
+            opt.step()
+            if progress is not None:
+                with torch.no_grad():
+                    ready = metrics.push(per_item, masked_psnr(img.detach(), x, psnr_mask))
+                if i == settings.steps - 1:
+                    ready = metrics.flush() or ready
+                preview = None
+                if progress.wants_preview():
+                    preview = to_numpy_image(img[0].detach())
+                progress.step(step_offset + i + 1, total, preview=preview, metrics=ready)
     return lat.clone()
 
 

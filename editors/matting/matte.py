@@ -274,7 +274,8 @@ class Matte(Operation):
         """Embed (unless a trimap is given), refine, estimate the foreground."""
         self.check_inputs(inputs)
         photo = _as_rgb(inputs["photo"])
-        masks = {k: inputs.get(k) for k in ("fg_mask", "bg_mask", "unknown_mask")}
+        names = ("fg_mask", "bg_mask", "unknown_mask")
+        masks: dict[str, np.ndarray | None] = {k: inputs.get(k) for k in names}
         for name, m in masks.items():
             if m is not None:
                 try:
@@ -288,7 +289,9 @@ class Matte(Operation):
                 refine=params.refine,
                 progress=progress,
                 solve_px=params.solve_px,
-                **masks,
+                fg_mask=masks["fg_mask"],
+                bg_mask=masks["bg_mask"],
+                unknown_mask=masks["unknown_mask"],
             )
             return self._result(out, params)
 
@@ -330,7 +333,9 @@ class Matte(Operation):
             fallback=rough.prior,
             progress=progress,
             solve_px=params.solve_px,
-            **masks,
+            fg_mask=masks["fg_mask"],
+            bg_mask=masks["bg_mask"],
+            unknown_mask=masks["unknown_mask"],
         )
         out.metrics.update(embed_metrics)
         out.metrics.update(rough.metrics)

@@ -17,8 +17,10 @@ matting, the soft prior that fills unsolved pixels, the band width, metrics and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
 from latent_atelier.editors.matting.fusion import fused_prior, fused_trimap, strokes_prior
@@ -48,6 +50,12 @@ def _painted(mask: np.ndarray | None, shape: tuple[int, int], what: str) -> np.n
     return None if mask is None else painted_pixels(mask, shape, what)
 
 
+#: the person-led trimap is built on a copy no longer than this (px); a bigger photo's trimap
+#: is upsampled (its band is tens of pixels wide there, so two-pixel steps do not matter, and
+#: painted strokes are applied again at full resolution before the solve)
+TRIMAP_SIDE = 2048
+
+
 def _fused(
     photo: np.ndarray,
     prior: np.ndarray,
@@ -60,13 +68,33 @@ def _fused(
 ) -> Rough:
     band = band_pixels(photo.shape, params.band_px, params.band_fraction, placement, params.colour_edge_px)
     shape = photo.shape[:2]
+    fg_paint = _painted(fg_mask, shape, "foreground mask")
+    bg_paint = _painted(bg_mask, shape, "background mask")
+    scale = min(1.0, TRIMAP_SIDE / max(shape))
+    if scale < 1.0:
+        size = (max(1, round(shape[1] * scale)), max(1, round(shape[0] * scale)))
+        area = partial(cv2.resize, dsize=size, interpolation=cv2.INTER_AREA)
+        small = partial(cv2.resize, dsize=size, interpolation=cv2.INTER_NEAREST)
+        trimap, _edge = fused_trimap(
+            np.clip(area(np.ascontiguousarray(photo, np.float32)), 0.0, 1.0),
+            area(np.asarray(prior, np.float32)),
+            band * scale,
+            person=person,
+            fg_paint=None if fg_paint is None else small(fg_paint.astype(np.uint8)) > 0,
+            bg_paint=None if bg_paint is None else small(bg_paint.astype(np.uint8)) > 0,
+            unsure=params.unsure,
+            colour_edge_px=params.colour_edge_px,
+            sure=sure,
+        )
+        trimap = cv2.resize(trimap, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+        return Rough(trimap, prior, band)
     trimap, _edge = fused_trimap(
         photo,
         prior,
         band,
         person=person,
-        fg_paint=_painted(fg_mask, shape, "foreground mask"),
-        bg_paint=_painted(bg_mask, shape, "background mask"),
+        fg_paint=fg_paint,
+        bg_paint=bg_paint,
         unsure=params.unsure,
         colour_edge_px=params.colour_edge_px,
         sure=sure,

@@ -91,3 +91,26 @@ def test_autocast_is_a_no_op_on_cpu():
 
 def test_memory_in_use_unknown_on_cpu():
     assert memory_in_use("cpu") is None
+
+
+def test_small_cpu_loops_run_on_one_thread_and_give_the_threads_back():
+    import torch
+
+    from latent_atelier.models.devices import SMALL_LOOP_WORK, loop_threads, loop_work
+
+    small = torch.nn.Linear(10, 10)
+    big = torch.nn.Linear(1000, 1000)  # 1 M parameters: above the limit at batch 1
+    assert loop_work(small, 1) < SMALL_LOOP_WORK <= loop_work(big, 1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with loop_threads("cpu", small, batch=1) as n:
+            assert n == 1 and torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with loop_threads("cpu", small, batch=10**6) as n:  # enough items make it big
+            assert n == 2 and torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), loop_threads("cpu", small, batch=1):
+            raise RuntimeError("a cancelled run")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
