@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from latent_atelier.models.mask_guided.config import MaskGuidedConfig
 from latent_atelier.models.mask_guided.io import MaskGuidedModel
 from latent_atelier.models.mask_guided.networks import FaceParser
-
-
-def class_weights(labels: np.ndarray, n_classes: int = 10) -> torch.Tensor:
-    """Inverse square-root class frequencies (mean 1): small parts count more in the loss."""
-    freq = np.bincount(labels.ravel(), minlength=n_classes).astype(np.float64) + 1.0
-    w = (freq / freq.sum()) ** -0.5
-    return torch.tensor(w / w.mean(), dtype=torch.float32)
+from latent_atelier.models.training.parser_recipe import (
+    class_weights,
+    one_cycle_lr,
+    parser_batch,
+    parser_update,
+)
 
 
 def train_parser(
@@ -32,12 +31,14 @@ def train_parser(
     width: int,
     iters: int,
     batch: int = 16,
-    lr: float = 1e-3,
+    lr: float = 2e-3,
     seed: int = 1,
     balanced: bool = True,
+    on_step: Callable[[int, FaceParser], None] | None = None,
 ) -> FaceParser:
-    """Cross-entropy training on ``images`` (N x S x S x 3 uint8) and ``labels`` (N x S x S);
-    ``balanced`` weights the classes by :func:`class_weights`."""
+    """The recipe of :mod:`parser_recipe` on ``images`` (N x S x S x 3 uint8) and ``labels``
+    (N x S x S); ``balanced`` weights the classes by :func:`class_weights`, ``lr`` is the
+    one-cycle peak. ``on_step(i, parser)`` runs after step ``i`` (1-based), e.g. to evaluate."""
     weight = class_weights(labels) if balanced else None
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -45,13 +46,13 @@ def train_parser(
     opt = torch.optim.Adam(parser.parameters(), lr=lr)
     for i in range(iters):
         idx = torch.randint(len(images), (batch,), generator=gen).numpy()
-        x = torch.from_numpy(images[idx]).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-        loss = F.cross_entropy(parser(x), torch.from_numpy(labels[idx].astype(np.int64)), weight=weight)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        flip = bool(torch.rand(1, generator=gen) < 0.5)
+        x, y = parser_batch(images, labels, idx, flip)
+        loss = parser_update(parser, opt, x, y, weight, one_cycle_lr(i, iters, lr))
         if i % 50 == 0:
-            print(f"parser step {i}/{iters} ce {loss.item():.3f}", flush=True)
+            print(f"parser step {i}/{iters} ce {loss:.3f}", flush=True)
+        if on_step is not None:
+            on_step(i + 1, parser)
     return parser.eval().requires_grad_(False)
 
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "role": "evaluation parser",
         "iters": args.iters,
         "seed": args.seed,
-        "loss": "class-balanced CE",
+        "loss": "class-balanced CE, mirrored samples, one-cycle lr (parser_recipe)",
         "train_samples": [args.start, args.start + args.count],
         "cpu_seconds": round(time.process_time() - t0, 1),
     }

@@ -37,6 +37,12 @@ from latent_atelier.models.mask_guided.networks import (
 )
 from latent_atelier.models.training import checkpoint_folder as ckpt
 from latent_atelier.models.training import mask_guided_losses as L
+from latent_atelier.models.training.parser_recipe import (
+    class_weights,
+    one_cycle_lr,
+    parser_batch,
+    parser_update,
+)
 
 VARIANTS = ("full", "label-to-image")
 EXPORT_NAME = "mask_guided.safetensors"
@@ -61,9 +67,9 @@ class MaskGuidedTrainConfig:
     iters: int = 20000
     cpu_budget: float = 0.0
     lr: float = 3e-4
-    parser_iters: int = 600
+    parser_iters: int = 4000
     parser_batch: int = 16
-    parser_lr: float = 1e-3
+    parser_lr: float = 2e-3  # the one-cycle peak (models/training/parser_recipe.py)
     n_train: int = 10000
     w_local: float = 10.0
     w_global: float = 10.0
@@ -143,6 +149,7 @@ class MaskGuidedTrainer:
         if data is not None:
             self.images, self.labels = data
         self.last: dict[str, float] = {}
+        self._class_weights: torch.Tensor | None = None
 
     # -- data ----------------------------------------------------------------------------
     def attach_data(self) -> None:
@@ -169,14 +176,18 @@ class MaskGuidedTrainer:
 
     # -- stages --------------------------------------------------------------------------
     def parser_step(self) -> dict[str, float]:
-        """One pre-training step of the face parser."""
-        x, m = self._batch(self.config.parser_batch)
-        loss = F.cross_entropy(self.parser(x), m)
-        self.p_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.p_opt.step()
+        """One pre-training step of the face parser (:mod:`parser_recipe`: class-balanced
+        cross-entropy, mirrored samples, one-cycle learning rate)."""
+        cfg = self.config
+        if self._class_weights is None:
+            self._class_weights = class_weights(self.labels)
+        idx = torch.randint(len(self.images), (cfg.parser_batch,), generator=self.rng).numpy()
+        flip = bool(torch.rand(1, generator=self.rng) < 0.5)
+        x, m = parser_batch(self.images, self.labels, idx, flip)
+        lr = one_cycle_lr(self.s.parser_step, cfg.parser_iters, cfg.parser_lr)
+        loss = parser_update(self.parser, self.p_opt, x, m, self._class_weights, lr)
         self.s.parser_step += 1
-        return {"parser_ce": float(loss.detach())}
+        return {"parser_ce": loss, "parser_lr": lr}
 
     def _erode(self, mask: torch.Tensor) -> torch.Tensor:
         """The background mask shrunk by 0-2 px (drawn from the RNG): paired iterations
