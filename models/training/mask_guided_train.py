@@ -178,12 +178,14 @@ class MaskGuidedTrainer:
     def parser_step(self) -> dict[str, float]:
         """One pre-training step of the face parser (:mod:`parser_recipe`: class-balanced
         cross-entropy, mirrored samples, one-cycle learning rate)."""
-        cfg = self.config
+        cfg, images, labels = self.config, self.images, self.labels
+        if images is None or labels is None or self.parser is None or self.p_opt is None:
+            raise RuntimeError("parser_step needs the full variant and its data (attach_data)")
         if self._class_weights is None:
-            self._class_weights = class_weights(self.labels)
-        idx = torch.randint(len(self.images), (cfg.parser_batch,), generator=self.rng).numpy()
+            self._class_weights = class_weights(labels)
+        idx = torch.randint(len(images), (cfg.parser_batch,), generator=self.rng).numpy()
         flip = bool(torch.rand(1, generator=self.rng) < 0.5)
-        x, m = parser_batch(self.images, self.labels, idx, flip)
+        x, m = parser_batch(images, labels, idx, flip)
         lr = one_cycle_lr(self.s.parser_step, cfg.parser_iters, cfg.parser_lr)
         loss = parser_update(self.parser, self.p_opt, x, m, self._class_weights, lr)
         self.s.parser_step += 1
