@@ -62,12 +62,12 @@ class MaskGuidedTrainConfig:
     code_dim: int = 64
     feat_channels: int = 16
     n_res: int = 3
-    parser_width: int = 16
+    parser_width: int = 24  # the parser recipe's measured width (parser_recipe.py)
     batch: int = 8
     iters: int = 20000
     cpu_budget: float = 0.0
     lr: float = 3e-4
-    parser_iters: int = 4000
+    parser_iters: int = 12000
     parser_batch: int = 16
     parser_lr: float = 2e-3  # the one-cycle peak (models/training/parser_recipe.py)
     n_train: int = 10000
