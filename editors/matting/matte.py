@@ -153,6 +153,21 @@ def w_plus_image(gen, latent, seed: int) -> np.ndarray:
         return _image_of(gen.synthesize(Latent(latent.w, start.noise)))
 
 
+def _solve(photo, trimap, fallback, params: MatteParams, progress: Progress, masks: dict) -> MatteOutcome:
+    """:func:`matte_from_trimap` with the operation's settings and painted masks."""
+    return matte_from_trimap(
+        photo,
+        trimap,
+        refine=params.refine,
+        fallback=fallback,
+        progress=progress,
+        solve_px=params.solve_px,
+        fg_mask=masks["fg_mask"],
+        bg_mask=masks["bg_mask"],
+        unknown_mask=masks["unknown_mask"],
+    )
+
+
 def _noise_phase_worth(gen, photo: np.ndarray, placement, person):
     """A predicate on the W+ phase's latent: does the generator lead (trust from its fit),
     so that the noise phase's finer alpha matters? When the person prior leads, the
@@ -283,16 +298,7 @@ class Matte(Operation):
                 except TrimapError as exc:
                     raise OperationError(str(exc)) from exc
         if inputs.get("trimap") is not None:
-            out = matte_from_trimap(
-                photo,
-                inputs["trimap"],
-                refine=params.refine,
-                progress=progress,
-                solve_px=params.solve_px,
-                fg_mask=masks["fg_mask"],
-                bg_mask=masks["bg_mask"],
-                unknown_mask=masks["unknown_mask"],
-            )
+            out = _solve(photo, inputs["trimap"], None, params, progress, masks)
             return self._result(out, params)
 
         fg_mask, bg_mask = masks["fg_mask"], masks["bg_mask"]
@@ -326,17 +332,7 @@ class Matte(Operation):
             raise OperationError(str(exc)) from exc
         if progress.cancelled:
             raise Cancelled()
-        out = matte_from_trimap(
-            photo,
-            rough.trimap,
-            refine=params.refine,
-            fallback=rough.prior,
-            progress=progress,
-            solve_px=params.solve_px,
-            fg_mask=masks["fg_mask"],
-            bg_mask=masks["bg_mask"],
-            unknown_mask=masks["unknown_mask"],
-        )
+        out = _solve(photo, rough.trimap, rough.prior, params, progress, masks)
         out.metrics.update(embed_metrics)
         out.metrics.update(rough.metrics)
         out.metrics["band_px"] = rough.band

@@ -19,7 +19,7 @@ Without the extra, or without a face in the photo, :func:`person_prior` returns 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -48,17 +48,21 @@ class PersonPrior:
     found: bool = False
     note: str = ""
     confidence: float = 1.0
+    _sized: dict = field(default_factory=dict, repr=False, compare=False)
 
     def resized(self, shape: tuple[int, int]) -> PersonPrior:
-        """The same prior at ``shape`` (H, W): the mask bilinear, the regions nearest."""
+        """The same prior at ``shape`` (H, W): the mask bilinear, the regions nearest (made
+        once per shape: the fit, the fusion and the trimap all ask for the photo's size)."""
         h, w = shape
         if self.mask.shape == (h, w):
             return self
+        if (h, w) in self._sized:
+            return self._sized[(h, w)]
 
         def size(a: np.ndarray, interp: int) -> np.ndarray:
             return cv2.resize(a, (w, h), interpolation=interp)
 
-        return PersonPrior(
+        self._sized[(h, w)] = PersonPrior(
             np.clip(size(self.mask, cv2.INTER_LINEAR), 0.0, 1.0),
             size(self.face_region.astype(np.uint8), cv2.INTER_NEAREST) > 0,
             size(self.hair_zone.astype(np.uint8), cv2.INTER_NEAREST) > 0,
@@ -67,6 +71,7 @@ class PersonPrior:
             self.note,
             self.confidence,
         )
+        return self._sized[(h, w)]
 
 
 def empty_prior(shape: tuple[int, int], note: str) -> PersonPrior:

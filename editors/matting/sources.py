@@ -71,27 +71,19 @@ def _fused(
     fg_paint = _painted(fg_mask, shape, "foreground mask")
     bg_paint = _painted(bg_mask, shape, "background mask")
     scale = min(1.0, TRIMAP_SIDE / max(shape))
-    if scale < 1.0:
+    work_photo, work_prior = photo, prior
+    if scale < 1.0:  # build the trimap on a smaller copy, then bring it back to full size
         size = (max(1, round(shape[1] * scale)), max(1, round(shape[0] * scale)))
         area = partial(cv2.resize, dsize=size, interpolation=cv2.INTER_AREA)
-        small = partial(cv2.resize, dsize=size, interpolation=cv2.INTER_NEAREST)
-        trimap, _edge = fused_trimap(
-            np.clip(area(np.ascontiguousarray(photo, np.float32)), 0.0, 1.0),
-            area(np.asarray(prior, np.float32)),
-            band * scale,
-            person=person,
-            fg_paint=None if fg_paint is None else small(fg_paint.astype(np.uint8)) > 0,
-            bg_paint=None if bg_paint is None else small(bg_paint.astype(np.uint8)) > 0,
-            unsure=params.unsure,
-            colour_edge_px=params.colour_edge_px,
-            sure=sure,
-        )
-        trimap = cv2.resize(trimap, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
-        return Rough(trimap, prior, band)
+        nearest = partial(cv2.resize, dsize=size, interpolation=cv2.INTER_NEAREST)
+        work_photo = np.clip(area(np.ascontiguousarray(photo, np.float32)), 0.0, 1.0)
+        work_prior = area(np.asarray(prior, np.float32))
+        fg_paint = None if fg_paint is None else nearest(fg_paint.astype(np.uint8)) > 0
+        bg_paint = None if bg_paint is None else nearest(bg_paint.astype(np.uint8)) > 0
     trimap, _edge = fused_trimap(
-        photo,
-        prior,
-        band,
+        work_photo,
+        work_prior,
+        band * scale,
         person=person,
         fg_paint=fg_paint,
         bg_paint=bg_paint,
@@ -99,6 +91,8 @@ def _fused(
         colour_edge_px=params.colour_edge_px,
         sure=sure,
     )
+    if scale < 1.0:
+        trimap = cv2.resize(trimap, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
     return Rough(trimap, prior, band)
 
 

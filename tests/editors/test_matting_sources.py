@@ -282,3 +282,23 @@ def test_an_unsure_person_lets_the_generator_rule_decide_inside_its_crop():
     assert led.trimap[30, 80] == 1.0 and alone.trimap[30, 80] == 0.0  # the person beyond the crop
     sure, _, _ = _generator_led_case(confidence=0.99)
     assert sure.metrics["generator_leads"] == 0.0 and sure.metrics["trust"] < trust.GENERATOR_LEADS
+
+
+def test_a_resized_person_prior_is_made_once_per_size():
+    person = _person(_disk())
+    big = person.resized((160, 160))
+    assert person.resized((160, 160)) is big and big.mask.shape == (160, 160)
+    assert person.resized((80, 80)) is person
+
+
+def test_a_photo_longer_than_the_trimap_side_gets_the_same_trimap_at_full_size(monkeypatch):
+    from latent_atelier.editors.matting import sources
+
+    subject = _disk((120, 120), (60, 60), 40)
+    photo, person = _photo_of(subject), _person(subject)
+    params = MatteParams(colour_edge_px=0, band_px=4)
+    full = sources.from_person(photo, params, person)
+    monkeypatch.setattr(sources, "TRIMAP_SIDE", 60)  # built at half size, brought back up
+    half = sources.from_person(photo, params, person)
+    assert half.trimap.shape == full.trimap.shape
+    assert (half.trimap != full.trimap).mean() < 0.02
