@@ -180,3 +180,19 @@ def test_box_edges_are_the_crop_edges() -> None:
     np.testing.assert_allclose(pl.at_size(64).corners(), pl.corners())
     box = Placement.from_box(10.0, 20.0, 30.0, 16, (64, 64)).outline()  # document coordinates
     np.testing.assert_allclose(box, [[10, 20], [40, 20], [40, 50], [10, 50]], atol=1e-9)
+
+
+def test_a_big_shrink_antialiases_like_the_plain_gaussian():
+    import cv2
+
+    from latent_atelier.editors.placement import Placement
+
+    rng = np.random.default_rng(0)
+    photo = cv2.GaussianBlur(rng.random((1200, 900, 3)).astype(np.float32), (0, 0), 3)
+    placement = Placement.from_box(50.0, 100.0, 800.0, 32, photo.shape[:2])
+    fast = placement.extract(photo)
+    sigma = 0.5 / placement.scale
+    blurred = cv2.GaussianBlur(photo, (0, 0), sigmaX=sigma, sigmaY=sigma)
+    plain = cv2.warpAffine(blurred, placement.matrix, (32, 32), flags=cv2.INTER_LINEAR)
+    assert np.abs(fast - plain).mean() < 0.002
+    assert np.abs(fast - plain).max() < 0.02
