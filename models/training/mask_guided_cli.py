@@ -32,6 +32,11 @@ MASK_GUIDED_OPTIONS = (
         config_field="parser_iters",
         help="face-parser pre-training steps (frozen afterwards)",
     ),
+    option(
+        "--mg-parser",
+        config_field="parser_from",
+        help="take the frozen face parser from this model file instead of pre-training one",
+    ),
     option("--mg-n-train", config_field="n_train", help="training pairs held in memory"),
     option(
         "--cpu-budget", help="stop after this many seconds of process CPU time, summed over resumes (0: none)"

@@ -70,6 +70,7 @@ class MaskGuidedTrainConfig:
     parser_iters: int = 12000
     parser_batch: int = 16
     parser_lr: float = 2e-3  # the one-cycle peak (models/training/parser_recipe.py)
+    parser_from: str = ""  # a model file whose parser is used as is (no pre-training stage)
     n_train: int = 10000
     w_local: float = 10.0
     w_global: float = 10.0
@@ -175,6 +176,28 @@ class MaskGuidedTrainer:
         return x, torch.from_numpy(self.labels[idx].astype(np.int64))
 
     # -- stages --------------------------------------------------------------------------
+    def use_parser_from(self, path: str, load: bool = True) -> dict:
+        """Take the frozen parser from the model file ``path`` instead of pre-training one
+        (``load`` False only checks the file, for a resumed run whose checkpoint has it);
+        returns the notes the export carries. Its width and image size must match this run's."""
+        from latent_atelier.models.mask_guided.io import load_model
+
+        if self.parser is None:
+            raise ValueError("--mg-parser is only for the full variant (the baseline has no parser)")
+        model = load_model(path)
+        if model.parser is None:
+            raise ValueError(f"{path} holds no face parser")
+        mc = model.config
+        if mc.parser_width != self.config.parser_width or mc.size != self.config.size:
+            raise ValueError(
+                f"{path}'s parser is width {mc.parser_width} at {mc.size} px; this run needs width "
+                f"{self.config.parser_width} at {self.config.size} px (set --size, or train the parser here)"
+            )
+        if load:
+            self.parser.load_state_dict(model.parser.state_dict())
+            self.s.parser_step = self.config.parser_iters
+        return {"parser_from": Path(path).name, **{f"parser_{k}": v for k, v in model.info.items()}}
+
     def parser_step(self) -> dict[str, float]:
         """One pre-training step of the face parser (:mod:`parser_recipe`: class-balanced
         cross-entropy, mirrored samples, one-cycle learning rate)."""
@@ -363,6 +386,7 @@ def train(
     has = ckpt.checkpoint_to_resume(out, config.resume)
     if has:
         trainer.load_checkpoint()
+    parser_notes = trainer.use_parser_from(config.parser_from, load=not has) if config.parser_from else {}
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(config), indent=1, sort_keys=True))
     trainer.attach_data()
@@ -399,5 +423,5 @@ def train(
             trainer.save_checkpoint()
     tick()
     trainer.save_checkpoint()
-    trainer.export()
+    trainer.export(info=parser_notes)
     return trainer

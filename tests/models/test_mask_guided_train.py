@@ -167,3 +167,41 @@ def test_cli_trains_and_refuses_bad_settings(tmp_path, capsys) -> None:
     assert (out / "mask_guided.safetensors").is_file()
     assert main([*args[:-2], "--batch", "1"]) == 2
     assert "batch must be at least 2" in capsys.readouterr().err
+
+
+def test_frozen_parser_can_come_from_a_model_file(tmp_path) -> None:
+    from latent_atelier.models.mask_guided.config import MaskGuidedConfig
+    from latent_atelier.models.mask_guided.io import MaskGuidedModel, save_model
+    from latent_atelier.models.mask_guided.networks import FaceParser
+
+    torch.manual_seed(3)
+    save_model(
+        tmp_path / "p4.safetensors",
+        MaskGuidedModel(MaskGuidedConfig(size=32, parser_width=4), parser=FaceParser(4), info={"miou": 0.5}),
+    )
+    save_model(
+        tmp_path / "p6.safetensors",
+        MaskGuidedModel(MaskGuidedConfig(size=32, parser_width=6), parser=FaceParser(6)),
+    )
+    stored = load_model(tmp_path / "p4.safetensors").parser.state_dict()
+    data = tiny_pairs()
+
+    def cfg(iters: int, parser: str, resume: bool = False) -> MaskGuidedTrainConfig:
+        return MaskGuidedTrainConfig(
+            out=str(tmp_path / "run"), iters=iters, parser_iters=50, parser_from=parser, resume=resume, **TINY
+        )
+
+    trainer = train(cfg(2, str(tmp_path / "p4.safetensors")), data=data)
+    assert trainer.s.parser_step == 50  # no pre-training step ran
+    assert all(torch.equal(v, trainer.parser.state_dict()[k]) for k, v in stored.items())
+    info = load_model(tmp_path / "run" / "mask_guided.safetensors").info
+    assert info["parser_from"] == "p4.safetensors" and info["parser_miou"] == 0.5
+    resumed = train(cfg(3, str(tmp_path / "p4.safetensors"), resume=True), data=data)
+    assert resumed.s.step == 3 and all(
+        torch.equal(v, resumed.parser.state_dict()[k]) for k, v in stored.items()
+    )
+    with pytest.raises(ValueError, match="width 6 at 32 px; this run needs width 4"):
+        other = MaskGuidedTrainConfig(
+            out=str(tmp_path / "other"), iters=1, parser_from=str(tmp_path / "p6.safetensors"), **TINY
+        )
+        train(other, data=data)
