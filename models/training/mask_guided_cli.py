@@ -37,6 +37,11 @@ MASK_GUIDED_OPTIONS = (
         config_field="parser_from",
         help="take the frozen face parser from this model file instead of pre-training one",
     ),
+    option(
+        "--mg-lr-decay-from",
+        config_field="lr_decay_from",
+        help="from this step the learning rate falls linearly to 0 at --iters (0: constant)",
+    ),
     option("--mg-n-train", config_field="n_train", help="training pairs held in memory"),
     option(
         "--cpu-budget", help="stop after this many seconds of process CPU time, summed over resumes (0: none)"

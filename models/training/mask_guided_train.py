@@ -67,6 +67,7 @@ class MaskGuidedTrainConfig:
     iters: int = 20000
     cpu_budget: float = 0.0
     lr: float = 3e-4
+    lr_decay_from: int = 0  # from this step the rate falls linearly to 0 at ``iters`` (0: constant)
     parser_iters: int = 12000
     parser_batch: int = 16
     parser_lr: float = 2e-3  # the one-cycle peak (models/training/parser_recipe.py)
@@ -91,6 +92,8 @@ class MaskGuidedTrainConfig:
             raise ValueError("batch must be at least 2 (unpaired iterations swap within the batch)")
         if self.iters < 0 or self.parser_iters < 0 or self.cpu_budget < 0:
             raise ValueError("iters, parser_iters and cpu_budget must be >= 0")
+        if not 0 <= self.lr_decay_from < max(self.iters, 1):
+            raise ValueError("lr_decay_from must be 0 (no decay) or a step before iters")
         self.model_config()
 
     def model_config(self) -> MaskGuidedConfig:
@@ -222,8 +225,24 @@ class MaskGuidedTrainer:
             return mask
         return 1.0 - F.max_pool2d(1.0 - mask, k, 1, k // 2)
 
+    def gan_lr(self) -> float:
+        """The generator's and discriminators' rate at this step: constant, then (from
+        ``lr_decay_from``) falling linearly to 0 at ``iters``, as pix2pixHD trains."""
+        cfg, step = self.config, self.s.step
+        if not cfg.lr_decay_from or step < cfg.lr_decay_from:
+            return cfg.lr
+        return cfg.lr * max(0.0, (cfg.iters - step) / (cfg.iters - cfg.lr_decay_from))
+
+    def _set_lr(self) -> float:
+        lr = self.gan_lr()
+        for opt in (self.g_opt, self.dp_opt, self.du_opt):
+            for group in opt.param_groups if opt is not None else ():
+                group["lr"] = lr
+        return lr
+
     def step(self) -> dict[str, float]:
         """One GAN iteration (even steps paired, odd steps unpaired)."""
+        self._set_lr()
         if not self.full:
             return self._baseline_step()
         cfg, s = self.config, self.s

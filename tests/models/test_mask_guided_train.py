@@ -205,3 +205,32 @@ def test_frozen_parser_can_come_from_a_model_file(tmp_path) -> None:
             out=str(tmp_path / "other"), iters=1, parser_from=str(tmp_path / "p6.safetensors"), **TINY
         )
         train(other, data=data)
+
+
+def test_learning_rate_decays_linearly_to_zero_and_resumes_bit_identically(tmp_path) -> None:
+    data = tiny_pairs()
+
+    def cfg(out: str, resume: bool = False) -> MaskGuidedTrainConfig:
+        return MaskGuidedTrainConfig(
+            out=str(tmp_path / out), iters=6, parser_iters=1, lr=1e-3, lr_decay_from=2, resume=resume, **TINY
+        )
+
+    trainer = MaskGuidedTrainer(cfg("probe"), data)
+    rates = []
+    for step in range(7):
+        trainer.s.step = step
+        rates.append(trainer.gan_lr())
+    assert rates == pytest.approx([1e-3, 1e-3, 1e-3, 7.5e-4, 5e-4, 2.5e-4, 0.0])
+    straight = train(cfg("a"), data=data)
+    assert straight.g_opt.param_groups[0]["lr"] == pytest.approx(2.5e-4)  # the last step's rate
+    killed = MaskGuidedTrainer(cfg("b"), data)  # the same plan, stopped after 3 GAN steps
+    killed.parser_step()
+    killed.parser.requires_grad_(False).eval()
+    for _ in range(3):
+        killed.step()
+    killed.save_checkpoint()
+    resumed = train(cfg("b", resume=True), data=data)
+    a, b = _weights(straight), _weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="lr_decay_from"):
+        MaskGuidedTrainConfig(iters=5, lr_decay_from=5).validate()
