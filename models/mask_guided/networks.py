@@ -50,9 +50,10 @@ def init_weights(net: nn.Module, residual_scale: float = 0.1) -> None:
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     for m in net.modules():
-        if isinstance(m, ResBlock):
+        last = m.body[-1] if isinstance(m, ResBlock) else None
+        if isinstance(last, nn.Conv2d):
             with torch.no_grad():
-                m.body[-1].weight.mul_(residual_scale)
+                last.weight.mul_(residual_scale)
 
 
 def one_hot(labels: Tensor) -> Tensor:
@@ -189,6 +190,7 @@ class MaskGuidedGenerator(nn.Module):
         self.mask_encoder = mask_encoder(w, c.stride)
         self.face = FaceGenerator(w * c.stride + len(COMPONENTS) * c.feat_channels, w, c.n_res, c.stride)
         self.bg_encoder = nn.Sequential(_conv(4, w), _act(), _conv(w, w), _act())
+        fuse_out = _conv(w, 4)
         self.fuse = nn.Sequential(
             _conv(3 + w + 1, w),
             _act(),
@@ -196,12 +198,14 @@ class MaskGuidedGenerator(nn.Module):
             _act(),
             _conv(w, w, dilation=4),
             _act(),
-            _conv(w, 4),
+            fuse_out,
         )
         init_weights(self)
         with torch.no_grad():  # start by passing the target's background through
-            self.fuse[-1].weight.mul_(0.1)
-            self.fuse[-1].bias[3].fill_(3.0)
+            fuse_out.weight.mul_(0.1)
+            bias = fuse_out.bias
+            assert bias is not None  # _conv's convolutions have one
+            bias[3] = 3.0
 
     def architecture(self) -> dict:
         """The config as JSON (checkpoints store it)."""
