@@ -199,7 +199,11 @@ class MaskGuidedTrainer:
         if load:
             self.parser.load_state_dict(model.parser.state_dict())
             self.s.parser_step = self.config.parser_iters
-        return {"parser_from": Path(path).name, **{f"parser_{k}": v for k, v in model.info.items()}}
+        if model.generator is None and model.baseline is None:  # a parser file: its notes are the parser's
+            return {"parser_from": Path(path).name, **{f"parser_{k}": v for k, v in model.info.items()}}
+        # a whole model: only its notes on its own parser
+        own = {k: v for k, v in model.info.items() if k.startswith("parser_")}
+        return {"parser_from": Path(path).name, **own, "parser_copied_from": Path(path).name}
 
     def parser_step(self) -> dict[str, float]:
         """One pre-training step of the face parser (:mod:`parser_recipe`: class-balanced

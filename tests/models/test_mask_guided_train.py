@@ -172,7 +172,7 @@ def test_cli_trains_and_refuses_bad_settings(tmp_path, capsys) -> None:
 def test_frozen_parser_can_come_from_a_model_file(tmp_path) -> None:
     from latent_atelier.models.mask_guided.config import MaskGuidedConfig
     from latent_atelier.models.mask_guided.io import MaskGuidedModel, save_model
-    from latent_atelier.models.mask_guided.networks import FaceParser
+    from latent_atelier.models.mask_guided.networks import FaceParser, MaskGuidedGenerator
 
     torch.manual_seed(3)
     save_model(
@@ -200,6 +200,19 @@ def test_frozen_parser_can_come_from_a_model_file(tmp_path) -> None:
     assert resumed.s.step == 3 and all(
         torch.equal(v, resumed.parser.state_dict()[k]) for k, v in stored.items()
     )
+    whole = MaskGuidedModel(
+        MaskGuidedConfig(size=32, width=4, code_dim=8, feat_channels=4, n_res=1, parser_width=4),
+        parser=FaceParser(4),
+        info={"steps": 9, "parser_miou": 0.7},
+    )
+    whole.generator = MaskGuidedGenerator(whole.config)
+    save_model(tmp_path / "whole.safetensors", whole)
+    notes = MaskGuidedTrainer(cfg(2, ""), data).use_parser_from(str(tmp_path / "whole.safetensors"))
+    assert notes == {
+        "parser_from": "whole.safetensors",
+        "parser_miou": 0.7,
+        "parser_copied_from": "whole.safetensors",
+    }
     with pytest.raises(ValueError, match="width 6 at 32 px; this run needs width 4"):
         other = MaskGuidedTrainConfig(
             out=str(tmp_path / "other"), iters=1, parser_from=str(tmp_path / "p6.safetensors"), **TINY
