@@ -41,8 +41,8 @@ def init_weights(net: nn.Module, residual_scale: float = 0.1) -> None:
 
     PyTorch's default initialisation shrinks the signal by about 1/sqrt(3) a layer; with no
     normalisation layers, the face generator's output then starts flat (std 0.02) and the
-    component encoders get gradients near 1e-7, so the codes never learn (measured: face-pixel
-    PSNR stayed at 11-12 dB over 600 L1-only steps; with this, 18 dB).
+    component encoders get gradients of 1e-8 to 1e-7, so the codes never learn (measured:
+    face-pixel PSNR stayed at 11-12 dB over 600 L1-only steps; with this, 18 dB).
     """
     for m in net.modules():
         if isinstance(m, nn.Conv2d | nn.Linear):

@@ -237,12 +237,11 @@ class MaskGuidedTrainer:
             return cfg.lr
         return cfg.lr * max(0.0, (cfg.iters - step) / (cfg.iters - cfg.lr_decay_from))
 
-    def _set_lr(self) -> float:
+    def _set_lr(self) -> None:
         lr = self.gan_lr()
-        for opt in (self.g_opt, self.dp_opt, self.du_opt):
-            for group in opt.param_groups if opt is not None else ():
+        for opt in _present(g=self.g_opt, dp=self.dp_opt, du=self.du_opt).values():
+            for group in opt.param_groups:
                 group["lr"] = lr
-        return lr
 
     def step(self) -> dict[str, float]:
         """One GAN iteration (even steps paired, odd steps unpaired)."""
