@@ -124,10 +124,9 @@ def test_celebamask_layouts_are_read_and_mapped(tmp_path) -> None:
         open_pairs(tmp_path, 32)
 
 
-def test_cli_trains_and_refuses_bad_settings(tmp_path, capsys) -> None:
-    from latent_atelier.app.cli import main
-
-    pairs = tmp_path / "pairs"
+def celeba_folder(root) -> str:
+    """Three tiny (image, label map) pairs in CelebAMask-HQ's layout under ``root/pairs``."""
+    pairs = root / "pairs"
     (pairs / "images").mkdir(parents=True)
     (pairs / "labels").mkdir()
     images, labels = tiny_pairs(3)
@@ -135,13 +134,23 @@ def test_cli_trains_and_refuses_bad_settings(tmp_path, capsys) -> None:
         Image.fromarray(images[i]).save(pairs / "images" / f"{i}.png")
         celeba = np.where(labels[i] == LEFT_EYE, 4, np.where(labels[i] == 2, 13, 0)).astype(np.uint8)
         Image.fromarray(celeba).save(pairs / "labels" / f"{i}.png")
+    return str(pairs)
+
+
+TINY_GENERATOR_FLAGS = ["--mg-width", "4", "--mg-code-dim", "8", "--mg-feat-channels", "4", "--mg-n-res", "1"]
+
+
+def test_cli_trains_and_refuses_bad_settings(tmp_path, capsys) -> None:
+    from latent_atelier.app.cli import main
+
+    pairs = celeba_folder(tmp_path)
     out = tmp_path / "run"
     args = [
         "train",
         "--arch",
         "mask-guided",
         "--data",
-        str(pairs),
+        pairs,
         "--out",
         str(out),
         "--size",
@@ -150,14 +159,7 @@ def test_cli_trains_and_refuses_bad_settings(tmp_path, capsys) -> None:
         "2",
         "--iters",
         "2",
-        "--mg-width",
-        "4",
-        "--mg-code-dim",
-        "8",
-        "--mg-feat-channels",
-        "4",
-        "--mg-n-res",
-        "1",
+        *TINY_GENERATOR_FLAGS,
         "--mg-parser-iters",
         "1",
         "--threads",
@@ -247,3 +249,19 @@ def test_learning_rate_decays_linearly_to_zero_and_resumes_bit_identically(tmp_p
     assert all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(ValueError, match="lr_decay_from"):
         MaskGuidedTrainConfig(iters=5, lr_decay_from=5).validate()
+
+
+def test_readme_training_example_reuses_the_bundled_parser(tmp_path) -> None:
+    """The README's ``train --arch mask-guided ... --mg-parser <bundled model>``."""
+    from latent_atelier.app.cli import main
+    from latent_atelier.resources import resources_dir
+
+    bundled = resources_dir() / "models" / "mask-guided-64.safetensors"
+    out = tmp_path / "run"
+    args = ["train", "--arch", "mask-guided", "--data", celeba_folder(tmp_path), "--out", str(out)]
+    args += ["--size", "64", "--batch", "2", "--iters", "1", "--threads", "1", "--mg-parser", str(bundled)]
+    assert main(args + TINY_GENERATOR_FLAGS) == 0
+    trained = load_model(out / "mask_guided.safetensors")
+    shipped = load_model(bundled).parser.state_dict()
+    assert all(torch.equal(v, trained.parser.state_dict()[k]) for k, v in shipped.items())
+    assert trained.info["parser_copied_from"] == bundled.name and trained.info["parser_miou"] > 0.85
