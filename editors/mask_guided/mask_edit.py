@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from latent_atelier.editors.mask_guided.label_placement import placement_from_labels
 from latent_atelier.editors.mask_guided.map_edits import (
     TAKE_COMPONENTS,
     changed_region,
@@ -110,11 +111,16 @@ class MaskEdit(Operation):
         progress.step(0, 3)
         model = get_model(params.mask_model)
         size = model.config.size
-        placement = resolve_placement(photo, inputs.get("placement"), size)
+        notes: list[str] = []
+        given = inputs.get("placement")
+        placed_by_user = given is not None
+        if given is None:
+            given, how = placement_from_labels(labels, size)
+            notes.append(f"placed by the label map's {how}" if given else f"{how}: using the centred square")
+        placement = resolve_placement(photo, given, size)
         crop = placement.extract(photo)
         before, after = crop_labels(placement, labels), crop_labels(placement, edited)
         source_img, source_map = crop, before
-        notes: list[str] = []
         comps: tuple[str, ...] = ()
         if taking:
             comps = TAKE_COMPONENTS[params.take]
@@ -122,7 +128,10 @@ class MaskEdit(Operation):
             if inputs.get("donor_labels") is None:
                 raise OperationError("the second portrait needs its label map (donor_labels)")
             donor_lab = _check_map(inputs["donor_labels"], donor_img.shape[:2], "second portrait's map")
-            dp = placement if donor_img.shape[:2] == shape else Placement.centered(donor_img.shape[:2], size)
+            dp = placement if placed_by_user and donor_img.shape[:2] == shape else None
+            if dp is None:
+                found = placement_from_labels(donor_lab, size)[0]
+                dp = found or Placement.centered(donor_img.shape[:2], size)
             source_img, source_map = dp.extract(donor_img), crop_labels(dp, donor_lab)
             lacking = [c for c in comps if not component_region(source_map, (c,)).any()]
             if lacking:

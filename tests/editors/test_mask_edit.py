@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from latent_atelier.editors.operation import OperationError, Progress
+from latent_atelier.editors.placement import Placement
 from latent_atelier.editors.registry import get_operation
 from latent_atelier.models.mask_guided.classes import HAIR, LEFT_EYE, MOUTH, RIGHT_EYE, SKIN
 from latent_atelier.models.mask_guided.config import MaskGuidedConfig
@@ -49,6 +50,8 @@ def run(tiny_model: str, **inputs):
     take = inputs.pop("take", "nothing")
     params = op.Params(mask_model=tiny_model, take=take, **inputs.pop("params", {}))
     inputs.setdefault("edited", inputs["labels"])  # an unchanged map unless the test edits it
+    # the centred square unless the test passes placement=None (then the map places the face)
+    inputs.setdefault("placement", Placement.centered((H, W), TINY.size))
     return op.run(None, inputs, params, Progress())
 
 
