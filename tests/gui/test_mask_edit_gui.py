@@ -87,6 +87,8 @@ def test_paint_a_class_then_mask_edit_is_one_undo_step(qtbot, window, ops, tmp_p
     with qtbot.waitSignal(ops.runner.finished, timeout=120_000) as blocker:
         assert ops.run_current() is not None
     result = blocker.args[1]
+    # no region was placed: the face is framed from the painted map's eyes and mouth
+    assert any("placed by the label map's eyes and mouth" in n for n in result.notes)
     assert ops.pending.active
     steps = doc.history.index
     ops.panel.pending_strip.accept_button.click()
@@ -116,3 +118,40 @@ def test_edited_map_and_hidden_classes_are_saved_in_the_project(make_window, win
     assert np.array_equal(again.pixels, layer.pixels)
     assert again.palette.get(MOUTH).name == "lips/mouth" and not again.palette.get(MOUTH).visible
     assert again.palette.get(SKIN).visible
+
+
+def test_a_box_the_person_placed_is_used_instead_of_the_map_framing(qtbot, window, ops, tmp_path) -> None:
+    from latent_atelier.editors.placement import Placement
+    from tests.gui.test_operations_placement import press_move_release, widget_point
+
+    doc = window.document
+    window.actions_.add_labels.trigger()
+    pw = window.layers_dock.palette
+    pw.use_face_classes()
+    _paint_face(window)
+    window.actions_.duplicate.trigger()
+    pw.select_segment(HAIR)
+    window.brush_settings.size = 40
+    drag(window, line(150, 110, 360, 110))
+    # Place mode: drag the box's bottom-right corner in by 112 px
+    ops.panel.place_button.setChecked(True)
+    box = ops.overlay.box
+    corner = widget_point(window, box.x + box.side, box.y + box.side)
+    press_move_release(
+        window.canvas, corner, widget_point(window, box.x + box.side - 112, box.y + box.side - 112)
+    )
+    ops.panel.place_button.setChecked(False)
+    placed = ops.overlay.box
+    assert placed.side < box.side - 100
+
+    page = ops.panel.select("mask-edit")
+    page.pickers.refill(doc)
+    page.form.set_values({"mask_model": _tiny_model(tmp_path)})
+    with qtbot.waitSignal(ops.runner.finished, timeout=120_000) as blocker:
+        job = ops.run_current()
+    result = blocker.args[1]
+    assert not any("placed by the label map" in n for n in result.notes)
+    used = job.inputs["placement"]
+    expected = Placement.from_box(placed.x, placed.y, placed.side, TINY.size, (doc.height, doc.width))
+    assert isinstance(used, Placement)
+    np.testing.assert_allclose(used.at_size(TINY.size).matrix, expected.matrix, atol=1e-9)

@@ -491,10 +491,22 @@ class OperationsController(QObject):
 
 
 def _drop_requests(inputs: dict[str, Any]) -> None:
-    from latent_atelier.app.qt.placement.geometry import PlacementRequest
+    """Placements for an operation without a generator (no model size to resolve at): a
+    stored or aligned placement, or a box the user moved, is kept at the box's own scale (the
+    operation rescales it); the untouched default box becomes None, the operation's default
+    (``mask-edit`` then frames the face from its label map)."""
+    from latent_atelier.app.qt.placement.geometry import PlacementRequest, SquareBox
 
     for key, value in list(inputs.items()):
-        if isinstance(value, PlacementRequest):
+        if not isinstance(value, PlacementRequest):
+            continue
+        h, w = value.photo_shape
+        box = value.box
+        if value.placement is not None:
+            inputs[key] = value.placement
+        elif box is not None and box != SquareBox.centred(w, h):
+            inputs[key] = box.to_placement(max(round(box.side), 1), value.photo_shape)
+        else:
             inputs[key] = None
 
 
