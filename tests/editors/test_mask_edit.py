@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from latent_atelier.editors.operation import OperationError, Progress
 from latent_atelier.editors.placement import Placement
 from latent_atelier.editors.registry import get_operation
 from latent_atelier.models.mask_guided.classes import HAIR, LEFT_EYE, MOUTH, RIGHT_EYE, SKIN
-from latent_atelier.models.mask_guided.config import MaskGuidedConfig
-from latent_atelier.models.mask_guided.io import MaskGuidedModel, save_model
-from latent_atelier.models.mask_guided.networks import FaceParser, MaskGuidedGenerator
+from tests.editors.conftest import tiny_mask_guided_config
 
-TINY = MaskGuidedConfig(size=32, width=4, code_dim=8, feat_channels=4, n_res=1, parser_width=4)
+TINY = tiny_mask_guided_config()
 H, W = 48, 64  # the photo; the placement is its centred 48 px square
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("mg") / "tiny.safetensors"
-    save_model(
-        path,
-        MaskGuidedModel(TINY, generator=MaskGuidedGenerator(TINY), parser=FaceParser(4)),
-        dtype=torch.float32,
-    )
-    return str(path)
 
 
 def portrait(seed: int = 0, hair_rows: int = 10) -> tuple[np.ndarray, np.ndarray]:

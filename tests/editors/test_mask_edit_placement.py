@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-import torch
 
 from latent_atelier.editors.mask_guided.label_placement import (
     TRAINING_FACE_CENTRE,
@@ -14,11 +12,6 @@ from latent_atelier.editors.mask_guided.label_placement import (
 from latent_atelier.editors.operation import Progress
 from latent_atelier.editors.registry import get_operation
 from latent_atelier.models.mask_guided.classes import HAIR, LEFT_EYE, MOUTH, RIGHT_EYE, SKIN
-from latent_atelier.models.mask_guided.config import MaskGuidedConfig
-from latent_atelier.models.mask_guided.io import MaskGuidedModel, save_model
-from latent_atelier.models.mask_guided.networks import FaceParser, MaskGuidedGenerator
-
-TINY = MaskGuidedConfig(size=32, width=4, code_dim=8, feat_channels=4, n_res=1, parser_width=4)
 
 
 def small_face(h: int = 240, w: int = 320, cx: float = 230.0, cy: float = 80.0, eye_gap: float = 24.0):
@@ -67,18 +60,6 @@ def test_without_eyes_the_face_box_is_framed_and_without_a_face_nothing_is() -> 
     assert np.allclose(c, TRAINING_FACE_CENTRE, atol=1.0)
     none, why = placement_from_labels(np.where(lab == HAIR, HAIR, 0), 64)
     assert none is None and "no face" in why
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("mg") / "tiny.safetensors"
-    save_model(
-        path,
-        MaskGuidedModel(TINY, generator=MaskGuidedGenerator(TINY), parser=FaceParser(4)),
-        dtype=torch.float32,
-    )
-    return str(path)
 
 
 def run(tiny_model: str, photo: np.ndarray, lab: np.ndarray, edited: np.ndarray):
