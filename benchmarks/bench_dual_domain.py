@@ -1,4 +1,8 @@
-"""Dual-Domain Synthesis on the demo model and its ink-sketch adaptation (CPU).
+"""Dual-Domain Synthesis on the demo model and its few-shot adaptations (CPU).
+
+``--domain ink`` (default) is the far domain, the demo model adapted to ten ink-filtered
+portraits; ``--domain big-ears`` (or another DiceBear style) the near one, adapted to ten
+portraits of that one style. Sections other than the ink one carry the domain's name.
 
 Parts (``--part``, each merged into ``results/dual_domain.json``):
 
@@ -10,11 +14,12 @@ Parts (``--part``, each merged into ``results/dual_domain.json``):
   ruler on 64 generated images; the better one-shot segmenter is written next to the demo
   model;
 - ``masks``: IoU between each segmenter's masks of ``G_A(z)`` and ``G_B(z)``;
-- ``adapt``: the adapted model against the ink domain: LPIPS(``G_B(z)``, ink(``G_A(z)``)) vs
-  shuffled pairs on 64 latents, Frechet distances to the held-out ink set;
+- ``adapt``: the adapted model against its domain: LPIPS(``G_B(z)``, ink(``G_A(z)``)) vs
+  shuffled pairs on 64 latents (a style domain, with no filter: LPIPS(``G_B(z)``, ``G_A(z)``)),
+  Frechet distances to the domain's held-out set;
 - ``dds``: the optimisation for N latents and S steps per variant/space, by default the
-  paper's direction (the many-shot domain's eyes/nose/mouth into the adapted domain: colour
-  into ink; ``--direction ink-into-colour`` the other way), in/out PSNR, seam energy, the
+  paper's direction (the many-shot domain's eyes/nose/mouth into the adapted domain;
+  ``--direction adapted-into-demo`` the other way), in/out PSNR, seam energy, the
   paper's Table 1 distances; the figure.
 """
 
@@ -34,11 +39,19 @@ from benchmarks.eval_common import REPO, frechet_distance, vgg_features
 RESULT = RESULTS_DIR / "dual_domain.json"
 WORK = REPO / "runs" / "dds_bench"
 DATA = REPO / "data" / "portraits128"
-INK = REPO / "data" / "ink"
 DEMO = REPO / "resources" / "models" / "furrygan-demo.safetensors"
-ADAPTED = REPO / "resources" / "models" / "furrygan-ink.safetensors"
 SEGMENTER = REPO / "resources" / "models" / "furrygan-demo.parts.safetensors"
 EVAL_SEED = 1000  # latents of every generated-image measure: seeds 1000, 1001, ...
+
+
+def adapted_model(domain: str) -> Path:
+    """The shipped adaptation of the demo model to ``domain``."""
+    return REPO / "resources" / "models" / f"furrygan-{domain}.safetensors"
+
+
+def section_name(base: str, domain: str) -> str:
+    """Results section: the ink domain keeps the plain names, others get a suffix."""
+    return base if domain == "ink" else f"{base}_{domain}"
 
 
 def merge(section: str, figures: dict) -> None:
@@ -177,71 +190,83 @@ def part_segmenter(args) -> None:
 
 
 def part_masks(args) -> None:
-    """IoU between the part masks of ``G_A(z)`` and ``G_B(z)`` (each trained segmenter)."""
-    from benchmarks.dds_labeller import iou
+    """IoU between the part masks of ``G_A(z)`` and ``G_B(z)`` (each trained segmenter).
+
+    A style domain is still a colour portrait, so there the ruler also reads ``G_B(z)``.
+    """
+    from benchmarks.dds_labeller import ParserRuler, iou
     from latent_atelier.editors.dual_domain.segmenter import PartSegmenter
 
-    gen_a, gen_b = load(DEMO), load(ADAPTED)
+    gen_a, gen_b = load(DEMO), load(adapted_model(args.domain))
     lats = latents(gen_a, args.n_masks)
-    figures: dict = {"n_latents": args.n_masks}
+    figures: dict = {"n_latents": args.n_masks, "domain": args.domain}
+    ruled_b = None
+    if args.domain != "ink":
+        with torch.no_grad():
+            ruled_b = ParserRuler().predict(to_numpy(gen_b.synthesize(lats).image))
+        figures["ruler_on_G_B_mask_fraction"] = float(ruled_b.mean())
     for path in sorted(WORK.glob("segmenter_*.safetensors")):
         seg = PartSegmenter.load(path)
         pa = (seg.predict(gen_a, lats) > 0.5).float()[:, 0].numpy()
         pb = (seg.predict(gen_b, lats) > 0.5).float()[:, 0].numpy()
         ab = iou(pa, pb)
-        figures[path.stem.removeprefix("segmenter_")] = {
+        row = figures[path.stem.removeprefix("segmenter_")] = {
             "iou_a_vs_b_mean": float(ab.mean()),
             "iou_a_vs_b_median": float(np.median(ab)),
             "frac_ge_0.6": float((ab >= 0.6).mean()),
             "mask_fraction_b": float(pb.mean()),
         }
-    merge("masks", figures)
+        if ruled_b is not None:
+            row["iou_b_vs_ruler_mean"] = float(iou(pb, ruled_b).mean())
+    merge(section_name("masks", args.domain), figures)
 
 
 # ---------------------------------------------------------------- adaptation
 def part_adapt(args) -> None:
+    from benchmarks.eval_common import generated_samples
     from latent_atelier.models.perceptual import lpips
     from latent_atelier.models.training.synthetic.ink import ink_sketch_batch
 
-    gen_a, gen_b = load(DEMO), load(ADAPTED)
+    ink = args.domain == "ink"
+    gen_a, gen_b = load(DEMO), load(adapted_model(args.domain))
     n = args.n_pairs
     lats = latents(gen_a, n)
     with torch.no_grad():
         a_img = to_numpy(gen_a.synthesize(lats).image)
         b_img = gen_b.synthesize(lats).image
-    ink_a = torch.from_numpy(ink_sketch_batch(a_img)).permute(0, 3, 1, 2) * 2 - 1
-    paired = lpips(b_img, ink_a).numpy()
-    shuffled = lpips(b_img, ink_a.roll(1, 0)).numpy()
-    src_vs_ink = lpips(torch.from_numpy(a_img).permute(0, 3, 1, 2) * 2 - 1, ink_a).numpy()
-    held = np.load(INK / "held_out.npy").astype(np.float32)[: args.n_fd] / 255.0
+    a_t = torch.from_numpy(a_img).permute(0, 3, 1, 2) * 2 - 1
+    # the ink domain has a ground truth for each latent (the filter); a style domain has not,
+    # so there the pairing is checked against the demo model's own image
+    ref = torch.from_numpy(ink_sketch_batch(a_img)).permute(0, 3, 1, 2) * 2 - 1 if ink else a_t
+    paired = lpips(b_img, ref).numpy()
+    shuffled = lpips(b_img, ref.roll(1, 0)).numpy()
+    held = np.load(REPO / "data" / args.domain / "held_out.npy").astype(np.float32)[: args.n_fd] / 255.0
     m = len(held)
-    from benchmarks.eval_common import generated_samples
-
     samp_a, _ = generated_samples(gen_a, m, seed=5000)
     samp_b, _ = generated_samples(gen_b, m, seed=5000)
-    f_ink, f_a, f_b = (vgg_features(x) for x in (held, samp_a, samp_b))
-    f_ink_a = vgg_features(ink_sketch_batch(samp_a))
-    fd_a, fd_b, fd_ink_a = (frechet_distance(f, f_ink) for f in (f_a, f_b, f_ink_a))
-    state = REPO / "runs" / "ink" / "checkpoint" / "state.json"
+    f_held, f_a, f_b = (vgg_features(x) for x in (held, samp_a, samp_b))
+    fd_a, fd_b = (frechet_distance(f, f_held) for f in (f_a, f_b))
+    state = REPO / "runs" / args.domain / "checkpoint" / "state.json"
     run = json.loads(state.read_text()) if state.is_file() else {}
-    merge(
-        "adapt",
-        {
-            "n_latents": n,
-            "lpips_paired_mean": float(paired.mean()),
-            "lpips_shuffled_mean": float(shuffled.mean()),
-            "frac_paired_lower": float((paired < shuffled).mean()),
-            "lpips_source_vs_ink_of_source_mean": float(src_vs_ink.mean()),
-            "fd_samples": m,
-            "fd_layer": "conv5_3",
-            "fd_G_A_to_ink": fd_a,
-            "fd_G_B_to_ink": fd_b,
-            "fd_ratio_B_over_A": fd_b / fd_a,
-            "fd_ink_of_G_A_to_ink": fd_ink_a,
-            "adaptation_steps": run.get("step"),
-            "adaptation_cpu_seconds": run.get("cpu_seconds"),
-        },
-    )
+    figures = {
+        "domain": args.domain,
+        "n_latents": n,
+        "paired_reference": "ink(G_A(z))" if ink else "G_A(z)",
+        "lpips_paired_mean": float(paired.mean()),
+        "lpips_shuffled_mean": float(shuffled.mean()),
+        "frac_paired_lower": float((paired < shuffled).mean()),
+        "fd_samples": m,
+        "fd_layer": "conv5_3",
+        f"fd_G_A_to_{args.domain}": fd_a,
+        f"fd_G_B_to_{args.domain}": fd_b,
+        "fd_ratio_B_over_A": fd_b / fd_a,
+        "adaptation_steps": run.get("step"),
+        "adaptation_cpu_seconds": run.get("cpu_seconds"),
+    }
+    if ink:
+        figures["lpips_source_vs_ink_of_source_mean"] = float(lpips(a_t, ref).numpy().mean())
+        figures["fd_ink_of_G_A_to_ink"] = frechet_distance(vgg_features(ink_sketch_batch(samp_a)), f_held)
+    merge(section_name("adapt", args.domain), figures)
 
 
 # ---------------------------------------------------------------- DDS
@@ -277,9 +302,10 @@ def part_dds(args) -> None:
     from latent_atelier.editors.dual_domain.segmenter import PartSegmenter
 
     torch.set_num_threads(args.threads)
-    gen_a, gen_b = load(DEMO), load(ADAPTED)
+    gen_a, gen_b = load(DEMO), load(adapted_model(args.domain))
     seg = PartSegmenter.load(SEGMENTER)
-    gen_s, gen_t = (gen_a, gen_b) if args.direction == "colour-into-ink" else (gen_b, gen_a)
+    forward = args.direction == "demo-into-adapted"
+    gen_s, gen_t = (gen_a, gen_b) if forward else (gen_b, gen_a)
     lats = latents(gen_a, args.n_dds, seed=EVAL_SEED)
     y_s = (seg.predict(gen_s, lats) > 0.5).float()
     y_t = (seg.predict(gen_t, lats) > 0.5).float()
@@ -294,10 +320,10 @@ def part_dds(args) -> None:
     figures: dict = {
         "n_latents": args.n_dds,
         "steps": args.steps,
-        "direction": {
-            "colour-into-ink": "colour (G_A) part into ink (G_B)",
-            "ink-into-colour": "ink (G_B) part into colour (G_A)",
-        }[args.direction],
+        "domain": args.domain,
+        "direction": f"demo (G_A) part into {args.domain} (G_B)"
+        if forward
+        else f"{args.domain} (G_B) part into demo (G_A)",
         "part_fraction_s": float(y_s.mean()),
         "part_fraction_t": float(y_t.mean()),
         "seam_naive_mean": float(seam_naive.mean()),
@@ -342,9 +368,10 @@ def part_dds(args) -> None:
             "paired_to_target": paired_scores(res, x_t),
             "loss_first_last": [out.losses[0], out.losses[-1]] if out.losses else [],
         }
-        merge(args.section, figures)
-        if args.figure:
-            save_figure(x_s, x_t, x_c, results, args.figure)
+        merge(section_name(args.section, args.domain), figures)
+        if args.figure != "none":
+            figure = args.figure or str(REPO / "docs" / "images" / f"dds_{args.domain}.png")
+            save_figure(x_s, x_t, x_c, results, figure)
 
 
 def save_figure(x_s, x_t, x_c, results: dict, path: str, rows: int = 4, scale: int = 3) -> None:
@@ -382,10 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--n-ref", type=int, default=256)
     p.add_argument("--combos", default="paper/z,code/w+,paper/w+,code/z")
-    p.add_argument("--direction", choices=("colour-into-ink", "ink-into-colour"), default="colour-into-ink")
+    p.add_argument("--domain", default="ink", help="ink, or the DiceBear style of a near-domain adaptation")
+    p.add_argument(
+        "--direction", choices=("demo-into-adapted", "adapted-into-demo"), default="demo-into-adapted"
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--section", default="dds", help="results section of the dds part")
-    p.add_argument("--figure", default=str(REPO / "docs" / "images" / "dds_ink.png"))
+    p.add_argument("--figure", default="", help="default docs/images/dds_<domain>.png; 'none' skips it")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     parts = {
