@@ -86,3 +86,12 @@ class PortraitDataset:
         """The generator id of a sample (train ids and eval ids never overlap)."""
         self._locate(int(index))  # bounds check
         return self.id_start + int(index) % len(self)
+
+
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
+    """An ``N x S x S x C`` stack at ``size`` px (area averaging); returned as is when already there."""
+    import cv2
+
+    if images.shape[1] == size:
+        return images
+    return np.stack([cv2.resize(a, (size, size), interpolation=cv2.INTER_AREA) for a in images])

@@ -82,12 +82,6 @@ def ink_sketch_tensor(x, style: InkStyle = INK):
     return (out * 2 - 1).to(x.device)
 
 
-def _resize(images: np.ndarray, size: int) -> np.ndarray:
-    if images.shape[1] == size:
-        return images
-    return np.stack([cv2.resize(a, (size, size), interpolation=cv2.INTER_AREA) for a in images])
-
-
 def write_ink_sets(
     data: str | Path, out: str | Path, size: int = 64, shots: int = 10, held_out: int = 256, seed: int = 0
 ) -> dict[str, int]:
@@ -95,18 +89,18 @@ def write_ink_sets(
     picked by ``seed``) and ``out/held_out.npy`` (the eval split's first ``held_out``)."""
     from PIL import Image
 
-    from latent_atelier.models.training.synthetic.dataset import PortraitDataset
+    from latent_atelier.models.training.synthetic.dataset import PortraitDataset, resize_images
 
     out = Path(out)
     (out / "shots").mkdir(parents=True, exist_ok=True)
     train = PortraitDataset(data, "train")
     pick = np.random.default_rng(seed).choice(len(train), size=shots, replace=False)
-    imgs = _resize(train.batch(np.sort(pick))[0].astype(np.float32) / 255.0, size)
+    imgs = resize_images(train.batch(np.sort(pick))[0].astype(np.float32) / 255.0, size)
     for i, (idx, img) in enumerate(zip(np.sort(pick), ink_sketch_batch(imgs))):
         Image.fromarray((img * 255 + 0.5).astype(np.uint8)).save(out / "shots" / f"shot_{i:02d}_{idx}.png")
     ev = PortraitDataset(data, "eval")
     n = min(held_out, len(ev))
-    held = ink_sketch_batch(_resize(ev.batch(np.arange(n))[0].astype(np.float32) / 255.0, size))
+    held = ink_sketch_batch(resize_images(ev.batch(np.arange(n))[0].astype(np.float32) / 255.0, size))
     np.save(out / "held_out.npy", (held * 255 + 0.5).astype(np.uint8))
     return {"shots": int(shots), "held_out": int(n)}
 

@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
-from .dataset import PortraitDataset
+from .dataset import PortraitDataset, resize_images
 from .svg_sources import NodeSvgSource, SvgSource
 
 
@@ -32,12 +31,6 @@ def sample_styles(source: SvgSource, dataset: PortraitDataset) -> list[str]:
     if len(styles) != count:
         raise RuntimeError(f"the SVG source gave {len(styles)} records for {count} samples")
     return styles
-
-
-def _resize(images: np.ndarray, size: int) -> np.ndarray:
-    if images.shape[1] == size:
-        return images
-    return np.stack([cv2.resize(a, (size, size), interpolation=cv2.INTER_AREA) for a in images])
 
 
 def write_style_sets(
@@ -62,11 +55,11 @@ def write_style_sets(
         raise ValueError(f"only {len(pool)} training portraits have style {style!r}; ask for fewer shots")
     pick = np.sort(np.random.default_rng(seed).choice(pool, size=shots, replace=False))
     (out / "shots").mkdir(parents=True, exist_ok=True)
-    for i, (idx, img) in enumerate(zip(pick, _resize(train.batch(pick)[0], size))):
+    for i, (idx, img) in enumerate(zip(pick, resize_images(train.batch(pick)[0], size))):
         Image.fromarray(img).save(out / "shots" / f"shot_{i:02d}_{idx}.png")
     held = np.flatnonzero(np.asarray(sample_styles(source, ev)) == style)
     empty = np.zeros((0, size, size, 3), np.uint8)
-    np.save(out / "held_out.npy", _resize(ev.batch(held)[0], size) if len(held) else empty)
+    np.save(out / "held_out.npy", resize_images(ev.batch(held)[0], size) if len(held) else empty)
     return {"style": style, "shots": int(shots), "shot_indices": pick.tolist(), "held_out": len(held)}
 
 
