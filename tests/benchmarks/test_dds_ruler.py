@@ -8,7 +8,7 @@ import pytest
 from benchmarks.dds_labeller import ParserRuler, iou, part_masks
 from latent_atelier.models.training.synthetic.sample import render_sample
 from latent_atelier.models.training.synthetic.svg_sources import FixtureSvgSource
-from tests.models.test_synthetic_dataset import FIXTURE
+from tests.models.conftest import FIXTURE
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,6 @@ from PIL import Image
 
 from latent_atelier.models.training.synthetic import PortraitDataset, build_dataset
 from latent_atelier.models.training.synthetic.style_domain import sample_styles, write_style_sets
-from latent_atelier.models.training.synthetic.svg_sources import FixtureSvgSource
-
-FIXTURE = Path(__file__).parent / "fixtures" / "dicebear_svgs.jsonl.gz"
-
-
-@pytest.fixture(scope="module")
-def source() -> FixtureSvgSource:
-    return FixtureSvgSource(FIXTURE)
 
 
 @pytest.fixture(scope="module")

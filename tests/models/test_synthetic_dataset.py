@@ -18,15 +18,7 @@ from latent_atelier.models.training.synthetic.backgrounds import random_backgrou
 from latent_atelier.models.training.synthetic.parts import STYLES
 from latent_atelier.models.training.synthetic.raster import decode_labels, rasterise, reconcile_labels
 from latent_atelier.models.training.synthetic.sample import SvgRecord, render_sample
-from latent_atelier.models.training.synthetic.svg_sources import FixtureSvgSource
 from latent_atelier.models.training.synthetic.svg_variants import LABEL_COLOURS, Pose, posed_svgs
-
-FIXTURE = Path(__file__).parent / "fixtures" / "dicebear_svgs.jsonl.gz"
-
-
-@pytest.fixture(scope="module")
-def source() -> FixtureSvgSource:
-    return FixtureSvgSource(FIXTURE)
 
 
 @pytest.fixture(scope="module")
