@@ -126,6 +126,11 @@ def fused_leaky_relu(
         return F.leaky_relu(x * scale, negative_slope)
     shape = (1, bias.shape[0]) + (1,) * (x.ndim - 2)
     scaled_bias = bias.view(shape).to(x.dtype) * scale
+    if torch.compiler.is_compiling():
+        # under torch.compile the add of a matmul's output with ``alpha`` is rewritten
+        # into an addmm that drops ``alpha`` (pytorch/pytorch#167313: a wrong result, not an
+        # error); the compiler fuses these passes into one anyway
+        return F.leaky_relu(scaled_bias + x * scale, negative_slope)
     return F.leaky_relu(torch.add(scaled_bias, x, alpha=scale), negative_slope)
 
 

@@ -129,6 +129,15 @@ def test_equal_linear_scales_weight_and_bias_by_lr_mul():
     assert set(act.state_dict()) == {"weight", "bias"}
 
 
+def test_equal_linear_with_activation_compiles_to_the_same_values():
+    # torch.compile rewrites add(bias, matmul, alpha) into an addmm without alpha
+    # (pytorch/pytorch#167313); the compiled path must still give the eager values
+    torch.manual_seed(0)
+    layer = EqualLinear(64, 16, activation="fused_lrelu")
+    x = torch.randn(4, 64)
+    torch.testing.assert_close(torch.compile(layer)(x), layer(x), atol=1e-5, rtol=1e-5)
+
+
 def test_equal_conv_uses_he_scale():
     conv = EqualConv2d(3, 5, 3, padding=1)
     x = torch.randn(1, 3, 6, 6)
