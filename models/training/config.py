@@ -60,6 +60,8 @@ class TrainConfig:
     precision: str = "auto"  # auto: bf16 autocast where the device runs it natively
     threads: int | None = 2
     data_cache: bool = True  # decode + resize the images once into a uint8 memory map
+    modconv: str = "input-scaled"  # how G's modulated convolutions run (see training.passes)
+    compile_passes: bool = False  # torch.compile the G and D passes (R1 stays eager)
     init_generator: str = ""  # start from an exported generator with a fresh discriminator
     init_step: int = 0  # the iteration that generator stands for (schedules resume there)
     init_images: int | None = None  # images that generator was shown (default: init_step x batch)
@@ -81,6 +83,8 @@ class TrainConfig:
             raise ValueError("iters must be >= 1")
         if self.precision not in ("auto", "float32", "bf16"):
             raise ValueError("precision must be auto, float32 or bf16")
+        if self.modconv not in ("grouped", "input-scaled"):
+            raise ValueError("modconv must be grouped or input-scaled")
         if self.threads is not None and self.threads < 0:
             raise ValueError("threads must be at least 1 (0: every core)")
         if self.init_step < 0 or self.d_warmup < 0 or self.fd_n < 2:

@@ -43,6 +43,7 @@ from latent_atelier.models.training.data import (
     open_training_data,
 )
 from latent_atelier.models.training.losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
+from latent_atelier.models.training.passes import set_modconv, training_passes
 from latent_atelier.models.training.run_log import LossWindow, RunLog
 from latent_atelier.models.training.samples import save_sample_grid
 
@@ -151,6 +152,8 @@ class Trainer:
         d_opt = torch.optim.Adam(disc.parameters(), lr=config.lr * c, betas=(0.0, 0.99**c))
         rng = torch.Generator().manual_seed(config.seed)
         self.s = _State(0, gen, gen_ema, disc, g_opt, d_opt, rng)
+        set_modconv(gen, config.modconv)
+        self.passes = training_passes(gen, disc, config.arch, config.compile_passes)
         self.sampler: BatchSampler | None = None
         self.last: dict[str, float] = {}
         self.train_seconds = 0.0  # wall time spent training, over every resume
@@ -179,14 +182,12 @@ class Trainer:
                 rows[k][:, cut:] = ws2[k].unsqueeze(1)
         return rows
 
-    def _fake(self, gen: nn.Module, batch: int) -> dict[str, torch.Tensor]:
+    def _fake(self, batch: int) -> dict[str, torch.Tensor]:
+        """The training generator's outputs for fresh latents (``passes.synthesize``)."""
+        gen = self.s.gen
         styles = self._styles(gen, batch)
         noise = [self._randn(batch, 1, h, w) for h, w in gen.noise_shapes]
-        if self.config.arch == "furrygan":
-            return gen.layers(styles["fg"], styles["bg"], noise)
-        from latent_atelier.models.generator import Latent
-
-        return {"image": gen.synthesize(Latent(styles, noise)).image}
+        return self.passes.synthesize(styles, noise)
 
     def _autocast(self):
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.amp)
@@ -209,7 +210,7 @@ class Trainer:
         s.gen.requires_grad_(False)
         s.disc.requires_grad_(True)
         with torch.no_grad(), self._autocast():
-            fake = self._fake(s.gen, cfg.batch)
+            fake = self._fake(cfg.batch)
         with self._autocast():
             real_logits = self._d_logits(aug.apply(real, self._params(cfg.batch)))
             d_loss, fake_logits, extra = self._d_fake_terms(fake, n_comp, furry)
@@ -221,7 +222,7 @@ class Trainer:
 
         if cfg.r1_every > 0 and i % cfg.r1_every == 0:
             real_r1 = real.detach().requires_grad_(True)
-            logits = self._d_logits(aug.apply(real_r1, self._params(cfg.batch)))
+            logits = self._d_logits(aug.apply(real_r1, self._params(cfg.batch)), eager=True)
             r1 = r1_penalty(logits, real_r1)
             s.d_opt.zero_grad(set_to_none=True)
             (cfg.resolved_r1_gamma / 2 * r1 * cfg.r1_every + 0 * logits[0].sum()).backward()
@@ -237,7 +238,7 @@ class Trainer:
         s.gen.requires_grad_(True)
         s.disc.requires_grad_(False)
         with self._autocast():
-            fake = self._fake(s.gen, cfg.batch)
+            fake = self._fake(cfg.batch)
             g_loss, g_logs = self._g_terms(fake, n_comp, furry, i)
         s.g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -252,9 +253,14 @@ class Trainer:
     def _params(self, batch: int) -> aug.AugmentParams:
         return aug.sample_params(self.policy, batch, self.config.size, self.s.rng)
 
-    def _d_logits(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.s.disc(x)
+    def _d_logits(self, x: torch.Tensor, eager: bool = False) -> torch.Tensor:
+        """D's logits (``eager``: without ``torch.compile``, for R1's double backward)."""
+        out = self.passes.disc_eager(x) if eager else self.passes.disc(x)
         return out[0] if isinstance(out, tuple) else out
+
+    def _predict_mask(self, x: torch.Tensor) -> torch.Tensor:
+        assert self.passes.predict_mask is not None, "mask prediction needs FurryGAN's discriminator"
+        return self.passes.predict_mask(x)
 
     def _fake_batch(self, fake: dict[str, torch.Tensor], n_comp: int, furry: bool) -> torch.Tensor:
         """Dual fake input: composites for the first ``n_comp`` samples, fg images after."""
@@ -267,9 +273,9 @@ class Trainer:
         x = aug.apply(self._fake_batch(fake, n_comp, furry), p)
         if not furry:
             return torch.zeros((), device=self.device), self._d_logits(x), {}
-        logits, pred_comp = self.s.disc(x)
+        logits, pred_comp = self.passes.disc(x)
         p_comp = _select(p, n_comp)
-        pred_fg = self.s.disc.predict_mask(aug.apply(fake["fg"][:n_comp], p_comp))
+        pred_fg = self._predict_mask(aug.apply(fake["fg"][:n_comp], p_comp))
         target = fl.downsample_mask(aug.apply(fake["alpha"][:n_comp], p_comp, photometric=False))
         m_d = fl.mask_prediction_loss(target, pred_comp[:n_comp], pred_fg)
         return m_d, logits, {"mask_pred": float(m_d.detach())}
@@ -280,13 +286,13 @@ class Trainer:
         x = aug.apply(self._fake_batch(fake, n_comp, furry), p)
         if not furry:
             return g_nonsaturating_loss(self._d_logits(x)), {}
-        logits, pred_comp = self.s.disc(x)
+        logits, pred_comp = self.passes.disc(x)
         loss = g_nonsaturating_loss(logits)
         logs: dict[str, float] = {}
         alpha, coarse = fake["alpha"][:n_comp], fake["coarse"]
         if cfg.mask_reg_every > 0 and i % cfg.mask_reg_every == 0:
             fg_sg = aug.apply(fake["fg"][:n_comp].detach(), _select(p, n_comp))
-            consist = fl.mask_consistency_loss(pred_comp[:n_comp], self.s.disc.predict_mask(fg_sg).detach())
+            consist = fl.mask_consistency_loss(pred_comp[:n_comp], self._predict_mask(fg_sg).detach())
             loss = loss + consist
             logs["consist"] = float(consist.detach())
         m_coarse = fl.coarse_mask_loss(coarse, i, self.weights)
@@ -434,6 +440,8 @@ def _begin(trainer: Trainer, log: RunLog) -> None:
     base = {
         "threads": torch.get_num_threads(),
         "bf16": trainer.amp,
+        "modconv": config.modconv,
+        "compiled": trainer.passes.compiled,
         "device": str(trainer.device),
         "batch": config.batch,
         "load_average_1min": _load_average(),

@@ -170,11 +170,15 @@ def test_cli_builds_the_config(tmp_path):
             "--fine-fade-in",
             "300",
             "--resume",
+            "--modconv",
+            "grouped",
+            "--compile",
         ]
     )
     cfg = config_from_args(args)
     assert cfg.size == 64 and cfg.max_channels == 128 and cfg.channel_scale == 0.5
     assert cfg.fine_fade_in == 300 and cfg.resume
+    assert cfg.modconv == "grouped" and cfg.compile_passes
     assert channel_table(64, 0.5, 128) == {4: 128, 8: 128, 16: 128, 32: 128, 64: 128}
     assert channel_table(128, 0.25)[128] == 64
 
@@ -455,3 +459,31 @@ def test_the_best_fd_probe_keeps_its_generator(image_dir, tmp_path):
     assert record["fd_vgg16"] == 40.0 and record["iteration"] == trainer.s.step
     kept = load_generator(trainer.out / BEST_FD_NAME).state_dict()
     assert any(not torch.equal(kept[k], first[k]) for k in first)
+
+
+# dynamo reads .grad of non-leaf tensors while it traces (a warning; an error under pytest)
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning")
+def test_compiled_passes_train_like_the_eager_ones(image_dir, tmp_path):
+    """``--compile``: the first step's losses equal eager's (float32), R1 steps run (they
+    keep the eager D for the double backward), and a few steps stay finite."""
+    small = {"size": 16, "channels": {4: 16, 8: 16, 16: 16}, "precision": "float32"}  # a short compile
+    eager = Trainer(tiny_config(image_dir, tmp_path / "e", **small))
+    compiled = Trainer(tiny_config(image_dir, tmp_path / "c", compile_passes=True, **small))
+    assert compiled.passes.compiled and not eager.passes.compiled
+    first = [t.step() for t in (eager, compiled)]  # step 0 is an R1 step (r1_every 2)
+    assert "r1" in first[1]
+    for key in ("d", "r1", "g", "m_coarse", "alpha_mean"):
+        assert first[1][key] == pytest.approx(first[0][key], rel=1e-4, abs=1e-6), key
+    for _ in range(3):
+        assert all(math.isfinite(v) for v in compiled.step().values())
+
+
+@pytest.mark.parametrize("mode", ["grouped", "input-scaled"])
+def test_modconv_setting_reaches_the_training_generator(image_dir, tmp_path, mode):
+    from latent_atelier.models.layers import ModulatedConv2d
+
+    trainer = Trainer(tiny_config(image_dir, tmp_path, modconv=mode))
+    convs = [m for m in trainer.s.gen.modules() if isinstance(m, ModulatedConv2d)]
+    assert convs and all(m.fused == (mode == "grouped") for m in convs)
+    with pytest.raises(ValueError, match="modconv must be"):
+        tiny_config(image_dir, tmp_path, modconv="winograd").validate()

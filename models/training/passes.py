@@ -1,0 +1,77 @@
+"""The trainer's forward passes through G and D, eager or through ``torch.compile``.
+
+``torch.compile`` fuses the many small element-wise operations of a 64 px GAN step
+(bias, leaky ReLU, noise, modulation, the bf16 casts of autocast) into generated C++ or
+Triton kernels; on this project's CPU it makes a FurryGAN step about 1.3x faster after a
+compile of a few minutes at start (the code is cached on disk for resumes). The lazy R1
+step needs a second derivative, which compiled graphs do not give, so it keeps the eager
+discriminator. The compiled passes share the networks' parameters, so checkpoints,
+the EMA update and resuming are the same either way.
+
+``modconv`` picks how the generator's modulated convolutions run in training: ``grouped``
+(per-sample weights, one grouped convolution) or ``input-scaled`` (the input scaled by
+the style, one shared convolution, the output demodulated), the same function with
+different rounding; input-scaled is faster at the paper's batch of 16 on this CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from latent_atelier.models.layers import ModulatedConv2d
+
+MODCONV_MODES = ("grouped", "input-scaled")
+
+
+def set_modconv(gen: nn.Module, mode: str) -> None:
+    """Run every modulated convolution of ``gen`` the ``mode`` way (see the module text)."""
+    if mode not in MODCONV_MODES:
+        raise ValueError(f"modconv must be one of {MODCONV_MODES}, got {mode!r}")
+    for module in gen.modules():
+        if isinstance(module, ModulatedConv2d):
+            module.fused = mode == "grouped"
+
+
+@dataclass
+class TrainingPasses:
+    """What one training step calls: ``synthesize(styles, noise)`` -> the fake outputs,
+    ``disc(x)`` -> D's output, ``predict_mask(x)`` (FurryGAN's D only) and ``disc_eager``
+    for the R1 step's double backward."""
+
+    synthesize: Callable[[dict[str, torch.Tensor], list[torch.Tensor]], dict[str, torch.Tensor]]
+    disc: Callable[[torch.Tensor], Any]
+    predict_mask: Callable[[torch.Tensor], torch.Tensor] | None
+    disc_eager: nn.Module
+    compiled: bool
+
+
+def training_passes(gen: nn.Module, disc: nn.Module, arch: str, compile_passes: bool) -> TrainingPasses:
+    """The passes of one run over ``gen`` and ``disc`` (compiled when ``compile_passes``)."""
+    any_gen: Any = gen
+    any_disc: Any = disc
+    if arch == "furrygan":
+
+        def synthesize(styles: dict[str, torch.Tensor], noise: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+            return any_gen.layers(styles["fg"], styles["bg"], noise)
+
+    else:
+        from latent_atelier.models.generator import Latent
+
+        def synthesize(styles: dict[str, torch.Tensor], noise: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+            return {"image": any_gen.synthesize(Latent(styles, noise)).image}
+
+    predict_mask = getattr(any_disc, "predict_mask", None)
+    if not compile_passes:
+        return TrainingPasses(synthesize, disc, predict_mask, disc, compiled=False)
+    return TrainingPasses(
+        torch.compile(synthesize),
+        torch.compile(disc),
+        torch.compile(predict_mask) if predict_mask is not None else None,
+        disc,
+        compiled=True,
+    )
