@@ -3,20 +3,28 @@ and a paired bf16-vs-float32 quality check at equal images shown.
 
 Recipes (FurryGAN, same model size: 64 px, widths 64, style 256, batch 8 by default):
 
-- ``old``: today's demo-model recipe: 1 thread, float32, images read and resized one by one;
+- ``old``: today's demo-model recipe: 1 thread, float32, images read and resized one by one,
+  modulated convolutions as one grouped convolution;
 - ``new``: bf16 autocast with fp32 master weights where the CPU runs bf16 natively, ``--threads``
-  threads, the uint8 memory-mapped image cache;
-- ``new_fp32`` and ``new_1thread``: the new recipe less one of its parts (what each part gives);
-- ``new_batch16``: the new recipe at the paper's batch of 16, the 2026-12-06 campaign's recipe
-  (the same model; more images per step, fewer updates per image).
+  threads, the uint8 memory-mapped image cache, input-scaled modulated convolutions;
+- ``new_fp32``, ``new_1thread`` and ``new_grouped``: the new recipe less one of its parts
+  (what each part gives);
+- ``new_batch16``: the new recipe at the paper's batch of 16 (the same model; more images
+  per step, fewer updates per image);
+- ``new_batch16_compiled``: that with the G and D passes through ``torch.compile`` (R1 steps
+  eager), the campaign's recipe from 2026-12-06 on; its compile (minutes) is done in the
+  warm-up and reported apart.
 
 Steps of the recipes are interleaved (old, new, ..., old, new, ...) so a change in the
 machine's load hits all of them alike; each figure is the median of ``--steps`` plain steps,
-with one lazy-R1 step amortised over its interval (16). ``ratio_vs_old`` is images/s over
-the old recipe's. The quality check (``--quality-iters`` > 0) trains two copies of a start
-generator (default: the bundled demo model; fresh discriminators, same seed) for the same
-number of iterations in float32 and in bf16, then compares the VGG-16 Frechet distance of
-their EMA samples to held-out portraits and their mask areas.
+with one lazy-R1 step amortised over its interval (16); plain steps alternate between
+odd iterations and even ones (which add the mask-consistency and background terms).
+``ratio_vs_old`` is images/s over the old recipe's.
+
+The quality check (``--quality-iters`` > 0) trains two copies of a start generator (default:
+the bundled demo model; fresh discriminators, same seed) for the same number of iterations
+in float32 and in bf16, then compares the VGG-16 Frechet distance of their EMA samples to
+held-out portraits and their mask areas.
 
     python -m benchmarks.bench_training [--steps 5] [--threads 2] [--quality-iters 100]
 """
@@ -38,12 +46,19 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "portraits128"
 DEMO_MODEL = REPO / "resources" / "models" / "furrygan-demo.safetensors"
 RECIPES = {
-    "old": {"threads": 1, "precision": "float32", "data_cache": False},
+    "old": {"threads": 1, "precision": "float32", "data_cache": False, "modconv": "grouped"},
     "new": {"threads": None, "precision": "auto", "data_cache": True},
     "new_fp32": {"threads": None, "precision": "float32", "data_cache": True},
     "new_1thread": {"threads": 1, "precision": "auto", "data_cache": True},
-    # the campaign's recipe: the new one at the paper's batch of 16 (more images per step)
+    "new_grouped": {"threads": None, "precision": "auto", "data_cache": True, "modconv": "grouped"},
     "new_batch16": {"threads": None, "precision": "auto", "data_cache": True, "batch": 16},
+    "new_batch16_compiled": {
+        "threads": None,
+        "precision": "auto",
+        "data_cache": True,
+        "batch": 16,
+        "compile_passes": True,
+    },
 }
 
 
@@ -73,7 +88,7 @@ def _config(args: argparse.Namespace, data: Path, out: Path, batch: int | None =
 
 def _timed_step(trainer, threads: int, step: int) -> float:
     torch.set_num_threads(threads)
-    trainer.s.step = step  # step 0: an R1 step; step 1: a plain one (same schedules)
+    trainer.s.step = step  # 0: an R1 step; 1: a plain odd one; 2: a plain even one (mask terms)
     t0 = time.perf_counter()
     trainer.step()
     if trainer.device.type == "cuda":
@@ -93,23 +108,29 @@ def throughput(args: argparse.Namespace, data: Path, tmp: Path) -> list[dict]:
         trainer = Trainer(_config(args, data, tmp / name, threads=threads[name], **spec))
         trainer.attach_data()
         trainers[name] = trainer
-    plain: dict[str, list[float]] = {n: [] for n in trainers}
+    plain: dict[str, dict[int, list[float]]] = {n: {1: [], 2: []} for n in trainers}
     r1: dict[str, float] = {}
-    for name, trainer in trainers.items():  # warm-up
-        _timed_step(trainer, threads[name], 1)
+    warmup: dict[str, float] = {}
+    for name, trainer in trainers.items():  # every kind of step once (compiles, if compiled)
+        warmup[name] = sum(_timed_step(trainer, threads[name], step) for step in (0, 1, 2))
     for _ in range(args.steps):
-        for name, trainer in trainers.items():
-            plain[name].append(_timed_step(trainer, threads[name], 1))
+        for step in (1, 2):
+            for name, trainer in trainers.items():
+                plain[name][step].append(_timed_step(trainer, threads[name], step))
     for name, trainer in trainers.items():
         r1[name] = _timed_step(trainer, threads[name], 0)
     rows = []
     for name, trainer in trainers.items():
-        per_iter = (statistics.median(plain[name]) * 15 + r1[name]) / 16
+        odd, even = (statistics.median(plain[name][k]) for k in (1, 2))
+        per_iter = (odd * 8 + even * 7 + r1[name]) / 16
         rows.append(
             {
                 "recipe": name,
                 "threads": threads[name],
                 "bf16": trainer.amp,
+                "modconv": trainer.config.modconv,
+                "compiled": trainer.passes.compiled,
+                "warmup_s": warmup[name],
                 "data_cache": trainer.config.data_cache,
                 "size": args.size,
                 "batch": trainer.config.batch,
@@ -117,7 +138,8 @@ def throughput(args: argparse.Namespace, data: Path, tmp: Path) -> list[dict]:
                 "style_dim": args.style_dim,
                 "s_per_iter": per_iter,
                 "images_per_s": trainer.config.batch / per_iter,
-                "plain_step_s": plain[name],
+                "plain_step_s": plain[name][1],
+                "plain_even_step_s": plain[name][2],
                 "r1_step_s": r1[name],
                 "g_params": sum(p.numel() for p in trainer.s.gen.parameters()),
             }
@@ -227,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     k: (round(v, 3) if isinstance(v, float) else v)
                     for k, v in r.items()
-                    if k != "plain_step_s"
+                    if k not in ("plain_step_s", "plain_even_step_s")
                 },
                 flush=True,
             )
