@@ -13,6 +13,9 @@ Parts (``--part``, each merged into ``results/dual_domain.json``):
   labelled by the ruler (and, not shipped, the same from several images); IoU against the
   ruler on 64 generated images; the better one-shot segmenter is written next to the demo
   model;
+- ``noise`` (not in the default run): how far the ruler's part masks move when only the
+  noise maps are redrawn (whether the parts live in the latents the segmenter reads);
+  ``--source`` measures another generator here and in ``segmenter`` (sections get its name);
 - ``masks``: IoU between each segmenter's masks of ``G_A(z)`` and ``G_B(z)``;
 - ``adapt``: the adapted model against its domain: LPIPS(``G_B(z)``, ink(``G_A(z)``)) vs
   shuffled pairs on 64 latents (a style domain, with no filter: LPIPS(``G_B(z)``, ``G_A(z)``)),
@@ -116,13 +119,26 @@ def part_labeller(args) -> None:
 
 
 # ---------------------------------------------------------------- segmenter
+def source_suffix(args) -> str:
+    """Results-section suffix of ``--source``: none for the demo model, else its file stem."""
+    source = Path(args.source)
+    return "" if source.resolve() == DEMO.resolve() else f"_{source.stem}"
+
+
+def source_name(args) -> str:
+    """``--source`` as written in the results (relative to the repository where inside it)."""
+    source = Path(args.source).resolve()
+    return str(source.relative_to(REPO)) if source.is_relative_to(REPO) else str(source)
+
+
 def part_segmenter(args) -> None:
     from benchmarks.dds_labeller import ParserRuler, iou
     from benchmarks.eval_common import InversionSettings
     from latent_atelier.editors.dual_domain.segmenter import train_segmenter
     from latent_atelier.models.generator import Latent
 
-    gen_a = load(DEMO)
+    gen_a = load(args.source)
+    suffix = source_suffix(args)
     ruler = ParserRuler()
     t0 = time.perf_counter()
     # (a) one held-out portrait embedded, with its exact labels
@@ -170,7 +186,7 @@ def part_segmenter(args) -> None:
     )
     for name, seg in routes:
         one_shot = seg is not seg_c
-        if one_shot:
+        if one_shot and not suffix:
             seg.save(WORK / f"segmenter_{name}.safetensors")
         pa = (seg.predict(gen_a, lats) > 0.5).float()[:, 0].numpy()
         scores = iou(pa, ref)
@@ -183,10 +199,39 @@ def part_segmenter(args) -> None:
         figures[name] = row
         if one_shot and row["iou_vs_ruler_mean"] > best_iou:
             best, best_iou = (name, seg), row["iou_vs_ruler_mean"]
-    figures["shipped"] = best[0]
-    best[1].save(SEGMENTER)
     figures["ruler_on_generated_mask_fraction"] = float(ref.mean())
-    merge("segmenter", figures)
+    figures["source"] = source_name(args)
+    if not suffix:  # the demo model's segmenter ships
+        figures["shipped"] = best[0]
+        best[1].save(SEGMENTER)
+    merge(f"segmenter{suffix}", figures)
+
+
+def part_noise(args) -> None:
+    """Whether the generator's parts live in its latents: the ruler's part masks of
+    ``G(w, noise)`` against those of ``G(w, other noise)`` (only the noise maps redrawn),
+    and, for the ruler's own consistency, against its reading of the mirrored image."""
+    from benchmarks.dds_labeller import ParserRuler, iou
+    from latent_atelier.models.generator import Latent
+
+    gen, ruler = load(args.source), ParserRuler()
+    lats = latents(gen, args.n_masks)
+    draw = torch.Generator().manual_seed(EVAL_SEED + 77)
+    redrawn = Latent(lats.w, [torch.randn(n.shape, generator=draw) for n in lats.noise])
+    with torch.no_grad():
+        x, x2 = to_numpy(gen.synthesize(lats).image), to_numpy(gen.synthesize(redrawn).image)
+    ref, other = ruler.predict(x), ruler.predict(x2)
+    mirrored = ruler.predict(np.ascontiguousarray(x[:, :, ::-1]))[:, :, ::-1]
+    merge(
+        f"noise{source_suffix(args)}",
+        {
+            "source": source_name(args),
+            "n_latents": args.n_masks,
+            "iou_same_w_noise_redrawn": float(iou(ref, other).mean()),
+            "iou_ruler_vs_mirrored_reading": float(iou(ref, np.ascontiguousarray(mirrored)).mean()),
+            "mean_abs_pixel_change_noise_redrawn": float(np.abs(x - x2).mean()),
+        },
+    )
 
 
 def part_masks(args) -> None:
@@ -409,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--n-ref", type=int, default=256)
     p.add_argument("--combos", default="paper/z,code/w+,paper/w+,code/z")
+    p.add_argument("--source", default=str(DEMO), help="generator of the segmenter and noise parts")
     p.add_argument("--domain", default="ink", help="ink, or the DiceBear style of a near-domain adaptation")
     p.add_argument(
         "--direction", choices=("demo-into-adapted", "adapted-into-demo"), default="demo-into-adapted"
@@ -421,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = {
         "labeller": part_labeller,
         "segmenter": part_segmenter,
+        "noise": part_noise,
         "adapt": part_adapt,
         "masks": part_masks,
         "dds": part_dds,
