@@ -16,6 +16,8 @@ different rounding; input-scaled is faster at the paper's batch of 16 on this CP
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +52,21 @@ class TrainingPasses:
     compiled: bool
 
 
-def training_passes(gen: nn.Module, disc: nn.Module, arch: str, compile_passes: bool) -> TrainingPasses:
+def check_compiler(device: torch.device) -> None:
+    """Raise ValueError when ``torch.compile`` cannot build CPU kernels here (no C++ compiler)."""
+    if device.type != "cpu":
+        return
+    names = [os.environ.get("CXX", ""), "g++", "clang++", "c++"]
+    if not any(name and shutil.which(name) for name in names):
+        raise ValueError(
+            "--compile builds its CPU kernels with a C++ compiler and none was found "
+            "(g++, clang++ or $CXX); install one or train without --compile"
+        )
+
+
+def training_passes(
+    gen: nn.Module, disc: nn.Module, arch: str, compile_passes: bool, device: torch.device
+) -> TrainingPasses:
     """The passes of one run over ``gen`` and ``disc`` (compiled when ``compile_passes``)."""
     any_gen: Any = gen
     any_disc: Any = disc
@@ -68,6 +84,7 @@ def training_passes(gen: nn.Module, disc: nn.Module, arch: str, compile_passes: 
     predict_mask = getattr(any_disc, "predict_mask", None)
     if not compile_passes:
         return TrainingPasses(synthesize, disc, predict_mask, disc, compiled=False)
+    check_compiler(device)
     return TrainingPasses(
         torch.compile(synthesize),
         torch.compile(disc),

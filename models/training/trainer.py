@@ -153,7 +153,7 @@ class Trainer:
         rng = torch.Generator().manual_seed(config.seed)
         self.s = _State(0, gen, gen_ema, disc, g_opt, d_opt, rng)
         set_modconv(gen, config.modconv)
-        self.passes = training_passes(gen, disc, config.arch, config.compile_passes)
+        self.passes = training_passes(gen, disc, config.arch, config.compile_passes, self.device)
         self.sampler: BatchSampler | None = None
         self.last: dict[str, float] = {}
         self.train_seconds = 0.0  # wall time spent training, over every resume

@@ -487,3 +487,10 @@ def test_modconv_setting_reaches_the_training_generator(image_dir, tmp_path, mod
     assert convs and all(m.fused == (mode == "grouped") for m in convs)
     with pytest.raises(ValueError, match="modconv must be"):
         tiny_config(image_dir, tmp_path, modconv="winograd").validate()
+
+
+def test_compile_without_a_cxx_compiler_says_what_to_do(image_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("CXX", "")
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(ValueError, match="C\\+\\+ compiler"):
+        Trainer(tiny_config(image_dir, tmp_path, compile_passes=True))
