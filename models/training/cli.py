@@ -69,7 +69,7 @@ TRAIN_OPTIONS = (
     option(
         "--modconv",
         choices=("grouped", "input-scaled"),
-        help="modulated convolutions as one grouped convolution or input-scaled (faster at batch 16)",
+        help="modulated convolutions as one grouped convolution or input-scaled (the faster here)",
     ),
     option(
         "--compile",
