@@ -21,12 +21,16 @@ with one lazy-R1 step amortised over its interval (16); plain steps alternate be
 odd iterations and even ones (which add the mask-consistency and background terms).
 ``ratio_vs_old`` is images/s over the old recipe's.
 
-The quality check (``--quality-iters`` > 0) trains two copies of a start generator (default:
-the bundled demo model; fresh discriminators, same seed) for the same number of iterations
-in float32 and in bf16, then compares the VGG-16 Frechet distance of their EMA samples to
-held-out portraits and their mask areas.
+The quality check (``--quality-iters`` > 0) trains copies of a start generator (default: the
+bundled demo model; fresh discriminators, same seed, 1 thread) for the same number of
+iterations under each of ``--quality-arms`` (``QUALITY_ARMS``: the old recipe's float32 with
+grouped convolutions, bf16, the compiled bf16 recipe, and the old one with another seed for
+the spread that chance alone gives), then compares the VGG-16 Frechet
+distance of their EMA samples to held-out portraits and their mask areas with the old arm's.
+``--recipes`` with no names skips the throughput part.
 
     python -m benchmarks.bench_training [--steps 5] [--threads 2] [--quality-iters 100]
+    python -m benchmarks.bench_training --recipes --quality-iters 250 --name bench_training_quality
 """
 
 from __future__ import annotations
@@ -60,6 +64,20 @@ RECIPES = {
         "compile_passes": True,
     },
 }
+#: the quality check's arms: training settings that should not change what is learnt
+QUALITY_ARMS = {
+    "float32": {"precision": "float32", "modconv": "grouped"},
+    "bf16": {"precision": "bf16"},
+    "bf16_compiled": {"precision": "bf16", "compile_passes": True},
+    # the old arm with another seed: how far runs differ by chance alone
+    "float32_seed1": {"precision": "float32", "modconv": "grouped", "seed": 1},
+}
+
+
+def _shown(path: str) -> str:
+    """``path`` relative to the repository where it lies inside it."""
+    p = Path(path).resolve()
+    return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p)
 
 
 def _make_images(root: Path, n: int = 16) -> None:
@@ -165,7 +183,7 @@ def _mask_area(gen, n: int = 200) -> dict:
 
 
 def quality_check(args: argparse.Namespace, data: Path, tmp: Path) -> dict:
-    """Paired float32 / bf16 runs from one start generator, equal images shown."""
+    """Paired runs from one start generator, one per ``--quality-arms`` arm, equal images shown."""
     from latent_atelier.models.training.fd_probe import FdProbe
     from latent_atelier.models.training.trainer import Trainer, train
 
@@ -173,19 +191,18 @@ def quality_check(args: argparse.Namespace, data: Path, tmp: Path) -> dict:
     start = Trainer(_config(args, data, tmp / "q0", init_generator=args.start_generator, threads=1))
     start.init_from_generator(args.start_generator, args.start_step)
     out: dict = {
-        "start_generator": args.start_generator,
+        "start_generator": _shown(args.start_generator),
         "iterations": args.quality_iters,
         "images_shown": args.quality_iters * args.batch,
         "fd_n": args.fd_n,
         "start": {"fd_vgg16": probe.measure(start.s.gen_ema), **_mask_area(start.s.gen_ema)},
     }
-    for precision in ("float32", "bf16"):
+    for arm in args.quality_arms:
         t0 = time.perf_counter()
         cfg = _config(
             args,
             data,
-            tmp / f"q_{precision}",
-            precision=precision,
+            tmp / f"q_{arm}",
             threads=1,
             iters=args.start_step + args.quality_iters,
             init_generator=args.start_generator,
@@ -196,15 +213,20 @@ def quality_check(args: argparse.Namespace, data: Path, tmp: Path) -> dict:
             checkpoint_every=0,
             checkpoint_minutes=0,
             log_every=0,
+            **QUALITY_ARMS[arm],
         )
         trainer = train(cfg)
-        out[precision] = {
+        out[arm] = {
+            "settings": QUALITY_ARMS[arm],
             "fd_vgg16": probe.measure(trainer.s.gen_ema),
             **_mask_area(trainer.s.gen_ema),
             "seconds": time.perf_counter() - t0,
         }
-        print(precision, out[precision], flush=True)
-    out["fd_bf16_minus_fp32"] = out["bf16"]["fd_vgg16"] - out["float32"]["fd_vgg16"]
+        print(arm, out[arm], flush=True)
+    base = args.quality_arms[0]
+    for arm in args.quality_arms[1:]:
+        out[f"fd_{arm}_minus_{base}"] = out[arm]["fd_vgg16"] - out[base]["fd_vgg16"]
+        out[f"area_{arm}_minus_{base}"] = out[arm]["area_at_0.5"] - out[base]["area_at_0.5"]
     return out
 
 
@@ -224,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--style-dim", type=int, default=256)
     p.add_argument("--steps", type=int, default=5, help="timed plain steps per recipe")
     p.add_argument("--threads", type=int, default=default_threads(), help="threads of the new recipe")
-    p.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
-    p.add_argument("--quality-iters", type=int, default=0, help="paired fp32/bf16 iterations (0 = skip)")
+    p.add_argument("--recipes", nargs="*", default=list(RECIPES), choices=list(RECIPES))
+    p.add_argument("--quality-iters", type=int, default=0, help="paired iterations per arm (0 = skip)")
+    p.add_argument("--quality-arms", nargs="+", default=list(QUALITY_ARMS), choices=list(QUALITY_ARMS))
     p.add_argument("--start-generator", default=str(DEMO_MODEL), help="start of the quality runs")
     p.add_argument("--start-step", type=int, default=8625, help="the iteration it stands for")
     p.add_argument("--fd-n", type=int, default=200)
@@ -243,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             data.mkdir()
             _make_images(data)
         figures["data"] = str(data)
-        rows = throughput(args, data, tmp)
+        rows = throughput(args, data, tmp) if args.recipes else []
         for r in rows:
             print(
                 {
@@ -253,10 +276,11 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 flush=True,
             )
-        figures["rows"] = rows
-        figures["load_average_1min_after_throughput"] = os.getloadavg()[0]
+        if rows:
+            figures["rows"] = rows
+            figures["load_average_1min_after_throughput"] = os.getloadavg()[0]
         if args.quality_iters > 0 and (data / "meta.json").is_file():
-            figures["quality_bf16_vs_fp32"] = quality_check(args, data, tmp)
+            figures["quality_at_equal_images"] = quality_check(args, data, tmp)
     write_result(args.name, figures, device="cpu")
     return 0
 
