@@ -31,6 +31,10 @@ distance of their EMA samples to held-out portraits and their mask areas with th
 
     python -m benchmarks.bench_training [--steps 5] [--threads 2] [--quality-iters 100]
     python -m benchmarks.bench_training --recipes --quality-iters 250 --name bench_training_quality
+
+This module imports torch before ``latent_atelier.models``, so its threads wait the way
+``OMP_WAIT_POLICY`` in the environment says (recorded in the results); the app and the CLI
+default to passive waiting. Run it with ``OMP_WAIT_POLICY=ACTIVE`` and ``=PASSIVE`` to see both.
 """
 
 from __future__ import annotations
@@ -257,7 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     load_before = os.getloadavg()[0]
-    figures: dict = {"load_average_1min_before": load_before}
+    figures: dict = {
+        "load_average_1min_before": load_before,
+        # read by the OpenMP runtime when torch loaded (before latent_atelier.models sets a default)
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset (the OpenMP runtime's default)"),
+    }
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         data = Path(args.data)

@@ -9,6 +9,7 @@ Example (a CPU demo run)::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from latent_atelier.models.training.cli_options import add_options, config_kwargs, option, switch_off
@@ -131,6 +132,15 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**config_kwargs(args, TRAIN_OPTIONS))
 
 
+def resolved_threads(config: TrainConfig) -> int:
+    """The CPU threads the run will use (``threads`` 0 or None: every core the policy gives)."""
+    if config.threads:
+        return config.threads
+    from latent_atelier.models.devices import default_threads
+
+    return default_threads()
+
+
 def run(args: argparse.Namespace) -> int:
     """Train with a tqdm progress bar; returns the exit status (2 for bad settings)."""
     if getattr(args, "adapt_from", None):
@@ -147,6 +157,12 @@ def run(args: argparse.Namespace) -> int:
     from latent_atelier.models.training.trainer import train
 
     config = config_from_args(args)
+    from latent_atelier.models.training.passes import wait_policy_note
+
+    policy = os.environ.get("OMP_WAIT_POLICY")
+    note = wait_policy_note(config.compile_passes, resolved_threads(config), policy)
+    if note:
+        print(note, file=sys.stderr)
     bars = StageBars(
         lambda _: f"train {config.arch} {config.size}px", ("d", "g", "alpha_mean", "r1"), total=config.iters
     )

@@ -494,3 +494,12 @@ def test_compile_without_a_cxx_compiler_says_what_to_do(image_dir, tmp_path, mon
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(ValueError, match="C\\+\\+ compiler"):
         Trainer(tiny_config(image_dir, tmp_path, compile_passes=True))
+
+
+def test_compiled_passes_on_sleeping_threads_get_a_note():
+    from latent_atelier.models.training.passes import wait_policy_note
+
+    assert "OMP_WAIT_POLICY=ACTIVE" in wait_policy_note(True, 2, "passive")
+    assert wait_policy_note(True, 1, "PASSIVE") is None  # one thread: nothing to wake
+    assert wait_policy_note(True, 2, "ACTIVE") is None
+    assert wait_policy_note(False, 2, "PASSIVE") is None
