@@ -442,6 +442,7 @@ def _begin(trainer: Trainer, log: RunLog) -> None:
         "bf16": trainer.amp,
         "modconv": config.modconv,
         "compiled": trainer.passes.compiled,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "device": str(trainer.device),
         "batch": config.batch,
         "load_average_1min": _load_average(),
