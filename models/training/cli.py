@@ -14,7 +14,7 @@ import sys
 
 from latent_atelier.models.training.cli_options import add_options, config_kwargs, option, switch_off
 from latent_atelier.models.training.cli_run import StageBars, run_training
-from latent_atelier.models.training.config import ARCHES, TrainConfig
+from latent_atelier.models.training.config import ARCHES, MODCONV_MODES, TrainConfig
 
 
 def _width_table(text: str) -> dict[int, int]:
@@ -69,7 +69,7 @@ TRAIN_OPTIONS = (
     option("--threads", help="torch CPU threads (0 = every core)"),
     option(
         "--modconv",
-        choices=("grouped", "input-scaled"),
+        choices=MODCONV_MODES,
         help="modulated convolutions as one grouped convolution or input-scaled (the faster here)",
     ),
     option(

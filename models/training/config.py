@@ -7,6 +7,9 @@ from dataclasses import asdict, dataclass, field
 from latent_atelier.models.architectures import ARCHITECTURES as ARCHES
 from latent_atelier.models.generator_parts import default_channels, resolutions
 
+#: how G's modulated convolutions may run in training (see ``training.passes``)
+MODCONV_MODES = ("grouped", "input-scaled")
+
 
 @dataclass
 class TrainConfig:
@@ -83,8 +86,8 @@ class TrainConfig:
             raise ValueError("iters must be >= 1")
         if self.precision not in ("auto", "float32", "bf16"):
             raise ValueError("precision must be auto, float32 or bf16")
-        if self.modconv not in ("grouped", "input-scaled"):
-            raise ValueError("modconv must be grouped or input-scaled")
+        if self.modconv not in MODCONV_MODES:
+            raise ValueError(f"modconv must be one of {', '.join(MODCONV_MODES)}, got {self.modconv!r}")
         if self.threads is not None and self.threads < 0:
             raise ValueError("threads must be at least 1 (0: every core)")
         if self.init_step < 0 or self.d_warmup < 0 or self.fd_n < 2:

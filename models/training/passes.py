@@ -27,8 +27,7 @@ import torch
 from torch import nn
 
 from latent_atelier.models.layers import ModulatedConv2d
-
-MODCONV_MODES = ("grouped", "input-scaled")
+from latent_atelier.models.training.config import MODCONV_MODES
 
 
 def set_modconv(gen: nn.Module, mode: str) -> None:
