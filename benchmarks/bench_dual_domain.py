@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import RESULTS_DIR, machine_info
+from benchmarks.common import RESULTS_DIR, machine_info, repo_relative
 from benchmarks.eval_common import REPO, frechet_distance, vgg_features
 
 RESULT = RESULTS_DIR / "dual_domain.json"
@@ -125,12 +125,6 @@ def source_suffix(args) -> str:
     return "" if source.resolve() == DEMO.resolve() else f"_{source.stem}"
 
 
-def source_name(args) -> str:
-    """``--source`` as written in the results (relative to the repository where inside it)."""
-    source = Path(args.source).resolve()
-    return str(source.relative_to(REPO)) if source.is_relative_to(REPO) else str(source)
-
-
 def part_segmenter(args) -> None:
     from benchmarks.dds_labeller import ParserRuler, iou
     from benchmarks.eval_common import InversionSettings
@@ -200,7 +194,7 @@ def part_segmenter(args) -> None:
         if one_shot and row["iou_vs_ruler_mean"] > best_iou:
             best, best_iou = (name, seg), row["iou_vs_ruler_mean"]
     figures["ruler_on_generated_mask_fraction"] = float(ref.mean())
-    figures["source"] = source_name(args)
+    figures["source"] = repo_relative(args.source)
     if not suffix:  # the demo model's segmenter ships
         figures["shipped"] = best[0]
         best[1].save(SEGMENTER)
@@ -225,7 +219,7 @@ def part_noise(args) -> None:
     merge(
         f"noise{source_suffix(args)}",
         {
-            "source": source_name(args),
+            "source": repo_relative(args.source),
             "n_latents": args.n_masks,
             "iou_same_w_noise_redrawn": float(iou(ref, other).mean()),
             "iou_ruler_vs_mirrored_reading": float(iou(ref, np.ascontiguousarray(mirrored)).mean()),

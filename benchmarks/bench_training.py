@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import write_result
+from benchmarks.common import repo_relative, write_result
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "portraits128"
@@ -76,12 +76,6 @@ QUALITY_ARMS = {
     # the old arm with another seed: how far runs differ by chance alone
     "float32_seed1": {"precision": "float32", "modconv": "grouped", "seed": 1},
 }
-
-
-def _shown(path: str) -> str:
-    """``path`` relative to the repository where it lies inside it."""
-    p = Path(path).resolve()
-    return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p)
 
 
 def _make_images(root: Path, n: int = 16) -> None:
@@ -195,7 +189,7 @@ def quality_check(args: argparse.Namespace, data: Path, tmp: Path) -> dict:
     start = Trainer(_config(args, data, tmp / "q0", init_generator=args.start_generator, threads=1))
     start.init_from_generator(args.start_generator, args.start_step)
     out: dict = {
-        "start_generator": _shown(args.start_generator),
+        "start_generator": repo_relative(args.start_generator),
         "iterations": args.quality_iters,
         "images_shown": args.quality_iters * args.batch,
         "fd_n": args.fd_n,

@@ -22,6 +22,13 @@ from typing import Any
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+def repo_relative(path: str | Path) -> str:
+    """``path`` as results record it: relative to the repository where it lies inside it."""
+    p = Path(path).resolve()
+    repo = RESULTS_DIR.parents[1]
+    return str(p.relative_to(repo)) if p.is_relative_to(repo) else str(p)
+
+
 def machine_info() -> dict[str, Any]:
     """Where and with what this benchmark ran."""
     info: dict[str, Any] = {
