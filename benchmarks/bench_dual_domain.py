@@ -14,7 +14,7 @@ Parts (``--part``, each merged into ``results/dual_domain.json``):
   ruler on 64 generated images; the better one-shot segmenter is written next to the demo
   model;
 - ``noise`` (not in the default run): how far the ruler's part masks move when only the
-  noise maps are redrawn (whether the parts live in the latents the segmenter reads);
+  noise maps are redrawn, and whether the shipped segmenter's masks move with them;
   ``--source`` measures another generator here and in ``segmenter`` (sections get its name);
 - ``masks``: IoU between each segmenter's masks of ``G_A(z)`` and ``G_B(z)``;
 - ``adapt``: the adapted model against its domain: LPIPS(``G_B(z)``, ink(``G_A(z)``)) vs
@@ -202,10 +202,14 @@ def part_segmenter(args) -> None:
 
 
 def part_noise(args) -> None:
-    """Whether the generator's parts live in its latents: the ruler's part masks of
-    ``G(w, noise)`` against those of ``G(w, other noise)`` (only the noise maps redrawn),
-    and, for the ruler's own consistency, against its reading of the mirrored image."""
+    """How far the parts move with the noise: the ruler's part masks of ``G(w, noise)``
+    against those of ``G(w, other noise)`` (only the noise maps redrawn), and, for the
+    ruler's own consistency, against its reading of the mirrored image. For the demo model
+    also the shipped segmenter's masks: it reads features taken after the noise is added,
+    so it can follow the redraw; whether it does is what its IoU against the ruler on the
+    redrawn images, and against the ruler's masks of the first images, tells."""
     from benchmarks.dds_labeller import ParserRuler, iou
+    from latent_atelier.editors.dual_domain.segmenter import PartSegmenter
     from latent_atelier.models.generator import Latent
 
     gen, ruler = load(args.source), ParserRuler()
@@ -216,16 +220,24 @@ def part_noise(args) -> None:
         x, x2 = to_numpy(gen.synthesize(lats).image), to_numpy(gen.synthesize(redrawn).image)
     ref, other = ruler.predict(x), ruler.predict(x2)
     mirrored = ruler.predict(np.ascontiguousarray(x[:, :, ::-1]))[:, :, ::-1]
-    merge(
-        f"noise{source_suffix(args)}",
-        {
-            "source": repo_relative(args.source),
-            "n_latents": args.n_masks,
-            "iou_same_w_noise_redrawn": float(iou(ref, other).mean()),
-            "iou_ruler_vs_mirrored_reading": float(iou(ref, np.ascontiguousarray(mirrored)).mean()),
-            "mean_abs_pixel_change_noise_redrawn": float(np.abs(x - x2).mean()),
-        },
-    )
+    figures = {
+        "source": repo_relative(args.source),
+        "n_latents": args.n_masks,
+        "iou_same_w_noise_redrawn": float(iou(ref, other).mean()),
+        "iou_ruler_vs_mirrored_reading": float(iou(ref, np.ascontiguousarray(mirrored)).mean()),
+        "mean_abs_pixel_change_noise_redrawn": float(np.abs(x - x2).mean()),
+    }
+    if not source_suffix(args):
+        seg = PartSegmenter.load(SEGMENTER)
+        seg_x = (seg.predict(gen, lats) > 0.5).float()[:, 0].numpy()
+        seg_x2 = (seg.predict(gen, redrawn) > 0.5).float()[:, 0].numpy()
+        figures["shipped_segmenter"] = {
+            "iou_same_w_noise_redrawn": float(iou(seg_x, seg_x2).mean()),
+            "iou_vs_ruler": float(iou(seg_x, ref).mean()),
+            "iou_vs_ruler_noise_redrawn": float(iou(seg_x2, other).mean()),
+            "iou_redrawn_vs_ruler_of_first": float(iou(seg_x2, ref).mean()),
+        }
+    merge(f"noise{source_suffix(args)}", figures)
 
 
 def part_masks(args) -> None:
