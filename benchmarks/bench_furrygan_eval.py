@@ -310,6 +310,18 @@ def inversion_lpips(inv: ec.Inversions, targets: np.ndarray, device, batch: int 
     return np.concatenate(out)
 
 
+def generated_mask_figures(gen, n: int, data: str) -> dict:
+    """The paper's view of mask quality (its Table 2 reads pseudo ground truth from generated
+    images): the alpha of ``n`` samples against the person the bundled face parser reads in
+    them, and how well that parser reads the person on held-out portraits (true alpha)."""
+    from latent_atelier.models.training.mask_probe import MaskProbe, person_iou_on_heldout
+
+    figures: dict = MaskProbe(n).measure(gen)
+    figures["n_samples"] = n
+    figures["parser_person_iou_on_heldout"] = person_iou_on_heldout(data, n)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the evaluation and write ``results/<name>.json``; returns its figures."""
     args = parse_args(argv)
@@ -380,6 +392,7 @@ def main(argv: list[str] | None = None) -> dict:
         fd["over_floor"] = fd["generated_vs_heldout"] / fd["train_vs_heldout_reference"]
         fd["goal_at_most_2x_floor_met"] = fd["over_floor"] <= 2.0
     figures["frechet_vgg16"] = fd
+    figures["generated_masks_vs_parser"] = generated_mask_figures(gen, args.fd_n or args.n, args.data)
     figures["training_speed"] = training_speed(_run_dir_of(spec, args.run_dir))
     if args.figures:
         figures["figure_files"] = write_figures(gen, samples, inv, Path(args.figures))
@@ -390,7 +403,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(
         f"fg IoU {m['iou_fg']:.3f}  bg IoU {m['iou_bg']:.3f}  mIoU {m['miou']:.3f}  "
         f"F1 {m['f1']:.3f}  acc {m['accuracy']:.3f}  PSNR {inv.psnr.mean():.2f} dB  "
-        f"LPIPS {lp.mean():.3f}  FD {figures['frechet_vgg16']['generated_vs_heldout']:.2f}",
+        f"LPIPS {lp.mean():.3f}  FD {figures['frechet_vgg16']['generated_vs_heldout']:.2f}  "
+        f"samples' fg IoU vs the parser {figures['generated_masks_vs_parser']['mask_fg_iou_parser']:.3f}",
         flush=True,
     )
     return figures

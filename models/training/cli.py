@@ -57,6 +57,7 @@ TRAIN_OPTIONS = (
     option("--binarization-decay", help="iterations for the binarisation weight to fall 5 -> 0.5"),
     option("--phi1", help="minimum coarse-mask area"),
     option("--phi2", help="maximum fine-mask area"),
+    option("--bg-part-every", help="background-participation loss interval (0 = off)"),
     option("--sample-every", help="sample grid interval"),
     option("--checkpoint-every", help="checkpoint interval"),
     option("--seed", help="seed of every random draw"),

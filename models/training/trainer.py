@@ -501,29 +501,34 @@ def _log_window(trainer: Trainer, log: RunLog, window: LossWindow) -> None:
 
 
 def _log_fd(trainer: Trainer, log: RunLog, probe: list) -> None:
-    """FD of the EMA generator (portrait data sets only; the probe is built once)."""
+    """FD of the EMA generator (portrait data sets only; the probes are built once) and, for
+    FurryGAN where the bundled face parser is there, its masks against the parser's person."""
     cfg = trainer.config
     if not probe:
         from latent_atelier.models.training.fd_probe import FdProbe
+        from latent_atelier.models.training.mask_probe import MaskProbe, bundled_parser_path
 
         if not (Path(cfg.data) / "meta.json").is_file():
-            probe.append(None)
+            probe.extend([None, None])
         else:
             probe.append(FdProbe(cfg.data, cfg.size, cfg.fd_n, trainer.device))
+            masks = cfg.arch == "furrygan" and bundled_parser_path().is_file()
+            probe.append(MaskProbe(cfg.fd_n) if masks else None)
     if probe[0] is None:
         return
     t0 = time.perf_counter()
     fd = probe[0].measure(trainer.s.gen_ema)
-    log.append(
-        {
-            "iteration": trainer.s.step,
-            "images_shown": trainer.images_shown(),
-            "fd_vgg16": fd,
-            "fd_n": len(probe[0].reference),
-            "fd_seconds": round(time.perf_counter() - t0, 1),
-            "best_so_far": keep_best_fd(trainer, fd),
-        }
-    )
+    record = {
+        "iteration": trainer.s.step,
+        "images_shown": trainer.images_shown(),
+        "fd_vgg16": fd,
+        "fd_n": len(probe[0].reference),
+    }
+    if probe[1] is not None:
+        record |= probe[1].measure(trainer.s.gen_ema)
+    record["fd_seconds"] = round(time.perf_counter() - t0, 1)
+    record["best_so_far"] = keep_best_fd(trainer, fd)
+    log.append(record)
 
 
 def keep_best_fd(trainer: Trainer, fd: float) -> bool:
@@ -556,7 +561,7 @@ def train(config: TrainConfig, progress_cb: ProgressCallback | None = None) -> T
     _begin(trainer, log)
     (out / "config.json").write_text(json.dumps(config.to_json(), indent=1, sort_keys=True))
     trainer.attach_data()
-    window, probe = LossWindow(), cast(list[float], [])
+    window, probe = LossWindow(), cast(list[Any], [])
     last_save = time.perf_counter()
     while trainer.s.step < config.iters:
         t0 = time.perf_counter()

@@ -11,46 +11,9 @@ from scipy import linalg
 
 from benchmarks import bench_furrygan_eval, bench_matting_eval
 from benchmarks import eval_common as ec
+from tests.models.fake_portraits import DATA_SIZE, fake_sample, write_fake_dataset
 
 TINY = "random:furrygan:32:0:32"
-DATA_SIZE = 48  # not the model's 32 px: the loader must resize
-
-
-def _fake_sample(rng: np.random.Generator, size: int) -> tuple[np.ndarray, ...]:
-    yy, xx = np.mgrid[:size, :size] / size
-    radius = rng.uniform(0.25, 0.35)
-    dist = np.hypot(yy - 0.55, xx - 0.5)
-    alpha = np.clip((radius - dist) * size / 2 + 0.5, 0, 1)
-    bg = np.stack([yy, xx, 1 - yy], axis=2)
-    fg = np.array(rng.uniform(0, 1, 3))
-    img = alpha[..., None] * fg + (1 - alpha[..., None]) * bg
-    labels = (alpha > 0.5).astype(np.uint8)
-    return (img * 255).round().astype(np.uint8), (alpha * 255).round().astype(np.uint8), labels
-
-
-def write_fake_dataset(root: Path, count: int = 3, size: int = DATA_SIZE) -> Path:
-    """A dataset in PortraitDataset's layout: a disc 'figure' over a gradient."""
-    fmt = {"format": "latent-atelier-portraits"}
-    splits = {"train": {"folder": "train", "id_start": 0}, "eval": {"folder": "eval", "id_start": 10**9}}
-    root.mkdir(parents=True)
-    (root / "meta.json").write_text(json.dumps({**fmt, "size": size, "splits": splits}))
-    rng = np.random.default_rng(0)
-    for name, info in splits.items():
-        folder = root / info["folder"]
-        folder.mkdir()
-        items = [_fake_sample(rng, size) for _ in range(count)]
-        for k, kind in enumerate(("images", "alpha", "labels")):
-            np.save(folder / f"{kind}_00000.npy", np.stack([it[k] for it in items]))
-        meta = {
-            **fmt,
-            "split": name,
-            "size": size,
-            "count": count,
-            "id_start": info["id_start"],
-            "shard_counts": [count],
-        }
-        (folder / "meta.json").write_text(json.dumps(meta))
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +151,9 @@ def test_benchmarks_run_end_to_end(fake_data, tmp_path, monkeypatch):
     assert all(0.0 <= v <= 1.0 for v in scores.values())
     fd = out["frechet_vgg16"]
     assert fd["generated_vs_heldout"] > 0 and np.isfinite(fd["train_vs_heldout_reference"])
+    masks = out["generated_masks_vs_parser"]
+    assert masks["n_samples"] == 3 and 0.0 <= masks["mask_fg_iou_parser"] <= 1.0
+    assert 0.0 <= masks["parser_person_iou_on_heldout"] <= 1.0
     for name in ("demo_samples.png", "demo_alpha.png", "demo_inversions.png"):
         assert (figs / name).stat().st_size > 0
 
@@ -220,7 +186,7 @@ def test_photo_figure_runs_matte_and_composite(tiny_furrygan, tmp_path, monkeypa
     rng = np.random.default_rng(0)
     samples = tmp_path / "samples"
     samples.mkdir()
-    write_image(samples / "face.png", _fake_sample(rng, 40)[0].astype(np.float32) / 255)
+    write_image(samples / "face.png", fake_sample(rng, 40)[0].astype(np.float32) / 255)
     write_image(samples / "bg.png", rng.random((30, 50, 3)).astype(np.float32))
     monkeypatch.setattr(bench_matting_eval, "SAMPLES", samples)
     monkeypatch.setattr(bench_matting_eval, "NEW_BACKGROUND", samples / "bg.png")

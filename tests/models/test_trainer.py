@@ -56,6 +56,14 @@ def tiny_cli_args(data) -> list[str]:
     return ["--data", str(data), *tiny.split()]
 
 
+def test_background_participation_off_leaves_it_out_of_the_steps(image_dir, tmp_path):
+    logs = []
+    cfg = tiny_config(image_dir, tmp_path / "run", iters=4, bg_part_every=0)
+    train(cfg, lambda step, total, l: logs.append(l))
+    assert len(logs) == 4 and not any("bg_part" in entry for entry in logs)
+    assert any("consist" in entry for entry in logs)  # the other every-other-step terms still run
+
+
 def test_tiny_furrygan_trains_with_bounded_masks(image_dir, tmp_path):
     from latent_atelier.models.checkpoints import load_generator
 
@@ -173,9 +181,12 @@ def test_cli_builds_the_config(tmp_path):
             "--modconv",
             "grouped",
             "--compile",
+            "--bg-part-every",
+            "0",
         ]
     )
     cfg = config_from_args(args)
+    assert cfg.bg_part_every == 0
     assert cfg.size == 64 and cfg.max_channels == 128 and cfg.channel_scale == 0.5
     assert cfg.fine_fade_in == 300 and cfg.resume
     assert cfg.modconv == "grouped" and cfg.compile_passes
