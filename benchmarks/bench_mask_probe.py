@@ -6,7 +6,7 @@ view of mask quality, which reads pseudo ground truth from generated images (its
 Also how well the parser reads the person on held-out portraits with their true alpha.
 The full evaluation (inverting held-out portraits) is ``bench_furrygan_eval``.
 
-    PYTHONPATH=. python -m benchmarks.bench_mask_probe MODEL [MODEL ...] --name mask_probe
+    PYTHONPATH=. python -m benchmarks.bench_mask_probe [MODEL ...] --name mask_probe
 """
 
 from __future__ import annotations
@@ -22,16 +22,18 @@ from benchmarks.eval_common import REPO, load_furrygan
 
 def main(argv: list[str] | None = None) -> dict:
     from latent_atelier.models.training.mask_probe import MaskProbe, person_iou_on_heldout
+    from latent_atelier.models.zoo import default_model_path
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
-        "models", nargs="+", help="FurryGAN files, trainer checkpoint folders or random:furrygan:..."
+        "models", nargs="*", help="FurryGAN files, checkpoint folders, random:furrygan:... (default: demo)"
     )
     p.add_argument("--n", type=int, default=200, help="samples per model")
     p.add_argument("--data", default=str(REPO / "data" / "portraits128"), help="portrait data set")
     p.add_argument("--name", default="mask_probe", help="result name (results/<name>.json)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = p.parse_args(argv)
+    models = args.models or [str(default_model_path())]
     torch.set_num_threads(args.threads)
     probe = MaskProbe(args.n)
     figures: dict = {
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> dict:
         "parser_person_iou_on_heldout": person_iou_on_heldout(args.data, args.n),
         "models": {},
     }
-    for spec in args.models:
+    for spec in models:
         t0 = time.perf_counter()
         row = probe.measure(load_furrygan(spec)[0])
         row["seconds"] = time.perf_counter() - t0

@@ -68,3 +68,17 @@ def test_furrygan_training_logs_the_mask_probe_with_the_fd(tmp_path):
     probes = [r for r in records if "fd_vgg16" in r]
     assert len(probes) == 1 and probes[0]["iteration"] == 2
     assert 0.0 <= probes[0]["mask_fg_iou_parser"] <= 1.0 and "mask_miou_parser" in probes[0]
+
+
+def test_the_mask_probe_benchmark_scores_each_model_it_is_given(tmp_path, monkeypatch):
+    import benchmarks.common as common
+    from benchmarks import bench_mask_probe
+
+    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path / "results")
+    data = write_fake_dataset(tmp_path / "portraits", count=4)
+    models = ["random:furrygan:32:0:32", "random:furrygan:32:1:32"]
+    out = bench_mask_probe.main([*models, "--n", "4", "--data", str(data), "--name", "probe"])
+    saved = json.loads((tmp_path / "results" / "probe.json").read_text())["figures"]
+    assert list(saved["models"]) == models == list(out["models"])
+    assert all(0.0 <= row["mask_fg_iou_parser"] <= 1.0 for row in saved["models"].values())
+    assert 0.0 <= saved["parser_person_iou_on_heldout"] <= 1.0
