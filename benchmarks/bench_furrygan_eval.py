@@ -314,11 +314,12 @@ def generated_mask_figures(gen, n: int, data: str) -> dict:
     """The paper's view of mask quality (its Table 2 reads pseudo ground truth from generated
     images): the alpha of ``n`` samples against the person the bundled face parser reads in
     them, and how well that parser reads the person on held-out portraits (true alpha)."""
-    from latent_atelier.models.training.mask_probe import MaskProbe, person_iou_on_heldout
+    from latent_atelier.models.training.mask_probe import MaskProbe
 
-    figures: dict = MaskProbe(n).measure(gen)
+    probe = MaskProbe(n)
+    figures: dict = probe.measure(gen)
     figures["n_samples"] = n
-    figures["parser_person_iou_on_heldout"] = person_iou_on_heldout(data, n)
+    figures["parser_person_iou_on_heldout"] = probe.person_iou_on_heldout(data)
     return figures
 
 

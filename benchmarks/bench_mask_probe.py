@@ -21,7 +21,7 @@ from benchmarks.eval_common import REPO, load_furrygan
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from latent_atelier.models.training.mask_probe import MaskProbe, person_iou_on_heldout
+    from latent_atelier.models.training.mask_probe import MaskProbe
     from latent_atelier.models.zoo import default_model_path
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
     probe = MaskProbe(args.n)
     figures: dict = {
         "n_samples": args.n,
-        "parser_person_iou_on_heldout": person_iou_on_heldout(args.data, args.n),
+        "parser_person_iou_on_heldout": probe.person_iou_on_heldout(args.data),
         "models": {},
     }
     for spec in models:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from latent_atelier.models.mask_guided.io import BUNDLED_NAME
+
 PART_CLASSES = (3, 5, 6)  # EYES, NOSE, MOUTH of models.training.synthetic.parts
 #: the part is the labelled pixels grown by this many pixels (at 64 px the bare labels are
 #: strokes one or two pixels wide, 2% of the image: a region is what DDS transfers)
@@ -34,7 +36,7 @@ def part_masks(labels: np.ndarray, size: int, classes=PART_CLASSES, grow: int = 
 
 
 #: the bundled mask-guided model, whose frozen parser is the ruler
-RULER_MODEL = "resources/models/mask-guided-64.safetensors"
+RULER_MODEL = f"resources/models/{BUNDLED_NAME}"
 
 
 class ParserRuler:
@@ -45,14 +47,9 @@ class ParserRuler:
     """
 
     def __init__(self, model_file: str | None = None) -> None:
-        from benchmarks.eval_common import REPO
-        from latent_atelier.models.mask_guided.io import load_model
+        from latent_atelier.models.mask_guided.io import load_parser
 
-        model = load_model(model_file or REPO / RULER_MODEL)
-        if model.parser is None:
-            raise ValueError(f"{model_file}: this mask-guided model file carries no parser")
-        self.parser = model.parser.float().eval()
-        self.size = model.config.size
+        self.parser, self.size = load_parser(model_file)
 
     @torch.no_grad()
     def predict(self, images: np.ndarray, batch: int = 64) -> np.ndarray:

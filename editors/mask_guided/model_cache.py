@@ -7,16 +7,15 @@ from pathlib import Path
 
 from latent_atelier.editors.operation import OperationError
 
-BUNDLED_NAME = "mask-guided-64.safetensors"
 _lock = threading.Lock()
 _cache: dict[str, object] = {}
 
 
 def bundled_path() -> Path:
     """The shipped model file (``resources/models``)."""
-    from latent_atelier.resources import resources_dir
+    from latent_atelier.models.mask_guided.io import bundled_model_path
 
-    return resources_dir() / "models" / BUNDLED_NAME
+    return bundled_model_path()
 
 
 def get_model(path: str = ""):  # -> MaskGuidedModel

@@ -119,3 +119,24 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> M
     if model.generator is None and model.baseline is None and model.parser is None:
         raise ModelFileError(f"{p}: holds no network")
     return model
+
+
+#: the mask-guided model that ships in ``resources/models`` (generator and face parser)
+BUNDLED_NAME = "mask-guided-64.safetensors"
+
+
+def bundled_model_path() -> Path:
+    """The shipped mask-guided model file."""
+    from latent_atelier.resources import resources_dir
+
+    return resources_dir() / "models" / BUNDLED_NAME
+
+
+def load_parser(path: str | os.PathLike | None = None) -> tuple[FaceParser, int]:
+    """The frozen face parser of a mask-guided model file (default: the shipped one), float32
+    in eval mode, and the image size it reads; :class:`ModelFileError` when there is none."""
+    p = Path(path) if path else bundled_model_path()
+    model = load_model(p)
+    if model.parser is None:
+        raise ModelFileError(f"{p}: this mask-guided model file carries no face parser")
+    return model.parser.float().eval(), int(model.config.size)

@@ -14,7 +14,7 @@ import sys
 
 from latent_atelier.models.training.cli_options import add_options, config_kwargs, option, switch_off
 from latent_atelier.models.training.cli_run import StageBars, run_training
-from latent_atelier.models.training.config import ARCHES, MODCONV_MODES, TrainConfig
+from latent_atelier.models.training.config import ARCHES, MODCONV_MODES, TrainConfig, resolved_threads
 
 
 def _width_table(text: str) -> dict[int, int]:
@@ -131,15 +131,6 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` the parsed options describe."""
     return TrainConfig(**config_kwargs(args, TRAIN_OPTIONS))
-
-
-def resolved_threads(config: TrainConfig) -> int:
-    """The CPU threads the run will use (``threads`` 0 or None: every core the policy gives)."""
-    if config.threads:
-        return config.threads
-    from latent_atelier.models.devices import default_threads
-
-    return default_threads()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -88,6 +88,8 @@ class TrainConfig:
             raise ValueError("precision must be auto, float32 or bf16")
         if self.modconv not in MODCONV_MODES:
             raise ValueError(f"modconv must be one of {', '.join(MODCONV_MODES)}, got {self.modconv!r}")
+        if self.bg_part_every < 0:
+            raise ValueError("bg_part_every must be >= 0 (0: no background-participation loss)")
         if self.threads is not None and self.threads < 0:
             raise ValueError("threads must be at least 1 (0: every core)")
         if self.init_step < 0 or self.d_warmup < 0 or self.fd_n < 2:
@@ -140,3 +142,12 @@ def channel_table(
             width = min(width, max_channels)
         out[r] = max(multiple, round(width / multiple) * multiple)
     return out
+
+
+def resolved_threads(config: TrainConfig) -> int:
+    """The CPU threads a run uses (``threads`` 0 or None: every core the policy gives)."""
+    if config.threads:
+        return config.threads
+    from latent_atelier.models.devices import default_threads
+
+    return default_threads()

@@ -17,16 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from latent_atelier.resources import resources_dir
-
-#: the bundled model whose parser reads the person
-PARSER_MODEL_NAME = "mask-guided-64.safetensors"
 PROBE_SEED = 20_000  # seeds PROBE_SEED, PROBE_SEED + 1, ...; apart from the FD probe's
-
-
-def bundled_parser_path() -> Path:
-    """Where the bundled mask-guided model (and its parser) lives."""
-    return resources_dir() / "models" / PARSER_MODEL_NAME
 
 
 def mask_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -40,13 +31,10 @@ class MaskProbe:
     """IoU of a FurryGAN's thresholded alpha with the parser's person on ``n`` samples."""
 
     def __init__(self, n: int, parser_file: str | Path | None = None) -> None:
-        from latent_atelier.models.mask_guided.io import load_model
+        from latent_atelier.models.mask_guided.io import load_parser
 
-        model = load_model(parser_file or bundled_parser_path())
-        if model.parser is None:
-            raise ValueError(f"{parser_file}: this mask-guided model file carries no parser")
-        self.parser = model.parser.float().eval()
-        self.size, self.n = int(model.config.size), int(n)
+        self.parser, self.size = load_parser(parser_file)
+        self.n = int(n)
 
     @torch.no_grad()
     def person(self, images: torch.Tensor) -> torch.Tensor:
@@ -81,17 +69,15 @@ class MaskProbe:
             "parser_person_area": p.mean().item(),
         }
 
+    def person_iou_on_heldout(self, data: str | Path) -> float:
+        """How well the parser reads the person: IoU against the true alpha of ``n`` held-out portraits."""
+        from latent_atelier.models.training.synthetic.dataset import PortraitDataset
 
-def person_iou_on_heldout(data: str | Path, n: int, parser_file: str | Path | None = None) -> float:
-    """How well the parser reads the person: IoU against the true alpha of ``n`` held-out portraits."""
-    from latent_atelier.models.training.synthetic.dataset import PortraitDataset
-
-    probe = MaskProbe(n, parser_file)
-    ds = PortraitDataset(data, "eval")
-    images, alpha, _labels = ds.batch(np.arange(min(n, len(ds))))
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
-    a = torch.from_numpy(np.asarray(alpha, np.float32) / 255.0)
-    a = a[..., 0] if a.ndim == 4 else a
-    x = F.interpolate(x, size=(probe.size, probe.size), mode="area")
-    a = F.interpolate(a[:, None], size=(probe.size, probe.size), mode="area")[:, 0]
-    return mask_iou(probe.person(x), (a > 0.5).float()).mean().item()
+        ds = PortraitDataset(data, "eval")
+        images, alpha, _labels = ds.batch(np.arange(min(self.n, len(ds))))
+        x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
+        a = torch.from_numpy(np.asarray(alpha, np.float32) / 255.0)
+        a = a[..., 0] if a.ndim == 4 else a
+        x = F.interpolate(x, size=(self.size, self.size), mode="area")
+        a = F.interpolate(a[:, None], size=(self.size, self.size), mode="area")[:, 0]
+        return mask_iou(self.person(x), (a > 0.5).float()).mean().item()

@@ -33,7 +33,7 @@ from latent_atelier.models.discriminator_heads import MaskPredictingDiscriminato
 from latent_atelier.models.training import augment as aug
 from latent_atelier.models.training import checkpoint_folder as ckpt
 from latent_atelier.models.training import furrygan_losses as fl
-from latent_atelier.models.training.config import TrainConfig, channel_table
+from latent_atelier.models.training.config import TrainConfig, channel_table, resolved_threads
 from latent_atelier.models.training.data import (
     BatchSampler,
     CachedImages,
@@ -128,9 +128,7 @@ class Trainer:
         self.out = Path(config.out)
         self.device = _device(config)
         if self.device.type == "cpu":
-            from latent_atelier.models.devices import default_threads
-
-            threads = config.threads or default_threads()
+            threads = resolved_threads(config)
             if torch.get_num_threads() != threads:
                 torch.set_num_threads(threads)
         self.amp = use_bf16(config, self.device)
@@ -505,14 +503,15 @@ def _log_fd(trainer: Trainer, log: RunLog, probe: list) -> None:
     FurryGAN where the bundled face parser is there, its masks against the parser's person."""
     cfg = trainer.config
     if not probe:
+        from latent_atelier.models.mask_guided.io import bundled_model_path
         from latent_atelier.models.training.fd_probe import FdProbe
-        from latent_atelier.models.training.mask_probe import MaskProbe, bundled_parser_path
+        from latent_atelier.models.training.mask_probe import MaskProbe
 
         if not (Path(cfg.data) / "meta.json").is_file():
             probe.extend([None, None])
         else:
             probe.append(FdProbe(cfg.data, cfg.size, cfg.fd_n, trainer.device))
-            masks = cfg.arch == "furrygan" and bundled_parser_path().is_file()
+            masks = cfg.arch == "furrygan" and bundled_model_path().is_file()
             probe.append(MaskProbe(cfg.fd_n) if masks else None)
     if probe[0] is None:
         return
@@ -524,9 +523,11 @@ def _log_fd(trainer: Trainer, log: RunLog, probe: list) -> None:
         "fd_vgg16": fd,
         "fd_n": len(probe[0].reference),
     }
-    if probe[1] is not None:
-        record |= probe[1].measure(trainer.s.gen_ema)
     record["fd_seconds"] = round(time.perf_counter() - t0, 1)
+    if probe[1] is not None:
+        t0 = time.perf_counter()
+        record |= probe[1].measure(trainer.s.gen_ema)
+        record["mask_probe_seconds"] = round(time.perf_counter() - t0, 1)
     record["best_so_far"] = keep_best_fd(trainer, fd)
     log.append(record)
 
