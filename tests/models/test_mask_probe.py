@@ -42,34 +42,6 @@ def test_the_probe_reads_smaller_models_too(probe):
     assert all(0.0 <= v <= 1.0 for v in out.values())
 
 
-def test_furrygan_training_logs_the_mask_probe_with_the_fd(tmp_path):
-    from latent_atelier.models.training.config import TrainConfig
-    from latent_atelier.models.training.trainer import train
-
-    data = write_fake_dataset(tmp_path / "portraits", count=4)
-    cfg = TrainConfig(
-        arch="furrygan",
-        data=str(data),
-        out=str(tmp_path / "run"),
-        size=32,
-        batch=2,
-        style_dim=32,
-        channels={4: 16, 8: 16, 16: 16, 32: 16},
-        threads=1,
-        iters=2,
-        sample_every=0,
-        fd_every=2,
-        fd_n=4,
-        log_every=0,
-        precision="float32",
-    )
-    train(cfg)
-    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
-    probes = [r for r in records if "fd_vgg16" in r]
-    assert len(probes) == 1 and probes[0]["iteration"] == 2
-    assert 0.0 <= probes[0]["mask_fg_iou_parser"] <= 1.0 and "mask_miou_parser" in probes[0]
-
-
 def test_the_mask_probe_benchmark_scores_each_model_it_is_given(tmp_path, monkeypatch):
     import benchmarks.common as common
     from benchmarks import bench_mask_probe

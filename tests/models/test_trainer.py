@@ -56,6 +56,24 @@ def tiny_cli_args(data) -> list[str]:
     return ["--data", str(data), *tiny.split()]
 
 
+def test_furrygan_training_logs_the_mask_probe_with_the_fd(tmp_path):
+    from tests.models.fake_portraits import write_fake_dataset
+
+    data = write_fake_dataset(tmp_path / "portraits", count=4)
+    cfg = tiny_config(data, tmp_path / "run", iters=2, fd_every=2, fd_n=4, log_every=0, precision="float32")
+    train(cfg)
+    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    probes = [r for r in records if "fd_vgg16" in r]
+    assert len(probes) == 1 and probes[0]["iteration"] == 2
+    assert 0.0 <= probes[0]["mask_fg_iou_parser"] <= 1.0 and "mask_miou_parser" in probes[0]
+    assert probes[0]["fd_seconds"] >= 0 and probes[0]["mask_probe_seconds"] >= 0
+
+
+def test_a_negative_background_participation_interval_is_refused(image_dir, tmp_path):
+    with pytest.raises(ValueError, match="bg_part_every must be >= 0"):
+        tiny_config(image_dir, tmp_path, bg_part_every=-1).validate()
+
+
 def test_background_participation_off_leaves_it_out_of_the_steps(image_dir, tmp_path):
     logs = []
     cfg = tiny_config(image_dir, tmp_path / "run", iters=4, bg_part_every=0)
