@@ -98,6 +98,12 @@ TRAIN_OPTIONS = (
         "--fd-every", help="log the VGG-16 Frechet distance of EMA samples vs held-out images every N steps"
     ),
     option("--fd-n", help="images per set for --fd-every"),
+    option(
+        "--keep-probe-generators",
+        action="store_true",
+        help="also export the EMA generator at every --fd-every probe (RUN_DIR/probes/), "
+        "so any probed state can be evaluated or shipped later",
+    ),
     switch_off(
         "--no-data-cache",
         "data_cache",

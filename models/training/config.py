@@ -57,6 +57,7 @@ class TrainConfig:
     log_every: int = 50  # run log (log.jsonl) line every this many iterations (0 = none)
     fd_every: int = 0  # Frechet distance of EMA samples vs held-out images (0 = never)
     fd_n: int = 200
+    keep_probe_generators: bool = False  # export the EMA generator at every FD probe (probes/)
     n_samples: int = 8
     seed: int = 0
     device: str = "auto"

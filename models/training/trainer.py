@@ -49,6 +49,7 @@ from latent_atelier.models.training.samples import save_sample_grid
 
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
 EXPORT_NAME = "generator_ema.safetensors"
+PROBES_DIR = "probes"  # --keep-probe-generators: the EMA generator of every FD probe
 BEST_FD_NAME = "generator_best_fd.safetensors"  # the EMA generator of the lowest FD probe so far
 
 
@@ -529,7 +530,18 @@ def _log_fd(trainer: Trainer, log: RunLog, probe: list) -> None:
         record |= probe[1].measure(trainer.s.gen_ema)
         record["mask_probe_seconds"] = round(time.perf_counter() - t0, 1)
     record["best_so_far"] = keep_best_fd(trainer, fd)
+    if cfg.keep_probe_generators:
+        record["generator"] = keep_probe_generator(trainer).relative_to(trainer.out).as_posix()
     log.append(record)
+
+
+def keep_probe_generator(trainer: Trainer) -> Path:
+    """Export the EMA generator as ``probes/generator_NNNNNN.safetensors`` (this iteration),
+    so every probed state stays at hand, not only the latest and the lowest FD."""
+    path = trainer.out / PROBES_DIR / f"generator_{trainer.s.step:06d}.safetensors"
+    path.parent.mkdir(exist_ok=True)
+    save_export(trainer.s.gen_ema, path, trainer.config.save_fp16)
+    return path
 
 
 def keep_best_fd(trainer: Trainer, fd: float) -> bool:

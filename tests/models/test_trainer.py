@@ -56,17 +56,33 @@ def tiny_cli_args(data) -> list[str]:
     return ["--data", str(data), *tiny.split()]
 
 
-def test_furrygan_training_logs_the_mask_probe_with_the_fd(tmp_path):
+def test_furrygan_training_logs_the_mask_probe_with_the_fd_and_keeps_each_probed_generator(tmp_path):
+    from safetensors.torch import load_file
+
     from tests.models.fake_portraits import write_fake_dataset
 
     data = write_fake_dataset(tmp_path / "portraits", count=4)
-    cfg = tiny_config(data, tmp_path / "run", iters=2, fd_every=2, fd_n=4, log_every=0, precision="float32")
+    run = tmp_path / "run"
+    cfg = tiny_config(
+        data, run, iters=4, fd_every=2, fd_n=4, log_every=0, precision="float32", keep_probe_generators=True
+    )
     train(cfg)
-    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     probes = [r for r in records if "fd_vgg16" in r]
-    assert len(probes) == 1 and probes[0]["iteration"] == 2
+    assert [p["iteration"] for p in probes] == [2, 4]
     assert 0.0 <= probes[0]["mask_fg_iou_parser"] <= 1.0 and "mask_miou_parser" in probes[0]
     assert probes[0]["fd_seconds"] >= 0 and probes[0]["mask_probe_seconds"] >= 0
+    assert [p["generator"] for p in probes] == [
+        "probes/generator_000002.safetensors",
+        "probes/generator_000004.safetensors",
+    ]
+    last, final = (
+        load_file(str(run / probes[1]["generator"])),
+        load_file(str(run / "generator_ema.safetensors")),
+    )
+    first = load_file(str(run / probes[0]["generator"]))
+    assert all(torch.equal(last[k], final[k]) for k in final)  # the last probe is the final EMA generator
+    assert any(not torch.equal(first[k], final[k]) for k in final)  # the earlier one is its own state
 
 
 def test_a_negative_background_participation_interval_is_refused(image_dir, tmp_path):
@@ -201,10 +217,11 @@ def test_cli_builds_the_config(tmp_path):
             "--compile",
             "--bg-part-every",
             "0",
+            "--keep-probe-generators",
         ]
     )
     cfg = config_from_args(args)
-    assert cfg.bg_part_every == 0
+    assert cfg.bg_part_every == 0 and cfg.keep_probe_generators
     assert cfg.size == 64 and cfg.max_channels == 128 and cfg.channel_scale == 0.5
     assert cfg.fine_fade_in == 300 and cfg.resume
     assert cfg.modconv == "grouped" and cfg.compile_passes
