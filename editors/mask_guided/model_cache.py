@@ -11,18 +11,11 @@ _lock = threading.Lock()
 _cache: dict[str, object] = {}
 
 
-def bundled_path() -> Path:
-    """The shipped model file (``resources/models``)."""
-    from latent_atelier.models.mask_guided.io import bundled_model_path
-
-    return bundled_model_path()
-
-
 def get_model(path: str = ""):  # -> MaskGuidedModel
     """The model in ``path`` (empty: the bundled one), cached per resolved path."""
-    from latent_atelier.models.mask_guided.io import ModelFileError, load_model
+    from latent_atelier.models.mask_guided.io import ModelFileError, bundled_model_path, load_model
 
-    file = Path(path).expanduser() if path else bundled_path()
+    file = Path(path).expanduser() if path else bundled_model_path()
     key = str(file.resolve()) if file.exists() else str(file)
     with _lock:
         if key not in _cache:
