@@ -10,6 +10,7 @@ or the previous one as ``checkpoint.old``, which :func:`recover_checkpoint` puts
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -70,13 +71,31 @@ def read_state(out: Path) -> dict[str, Any]:
 
 def load_weights(out: Path, modules: Mapping[str, nn.Module], device: str | torch.device = "cpu") -> None:
     """Load each module's ``<name>.safetensors`` of ``out/checkpoint`` onto ``device``."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     folder = out / CHECKPOINT_DIR
     for name, module in modules.items():
-        module.load_state_dict(load_file(str(folder / f"{name}.safetensors"), device=str(device)))
+        file = folder / f"{name}.safetensors"
+        try:
+            tensors = load_file(str(file), device=str(device))
+        except (OSError, SafetensorError) as exc:
+            raise _unreadable(file, exc) from exc
+        module.load_state_dict(tensors)
 
 
 def load_extra(out: Path, map_location: str | torch.device | None = None) -> dict[str, Any]:
     """The optimiser and RNG states (``optim.pt``) of ``out/checkpoint``, tensors only."""
-    return torch.load(out / CHECKPOINT_DIR / "optim.pt", map_location=map_location, weights_only=True)
+    file = out / CHECKPOINT_DIR / "optim.pt"
+    try:
+        return torch.load(file, map_location=map_location, weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:  # truncated zip, refused pickle
+        raise _unreadable(file, exc) from exc
+
+
+def _unreadable(file: Path, exc: Exception) -> ValueError:
+    """The error for a damaged checkpoint file: which one, and what to do."""
+    return ValueError(
+        f"{file} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); the checkpoint "
+        "is damaged: restore the folder from a copy (e.g. training-state/) or train into another --out"
+    )

@@ -549,3 +549,13 @@ def test_compiled_passes_on_sleeping_threads_get_a_note():
     assert wait_policy_note(True, 1, "PASSIVE") is None  # one thread: nothing to wake
     assert wait_policy_note(True, 2, "ACTIVE") is None
     assert wait_policy_note(False, 2, "PASSIVE") is None
+
+
+@pytest.mark.parametrize("damaged", ["optim.pt", "d.safetensors"])
+def test_a_damaged_checkpoint_file_is_named_with_what_to_do(image_dir, tmp_path, damaged):
+    run = tmp_path / "run"
+    train(tiny_config(image_dir, run, iters=2))
+    file = run / "checkpoint" / damaged
+    file.write_bytes(file.read_bytes()[:100])  # a truncated copy
+    with pytest.raises(ValueError, match=f"{damaged} cannot be read.*restore the folder from a copy"):
+        train(tiny_config(image_dir, run, iters=3, resume=True))
