@@ -89,6 +89,8 @@ class TrainConfig:
             raise ValueError("precision must be auto, float32 or bf16")
         if self.modconv not in MODCONV_MODES:
             raise ValueError(f"modconv must be one of {', '.join(MODCONV_MODES)}, got {self.modconv!r}")
+        if self.keep_probe_generators and self.fd_every <= 0:
+            raise ValueError("keep_probe_generators keeps the generator of each FD probe: give fd_every > 0")
         if self.bg_part_every < 0:
             raise ValueError("bg_part_every must be >= 0 (0: no background-participation loss)")
         if self.threads is not None and self.threads < 0:

@@ -266,6 +266,9 @@ def test_cli_run_trains_and_reports_bad_settings(image_dir, tmp_path, capsys):
     assert "--resume" in capsys.readouterr().err
     assert main([*common, "--iters", "3", "--resume"]) == 0
     assert main([*common, "--size", "48", "--iters", "1"]) == 2
+    capsys.readouterr()
+    assert main([*common, "--iters", "4", "--resume", "--keep-probe-generators"]) == 2  # no --fd-every
+    assert "give fd_every > 0" in capsys.readouterr().err
 
 
 def test_center_prior_prefers_a_centred_mask_and_fades_out():
