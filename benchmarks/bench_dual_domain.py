@@ -371,6 +371,7 @@ def part_dds(args) -> None:
     figures: dict = {
         "n_latents": args.n_dds,
         "steps": args.steps,
+        "lr": args.lr,
         "domain": args.domain,
         "direction": f"demo (G_A) part into {args.domain} (G_B)"
         if forward
@@ -388,7 +389,7 @@ def part_dds(args) -> None:
         t0 = time.perf_counter()
         with frozen(gen_s, gen_t):
             out = dual_domain_synthesis(
-                gen_s, gen_t, inputs, DDSSettings(variant=variant, space=space, steps=args.steps)
+                gen_s, gen_t, inputs, DDSSettings(variant=variant, space=space, steps=args.steps, lr=args.lr)
             )
         secs = time.perf_counter() - t0
         res = to_numpy(out.image)
@@ -458,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-fd", type=int, default=256, help="images per set for the Frechet distances")
     p.add_argument("--n-dds", type=int, default=32)
     p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate of the dds part")
     p.add_argument("--n-ref", type=int, default=256)
     p.add_argument("--combos", default="paper/z,code/w+,paper/w+,code/z")
     p.add_argument("--source", default=str(DEMO), help="generator of the segmenter and noise parts")

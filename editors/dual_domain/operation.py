@@ -55,7 +55,14 @@ class DualDomainParams:
     seed: int = param(0, 0, 2**31 - 1, "first seed of the latents (without a latent input) and of the start")
     count: int = param(1, 1, 64, "how many latents (seeds seed, seed+1, ...) as one batch")
     truncation: float = param(1.0, 0.0, 1.0, "truncation of seeded latents (1: none)")
-    threshold: float = param(0.5, 0.0, 1.0, "the part segmenter's probability that counts as the part")
+    parts: str = param(
+        "segmenter",
+        help="where the part mask comes from when none is painted: the part segmenter on the "
+        "generators' features, or the bundled face parser reading the first (app) model's image "
+        "(colour portraits, e.g. an embedded photo; its mask is used on both images)",
+        choices=("segmenter", "parser"),
+    )
+    threshold: float = param(0.5, 0.0, 1.0, "the segmenter's or parser's probability that counts as the part")
 
 
 def load_second_generator(value, gen: Generator) -> Generator:
@@ -101,6 +108,20 @@ def _segmenter_for(gen: Generator, value) -> PartSegmenter | None:
             raise OperationError(str(exc)) from exc
         return None
     return seg
+
+
+def _parser_masks(image: torch.Tensor, threshold: float) -> torch.Tensor:
+    """The bundled face parser's eyes + nose + mouth masks of ``image`` (B, 3, S, S)."""
+    from latent_atelier.editors.dual_domain.parser_parts import part_masks
+    from latent_atelier.models.mask_guided.io import ModelFileError, load_parser
+
+    try:
+        parser, size = load_parser()
+    except (ModelFileError, OSError) as exc:
+        raise OperationError(
+            f"the bundled face parser cannot be read ({exc}); paint the part mask instead"
+        ) from exc
+    return part_masks(parser, image, size, threshold)
 
 
 def _latents(gen: Generator, given: Latent | None, params: DualDomainParams, device) -> Latent:
@@ -177,10 +198,10 @@ class DualDomain(Operation):
         gen_s, gen_t = (second, gen) if params.source == "second" else (gen, second)
         device = next(gen.parameters()).device
         latent = _latents(gen, inputs.get("latent"), params, device)
-        size = gen.resolution
         with torch.no_grad(), frozen(gen_s, gen_t):
             x_s, x_t = gen_s.synthesize(latent).image, gen_t.synthesize(latent).image
-        y_s, y_t = self._masks(inputs, params, gen_s, gen_t, latent, size, device)
+        x_first = x_t if params.source == "second" else x_s
+        y_s, y_t = self._masks(inputs, params, gen_s, gen_t, latent, x_first)
         if not bool((y_s > 0.5).any()):
             raise OperationError("the part mask is empty: paint the part, or lower the threshold")
         space = params.space if params.space != "auto" else ("z" if params.variant == "paper" else "w+")
@@ -206,13 +227,16 @@ class DualDomain(Operation):
         )
 
     @staticmethod
-    def _masks(inputs, params, gen_s, gen_t, latent, size, device) -> tuple[torch.Tensor, torch.Tensor]:
-        b = latent.batch
+    def _masks(inputs, params, gen_s, gen_t, latent, x_first) -> tuple[torch.Tensor, torch.Tensor]:
+        b, size, device = latent.batch, x_first.shape[-1], x_first.device
         painted = inputs.get("part_mask")
         if painted is not None:
             m = torch.from_numpy(_resized_mask(painted, size)).to(device).view(1, 1, size, size)
             m = m.expand(b, 1, size, size).clone()
             return m, m.clone()
+        if params.parts == "parser":
+            y_s = _parser_masks(x_first, params.threshold)
+            return y_s, y_s.clone()
         seg = _segmenter_for(gen_s, inputs.get("segmenter"))
         if seg is None:
             raise OperationError(

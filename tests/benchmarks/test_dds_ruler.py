@@ -33,3 +33,24 @@ def test_ruler_reads_the_eyes_nose_and_mouth_of_rendered_portraits(ruler) -> Non
 def test_ruler_refuses_another_size(ruler) -> None:
     with pytest.raises(ValueError, match="64 px"):
         ruler.predict(np.zeros((1, 32, 32, 3), np.float32))
+
+
+def test_averaged_ruler_agrees_with_the_ruler_and_repeats_with_its_seed(ruler) -> None:
+    import torch
+
+    from benchmarks.bench_dual_domain import DEMO, latents, load, to_numpy
+    from benchmarks.bench_part_reference import AveragedRuler
+
+    torch.set_num_threads(1)
+    gen = load(DEMO)
+    lats = latents(gen, 3)
+    averaged = AveragedRuler(ruler)
+    with torch.no_grad():
+        images = to_numpy(gen.synthesize(lats).image)
+    prob = averaged.part_probability(images)
+    assert prob.shape == images.shape[:3] and prob.min() >= 0 and prob.max() <= 1 + 1e-5
+    first, again = averaged.masks(gen, lats, 2, seed=1), averaged.masks(gen, lats, 2, seed=1)
+    np.testing.assert_array_equal(first, again)
+    assert 0 < first.mean() < 0.3  # some face parts, not the whole image
+    # a reading over redrawn noise still finds the parts where the plain reading does
+    assert iou(ruler.predict(images), averaged.masks(gen, lats, 1, seed=3)).mean() > 0.2
