@@ -13,7 +13,7 @@ itself, two ways:
   originals and on the reconstructions, and the shipped segmenter on the embedded latents,
   each against the exact masks.
 
-``python -m benchmarks.bench_part_reference`` (about 10 minutes on an idle core).
+``python -m benchmarks.bench_part_reference`` (15 minutes on one core shared with two other jobs).
 """
 
 from __future__ import annotations
