@@ -51,3 +51,30 @@ def test_an_incompatible_second_model_is_a_message_not_a_crash(qtbot, window, tm
         assert ops.run_current() is not None
     assert "cannot share a latent" in blocker.args[1]
     assert not [lay for lay in window.document.layers if lay.pending]
+
+
+def test_parser_parts_chosen_in_the_panel_give_a_face_part_mask(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    from latent_atelier.models.zoo import load_model
+    from latent_atelier.resources import resources_dir
+
+    models = resources_dir() / "models"
+    ops = window.operations
+    ops.discover_now()
+    ops.manager.set_generator(load_model(str(models / "furrygan-demo.safetensors"), "cpu").eval(), "demo")
+    page = ops.panel.select("dual-domain")
+    page.form.set_values({"steps": 2, "variant": "code"})
+    parts = page.form.editors["parts"]
+    parts.setFocus()
+    qtbot.keyClick(parts, Qt.Key.Key_Down)  # segmenter -> parser, as a person picks it
+    assert parts.currentData() == "parser"
+    ops.refresh_pickers()
+    qtbot.keyClicks(page.pickers.pickers["second_model"].edit, str(models / "furrygan-big-ears.safetensors"))
+    with qtbot.waitSignal(ops.runner.finished, timeout=120_000) as blocker:
+        assert ops.run_current() is not None
+    result = blocker.args[1]
+    part = result.outputs["part_source"][0]
+    assert 0.01 < (part > 0.5).mean() < 0.25  # the face's eyes, nose and mouth, not the image
+    assert (result.outputs["part_target"][0] == part).all()
+    assert len([lay for lay in window.document.layers if lay.pending]) == 1
