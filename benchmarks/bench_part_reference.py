@@ -26,7 +26,7 @@ import torch
 
 from benchmarks.bench_dual_domain import DEMO, SEGMENTER, latents, load, merge, portraits, to_numpy
 from benchmarks.common import repo_relative
-from benchmarks.dds_labeller import PART_GROW_PX, ParserRuler, iou
+from benchmarks.dds_labeller import ParserRuler, iou
 
 #: held-out portraits embedded for the exact-label measure start here (the segmenter's
 #: embedded one shot is portrait 0)
@@ -50,8 +50,7 @@ class AveragedRuler:
     def masks(self, gen, lats, draws: int, seed: int) -> np.ndarray:
         """Binary masks of the probability averaged over ``draws`` noise draws x (plain,
         mirrored), grown like the ruler's."""
-        import cv2
-
+        from latent_atelier.editors.dual_domain.parser_parts import grow_parts
         from latent_atelier.models.generator import Latent
 
         g = torch.Generator().manual_seed(seed)
@@ -61,9 +60,7 @@ class AveragedRuler:
             x = to_numpy(gen.synthesize(lat).image)
             p = self.part_probability(x) + self.part_probability(x[:, :, ::-1])[:, :, ::-1]
             total = p if total.size == 0 else total + p
-        m = (total / (2 * draws) > 0.5).astype(np.uint8)
-        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * PART_GROW_PX + 1, 2 * PART_GROW_PX + 1))
-        return np.stack([cv2.dilate(a, k) for a in m]).astype(np.float32)
+        return grow_parts(total / (2 * draws) > 0.5)
 
 
 def repeatability(gen, ruler: ParserRuler, n: int, draws: int) -> dict:

@@ -44,9 +44,12 @@ def part_probability(parser, images: torch.Tensor, size: int) -> torch.Tensor:
 def part_masks(parser, images: torch.Tensor, size: int, threshold: float = 0.5) -> torch.Tensor:
     """Binary ``(B, 1, S, S)`` part masks: the probability above ``threshold``, grown."""
     prob = part_probability(parser, images, size)
-    s = prob.shape[-1]
-    grow = max(1, round(GROW_PX_AT_64 * s / 64))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    binary = (prob[:, 0] > threshold).numpy().astype(np.uint8)
-    grown = np.stack([cv2.dilate(m, kernel) for m in binary]).astype(np.float32)
+    grown = grow_parts((prob[:, 0] > threshold).numpy())
     return torch.from_numpy(grown).unsqueeze(1).to(images.device)
+
+
+def grow_parts(binary: np.ndarray) -> np.ndarray:
+    """``(N, S, S)`` binary masks grown by ``GROW_PX_AT_64`` pixels (scaled to ``S``), float32."""
+    grow = max(1, round(GROW_PX_AT_64 * binary.shape[-1] / 64))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    return np.stack([cv2.dilate(m.astype(np.uint8), kernel) for m in binary]).astype(np.float32)
