@@ -247,12 +247,12 @@ def invert_resumable(
     gen, images: np.ndarray, settings, batch: int, partial: Path, key: str, deadline: float | None
 ) -> ec.Inversions:
     """:func:`eval_common.invert_batch` over ``images`` in batches, saving the inversions done
-    so far to ``partial`` after each batch; a later call with the same ``key`` (model and
-    settings) continues after them."""
+    so far to ``partial`` after each batch; a later call with the same ``key`` (the same
+    weights, however the path is spelt, and settings) continues after them."""
     parts: list[ec.Inversions] = []
     if partial.is_file():
         done = ec.Inversions.load(partial)
-        if done.model == key:
+        if ec.same_run_key(done.model, key):
             n = min(len(done.alpha), len(images))
             fields = ("images", "alpha", "coarse", "alpha_w", "psnr_w", "psnr")
             parts.append(

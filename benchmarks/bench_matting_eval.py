@@ -57,14 +57,6 @@ OWN_INVERSIONS = ec.REPO / "runs" / "eval" / "matting_eval_inversions.npz"
 
 
 # ---------------------------------------------------------------- synthetic split
-def same_checkpoint(key_a: str, key_b: str) -> bool:
-    """Whether two :func:`eval_common.checkpoint_key` strings name the same weights: the same
-    content hash (however the path was spelt), or the same spec when there is no hash."""
-    spec_a, _, hash_a = str(key_a).rpartition("#")
-    spec_b, _, hash_b = str(key_b).rpartition("#")
-    return hash_a == hash_b if hash_a and hash_b else (spec_a, hash_a) == (spec_b, hash_b)
-
-
 def reusable_inversions(path: Path, key: str, start: int, n: int, size: int) -> ec.Inversions | None:
     """Saved inversions of this checkpoint, start index and size (their first ``n`` or fewer)."""
     if not path.is_file():
@@ -73,7 +65,7 @@ def reusable_inversions(path: Path, key: str, start: int, n: int, size: int) -> 
         inv = ec.Inversions.load(path)
     except (OSError, ValueError, TypeError, KeyError):
         return None
-    if not same_checkpoint(inv.model, key) or inv.start != start or inv.alpha.shape[1] != size:
+    if not ec.same_checkpoint(inv.model, key) or inv.start != start or inv.alpha.shape[1] != size:
         return None
     n = min(n, len(inv.alpha))
     fields = ("images", "alpha", "coarse", "alpha_w", "psnr_w", "psnr")

@@ -76,6 +76,22 @@ def checkpoint_key(ident: dict) -> str:
     return f"{ident['spec']}#{ident.get('sha256_16', '')}"
 
 
+def same_checkpoint(key_a: str, key_b: str) -> bool:
+    """Whether two :func:`checkpoint_key` strings name the same weights: the same content
+    hash (however the path was spelt), or the same spec when there is no hash."""
+    spec_a, _, hash_a = str(key_a).rpartition("#")
+    spec_b, _, hash_b = str(key_b).rpartition("#")
+    return hash_a == hash_b if hash_a and hash_b else (spec_a, hash_a) == (spec_b, hash_b)
+
+
+def same_run_key(key_a: str, key_b: str) -> bool:
+    """Whether two ``checkpoint_key|settings...`` strings name the same weights (by
+    :func:`same_checkpoint`) and exactly the same settings."""
+    head_a, _, rest_a = str(key_a).partition("|")
+    head_b, _, rest_b = str(key_b).partition("|")
+    return same_checkpoint(head_a, head_b) and rest_a == rest_b
+
+
 def _training_checkpoint_folder(spec: str) -> Path | None:
     p = Path(spec)
     folder = p if p.is_dir() else p.parent
