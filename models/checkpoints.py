@@ -103,7 +103,22 @@ def sniff_format(path: str | os.PathLike) -> str:
         return "torch"
     if head[:1] == b"\x80" and len(head) >= 2 and 2 <= head[1] <= 5:
         return "pickle"
-    raise CheckpointError(p, "not a known checkpoint format (expected .safetensors, a torch .pt or a .pkl)")
+    raise CheckpointError(p, _unknown_format_problem(p.suffix.lower(), head))
+
+
+def _unknown_format_problem(suffix: str, head: bytes) -> str:
+    """What to say about a file whose first bytes match no format we read, by what its name claims."""
+    if suffix == ".pkl":
+        old = " (an old text pickle, protocol 0 or 1)" if head[:1].isalpha() or head[:1] == b"(" else ""
+        return (
+            f"named .pkl but not a pickle this app reads{old}: network pickles are protocol 2-5, "
+            "as NVIDIA's StyleGAN2/3 files are; the file may be damaged or not a model"
+        )
+    if suffix in (".pt", ".pth", ".ckpt"):
+        return f"named {suffix} but not a torch.save file (zip or legacy); it may be damaged or not a model"
+    if suffix == ".safetensors":
+        return "named .safetensors but its header is not valid; the file may be damaged or cut short"
+    return "not a known checkpoint format (expected .safetensors, a torch .pt or a .pkl)"
 
 
 # -- public API -----------------------------------------------------------------------

@@ -492,3 +492,19 @@ def test_ada_conversion_draws_what_the_nvidia_network_draws(tmp_path, fake_nvidi
         theirs = _nvidia_synthesis(g_ema, ws)
     assert ours.shape == theirs.shape == (2, 3, 16, 16)
     assert torch.allclose(ours, theirs, atol=1e-4 * theirs.abs().max().item())
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("old.pkl", b"cos\nsystem\n(S'x'\ntR.", r"old\.pkl: named \.pkl but not a pickle .* \(an old"),
+        ("noise.pkl", b"\x00" * 64, r"noise\.pkl: named \.pkl but not a pickle .*: network pickles"),
+        ("noise.pt", b"\x00" * 64, r"noise\.pt: named \.pt but not a torch\.save file"),
+        ("noise.bin", b"\x00" * 64, r"noise\.bin: not a known checkpoint format"),
+    ],
+)
+def test_an_unreadable_file_is_described_by_what_its_name_claims(tmp_path, name, content, says) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=says):
+        load_generator(path)
