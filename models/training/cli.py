@@ -50,6 +50,12 @@ TRAIN_OPTIONS = (
     option("--lr", help="Adam learning rate"),
     option("--r1-gamma", help="R1 weight (default 0.0002*size^2/batch)"),
     option("--r1-every", help="lazy R1 interval"),
+    option(
+        "--pl-weight",
+        help="StyleGAN2's path length regularisation of G (0 = off; StyleGAN2's training, "
+        "which FurryGAN follows, uses 2)",
+    ),
+    option("--pl-every", help="lazy path length interval"),
     option("--ema-kimg", help="EMA half-life in thousands of images"),
     option("--augment", help="DiffAugment: color,translation,cutout|none"),
     option("--mixing", help="style-mixing probability"),

@@ -37,6 +37,10 @@ class TrainConfig:
     lr: float = 0.002
     r1_gamma: float | None = None
     r1_every: int = 16
+    pl_weight: float = 0.0  # StyleGAN2's path length regularisation (its training uses 2)
+    pl_every: int = 4
+    pl_batch_shrink: int = 2
+    pl_decay: float = 0.01
     ema_kimg: float = 10.0
     ema_rampup: float | None = 0.05
     augment: str = "color,translation"
@@ -91,6 +95,11 @@ class TrainConfig:
             raise ValueError(f"modconv must be one of {', '.join(MODCONV_MODES)}, got {self.modconv!r}")
         if self.keep_probe_generators and self.fd_every <= 0:
             raise ValueError("keep_probe_generators keeps the generator of each FD probe: give fd_every > 0")
+        if self.pl_weight < 0 or self.pl_every < 1 or self.pl_batch_shrink < 1 or not 0 < self.pl_decay <= 1:
+            raise ValueError(
+                "path length regularisation needs pl_weight >= 0, pl_every >= 1, "
+                "pl_batch_shrink >= 1 and 0 < pl_decay <= 1"
+            )
         if self.bg_part_every < 0:
             raise ValueError("bg_part_every must be >= 0 (0: no background-participation loss)")
         if self.threads is not None and self.threads < 0:

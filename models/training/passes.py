@@ -42,14 +42,15 @@ def set_modconv(gen: nn.Module, mode: str) -> None:
 @dataclass
 class TrainingPasses:
     """What one training step calls: ``synthesize(styles, noise)`` -> the fake outputs,
-    ``disc(x)`` -> D's output, ``predict_mask(x)`` (FurryGAN's D only) and ``disc_eager``
-    for the R1 step's double backward."""
+    ``disc(x)`` -> D's output, ``predict_mask(x)`` (FurryGAN's D only), and ``disc_eager``
+    and ``synthesize_eager`` for the second derivatives of R1 and path length steps."""
 
     synthesize: Callable[[dict[str, torch.Tensor], list[torch.Tensor]], dict[str, torch.Tensor]]
     disc: Callable[[torch.Tensor], Any]
     predict_mask: Callable[[torch.Tensor], torch.Tensor] | None
     disc_eager: nn.Module
     compiled: bool
+    synthesize_eager: Callable[[dict[str, torch.Tensor], list[torch.Tensor]], dict[str, torch.Tensor]]
 
 
 def check_compiler(device: torch.device) -> None:
@@ -97,7 +98,7 @@ def training_passes(
 
     predict_mask = getattr(any_disc, "predict_mask", None)
     if not compile_passes:
-        return TrainingPasses(synthesize, disc, predict_mask, disc, compiled=False)
+        return TrainingPasses(synthesize, disc, predict_mask, disc, False, synthesize_eager=synthesize)
     check_compiler(device)
     return TrainingPasses(
         torch.compile(synthesize),
@@ -105,4 +106,5 @@ def training_passes(
         torch.compile(predict_mask) if predict_mask is not None else None,
         disc,
         compiled=True,
+        synthesize_eager=synthesize,
     )

@@ -42,7 +42,12 @@ from latent_atelier.models.training.data import (
     image_cache,
     open_training_data,
 )
-from latent_atelier.models.training.losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
+from latent_atelier.models.training.losses import (
+    d_logistic_loss,
+    g_nonsaturating_loss,
+    path_lengths,
+    r1_penalty,
+)
 from latent_atelier.models.training.passes import set_modconv, training_passes
 from latent_atelier.models.training.run_log import LossWindow, RunLog
 from latent_atelier.models.training.samples import save_sample_grid
@@ -147,7 +152,9 @@ class Trainer:
         gen, disc, gen_ema = gen.to(self.device), disc.to(self.device), gen_ema.to(self.device)
         gen_ema.eval().requires_grad_(False)
         c = config.r1_every / (config.r1_every + 1)
-        g_opt = torch.optim.Adam(gen.parameters(), lr=config.lr, betas=(0.0, 0.99))
+        # lazy path length steps: G's Adam rate and momentum scaled as StyleGAN2 does
+        g_c = config.pl_every / (config.pl_every + 1) if config.pl_weight > 0 else 1.0
+        g_opt = torch.optim.Adam(gen.parameters(), lr=config.lr * g_c, betas=(0.0, 0.99**g_c))
         d_opt = torch.optim.Adam(disc.parameters(), lr=config.lr * c, betas=(0.0, 0.99**c))
         rng = torch.Generator().manual_seed(config.seed)
         self.s = _State(0, gen, gen_ema, disc, g_opt, d_opt, rng)
@@ -158,6 +165,7 @@ class Trainer:
         self.train_seconds = 0.0  # wall time spent training, over every resume
         self.d_warmup_until = 0  # steps below this train D only (after init_generator)
         self.history: list[dict] = []  # starts, resumes and inits, stored with checkpoints
+        self.pl_mean = 0.0  # running mean of the path lengths (stored with checkpoints)
 
     # -- data and latents ---------------------------------------------------------------
     def attach_data(self) -> None:
@@ -243,11 +251,29 @@ class Trainer:
         g_loss.backward()
         s.g_opt.step()
         logs.update(g=float(g_loss.detach()), **g_logs)
+        if cfg.pl_weight > 0 and i % cfg.pl_every == 0:
+            logs.update(self._path_length_step())
 
         self._update_ema((i + 1) * cfg.batch)
         s.step = i + 1
         self.last = logs
         return logs
+
+    def _path_length_step(self) -> dict[str, float]:
+        """StyleGAN2's lazy path length regularisation of G (eager, float32: a second
+        derivative); the penalty pulls each sample's path length towards the running mean."""
+        cfg, s = self.config, self.s
+        batch = max(1, cfg.batch // cfg.pl_batch_shrink)
+        styles = self._styles(s.gen, batch)
+        noise = [self._randn(batch, 1, h, w) for h, w in s.gen.noise_shapes]
+        images = self.passes.synthesize_eager(styles, noise)["image"]
+        lengths = path_lengths(images, list(styles.values()), self._randn(*images.shape))
+        self.pl_mean += cfg.pl_decay * (float(lengths.detach().mean()) - self.pl_mean)
+        penalty = (lengths - self.pl_mean).square().mean()
+        s.g_opt.zero_grad(set_to_none=True)
+        (penalty * cfg.pl_weight * cfg.pl_every + 0 * images[0, 0, 0, 0]).backward()
+        s.g_opt.step()
+        return {"pl": float(penalty.detach()), "pl_mean": self.pl_mean}
 
     def _params(self, batch: int) -> aug.AugmentParams:
         return aug.sample_params(self.policy, batch, self.config.size, self.s.rng)
@@ -366,6 +392,7 @@ class Trainer:
             "train_seconds": round(self.train_seconds, 3),
             "d_warmup_until": self.d_warmup_until,
             "history": self.history,
+            "pl_mean": self.pl_mean,
         }
         return ckpt.write_checkpoint(self.out, self._networks(), extra, state)
 
@@ -393,6 +420,7 @@ class Trainer:
         self.train_seconds = float(state.get("train_seconds", 0.0))
         self.d_warmup_until = int(state.get("d_warmup_until", 0))
         self.history = list(state.get("history", []))
+        self.pl_mean = float(state.get("pl_mean", 0.0))
         if self.config.arch == "furrygan":
             s.gen.gamma = s.gen_ema.gamma = fl.fine_mask_gamma(s.step, self.weights)
         return s.step
