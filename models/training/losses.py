@@ -30,4 +30,4 @@ def path_lengths(images: torch.Tensor, styles: list[torch.Tensor], noise: torch.
     StyleGAN2's path length, averaged over the rows (graph kept for backward)."""
     y = noise / math.sqrt(images.shape[2] * images.shape[3])
     grads = torch.autograd.grad((images.float() * y).sum(), styles, create_graph=True)
-    return sum(g.float().pow(2).sum(2).mean(1) for g in grads).sqrt()
+    return torch.stack([g.float().pow(2).sum(2).mean(1) for g in grads]).sum(0).sqrt()

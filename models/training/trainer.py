@@ -264,8 +264,9 @@ class Trainer:
         derivative); the penalty pulls each sample's path length towards the running mean."""
         cfg, s = self.config, self.s
         batch = max(1, cfg.batch // cfg.pl_batch_shrink)
-        styles = self._styles(s.gen, batch)
-        noise = [self._randn(batch, 1, h, w) for h, w in s.gen.noise_shapes]
+        gen: Any = s.gen
+        styles = self._styles(gen, batch)
+        noise = [self._randn(batch, 1, h, w) for h, w in gen.noise_shapes]
         images = self.passes.synthesize_eager(styles, noise)["image"]
         lengths = path_lengths(images, list(styles.values()), self._randn(*images.shape))
         self.pl_mean += cfg.pl_decay * (float(lengths.detach().mean()) - self.pl_mean)
