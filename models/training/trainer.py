@@ -189,12 +189,15 @@ class Trainer:
                 rows[k][:, cut:] = ws2[k].unsqueeze(1)
         return rows
 
+    def _latents(self, batch: int) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
+        """Fresh W+ rows and noise maps for the training generator (in that draw order)."""
+        gen: Any = self.s.gen
+        styles = self._styles(gen, batch)
+        return styles, [self._randn(batch, 1, h, w) for h, w in gen.noise_shapes]
+
     def _fake(self, batch: int) -> dict[str, torch.Tensor]:
         """The training generator's outputs for fresh latents (``passes.synthesize``)."""
-        gen = self.s.gen
-        styles = self._styles(gen, batch)
-        noise = [self._randn(batch, 1, h, w) for h, w in gen.noise_shapes]
-        return self.passes.synthesize(styles, noise)
+        return self.passes.synthesize(*self._latents(batch))
 
     def _autocast(self):
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.amp)
@@ -263,10 +266,7 @@ class Trainer:
         """StyleGAN2's lazy path length regularisation of G (eager, float32: a second
         derivative); the penalty pulls each sample's path length towards the running mean."""
         cfg, s = self.config, self.s
-        batch = max(1, cfg.batch // cfg.pl_batch_shrink)
-        gen: Any = s.gen
-        styles = self._styles(gen, batch)
-        noise = [self._randn(batch, 1, h, w) for h, w in gen.noise_shapes]
+        styles, noise = self._latents(max(1, cfg.batch // cfg.pl_batch_shrink))
         images = self.passes.synthesize_eager(styles, noise)["image"]
         lengths = path_lengths(images, list(styles.values()), self._randn(*images.shape))
         self.pl_mean += cfg.pl_decay * (float(lengths.detach().mean()) - self.pl_mean)

@@ -27,7 +27,7 @@ def test_path_length_of_a_linear_generator_is_its_scaled_jacobian_product() -> N
     torch.testing.assert_close(grad, expected.sum() / 2.5)
 
 
-def test_path_length_steps_train_log_and_resume_bit_identically(image_dir, tmp_path) -> None:  # noqa: F811
+def test_path_length_steps_train_and_resume_bit_identically(image_dir, tmp_path) -> None:  # noqa: F811
     pl = {"pl_weight": 2.0, "pl_every": 2, "iters": 4}
     straight = train(tiny_config(image_dir, tmp_path / "a", **pl))
     assert straight.pl_mean > 0  # two path length steps (iterations 0 and 2) moved the mean
