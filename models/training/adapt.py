@@ -341,8 +341,8 @@ class Adapter:
         s = self.s
         ckpt.load_weights(self.out, self._networks(), self.device)
         extra = ckpt.load_extra(self.out, "cpu")
-        s.g_opt.load_state_dict(extra["g_optim"])
-        s.d_opt.load_state_dict(extra["d_optim"])
+        ckpt.load_optimizer_keeping_settings(s.g_opt, extra["g_optim"])
+        ckpt.load_optimizer_keeping_settings(s.d_opt, extra["d_optim"])
         s.rng.set_state(extra["rng"].cpu())
         s.anchors = extra["anchors"]
         s.step = int(state["step"])

@@ -61,3 +61,12 @@ def test_the_cli_sets_the_path_length_weight_and_interval(tmp_path) -> None:
     cfg = config_from_args(p.parse_args([*base, "--pl-weight", "2", "--pl-every", "8"]))
     assert cfg.pl_weight == 2.0 and cfg.pl_every == 8
     assert config_from_args(p.parse_args(base)).pl_weight == 0.0
+
+
+def test_resuming_with_path_length_steps_added_scales_the_generators_adam(image_dir, tmp_path) -> None:  # noqa: F811
+    train(tiny_config(image_dir, tmp_path, iters=2))  # started without the regularisation
+    resumed = train(tiny_config(image_dir, tmp_path, resume=True, iters=3, pl_weight=2.0, pl_every=2))
+    group = resumed.s.g_opt.param_groups[0]
+    assert group["lr"] == pytest.approx(0.002 * 2 / 3)  # not the stored 0.002
+    assert group["betas"][1] == pytest.approx(0.99 ** (2 / 3))
+    assert resumed.s.g_opt.state  # the moments came back from the checkpoint
