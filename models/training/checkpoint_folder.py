@@ -96,7 +96,7 @@ def load_extra(out: Path, map_location: str | torch.device | None = None) -> dic
 def load_optimizer_keeping_settings(opt: torch.optim.Optimizer, state: dict[str, Any]) -> None:
     """Restore ``opt``'s moments and step counts from ``state`` but keep the rate and betas it was
     built with, so a resume with changed settings (``--lr``, ``--pl-weight``) uses them."""
-    built = [{k: g[k] for k in ("lr", "betas") if k in g} for g in opt.param_groups]
+    built: list[dict[str, Any]] = [{k: g[k] for k in ("lr", "betas") if k in g} for g in opt.param_groups]
     opt.load_state_dict(state)
     for group, settings in zip(opt.param_groups, built, strict=True):
         group.update(settings)
