@@ -10,44 +10,9 @@ import torch
 from latent_atelier.models.training import augment as aug
 from latent_atelier.models.training import furrygan_losses as fl
 from latent_atelier.models.training.cli import config_from_args, configure_parser
-from latent_atelier.models.training.config import TrainConfig, channel_table
+from latent_atelier.models.training.config import channel_table
 from latent_atelier.models.training.trainer import Trainer, train
-
-TINY = {4: 16, 8: 16, 16: 16, 32: 16}
-
-
-@pytest.fixture(scope="module")
-def image_dir(tmp_path_factory):
-    from PIL import Image
-
-    root = tmp_path_factory.mktemp("images")
-    rng = np.random.default_rng(0)
-    for i in range(10):
-        a = np.zeros((40, 40, 3), np.uint8) + rng.integers(0, 255, 3).astype(np.uint8)
-        a[10:30, 12:28] = rng.integers(0, 255, 3)
-        Image.fromarray(a).save(root / f"{i}.png")
-    return root
-
-
-def tiny_config(data, out, **kw) -> TrainConfig:
-    args = {
-        "arch": "furrygan",
-        "data": str(data),
-        "out": str(out),
-        "size": 32,
-        "batch": 4,
-        "iters": 4,
-        "style_dim": 32,
-        "channels": TINY,
-        "fine_fade_in": 10,
-        "binarization_decay": 10,
-        "sample_every": 0,
-        "checkpoint_every": 0,
-        "r1_every": 2,
-        "n_samples": 2,
-        "threads": 1,
-    }
-    return TrainConfig(**(args | kw))
+from tests.models.tiny_trainer import tiny_config
 
 
 def tiny_cli_args(data) -> list[str]:

@@ -8,7 +8,7 @@ import torch
 from latent_atelier.models.training.cli import config_from_args, configure_parser
 from latent_atelier.models.training.losses import path_lengths
 from latent_atelier.models.training.trainer import train
-from tests.models.test_trainer import image_dir, tiny_config  # noqa: F401 (image_dir: a fixture)
+from tests.models.tiny_trainer import tiny_config
 
 
 def test_path_length_of_a_linear_generator_is_its_scaled_jacobian_product() -> None:
@@ -27,7 +27,7 @@ def test_path_length_of_a_linear_generator_is_its_scaled_jacobian_product() -> N
     torch.testing.assert_close(grad, expected.sum() / 2.5)
 
 
-def test_path_length_steps_train_and_resume_bit_identically(image_dir, tmp_path) -> None:  # noqa: F811
+def test_path_length_steps_train_and_resume_bit_identically(image_dir, tmp_path) -> None:
     pl = {"pl_weight": 2.0, "pl_every": 2, "iters": 4}
     straight = train(tiny_config(image_dir, tmp_path / "a", **pl))
     assert straight.pl_mean > 0  # two path length steps (iterations 0 and 2) moved the mean
@@ -49,7 +49,7 @@ def test_path_length_steps_train_and_resume_bit_identically(image_dir, tmp_path)
 @pytest.mark.parametrize(
     "bad", [{"pl_weight": -1.0}, {"pl_every": 0}, {"pl_batch_shrink": 0}, {"pl_decay": 0.0}]
 )
-def test_impossible_path_length_settings_are_refused(image_dir, tmp_path, bad) -> None:  # noqa: F811
+def test_impossible_path_length_settings_are_refused(image_dir, tmp_path, bad) -> None:
     with pytest.raises(ValueError, match="path length regularisation needs"):
         tiny_config(image_dir, tmp_path, **bad).validate()
 
@@ -63,7 +63,7 @@ def test_the_cli_sets_the_path_length_weight_and_interval(tmp_path) -> None:
     assert config_from_args(p.parse_args(base)).pl_weight == 0.0
 
 
-def test_resuming_with_path_length_steps_added_scales_the_generators_adam(image_dir, tmp_path) -> None:  # noqa: F811
+def test_resuming_with_path_length_steps_added_scales_the_generators_adam(image_dir, tmp_path) -> None:
     train(tiny_config(image_dir, tmp_path, iters=2))  # started without the regularisation
     resumed = train(tiny_config(image_dir, tmp_path, resume=True, iters=3, pl_weight=2.0, pl_every=2))
     group = resumed.s.g_opt.param_groups[0]
