@@ -64,6 +64,12 @@ TRAIN_OPTIONS = (
     option("--phi1", help="minimum coarse-mask area"),
     option("--phi2", help="maximum fine-mask area"),
     option("--bg-part-every", help="background-participation loss interval (0 = off)"),
+    option(
+        "--bg-part-mask-only",
+        action="store_true",
+        help="the background-participation loss trains only the mask, not the background "
+        "generator (by default it also pulls the background toward the composite)",
+    ),
     option("--sample-every", help="sample grid interval"),
     option("--checkpoint-every", help="checkpoint interval"),
     option("--seed", help="seed of every random draw"),

@@ -48,6 +48,7 @@ class TrainConfig:
     fg_ratio: int = 1
     mask_reg_every: int = 2
     bg_part_every: int = 2
+    bg_part_mask_only: bool = False  # the loss trains the mask only, not the background branch
     fine_fade_in: int = 5000
     binarization_decay: int = 5000
     phi1: float = 0.35

@@ -75,10 +75,17 @@ def mask_consistency_loss(pred_composite: torch.Tensor, pred_fg_stopgrad: torch.
     return F.mse_loss(pred_fg_stopgrad.float(), pred_composite.float())
 
 
-def background_participation_loss(fg: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """||sg(fg)*m + sg(bg)*(1-m) - bg||^2 (mean): keeps the background generator in use."""
+def background_participation_loss(
+    fg: torch.Tensor, bg: torch.Tensor, alpha: torch.Tensor, mask_only: bool = False
+) -> torch.Tensor:
+    """||sg(fg)*m + sg(bg)*(1-m) - bg||^2 (mean): keeps the background generator in use.
+
+    With ``mask_only`` the last ``bg`` is detached too, so only the mask learns from it (the
+    paper's stated intent: drop foreground the composite does not need) and the background
+    generator is not pulled toward the composite."""
     comp = fg.detach().float() * alpha.float() + bg.detach().float() * (1 - alpha.float())
-    return F.mse_loss(comp, bg.float())
+    target = bg.detach() if mask_only else bg
+    return F.mse_loss(comp, target.float())
 
 
 def downsample_mask(alpha: torch.Tensor, size: int = 16) -> torch.Tensor:

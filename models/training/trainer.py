@@ -331,7 +331,9 @@ class Trainer:
             loss = loss + prior
             logs["center_prior"] = float(prior.detach())
         if cfg.bg_part_every > 0 and i % cfg.bg_part_every == 0:
-            bg_part = fl.background_participation_loss(fake["fg"][:n_comp], fake["bg"][:n_comp], alpha)
+            bg_part = fl.background_participation_loss(
+                fake["fg"][:n_comp], fake["bg"][:n_comp], alpha, mask_only=cfg.bg_part_mask_only
+            )
             loss = loss + bg_part
             logs["bg_part"] = float(bg_part.detach())
         logs["alpha_mean"] = float(fake["alpha"].detach().float().mean())

@@ -1,5 +1,6 @@
 """The GAN trainer: FurryGAN and StyleGAN2 train on CPU, resume exactly, export loadable models."""
 
+import argparse
 import json
 import math
 
@@ -157,9 +158,24 @@ def test_mask_loss_schedules_and_bounds():
     assert float(fl.fine_mask_loss(torch.ones(2, 1, 8, 8), binary_big, w)) == pytest.approx(5 * (0.5 - 0.01))
 
 
-def test_cli_builds_the_config(tmp_path):
-    import argparse
+@pytest.mark.parametrize("mask_only", [False, True])
+def test_background_participation_trains_the_mask_and_optionally_the_background(mask_only, tmp_path):
+    torch.manual_seed(0)
+    fg, bg = torch.rand(2, 3, 8, 8, requires_grad=True), torch.rand(2, 3, 8, 8, requires_grad=True)
+    alpha = torch.rand(2, 1, 8, 8, requires_grad=True)
+    loss = fl.background_participation_loss(fg, bg, alpha, mask_only=mask_only)
+    torch.testing.assert_close(loss, (alpha * (fg - bg)).square().mean())  # the value is the same
+    loss.backward()
+    assert fg.grad is None or not fg.grad.any()  # the foreground is never pulled
+    assert alpha.grad is not None and alpha.grad.abs().sum() > 0
+    assert (bg.grad is not None and bg.grad.abs().sum() > 0) is not mask_only
+    p = argparse.ArgumentParser()
+    configure_parser(p)
+    args = ["--data", "d", "--out", str(tmp_path), *(["--bg-part-mask-only"] if mask_only else [])]
+    assert config_from_args(p.parse_args(args)).bg_part_mask_only is mask_only
 
+
+def test_cli_builds_the_config(tmp_path):
     p = argparse.ArgumentParser()
     configure_parser(p)
     args = p.parse_args(
