@@ -63,6 +63,7 @@ TRAIN_OPTIONS = (
     option("--binarization-decay", help="iterations for the binarisation weight to fall 5 -> 0.5"),
     option("--phi1", help="minimum coarse-mask area"),
     option("--phi2", help="maximum fine-mask area"),
+    option("--d-width-scale", help="the discriminator's channels as a multiple of the generator's"),
     option("--bg-part-every", help="background-participation loss interval (0 = off)"),
     option(
         "--bg-part-mask-only",

@@ -33,6 +33,7 @@ class TrainConfig:
     n_mlp: int | None = None  # furrygan 2, stylegan2 8
     channels: dict[int, int] | None = None
     channel_scale: float = 1.0
+    d_width_scale: float = 1.0  # the discriminator's widths are the generator's times this
     max_channels: int | None = None
     lr: float = 0.002
     r1_gamma: float | None = None
@@ -101,6 +102,8 @@ class TrainConfig:
                 "path length regularisation needs pl_weight >= 0, pl_every >= 1, "
                 "pl_batch_shrink >= 1 and 0 < pl_decay <= 1"
             )
+        if not 0.25 <= self.d_width_scale <= 8:
+            raise ValueError("d_width_scale must be between 0.25 and 8 (the discriminator's width / G's)")
         if self.bg_part_every < 0:
             raise ValueError("bg_part_every must be >= 0 (0: no background-participation loss)")
         if self.threads is not None and self.threads < 0:

@@ -66,17 +66,18 @@ def build_networks(config: TrainConfig) -> tuple[nn.Module, nn.Module]:
         if config.channels
         else channel_table(config.size, config.channel_scale, config.max_channels)
     )
+    d_widths = {r: max(1, round(w * config.d_width_scale)) for r, w in widths.items()}
     common = {"size": config.size, "style_dim": config.style_dim, "n_mlp": config.resolved_n_mlp}
     if config.arch == "furrygan":
         from latent_atelier.models.furrygan import FurryGAN
 
         gen: nn.Module = FurryGAN(**common, channels=widths, gamma=0.0)
-        disc: nn.Module = MaskPredictingDiscriminator(Discriminator(config.size, channels=widths))
+        disc: nn.Module = MaskPredictingDiscriminator(Discriminator(config.size, channels=d_widths))
     else:
         from latent_atelier.models.stylegan2 import StyleGAN2Generator
 
         gen = StyleGAN2Generator(**common, channels=widths)
-        disc = Discriminator(config.size, channels=widths)
+        disc = Discriminator(config.size, channels=d_widths)
     return gen, disc
 
 
@@ -413,6 +414,12 @@ class Trainer:
                 f"{self.out / ckpt.CHECKPOINT_DIR} was trained with a different architecture "
                 f"{state.get('architecture')}; "
                 "use the same --arch/--size/widths or another --out"
+            )
+        stored_d_scale = float((state.get("config") or {}).get("d_width_scale", 1.0))
+        if stored_d_scale != self.config.d_width_scale:
+            raise ValueError(
+                f"{self.out / ckpt.CHECKPOINT_DIR} has a discriminator of --d-width-scale "
+                f"{stored_d_scale:g}; resume with that or start another --out"
             )
         ckpt.load_weights(self.out, self._networks(), self.device)
         extra = ckpt.load_extra(self.out, self.device)

@@ -543,3 +543,20 @@ def test_a_damaged_checkpoint_file_is_named_with_what_to_do(image_dir, tmp_path,
     file.write_bytes(file.read_bytes()[:100])  # a truncated copy
     with pytest.raises(ValueError, match=f"{damaged} cannot be read.*restore the folder from a copy"):
         train(tiny_config(image_dir, run, iters=3, resume=True))
+
+
+def test_a_wider_discriminator_trains_and_its_run_resumes_only_with_that_width(image_dir, tmp_path):
+    trainer = train(tiny_config(image_dir, tmp_path, iters=2, d_width_scale=2.0))
+    backbone = trainer.s.disc.backbone
+    assert set(backbone.channels.values()) == {32}  # twice the generator's 16
+    assert all(w == 16 for w in trainer.s.gen.architecture()["channels"].values())
+    with pytest.raises(ValueError, match="--d-width-scale 2"):
+        train(tiny_config(image_dir, tmp_path, iters=3, resume=True))
+    resumed = train(tiny_config(image_dir, tmp_path, iters=3, resume=True, d_width_scale=2.0))
+    assert resumed.s.step == 3
+    with pytest.raises(ValueError, match="d_width_scale"):
+        tiny_config(image_dir, tmp_path, d_width_scale=0.0).validate()
+    p = argparse.ArgumentParser()
+    configure_parser(p)
+    cfg = config_from_args(p.parse_args(["--data", "d", "--out", str(tmp_path), "--d-width-scale", "2"]))
+    assert cfg.d_width_scale == 2.0
