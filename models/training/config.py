@@ -103,7 +103,7 @@ class TrainConfig:
                 "pl_batch_shrink >= 1 and 0 < pl_decay <= 1"
             )
         if not 0.25 <= self.d_width_scale <= 8:
-            raise ValueError("d_width_scale must be between 0.25 and 8 (the discriminator's width / G's)")
+            raise ValueError("d_width_scale (--d-width-scale) must be between 0.25 and 8: D's width over G's")
         if self.bg_part_every < 0:
             raise ValueError("bg_part_every must be >= 0 (0: no background-participation loss)")
         if self.threads is not None and self.threads < 0:
