@@ -81,7 +81,10 @@ def load_weights(out: Path, modules: Mapping[str, nn.Module], device: str | torc
             tensors = load_file(str(file), device=str(device))
         except (OSError, SafetensorError) as exc:
             raise _unreadable(file, exc) from exc
-        module.load_state_dict(tensors)
+        try:
+            module.load_state_dict(tensors)
+        except RuntimeError as exc:  # missing, unexpected or differently shaped tensors
+            raise _mismatched(file, name, exc) from exc
 
 
 def load_extra(out: Path, map_location: str | torch.device | None = None) -> dict[str, Any]:
@@ -107,4 +110,14 @@ def _unreadable(file: Path, exc: Exception) -> ValueError:
     return ValueError(
         f"{file} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); the checkpoint "
         "is damaged: restore the folder from a copy (e.g. training-state/) or train into another --out"
+    )
+
+
+def _mismatched(file: Path, name: str, exc: RuntimeError) -> ValueError:
+    """The error for a checkpoint network this run's settings do not build: which one, what differs."""
+    lines = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+    detail = "; ".join(lines)[:300] or str(exc)[:300]
+    return ValueError(
+        f"{file} holds a '{name}' network of another shape than this run builds ({detail}); "
+        "resume with the settings it was trained with (see its state.json) or train into another --out"
     )
