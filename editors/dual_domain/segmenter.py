@@ -4,7 +4,10 @@ A small convolutional head reads the synthesis feature maps (each upsampled to t
 size and stacked) and says, per pixel, whether it belongs to a part (e.g. eyes + nose +
 mouth). It is trained from one labelled generated image and then applied to any latent,
 and to the other generator of a DDS pair, whose features follow the source's after a
-few-shot adaptation. Saved as ``.safetensors`` with its settings in the metadata (no pickle).
+few-shot adaptation. Each image's feature channels are standardised over the image first,
+so the head reads where a channel is high rather than by how much: an adapted generator
+keeps the layout but shifts and rescales its channels. Saved as ``.safetensors`` with its
+settings in the metadata (no pickle).
 """
 
 from __future__ import annotations
@@ -22,6 +25,14 @@ from latent_atelier.models.generator import Latent
 FORMAT = "latent-atelier-part-segmenter"
 HIDDEN = (128, 64, 64, 32)
 DILATIONS = (1, 2, 4)
+EPS = 1e-5
+
+
+def standardise_per_image(feats: torch.Tensor) -> torch.Tensor:
+    """Each image's channels to zero mean and unit variance over its pixels."""
+    mean = feats.mean(dim=(2, 3), keepdim=True)
+    std = feats.std(dim=(2, 3), keepdim=True)
+    return (feats - mean) / (std + EPS)
 
 
 def feature_layers(gen) -> tuple[str, ...]:
@@ -49,14 +60,22 @@ def generator_features(gen, latent: Latent, layers: Sequence[str]) -> tuple[torc
 
 
 class PartSegmenter(nn.Module):
-    """1x1 conv to 128, dilated 3x3 convs 64-64-32, 1x1 to one logit per pixel."""
+    """1x1 conv to 128, dilated 3x3 convs 64-64-32, 1x1 to one logit per pixel; with
+    ``standardise`` the features are first standardised per image (files written before
+    that setting existed read raw features)."""
 
     def __init__(
-        self, in_channels: int, layers: Sequence[str], part: str = "part", arch: str = "", resolution: int = 0
+        self,
+        in_channels: int,
+        layers: Sequence[str],
+        part: str = "part",
+        arch: str = "",
+        resolution: int = 0,
+        standardise: bool = True,
     ) -> None:
         super().__init__()
         self.in_channels, self.layers, self.part = int(in_channels), tuple(layers), part
-        self.arch, self.resolution = arch, int(resolution)
+        self.arch, self.resolution, self.standardise = arch, int(resolution), bool(standardise)
         h = HIDDEN
         self.net = nn.Sequential(
             nn.Conv2d(in_channels, h[0], 1),
@@ -72,7 +91,7 @@ class PartSegmenter(nn.Module):
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, 1, S, S)`` for stacked features ``(B, C, S, S)``."""
-        return self.net(feats)
+        return self.net(standardise_per_image(feats) if self.standardise else feats)
 
     def check_generator(self, gen) -> None:
         """Raise ValueError unless ``gen`` gives the features this segmenter reads."""
@@ -114,6 +133,7 @@ class PartSegmenter(nn.Module):
                     "part": self.part,
                     "arch": self.arch,
                     "resolution": self.resolution,
+                    "standardise": self.standardise,
                 }
             ),
         }
@@ -138,6 +158,7 @@ class PartSegmenter(nn.Module):
                 str(s.get("part", "part")),
                 str(s.get("arch", "")),
                 int(s.get("resolution", 0)),
+                bool(s.get("standardise", False)),
             )
             seg.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
         except (OSError, KeyError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
@@ -157,16 +178,18 @@ def train_segmenter(
     steps: int = 400,
     lr: float = 1e-3,
     seed: int = 0,
+    standardise: bool = True,
 ) -> PartSegmenter:
     """Fit a segmenter to labelled latents (one is the paper's one shot): ``labels``
     ``(B, 1, S, S)`` in {0, 1}. Binary cross-entropy with the positive class weighted by
-    its rarity, Adam, horizontal flips of features and labels."""
+    its rarity, Adam, horizontal flips of features and labels. ``standardise``: see
+    :class:`PartSegmenter`."""
     layers = feature_layers(gen)
     with torch.no_grad():
         _img, feats = generator_features(gen, latents, layers)
     torch.manual_seed(seed)
     arch = getattr(gen, "arch", "")
-    seg = PartSegmenter(feats.shape[1], layers, part, arch, gen.resolution).to(feats.device)
+    seg = PartSegmenter(feats.shape[1], layers, part, arch, gen.resolution, standardise).to(feats.device)
     labels = labels.to(feats)
     pos = labels.mean().clamp(1e-3, 0.5)
     weight = ((1 - pos) / pos).sqrt()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -76,3 +78,32 @@ def test_operation_uses_a_segmenter_file(tmp_path, trained):
         op.run(
             gen, {**inputs, "segmenter": str(tmp_path / "none.safetensors")}, op.Params(steps=1), Progress()
         )
+
+
+def test_standardised_features_ignore_a_per_channel_shift_and_scale():
+    torch.manual_seed(0)
+    feats = torch.randn(2, 8, 16, 16)
+    scale, shift = torch.rand(1, 8, 1, 1) * 3 + 0.5, torch.randn(1, 8, 1, 1) * 4
+    shifted = feats * scale + shift  # what an adapted generator may do to a channel
+    standardised, raw = PartSegmenter(8, ["a"]), PartSegmenter(8, ["a"], standardise=False)
+    with torch.no_grad():
+        assert torch.allclose(standardised(feats), standardised(shifted), atol=1e-4)
+        assert not torch.allclose(raw(feats), raw(shifted), atol=1e-2)
+
+
+def test_the_standardise_setting_is_saved_and_older_files_read_raw_features(tmp_path, trained):
+    from safetensors.torch import load_file, save_file
+
+    gen, lat, seg = trained
+    assert seg.standardise
+    seg.save(tmp_path / "parts.safetensors")
+    assert PartSegmenter.load(tmp_path / "parts.safetensors").standardise
+    raw = train_segmenter(gen, lat, square_label(), "square", steps=5, standardise=False)
+    raw.save(tmp_path / "raw.safetensors")
+    assert not PartSegmenter.load(tmp_path / "raw.safetensors").standardise
+    settings = {"in_channels": raw.in_channels, "layers": list(raw.layers), "part": "square"}
+    older = {"format": "latent-atelier-part-segmenter", "settings": json.dumps(settings)}
+    save_file(load_file(tmp_path / "raw.safetensors"), tmp_path / "older.safetensors", metadata=older)
+    again = PartSegmenter.load(tmp_path / "older.safetensors")
+    assert not again.standardise
+    assert torch.allclose(again.predict(gen, lat), raw.predict(gen, lat), atol=1e-6)
