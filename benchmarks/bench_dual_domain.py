@@ -58,13 +58,18 @@ def section_name(base: str, domain: str) -> str:
 
 
 def merge(section: str, figures: dict) -> None:
-    """Write ``figures`` under ``section`` of the results file (other sections kept)."""
+    """Write ``figures`` under ``section`` of the results file (other sections kept; a lock file
+    lets several benchmark processes merge into it at once)."""
+    import fcntl
+
     empty = {"benchmark": "dual_domain", "figures": {}}
-    payload = json.loads(RESULT.read_text()) if RESULT.is_file() else empty
-    payload["figures"][section] = figures
-    payload.setdefault("machines", {})[section] = machine_info()
     RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    with open(RESULT.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        payload = json.loads(RESULT.read_text()) if RESULT.is_file() else empty
+        payload["figures"][section] = figures
+        payload.setdefault("machines", {})[section] = machine_info()
+        RESULT.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     print(f"wrote {RESULT} [{section}]")
 
 
@@ -372,6 +377,7 @@ def part_dds(args) -> None:
         "n_latents": args.n_dds,
         "steps": args.steps,
         "lr": args.lr,
+        "part_weight": args.part_weight,
         "domain": args.domain,
         "direction": f"demo (G_A) part into {args.domain} (G_B)"
         if forward
@@ -389,7 +395,12 @@ def part_dds(args) -> None:
         t0 = time.perf_counter()
         with frozen(gen_s, gen_t):
             out = dual_domain_synthesis(
-                gen_s, gen_t, inputs, DDSSettings(variant=variant, space=space, steps=args.steps, lr=args.lr)
+                gen_s,
+                gen_t,
+                inputs,
+                DDSSettings(
+                    variant=variant, space=space, steps=args.steps, lr=args.lr, part_weight=args.part_weight
+                ),
             )
         secs = time.perf_counter() - t0
         res = to_numpy(out.image)
@@ -460,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-dds", type=int, default=32)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate of the dds part")
+    p.add_argument("--part-weight", type=float, default=1.0, help="DDS weight of the inside terms")
     p.add_argument("--n-ref", type=int, default=256)
     p.add_argument("--combos", default="paper/z,code/w+,paper/w+,code/z")
     p.add_argument("--source", default=str(DEMO), help="generator of the segmenter and noise parts")

@@ -14,7 +14,12 @@ Two variants (``DDSSettings.variant``):
   relu3_2, relu4_2. (The code's inside terms use the target's own mask; here both variants
   use ``y_s`` inside, as the paper's Eq. 2.)
 
-and two spaces (``space``): ``"z"`` optimised from a random N(0, 1) start (the paper's),
+``part_weight`` multiplies the inside terms (``L_s`` for the paper, the two inside terms for
+the code). Every term is a mean over the whole image, so a part covering a few percent of it
+counts for little against the rest; a weight near the inverse of the part's area gives the
+part's pixels the say of the rest's. 1 (the default) is the paper's and the code's balance.
+
+And two spaces (``space``): ``"z"`` optimised from a random N(0, 1) start (the paper's),
 ``"w+"`` from the mean latent (the code's). Adam at 0.01; noise maps are the paired latent's
 and are not optimised. The output is ``G_t`` of the final latent. Several latents run as one
 batch: each item's loss is its own and Adam is element-wise, so a batch of B gives the same
@@ -56,6 +61,7 @@ class DDSSettings:
     lr: float = 0.01
     seed: int = 0
     mask_images: bool = False
+    part_weight: float = 1.0
 
     def __post_init__(self) -> None:
         for name, choices in (("variant", VARIANTS), ("space", SPACES)):
@@ -63,6 +69,8 @@ class DDSSettings:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         if self.steps < 0:
             raise ValueError("steps must be >= 0")
+        if not self.part_weight >= 0:
+            raise ValueError(f"part_weight must be >= 0, got {self.part_weight!r}")
 
     @property
     def weights(self) -> tuple[float, float, float]:
@@ -130,13 +138,14 @@ class _Objective:
     def __call__(self, img_s: torch.Tensor | None, img_t: torch.Tensor) -> torch.Tensor:
         """Per-item loss; ``img_s`` is None for the code variant."""
         i, a, b, c = self.i, *self.s.weights
+        k = self.s.part_weight
         if self.s.variant == "paper":
             l_s = self.lp(img_s, self.f_s, self.inside) + masked_mse(img_s, i.x_s, self.inside)
             l_t = self.lp(img_t, self.f_t, self.outside) + masked_mse(img_t, i.x_t, self.outside)
             l_c = crossover_loss(img_s, img_t, self.x_c, i.y_s, i.y_t)
-            return a * l_s + b * l_t + c * l_c
-        perceptual = self.lp(img_t, self.f_s, self.inside) + self.lp(img_t, self.f_t, self.outside)
-        mse = masked_mse(img_t, i.x_s, self.inside) + masked_mse(img_t, i.x_t, self.outside)
+            return a * k * l_s + b * l_t + c * l_c
+        perceptual = k * self.lp(img_t, self.f_s, self.inside) + self.lp(img_t, self.f_t, self.outside)
+        mse = k * masked_mse(img_t, i.x_s, self.inside) + masked_mse(img_t, i.x_t, self.outside)
         return a * perceptual + b * mse + c * (img_t - self.x_c).square().mean(dim=(1, 2, 3))
 
 

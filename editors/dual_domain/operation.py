@@ -52,6 +52,13 @@ class DualDomainParams:
     )
     steps: int = param(1000, 0, 20000, "optimisation steps (paper: 1000)")
     lr: float = param(0.01, 1e-4, 1.0, "Adam learning rate")
+    part_weight: float = param(
+        1.0,
+        0.0,
+        1000.0,
+        "how much the part counts against the rest of the image: multiplies the inside terms "
+        "(1: the paper's and code's balance; about 1 / the part's area gives its pixels equal say)",
+    )
     seed: int = param(0, 0, 2**31 - 1, "first seed of the latents (without a latent input) and of the start")
     count: int = param(1, 1, 64, "how many latents (seeds seed, seed+1, ...) as one batch")
     truncation: float = param(1.0, 0.0, 1.0, "truncation of seeded latents (1: none)")
@@ -206,7 +213,12 @@ class DualDomain(Operation):
             raise OperationError("the part mask is empty: paint the part, or lower the threshold")
         space = params.space if params.space != "auto" else ("z" if params.variant == "paper" else "w+")
         settings = DDSSettings(
-            variant=params.variant, space=space, steps=params.steps, lr=params.lr, seed=params.seed
+            variant=params.variant,
+            space=space,
+            steps=params.steps,
+            lr=params.lr,
+            seed=params.seed,
+            part_weight=params.part_weight,
         )
         data = DDSInputs(x_s, x_t, y_s, y_t, latent)
         progress.set_stage(f"dual-domain ({params.variant}, {space})")

@@ -86,6 +86,26 @@ def test_settings_refuse_unknown_variants():
         DDSSettings(variant="mine")
     with pytest.raises(ValueError, match="space"):
         DDSSettings(space="s")
+    with pytest.raises(ValueError, match="part_weight"):
+        DDSSettings(part_weight=-1.0)
+    with pytest.raises(ValueError, match="part_weight"):
+        DDSSettings(part_weight=float("nan"))
+
+
+@pytest.mark.parametrize("variant", ["code", "paper"])
+def test_a_larger_part_weight_brings_more_of_the_source_part(variant):
+    gs, gt = tiny(seed=1), tiny(seed=2)
+    inputs = paired_inputs(gs, gt, gt.random_latent(5, batch=2), left_mask(2, 16, 4), left_mask(2, 16, 4))
+    runs = {}
+    with frozen(gs, gt):
+        for k in (1.0, 20.0):
+            settings = DDSSettings(variant=variant, space="w+", steps=40, lr=0.05, part_weight=k)
+            runs[k] = dual_domain_synthesis(gs, gt, inputs, settings).metrics
+    if variant == "code":  # its one generator is asked for the part directly
+        assert runs[20.0]["psnr_in"].mean() > runs[1.0]["psnr_in"].mean() + 0.5
+        assert runs[20.0]["psnr_out"].mean() < runs[1.0]["psnr_out"].mean()  # and pays outside
+    else:  # the weight moves the latent towards the source's, so the result changes
+        assert not np.allclose(runs[20.0]["psnr_in"], runs[1.0]["psnr_in"])
 
 
 @pytest.mark.parametrize(("variant", "space"), [("paper", "z"), ("code", "w+")])

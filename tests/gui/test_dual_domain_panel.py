@@ -78,3 +78,40 @@ def test_parser_parts_chosen_in_the_panel_give_a_face_part_mask(qtbot, window):
     assert 0.01 < (part > 0.5).mean() < 0.25  # the face's eyes, nose and mouth, not the image
     assert (result.outputs["part_target"][0] == part).all()
     assert len([lay for lay in window.document.layers if lay.pending]) == 1
+
+
+def _run_with_typed_part_weight(qtbot, window, ops, second, weight: str, mask_id: str):
+    from PySide6.QtCore import Qt
+
+    page = ops.panel.select("dual-domain")
+    page.form.set_values({"steps": 15, "count": 1, "variant": "code", "lr": 0.05})
+    field = page.form.editors["part_weight"]
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(field, weight)
+    qtbot.keyClick(field, Qt.Key.Key_Tab)
+    assert abs(field.value() - float(weight)) < 1e-6
+    ops.refresh_pickers()
+    assert page.pickers.choices()["part_mask"] == mask_id  # the painted part, both times
+    edit = page.pickers.pickers["second_model"].edit
+    edit.clear()
+    qtbot.keyClicks(edit, str(second))
+    with qtbot.waitSignal(ops.runner.finished, timeout=120_000) as blocker:
+        assert ops.run_current() is not None
+    return blocker.args[1]
+
+
+def test_a_part_weight_typed_in_the_panel_brings_more_of_the_part(qtbot, window, tmp_path):
+    from latent_atelier.models.checkpoints import save_generator
+    from latent_atelier.models.zoo import random_generator
+
+    ops = install_tiny_operations(window)
+    second = tmp_path / "second.safetensors"
+    gen2 = random_generator("stylegan2", 32, 1, style_dim=32, n_mlp=2, channels=TINY_CHANNELS)
+    save_generator(gen2, second)
+    window.actions_.add_mask.trigger()
+    drag(window, line(180, 250, 330, 250))
+    mask_id = window.document.active_id
+    plain = _run_with_typed_part_weight(qtbot, window, ops, second, "1", mask_id)
+    strong = _run_with_typed_part_weight(qtbot, window, ops, second, "40", mask_id)
+    assert strong.metrics["psnr_in"] > plain.metrics["psnr_in"] + 0.3
