@@ -59,8 +59,10 @@ def section_name(base: str, domain: str) -> str:
 
 def merge(section: str, figures: dict) -> None:
     """Write ``figures`` under ``section`` of the results file (other sections kept; a lock file
-    lets several benchmark processes merge into it at once)."""
+    lets several benchmark processes merge into it at once, and the write is atomic)."""
     import fcntl
+
+    from latent_atelier.models.atomic import atomic_write_bytes
 
     empty = {"benchmark": "dual_domain", "figures": {}}
     RESULT.parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +71,7 @@ def merge(section: str, figures: dict) -> None:
         payload = json.loads(RESULT.read_text()) if RESULT.is_file() else empty
         payload["figures"][section] = figures
         payload.setdefault("machines", {})[section] = machine_info()
-        RESULT.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+        atomic_write_bytes(RESULT, (json.dumps(payload, indent=2, default=float) + "\n").encode())
     print(f"wrote {RESULT} [{section}]")
 
 
