@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -57,9 +58,12 @@ def section_name(base: str, domain: str) -> str:
     return base if domain == "ink" else f"{base}_{domain}"
 
 
-def merge(section: str, figures: dict) -> None:
+def merge(section: str, figures: dict | Callable[[dict], dict]) -> None:
     """Write ``figures`` under ``section`` of the results file (other sections kept; a lock file
-    lets several benchmark processes merge into it at once, and the write is atomic)."""
+    lets several benchmark processes merge into it at once, and the write is atomic).
+
+    ``figures`` may be a function of the section's current content, called under the lock, for
+    a writer that adds to a section rather than replacing it."""
     import fcntl
 
     from latent_atelier.models.atomic import atomic_write_bytes
@@ -69,6 +73,8 @@ def merge(section: str, figures: dict) -> None:
     with open(RESULT.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         payload = json.loads(RESULT.read_text()) if RESULT.is_file() else empty
+        if callable(figures):
+            figures = figures(dict(payload["figures"].get(section, {})))
         payload["figures"][section] = figures
         payload.setdefault("machines", {})[section] = machine_info()
         atomic_write_bytes(RESULT, (json.dumps(payload, indent=2, default=float) + "\n").encode())
