@@ -386,6 +386,7 @@ def part_dds(args) -> None:
         "steps": args.steps,
         "lr": args.lr,
         "part_weight": args.part_weight,
+        "start": args.start,
         "domain": args.domain,
         "direction": f"demo (G_A) part into {args.domain} (G_B)"
         if forward
@@ -407,7 +408,12 @@ def part_dds(args) -> None:
                 gen_t,
                 inputs,
                 DDSSettings(
-                    variant=variant, space=space, steps=args.steps, lr=args.lr, part_weight=args.part_weight
+                    variant=variant,
+                    space=space,
+                    steps=args.steps,
+                    lr=args.lr,
+                    part_weight=args.part_weight,
+                    start=args.start,
                 ),
             )
         secs = time.perf_counter() - t0
@@ -480,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate of the dds part")
     p.add_argument("--part-weight", type=float, default=1.0, help="DDS weight of the inside terms")
+    p.add_argument("--start", default="default", help="DDS start: default, or latent (W+ combos only)")
     p.add_argument("--n-ref", type=int, default=256)
     p.add_argument("--combos", default="paper/z,code/w+,paper/w+,code/z")
     p.add_argument("--source", default=str(DEMO), help="generator of the segmenter and noise parts")

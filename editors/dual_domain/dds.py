@@ -20,7 +20,9 @@ counts for little against the rest; a weight near the inverse of the part's area
 part's pixels the say of the rest's. 1 (the default) is the paper's and the code's balance.
 
 And two spaces (``space``): ``"z"`` optimised from a random N(0, 1) start (the paper's),
-``"w+"`` from the mean latent (the code's). Adam at 0.01; noise maps are the paired latent's
+``"w+"`` from the mean latent (the code's). ``start="latent"`` (W+ only; not in the paper or
+the code) starts instead from the paired latent's own W+, so the search begins at the target
+image and only has to bring the part in. Adam at 0.01; noise maps are the paired latent's
 and are not optimised. The output is ``G_t`` of the final latent. Several latents run as one
 batch: each item's loss is its own and Adam is element-wise, so a batch of B gives the same
 results as B separate runs.
@@ -46,6 +48,8 @@ from latent_atelier.models.generator import Latent, repeat_rows
 
 VARIANTS = ("paper", "code")
 SPACES = ("z", "w+")
+#: where the search starts: the space's own start (random z, mean W+), or the paired latent
+STARTS = ("default", "latent")
 #: (alpha, beta, gamma) of Eq. 6 for the paper; (perceptual, MSE, crossover) for the code
 PAPER_WEIGHTS = (0.9, 1.0, 0.5)
 CODE_WEIGHTS = (2.0, 1.0, 3.0)
@@ -62,15 +66,18 @@ class DDSSettings:
     seed: int = 0
     mask_images: bool = False
     part_weight: float = 1.0
+    start: str = "default"
 
     def __post_init__(self) -> None:
-        for name, choices in (("variant", VARIANTS), ("space", SPACES)):
+        for name, choices in (("variant", VARIANTS), ("space", SPACES), ("start", STARTS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
         if self.steps < 0:
             raise ValueError("steps must be >= 0")
         if not self.part_weight >= 0:
             raise ValueError(f"part_weight must be >= 0, got {self.part_weight!r}")
+        if self.start == "latent" and self.space != "w+":
+            raise ValueError("start='latent' needs space='w+' (a latent's z is not known in general)")
 
     @property
     def weights(self) -> tuple[float, float, float]:
@@ -149,10 +156,14 @@ class _Objective:
         return a * perceptual + b * mse + c * (img_t - self.x_c).square().mean(dim=(1, 2, 3))
 
 
-def _start(gen_t, settings: DDSSettings, batch: int, device) -> tuple[torch.Tensor | None, Latent | None]:
+def _start(
+    gen_t, settings: DDSSettings, latent: Latent, batch: int, device
+) -> tuple[torch.Tensor | None, Latent | None]:
     if settings.space == "z":
         g = torch.Generator().manual_seed(int(settings.seed))
         return torch.randn(batch, gen_t.z_dim(), generator=g).to(device), None
+    if settings.start == "latent":
+        return None, Latent({k: v.detach().clone().to(device) for k, v in latent.w.items()}, [])
     mean = gen_t.mean_latent()
     w = {k: v.detach().clone().repeat(batch, 1, 1).to(device) for k, v in mean.w.items()}
     return None, Latent(w, [])
@@ -170,7 +181,7 @@ def dual_domain_synthesis(
     batch = inputs.x_t.shape[0]
     noise = [n.detach().to(device) for n in inputs.latent.noise]
     objective = _Objective(inputs, settings, vgg if vgg is not None else get_vgg(device))
-    z, wplus = _start(gen_t, settings, batch, device)
+    z, wplus = _start(gen_t, settings, inputs.latent, batch, device)
     params = [z] if z is not None else list(wplus.w.values())
     for p in params:
         p.requires_grad_(True)

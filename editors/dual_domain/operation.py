@@ -50,6 +50,13 @@ class DualDomainParams:
         "(auto: z for the paper variant, W+ for the code variant)",
         choices=("auto", "z", "w+"),
     )
+    start: str = param(
+        "default",
+        help="where the search starts: default (z: a random start, W+: the mean latent, as in the "
+        "paper and the code) or latent: the latent itself (W+ only), so the result starts as "
+        "the target image and keeps more of it",
+        choices=("default", "latent"),
+    )
     steps: int = param(1000, 0, 20000, "optimisation steps (paper: 1000)")
     lr: float = param(0.01, 1e-4, 1.0, "Adam learning rate")
     part_weight: float = param(
@@ -212,6 +219,11 @@ class DualDomain(Operation):
         if not bool((y_s > 0.5).any()):
             raise OperationError("the part mask is empty: paint the part, or lower the threshold")
         space = params.space if params.space != "auto" else ("z" if params.variant == "paper" else "w+")
+        if params.start == "latent" and space != "w+":
+            raise OperationError(
+                "starting from the latent needs the W+ space: set the space to w+ "
+                "(or choose the code variant, whose automatic space is W+)"
+            )
         settings = DDSSettings(
             variant=params.variant,
             space=space,
@@ -219,6 +231,7 @@ class DualDomain(Operation):
             lr=params.lr,
             seed=params.seed,
             part_weight=params.part_weight,
+            start=params.start,
         )
         data = DDSInputs(x_s, x_t, y_s, y_t, latent)
         progress.set_stage(f"dual-domain ({params.variant}, {space})")

@@ -90,6 +90,28 @@ def test_settings_refuse_unknown_variants():
         DDSSettings(part_weight=-1.0)
     with pytest.raises(ValueError, match="part_weight"):
         DDSSettings(part_weight=float("nan"))
+    with pytest.raises(ValueError, match="start"):
+        DDSSettings(start="here")
+    with pytest.raises(ValueError, match="needs space='w\\+'"):
+        DDSSettings(space="z", start="latent")
+
+
+def test_starting_from_the_latent_begins_at_the_target_and_keeps_more_of_it():
+    gs, gt = tiny(seed=1), tiny(seed=2)
+    lat = gt.random_latent(5, batch=2)
+    inputs = paired_inputs(gs, gt, lat, left_mask(2, 16, 4), left_mask(2, 16, 4))
+    kept = {k: v.clone() for k, v in lat.w.items()}
+    runs = {}
+    with frozen(gs, gt):
+        for start in ("default", "latent"):
+            settings = DDSSettings(variant="code", space="w+", steps=0, start=start)
+            runs[start, 0] = dual_domain_synthesis(gs, gt, inputs, settings)
+            settings = DDSSettings(variant="code", space="w+", steps=30, lr=0.05, start=start)
+            runs[start, 30] = dual_domain_synthesis(gs, gt, inputs, settings)
+    assert torch.allclose(runs["latent", 0].image, inputs.x_t, atol=1e-5)  # no step: the target
+    assert not torch.allclose(runs["default", 0].image, inputs.x_t, atol=1e-3)  # the mean latent's
+    assert runs["latent", 30].metrics["psnr_out"].mean() > runs["default", 30].metrics["psnr_out"].mean()
+    assert all(torch.equal(v, lat.w[k]) for k, v in kept.items())  # the input latent is untouched
 
 
 @pytest.mark.parametrize("variant", ["code", "paper"])
@@ -180,6 +202,9 @@ def test_operation_refuses_incompatible_models_and_missing_masks(tmp_path, secon
         op.run(tiny(), {"second_model": str(other), "part_mask": mask}, op.Params(steps=1), Progress())
     with pytest.raises(OperationError, match="no part mask"):
         op.run(tiny(), {"second_model": str(second_model)}, op.Params(steps=1), Progress())
+    with pytest.raises(OperationError, match="set the space to w\\+"):
+        inputs = {"second_model": str(second_model), "part_mask": mask}
+        op.run(tiny(), inputs, op.Params(steps=1, variant="paper", start="latent"), Progress())
     with pytest.raises(OperationError, match="no such file"):
         op.run(
             tiny(),

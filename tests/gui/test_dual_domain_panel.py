@@ -115,3 +115,31 @@ def test_a_part_weight_typed_in_the_panel_brings_more_of_the_part(qtbot, window,
     plain = _run_with_typed_part_weight(qtbot, window, ops, second, "1", mask_id)
     strong = _run_with_typed_part_weight(qtbot, window, ops, second, "40", mask_id)
     assert strong.metrics["psnr_in"] > plain.metrics["psnr_in"] + 0.3
+
+
+def test_starting_from_the_latent_picked_in_the_panel_keeps_the_target(qtbot, window, tmp_path):
+    import numpy as np
+    from PySide6.QtCore import Qt
+
+    from latent_atelier.models.checkpoints import save_generator
+    from latent_atelier.models.zoo import random_generator
+
+    ops = install_tiny_operations(window)
+    second = tmp_path / "second.safetensors"
+    gen2 = random_generator("stylegan2", 32, 1, style_dim=32, n_mlp=2, channels=TINY_CHANNELS)
+    save_generator(gen2, second)
+    window.actions_.add_mask.trigger()
+    drag(window, line(180, 250, 330, 250))
+    page = ops.panel.select("dual-domain")
+    page.form.set_values({"steps": 0, "variant": "code"})
+    start = page.form.editors["start"]
+    start.setFocus()
+    qtbot.keyClick(start, Qt.Key.Key_Down)  # default -> latent, as a person picks it
+    assert start.currentData() == "latent"
+    ops.refresh_pickers()
+    qtbot.keyClicks(page.pickers.pickers["second_model"].edit, str(second))
+    with qtbot.waitSignal(ops.runner.finished, timeout=120_000) as blocker:
+        assert ops.run_current() is not None
+    out = blocker.args[1].outputs
+    # no step taken: the result is the target generator's own image of the latent
+    assert np.abs(out["result"][0] - out["target"][0]).max() < 1e-3
