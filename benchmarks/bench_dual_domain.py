@@ -387,6 +387,7 @@ def part_dds(args) -> None:
         "lr": args.lr,
         "part_weight": args.part_weight,
         "start": args.start,
+        "lr_rampdown": args.lr_rampdown,
         "domain": args.domain,
         "direction": f"demo (G_A) part into {args.domain} (G_B)"
         if forward
@@ -414,6 +415,7 @@ def part_dds(args) -> None:
                     lr=args.lr,
                     part_weight=args.part_weight,
                     start=args.start,
+                    lr_rampdown=args.lr_rampdown,
                 ),
             )
         secs = time.perf_counter() - t0
@@ -487,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate of the dds part")
     p.add_argument("--part-weight", type=float, default=1.0, help="DDS weight of the inside terms")
     p.add_argument("--start", default="default", help="DDS start: default, or latent (W+ combos only)")
+    p.add_argument(
+        "--lr-rampdown", type=float, default=0.0, help="DDS: fraction of steps the rate falls over"
+    )
     p.add_argument("--n-ref", type=int, default=256)
     p.add_argument("--combos", default="paper/z,code/w+,paper/w+,code/z")
     p.add_argument("--source", default=str(DEMO), help="generator of the segmenter and noise parts")

@@ -22,7 +22,9 @@ part's pixels the say of the rest's. 1 (the default) is the paper's and the code
 And two spaces (``space``): ``"z"`` optimised from a random N(0, 1) start (the paper's),
 ``"w+"`` from the mean latent (the code's). ``start="latent"`` (W+ only; not in the paper or
 the code) starts instead from the paired latent's own W+, so the search begins at the target
-image and only has to bring the part in. Adam at 0.01; noise maps are the paired latent's
+image and only has to bring the part in. ``lr_rampdown`` (0: a constant rate, the paper's) lets
+the learning rate fall to 0 along a half cosine over that last fraction of the steps, as
+StyleGAN2's projector does. Adam at 0.01; noise maps are the paired latent's
 and are not optimised. The output is ``G_t`` of the final latent. Several latents run as one
 batch: each item's loss is its own and Adam is element-wise, so a batch of B gives the same
 results as B separate runs.
@@ -30,6 +32,7 @@ results as B separate runs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +70,7 @@ class DDSSettings:
     mask_images: bool = False
     part_weight: float = 1.0
     start: str = "default"
+    lr_rampdown: float = 0.0
 
     def __post_init__(self) -> None:
         for name, choices in (("variant", VARIANTS), ("space", SPACES), ("start", STARTS)):
@@ -76,6 +80,10 @@ class DDSSettings:
             raise ValueError("steps must be >= 0")
         if not self.part_weight >= 0:
             raise ValueError(f"part_weight must be >= 0, got {self.part_weight!r}")
+        if not 0.0 <= self.lr_rampdown <= 1.0:
+            raise ValueError(
+                f"lr_rampdown must be a fraction of the steps in [0, 1], got {self.lr_rampdown!r}"
+            )
         if self.start == "latent" and self.space != "w+":
             raise ValueError("start='latent' needs space='w+' (a latent's z is not known in general)")
 
@@ -156,6 +164,16 @@ class _Objective:
         return a * perceptual + b * mse + c * (img_t - self.x_c).square().mean(dim=(1, 2, 3))
 
 
+def lr_factor(step: int, settings: DDSSettings) -> float:
+    """The learning rate of ``step`` relative to ``settings.lr``: 1, then a half cosine down to 0
+    over the last ``lr_rampdown`` of the steps."""
+    ramp = settings.lr_rampdown * settings.steps
+    left = settings.steps - step
+    if ramp <= 0 or left >= ramp:
+        return 1.0
+    return 0.5 * (1.0 - math.cos(math.pi * max(left, 0) / ramp))
+
+
 def _start(
     gen_t, settings: DDSSettings, latent: Latent, batch: int, device
 ) -> tuple[torch.Tensor | None, Latent | None]:
@@ -186,6 +204,7 @@ def dual_domain_synthesis(
     for p in params:
         p.requires_grad_(True)
     opt = torch.optim.Adam(params, lr=settings.lr)
+    rate = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_factor(step, settings))
 
     def latent_now() -> Latent:
         if z is not None:
@@ -204,6 +223,7 @@ def dual_domain_synthesis(
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt.step()
+        rate.step()
         losses.append(float(loss.detach().mean()))
         with torch.no_grad():
             metrics = {

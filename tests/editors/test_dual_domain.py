@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from latent_atelier.editors.dual_domain.compat import IncompatibleGenerators, check_compatible, frozen
-from latent_atelier.editors.dual_domain.dds import DDSSettings, dual_domain_synthesis, paired_inputs
+from latent_atelier.editors.dual_domain.dds import (
+    DDSSettings,
+    dual_domain_synthesis,
+    lr_factor,
+    paired_inputs,
+)
 from latent_atelier.editors.dual_domain.losses import (
     MaskedPerceptual,
     crossover_loss,
@@ -92,8 +97,31 @@ def test_settings_refuse_unknown_variants():
         DDSSettings(part_weight=float("nan"))
     with pytest.raises(ValueError, match="start"):
         DDSSettings(start="here")
+    with pytest.raises(ValueError, match="lr_rampdown"):
+        DDSSettings(lr_rampdown=1.5)
     with pytest.raises(ValueError, match="needs space='w\\+'"):
         DDSSettings(space="z", start="latent")
+
+
+def test_the_rate_ramps_down_over_the_last_steps_only():
+    s = DDSSettings(steps=100, lr_rampdown=0.25)
+    rates = [lr_factor(i, s) for i in range(100)]
+    assert rates[:76] == [1.0] * 76  # constant until the last quarter
+    assert all(a > b for a, b in zip(rates[75:], rates[76:]))  # then falling
+    assert rates[-1] < 0.01
+    assert [lr_factor(i, DDSSettings(steps=100)) for i in (0, 99)] == [1.0, 1.0]  # the paper's
+
+
+def test_a_ramped_down_rate_settles_the_search():
+    gs, gt = tiny(seed=1), tiny(seed=2)
+    inputs = paired_inputs(gs, gt, gt.random_latent(5, batch=2), left_mask(2, 16, 4), left_mask(2, 16, 4))
+    last_moves = {}
+    with frozen(gs, gt):
+        for ramp in (0.0, 0.5):
+            settings = DDSSettings(variant="code", space="w+", steps=40, lr=0.1, lr_rampdown=ramp)
+            losses = dual_domain_synthesis(gs, gt, inputs, settings).losses
+            last_moves[ramp] = float(np.abs(np.diff(losses[-6:])).max())
+    assert last_moves[0.5] < 0.5 * last_moves[0.0]  # the loss stops moving as the rate falls
 
 
 def test_starting_from_the_latent_begins_at_the_target_and_keeps_more_of_it():
