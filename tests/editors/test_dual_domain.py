@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch
@@ -107,7 +109,7 @@ def test_the_rate_ramps_down_over_the_last_steps_only():
     s = DDSSettings(steps=100, lr_rampdown=0.25)
     rates = [lr_factor(i, s) for i in range(100)]
     assert rates[:76] == [1.0] * 76  # constant until the last quarter
-    assert all(a > b for a, b in zip(rates[75:], rates[76:]))  # then falling
+    assert all(a > b for a, b in pairwise(rates[75:]))  # then falling
     assert rates[-1] < 0.01
     assert [lr_factor(i, DDSSettings(steps=100)) for i in (0, 99)] == [1.0, 1.0]  # the paper's
 
