@@ -181,7 +181,9 @@ def _start(
         g = torch.Generator().manual_seed(int(settings.seed))
         return torch.randn(batch, gen_t.z_dim(), generator=g).to(device), None
     if settings.start == "latent":
-        return None, Latent({k: v.detach().clone().to(device) for k, v in latent.w.items()}, [])
+        # a one-row latent for a batch (one photo, several parts) starts every item there
+        w = {k: v.detach().expand(batch, -1, -1).clone().to(device) for k, v in latent.w.items()}
+        return None, Latent(w, [])
     mean = gen_t.mean_latent()
     w = {k: v.detach().clone().repeat(batch, 1, 1).to(device) for k, v in mean.w.items()}
     return None, Latent(w, [])
