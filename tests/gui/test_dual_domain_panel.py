@@ -101,7 +101,8 @@ def _run_with_typed_part_weight(qtbot, window, ops, second, weight: str, mask_id
     return blocker.args[1]
 
 
-def test_a_part_weight_typed_in_the_panel_brings_more_of_the_part(qtbot, window, tmp_path):
+def _tiny_ops_with_a_second_model_and_a_painted_part(window, tmp_path):
+    """Tiny operations, a second (StyleGAN2) model file, and a part painted on a new mask layer."""
     from latent_atelier.models.checkpoints import save_generator
     from latent_atelier.models.zoo import random_generator
 
@@ -111,6 +112,11 @@ def test_a_part_weight_typed_in_the_panel_brings_more_of_the_part(qtbot, window,
     save_generator(gen2, second)
     window.actions_.add_mask.trigger()
     drag(window, line(180, 250, 330, 250))
+    return ops, second
+
+
+def test_a_part_weight_typed_in_the_panel_brings_more_of_the_part(qtbot, window, tmp_path):
+    ops, second = _tiny_ops_with_a_second_model_and_a_painted_part(window, tmp_path)
     mask_id = window.document.active_id
     plain = _run_with_typed_part_weight(qtbot, window, ops, second, "1", mask_id)
     strong = _run_with_typed_part_weight(qtbot, window, ops, second, "40", mask_id)
@@ -121,15 +127,7 @@ def test_starting_from_the_latent_picked_in_the_panel_keeps_the_target(qtbot, wi
     import numpy as np
     from PySide6.QtCore import Qt
 
-    from latent_atelier.models.checkpoints import save_generator
-    from latent_atelier.models.zoo import random_generator
-
-    ops = install_tiny_operations(window)
-    second = tmp_path / "second.safetensors"
-    gen2 = random_generator("stylegan2", 32, 1, style_dim=32, n_mlp=2, channels=TINY_CHANNELS)
-    save_generator(gen2, second)
-    window.actions_.add_mask.trigger()
-    drag(window, line(180, 250, 330, 250))
+    ops, second = _tiny_ops_with_a_second_model_and_a_painted_part(window, tmp_path)
     page = ops.panel.select("dual-domain")
     page.form.set_values({"steps": 0, "variant": "code"})
     start = page.form.editors["start"]
