@@ -15,13 +15,14 @@ maps (``Mk_n``), several images per optimisation. The generator's alpha is score
 threshold 0.5 against the exact ground-truth alpha: fg/bg IoU, mIoU, precision, recall, F1,
 accuracy (mean over images, and pooled over all pixels), after W+ alone and after the noise
 phase, for the coarse mask alone, and for the starting point's alpha (mean latent: what the
-scores are without any inversion). Also: PSNR and LPIPS of the inversions; a Frechet distance between
-``--fd-n`` generated samples (truncation 1) and as many held-out images on global-average-
-pooled VGG-16 conv5_3 features (with the train-vs-held-out distance as the floor of that
-scale); the training speed when the run folder's logs record it; figures in docs/images:
-demo_samples.png, demo_alpha.png, demo_inversions.png (held-out image | reconstruction |
-ground-truth alpha | generator alpha). The inversions are saved (runs/eval/*.npz) for
-bench_matting_eval.
+scores are without any inversion); where the alpha misses the person and whether the
+reconstruction draws it there (``benchmarks.mask_limits``). Also: PSNR and LPIPS of the
+inversions; a Frechet distance between ``--fd-n`` generated samples (truncation 1) and as
+many held-out images on global-average-pooled VGG-16 conv5_3 features (with the
+train-vs-held-out distance as the floor of that scale); the training speed when the run
+folder's logs record it; figures in docs/images: demo_samples.png, demo_alpha.png,
+demo_inversions.png (held-out image | reconstruction | ground-truth alpha | generator
+alpha). The inversions are saved (runs/eval/*.npz) for bench_matting_eval.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import torch
 
 from benchmarks import eval_common as ec
 from benchmarks.common import write_result
+from benchmarks.mask_limits import mask_limits, parser_person
 
 GOAL = {"iou_fg": 0.93, "miou": 0.88}  # the paper's FFHQ figures (issue 3)
 DEFAULT_FIGURES = ec.REPO / "docs" / "images"
@@ -394,6 +396,9 @@ def main(argv: list[str] | None = None) -> dict:
         fd["goal_at_most_2x_floor_met"] = fd["over_floor"] <= 2.0
     figures["frechet_vgg16"] = fd
     figures["generated_masks_vs_parser"] = generated_mask_figures(gen, args.fd_n or args.n, args.data)
+    figures["what_limits_the_mask"] = mask_limits(
+        inv.alpha, inv.images, samples.alpha, parser_person(), samples.images
+    )
     figures["training_speed"] = training_speed(_run_dir_of(spec, args.run_dir))
     if args.figures:
         figures["figure_files"] = write_figures(gen, samples, inv, Path(args.figures))

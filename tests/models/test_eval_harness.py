@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from benchmarks import bench_furrygan_eval, bench_matting_eval
+from benchmarks import bench_furrygan_eval, bench_mask_limits, bench_matting_eval
 from benchmarks import eval_common as ec
 from tests.models.fake_portraits import DATA_SIZE, fake_sample, write_fake_dataset
 
@@ -154,8 +154,15 @@ def test_benchmarks_run_end_to_end(fake_data, tmp_path, monkeypatch):
     masks = out["generated_masks_vs_parser"]
     assert masks["n_samples"] == 3 and 0.0 <= masks["mask_fg_iou_parser"] <= 1.0
     assert 0.0 <= masks["parser_person_iou_on_heldout"] <= 1.0
+    limits = out["what_limits_the_mask"]
+    assert set(limits["alpha_recall_by_band"]) == {"top", "middle", "bottom"}
+    assert limits["alpha_vs_truth_iou_fg"] == pytest.approx(scores["iou_fg"])
     for name in ("demo_samples.png", "demo_alpha.png", "demo_inversions.png"):
         assert (figs / name).stat().st_size > 0
+    # the same figures again from the saved inversions alone
+    again = bench_mask_limits.main([str(inv_path), "--data", str(fake_data), "--name", "limits"])
+    assert again["n"] == 3
+    assert again["alpha_vs_truth_iou_fg"] == pytest.approx(limits["alpha_vs_truth_iou_fg"])
 
     res = bench_matting_eval.main(
         [
