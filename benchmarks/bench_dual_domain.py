@@ -39,6 +39,7 @@ import torch
 
 from benchmarks.common import RESULTS_DIR, machine_info, repo_relative
 from benchmarks.eval_common import REPO, frechet_distance, vgg_features
+from latent_atelier.editors.dual_domain.dds import STARTS
 
 RESULT = RESULTS_DIR / "dual_domain.json"
 WORK = REPO / "runs" / "dds_bench"
@@ -488,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate of the dds part")
     p.add_argument("--part-weight", type=float, default=1.0, help="DDS weight of the inside terms")
-    p.add_argument("--start", default="default", help="DDS start: default, or latent (W+ combos only)")
+    p.add_argument("--start", default="default", choices=STARTS, help="DDS start (latent: W+ combos only)")
     p.add_argument(
         "--lr-rampdown", type=float, default=0.0, help="DDS: fraction of steps the rate falls over"
     )
