@@ -65,6 +65,7 @@ TRAIN_OPTIONS = (
     option("--phi2", help="maximum fine-mask area"),
     option("--d-width-scale", help="the discriminator's channels as a multiple of the generator's"),
     option("--bg-part-every", help="background-participation loss interval (0 = off)"),
+    option("--mask-reg-every", help="mask-consistency loss interval (0 = off)"),
     option(
         "--bg-part-mask-only",
         action="store_true",

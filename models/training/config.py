@@ -106,6 +106,8 @@ class TrainConfig:
             raise ValueError("d_width_scale (--d-width-scale) must be between 0.25 and 8: D's width over G's")
         if self.bg_part_every < 0:
             raise ValueError("bg_part_every must be >= 0 (0: no background-participation loss)")
+        if self.mask_reg_every < 0:
+            raise ValueError("mask_reg_every must be >= 0 (0: no mask-consistency loss)")
         if self.threads is not None and self.threads < 0:
             raise ValueError("threads must be at least 1 (0: every core)")
         if self.init_step < 0 or self.d_warmup < 0 or self.fd_n < 2:

@@ -56,6 +56,19 @@ def test_a_negative_background_participation_interval_is_refused(image_dir, tmp_
         tiny_config(image_dir, tmp_path, bg_part_every=-1).validate()
 
 
+def test_a_negative_mask_consistency_interval_is_refused(image_dir, tmp_path):
+    with pytest.raises(ValueError, match="mask_reg_every must be >= 0"):
+        tiny_config(image_dir, tmp_path, mask_reg_every=-1).validate()
+
+
+def test_mask_consistency_off_leaves_it_out_of_the_steps(image_dir, tmp_path):
+    logs = []
+    cfg = tiny_config(image_dir, tmp_path / "run", iters=4, mask_reg_every=0)
+    train(cfg, lambda step, total, l: logs.append(l))
+    assert len(logs) == 4 and not any("consist" in entry for entry in logs)
+    assert any("bg_part" in entry for entry in logs)  # the other every-other-step terms still run
+
+
 def test_background_participation_off_leaves_it_out_of_the_steps(image_dir, tmp_path):
     logs = []
     cfg = tiny_config(image_dir, tmp_path / "run", iters=4, bg_part_every=0)
@@ -198,11 +211,13 @@ def test_cli_builds_the_config(tmp_path):
             "--compile",
             "--bg-part-every",
             "0",
+            "--mask-reg-every",
+            "4",
             "--keep-probe-generators",
         ]
     )
     cfg = config_from_args(args)
-    assert cfg.bg_part_every == 0 and cfg.keep_probe_generators
+    assert cfg.bg_part_every == 0 and cfg.mask_reg_every == 4 and cfg.keep_probe_generators
     assert cfg.size == 64 and cfg.max_channels == 128 and cfg.channel_scale == 0.5
     assert cfg.fine_fade_in == 300 and cfg.resume
     assert cfg.modconv == "grouped" and cfg.compile_passes
