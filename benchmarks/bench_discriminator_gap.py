@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import repo_relative, write_result
+from benchmarks.common import repo_relative, report
 
 
 def _summary(logits: torch.Tensor) -> dict[str, float]:
@@ -79,10 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     figures = discriminator_gap(Path(args.run), args.n_real, args.n_fake)
-    write_result(args.name, figures)
-    for key, value in figures.items():
-        print(f"{key}: {value}")
-    return figures
+    return report(args.name, figures)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from benchmarks import eval_common as ec
-from benchmarks.common import repo_relative, write_result
+from benchmarks.common import repo_relative, report
 from benchmarks.mask_limits import mask_limits, parser_person
 
 
@@ -30,10 +30,7 @@ def main(argv: list[str] | None = None) -> dict:
     samples = ec.load_eval_samples(args.data, n, size, "eval", inv.start)
     figures = mask_limits(inv.alpha, inv.images, samples.alpha, parser_person(), samples.images)
     figures.update(inversions=repo_relative(args.inversions), model=inv.model, n=n, start=inv.start)
-    write_result(args.name, figures)
-    for key, value in figures.items():
-        print(f"{key}: {value}")
-    return figures
+    return report(args.name, figures)
 
 
 if __name__ == "__main__":
