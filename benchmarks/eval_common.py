@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,9 +226,15 @@ class Inversions:
 
     @staticmethod
     def load(path: str | Path) -> Inversions:
-        """Read an ``.npz`` written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as z:
-            return Inversions(**{k: (z[k] if z[k].ndim else z[k].item()) for k in z.files})
+        """Read an ``.npz`` written by :meth:`save` (never unpickling); ValueError otherwise."""
+        try:
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:  # closed on any failure
+                return Inversions(**{k: (z[k] if z[k].ndim else z[k].item()) for k in z.files})
+        except (ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+            raise ValueError(
+                f"{path} is not saved inversions ({type(exc).__name__}); give a file that "
+                "bench_furrygan_eval --save-inversions wrote, or run that again"
+            ) from exc
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,14 @@ def test_inversions_round_trip(tmp_path):
     np.testing.assert_array_equal(back.alpha, inv.alpha)
 
 
+@pytest.mark.parametrize("content", [b"not a zip", b"PK\x03\x04 truncated"])
+def test_a_broken_inversions_file_is_refused_with_what_to_do(tmp_path, content):
+    bad = tmp_path / "inv.npz"
+    bad.write_bytes(content)
+    with pytest.raises(ValueError, match=r"is not saved inversions.*--save-inversions"):
+        ec.Inversions.load(bad)
+
+
 def test_benchmarks_run_end_to_end(fake_data, tmp_path, monkeypatch):
     import benchmarks.common as common
 
