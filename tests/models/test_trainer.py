@@ -61,20 +61,18 @@ def test_a_negative_mask_consistency_interval_is_refused(image_dir, tmp_path):
         tiny_config(image_dir, tmp_path, mask_reg_every=-1).validate()
 
 
-def test_mask_consistency_off_leaves_it_out_of_the_steps(image_dir, tmp_path):
+@pytest.mark.parametrize(
+    ("setting", "left_out", "kept"),
+    [("mask_reg_every", "consist", "bg_part"), ("bg_part_every", "bg_part", "consist")],
+)
+def test_an_every_other_step_loss_set_to_0_is_left_out_of_the_steps(
+    image_dir, tmp_path, setting, left_out, kept
+):
     logs = []
-    cfg = tiny_config(image_dir, tmp_path / "run", iters=4, mask_reg_every=0)
+    cfg = tiny_config(image_dir, tmp_path / "run", iters=4, **{setting: 0})
     train(cfg, lambda step, total, l: logs.append(l))
-    assert len(logs) == 4 and not any("consist" in entry for entry in logs)
-    assert any("bg_part" in entry for entry in logs)  # the other every-other-step terms still run
-
-
-def test_background_participation_off_leaves_it_out_of_the_steps(image_dir, tmp_path):
-    logs = []
-    cfg = tiny_config(image_dir, tmp_path / "run", iters=4, bg_part_every=0)
-    train(cfg, lambda step, total, l: logs.append(l))
-    assert len(logs) == 4 and not any("bg_part" in entry for entry in logs)
-    assert any("consist" in entry for entry in logs)  # the other every-other-step terms still run
+    assert len(logs) == 4 and not any(left_out in entry for entry in logs)
+    assert any(kept in entry for entry in logs)  # the other every-other-step term still runs
 
 
 def test_tiny_furrygan_trains_with_bounded_masks(image_dir, tmp_path):
