@@ -135,6 +135,12 @@ TRAIN_OPTIONS = (
         "(default: --init-step x --batch; give it when the batch size changed)",
     ),
     option("--d-warmup", help="after --init-generator, iterations that train the fresh discriminator only"),
+    option(
+        "--init-widen",
+        action="store_true",
+        help="grow a narrower --init-generator to this run's widths, drawing the same images "
+        "(new channels start disconnected and are trained in)",
+    ),
 )
 
 

@@ -76,6 +76,7 @@ class TrainConfig:
     init_step: int = 0  # the iteration that generator stands for (schedules resume there)
     init_images: int | None = None  # images that generator was shown (default: init_step x batch)
     d_warmup: int = 0  # after init_generator: iterations that train D only
+    init_widen: bool = False  # grow a narrower init_generator to this run's widths
     save_fp16: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -95,6 +96,8 @@ class TrainConfig:
             raise ValueError("precision must be auto, float32 or bf16")
         if self.modconv not in MODCONV_MODES:
             raise ValueError(f"modconv must be one of {', '.join(MODCONV_MODES)}, got {self.modconv!r}")
+        if self.init_widen and not self.init_generator:
+            raise ValueError("init_widen grows the start generator: give --init-generator too")
         if self.keep_probe_generators and self.fd_every <= 0:
             raise ValueError("keep_probe_generators keeps the generator of each FD probe: give fd_every > 0")
         if self.pl_weight < 0 or self.pl_every < 1 or self.pl_batch_shrink < 1 or not 0 < self.pl_decay <= 1:

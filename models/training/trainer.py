@@ -51,6 +51,7 @@ from latent_atelier.models.training.losses import (
 from latent_atelier.models.training.passes import set_modconv, training_passes
 from latent_atelier.models.training.run_log import LossWindow, RunLog
 from latent_atelier.models.training.samples import save_sample_grid
+from latent_atelier.models.training.widen import check_widenable, widen_into
 
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
 EXPORT_NAME = "generator_ema.safetensors"
@@ -437,18 +438,24 @@ class Trainer:
 
     def init_from_generator(self, path: str | Path, step: int = 0) -> None:
         """Start from an exported generator (G and its EMA) at iteration ``step`` with a fresh
-        discriminator and fresh optimisers; D alone trains for ``config.d_warmup`` steps."""
+        discriminator and fresh optimisers; D alone trains for ``config.d_warmup`` steps. With
+        ``config.init_widen`` a narrower generator is grown to this run's widths first."""
         from latent_atelier.models.checkpoints import load_generator
 
-        src: Any = load_generator(path, "cpu")  # a generator of this run's architecture (checked below)
+        src: Any = load_generator(path, "cpu").float()  # this run's architecture (checked below)
         s = self.s
         built: Any = s.gen
-        if _without_gamma(src.architecture()) != _without_gamma(built.architecture()):
+        if self.config.init_widen:
+            check_widenable(src.architecture(), built.architecture())
+            widen_into(src, built)
+        elif _without_gamma(src.architecture()) != _without_gamma(built.architecture()):
             raise ValueError(
                 f"{path} has the architecture {src.architecture()}, this run builds "
-                f"{built.architecture()}; use the same --arch/--size/--style-dim/widths"
+                f"{built.architecture()}; use the same --arch/--size/--style-dim/widths "
+                "(or --init-widen to grow a narrower generator to this run's widths)"
             )
-        state = {k: v.float() if v.is_floating_point() else v for k, v in src.state_dict().items()}
+        source = built if self.config.init_widen else src
+        state = {k: v.float() if v.is_floating_point() else v for k, v in source.state_dict().items()}
         s.gen.load_state_dict(state)
         s.gen_ema.load_state_dict(state)
         s.step = step
