@@ -43,7 +43,7 @@ from benchmarks.mask_limits import mask_limits, parser_person
 
 GOAL = {"iou_fg": 0.93, "miou": 0.88}  # the paper's FFHQ figures (issue 3)
 DEFAULT_FIGURES = ec.REPO / "docs" / "images"
-DEFAULT_INVERSIONS = ec.REPO / "runs" / "eval" / "furrygan_eval_inversions.npz"
+EVAL_RUNS = ec.REPO / "runs" / "eval"
 
 
 def _speed_values(node, out: list[float]) -> None:
@@ -197,8 +197,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--card-grid", default="", help="also write the model card's sample grid here")
     p.add_argument(
         "--save-inversions",
-        default=str(DEFAULT_INVERSIONS),
-        help="npz for bench_matting_eval ('' = do not save)",
+        default=None,
+        help="npz for bench_matting_eval and bench_mask_limits (default runs/eval/<name>_inversions.npz, "
+        "so evaluations under different --name keep their own; '' = do not save)",
     )
     p.add_argument("--name", default="furrygan_eval", help="result name (results/<name>.json)")
     p.add_argument(
@@ -209,7 +210,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.save_inversions is None:
+        args.save_inversions = str(EVAL_RUNS / f"{args.name}_inversions.npz")
+    return args
 
 
 def starting_point_alpha(gen, seed: int = 0) -> np.ndarray:
@@ -295,7 +299,7 @@ def _default_partial(args: argparse.Namespace) -> Path:
     if args.save_inversions:
         saved = Path(args.save_inversions)
         return saved.with_name(saved.stem + "_partial.npz")
-    return ec.REPO / "runs" / "eval" / f"{args.name}_partial.npz"
+    return EVAL_RUNS / f"{args.name}_partial.npz"
 
 
 def inversion_lpips(inv: ec.Inversions, targets: np.ndarray, device, batch: int = 50) -> np.ndarray:

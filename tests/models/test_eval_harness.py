@@ -124,6 +124,17 @@ def test_a_broken_inversions_file_is_refused_with_what_to_do(tmp_path, content):
         ec.Inversions.load(bad)
 
 
+def test_each_evaluation_name_saves_its_own_inversions_by_default():
+    """Two evaluations under different --name no longer overwrite each other's inversions; the
+    default name keeps the file bench_matting_eval reads by default."""
+    a = bench_furrygan_eval.parse_args(["--name", "probe_a"]).save_inversions
+    b = bench_furrygan_eval.parse_args(["--name", "probe_b"]).save_inversions
+    assert Path(a).name == "probe_a_inversions.npz" and a != b
+    default = bench_furrygan_eval.parse_args([]).save_inversions
+    assert default == bench_matting_eval.parse_args([]).inversions
+    assert bench_furrygan_eval.parse_args(["--save-inversions", ""]).save_inversions == ""
+
+
 def test_benchmarks_run_end_to_end(fake_data, tmp_path, monkeypatch):
     import benchmarks.common as common
 
