@@ -24,18 +24,30 @@ def _summary(logits: torch.Tensor) -> dict[str, float]:
     return {"mean": float(logits.mean()), "std": float(logits.std()), "n": int(logits.numel())}
 
 
+def _read_json(path: Path) -> dict:
+    """A run folder's JSON file as a dict; ValueError saying what to give when it is not one."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} cannot be read ({exc}); give a run folder the trainer wrote") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{path} is not a JSON object; give a run folder the trainer wrote")
+    return value
+
+
 def _trainer(run: Path):
     from latent_atelier.models.training import checkpoint_folder as ckpt
     from latent_atelier.models.training.config import TrainConfig
     from latent_atelier.models.training.trainer import Trainer
 
-    stored = json.loads((run / "config.json").read_text())
+    stored = _read_json(run / "config.json")
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     settings = {k: v for k, v in stored.items() if k in known}
-    settings.update(out=str(run), resume=False, init_generator=None, compile_passes=False, threads=1)
+    settings.update(out=str(run), resume=False, init_generator=None, init_widen=False)
+    settings.update(compile_passes=False, threads=1)
     trainer = Trainer(TrainConfig(**settings))
     ckpt.load_weights(run, trainer._networks(), trainer.device)
-    step = int(json.loads((run / ckpt.CHECKPOINT_DIR / "state.json").read_text())["step"])
+    step = int(_read_json(run / ckpt.CHECKPOINT_DIR / "state.json").get("step", -1))
     return trainer, step
 
 

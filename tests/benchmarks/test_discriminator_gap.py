@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 import benchmarks.common as common
 from benchmarks import bench_discriminator_gap
@@ -28,3 +29,14 @@ def test_it_scores_a_checkpointed_run(tmp_path, monkeypatch) -> None:
     assert out["real_train"]["mean"] != out["real_eval"]["mean"]
     saved = json.loads((tmp_path / "results" / "gap.json").read_text())
     assert saved["figures"]["step"] == 3
+
+
+def test_a_run_folder_with_a_broken_config_is_refused_with_what_to_give(tmp_path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="give a run folder the trainer wrote"):
+        bench_discriminator_gap.main([str(run)])
+    (run / "config.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a JSON object"):
+        bench_discriminator_gap.main([str(run)])
