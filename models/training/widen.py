@@ -47,7 +47,7 @@ def widen_into(narrow: nn.Module, wide: nn.Module) -> None:
                 f"{name}: {tuple(source.shape)} does not fit into {tuple(target.shape)}; "
                 "every width of the new generator must be at least the old one's"
             )
-        target[tuple(slice(0, s) for s in source.shape)] = source.to(target.dtype)
+        target[tuple(slice(0, s) for s in source.shape)] = source.to(target.device, target.dtype)
     for module_name, module in wide.named_modules():
         if isinstance(module, ModulatedConv2d):
             _open_new_inputs(module, old[f"{module_name}.weight"].shape[2], new[f"{module_name}.weight"])
