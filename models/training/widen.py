@@ -32,8 +32,8 @@ def check_widenable(narrow: dict, wide: dict) -> None:
 
 @torch.no_grad()
 def widen_into(narrow: nn.Module, wide: nn.Module) -> None:
-    """Copy ``narrow``'s weights into the freshly built, wider ``wide`` so both draw the same
-    images (the new entries keep ``wide``'s fresh init: biases 0, modulation biases 1);
+    """Copy ``narrow``'s weights into the freshly built, wider ``wide`` in place (its state
+    dict shares the parameters' storage) so both draw the same images (the new entries keep ``wide``'s fresh init: biases 0, modulation biases 1);
     ValueError where a tensor of ``wide`` is smaller than ``narrow``'s."""
     old = narrow.state_dict()
     new = wide.state_dict()
@@ -51,7 +51,6 @@ def widen_into(narrow: nn.Module, wide: nn.Module) -> None:
     for module_name, module in wide.named_modules():
         if isinstance(module, ModulatedConv2d):
             _open_new_inputs(module, old[f"{module_name}.weight"].shape[2], new[f"{module_name}.weight"])
-    wide.load_state_dict(new)
 
 
 def _open_new_inputs(conv: ModulatedConv2d, old_in: int, weight: torch.Tensor) -> None:
