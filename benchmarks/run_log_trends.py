@@ -25,8 +25,8 @@ PROBES = {"fd": "fd_vgg16", "masks_vs_parser": "mask_fg_iou_parser"}
 
 def window_trends(rows: list[dict], window: int, start: int = 0) -> list[dict]:
     """One dict per window of ``window`` iterations from ``start``: its first iteration, how
-    many log lines it averages, and the means of the losses, the real logit and the probes
-    (weighted by each line's iteration count where the line gives it)."""
+    many loss lines it averages, and the plain means of those lines' losses and real logit and
+    of the probes inside it."""
     if window < 1:
         raise ValueError(f"window must be at least 1 iteration, got {window}")
     sums: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
