@@ -33,8 +33,9 @@ def check_widenable(narrow: dict, wide: dict) -> None:
 @torch.no_grad()
 def widen_into(narrow: nn.Module, wide: nn.Module) -> None:
     """Copy ``narrow``'s weights into the freshly built, wider ``wide`` in place (its state
-    dict shares the parameters' storage) so both draw the same images (the new entries keep ``wide``'s fresh init: biases 0, modulation biases 1);
-    ValueError where a tensor of ``wide`` is smaller than ``narrow``'s."""
+    dict shares the parameters' storage) so both draw the same images. The new entries keep
+    ``wide``'s fresh init (biases 0, modulation biases 1). ValueError where a tensor of
+    ``wide`` is smaller than ``narrow``'s."""
     old = narrow.state_dict()
     new = wide.state_dict()
     missing = sorted(set(new) ^ set(old))
